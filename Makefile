@@ -1,0 +1,51 @@
+# Sequence Models: two commands do all the set-up.
+#   make book   executes the labs (papermill) and renders the HTML book (Jupyter Book 1)
+#   make test   runs the whole test suite in the same environment
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: book smoke-book test unit normalize refresh bench browser clean help
+
+help:
+	@echo "make book       execute every lab (full mode) and render _build/html"
+	@echo "make test       unit tests, labs under nbval (smoke mode), smoke book build, browser check"
+	@echo "make normalize  strip notebook outputs except the # NBVAL_CHECK_OUTPUT cells"
+	@echo "make refresh    re-execute labs (smoke mode) and refresh the checked reference outputs"
+	@echo "make bench      training-throughput benchmark"
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed (3.11 is tested): set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+book: $(STAMP)
+	$(VPY) tools/build.py
+
+smoke-book: $(STAMP)
+	$(VPY) tools/build.py --smoke --out _build/smoke
+
+browser:
+	@bash tools/install_browser.sh
+
+test: $(STAMP) browser
+	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest --nbval-lax --nbval-current-env \
+	    --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300 tests labs
+
+unit: $(STAMP)
+	SEQLIB_SMOKE=1 $(VPY) -m pytest tests -m "not book and not browser"
+
+normalize: $(STAMP)
+	$(VPY) tools/normalize.py
+
+refresh: $(STAMP)
+	$(VPY) tools/normalize.py --refresh
+
+bench: $(STAMP)
+	$(VPY) -m seqlib.bench
+
+clean:
+	rm -rf _build

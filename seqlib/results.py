@@ -1,0 +1,93 @@
+"""Record a lab's headline numbers so that the book build can collect them.
+
+A lab calls :func:`record` once it has measured something worth comparing between
+runs (a validation perplexity, a test accuracy, a throughput). The numbers are shown
+as a small table in the notebook and carried in the cell's output under the MIME type
+:data:`RESULTS_MIME`; ``tools/build.py`` reads them back from the executed notebook
+with :func:`collect` and writes ``_build/results.json`` and the book's
+"Results at a glance" page.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+import re
+
+RESULTS_MIME = "application/vnd.seqlib.results+json"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _clean(name: str, value):
+    if not _NAME.match(name):
+        raise ValueError(
+            f"result name {name!r} must be lower_snake_case (letters, digits, underscores), "
+            "e.g. val_ppl_lstm"
+        )
+    if isinstance(value, bool):
+        raise TypeError(f"result {name!r} is a bool; record a number (e.g. an accuracy) instead")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) or hasattr(value, "item"):
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"result {name!r} is {value}; only finite numbers can be recorded")
+        return value
+    if isinstance(value, str):
+        return value
+    raise TypeError(
+        f"result {name!r} has type {type(value).__name__}; record numbers or short strings"
+    )
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def record(**metrics) -> dict:
+    """Record headline numbers of this lab, e.g. ``record(val_ppl_lstm=4.2, tokens_per_s=1.5e5)``.
+
+    Names are lower_snake_case and say what was measured (put the unit or the kind of
+    number in the name: ``test_acc_pct``, ``train_seconds``). Values are finite numbers
+    (Python or NumPy/PyTorch scalars) or short strings. Returns the cleaned dict.
+
+    The table is displayed in the notebook; the build collects the values.
+    """
+    if not metrics:
+        raise ValueError("record() needs at least one name=value pair, e.g. record(val_ppl=4.2)")
+    clean = {name: _clean(name, value) for name, value in metrics.items()}
+    rows_html = "".join(
+        f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(_fmt(v))}</td></tr>"
+        for k, v in clean.items()
+    )
+    width = max(len(k) for k in clean)
+    text = "Recorded results:\n" + "\n".join(f"  {k:<{width}}  {_fmt(v)}" for k, v in clean.items())
+    bundle = {
+        "text/plain": text,
+        "text/html": (
+            '<table class="seqlib-results"><thead><tr><th>recorded result</th><th>value</th>'
+            f"</tr></thead><tbody>{rows_html}</tbody></table>"
+        ),
+        RESULTS_MIME: clean,
+    }
+    try:
+        from IPython.display import display
+
+        display(bundle, raw=True)
+    except ImportError:  # plain Python without IPython
+        print(text)
+    return clean
+
+
+def collect(nb) -> dict:
+    """All values recorded in an executed notebook (a dict or ``nbformat`` node), later ones winning."""
+    found: dict = {}
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = output.get("data", {})
+            if RESULTS_MIME in data:
+                found.update(data[RESULTS_MIME])
+    return found
