@@ -1,0 +1,37 @@
+"""Shared fixtures: the repository root on sys.path and one smoke build of the whole book."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory):
+    """Build the whole book in smoke mode once per test session; return its output folder.
+
+    Yields a dict with ``out`` (the folder), ``html`` (rendered site), ``results`` (results.json),
+    ``returncode`` and ``log`` (the build's output).
+    """
+    out = tmp_path_factory.mktemp("book")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build.py"), "--smoke", "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+    )
+    results_path = out / "results.json"
+    return {
+        "out": out,
+        "html": out / "html",
+        "returncode": proc.returncode,
+        "log": proc.stdout + proc.stderr,
+        "results": json.loads(results_path.read_text()) if results_path.exists() else None,
+    }

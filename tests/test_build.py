@@ -1,0 +1,74 @@
+"""The build pipeline (tools/build.py) on tiny notebooks made here."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from tools import build
+from tools.course import toc_files
+
+
+def _notebook(path, *sources):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_execute_collects_recorded_results_and_smoke_flag(tmp_path):
+    lab = _notebook(
+        tmp_path / "ok.ipynb",
+        "import os\nSMOKE = os.environ['SEQLIB_SMOKE'] == '1'",
+        "from seqlib.results import record\nrecord(acc=0.5, smoke=int(SMOKE))",
+    )
+    entry = build.execute(lab, tmp_path / "out.ipynb", smoke=True, timeout=60)
+    assert entry["status"] == "ok" and entry["error"] is None
+    assert entry["results"] == {"acc": 0.5, "smoke": 1}
+    assert entry["seconds"] > 0
+
+
+def test_execute_reports_the_failing_cell_and_error(tmp_path):
+    lab = _notebook(tmp_path / "bad.ipynb", "x = 1", "raise ValueError('shapes do not match')", "y = 2")
+    entry = build.execute(lab, tmp_path / "out.ipynb", smoke=True, timeout=60)
+    assert entry["status"] == "failed"
+    assert "cell 1" in entry["error"] and "ValueError: shapes do not match" in entry["error"]
+    assert "raise ValueError" in entry["error"]  # the failing source is shown
+    assert (tmp_path / "out.ipynb").exists()  # the partial run is kept for the book
+
+
+def test_cache_key_changes_with_the_notebook_and_the_mode(tmp_path, monkeypatch):
+    lab = build.ROOT / "labs" / "day01_rnn_forward.ipynb"
+    key = build.cache_key(lab, smoke=False)
+    assert key == build.cache_key(lab, smoke=False)
+    assert key != build.cache_key(lab, smoke=True)
+    copy = tmp_path / "labs" / "x.ipynb"
+    copy.parent.mkdir()
+    copy.write_text(lab.read_text())
+    monkeypatch.setattr(build, "ROOT", tmp_path)
+    (tmp_path / "requirements.txt").write_text("")
+    (tmp_path / "seqlib").mkdir()
+    (tmp_path / "seqlib" / "a.py").write_text("A = 1\n")
+    k1 = build.cache_key(copy, smoke=False)
+    (tmp_path / "seqlib" / "a.py").write_text("A = 2\n")
+    assert build.cache_key(copy, smoke=False) != k1, "a change in seqlib must re-execute the labs"
+    k2 = build.cache_key(copy, smoke=False)
+    copy.write_text(copy.read_text() + " ")
+    assert build.cache_key(copy, smoke=False) != k2
+
+
+def test_results_page_lists_every_lab_with_time_status_and_numbers():
+    page = build.results_page(
+        {"day01_x": {"status": "ok", "seconds": 12.34, "results": {"val_ppl": 4.123456, "n": 3}},
+         "day02_y": {"status": "failed", "seconds": 1.0, "results": {}}},
+        "full",
+    )
+    assert "| {doc}`day01_x <../labs/day01_x>` | ok | 12.3 |" in page
+    assert "| {doc}`day02_y <../labs/day02_y>` | failed | 1.0 |" in page
+    assert "| `val_ppl` | 4.123 |" in page and "| `n` | 3 |" in page
+    assert "full mode" in page
+
+
+def test_results_page_is_in_the_toc():
+    assert "book/results" in toc_files()

@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+import torch
+
+from seqlib.utils import seed_everything, try_gpu
+
+
+def test_seed_everything_makes_numpy_and_torch_repeatable():
+    rng = seed_everything(3)
+    a = (rng.normal(size=3), np.random.rand(2), torch.rand(2))
+    rng = seed_everything(3)
+    b = (rng.normal(size=3), np.random.rand(2), torch.rand(2))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert torch.equal(a[2], b[2])
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
+def test_seed_everything_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="non-negative integer"):
+        seed_everything(seed)
+
+
+def test_try_gpu_falls_back_to_cpu_for_missing_devices():
+    assert try_gpu(torch.cuda.device_count()).type == "cpu"

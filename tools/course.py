@@ -1,0 +1,52 @@
+"""Facts about the course's files that the build, the normaliser and the tests share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+
+
+def toc_files(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """Every file named in ``_toc.yml`` (root first), without extension, in book order."""
+    toc = yaml.safe_load(toc_path.read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return files
+
+
+def toc_labs(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
+    """The lab notebooks listed in ``_toc.yml``, in book order."""
+    root = toc_path.parent
+    return [root / f"{f}.ipynb" for f in toc_files(toc_path) if f.startswith("labs/")]
+
+
+def lab_notebooks(root: Path = ROOT) -> list[Path]:
+    """Every notebook in ``labs/``, sorted by name (dayNN first)."""
+    return sorted((root / "labs").glob("*.ipynb"))
+
+
+def is_checked(cell) -> bool:
+    """True for a code cell whose reference output is kept and compared by nbval."""
+    if cell.get("cell_type") != "code":
+        return False
+    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    return CHECK_MARK in source or "nbval-check-output" in cell.get("metadata", {}).get("tags", [])
+
+
+def repository_url(config_path: Path = ROOT / "_config.yml") -> str:
+    """The one repository URL of the course (``repository.url`` in ``_config.yml``)."""
+    return yaml.safe_load(config_path.read_text())["repository"]["url"].rstrip("/")
