@@ -57,7 +57,8 @@ def cache_key(lab: Path, smoke: bool) -> str:
 
 def execute(lab: Path, out: Path, smoke: bool, timeout: int) -> dict:
     """Run one lab with papermill; return its manifest entry."""
-    env = {"SEQLIB_SMOKE": "1" if smoke else "0", "TQDM_DISABLE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    # Progress bars of the labs' training loops go to this terminal, not into the book.
+    env = {"SEQLIB_SMOKE": "1" if smoke else "0", "SEQLIB_PROGRESS": "terminal"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     start = time.perf_counter()
@@ -65,7 +66,7 @@ def execute(lab: Path, out: Path, smoke: bool, timeout: int) -> dict:
     try:
         papermill.execute_notebook(
             str(lab), str(out), cwd=str(lab.parent), kernel_name=KERNEL,
-            progress_bar=sys.stderr.isatty(), execution_timeout=timeout, log_output=False,
+            progress_bar=False, execution_timeout=timeout, log_output=False,
         )
     except papermill.PapermillExecutionError as err:
         source = err.source if isinstance(err.source, str) else "".join(err.source)
