@@ -292,7 +292,28 @@ def _check_inputs(inputs, name):
 
 
 class _Scratch(nn.Module):
+    """What the scratch layers share: named parameters, the loop over time, copies from torch."""
+
     names: tuple = ()
+
+    def step(self, X, state):
+        """One time step: the new state from ``X`` ``(batch_size, num_inputs)`` and the old state."""
+        raise NotImplementedError
+
+    def forward(self, inputs: torch.Tensor, state=None):
+        _check_inputs(inputs, type(self).__name__)
+        outputs = []
+        for X in inputs:
+            state = self.step(X, state)
+            outputs.append(state[0] if isinstance(state, tuple) else state)  # H is the output
+        return torch.stack(outputs), state
+
+    @classmethod
+    def from_torch(cls, module: nn.Module):
+        """A scratch layer holding a copy of a one-layer ``torch.nn`` module's parameters."""
+        params = cls._read_torch(module)
+        num_inputs, num_hiddens = params[cls.names[0]].shape
+        return cls(num_inputs, num_hiddens, dtype=params[cls.names[0]].dtype).load_params(params)
 
     def _register(self, params):
         for name, value in params.items():
@@ -328,6 +349,8 @@ class LSTMScratch(_Scratch):
     ``forward(inputs, state=None)`` takes ``inputs`` of shape ``(num_steps, batch_size, num_inputs)``
     and ``state`` ``(H, C)`` (each ``(batch_size, num_hiddens)``) or ``None``; it returns
     ``outputs`` of shape ``(num_steps, batch_size, num_hiddens)`` (every ``H_t``) and the last ``(H, C)``.
+    ``step(X, state)`` is one time step; ``LSTMScratch.from_torch(module)`` copies an ``nn.LSTM``
+    (one layer) or ``nn.LSTMCell``.
     """
 
     names = LSTM_PARAM_NAMES
@@ -338,20 +361,12 @@ class LSTMScratch(_Scratch):
         self.num_inputs, self.num_hiddens = num_inputs, num_hiddens
         self._register(init_lstm_params(num_inputs, num_hiddens, generator=generator, dtype=dtype))
 
-    def forward(self, inputs: torch.Tensor, state=None):
-        _check_inputs(inputs, "LSTMScratch")
-        params, outputs = self.params, []
-        for X in inputs:
-            state = lstm_cell(X, state, params)
-            outputs.append(state[0])
-        return torch.stack(outputs), state
+    def step(self, X, state):
+        return lstm_cell(X, state, self.params)
 
-    @classmethod
-    def from_torch(cls, module: nn.Module) -> "LSTMScratch":
-        """A scratch LSTM holding a copy of an ``nn.LSTM`` (one layer) or ``nn.LSTMCell``'s parameters."""
-        params = lstm_from_torch(module)
-        num_inputs, num_hiddens = params["W_xi"].shape
-        return cls(num_inputs, num_hiddens, dtype=params["W_xi"].dtype).load_params(params)
+    @staticmethod
+    def _read_torch(module):
+        return lstm_from_torch(module)
 
 
 class GRUScratch(_Scratch):
@@ -360,7 +375,11 @@ class GRUScratch(_Scratch):
     ``forward(inputs, H=None)`` takes ``inputs`` of shape ``(num_steps, batch_size, num_inputs)``
     and returns ``outputs`` ``(num_steps, batch_size, num_hiddens)`` and the last ``H``.
     ``reset_after=True`` matches ``nn.GRU``; ``False`` is the D2L / Cho et al. formulation.
+    ``step(X, H)`` is one time step; ``GRUScratch.from_torch(module)`` copies an ``nn.GRU``
+    (one layer) or ``nn.GRUCell`` (into a ``reset_after=True`` GRU).
     """
+
+    names = GRU_PARAM_NAMES
 
     def __init__(self, num_inputs: int, num_hiddens: int, *, reset_after: bool = True,
                  dtype: torch.dtype = torch.float32, generator: torch.Generator | None = None):
@@ -370,20 +389,12 @@ class GRUScratch(_Scratch):
         self._register(init_gru_params(num_inputs, num_hiddens, reset_after=reset_after,
                                        generator=generator, dtype=dtype))
 
-    def forward(self, inputs: torch.Tensor, H=None):
-        _check_inputs(inputs, "GRUScratch")
-        params, outputs = self.params, []
-        for X in inputs:
-            H = gru_cell(X, H, params, reset_after=self.reset_after)
-            outputs.append(H)
-        return torch.stack(outputs), H
+    def step(self, X, H):
+        return gru_cell(X, H, self.params, reset_after=self.reset_after)
 
-    @classmethod
-    def from_torch(cls, module: nn.Module) -> "GRUScratch":
-        """A scratch GRU (``reset_after=True``) holding a copy of an ``nn.GRU`` or ``nn.GRUCell``'s parameters."""
-        params = gru_from_torch(module)
-        num_inputs, num_hiddens = params["W_xr"].shape
-        return cls(num_inputs, num_hiddens, dtype=params["W_xr"].dtype).load_params(params)
+    @staticmethod
+    def _read_torch(module):
+        return gru_from_torch(module)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", reset_after={self.reset_after}"

@@ -48,9 +48,31 @@ def _random_cell(cls, num_inputs, num_hiddens, seed):
     return cell
 
 
-def _cases(seed):
-    """(batch_size, num_inputs, num_hiddens) cases: non-square weights, batch > 1 and batch 1."""
-    return [(3, 5, 4, seed), (1, 2, 6, seed + 1)]
+def _cases(cls, seed):
+    """Random problems for the student's step: a float64 torch cell (``cls``), its stacked
+    weights and inputs x, h, c, in two sizes (non-square weights; batch size 3, then 1)."""
+    for batch_size, num_inputs, num_hiddens, seed in ((3, 5, 4, seed), (1, 2, 6, seed + 1)):
+        cell = _random_cell(cls, num_inputs, num_hiddens, seed)
+        g = torch.Generator().manual_seed(seed + 100)
+        x = torch.randn(batch_size, num_inputs, generator=g, dtype=torch.float64)
+        h = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64) * 0.5
+        c = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64)
+        W = [t.detach().clone() for t in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+        sizes = f"(batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens})"
+        yield cell, x, h, c, W, sizes
+
+
+def _call(fn, name, args, blocks, sizes):
+    """Run the student's ``fn`` on copies of ``args``: ``(output, None)`` or ``(None, feedback)``."""
+    copies = [tuple(a.clone() for a in arg) if isinstance(arg, tuple) else arg.clone() for arg in args]
+    try:
+        with torch.no_grad():
+            return fn(*copies), None
+    except Exception as err:  # noqa: BLE001 - explain, never raise
+        shape_error = any(word in str(err) for word in ("mat", "shape", "size"))
+        hint = (f"W_ih has shape ({blocks}*num_hiddens, num_inputs): multiply as x @ W_ih.T"
+                if shape_error else "run your function on small tensors and print the shapes")
+        return None, f"{name} raised {_short_error(err)} on sizes {sizes}; hint: {hint}"
 
 
 # ----------------------------------------------------------------------------------------
@@ -110,25 +132,13 @@ def check_lstm_step(lstm_step) -> bool:
     if not callable(lstm_step):
         return _say(False, f"check_lstm_step needs your function, got {type(lstm_step).__name__}; "
                            "hint: pass the function itself, check_lstm_step(lstm_step)")
-    for batch_size, num_inputs, num_hiddens, seed in _cases(seed=0):
-        cell = _random_cell(nn.LSTMCell, num_inputs, num_hiddens, seed)
-        g = torch.Generator().manual_seed(seed + 100)
-        x = torch.randn(batch_size, num_inputs, generator=g, dtype=torch.float64)
-        h = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64) * 0.5
-        c = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64)
-        W = [t.detach().clone() for t in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+    for cell, x, h, c, W, shapes in _cases(nn.LSTMCell, seed=0):
         args = (x, (h, c), *W)
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
-        shapes = f"(batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens})"
-        try:
-            with torch.no_grad():
-                out = lstm_step(x.clone(), (h.clone(), c.clone()), *[w.clone() for w in W])
-        except Exception as err:  # noqa: BLE001 - explain, never raise
-            hint = ("W_ih has shape (4*num_hiddens, num_inputs): multiply as x @ W_ih.T"
-                    if "mat" in str(err) or "shape" in str(err) or "size" in str(err) else
-                    "run your function on small tensors and print the shapes")
-            return _say(False, f"lstm_step raised {_short_error(err)} on sizes {shapes}; hint: {hint}")
+        out, failure = _call(lstm_step, "lstm_step", args, 4, shapes)
+        if failure:
+            return _say(False, failure)
         if out is None:
             return _say(False, "lstm_step returned None; hint: return the new state as a tuple (h_new, c_new)")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
@@ -212,23 +222,12 @@ def check_gru_step(gru_step) -> bool:
     if not callable(gru_step):
         return _say(False, f"check_gru_step needs your function, got {type(gru_step).__name__}; "
                            "hint: pass the function itself, check_gru_step(gru_step)")
-    for batch_size, num_inputs, num_hiddens, seed in _cases(seed=10):
-        cell = _random_cell(nn.GRUCell, num_inputs, num_hiddens, seed)
-        g = torch.Generator().manual_seed(seed + 100)
-        x = torch.randn(batch_size, num_inputs, generator=g, dtype=torch.float64)
-        h = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64) * 0.5
-        W = [t.detach().clone() for t in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+    for cell, x, h, _, W, shapes in _cases(nn.GRUCell, seed=10):
         with torch.no_grad():
             want = cell(x, h)
-        shapes = f"(batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens})"
-        try:
-            with torch.no_grad():
-                out = gru_step(x.clone(), h.clone(), *[w.clone() for w in W])
-        except Exception as err:  # noqa: BLE001
-            hint = ("W_ih has shape (3*num_hiddens, num_inputs): multiply as x @ W_ih.T"
-                    if "mat" in str(err) or "shape" in str(err) or "size" in str(err) else
-                    "run your function on small tensors and print the shapes")
-            return _say(False, f"gru_step raised {_short_error(err)} on sizes {shapes}; hint: {hint}")
+        out, failure = _call(gru_step, "gru_step", (x, h, *W), 3, shapes)
+        if failure:
+            return _say(False, failure)
         if out is None:
             return _say(False, "gru_step returned None; hint: return the new hidden state h_new (one tensor)")
         if isinstance(out, (tuple, list)):

@@ -37,30 +37,45 @@ def _torch_module(cls, num_inputs, num_hiddens, seed, dtype=F64):
 # Parity with torch.nn
 # ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("num_steps, batch_size, num_inputs, num_hiddens", SHAPES)
-def test_lstm_scratch_matches_nn_lstm_outputs_states_and_gradients(num_steps, batch_size, num_inputs, num_hiddens):
-    lstm = _torch_module(nn.LSTM, num_inputs, num_hiddens, seed=1)
-    scratch = cells.LSTMScratch.from_torch(lstm)
-    X = _randn(num_steps, batch_size, num_inputs, seed=2)
-    H0, C0 = _randn(batch_size, num_hiddens, seed=3), _randn(batch_size, num_hiddens, seed=4)
+def _close(a, b):
+    torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
 
-    X1, X2 = X.clone().requires_grad_(), X.clone().requires_grad_()
-    out_t, (H_t, C_t) = lstm(X1, (H0[None], C0[None]))
-    out_s, (H_s, C_s) = scratch(X2, (H0, C0))
+
+def _run_both(module, scratch, shape, state_shapes, seed):
+    """Run an nn module and its scratch copy on the same inputs and initial state; backpropagate
+    the same loss through both. Returns (X_torch, out_torch, final_torch), same for scratch."""
+    num_steps, batch_size, num_inputs, num_hiddens = shape
+    X = _randn(num_steps, batch_size, num_inputs, seed=seed)
+    state = [_randn(batch_size, num_hiddens, seed=seed + 1 + i) for i in range(state_shapes)]
+    X_t, X_s = X.clone().requires_grad_(), X.clone().requires_grad_()
+    if state_shapes == 2:  # LSTM: (H, C); torch wants a leading layer axis
+        out_t, final_t = module(X_t, (state[0][None], state[1][None]))
+        out_s, final_s = scratch(X_s, tuple(state))
+    else:
+        out_t, final_t = module(X_t, state[0][None])
+        out_s, final_s = scratch(X_s, state[0])
     assert out_s.shape == (num_steps, batch_size, num_hiddens)
-    torch.testing.assert_close(out_s, out_t, atol=1e-10, rtol=0)
-    torch.testing.assert_close(H_s, H_t[0], atol=1e-10, rtol=0)
-    torch.testing.assert_close(C_s, C_t[0], atol=1e-10, rtol=0)
+    weights = _randn(*out_s.shape, seed=seed + 5)
+    for out, final in ((out_t, final_t), (out_s, final_s)):
+        last = final[-1] if isinstance(final, tuple) else final  # C for the LSTM, H for the GRU
+        ((out * weights).sum() + last.sum()).backward()
+    return (X_t, out_t, final_t), (X_s, out_s, final_s)
 
-    weights = _randn(num_steps, batch_size, num_hiddens, seed=5)
-    ((out_t * weights).sum() + C_t.sum()).backward()
-    ((out_s * weights).sum() + C_s.sum()).backward()
-    torch.testing.assert_close(X2.grad, X1.grad, atol=1e-10, rtol=0)
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_lstm_scratch_matches_nn_lstm_outputs_states_and_gradients(shape):
+    lstm = _torch_module(nn.LSTM, *shape[2:], seed=1)
+    scratch = cells.LSTMScratch.from_torch(lstm)
+    (X_t, out_t, (H_t, C_t)), (X_s, out_s, (H_s, C_s)) = _run_both(lstm, scratch, shape, 2, seed=2)
+    _close(out_s, out_t)
+    _close(H_s, H_t[0])
+    _close(C_s, C_t[0])
+    _close(X_s.grad, X_t.grad)
     grads = cells.lstm_from_torch(_grads_as_module(lstm))  # same layout mapping for the gradients
     for name in ("W_xi", "W_hf", "W_xc", "W_ho"):
-        torch.testing.assert_close(getattr(scratch, name).grad, grads[name], atol=1e-10, rtol=0)
+        _close(getattr(scratch, name).grad, grads[name])
     # each scratch bias receives the gradient of both torch biases, which are equal
-    torch.testing.assert_close(scratch.b_f.grad, lstm.bias_ih_l0.grad.chunk(4)[1], atol=1e-10, rtol=0)
+    _close(scratch.b_f.grad, lstm.bias_ih_l0.grad.chunk(4)[1])
 
 
 def _grads_as_module(module):
@@ -72,22 +87,34 @@ def _grads_as_module(module):
     return copy
 
 
-@pytest.mark.parametrize("num_steps, batch_size, num_inputs, num_hiddens", SHAPES)
-def test_gru_scratch_matches_nn_gru(num_steps, batch_size, num_inputs, num_hiddens):
-    gru = _torch_module(nn.GRU, num_inputs, num_hiddens, seed=11)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gru_scratch_matches_nn_gru_outputs_states_and_gradients(shape):
+    gru = _torch_module(nn.GRU, *shape[2:], seed=11)
     scratch = cells.GRUScratch.from_torch(gru)
-    X = _randn(num_steps, batch_size, num_inputs, seed=12)
-    H0 = _randn(batch_size, num_hiddens, seed=13)
-    X1, X2 = X.clone().requires_grad_(), X.clone().requires_grad_()
-    out_t, H_t = gru(X1, H0[None])
-    out_s, H_s = scratch(X2, H0)
-    torch.testing.assert_close(out_s, out_t, atol=1e-10, rtol=0)
-    torch.testing.assert_close(H_s, H_t[0], atol=1e-10, rtol=0)
-    out_t.sum().backward()
-    out_s.sum().backward()
-    torch.testing.assert_close(X2.grad, X1.grad, atol=1e-10, rtol=0)
-    torch.testing.assert_close(scratch.b_hh.grad, gru.bias_hh_l0.grad.chunk(3)[2], atol=1e-10, rtol=0)
-    torch.testing.assert_close(scratch.W_hz.grad, gru.weight_hh_l0.grad.chunk(3)[1].T, atol=1e-10, rtol=0)
+    (X_t, out_t, H_t), (X_s, out_s, H_s) = _run_both(gru, scratch, shape, 1, seed=12)
+    _close(out_s, out_t)
+    _close(H_s, H_t[0])
+    _close(X_s.grad, X_t.grad)
+    _close(scratch.b_hh.grad, gru.bias_hh_l0.grad.chunk(3)[2])  # the candidate's recurrent bias
+    _close(scratch.b_h.grad, gru.bias_ih_l0.grad.chunk(3)[2])
+    _close(scratch.W_hz.grad, gru.weight_hh_l0.grad.chunk(3)[1].T)
+    _close(scratch.W_xr.grad, gru.weight_ih_l0.grad.chunk(3)[0].T)
+    _close(scratch.b_r.grad, gru.bias_hh_l0.grad.chunk(3)[0])
+
+
+def test_step_is_one_time_step():
+    lstm, gru = cells.LSTMScratch(3, 4), cells.GRUScratch(3, 4)
+    X = torch.randn(5, 2, 3)
+    outputs, (H, C) = lstm(X)
+    state = None
+    for X_t in X:
+        state = lstm.step(X_t, state)
+    _close(state[0], H)
+    _close(state[1], C)
+    H_gru = None
+    for X_t in X:
+        H_gru = gru.step(X_t, H_gru)
+    _close(H_gru, gru(X)[1])
 
 
 @pytest.mark.parametrize("batch_size", [1, 6])
