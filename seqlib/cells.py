@@ -372,8 +372,9 @@ class LSTMScratch(_Scratch):
 class GRUScratch(_Scratch):
     """A GRU layer built on :func:`gru_cell`, like ``nn.GRU`` with one layer.
 
-    ``forward(inputs, H=None)`` takes ``inputs`` of shape ``(num_steps, batch_size, num_inputs)``
-    and returns ``outputs`` ``(num_steps, batch_size, num_hiddens)`` and the last ``H``.
+    ``forward(inputs, state=None)`` takes ``inputs`` of shape ``(num_steps, batch_size, num_inputs)``
+    and the initial hidden state ``H`` (``(batch_size, num_hiddens)``) or ``None``; it returns
+    ``outputs`` ``(num_steps, batch_size, num_hiddens)`` and the last ``H``.
     ``reset_after=True`` matches ``nn.GRU``; ``False`` is the D2L / Cho et al. formulation.
     ``step(X, H)`` is one time step; ``GRUScratch.from_torch(module)`` copies an ``nn.GRU``
     (one layer) or ``nn.GRUCell`` (into a ``reset_after=True`` GRU).
