@@ -132,7 +132,11 @@ def render(src: Path, out: Path) -> int:
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", str(src), "--path-output", str(out / "render"), "-W", "-n", "--keep-going", "--quiet"]
     print("Rendering:", " ".join(cmd), flush=True)
-    code = subprocess.call(cmd)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:  # Jupyter Book's own "pages are here" lines name the scratch folder
+        if "render/_build/html" not in line and "paste this line directly" not in line:
+            print(line, end="", flush=True)
+    code = proc.wait()
     html = out / "html"
     if html.exists():
         shutil.rmtree(html)
