@@ -124,7 +124,7 @@ def _own_console_errors(logs, site):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("path", ["index.html"] + [f"labs/{lab}.html" for lab in LABS])
+@pytest.mark.parametrize("path", ["book/index.html"] + [f"labs/{lab}.html" for lab in LABS])
 def test_page_loads_without_console_errors_and_every_image_loads(browser, site, path):
     browser.get(f"{site}/{path}")
     browser.execute_script("window.scrollTo(0, document.body.scrollHeight);")  # lazy images
