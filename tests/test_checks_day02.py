@@ -48,7 +48,7 @@ def test_lstm_step_returning_numpy_arrays_passes(capsys):
     (dict(biases="ih"), "only b_ih"),
     (dict(biases="none"), "left out the biases"),
     (dict(g_act=torch.sigmoid), "candidate g went through a sigmoid"),
-    (dict(h_tanh=False), "H = o * C"),
+    (dict(h_tanh=False), "h_new = o * c_new"),
 ])
 def test_lstm_mistakes_are_named(capsys, mistake, expected):
     ok, out = _run(check_lstm_step, lambda *args: lstm_step(*args, **mistake), capsys)
