@@ -1,8 +1,10 @@
-"""Small utilities every lab uses: seeding and device choice."""
+"""Small utilities every lab uses: seeding, device choice, progress bars."""
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -27,3 +29,21 @@ def try_gpu(i: int = 0) -> torch.device:
     if torch.cuda.device_count() >= i + 1:
         return torch.device(f"cuda:{i}")
     return torch.device("cpu")
+
+
+def progress(iterable=None, **kwargs):
+    """A tqdm progress bar: a widget in Jupyter, text in a terminal.
+
+    While ``make book`` executes the labs it sets ``SEQLIB_PROGRESS=terminal``: the bar is
+    then drawn in the build's terminal (the kernel's own stderr), not stored in the book.
+    ``TQDM_DISABLE=1`` turns every bar off (the tests do).
+    """
+    if os.environ.get("SEQLIB_PROGRESS") == "terminal":
+        from tqdm.std import tqdm
+
+        kwargs.setdefault("file", sys.__stderr__)
+        kwargs.setdefault("leave", False)
+        return tqdm(iterable, **kwargs)
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, **kwargs)

@@ -23,3 +23,15 @@ def test_seed_everything_rejects_bad_seeds(seed):
 
 def test_try_gpu_falls_back_to_cpu_for_missing_devices():
     assert try_gpu(torch.cuda.device_count()).type == "cpu"
+
+
+def test_progress_goes_to_the_terminal_during_the_book_build(monkeypatch):
+    from tqdm.std import tqdm as text_tqdm
+
+    from seqlib.utils import progress
+
+    monkeypatch.setenv("SEQLIB_PROGRESS", "terminal")
+    bar = progress(range(3), disable=True)
+    assert type(bar) is text_tqdm and list(bar) == [0, 1, 2]
+    monkeypatch.delenv("SEQLIB_PROGRESS")
+    assert list(progress(range(2), disable=True)) == [0, 1]

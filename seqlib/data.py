@@ -1,0 +1,203 @@
+"""Fetch, verify and cache the course's data sets.
+
+``fetch(name)`` returns the path of a local copy of a data set whose checksum has been
+verified. It looks in three places, in this order:
+
+1. **Offline folder** ``$SEQLIB_DATA_DIR`` (if set), under the file's relative name
+   (``timemachine.txt``, ``rt-polaritydata/rt-polarity.pos``, ...). Used as is and never
+   written to; a copy with a wrong checksum is an error (it is not silently replaced).
+2. **Cache folder** ``$SEQLIB_CACHE_DIR`` (if set), else ``pooch.os_cache("seqlib")``
+   (for example ``~/.cache/seqlib`` on Linux). A corrupt cached copy is downloaded again.
+3. **Canonical address**: downloaded with pooch, verified, stored in the cache folder.
+
+Files that come out of an archive (Pang & Lee's MR data) are text whose original encoding
+may be Latin-1/Windows-1252: they are checksummed, and cached, as UTF-8. Read them with
+:func:`read_text`, which decodes either form. Nothing is downloaded or created at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pooch
+
+__all__ = ["Dataset", "REGISTRY", "DataNotAvailableError", "ChecksumError",
+           "fetch", "read_text", "cache_dir"]
+
+
+class DataNotAvailableError(RuntimeError):
+    """No verified copy of a data set could be found or downloaded."""
+
+
+class ChecksumError(DataNotAvailableError):
+    """A copy in the offline folder ``$SEQLIB_DATA_DIR`` does not match its checksum."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One file of a data set.
+
+    file:        relative path, the same in ``$SEQLIB_DATA_DIR`` and in the cache folder
+    url:         canonical address (the file itself, or a ``.tar.gz`` holding it as ``member``)
+    known_hash:  ``"alg:hexdigest"`` of the file (of its UTF-8 text when ``member`` is set)
+    description: what it is, for people
+    member:      path of the file inside the archive at ``url``; ``None`` if ``url`` is the file
+    """
+
+    file: str
+    url: str
+    known_hash: str
+    description: str
+    member: str | None = None
+
+
+_MR_URL = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
+REGISTRY: dict[str, Dataset] = {
+    "timemachine": Dataset(
+        "timemachine.txt", "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
+        "sha1:090b5e7e70c295757f55df93cb0a180b9691891a",
+        "H. G. Wells, The Time Machine (public domain), as used by Dive into Deep Learning"),
+    "rt-polarity.pos": Dataset(
+        "rt-polaritydata/rt-polarity.pos", _MR_URL,
+        "sha256:4134882974a28d0c7b5151256f0e33a6169984ee7372c279e673f1114f475d58",
+        "Pang & Lee (2005) MR v1.0: 5,331 positive review snippets, one per line",
+        member="rt-polaritydata/rt-polarity.pos"),
+    "rt-polarity.neg": Dataset(
+        "rt-polaritydata/rt-polarity.neg", _MR_URL,
+        "sha256:2d11cfbc790f1cd96d78339f41ce53ced1efa83cd22d37d6788fa3fe3d17e2fd",
+        "Pang & Lee (2005) MR v1.0: 5,331 negative review snippets, one per line",
+        member="rt-polaritydata/rt-polarity.neg"),
+}
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``$SEQLIB_CACHE_DIR`` if set, else ``pooch.os_cache("seqlib")``."""
+    return Path(os.environ.get("SEQLIB_CACHE_DIR") or pooch.os_cache("seqlib")).expanduser()
+
+
+def fetch(name: str) -> Path:
+    """Path of a verified local copy of data set ``name`` (a key of :data:`REGISTRY`).
+
+    Lookup order: ``$SEQLIB_DATA_DIR``, then the cache folder, then a download from the
+    canonical address into the cache (see the module docstring). Raises ``ValueError`` for
+    an unknown name, :class:`ChecksumError` for a corrupt copy in ``$SEQLIB_DATA_DIR`` and
+    :class:`DataNotAvailableError` when no verified copy can be had (the message says how to fix it).
+    """
+    ds = _entry(name)
+    offline = os.environ.get("SEQLIB_DATA_DIR")
+    if offline and (Path(offline).expanduser() / ds.file).is_file():
+        path = Path(offline).expanduser() / ds.file
+        verified, actual = _verify(path.read_bytes(), ds)
+        if verified is None:
+            raise ChecksumError(
+                f"{path} (found through SEQLIB_DATA_DIR) does not match its checksum: expected "
+                f"{ds.known_hash}, got {_alg(ds)}:{actual}. It is corrupt or another version; "
+                f"replace it with a fresh copy of {ds.url} (seqlib never modifies that folder), "
+                "or unset SEQLIB_DATA_DIR to download a copy into the cache.")
+        return path
+    cached = cache_dir() / ds.file
+    corrupt = None
+    if cached.is_file():
+        verified, actual = _verify(cached.read_bytes(), ds)
+        if verified is not None:
+            return cached
+        corrupt = f"{_alg(ds)}:{actual}"
+    try:
+        if ds.member is None:
+            pooch.retrieve(ds.url, ds.known_hash, fname=cached.name, path=cached.parent)
+        else:
+            _download_from_archive(ds)
+    except (OSError, ValueError, KeyError, tarfile.TarError) as err:
+        raise DataNotAvailableError(_failure_message(name, ds, err, cached, corrupt)) from err
+    return cached
+
+
+def read_text(name: str) -> str:
+    """The text of data set ``name`` (UTF-8; Latin-1/Windows-1252 archive originals decoded)."""
+    ds = _entry(name)
+    verified, _ = _verify(fetch(name).read_bytes(), ds)
+    return verified.decode("utf-8")
+
+
+def _entry(name: str) -> Dataset:
+    if name not in REGISTRY:
+        raise ValueError(f"unknown data set {name!r}; known data sets: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def _alg(ds: Dataset) -> str:
+    return ds.known_hash.split(":", 1)[0]
+
+
+def _verify(raw: bytes, ds: Dataset) -> tuple[bytes | None, str]:
+    """``(verified bytes or None, actual hex digest)``.
+
+    Plain files are checksummed byte for byte. Archive members are text: decoded as UTF-8,
+    else Windows-1252, else Latin-1, and the UTF-8 re-encoding is checksummed.
+    """
+    alg, expected = ds.known_hash.split(":", 1)
+    candidates = [raw] if ds.member is None else _utf8_versions(raw)
+    digests = []
+    for data in candidates:
+        digests.append(hashlib.new(alg, data).hexdigest())
+        if digests[-1] == expected.lower():
+            return data, digests[-1]
+    return None, digests[0]
+
+
+def _utf8_versions(raw: bytes) -> list[bytes]:
+    versions = []
+    for encoding in ("utf-8", "cp1252", "latin-1"):  # latin-1 decodes any bytes
+        try:
+            versions.append(raw.decode(encoding).encode("utf-8"))
+        except UnicodeDecodeError:
+            pass
+    return versions
+
+
+def _download_from_archive(ds: Dataset) -> None:
+    """Download the archive at ``ds.url`` and cache every registered member of it (as UTF-8)."""
+    siblings = [d for d in REGISTRY.values() if d.url == ds.url and d.member]
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "archive.tar.gz"
+        pooch.get_logger().info("Downloading data from '%s'.", ds.url)
+        pooch.HTTPDownloader()(ds.url, str(archive), None)
+        with tarfile.open(archive) as tar:
+            for sib in siblings:
+                member = tar.extractfile(sib.member)  # KeyError if the archive lacks it
+                verified, actual = _verify(member.read() if member else b"", sib)
+                if verified is not None:
+                    _write_atomic(cache_dir() / sib.file, verified)
+                elif sib is ds:
+                    raise ValueError(f"{ds.member} in the downloaded archive does not match its "
+                                     f"checksum: expected {ds.known_hash}, got {_alg(ds)}:{actual}")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _failure_message(name: str, ds: Dataset, err: Exception, cached: Path, corrupt: str | None) -> str:
+    offline = os.environ.get("SEQLIB_DATA_DIR")
+    where = (f"it is not in the offline folder SEQLIB_DATA_DIR={offline}" if offline
+             else "SEQLIB_DATA_DIR is not set")
+    if corrupt:
+        problem = (f"The cached copy {cached} is corrupt (expected {ds.known_hash}, got {corrupt}) "
+                   f"and downloading a fresh copy from {ds.url} failed: {err}")
+    else:
+        problem = f"{where}, and downloading it from {ds.url} failed: {err}"
+    how = f"download {ds.url} by hand, " + ("extract it" if ds.member else "save it")
+    return (f"Data set {name!r} ({ds.file}) is not available. {problem}\n"
+            f"To fix it, either connect to the internet and call fetch({name!r}) again"
+            + (" (that replaces the corrupt copy)" if corrupt else "") + ", or\n"
+            f"{how} into a folder so that it holds {ds.file}, and point SEQLIB_DATA_DIR at it:\n"
+            f"    export SEQLIB_DATA_DIR=/path/to/folder   # the folder containing {ds.file}\n"
+            '(in a notebook: os.environ["SEQLIB_DATA_DIR"] = "/path/to/folder").')

@@ -1,0 +1,275 @@
+"""Tests of seqlib.data: lookup order, checksums, downloads (from a local server), error messages.
+
+No test touches the internet: downloads come from an http.server on 127.0.0.1, and "no
+network" is a port on 127.0.0.1 that nothing listens on.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from seqlib import data
+
+MIRROR = os.environ.get("SEQLIB_DATA_DIR")  # read before the fixtures clear it
+TEXT = b"The Time Traveller (for so it will be convenient to speak of him)\n"
+
+
+def sha1(raw: bytes) -> str:
+    return "sha1:" + hashlib.sha1(raw).hexdigest()
+
+
+def sha256(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def dead_url(name: str = "toy.txt") -> str:
+    """An address on 127.0.0.1 where nothing listens: connecting fails at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/{name}"
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def env(tmp_path, monkeypatch):
+    """Fresh cache folder, no offline folder, no proxy for 127.0.0.1."""
+    monkeypatch.setenv("SEQLIB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SEQLIB_DATA_DIR", raising=False)
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    return tmp_path
+
+
+def register(monkeypatch, url: str, raw: bytes = TEXT, name: str = "toy", **kw) -> data.Dataset:
+    ds = data.Dataset(kw.pop("file", "toy.txt"), url, kw.pop("known_hash", sha1(raw)), "a toy", **kw)
+    monkeypatch.setitem(data.REGISTRY, name, ds)
+    return ds
+
+
+class Server:
+    """http.server serving a folder on 127.0.0.1 in a daemon thread; counts GET requests."""
+
+    def __init__(self, root: Path):
+        self.root, self.requests = root, []
+        server = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        if self.thread.is_alive():
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    srv = Server(root)
+    yield srv
+    srv.stop()
+
+
+def test_unknown_name_lists_known_names():
+    with pytest.raises(ValueError) as info:
+        data.fetch("time machine")
+    msg = str(info.value)
+    assert "'time machine'" in msg
+    for name in ("timemachine", "rt-polarity.pos", "rt-polarity.neg"):
+        assert name in msg
+
+
+def test_registry_entries_are_complete():
+    for ds in data.REGISTRY.values():
+        assert ds.url.startswith(("http://", "https://")) and ds.description
+        alg, digest = ds.known_hash.split(":")
+        assert len(digest) == hashlib.new(alg).digest_size * 2
+
+
+def test_offline_folder_hit_is_used_as_is(env, monkeypatch):
+    offline = env / "offline"
+    offline.mkdir()
+    (offline / "toy.txt").write_bytes(TEXT)
+    monkeypatch.setenv("SEQLIB_DATA_DIR", str(offline))
+    register(monkeypatch, dead_url())
+    before = snapshot(offline)
+    assert data.fetch("toy") == offline / "toy.txt"
+    assert data.read_text("toy") == TEXT.decode()
+    assert snapshot(offline) == before
+    assert not (env / "cache").exists()  # nothing downloaded or cached
+
+
+def test_offline_folder_wrong_checksum_names_file_and_hashes(env, monkeypatch):
+    offline = env / "offline"
+    offline.mkdir()
+    (offline / "toy.txt").write_bytes(b"a different text\n")
+    monkeypatch.setenv("SEQLIB_DATA_DIR", str(offline))
+    ds = register(monkeypatch, dead_url())
+    with pytest.raises(data.ChecksumError) as info:
+        data.fetch("toy")
+    msg = str(info.value)
+    assert str(offline / "toy.txt") in msg
+    assert ds.known_hash in msg
+    assert sha1(b"a different text\n") in msg
+    assert (offline / "toy.txt").read_bytes() == b"a different text\n"  # left alone
+    assert isinstance(info.value, data.DataNotAvailableError)
+
+
+@pytest.mark.parametrize("offline_set", [False, True])
+def test_missing_offline_and_no_network_explains_the_fix(env, monkeypatch, offline_set):
+    if offline_set:
+        (env / "empty").mkdir()
+        monkeypatch.setenv("SEQLIB_DATA_DIR", str(env / "empty"))
+    ds = register(monkeypatch, dead_url())
+    with pytest.raises(data.DataNotAvailableError) as info:
+        data.fetch("toy")
+    msg = str(info.value)
+    assert isinstance(info.value, RuntimeError)
+    assert "toy.txt" in msg and ds.url in msg
+    assert "export SEQLIB_DATA_DIR=/path/to/folder" in msg and "by hand" in msg
+    assert (str(env / "empty") in msg) if offline_set else ("SEQLIB_DATA_DIR is not set" in msg)
+    if offline_set:
+        assert snapshot(env / "empty") == {}
+
+
+def test_download_verifies_caches_and_then_works_offline(env, monkeypatch, server):
+    (server.root / "toy.txt").write_bytes(TEXT)
+    register(monkeypatch, server.url + "/toy.txt")
+    path = data.fetch("toy")
+    assert path == env / "cache" / "toy.txt" and path.read_bytes() == TEXT
+    assert server.requests == ["/toy.txt"]
+    server.stop()
+    assert data.fetch("toy") == path  # from the cache: no network needed
+    assert data.read_text("toy") == TEXT.decode()
+    assert server.requests == ["/toy.txt"]
+
+
+def test_download_with_wrong_checksum_is_rejected(env, monkeypatch, server):
+    (server.root / "toy.txt").write_bytes(b"tampered\n")
+    register(monkeypatch, server.url + "/toy.txt", known_hash=sha1(TEXT))
+    with pytest.raises(data.DataNotAvailableError, match="toy.txt"):
+        data.fetch("toy")
+    assert not (env / "cache" / "toy.txt").exists()
+
+
+def test_corrupt_cache_is_replaced_by_a_fresh_download(env, monkeypatch, server):
+    (server.root / "toy.txt").write_bytes(TEXT)
+    register(monkeypatch, server.url + "/toy.txt")
+    cached = env / "cache" / "toy.txt"
+    cached.parent.mkdir()
+    cached.write_bytes(b"truncated")
+    assert data.fetch("toy") == cached
+    assert cached.read_bytes() == TEXT
+    assert server.requests == ["/toy.txt"]
+
+
+def test_corrupt_cache_without_network_says_so(env, monkeypatch):
+    ds = register(monkeypatch, dead_url())
+    cached = env / "cache" / "toy.txt"
+    cached.parent.mkdir()
+    cached.write_bytes(b"truncated")
+    with pytest.raises(data.DataNotAvailableError) as info:
+        data.fetch("toy")
+    msg = str(info.value)
+    assert "corrupt" in msg and str(cached) in msg and ds.url in msg
+    assert ds.known_hash in msg and sha1(b"truncated") in msg
+    assert "export SEQLIB_DATA_DIR=" in msg
+
+
+def make_archive(path: Path, members: dict[str, bytes]) -> None:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, raw in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+
+
+def test_archive_members_in_latin1_or_cp1252_are_verified_and_cached_as_utf8(env, monkeypatch, server):
+    pos = "the château is a film full of life .\n9 ½ weeks\n"
+    neg = "heck \u2013 few filmmakers will .\n"  # en dash: byte 0x96 in Windows-1252
+    make_archive(server.root / "mr.tar.gz", {"mr/mr.pos": pos.encode("latin-1"),
+                                             "mr/mr.neg": neg.encode("cp1252")})
+    url = server.url + "/mr.tar.gz"
+    for name, text in (("pos", pos), ("neg", neg)):
+        register(monkeypatch, url, name=name, file=f"mr/mr.{name}", member=f"mr/mr.{name}",
+                 known_hash=sha256(text.encode("utf-8")))
+    path = data.fetch("pos")
+    assert path == env / "cache" / "mr" / "mr.pos"
+    assert path.read_bytes() == pos.encode("utf-8")
+    server.stop()
+    # the sibling member came out of the same download
+    assert data.fetch("neg").read_bytes() == neg.encode("utf-8")
+    assert data.read_text("neg") == neg
+    assert server.requests == ["/mr.tar.gz"]
+
+
+def test_archive_member_with_wrong_checksum_is_rejected(env, monkeypatch, server):
+    make_archive(server.root / "mr.tar.gz", {"mr/mr.pos": b"something else\n"})
+    register(monkeypatch, server.url + "/mr.tar.gz", name="pos", file="mr/mr.pos",
+             member="mr/mr.pos", known_hash=sha256(b"expected\n"))
+    with pytest.raises(data.DataNotAvailableError) as info:
+        data.fetch("pos")
+    assert "mr/mr.pos" in str(info.value) and sha256(b"expected\n") in str(info.value)
+    assert not (env / "cache" / "mr" / "mr.pos").exists()
+
+
+def test_import_downloads_and_creates_nothing(env):
+    code = "import seqlib.data, os, sys; sys.exit(os.path.exists(os.environ['SEQLIB_CACHE_DIR']))"
+    environ = {**os.environ, "SEQLIB_CACHE_DIR": str(env / "never"),
+               "PYTHONPATH": str(Path(data.__file__).parents[1])}
+    assert subprocess.run([sys.executable, "-c", code], env=environ, timeout=120).returncode == 0
+    assert not (env / "never").exists()
+
+
+@pytest.mark.skipif(not MIRROR or not (Path(MIRROR) / "timemachine.txt").is_file(),
+                    reason="set SEQLIB_DATA_DIR to the offline mirror of the data "
+                           "(e.g. /work/shared/data) to check the real files")
+def test_real_mirror(monkeypatch):
+    monkeypatch.setenv("SEQLIB_DATA_DIR", MIRROR)
+    assert data.fetch("timemachine").stat().st_size == 178_979
+    assert len(data.read_text("timemachine").splitlines()) == 3_221
+    for name in ("rt-polarity.pos", "rt-polarity.neg"):
+        assert data.fetch(name).parent.name == "rt-polaritydata"
+        assert len(data.read_text(name).splitlines()) == 5_331
+
+
+def test_offline_latin1_member_from_a_hand_extracted_archive_is_accepted(env, monkeypatch):
+    text = "the château .\n"
+    (env / "offline" / "mr").mkdir(parents=True)
+    (env / "offline" / "mr" / "mr.pos").write_bytes(text.encode("latin-1"))
+    monkeypatch.setenv("SEQLIB_DATA_DIR", str(env / "offline"))
+    register(monkeypatch, dead_url("mr.tar.gz"), name="pos", file="mr/mr.pos", member="mr/mr.pos",
+             known_hash=sha256(text.encode("utf-8")))
+    assert data.fetch("pos") == env / "offline" / "mr" / "mr.pos"
+    assert data.read_text("pos") == text
+    assert (env / "offline" / "mr" / "mr.pos").read_bytes() == text.encode("latin-1")
