@@ -58,7 +58,7 @@ def test_terminal_progress_bypasses_the_kernels_captured_stderr(monkeypatch):
     monkeypatch.setenv("SEQLIB_PROGRESS", "terminal")
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     monkeypatch.setattr("sys.stderr", KernelStderr())
-    bar = progress(range(3), desc="demo", mininterval=0)
+    bar = progress(range(3), desc="demo", mininterval=0, disable=False)  # TQDM_DISABLE is read at import
     assert list(bar) == [0, 1, 2]
     bar.close()
     os.close(write_end)
