@@ -217,7 +217,7 @@ class RNNModelScratch:
         self.init_state, self.forward_fn = init_state, forward_fn
 
     def __call__(self, X, state):
-        X = F.one_hot(X.T, self.vocab_size).type(torch.float32)
+        X = F.one_hot(X.T, self.vocab_size).type(self.params[0].dtype)  # float32 unless made otherwise
         return self.forward_fn(X, state, self.params)
 
     def begin_state(self, batch_size, device):
@@ -396,10 +396,12 @@ class RNNLMFast(nn.Module):
     Forward: ``XW = W_x[X.T] + b`` for all steps (a row lookup), then the scan
     (:func:`rnn_scan`, :func:`lstm_scan`, :func:`gru_scan`), then ``Hs @ W_hq + b_q`` for all
     steps. Weights are initialised like ``torch.nn``: uniform in :math:`\pm 1/\sqrt{h}`.
+    ``dropout``: while training, each hidden unit fed to the output layer is zeroed with this
+    probability (and the others scaled by ``1 / (1 - dropout)``), a regulariser for small corpora.
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, cell: str = "lstm", *,
-                 variant: str = "lstm", reset_after: bool = True):
+                 variant: str = "lstm", reset_after: bool = True, dropout: float = 0.0):
         super().__init__()
         if cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'lstm' or 'gru'")
@@ -410,6 +412,9 @@ class RNNLMFast(nn.Module):
         self.vocab_size, self.num_hiddens, self.cell = vocab_size, num_hiddens, cell
         self.variant = variant if cell == "lstm" else None
         self.reset_after = reset_after if cell == "gru" else None
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.dropout = dropout
         blocks = _NUM_BLOCKS[self.variant or cell] * num_hiddens
         bound = 1 / math.sqrt(num_hiddens)
 
@@ -432,6 +437,7 @@ class RNNLMFast(nn.Module):
             Hs, state = lstm_scan(XW, state, self.W_h, self.variant, peepholes)
         else:
             Hs, state = gru_scan(XW, state, self.W_h, getattr(self, "b_hh", None), self.reset_after)
+        Hs = F.dropout(Hs, self.dropout, self.training)  # only while training, 0 by default
         Y = torch.addmm(self.b_q, Hs.reshape(-1, self.num_hiddens), self.W_hq)  # all steps at once
         return Y, state
 
@@ -443,6 +449,7 @@ class RNNLMFast(nn.Module):
     def extra_repr(self) -> str:
         extra = f", variant={self.variant!r}" if self.cell == "lstm" else ""
         extra += f", reset_after={self.reset_after}" if self.cell == "gru" else ""
+        extra += f", dropout={self.dropout}" if self.dropout else ""
         return f"vocab_size={self.vocab_size}, num_hiddens={self.num_hiddens}, cell={self.cell!r}{extra}"
 
     # -- copying weights between the forms (for the parity tests) ---------------------------

@@ -35,6 +35,8 @@ def _params(net):
         return [p for p in net.parameters() if p.requires_grad]
     if hasattr(net, "params"):
         return list(net.params)
+    if hasattr(net, "parameters"):
+        return list(net.parameters())
     return list(net)
 
 
