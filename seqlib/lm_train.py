@@ -67,7 +67,7 @@ def detach_state(state):
     return tuple(s.detach() for s in state)
 
 
-def train_epoch(net, train_iter, loss, updater, device, use_random_iter: bool, theta: float = 1.0):
+def train_epoch(net, train_iter, loss, updater, device, use_random_iter: bool, *, theta: float = 1.0):
     """One epoch; returns ``(perplexity, tokens per second)`` (D2L's ``train_epoch_ch8``).
 
     ``updater`` is a ``torch.optim.Optimizer`` or a function ``updater(batch_size=...)`` that
@@ -260,7 +260,7 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
     for epoch in bar:
         net.train()
         start = time.perf_counter()
-        ppl, speed = train_epoch(net, train_iter, loss, updater, device, use_random_iter, theta)
+        ppl, speed = train_epoch(net, train_iter, loss, updater, device, use_random_iter, theta=theta)
         seconds = time.perf_counter() - start
         history.train_seconds += seconds
         history.train_tokens += round(speed * seconds)
