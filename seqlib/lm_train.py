@@ -159,7 +159,7 @@ class LivePlot:
         c = self.config
         ax.set_xlabel(c["xlabel"]), ax.set_ylabel(c["ylabel"])
         ax.set_xscale(c["xscale"]), ax.set_yscale(c["yscale"])
-        if c["xlim"]:
+        if c["xlim"] and c["xlim"][0] != c["xlim"][1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
             ax.set_xlim(c["xlim"])
         if c["ylim"]:
             ax.set_ylim(c["ylim"])
