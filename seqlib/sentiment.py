@@ -1,0 +1,441 @@
+"""Sentence classification (Day 5): tokens, vocabulary, the MR data set, batches, pooling, models.
+
+The pieces, in the order a sentence meets them::
+
+    "It doesn't work."  --tokenize-->  ["it", "does", "n't", "work", "."]
+                        --Vocab----->  [12, 57, 31, 402, 3]          (<pad> = 0, <unk> = 1)
+    a batch of B such   --collate--->  X (B, T) padded with 0, lengths (B,), y (B,)
+                        --RNNClassifier: embedding -> packed RNN -> pooling -> linear--> logits (B,)
+
+Also here: :func:`load_mr` (Pang & Lee's sentence polarity data through :mod:`seqlib.data`),
+:func:`stratified_split`, :func:`padding_mask` and the masked poolings, and the bag-of-n-grams
+logistic regression baseline (:class:`BagOfNgrams`).
+
+Documented behaviour for bad inputs:
+
+- an **empty sentence** (no tokens after :func:`tokenize`) cannot be classified:
+  :func:`collate`, :meth:`RNNClassifier.forward` (a length of 0) and :func:`predict_proba`
+  raise ``ValueError`` saying which sentence is empty;
+- an **all-unknown sentence** (every token outside the vocabulary) is encoded as ``<unk>``
+  ids and classified from the ``<unk>`` embedding alone: a valid probability, no error
+  (:func:`predict_proba` reports the share of unknown tokens so that a caller can warn).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+__all__ = ["PAD", "UNK", "tokenize", "Vocab", "load_mr", "stratified_split", "SentenceDataset",
+           "collate", "make_loader", "padding_mask", "masked_mean", "masked_max",
+           "AttentionPooling", "RNNClassifier", "predict_proba", "ngrams", "NgramVocab",
+           "BagOfNgrams", "accuracy_from_logits", "count_parameters"]
+
+PAD, UNK = "<pad>", "<unk>"
+
+_CLITICS = re.compile(r"(n't|'s|'re|'ve|'d|'ll|'m)\b")
+_TOKEN = re.compile(r"n't|'[a-z]+|[a-z0-9]+(?:[-'][a-z0-9]+)*|[^\sa-z0-9]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens with punctuation and English clitics split off.
+
+    ``"It doesn't work, it's DULL!"`` -> ``["it", "does", "n't", "work", ",", "it", "'s", "dull", "!"]``.
+    Hyphenated words stay whole (``"too-tepid"``). MR is already lower-cased and spaced around
+    most punctuation; splitting ``n't`` makes every negation share one token. An empty or
+    blank text gives ``[]``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"tokenize expects a string, got {type(text).__name__}")
+    text = _CLITICS.sub(r" \1", text.lower())
+    return _TOKEN.findall(text)
+
+
+class Vocab:
+    """Word <-> index table with ``<pad>`` = 0 and ``<unk>`` = 1.
+
+    Built from tokenised sentences; a token enters if it occurs at least ``min_freq`` times.
+    Tokens are ordered by decreasing frequency (ties alphabetically), so the table is the
+    same on every machine. Unknown tokens map to ``unk_idx``; :meth:`decode` drops ``<pad>``.
+
+    ===================  ==========================================
+    ``vocab["film"]``    index of a token (``unk_idx`` if unknown)
+    ``vocab.encode(s)``  list of indices of a string or token list
+    ``vocab.decode(ix)`` tokens of indices (``<pad>`` dropped)
+    ``len(vocab)``       number of tokens, ``<pad>`` and ``<unk>`` included
+    ===================  ==========================================
+    """
+
+    pad_idx, unk_idx = 0, 1
+
+    def __init__(self, tokenized: Iterable[Sequence[str]], min_freq: int = 1):
+        if not isinstance(min_freq, int) or min_freq < 1:
+            raise ValueError(f"min_freq must be a positive integer, got {min_freq!r}")
+        if isinstance(tokenized, str):
+            raise TypeError("Vocab expects tokenised sentences (lists of tokens), not one string; "
+                            "use Vocab([tokenize(s) for s in sentences])")
+        self.min_freq = min_freq
+        self.token_freqs = Counter(tok for sent in tokenized for tok in sent)
+        kept = sorted((t for t, n in self.token_freqs.items() if n >= min_freq and t not in (PAD, UNK)),
+                      key=lambda t: (-self.token_freqs[t], t))
+        self.idx_to_token = [PAD, UNK, *kept]
+        self.token_to_idx = {t: i for i, t in enumerate(self.idx_to_token)}
+
+    def __len__(self) -> int:
+        return len(self.idx_to_token)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.token_to_idx
+
+    def __getitem__(self, token: str) -> int:
+        return self.token_to_idx.get(token, self.unk_idx)
+
+    def encode(self, sentence: str | Sequence[str]) -> list[int]:
+        """Indices of a sentence (a string is tokenised first); ``[]`` for an empty sentence."""
+        tokens = tokenize(sentence) if isinstance(sentence, str) else sentence
+        return [self[t] for t in tokens]
+
+    def decode(self, indices: Iterable[int]) -> list[str]:
+        """Tokens of indices, ``<pad>`` dropped (``<unk>`` kept: the word itself is lost)."""
+        indices = indices.tolist() if isinstance(indices, torch.Tensor) else indices
+        return [self.idx_to_token[i] for i in indices if i != self.pad_idx]
+
+    def __repr__(self) -> str:
+        return f"Vocab(size={len(self)}, min_freq={self.min_freq})"
+
+
+def load_mr() -> tuple[list[str], list[int]]:
+    """Pang & Lee's (2005) sentence polarity data v1.0: 5,331 positive then 5,331 negative snippets.
+
+    Returns ``(sentences, labels)`` with label 1 = positive, 0 = negative, read through
+    :func:`seqlib.data.read_text` (checksum-verified; ``$SEQLIB_DATA_DIR`` first).
+    """
+    from seqlib import data
+
+    sentences, labels = [], []
+    for name, label in (("rt-polarity.pos", 1), ("rt-polarity.neg", 0)):
+        lines = [line.strip() for line in data.read_text(name).splitlines()]
+        lines = [line for line in lines if line]
+        sentences += lines
+        labels += [label] * len(lines)
+    return sentences, labels
+
+
+def stratified_split(labels: Sequence[int], fractions: Sequence[float] = (0.8, 0.1, 0.1),
+                     seed: int = 0) -> list[list[int]]:
+    """Index lists (one per fraction) that partition ``range(len(labels))``, each with the class mix of the whole.
+
+    Every class is shuffled with ``numpy.random.default_rng(seed)`` and cut at the cumulative
+    fractions (rounded), so the split depends only on the labels, the fractions and the seed.
+    The returned lists are sorted.
+    """
+    fractions = [float(f) for f in fractions]
+    if any(f < 0 for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-9):
+        raise ValueError(f"fractions must be non-negative and sum to 1, got {fractions}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[] for _ in fractions]
+    bounds = np.cumsum([0.0, *fractions])
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        cuts = np.round(bounds * len(idx)).astype(int)
+        for k in range(len(fractions)):
+            parts[k] += idx[cuts[k]:cuts[k + 1]].tolist()
+    return [sorted(p) for p in parts]
+
+
+class SentenceDataset(torch.utils.data.Dataset):
+    """Encoded sentences and labels: item ``i`` is ``(LongTensor of token ids, float label)``.
+
+    Sentences longer than ``max_len`` tokens are cut to their first ``max_len`` tokens.
+    """
+
+    def __init__(self, sentences: Sequence[str], labels: Sequence[int], vocab: Vocab,
+                 max_len: int | None = None):
+        if len(sentences) != len(labels):
+            raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels")
+        self.ids = [torch.tensor(vocab.encode(s)[:max_len], dtype=torch.long) for s in sentences]
+        self.labels = torch.tensor(labels, dtype=torch.float32)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        return self.ids[i], self.labels[i]
+
+
+def collate(batch, pad_idx: int = Vocab.pad_idx):
+    """Pad a list of ``(ids, label)`` pairs into ``((X, lengths), y)``.
+
+    ======== ============== ====================================================
+    X        (B, T) long    token ids, padded on the right with ``pad_idx``; T = longest
+    lengths  (B,) long      number of real tokens of each sentence
+    y        (B,) float     labels
+    ======== ============== ====================================================
+
+    Raises ``ValueError`` for an empty sentence (length 0): it has no state to classify.
+    """
+    ids, labels = zip(*batch)
+    lengths = torch.tensor([len(s) for s in ids], dtype=torch.long)
+    if (lengths == 0).any():
+        raise ValueError(f"sentence {int((lengths == 0).nonzero()[0])} of the batch is empty (no tokens); "
+                         "drop empty sentences before batching")
+    X = nn.utils.rnn.pad_sequence(list(ids), batch_first=True, padding_value=pad_idx)
+    return (X, lengths), torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in labels])
+
+
+class _BucketSampler(torch.utils.data.Sampler):
+    """Batches of similar lengths (less padding), in a random order that changes every epoch."""
+
+    def __init__(self, lengths, batch_size, seed, pool=50):
+        self.lengths, self.batch_size, self.pool = np.asarray(lengths), batch_size, pool
+        self.rng = np.random.default_rng(seed)
+
+    def __iter__(self):
+        order = self.rng.permutation(len(self.lengths))
+        chunk = self.batch_size * self.pool
+        batches = []
+        for start in range(0, len(order), chunk):
+            part = order[start:start + chunk]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            batches += [part[i:i + self.batch_size].tolist() for i in range(0, len(part), self.batch_size)]
+        for k in self.rng.permutation(len(batches)):
+            yield batches[k]
+
+    def __len__(self):
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+
+def make_loader(dataset: SentenceDataset, batch_size: int = 64, shuffle: bool = False,
+                seed: int = 0) -> torch.utils.data.DataLoader:
+    """A DataLoader of :func:`collate` batches.
+
+    ``shuffle=True`` (training): batches of sentences of similar lengths, drawn in a random
+    order that is reproducible from ``seed``. ``shuffle=False``: the dataset's order.
+    """
+    if shuffle:
+        lengths = [len(s) for s in dataset.ids]
+        return torch.utils.data.DataLoader(dataset, batch_sampler=_BucketSampler(lengths, batch_size, seed),
+                                           collate_fn=collate)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=collate)
+
+
+def padding_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """Boolean (B, T) mask, True at real tokens: ``mask[b, t] = t < lengths[b]``."""
+    lengths = torch.as_tensor(lengths)
+    T = int(lengths.max()) if max_len is None else max_len
+    return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def masked_mean(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    r"""Mean of the states of the real tokens: $\bar h_b = \sum_t m_{bt} h_{bt} / \sum_t m_{bt}$.
+
+    H (B, T, D), mask (B, T) bool -> (B, D). Padding positions do not count, whatever they hold.
+    """
+    m = mask.unsqueeze(-1).to(H.dtype)
+    return (H * m).sum(1) / m.sum(1).clamp(min=1)
+
+
+def masked_max(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Feature-wise maximum over the real tokens. H (B, T, D), mask (B, T) bool -> (B, D)."""
+    return H.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+
+
+class AttentionPooling(nn.Module):
+    r"""Attention pooling: a learned weighted average of the states of the real tokens.
+
+    $$ s_t = v^\top \tanh(W h_t), \quad a = \mathrm{softmax}(s \text{ over real tokens}), \quad c = \sum_t a_t h_t $$
+
+    ``forward(H, mask)`` with H (B, T, D), mask (B, T) bool returns ``(c, a)``: c (B, D), a (B, T)
+    with ``a = 0`` at padding and each row summing to 1.
+    """
+
+    def __init__(self, num_inputs: int, num_hiddens: int | None = None):
+        super().__init__()
+        self.W = nn.Linear(num_inputs, num_hiddens or num_inputs)
+        self.v = nn.Linear(num_hiddens or num_inputs, 1, bias=False)
+
+    def forward(self, H, mask):
+        scores = self.v(torch.tanh(self.W(H))).squeeze(-1).masked_fill(~mask, float("-inf"))
+        a = torch.softmax(scores, dim=1)
+        return torch.bmm(a.unsqueeze(1), H).squeeze(1), a
+
+
+_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+_POOLINGS = ("last", "mean", "max", "attention")
+
+
+class RNNClassifier(nn.Module):
+    """Embedding -> recurrent layer(s) over a packed batch -> pooling -> dropout -> linear -> one logit.
+
+    ================ =========================================================================
+    cell             ``"rnn"`` (tanh), ``"lstm"`` or ``"gru"``
+    bidirectional    read the sentence both ways; states are ``2 * num_hiddens`` wide
+    pooling          how the states H (B, T, D) become one vector (B, D): ``"last"`` final
+                     hidden state (of both directions), ``"mean"`` / ``"max"`` over the real
+                     tokens, ``"attention"`` (:class:`AttentionPooling`)
+    dropout          on the embeddings and on the pooled vector
+    pack             use ``pack_padded_sequence`` (default); ``False`` runs over the padding too
+                     (then ``"last"`` reads the state after the padding: a lesson, not a feature)
+    ================ =========================================================================
+
+    ``forward(X, lengths)`` with X (B, T) long and lengths (B,) returns logits (B,) (apply
+    ``torch.sigmoid`` for probabilities; train with ``BCEWithLogitsLoss``). After a forward
+    pass with attention pooling, ``self.last_attention`` holds the weights (B, T).
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int = 128, num_hiddens: int = 128,
+                 cell: str = "lstm", bidirectional: bool = False, pooling: str = "last",
+                 dropout: float = 0.5, num_layers: int = 1, pad_idx: int = Vocab.pad_idx,
+                 pack: bool = True):
+        super().__init__()
+        if cell not in _CELLS:
+            raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        if pooling not in _POOLINGS:
+            raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
+        self.cell, self.pooling, self.pack = cell, pooling, pack
+        self.num_directions = 2 if bidirectional else 1
+        self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=pad_idx)
+        self.rnn = _CELLS[cell](embed_size, num_hiddens, num_layers=num_layers, batch_first=True,
+                                bidirectional=bidirectional)
+        D = num_hiddens * self.num_directions
+        self.attention = AttentionPooling(D) if pooling == "attention" else None
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(D, 1)
+        self.last_attention = None
+
+    def encode(self, X, lengths):
+        """States H (B, T, D) (zeros at padding when packed) and final states h_n (layers*dirs, B, h)."""
+        if (torch.as_tensor(lengths) <= 0).any():
+            raise ValueError("every sentence needs at least one token (a length of 0 was given); "
+                             "empty sentences cannot be classified")
+        E = self.dropout(self.embedding(X))                          # (B, T, embed_size)
+        if self.pack:
+            packed = pack_padded_sequence(E, torch.as_tensor(lengths).cpu(), batch_first=True,
+                                          enforce_sorted=False)
+            out, h_n = self.rnn(packed)
+            H, _ = pad_packed_sequence(out, batch_first=True, total_length=X.shape[1])
+        else:
+            H, h_n = self.rnn(E)
+        return H, (h_n[0] if self.cell == "lstm" else h_n)
+
+    def forward(self, X, lengths):
+        H, h_n = self.encode(X, lengths)
+        mask = padding_mask(torch.as_tensor(lengths).to(X.device), X.shape[1])
+        if self.pooling == "last":       # final layer, both directions: (B, D)
+            pooled = torch.cat(list(h_n[-self.num_directions:]), dim=-1)
+        elif self.pooling == "mean":
+            pooled = masked_mean(H, mask)
+        elif self.pooling == "max":
+            pooled = masked_max(H, mask)
+        else:
+            pooled, self.last_attention = self.attention(H, mask)
+        return self.head(self.dropout(pooled)).squeeze(-1)
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> list[dict]:
+    """Predicted probability of "positive" for each raw sentence (model in eval mode).
+
+    Returns one dict per sentence: ``tokens``, ``p_positive``, ``unknown`` (share of tokens
+    outside the vocabulary) and ``attention`` (list of weights per token, or ``None`` if the
+    model does not pool with attention). Raises ``ValueError`` for an empty sentence.
+    """
+    if isinstance(sentences, str):
+        sentences = [sentences]
+    tokens = [tokenize(s) for s in sentences]
+    for s, toks in zip(sentences, tokens):
+        if not toks:
+            raise ValueError(f"sentence {s!r} has no tokens: nothing to classify")
+    was_training = model.training
+    model.eval()
+    try:
+        (X, lengths), _ = collate([(torch.tensor(vocab.encode(t)), 0.0) for t in tokens])
+        device = next(model.parameters()).device
+        p = torch.sigmoid(model(X.to(device), lengths)).cpu()
+        att = getattr(model, "last_attention", None) if getattr(model, "pooling", None) == "attention" else None
+    finally:
+        model.train(was_training)
+    return [{"tokens": toks, "p_positive": float(p[i]),
+             "unknown": sum(t not in vocab for t in toks) / len(toks),
+             "attention": None if att is None else att[i, :len(toks)].cpu().tolist()}
+            for i, toks in enumerate(tokens)]
+
+
+def accuracy_from_logits(logits: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of correct predictions of a binary classifier from its logits (> 0 means class 1)."""
+    return ((logits > 0).float() == y.float()).float().mean().item()
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# --- the bag-of-n-grams baseline -------------------------------------------------------------
+
+def ngrams(tokens: Sequence[str], n: int = 2) -> list[str]:
+    """Distinct 1- to n-grams of a token list (bigrams joined by a space), in first-seen order."""
+    grams = []
+    for k in range(1, n + 1):
+        grams += [" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)]
+    return list(dict.fromkeys(grams))
+
+
+class NgramVocab:
+    """Feature table of a bag of n-grams: index 0 is reserved for "unknown n-gram" (ignored)."""
+
+    def __init__(self, tokenized: Iterable[Sequence[str]], n: int = 2, min_freq: int = 1):
+        self.n = n
+        counts = Counter(g for toks in tokenized for g in ngrams(toks, n))
+        kept = sorted((g for g, c in counts.items() if c >= min_freq), key=lambda g: (-counts[g], g))
+        self.idx_to_gram = ["<unk>", *kept]
+        self.gram_to_idx = {g: i for i, g in enumerate(self.idx_to_gram)}
+
+    def __len__(self):
+        return len(self.idx_to_gram)
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        return [i for i in (self.gram_to_idx.get(g, 0) for g in ngrams(tokens, self.n)) if i]
+
+    def batch(self, tokenized: Sequence[Sequence[str]]):
+        """``(ids, offsets)`` for :class:`BagOfNgrams` (an ``nn.EmbeddingBag`` input)."""
+        encoded = [self.encode(t) for t in tokenized]
+        offsets = torch.tensor([0, *np.cumsum([len(e) for e in encoded])[:-1]], dtype=torch.long)
+        return torch.tensor([i for e in encoded for i in e], dtype=torch.long), offsets
+
+
+class BagOfNgrams(nn.Module):
+    r"""Logistic regression on binary bag-of-n-gram features: $z = b + \sum_{g \in x} r_g w_g$.
+
+    ``scale`` (optional, (num_features,)) multiplies each feature, e.g. by the naive-Bayes
+    log-count ratio $r$ of NBSVM (Wang & Manning 2012); without it $r_g = 1$.
+    ``forward(ids, offsets)`` -> logits (B,).
+    """
+
+    def __init__(self, num_features: int, scale: torch.Tensor | None = None):
+        super().__init__()
+        self.bag = nn.EmbeddingBag(num_features, 1, mode="sum")
+        nn.init.zeros_(self.bag.weight)
+        self.bias = nn.Parameter(torch.zeros(1))
+        self.register_buffer("scale", scale if scale is not None else torch.ones(num_features))
+
+    def forward(self, ids, offsets):
+        return self.bag(ids, offsets, per_sample_weights=self.scale[ids]).squeeze(-1) + self.bias
+
+    @staticmethod
+    def nb_ratio(ids, offsets, y, num_features: int, alpha: float = 1.0) -> torch.Tensor:
+        r"""Naive-Bayes log-count ratio $r = \log\frac{(\alpha + p)/\lVert \alpha + p\rVert_1}{(\alpha + q)/\lVert \alpha + q\rVert_1}$ of binary features."""
+        sample = torch.repeat_interleave(torch.arange(len(offsets)),
+                                         torch.diff(torch.cat([offsets, torch.tensor([len(ids)])])))
+        p = torch.full((num_features,), alpha).index_add_(0, ids, (y[sample] == 1).float())
+        q = torch.full((num_features,), alpha).index_add_(0, ids, (y[sample] == 0).float())
+        return torch.log(p / p.sum()) - torch.log(q / q.sum())
