@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 import pytest
 
@@ -72,3 +74,32 @@ def test_results_page_lists_every_lab_with_time_status_and_numbers():
 
 def test_results_page_is_in_the_toc():
     assert "book/results" in toc_files()
+
+
+def test_a_failing_lab_is_reported_the_others_still_run_and_the_build_fails(tmp_path, capsys):
+    (tmp_path / "labs").mkdir()
+    _notebook(tmp_path / "labs" / "day01_ok.ipynb",
+              "from seqlib.results import record\nrecord(answer=42)")
+    _notebook(tmp_path / "labs" / "day02_bad.ipynb", "x = 1", "1 / 0")
+    _notebook(tmp_path / "labs" / "day03_ok.ipynb", "from seqlib.results import record\nrecord(answer=43)")
+    toc = tmp_path / "_toc.yml"
+    toc.write_text(
+        "format: jb-book\nroot: book/index\nchapters:\n"
+        "  - file: labs/day01_ok\n  - file: labs/day02_bad\n  - file: labs/day03_ok\n"
+        "  - file: book/setup\n  - file: book/instructors\n  - file: book/results\n  - file: book/references\n"
+    )
+    code = build.main(["--smoke", "--out", str(tmp_path / "out"), "--toc", str(toc)])
+    log = capsys.readouterr()
+    assert code == 1
+    assert "FAILED after" in log.out and "day02_bad" in log.out and "ZeroDivisionError" in log.out
+    assert "FAILED labs: day02_bad" in log.err
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert {n: lab["status"] for n, lab in results["labs"].items()} == {
+        "day01_ok": "ok", "day02_bad": "failed", "day03_ok": "ok"}
+    assert results["labs"]["day03_ok"]["results"] == {"answer": 43}  # ran after the failure
+    assert (tmp_path / "out" / "html" / "labs" / "day02_bad.html").exists()  # rendered with its error
+    # a second run re-executes only what is not up to date: the failed lab
+    build.main(["--smoke", "--out", str(tmp_path / "out"), "--toc", str(toc)])
+    log = capsys.readouterr().out
+    assert "day01_ok: unchanged" in log and "day03_ok: unchanged" in log
+    assert "day02_bad: executing" in log

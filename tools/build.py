@@ -47,9 +47,9 @@ KERNEL = "python3"
 
 def cache_key(lab: Path, smoke: bool) -> str:
     """Hash of everything a lab's executed copy depends on."""
-    h = hashlib.sha256(f"smoke={smoke}\n".encode())
-    deps = [lab, ROOT / "requirements.txt", *sorted((ROOT / "seqlib").rglob("*.py"))]
-    for path in deps:
+    h = hashlib.sha256(f"smoke={smoke}\n{lab.name}\n".encode())
+    h.update(lab.read_bytes())
+    for path in [ROOT / "requirements.txt", *sorted((ROOT / "seqlib").rglob("*.py"))]:
         h.update(str(path.relative_to(ROOT)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -110,13 +110,13 @@ def results_page(labs: dict, mode: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stage(src: Path, executed: dict[str, Path], page: str) -> None:
+def stage(src: Path, executed: dict[str, Path], page: str, toc: Path) -> None:
     """Lay out the book to render: same relative paths as the repository."""
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(ROOT / name, src / name)
+    shutil.copy2(ROOT / "_config.yml", src / "_config.yml")
+    shutil.copy2(toc, src / "_toc.yml")
     shutil.copytree(ROOT / "book", src / "book")
     (src / "book" / "results.md").write_text(page)
     (src / "labs").mkdir()
@@ -148,6 +148,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "_build", help="output folder (default _build)")
     ap.add_argument("--force", action="store_true", help="re-execute every lab, ignoring the cache")
     ap.add_argument("--timeout", type=int, default=900, help="per-cell timeout in seconds")
+    ap.add_argument("--toc", type=Path, default=ROOT / "_toc.yml", help="table of contents (default _toc.yml)")
     args = ap.parse_args(argv)
     out: Path = args.out.resolve()
     mode = "smoke" if args.smoke else "full"
@@ -156,8 +157,8 @@ def main(argv=None) -> int:
     manifest_path = exec_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
 
-    labs = toc_labs()
-    missing = [str(p.relative_to(ROOT)) for p in labs if not p.exists()]
+    labs = toc_labs(args.toc.resolve())
+    missing = [str(p) for p in labs if not p.exists()]
     if missing:
         print(f"_toc.yml lists labs that do not exist: {', '.join(missing)}", file=sys.stderr)
         return 2
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
             if entry["status"] == "ok":
                 print(f"    ok in {entry['seconds']:.1f} s", flush=True)
             else:
-                print(f"    FAILED after {entry['seconds']:.1f} s in {lab.relative_to(ROOT)}: {entry['error']}", flush=True)
+                print(f"    FAILED after {entry['seconds']:.1f} s in {lab.name}: {entry['error']}", flush=True)
             manifest[name] = {k: v for k, v in entry.items() if k != "cached"}
             manifest_path.write_text(json.dumps(manifest, indent=2))
         entries[name] = entry
@@ -197,7 +198,7 @@ def main(argv=None) -> int:
     }
     (out / "results.json").write_text(json.dumps(summary, indent=2))
 
-    stage(out / "src", executed, page)
+    stage(out / "src", executed, page, args.toc)
     code = render(out / "src", out)
     html = out / "html"
     if html.exists():
