@@ -1,0 +1,167 @@
+"""Two ways to cut a long corpus into minibatches of (input, target) subsequences.
+
+Both iterators yield pairs ``(X, Y)`` of integer tensors of shape ``(batch_size, num_steps)``
+with ``Y`` = ``X`` shifted by one token (``Y[b, t]`` is the token after ``X[b, t]``), and both
+start at a random offset so that every epoch sees different cuts. They differ in *which*
+subsequences go into a minibatch:
+
+==============================  ==============================================================
+:func:`seq_data_iter_random`    non-overlapping subsequences in shuffled order: neighbouring
+                                minibatches are unrelated, so the state is reset every minibatch
+:func:`seq_data_iter_sequential`  the corpus is cut into ``batch_size`` contiguous rows; row ``r``
+                                of a minibatch continues row ``r`` of the one before, so the
+                                state can be carried over (and detached) between minibatches
+==============================  ==============================================================
+
+Semantics, offsets and the order of random draws are those of *Dive into Deep Learning*
+(classic edition, section 8.3): with the same seed of Python's ``random`` module they yield
+the same minibatches. Two additions: pass ``rng=random.Random(seed)`` for a private random
+stream, and a corpus too short for a single minibatch raises a ``ValueError`` saying how long
+it must be (instead of silently yielding nothing).
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["seq_data_iter_random", "seq_data_iter_sequential", "min_corpus_length",
+           "SeqDataLoader", "minibatch_layout"]
+
+
+def min_corpus_length(batch_size: int, num_steps: int, use_random_iter: bool) -> int:
+    """The shortest corpus that gives at least one minibatch whatever the random offset.
+
+    random: offset up to ``num_steps - 1``, then ``batch_size`` subsequences and one more
+    token for the last target: ``(batch_size + 1) * num_steps``.
+    sequential: offset up to ``num_steps``, then ``batch_size`` rows of ``num_steps`` tokens
+    and one more for the targets: ``(batch_size + 1) * num_steps + 1``.
+    """
+    return (batch_size + 1) * num_steps + (0 if use_random_iter else 1)
+
+
+def _prepare(corpus, batch_size, num_steps, use_random_iter):
+    for name, value in (("batch_size", batch_size), ("num_steps", num_steps)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    corpus = torch.as_tensor(corpus) if len(corpus) else torch.zeros(0, dtype=torch.long)
+    if corpus.dim() != 1 or corpus.is_floating_point():
+        raise ValueError("corpus must be a flat sequence of token indices (ints), "
+                         f"got a tensor of shape {tuple(corpus.shape)} and dtype {corpus.dtype}; "
+                         "flatten lines first, e.g. [vocab[t] for line in tokens for t in line]")
+    need = min_corpus_length(batch_size, num_steps, use_random_iter)
+    if len(corpus) < need:
+        kind = "random" if use_random_iter else "sequential"
+        raise ValueError(
+            f"corpus of {len(corpus)} tokens is too short for one minibatch of {batch_size} x "
+            f"{num_steps} tokens with {kind} sampling: it needs at least {need} tokens. "
+            "Use a longer corpus or a smaller batch_size / num_steps.")
+    return corpus
+
+
+def seq_data_iter_random(corpus, batch_size: int, num_steps: int, *, rng=None):
+    """Minibatches of non-overlapping subsequences in random order (state reset every minibatch).
+
+    1. Drop a random number ``offset`` in ``[0, num_steps - 1]`` of leading tokens.
+    2. Cut the rest into ``num_subseqs = (len - offset - 1) // num_steps`` subsequences
+       (the ``- 1`` leaves room for the target of the last token), shuffle their start positions.
+    3. Yield them ``batch_size`` at a time; leftover subsequences are dropped.
+
+    ======  =============================  ===================================
+    yields  ``X``: ``(batch_size, num_steps)``  ``Y = corpus[start + 1 : start + 1 + num_steps]``
+    ======  =============================  ===================================
+
+    ``rng``: a ``random.Random`` (default: the ``random`` module, as in D2L).
+    """
+    corpus = _prepare(corpus, batch_size, num_steps, use_random_iter=True)
+    rng = random if rng is None else rng
+    offset = rng.randint(0, num_steps - 1)
+    num_subseqs = (len(corpus) - offset - 1) // num_steps
+    initial_indices = list(range(offset, offset + num_subseqs * num_steps, num_steps))
+    rng.shuffle(initial_indices)
+    num_batches = num_subseqs // batch_size
+    steps = torch.arange(num_steps)
+
+    def batches():
+        for i in range(0, batch_size * num_batches, batch_size):
+            positions = torch.tensor(initial_indices[i: i + batch_size])[:, None] + steps
+            yield corpus[positions], corpus[positions + 1]
+
+    return batches()
+
+
+def seq_data_iter_sequential(corpus, batch_size: int, num_steps: int, *, rng=None):
+    """Minibatches that continue each other row by row (state carried over between minibatches).
+
+    1. Drop a random number ``offset`` in ``[0, num_steps]`` of leading tokens.
+    2. Keep the largest multiple of ``batch_size`` tokens that still has a next token, and
+       reshape inputs and targets into ``batch_size`` contiguous rows.
+    3. Walk along the rows ``num_steps`` columns at a time: row ``r`` of minibatch ``k + 1``
+       starts where row ``r`` of minibatch ``k`` ended.
+
+    ======  =================================
+    yields  ``X``, ``Y``: ``(batch_size, num_steps)``, ``Y`` is ``X`` shifted by one token
+    ======  =================================
+
+    ``rng``: a ``random.Random`` (default: the ``random`` module, as in D2L).
+    """
+    corpus = _prepare(corpus, batch_size, num_steps, use_random_iter=False)
+    rng = random if rng is None else rng
+    offset = rng.randint(0, num_steps)
+    num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
+    Xs = corpus[offset: offset + num_tokens].reshape(batch_size, -1)
+    Ys = corpus[offset + 1: offset + 1 + num_tokens].reshape(batch_size, -1)
+    num_batches = Xs.shape[1] // num_steps
+
+    def batches():
+        for i in range(0, num_steps * num_batches, num_steps):
+            yield Xs[:, i: i + num_steps], Ys[:, i: i + num_steps]
+
+    return batches()
+
+
+class SeqDataLoader:
+    """A re-iterable loader over a corpus: each ``iter()`` is a new epoch with a new random offset.
+
+    ``SeqDataLoader(corpus, batch_size, num_steps, use_random_iter=False, seed=None)``;
+    ``seed`` gives the loader its own ``random.Random`` (reproducible, independent of other
+    code); ``None`` uses the global ``random`` module like D2L. ``batch_size``,
+    ``num_steps`` and ``use_random_iter`` are attributes, as in D2L.
+    """
+
+    def __init__(self, corpus, batch_size: int, num_steps: int, use_random_iter: bool = False, *,
+                 seed: int | None = None):
+        self.corpus = _prepare(corpus, batch_size, num_steps, use_random_iter)
+        self.batch_size, self.num_steps = batch_size, num_steps
+        self.use_random_iter = use_random_iter
+        self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
+        self.rng = random.Random(seed) if seed is not None else None
+
+    def __iter__(self):
+        return self.data_iter_fn(self.corpus, self.batch_size, self.num_steps, rng=self.rng)
+
+    def __repr__(self) -> str:
+        kind = "random" if self.use_random_iter else "sequential"
+        return (f"SeqDataLoader({len(self.corpus)} tokens, batch_size={self.batch_size}, "
+                f"num_steps={self.num_steps}, {kind})")
+
+
+def minibatch_layout(num_tokens: int, batch_size: int, num_steps: int, use_random_iter: bool,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Where each position of a corpus of ``num_tokens`` tokens goes, for the sampling figure.
+
+    Runs the real iterator on the corpus ``0, 1, ..., num_tokens - 1`` and returns two integer
+    arrays of length ``num_tokens``: the minibatch and the row each position is an *input* of
+    (``-1`` where a position is not used as an input).
+    """
+    corpus = torch.arange(num_tokens)
+    fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
+    batch = np.full(num_tokens, -1)
+    row = np.full(num_tokens, -1)
+    for k, (X, _) in enumerate(fn(corpus, batch_size, num_steps, rng=random.Random(seed))):
+        for r, positions in enumerate(X.tolist()):
+            batch[positions] = k
+            row[positions] = r
+    return batch, row

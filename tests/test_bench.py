@@ -1,0 +1,33 @@
+"""seqlib.bench: every model form and cell is measured; the JSON output has the documented keys."""
+
+from __future__ import annotations
+
+import json
+
+from seqlib import bench
+
+KEYS = {f"{form}_{cell}" for form in ("lesson", "fast", "torch") for cell in ("rnn", "lstm", "gru")}
+
+
+def test_run_measures_every_form_and_cell():
+    results = bench.run(batch_size=2, num_steps=3, num_hiddens=8, seconds=0.01, repeats=1)
+    assert set(results) == KEYS and all(v > 0 for v in results.values())
+    text = bench.table(results)
+    assert text.splitlines()[0].split()[:2] == ["cell", "lesson"] and len(text.splitlines()) == 4
+
+
+def test_json_output(capsys):
+    bench.main(["--json", "--num-hiddens", "8", "--batch-size", "2", "--num-steps", "3",
+                "--seconds", "0.01", "--repeats", "1"])
+    out = json.loads(capsys.readouterr().out)
+    assert KEYS <= set(out) and all(out[k] > 0 for k in KEYS)
+    assert out["config"]["num_hiddens"] == 8 and out["config"]["vocab_size"] == 28
+
+
+def test_models_of_each_form_have_the_same_size_but_for_torch_second_bias():
+    from seqlib.lm import num_params
+
+    for cell, blocks in (("rnn", 1), ("lstm", 4), ("gru", 3)):
+        lesson, fast, torch_ = (num_params(bench.make_model(f, cell, 28, 16)) for f in bench.FORMS)
+        assert lesson == fast - (16 if cell == "gru" else 0)  # the fast GRU has b_hh (reset_after)
+        assert torch_ == lesson + blocks * 16

@@ -1,0 +1,166 @@
+"""seqlib.d2l pins the classic D2L API (PyTorch edition, chapters 8-9): names, signatures, defaults, semantics."""
+
+from __future__ import annotations
+
+import inspect
+import random
+
+import pytest
+import torch
+from torch import nn
+
+from seqlib import d2l
+
+# name -> the book's parameters (name, default) in order; inspect.Parameter.empty = no default
+E = inspect.Parameter.empty
+BOOK_SIGNATURES = {
+    "read_time_machine": [],
+    "tokenize": [("lines", E), ("token", "word")],
+    "Vocab": [("tokens", None), ("min_freq", 0), ("reserved_tokens", None)],
+    "load_corpus_time_machine": [("max_tokens", -1)],
+    "seq_data_iter_random": [("corpus", E), ("batch_size", E), ("num_steps", E)],
+    "seq_data_iter_sequential": [("corpus", E), ("batch_size", E), ("num_steps", E)],
+    "SeqDataLoader": [("batch_size", E), ("num_steps", E), ("use_random_iter", E), ("max_tokens", E)],
+    "load_data_time_machine": [("batch_size", E), ("num_steps", E), ("use_random_iter", False),
+                               ("max_tokens", 10000)],
+    "RNNModelScratch": [("vocab_size", E), ("num_hiddens", E), ("device", E), ("get_params", E),
+                        ("init_state", E), ("forward_fn", E)],
+    "RNNModel": [("rnn_layer", E), ("vocab_size", E)],
+    "grad_clipping": [("net", E), ("theta", E)],
+    "sgd": [("params", E), ("lr", E), ("batch_size", E)],
+    "train_epoch_ch8": [("net", E), ("train_iter", E), ("loss", E), ("updater", E), ("device", E),
+                        ("use_random_iter", E)],
+    "train_ch8": [("net", E), ("train_iter", E), ("vocab", E), ("lr", E), ("num_epochs", E), ("device", E),
+                  ("use_random_iter", False)],
+    "predict_ch8": [("prefix", E), ("num_preds", E), ("net", E), ("vocab", E), ("device", E)],
+    "Timer": [],
+    "Accumulator": [("n", E)],
+    "Animator": [("xlabel", None), ("ylabel", None), ("legend", None), ("xlim", None), ("ylim", None),
+                 ("xscale", "linear"), ("yscale", "linear"), ("fmts", ("-", "m--", "g-.", "r:")),
+                 ("nrows", 1), ("ncols", 1), ("figsize", (3.5, 2.5))],
+    "try_gpu": [("i", 0)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOOK_SIGNATURES))
+def test_book_names_and_signatures(name):
+    """The book's parameters come first, in its order, with its defaults (where the book has no
+    default, a course default is allowed: code written for the book passes the argument anyway);
+    extra parameters are keyword-only and have defaults."""
+    obj = getattr(d2l, name)
+    params = list(inspect.signature(obj).parameters.values())
+    params = [p for p in params if p.kind is not p.VAR_KEYWORD]  # RNNModel(**kwargs)
+    book = BOOK_SIGNATURES[name]
+    assert [p.name for p in params[:len(book)]] == [n for n, _ in book]
+    for p, (_, default) in zip(params, book):
+        assert p.kind is p.POSITIONAL_OR_KEYWORD
+        assert default is E or p.default == default, (p.name, p.default, default)
+    for extra in params[len(book):]:
+        assert extra.kind is extra.KEYWORD_ONLY and extra.default is not E, extra
+
+
+def test_it_reuses_the_course_implementations():
+    from seqlib import lm, lm_train, sampling, text, utils
+
+    assert d2l.Vocab is text.Vocab and d2l.tokenize is text.tokenize
+    assert d2l.seq_data_iter_random is sampling.seq_data_iter_random
+    assert issubclass(d2l.SeqDataLoader, sampling.SeqDataLoader)
+    assert d2l.RNNModelScratch is lm.RNNModelScratch and d2l.RNNModel is lm.RNNModel
+    assert d2l.train_epoch_ch8 is lm_train.train_epoch and d2l.predict_ch8 is lm_train.predict
+    assert d2l.Animator is lm_train.LivePlot and d2l.try_gpu is utils.try_gpu
+
+
+@pytest.fixture(scope="module")
+def corpus_and_vocab():
+    from seqlib.data import DataNotAvailableError
+
+    try:
+        return d2l.load_corpus_time_machine()
+    except DataNotAvailableError as err:
+        pytest.skip(f"Time Machine not available: {err}")
+
+
+def test_classic_facts_170580_characters_28_tokens(corpus_and_vocab):
+    corpus, vocab = corpus_and_vocab
+    assert len(corpus) == 170_580 and len(vocab) == 28
+    lines = d2l.read_time_machine()
+    assert len(lines) == 3221 and lines[0] == "the time machine by h g wells"
+    assert d2l.tokenize(lines, "word")[0] == ["the", "time", "machine", "by", "h", "g", "wells"]
+
+
+def test_load_data_time_machine_defaults_to_10000_tokens(corpus_and_vocab):
+    random.seed(0)
+    train_iter, vocab = d2l.load_data_time_machine(32, 35)
+    assert len(train_iter.corpus) == 10_000 and len(vocab) == 28
+    assert train_iter.data_iter_fn is d2l.seq_data_iter_sequential
+    batches = list(train_iter)
+    assert all(X.shape == (32, 35) for X, _ in batches)
+    assert len(batches) == 8  # (10000 - offset - 1) // 32 // 35 = 8 for every offset
+    rand_iter, _ = d2l.load_data_time_machine(32, 35, use_random_iter=True)
+    assert rand_iter.data_iter_fn is d2l.seq_data_iter_random
+
+
+def get_params(vocab_size, num_hiddens, device):
+    """The book's get_params of section 8.5, as a student types it."""
+    def normal(shape):
+        return torch.randn(size=shape, device=device) * 0.01
+    W_xh, W_hh, b_h = normal((vocab_size, num_hiddens)), normal((num_hiddens, num_hiddens)), torch.zeros(
+        num_hiddens, device=device)
+    W_hq, b_q = normal((num_hiddens, vocab_size)), torch.zeros(vocab_size, device=device)
+    params = [W_xh, W_hh, b_h, W_hq, b_q]
+    for param in params:
+        param.requires_grad_(True)
+    return params
+
+
+def test_book_workflow_runs_with_only_the_import_changed(corpus_and_vocab, capsys):
+    """Section 8.5's code: scratch RNN, shapes, then train_ch8 with SGD (a few epochs on 10,000 tokens)."""
+    from seqlib.lm import init_rnn_state, rnn
+
+    torch.manual_seed(0)
+    random.seed(0)
+    batch_size, num_steps = 32, 35
+    train_iter, vocab = d2l.load_data_time_machine(batch_size, num_steps)
+    num_hiddens = 64
+    net = d2l.RNNModelScratch(len(vocab), num_hiddens, d2l.try_gpu(), get_params, init_rnn_state, rnn)
+    X = torch.arange(10).reshape((2, 5))
+    state = net.begin_state(X.shape[0], d2l.try_gpu())
+    Y, new_state = net(X.to(d2l.try_gpu()), state)
+    assert Y.shape == (10, 28) and len(new_state) == 1 and new_state[0].shape == (2, num_hiddens)
+    assert d2l.predict_ch8("time traveller ", 10, net, vocab, d2l.try_gpu()).startswith("time traveller ")
+    d2l.train_ch8(net, train_iter, vocab, 1, 10, d2l.try_gpu())
+    out = capsys.readouterr().out.splitlines()
+    assert out[-3].startswith("perplexity ") and "tokens/sec" in out[-3]
+    assert float(out[-3].split()[1].rstrip(",")) < 20
+    assert out[-2].startswith("time traveller") and out[-1].startswith("traveller")
+    # concise model, as in 8.6
+    rnn_layer = nn.RNN(len(vocab), num_hiddens)
+    model = d2l.RNNModel(rnn_layer, vocab_size=len(vocab))
+    state = model.begin_state(device=d2l.try_gpu(), batch_size=batch_size)
+    assert state.shape == (1, batch_size, num_hiddens)
+    ppl, speed = d2l.train_epoch_ch8(model, train_iter, nn.CrossEntropyLoss(),
+                                     torch.optim.SGD(model.parameters(), 1), d2l.try_gpu(), False)
+    assert 1 < ppl < 30 and speed > 0
+
+
+def test_small_utilities():
+    params = [torch.ones(3, requires_grad=True)]
+    params[0].grad = torch.full((3,), 2.0)
+    d2l.sgd(params, lr=0.5, batch_size=2)
+    assert torch.equal(params[0].detach(), torch.full((3,), 0.5)) and torch.equal(params[0].grad, torch.zeros(3))
+    acc = d2l.Accumulator(2)
+    acc.add(1, 2.5)
+    acc.add(torch.tensor(1.0), 0.5)
+    assert acc[0] == 2.0 and acc[1] == 3.0
+    acc.reset()
+    assert acc[0] == 0.0
+    timer = d2l.Timer()
+    timer.stop()
+    timer.start()
+    timer.stop()
+    assert len(timer.times) == 2 and timer.sum() >= 0 and len(timer.cumsum()) == 2
+    net = nn.Linear(2, 2)
+    for p in net.parameters():
+        p.grad = torch.full_like(p, 3.0)
+    d2l.grad_clipping(net, 1)
+    assert float(torch.sqrt(sum((p.grad ** 2).sum() for p in net.parameters()))) == pytest.approx(1.0, rel=1e-5)

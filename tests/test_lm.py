@@ -1,0 +1,189 @@
+"""Parity of every model form: lesson == fast == torch.nn after copying weights, outputs and gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqlib.lm import (LSTM_VARIANTS, RNNLMFast, RNNModel, concise_model, gru, lesson_model, lstm_scan,
+                       num_params)
+
+V, H, B, T = 11, 6, 3, 7
+CASES = [("rnn", False), ("lstm", False), ("gru", False), ("gru", True)]
+
+
+def lesson(cell, reset_after=False, seed=0):
+    """A lesson-form model in float64 with weights large enough to make every term count."""
+    torch.manual_seed(seed)
+    net = lesson_model(cell, V, H, reset_after=reset_after)
+    net.params = [(torch.randn_like(p, dtype=torch.float64) * 0.5).requires_grad_() for p in net.params]
+    return net
+
+
+def random_state(net_or_cell, batch_size=B, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    n = 2 if net_or_cell == "lstm" else 1
+    return tuple(torch.randn(batch_size, H, generator=g, dtype=torch.float64) for _ in range(n))
+
+
+def tokens(seed=2, shape=(B, T)):
+    return torch.randint(0, V, shape, generator=torch.Generator().manual_seed(seed))
+
+
+def loss_of(y_hat, state):
+    """A loss that depends on every output and on the final state."""
+    return (y_hat.sin().sum() + sum(s.cos().sum() for s in state))
+
+
+@pytest.mark.parametrize("cell, reset_after", CASES)
+def test_fast_form_equals_lesson_form_outputs_states_and_gradients(cell, reset_after):
+    net = lesson(cell, reset_after)
+    fast = RNNLMFast.from_lesson(net, cell)
+    assert fast.reset_after == (reset_after if cell == "gru" else None)
+    X, state = tokens(), random_state(cell)
+    y1, s1 = net(X, state)
+    y2, s2 = fast(X, state)
+    assert y1.shape == y2.shape == (T * B, V)
+    assert torch.allclose(y1, y2, atol=1e-12)
+    assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(s1, s2))
+    g1 = torch.autograd.grad(loss_of(y1, s1), net.params)
+    g2 = dict(zip([n for n, _ in fast.named_parameters()],
+                  torch.autograd.grad(loss_of(y2, s2), list(fast.parameters()))))
+    n = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    assert torch.allclose(torch.cat([g1[3 * k] for k in range(n)], 1), g2["W_x"], atol=1e-10)
+    assert torch.allclose(torch.cat([g1[3 * k + 1] for k in range(n)], 1), g2["W_h"], atol=1e-10)
+    assert torch.allclose(torch.cat([g1[3 * k + 2] for k in range(n)]), g2["b"], atol=1e-10)
+    assert torch.allclose(g1[3 * n], g2["W_hq"], atol=1e-10)
+    if reset_after:
+        assert torch.allclose(g1[11], g2["b_hh"], atol=1e-10)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_fast_form_equals_torch_nn_outputs_states_and_gradients(cell):
+    fast = RNNLMFast.from_lesson(lesson(cell, reset_after=cell == "gru"), cell)
+    model = fast.to_torch()
+    assert isinstance(model, RNNModel) and num_params(model) == num_params(fast) + (
+        model.rnn.bias_hh_l0.numel() - (H if cell == "gru" else 0))
+    X, state = tokens(), random_state(cell)
+    torch_state = tuple(s[None] for s in state) if cell == "lstm" else state[0][None]
+    y1, s1 = fast(X, state)
+    y2, s2 = model(X, torch_state)
+    s2 = s2 if cell == "lstm" else (s2,)
+    assert torch.allclose(y1, y2, atol=1e-10)
+    assert all(torch.allclose(a, b[0], atol=1e-10) for a, b in zip(s1, s2))
+    g1 = torch.autograd.grad(loss_of(y1, s1), [fast.W_hq, fast.W_x])
+    g2 = torch.autograd.grad(loss_of(y2, tuple(s[0] for s in s2)), [model.linear.weight, model.rnn.weight_ih_l0])
+    assert torch.allclose(g1[0], g2[0].T, atol=1e-10)
+    assert torch.allclose(g1[1].sum(), g2[1].sum(), atol=1e-9)  # same numbers, other block order
+
+
+def test_state_is_carried_across_calls_in_every_form():
+    """Two calls of 3 + 4 steps give the same as one call of 7 steps."""
+    for cell, reset_after in CASES:
+        net = lesson(cell, reset_after)
+        fast = RNNLMFast.from_lesson(net, cell)
+        X, state = tokens(), random_state(cell)
+        for model in (net, fast):
+            y_all, s_all = model(X, state)
+            y_a, s_a = model(X[:, :3], state)
+            y_b, s_b = model(X[:, 3:], s_a)
+            assert torch.allclose(torch.cat([y_a, y_b]), y_all, atol=1e-12)
+            assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(s_b, s_all))
+
+
+def reference_lstm_variant(XW, state, W_h, variant, peepholes):
+    """The textbook equations of each variant, written gate by gate (no fusing, no chunks)."""
+    H_, C = state
+    h = H_.shape[1]
+    outs = []
+    for t in range(XW.shape[0]):
+        G = XW[t] + H_ @ W_h
+        C_tilde = torch.tanh(G[:, -h:])
+        blocks = [G[:, k * h:(k + 1) * h] for k in range(G.shape[1] // h - 1)]
+        if variant == "lstm":
+            I, F_, O = (torch.sigmoid(b) for b in blocks)
+        elif variant == "cifg":
+            F_, O = (torch.sigmoid(b) for b in blocks)
+            I = 1 - F_
+        elif variant == "no_forget":
+            I, O = (torch.sigmoid(b) for b in blocks)
+            F_ = torch.ones_like(C)
+        else:
+            w_ci, w_cf, w_co = peepholes
+            I = torch.sigmoid(blocks[0] + w_ci * C)
+            F_ = torch.sigmoid(blocks[1] + w_cf * C)
+        C = F_ * C + I * C_tilde
+        if variant == "peephole":
+            O = torch.sigmoid(blocks[2] + w_co * C)
+        H_ = O * torch.tanh(C)
+        outs.append(H_)
+    return torch.stack(outs), (H_, C)
+
+
+@pytest.mark.parametrize("variant", list(LSTM_VARIANTS))
+def test_lstm_variants_follow_their_equations(variant):
+    torch.manual_seed(0)
+    fast = RNNLMFast(V, H, "lstm", variant=variant).double()
+    blocks = {"lstm": 4, "cifg": 3, "no_forget": 3, "peephole": 4}[variant]
+    assert fast.W_h.shape == (H, blocks * H)
+    X, state = tokens(), random_state("lstm")
+    XW = fast.W_x[X.T] + fast.b
+    peep = (fast.w_ci, fast.w_cf, fast.w_co) if variant == "peephole" else None
+    Hs, (H1, C1) = lstm_scan(XW, state, fast.W_h, variant, peep)
+    Hs_ref, (H2, C2) = reference_lstm_variant(XW, state, fast.W_h, variant, peep)
+    assert torch.allclose(Hs, Hs_ref, atol=1e-12) and torch.allclose(C1, C2, atol=1e-12)
+
+
+def test_variants_differ_and_parameter_counts():
+    counts = {v: num_params(RNNLMFast(28, 256, "lstm", variant=v)) for v in LSTM_VARIANTS}
+    head = 256 * 28 + 28
+    assert counts["lstm"] == 4 * (28 * 256 + 256 * 256 + 256) + head
+    assert counts["cifg"] == counts["no_forget"] == 3 * (28 * 256 + 256 * 256 + 256) + head
+    assert counts["peephole"] == counts["lstm"] + 3 * 256
+    assert num_params(concise_model("lstm", 28, 256)) == counts["lstm"] + 4 * 256  # torch's second bias
+
+
+def test_no_forget_cell_only_accumulates():
+    """Without a forget gate, C_t - C_{t-1} = I_t * C_tilde_t: with a zero candidate the cell never changes."""
+    fast = RNNLMFast(V, H, "lstm", variant="no_forget").double()
+    with torch.no_grad():
+        fast.W_x[:, -H:] = 0
+        fast.W_h[:, -H:] = 0
+        fast.b[-H:] = 0
+    state = random_state("lstm")
+    _, (_, C) = fast(tokens(), state)
+    assert torch.allclose(C, state[1])
+
+
+def test_bad_options_are_explained():
+    with pytest.raises(ValueError, match="choose 'rnn', 'lstm' or 'gru'"):
+        RNNLMFast(V, H, "transformer")
+    with pytest.raises(ValueError, match="unknown LSTM variant"):
+        RNNLMFast(V, H, "lstm", variant="forgetful")
+    with pytest.raises(ValueError, match="LSTM option"):
+        RNNLMFast(V, H, "gru", variant="cifg")
+    with pytest.raises(ValueError, match="reset_after=True"):
+        RNNLMFast(V, H, "gru", reset_after=False).to_torch()
+    with pytest.raises(ValueError, match="no 'cifg' variant"):
+        RNNLMFast(V, H, "lstm", variant="cifg").to_torch()
+    with pytest.raises(ValueError, match="needs 12 parameters"):
+        gru(torch.zeros(T, B, V), (torch.zeros(B, H),), lesson("gru").params, reset_after=True)
+    with pytest.raises(ValueError, match="GRU option"):
+        lesson_model("lstm", V, H, reset_after=True)
+
+
+def test_models_learn_a_repeating_pattern():
+    """A few Adam steps on 'abcabc...' bring every form's loss well below log(V)."""
+    X = torch.tensor([[k % 3 + 1 for k in range(i, i + 12)] for i in range(4)])
+    y = torch.tensor([[k % 3 + 1 for k in range(i + 1, i + 13)] for i in range(4)]).T.reshape(-1)
+    for model in (lesson_model("lstm", 5, 16), RNNLMFast(5, 16, "gru"), concise_model("rnn", 5, 16)):
+        torch.manual_seed(0)
+        opt = torch.optim.Adam(model.parameters(), lr=0.05)
+        for _ in range(60):
+            y_hat, _ = model(X, model.begin_state(batch_size=4, device=torch.device("cpu")))
+            loss = F.cross_entropy(y_hat, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert float(loss) < 0.1, type(model).__name__

@@ -1,0 +1,207 @@
+"""seqlib.lm_train: clipping, state handling per sampling scheme, perplexity, training, generation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from seqlib.lm import RNNLMFast, concise_model, lesson_model
+from seqlib.lm_train import History, LivePlot, clip_gradients, perplexity, predict, train, train_epoch
+from seqlib.sampling import SeqDataLoader
+from seqlib.text import Vocab
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(arrays(np.float32, st.integers(1, 5), elements=finite), min_size=1, max_size=4),
+       st.floats(1e-3, 1e3))
+def test_clipping_caps_the_global_norm_and_keeps_direction(grads, theta):
+    params = [torch.zeros(len(g), requires_grad=True) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g, dtype=torch.float32)
+    before = torch.cat([p.grad.clone() for p in params])
+    norm = clip_gradients(params, theta)
+    after = torch.cat([p.grad for p in params])
+    assert norm == pytest.approx(float(before.double().norm()), rel=1e-4, abs=1e-6)
+    assert float(after.double().norm()) <= theta * (1 + 1e-5)
+    if norm <= theta:
+        assert torch.equal(after, before), "small gradients are left unchanged"
+    else:
+        assert torch.allclose(after * (norm / theta), before, rtol=1e-4, atol=1e-3)
+
+
+def test_clipping_accepts_modules_scratch_models_and_checks_theta():
+    net = lesson_model("rnn", 5, 4)
+    for p in net.params:
+        p.grad = torch.full_like(p, 10.0)
+    assert clip_gradients(net, 1.0) > 1.0
+    assert math.isclose(float(torch.sqrt(sum((p.grad ** 2).sum() for p in net.params))), 1.0, rel_tol=1e-5)
+    module = concise_model("gru", 5, 4)
+    assert clip_gradients(module, 1.0) == 0.0  # no gradients yet: nothing to do
+    with pytest.raises(ValueError, match="theta must be positive"):
+        clip_gradients(module, 0)
+
+
+class Spy(torch.nn.Module):
+    """A tiny model that records which states it was given."""
+
+    def __init__(self, vocab_size=6, h=3):
+        super().__init__()
+        self.inner = RNNLMFast(vocab_size, h, "rnn")
+        self.begins, self.seen = 0, []
+
+    def begin_state(self, batch_size, device):
+        self.begins += 1
+        return self.inner.begin_state(batch_size, device)
+
+    def forward(self, X, state):
+        self.seen.append(state)
+        return self.inner(X, state)
+
+
+@pytest.mark.parametrize("use_random_iter", [True, False])
+def test_train_epoch_resets_or_carries_the_state(use_random_iter):
+    spy = Spy()
+    loader = SeqDataLoader(torch.arange(200) % 6, 2, 5, use_random_iter, seed=0)
+    opt = torch.optim.SGD(spy.parameters(), lr=0.1)
+    ppl, speed = train_epoch(spy, loader, torch.nn.CrossEntropyLoss(), opt, torch.device("cpu"), use_random_iter)
+    n = len(spy.seen)
+    assert n > 1 and ppl > 1 and speed > 0
+    if use_random_iter:
+        assert spy.begins == n and all(float(s[0].abs().sum()) == 0 for s in spy.seen)
+    else:
+        assert spy.begins == 1
+        assert all(float(s[0].abs().sum()) > 0 for s in spy.seen[1:]), "the state is carried over"
+        assert all(not s[0].requires_grad for s in spy.seen), "and detached: no gradient crosses minibatches"
+
+
+class Uniform:
+    """A 'model' that knows nothing: equal logits for every token."""
+
+    training = False
+
+    def __init__(self, vocab_size):
+        self.vocab_size = vocab_size
+        self.p = torch.zeros(1, requires_grad=True)
+
+    def begin_state(self, batch_size, device):
+        return (torch.zeros(batch_size, 1),)
+
+    def __call__(self, X, state):
+        return torch.zeros(X.numel(), self.vocab_size), state
+
+    def parameters(self):
+        return [self.p]
+
+    def train(self, mode=True):
+        return self
+
+    def eval(self):
+        return self
+
+
+def test_perplexity_of_a_uniform_model_is_the_vocabulary_size():
+    assert perplexity(Uniform(28), list(range(28)) * 10) == pytest.approx(28, rel=1e-5)
+
+
+def test_perplexity_does_not_depend_on_the_chunk_length_and_matches_the_definition():
+    torch.manual_seed(0)
+    net = RNNLMFast(7, 8, "lstm", dropout=0.5)
+    corpus = torch.randint(0, 7, (101,))
+    net.train()
+    p1 = perplexity(net, corpus, batch_size=1, num_steps=7)
+    p2 = perplexity(net, corpus, batch_size=1, num_steps=1000)
+    assert p1 == pytest.approx(p2, rel=1e-5)
+    assert net.training, "perplexity leaves the model's mode as it was"
+    net.eval()
+    with torch.no_grad():
+        y_hat, _ = net(corpus[None, :-1], net.begin_state(1))
+        nll = torch.nn.functional.cross_entropy(y_hat, corpus[1:])
+    assert p1 == pytest.approx(math.exp(float(nll)), rel=1e-5)
+    with pytest.raises(ValueError, match="too short"):
+        perplexity(net, corpus[:3], batch_size=8)
+
+
+def test_train_records_history_and_learns():
+    torch.manual_seed(0)
+    text = [i % 5 + 1 for i in range(600)]
+    net = RNNLMFast(6, 16, "gru")
+    loader = SeqDataLoader(text[:500], 4, 10, seed=0)
+    history = train(net, loader, 4, 0.02, val_corpus=text[500:], plot=True, progress_bar=False)
+    assert isinstance(history, History)
+    assert history.epochs == [1, 2, 3, 4] and len(history.train_ppl) == len(history.val_ppl) == 4
+    assert history.val_ppl[-1] < 1.5 < history.train_ppl[0]
+    assert history.tokens_per_s > 0 and history.train_seconds > 0
+    assert "validation perplexity" in history.summary()
+    with pytest.raises(ValueError, match="optimizer must be"):
+        train(net, loader, 1, 0.1, optimizer="lbfgs")
+
+
+def test_live_plot_collects_points_and_skips_missing_values():
+    live = LivePlot(legend=["a", "b"])
+    live.add(1, [3.0, None])
+    live.add(2, [2.0, 1.0])
+    assert live.X == [[1, 2], [2]] and live.Y == [[3.0, 2.0], [1.0]]
+
+
+@pytest.fixture
+def trained():
+    """A tiny LSTM that has learned 'abcabc...'."""
+    torch.manual_seed(0)
+    vocab = Vocab(list("abc"))
+    net = RNNLMFast(len(vocab), 16, "lstm")
+    text = [vocab[ch] for ch in "abc" * 100]
+    train(net, SeqDataLoader(text, 4, 12, seed=0), 8, 0.05, plot=False, progress_bar=False)
+    return net, vocab
+
+
+def d2l_predict_ch8(prefix, num_preds, net, vocab, device):
+    """The book's predict_ch8 (D2L classic 8.5): warm-up one token at a time, then argmax."""
+    state = net.begin_state(batch_size=1, device=device)
+    outputs = [vocab[prefix[0]]]
+    get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
+    for y in prefix[1:]:
+        _, state = net(get_input(), state)
+        outputs.append(vocab[y])
+    for _ in range(num_preds):
+        y, state = net(get_input(), state)
+        outputs.append(int(y.argmax(dim=1).reshape(1)))
+    return "".join([vocab.idx_to_token[i] for i in outputs])
+
+
+def test_greedy_prediction_matches_the_book_and_continues_the_pattern(trained):
+    net, vocab = trained
+    net.eval()
+    with torch.no_grad():
+        expected = d2l_predict_ch8("abcab", 10, net, vocab, torch.device("cpu"))
+    assert predict("abcab", 10, net, vocab) == expected == "abcab" + "cabcabcabc"
+    assert predict("a", 0, net, vocab) == "a"
+
+
+def test_prediction_with_unknown_characters_and_empty_prefix(trained):
+    net, vocab = trained
+    out = predict("aXb", 3, net, vocab)
+    assert out.startswith("a<unk>b") and len(vocab.to_tokens([vocab[c] for c in "aXb"])) == 3
+    assert len(out) == len("a<unk>b") + 3
+    with pytest.raises(ValueError, match="non-empty string"):
+        predict("", 5, net, vocab)
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        predict("a", 5, net, vocab, temperature=-1)
+
+
+def test_sampling_is_reproducible_and_temperature_matters(trained):
+    net, vocab = trained
+    a = predict("a", 60, net, vocab, temperature=1.0, generator=torch.Generator().manual_seed(1))
+    b = predict("a", 60, net, vocab, temperature=1.0, generator=torch.Generator().manual_seed(1))
+    assert a == b
+    cold = predict("a", 60, net, vocab, temperature=0.01, generator=torch.Generator().manual_seed(2))
+    assert cold == predict("a", 60, net, vocab), "a very low temperature is greedy"
+    hot = predict("a", 60, net, vocab, temperature=100.0, generator=torch.Generator().manual_seed(3))
+    assert hot != cold, "a very high temperature samples almost uniformly"
