@@ -1,10 +1,11 @@
 """Sentence classification (Day 5): tokens, vocabulary, the MR data set, batches, pooling, models.
 
+The vocabulary is Day 3's :class:`seqlib.text.Vocab` (:func:`build_vocab` reserves ``<pad>``).
 The pieces, in the order a sentence meets them::
 
     "It doesn't work."  --tokenize-->  ["it", "does", "n't", "work", "."]
-                        --Vocab----->  [12, 57, 31, 402, 3]          (<pad> = 0, <unk> = 1)
-    a batch of B such   --collate--->  X (B, T) padded with 0, lengths (B,), y (B,)
+                        --encode---->  [12, 57, 31, 402, 3]      (build_vocab: <unk> = 0, <pad> = 1)
+    a batch of B such   --collate--->  X (B, T) padded with <pad>, lengths (B,), y (B,)
                         --RNNClassifier: embedding -> packed RNN -> pooling -> linear--> logits (B,)
 
 Also here: :func:`load_mr` (Pang & Lee's sentence polarity data through :mod:`seqlib.data`),
@@ -33,12 +34,15 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["PAD", "UNK", "tokenize", "Vocab", "load_mr", "stratified_split", "SentenceDataset",
+from seqlib.text import Vocab
+
+__all__ = ["PAD", "UNK", "PAD_IDX", "UNK_IDX", "tokenize", "build_vocab", "encode", "decode", "load_mr", "stratified_split", "SentenceDataset",
            "collate", "make_loader", "padding_mask", "masked_mean", "masked_max",
            "AttentionPooling", "RNNClassifier", "predict_proba", "ngrams", "NgramVocab",
-           "BagOfNgrams", "accuracy_from_logits", "count_parameters"]
+           "BagOfNgrams", "count_parameters"]
 
 PAD, UNK = "<pad>", "<unk>"
+UNK_IDX, PAD_IDX = 0, 1     # the indices build_vocab gives them
 
 _CLITICS = re.compile(r"(n't|'s|'re|'ve|'d|'ll|'m)\b")
 _TOKEN = re.compile(r"n't|'[a-z]+|[a-z0-9]+(?:[-'][a-z0-9]+)*|[^\sa-z0-9]")
@@ -58,57 +62,33 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-class Vocab:
-    """Word <-> index table with ``<pad>`` = 0 and ``<unk>`` = 1.
+def build_vocab(tokenized: Iterable[Sequence[str]], min_freq: int = 1) -> Vocab:
+    """Day 3's :class:`seqlib.text.Vocab` of tokenised sentences, with ``<pad>`` reserved.
 
-    Built from tokenised sentences; a token enters if it occurs at least ``min_freq`` times.
-    Tokens are ordered by decreasing frequency (ties alphabetically), so the table is the
-    same on every machine. Unknown tokens map to ``unk_idx``; :meth:`decode` drops ``<pad>``.
-
-    ===================  ==========================================
-    ``vocab["film"]``    index of a token (``unk_idx`` if unknown)
-    ``vocab.encode(s)``  list of indices of a string or token list
-    ``vocab.decode(ix)`` tokens of indices (``<pad>`` dropped)
-    ``len(vocab)``       number of tokens, ``<pad>`` and ``<unk>`` included
-    ===================  ==========================================
+    ``<unk>`` is index 0 (:data:`UNK_IDX`), ``<pad>`` index 1 (:data:`PAD_IDX`), then every
+    token seen at least ``min_freq`` times, most frequent first (ties in order of first
+    appearance). Rare and unseen tokens map to ``<unk>``.
     """
+    if not isinstance(min_freq, int) or isinstance(min_freq, bool) or min_freq < 1:
+        raise ValueError(f"min_freq must be a positive integer, got {min_freq!r}")
+    if isinstance(tokenized, str):
+        raise TypeError("build_vocab expects tokenised sentences (lists of tokens), not one string; "
+                        "use build_vocab([tokenize(s) for s in sentences])")
+    vocab = Vocab([list(t) for t in tokenized], min_freq=min_freq, reserved_tokens=[PAD])
+    assert vocab[UNK] == UNK_IDX and vocab[PAD] == PAD_IDX
+    return vocab
 
-    pad_idx, unk_idx = 0, 1
 
-    def __init__(self, tokenized: Iterable[Sequence[str]], min_freq: int = 1):
-        if not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be a positive integer, got {min_freq!r}")
-        if isinstance(tokenized, str):
-            raise TypeError("Vocab expects tokenised sentences (lists of tokens), not one string; "
-                            "use Vocab([tokenize(s) for s in sentences])")
-        self.min_freq = min_freq
-        self.token_freqs = Counter(tok for sent in tokenized for tok in sent)
-        kept = sorted((t for t, n in self.token_freqs.items() if n >= min_freq and t not in (PAD, UNK)),
-                      key=lambda t: (-self.token_freqs[t], t))
-        self.idx_to_token = [PAD, UNK, *kept]
-        self.token_to_idx = {t: i for i, t in enumerate(self.idx_to_token)}
+def encode(vocab: Vocab, sentence: str | Sequence[str]) -> list[int]:
+    """Indices of a sentence (a string is tokenised first); ``[]`` for an empty sentence."""
+    tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
+    return vocab[tokens]
 
-    def __len__(self) -> int:
-        return len(self.idx_to_token)
 
-    def __contains__(self, token: str) -> bool:
-        return token in self.token_to_idx
-
-    def __getitem__(self, token: str) -> int:
-        return self.token_to_idx.get(token, self.unk_idx)
-
-    def encode(self, sentence: str | Sequence[str]) -> list[int]:
-        """Indices of a sentence (a string is tokenised first); ``[]`` for an empty sentence."""
-        tokens = tokenize(sentence) if isinstance(sentence, str) else sentence
-        return [self[t] for t in tokens]
-
-    def decode(self, indices: Iterable[int]) -> list[str]:
-        """Tokens of indices, ``<pad>`` dropped (``<unk>`` kept: the word itself is lost)."""
-        indices = indices.tolist() if isinstance(indices, torch.Tensor) else indices
-        return [self.idx_to_token[i] for i in indices if i != self.pad_idx]
-
-    def __repr__(self) -> str:
-        return f"Vocab(size={len(self)}, min_freq={self.min_freq})"
+def decode(vocab: Vocab, indices: Iterable[int]) -> list[str]:
+    """Tokens of indices with ``<pad>`` dropped (``<unk>`` stays: the word itself is lost)."""
+    indices = indices.tolist() if hasattr(indices, "tolist") else list(indices)
+    return [vocab.idx_to_token[i] for i in indices if i != PAD_IDX]
 
 
 def load_mr() -> tuple[list[str], list[int]]:
@@ -162,7 +142,7 @@ class SentenceDataset(torch.utils.data.Dataset):
                  max_len: int | None = None):
         if len(sentences) != len(labels):
             raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels")
-        self.ids = [torch.tensor(vocab.encode(s)[:max_len], dtype=torch.long) for s in sentences]
+        self.ids = [torch.tensor(encode(vocab, s)[:max_len], dtype=torch.long) for s in sentences]
         self.labels = torch.tensor(labels, dtype=torch.float32)
 
     def __len__(self) -> int:
@@ -172,8 +152,8 @@ class SentenceDataset(torch.utils.data.Dataset):
         return self.ids[i], self.labels[i]
 
 
-def collate(batch, pad_idx: int = Vocab.pad_idx):
-    """Pad a list of ``(ids, label)`` pairs into ``((X, lengths), y)``.
+def collate(batch, pad_idx: int = PAD_IDX):
+    """Pad a list of ``(ids, label)`` pairs into a batch ``(X, lengths, y)`` (as :func:`seqlib.training.fit` wants).
 
     ======== ============== ====================================================
     X        (B, T) long    token ids, padded on the right with ``pad_idx``; T = longest
@@ -189,7 +169,7 @@ def collate(batch, pad_idx: int = Vocab.pad_idx):
         raise ValueError(f"sentence {int((lengths == 0).nonzero()[0])} of the batch is empty (no tokens); "
                          "drop empty sentences before batching")
     X = nn.utils.rnn.pad_sequence(list(ids), batch_first=True, padding_value=pad_idx)
-    return (X, lengths), torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in labels])
+    return X, lengths, torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in labels])
 
 
 class _BucketSampler(torch.utils.data.Sampler):
@@ -283,6 +263,9 @@ class RNNClassifier(nn.Module):
                      hidden state (of both directions), ``"mean"`` / ``"max"`` over the real
                      tokens, ``"attention"`` (:class:`AttentionPooling`)
     dropout          on the embeddings and on the pooled vector
+    word_dropout     in training, replace each real token by ``<unk>`` with this probability
+    embed_init       embeddings start uniform in [-embed_init, embed_init] (Kim 2014 uses 0.25);
+                     ``None`` keeps PyTorch's N(0, 1), whose large vectors train slower
     pack             use ``pack_padded_sequence`` (default); ``False`` runs over the padding too
                      (then ``"last"`` reads the state after the padding: a lesson, not a feature)
     ================ =========================================================================
@@ -294,16 +277,22 @@ class RNNClassifier(nn.Module):
 
     def __init__(self, vocab_size: int, embed_size: int = 128, num_hiddens: int = 128,
                  cell: str = "lstm", bidirectional: bool = False, pooling: str = "last",
-                 dropout: float = 0.5, num_layers: int = 1, pad_idx: int = Vocab.pad_idx,
-                 pack: bool = True):
+                 dropout: float = 0.5, num_layers: int = 1, pad_idx: int = PAD_IDX,
+                 pack: bool = True, word_dropout: float = 0.0, embed_init: float | None = 0.25,
+                 unk_idx: int = UNK_IDX):
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
         if pooling not in _POOLINGS:
             raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
         self.cell, self.pooling, self.pack = cell, pooling, pack
+        self.word_dropout, self.unk_idx = word_dropout, unk_idx
         self.num_directions = 2 if bidirectional else 1
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=pad_idx)
+        if embed_init is not None:
+            with torch.no_grad():
+                self.embedding.weight.uniform_(-embed_init, embed_init)
+                self.embedding.weight[pad_idx] = 0
         self.rnn = _CELLS[cell](embed_size, num_hiddens, num_layers=num_layers, batch_first=True,
                                 bidirectional=bidirectional)
         D = num_hiddens * self.num_directions
@@ -317,6 +306,9 @@ class RNNClassifier(nn.Module):
         if (torch.as_tensor(lengths) <= 0).any():
             raise ValueError("every sentence needs at least one token (a length of 0 was given); "
                              "empty sentences cannot be classified")
+        if self.training and self.word_dropout > 0:
+            real = padding_mask(torch.as_tensor(lengths).to(X.device), X.shape[1])
+            X = X.masked_fill(real & (torch.rand(X.shape, device=X.device) < self.word_dropout), self.unk_idx)
         E = self.dropout(self.embedding(X))                          # (B, T, embed_size)
         if self.pack:
             packed = pack_padded_sequence(E, torch.as_tensor(lengths).cpu(), batch_first=True,
@@ -358,21 +350,16 @@ def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> l
     was_training = model.training
     model.eval()
     try:
-        (X, lengths), _ = collate([(torch.tensor(vocab.encode(t)), 0.0) for t in tokens])
+        X, lengths, _ = collate([(torch.tensor(encode(vocab, t)), 0.0) for t in tokens])
         device = next(model.parameters()).device
         p = torch.sigmoid(model(X.to(device), lengths)).cpu()
         att = getattr(model, "last_attention", None) if getattr(model, "pooling", None) == "attention" else None
     finally:
         model.train(was_training)
     return [{"tokens": toks, "p_positive": float(p[i]),
-             "unknown": sum(t not in vocab for t in toks) / len(toks),
+             "unknown": sum(t not in vocab.token_to_idx for t in toks) / len(toks),
              "attention": None if att is None else att[i, :len(toks)].cpu().tolist()}
             for i, toks in enumerate(tokens)]
-
-
-def accuracy_from_logits(logits: torch.Tensor, y: torch.Tensor) -> float:
-    """Share of correct predictions of a binary classifier from its logits (> 0 means class 1)."""
-    return ((logits > 0).float() == y.float()).float().mean().item()
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -411,6 +398,11 @@ class NgramVocab:
         encoded = [self.encode(t) for t in tokenized]
         offsets = torch.tensor([0, *np.cumsum([len(e) for e in encoded])[:-1]], dtype=torch.long)
         return torch.tensor([i for e in encoded for i in e], dtype=torch.long), offsets
+
+    def collate(self, batch):
+        """A list of ``(tokens, label)`` pairs -> ``(ids, offsets, y)``, a batch for :func:`seqlib.training.fit`."""
+        tokens, labels = zip(*batch)
+        return (*self.batch(tokens), torch.tensor(labels, dtype=torch.float32))
 
 
 class BagOfNgrams(nn.Module):

@@ -35,48 +35,54 @@ def test_tokenize_rejects_non_strings():
         S.tokenize(["a", "list"])
 
 
+def accuracy(logits, y):
+    return ((logits > 0).float() == y).float().mean().item()
+
+
 CORPUS = [["a", "good", "film"], ["a", "bad", "film"], ["good", "good", "fun"]]
 
 
-def test_vocab_reserves_pad_and_unk_and_orders_by_frequency():
-    v = S.Vocab(CORPUS)
-    assert (v.pad_idx, v.unk_idx) == (0, 1)
-    assert v.idx_to_token[:2] == [S.PAD, S.UNK]
-    # good (3), a (2), film (2), then bad, fun (1): ties alphabetical
+def test_vocab_reserves_unk_and_pad_and_orders_by_frequency():
+    v = S.build_vocab(CORPUS)
+    assert (S.UNK_IDX, S.PAD_IDX) == (0, 1)
+    assert v.idx_to_token[:2] == [S.UNK, S.PAD]
+    # good (3), a (2), film (2), then bad, fun (1): ties in order of first appearance
     assert v.idx_to_token[2:] == ["good", "a", "film", "bad", "fun"]
     assert len(v) == 7
-    assert v["good"] == 2 and v["never-seen"] == v.unk_idx
-    assert "good" in v and "never-seen" not in v
+    assert v["good"] == 2 and v["never-seen"] == S.UNK_IDX
 
 
 def test_vocab_min_freq_maps_rare_words_to_unk():
-    v = S.Vocab(CORPUS, min_freq=2)
-    assert v.idx_to_token == [S.PAD, S.UNK, "good", "a", "film"]
-    assert v.encode(["a", "bad", "film"]) == [3, 1, 4]
-    with pytest.raises(ValueError, match="min_freq"):
-        S.Vocab(CORPUS, min_freq=0)
+    v = S.build_vocab(CORPUS, min_freq=2)
+    assert v.idx_to_token == [S.UNK, S.PAD, "good", "a", "film"]
+    assert S.encode(v, ["a", "bad", "film"]) == [3, 0, 4]
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="min_freq"):
+            S.build_vocab(CORPUS, min_freq=bad)
     with pytest.raises(TypeError, match="tokenised"):
-        S.Vocab("a good film")
+        S.build_vocab("a good film")
 
 
 def test_vocab_round_trip_unknown_and_padding():
-    v = S.Vocab(CORPUS)
-    ids = v.encode("A good film!")                 # "!" is unknown
-    assert ids == [3, 2, 4, 1]
-    assert v.decode(ids) == ["a", "good", "film", S.UNK]
-    assert v.decode(ids[:3]) == S.tokenize("a good film")          # known words survive exactly
-    assert v.decode(torch.tensor([3, 2, 0, 0])) == ["a", "good"]   # padding dropped, tensors accepted
-    assert v.encode("") == [] and v.encode([]) == []
+    v = S.build_vocab(CORPUS)
+    ids = S.encode(v, "A good film!")                 # "!" is unknown
+    assert ids == [3, 2, 4, 0]
+    assert S.decode(v, ids) == ["a", "good", "film", S.UNK]
+    assert S.decode(v, ids[:3]) == S.tokenize("a good film")          # known words survive exactly
+    assert S.decode(v, torch.tensor([3, 2, 1, 1])) == ["a", "good"]   # padding dropped, tensors accepted
+    assert S.encode(v, "") == [] and S.encode(v, []) == []
+    assert S.decode(v, S.encode(v, "qq zz")) == [S.UNK, S.UNK]        # an all-unknown sentence
 
 
 @given(st.lists(st.sampled_from(["a", "good", "bad", "film", "fun", "zzz", "qq"]), max_size=12))
 def test_vocab_round_trip_property(tokens):
-    v = S.Vocab(CORPUS)
-    assert v.decode(v.encode(tokens)) == [t if t in v else S.UNK for t in tokens]
+    v = S.build_vocab(CORPUS)
+    assert S.decode(v, S.encode(v, tokens)) == [t if t in v.token_to_idx else S.UNK for t in tokens]
 
 
-def test_vocab_is_deterministic():
-    assert S.Vocab(CORPUS).idx_to_token == S.Vocab(list(reversed(CORPUS))).idx_to_token
+def test_vocab_of_the_same_sentences_is_the_same():
+    assert S.build_vocab(CORPUS).idx_to_token == S.build_vocab([list(t) for t in CORPUS]).idx_to_token
+    assert S.build_vocab([]).idx_to_token == [S.UNK, S.PAD]
 
 
 # --- the split --------------------------------------------------------------------------------
@@ -119,8 +125,8 @@ def test_padding_mask():
 
 
 def test_collate_pads_on_the_right_and_rejects_empty_sentences():
-    (X, lengths), y = S.collate([(torch.tensor([5, 6, 7]), 1.0), (torch.tensor([8]), 0.0)])
-    assert X.tolist() == [[5, 6, 7], [8, 0, 0]] and lengths.tolist() == [3, 1] and y.tolist() == [1.0, 0.0]
+    X, lengths, y = S.collate([(torch.tensor([5, 6, 7]), 1.0), (torch.tensor([8]), 0.0)])
+    assert X.tolist() == [[5, 6, 7], [8, 1, 1]] and lengths.tolist() == [3, 1] and y.tolist() == [1.0, 0.0]
     with pytest.raises(ValueError, match="sentence 1 of the batch is empty"):
         S.collate([(torch.tensor([5]), 1.0), (torch.tensor([], dtype=torch.long), 0.0)])
 
@@ -157,7 +163,7 @@ def test_attention_pooling_weights_and_padding_invariance():
 # --- models: packing, padding invariance ----------------------------------------------------
 
 def padded_batch(seqs):
-    return S.collate([(torch.tensor(s), 0.0) for s in seqs])[0]
+    return S.collate([(torch.tensor(s), 0.0) for s in seqs])[:2]
 
 
 SEQS = [[2, 3, 4, 5, 6], [7, 8], [9, 3, 2]]
@@ -215,7 +221,7 @@ def test_classifier_rejects_bad_configuration_and_empty_sentences():
         S.RNNClassifier(10, pooling="sum")
     model = S.RNNClassifier(10, 4, 4)
     with pytest.raises(ValueError, match="at least one token"):
-        model(torch.tensor([[2, 3], [0, 0]]), torch.tensor([2, 0]))
+        model(torch.tensor([[2, 3], [1, 1]]), torch.tensor([2, 0]))
 
 
 def test_classifier_learns_a_toy_task_with_bce_with_logits():
@@ -230,11 +236,11 @@ def test_classifier_learns_a_toy_task_with_bce_with_logits():
         loss = torch.nn.functional.binary_cross_entropy_with_logits(model(X, lengths), y)
         loss.backward()
         opt.step()
-    assert S.accuracy_from_logits(model(X, lengths), y) > 0.95
+    assert accuracy(model(X, lengths), y) > 0.95
 
 
 def test_predict_proba_bad_inputs_have_documented_behaviour():
-    vocab = S.Vocab(CORPUS)
+    vocab = S.build_vocab(CORPUS)
     torch.manual_seed(0)
     model = S.RNNClassifier(len(vocab), 4, 4, pooling="attention").train()
     with pytest.raises(ValueError, match="has no tokens"):
@@ -252,15 +258,15 @@ def test_predict_proba_bad_inputs_have_documented_behaviour():
 
 
 def test_loader_buckets_by_length_and_is_reproducible():
-    vocab = S.Vocab([["w"]])
+    vocab = S.build_vocab([["w"]])
     sents = ["w " * n for n in range(1, 41)]
     ds = S.SentenceDataset(sents, [n % 2 for n in range(40)], vocab, max_len=30)
     assert max(len(x) for x in ds.ids) == 30
-    order = lambda seed: [lengths.tolist() for (X, lengths), y in S.make_loader(ds, 8, shuffle=True, seed=seed)]
+    order = lambda seed: [lengths.tolist() for X, lengths, y in S.make_loader(ds, 8, shuffle=True, seed=seed)]
     first = order(0)
     assert sorted(n for b in first for n in b) == sorted(min(n, 30) for n in range(1, 41))
     assert first == order(0) and first != order(1)
-    plain = [lengths.tolist() for (X, lengths), y in S.make_loader(ds, 8)]
+    plain = [lengths.tolist() for X, lengths, y in S.make_loader(ds, 8)]
     assert plain[0] == [1, 2, 3, 4, 5, 6, 7, 8]
     with pytest.raises(ValueError, match="labels"):
         S.SentenceDataset(sents, [0], vocab)
@@ -280,6 +286,8 @@ def test_ngrams_and_bag_of_ngrams():
         model.bag.weight[nv.gram_to_idx["good"]] = 1.5
         model.bias.fill_(0.25)
     assert model(ids, offsets).tolist() == [-0.25, 0.25, 1.75]   # an empty bag gives the bias
+    ids2, offsets2, y = nv.collate([(["not", "good"], 1), (["never", "seen"], 0), (["good"], 1)])
+    assert torch.equal(ids2, ids) and torch.equal(offsets2, offsets) and y.tolist() == [1.0, 0.0, 1.0]
 
 
 def test_nb_ratio_sign_follows_the_class():
@@ -359,7 +367,7 @@ def test_check_masked_pooling_feedback(capsys):
 
 
 def test_check_accuracy_feedback(capsys):
-    assert check_accuracy_from_logits(S.accuracy_from_logits) is True
+    assert check_accuracy_from_logits(accuracy) is True
     assert check_accuracy_from_logits(lambda z, y: ((z > 0).float() == y).float().mean()) is True
     assert "✅" in capsys.readouterr().out
     assert check_accuracy_from_logits(lambda z, y: ((z > 0.5).float() == y).float().mean().item()) is False
