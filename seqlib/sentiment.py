@@ -9,6 +9,7 @@ The pieces, in the order a sentence meets them::
                         --RNNClassifier: embedding -> packed RNN -> pooling -> linear--> logits (B,)
 
 Also here: :func:`load_mr` (Pang & Lee's sentence polarity data through :mod:`seqlib.data`),
+:func:`load_imdb` (the IMDb reviews of Maas et al. 2011, online only),
 :func:`stratified_split`, :func:`padding_mask` and the masked poolings, and the bag-of-n-grams
 logistic regression baseline (:class:`BagOfNgrams`).
 
@@ -36,8 +37,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlib.text import Vocab
 
-__all__ = ["PAD", "UNK", "PAD_IDX", "UNK_IDX", "tokenize", "build_vocab", "encode", "decode", "load_mr", "stratified_split", "SentenceDataset",
-           "collate", "make_loader", "padding_mask", "masked_mean", "masked_max",
+__all__ = ["PAD", "UNK", "PAD_IDX", "UNK_IDX", "tokenize", "build_vocab", "encode", "decode",
+           "load_mr", "load_imdb", "stratified_split", "SentenceDataset", "collate", "make_loader", "padding_mask", "masked_mean", "masked_max",
            "AttentionPooling", "RNNClassifier", "predict_proba", "ngrams", "NgramVocab",
            "BagOfNgrams", "count_parameters"]
 
@@ -106,6 +107,43 @@ def load_mr() -> tuple[list[str], list[int]]:
         sentences += lines
         labels += [label] * len(lines)
     return sentences, labels
+
+
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str], list[int]]:
+    """IMDb reviews of Maas et al. (2011): ``(texts, labels)`` of ``split`` ("train" or "test"), 1 = positive.
+
+    Reads the archive ``aclImdb_v1.tar.gz`` (84 MB, fetched and checksum-verified by
+    :func:`seqlib.data.fetch` ``("aclImdb")``; it is not in the offline mirror, so this needs
+    the internet once) without extracting it: the reviews are the members
+    ``aclImdb/<split>/pos/*.txt`` and ``.../neg/*.txt``, in the archive's order of names, positives
+    first. HTML line breaks (``<br />``) become spaces. ``limit`` keeps the first ``limit`` reviews
+    of each class.
+    """
+    import tarfile
+
+    from seqlib import data
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    found: dict[int, list[tuple[str, str]]] = {1: [], 0: []}
+    with tarfile.open(data.fetch("aclImdb")) as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if (member.isfile() and len(parts) == 4 and parts[0] == "aclImdb" and parts[1] == split
+                    and parts[2] in ("pos", "neg") and parts[3].endswith(".txt")):
+                text = tar.extractfile(member).read().decode("utf-8", errors="replace")
+                found[int(parts[2] == "pos")].append((parts[3], _BR.sub(" ", text).strip()))
+    texts, labels = [], []
+    for label in (1, 0):
+        reviews = [t for _, t in sorted(found[label])][:limit]
+        texts += reviews
+        labels += [label] * len(reviews)
+    if not texts:
+        raise ValueError(f"the archive holds no reviews under aclImdb/{split}/pos or aclImdb/{split}/neg")
+    return texts, labels
 
 
 def stratified_split(labels: Sequence[int], fractions: Sequence[float] = (0.8, 0.1, 0.1),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -349,6 +351,64 @@ def test_real_mr(monkeypatch):
     train, val, test = S.stratified_split(labels, (0.8, 0.1, 0.1), seed=0)
     assert (len(train), len(val), len(test)) == (8_530, 1_066, 1_066)
     assert sum(labels[i] for i in test) == 533
+
+
+def imdb_archive(path: Path) -> bytes:
+    """A tiny archive in the layout of aclImdb_v1.tar.gz; returns its bytes."""
+    members = {
+        "aclImdb/README": b"Large Movie Review Dataset v1.0",
+        "aclImdb/imdb.vocab": b"the\nand\n",
+        "aclImdb/train/pos/10_9.txt": b"Wonderful.<br /><br />A must-see!",
+        "aclImdb/train/pos/2_10.txt": "A ch\u00e2teau of a film.".encode("utf-8"),
+        "aclImdb/train/neg/0_1.txt": b"Dull<br/>and long.",
+        "aclImdb/train/unsup/0_0.txt": b"no label",
+        "aclImdb/train/urls_pos.txt": b"http://www.imdb.com/title/tt0000001/usercomments",
+        "aclImdb/test/pos/0_8.txt": b"Great fun.",
+        "aclImdb/test/neg/0_2.txt": b"Awful.",
+        "aclImdb/test/neg/1_3.txt": b"Weak.",
+    }
+    with tarfile.open(path, "w:gz") as tar:
+        for name, raw in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    return path.read_bytes()
+
+
+def register_imdb(tmp_path, monkeypatch, raw: bytes):
+    old = data.REGISTRY["aclImdb"]
+    monkeypatch.setitem(data.REGISTRY, "aclImdb", data.Dataset(
+        old.file, "http://127.0.0.1:9/aclImdb_v1.tar.gz", "md5:" + hashlib.md5(raw).hexdigest(), old.description))
+    monkeypatch.setenv("SEQLIB_DATA_DIR", str(tmp_path / "offline"))
+    monkeypatch.setenv("SEQLIB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def test_imdb_registry_entry_is_the_canonical_archive():
+    ds = data.REGISTRY["aclImdb"]
+    assert ds.url == "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+    assert ds.known_hash == "md5:7c2ac02c03563afcf9b574c7e56c153a" and ds.member is None
+
+
+def test_load_imdb_reads_reviews_from_an_archive_in_imdb_layout(tmp_path, monkeypatch):
+    (tmp_path / "offline").mkdir()
+    raw = imdb_archive(tmp_path / "offline" / "aclImdb_v1.tar.gz")
+    register_imdb(tmp_path, monkeypatch, raw)
+    texts, labels = S.load_imdb("train")
+    assert texts == ["Wonderful.  A must-see!", "A ch\u00e2teau of a film.", "Dull and long."]  # names sorted
+    assert labels == [1, 1, 0]
+    assert S.load_imdb("test") == (["Great fun.", "Awful.", "Weak."], [1, 0, 0])
+    assert S.load_imdb("test", limit=1) == (["Great fun.", "Awful."], [1, 0])
+    with pytest.raises(ValueError, match="split must be"):
+        S.load_imdb("unsup")
+    assert not (tmp_path / "cache").exists()
+
+
+def test_load_imdb_refuses_a_corrupt_archive(tmp_path, monkeypatch):
+    (tmp_path / "offline").mkdir()
+    raw = imdb_archive(tmp_path / "offline" / "aclImdb_v1.tar.gz")
+    register_imdb(tmp_path, monkeypatch, raw + b"tampered")
+    with pytest.raises(data.ChecksumError, match="aclImdb_v1.tar.gz"):
+        S.load_imdb()
 
 
 # --- exercise checks ------------------------------------------------------------------------
