@@ -7,6 +7,8 @@ One module per job; a lab imports what it needs and keeps the lesson's own code 
 - ``seqlib.checks``   instant feedback on exercises
 - ``seqlib.plots``    the course's figure style and recurring plots
 - ``seqlib.widgets``  ipywidgets controls that degrade gracefully in the static book
+- ``seqlib.training`` ``fit``: train any model with validation, LR schedule, early stopping
+- ``seqlib.timeseries`` sine-wave data, sliding-window datasets, forecasting baselines
 """
 
 __version__ = "0.1.0"

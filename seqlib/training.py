@@ -3,7 +3,7 @@
 :func:`fit` runs the loop that every lab would otherwise copy: for each epoch it trains on
 every batch of a ``DataLoader``, evaluates on the validation loader (loss and any metrics),
 steps a learning-rate scheduler, keeps the weights of the best epoch of a monitored
-quantity, stops early when that quantity stops improving, shows a ``tqdm.auto`` progress
+quantity, stops early when that quantity stops improving, shows a progress
 bar, and returns a :class:`History` of everything it measured. It knows nothing about
 the task: regression (Day 4) and classification (Day 5) use it alike.
 
@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+
+from seqlib.utils import progress as progress_bar
 
 __all__ = ["History", "fit", "evaluate"]
 
@@ -266,21 +268,22 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     with the weights of its best epoch, whether or not it stopped early.
 
     ``device`` defaults to the device of the model's parameters; batches are moved there.
-    ``progress`` shows a ``tqdm.auto`` bar over epochs (set ``TQDM_DISABLE=1`` to silence it).
+    ``progress`` shows a progress bar over epochs (:func:`seqlib.utils.progress`: a widget in
+    Jupyter, the terminal during the book build; ``TQDM_DISABLE=1`` silences it).
     A non-finite training loss raises ``FloatingPointError`` with advice.
     """
     if monitor is None:
         monitor = "val_loss" if val_loader is not None else "train_loss"
     metrics = _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs, scheduler,
                           metrics, monitor, mode, patience, min_delta, clip_grad_norm)
-    from tqdm.auto import tqdm
-
     device = torch.device(device) if device is not None else _device_of(model)
     model.to(device)
     history = History(monitor=monitor, mode=mode, metrics={name: [] for name in metrics})
     best_state, waited = None, 0
     plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-    bar = tqdm(range(1, num_epochs + 1), desc=desc or type(model).__name__, unit="epoch", disable=not progress)
+    # disable only when asked: an explicit disable=False would override TQDM_DISABLE=1
+    bar = progress_bar(range(1, num_epochs + 1), desc=desc or type(model).__name__, unit="epoch",
+                       **({} if progress else {"disable": True}))
     for epoch in bar:
         start = time.perf_counter()
         lr = float(optimizer.param_groups[0]["lr"])
