@@ -393,7 +393,7 @@ class RNNLMFast(nn.Module):
     ``w_c*``    ``(h,)``          peephole weights ``w_ci, w_cf, w_co`` (``variant="peephole"``)
     ==========  ================  ============================================
 
-    Forward: ``XW = W_x[X.T] + b`` for all steps (a row lookup), then the scan
+    Forward: ``XW = (W_x + b)[X.T]`` for all steps (a row lookup), then the scan
     (:func:`rnn_scan`, :func:`lstm_scan`, :func:`gru_scan`), then ``Hs @ W_hq + b_q`` for all
     steps. Weights are initialised like ``torch.nn``: uniform in :math:`\pm 1/\sqrt{h}`.
     ``dropout``: while training, each hidden unit fed to the output layer is zeroed with this
@@ -429,7 +429,10 @@ class RNNLMFast(nn.Module):
             self.w_ci, self.w_cf, self.w_co = uniform(num_hiddens), uniform(num_hiddens), uniform(num_hiddens)
 
     def forward(self, X, state):
-        XW = self.W_x[X.T] + self.b  # (num_steps, batch_size, G*h): the inputs of all steps
+        # Inputs of all steps at once, (num_steps, batch_size, G*h). A one-hot row times W_x is
+        # a row of W_x, so look the rows up (F.embedding) instead of multiplying; adding the bias
+        # to the V rows first is cheaper than adding it to all num_steps * batch_size of them.
+        XW = F.embedding(X.T, self.W_x + self.b)
         if self.cell == "rnn":
             Hs, state = rnn_scan(XW, state, self.W_h)
         elif self.cell == "lstm":

@@ -159,7 +159,7 @@ class LivePlot:
         c = self.config
         ax.set_xlabel(c["xlabel"]), ax.set_ylabel(c["ylabel"])
         ax.set_xscale(c["xscale"]), ax.set_yscale(c["yscale"])
-        if c["xlim"]:
+        if c["xlim"] and c["xlim"][0] != c["xlim"][1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
             ax.set_xlim(c["xlim"])
         if c["ylim"]:
             ax.set_ylim(c["ylim"])
@@ -224,16 +224,19 @@ class History:
 
 
 def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optimizer: str = "adam",
-          theta: float = 1.0, device=None, plot: bool = True, title: str | None = None,
-          progress_bar: bool = True) -> History:
+          weight_decay: float = 0.0, theta: float = 1.0, device=None, plot: bool = True, title: str | None = None,
+          progress_bar: bool = True, on_epoch=None) -> History:
     """Train ``net`` on ``train_iter`` (a :class:`~seqlib.sampling.SeqDataLoader`) for ``num_epochs``.
 
-    ``optimizer``: ``"adam"`` (default), ``"sgd"`` or a ``torch.optim.Optimizer``. The
+    ``optimizer``: ``"adam"`` (default; AdamW, i.e. decoupled ``weight_decay``, if that is
+    positive), ``"sgd"`` or a ``torch.optim.Optimizer``. The
     learning rate follows a cosine from ``lr`` down to ``lr / 20`` over the epochs (pass a
     ``torch.optim.Optimizer`` to keep full control). Gradients are clipped to global norm
     ``theta``. After every epoch the validation perplexity of ``val_corpus`` (if given) is
     computed with :func:`perplexity`; ``plot=True`` draws both curves live, a progress bar
-    shows the epoch. Returns a :class:`History`.
+    shows the epoch. ``on_epoch(epoch, train_ppl, val_ppl)`` (``val_ppl`` ``None`` without
+    ``val_corpus``) is called after every epoch, e.g. to draw several runs into one
+    :class:`LivePlot`. Returns a :class:`History`.
     """
     if device is None:
         device = next(iter(_params(net))).device
@@ -242,8 +245,8 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
     else:
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam', 'sgd' or a torch.optim.Optimizer, got {optimizer!r}")
-        cls = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
-        updater = cls(_params(net), lr=lr)
+        cls = {"adam": torch.optim.AdamW if weight_decay else torch.optim.Adam, "sgd": torch.optim.SGD}[optimizer]
+        updater = cls(_params(net), lr=lr, weight_decay=weight_decay)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(updater, T_max=num_epochs, eta_min=lr / 20)
     loss = nn.CrossEntropyLoss()
     history = History()
@@ -256,7 +259,7 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
             live.axes[0].set_title(title)
             live.fig.subplots_adjust(top=0.85)
     use_random_iter = getattr(train_iter, "use_random_iter", False)
-    bar = progress(range(num_epochs), desc=title or "training", disable=not progress_bar)
+    bar = progress(range(num_epochs), desc=title or "training", **({} if progress_bar else {"disable": True}))
     for epoch in bar:
         net.train()
         start = time.perf_counter()
@@ -273,8 +276,11 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(train_ppl=f"{ppl:.2f}", val_ppl=f"{history.val_ppl[-1]:.2f}" if history.val_ppl else "-",
                             tok_s=f"{speed:,.0f}")
+        val_ppl = history.val_ppl[-1] if history.val_ppl else None
         if live is not None:
-            live.add(epoch + 1, [ppl, history.val_ppl[-1] if history.val_ppl else None])
+            live.add(epoch + 1, [ppl, val_ppl])
+        if on_epoch is not None:
+            on_epoch(epoch + 1, ppl, val_ppl)
     return history
 
 

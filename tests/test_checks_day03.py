@@ -1,0 +1,56 @@
+"""The exercise checks of Day 3 accept right answers, explain wrong ones and never raise."""
+
+from __future__ import annotations
+
+import torch
+
+from seqlib.checks_day03 import check_fused_lstm_step, check_perplexity, check_sample_next
+
+
+def test_check_perplexity(capsys):
+    assert check_perplexity(lambda p: torch.exp(-torch.log(p).mean()))
+    assert not check_perplexity(lambda p: 1 / p.mean())
+    assert "arithmetic mean" in capsys.readouterr().out
+    assert not check_perplexity(lambda p: -torch.log(p).mean())
+    assert "cross-entropy" in capsys.readouterr().out
+    assert not check_perplexity(lambda p: None)
+    assert not check_perplexity(lambda p: 1 / 0)
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def fused_step(XW_t, H, C, W_h, order=(0, 1, 2, 3), swap=False):
+    h = H.shape[1]
+    G = XW_t + H @ W_h
+    blocks = [G[:, k * h:(k + 1) * h] for k in range(4)]
+    I, F, O, C_tilde = (blocks[k] for k in order)
+    I, F, O, C_tilde = torch.sigmoid(I), torch.sigmoid(F), torch.sigmoid(O), torch.tanh(C_tilde)
+    C = F * C + I * C_tilde
+    H = O * torch.tanh(C)
+    return (C, H) if swap else (H, C)
+
+
+def test_check_fused_lstm_step(capsys):
+    assert check_fused_lstm_step(fused_step)
+    assert not check_fused_lstm_step(lambda *a: fused_step(*a, swap=True))
+    assert "swap" in capsys.readouterr().out
+    assert not check_fused_lstm_step(lambda *a: fused_step(*a, order=(0, 1, 3, 2)))
+    assert "PyTorch's block order" in capsys.readouterr().out
+    assert not check_fused_lstm_step(lambda XW_t, H, C, W_h: (H, C))  # the stub
+    assert not check_fused_lstm_step(lambda *a: 1 / 0)
+
+
+def sample(logits, temperature, generator):
+    if temperature == 0:
+        return int(logits.argmax())
+    return int(torch.multinomial(torch.softmax(logits / temperature, 0), 1, generator=generator))
+
+
+def test_check_sample_next(capsys):
+    assert check_sample_next(sample)
+    assert not check_sample_next(lambda l, T, g: sample(l, 1.0 if T else 0, g))
+    assert "divide the logits" in capsys.readouterr().out
+    assert not check_sample_next(lambda l, T, g: sample(l, 1 / T if T else 0, g))
+    assert "multiplied" in capsys.readouterr().out
+    assert not check_sample_next(lambda l, T, g: int(l.argmax()))
+    assert "always return the argmax" in capsys.readouterr().out
+    assert not check_sample_next(lambda l, T, g: "a")
