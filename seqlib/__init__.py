@@ -17,6 +17,7 @@ One module per job; a lab imports what it needs and keeps the lesson's own code 
 - ``seqlib.lm_plots`` Day 3 figures (Zipf's law, minibatch layouts)
 - ``seqlib.d2l``      the classic D2L API of chapters 8-9 on the course's code
 - ``seqlib.bench``    ``python -m seqlib.bench``: training throughput of all model forms
+- ``seqlib.sentiment`` sentence classification: tokens, MR/IMDb, batches, masks, pooling, RNN classifier, bag of n-grams
 """
 
 __version__ = "0.1.0"

@@ -72,6 +72,11 @@ REGISTRY: dict[str, Dataset] = {
         "sha256:2d11cfbc790f1cd96d78339f41ce53ced1efa83cd22d37d6788fa3fe3d17e2fd",
         "Pang & Lee (2005) MR v1.0: 5,331 negative review snippets, one per line",
         member="rt-polaritydata/rt-polarity.neg"),
+    "aclImdb": Dataset(
+        "aclImdb_v1.tar.gz", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+        "md5:7c2ac02c03563afcf9b574c7e56c153a",
+        "Maas et al. (2011) Large Movie Review Dataset v1.0: 25,000 training and 25,000 test IMDb "
+        "reviews, half positive (an 84 MB archive; read it with seqlib.sentiment.load_imdb)"),
 }
 
 
