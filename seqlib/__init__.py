@@ -7,6 +7,9 @@ One module per job; a lab imports what it needs and keeps the lesson's own code 
 - ``seqlib.checks``   instant feedback on exercises
 - ``seqlib.plots``    the course's figure style and recurring plots
 - ``seqlib.widgets``  ipywidgets controls that degrade gracefully in the static book
+- ``seqlib.cells``    from-scratch LSTM and GRU cells (PyTorch) with parity to torch.nn
+- ``seqlib.training`` ``fit``: train any model with validation, LR schedule, early stopping
+- ``seqlib.timeseries`` sine-wave data, sliding-window datasets, forecasting baselines
 - ``seqlib.text``     from text to tokens: preprocessing, tokenization, Vocab, the Time Machine corpus
 - ``seqlib.sampling`` random sampling and sequential partitioning of a corpus into minibatches
 - ``seqlib.lm``       character language models: lesson form, fast from-scratch form, torch.nn form

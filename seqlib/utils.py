@@ -41,9 +41,23 @@ def progress(iterable=None, **kwargs):
     if os.environ.get("SEQLIB_PROGRESS") == "terminal":
         from tqdm.std import tqdm
 
-        kwargs.setdefault("file", sys.__stderr__)
+        kwargs.setdefault("file", _terminal())
         kwargs.setdefault("leave", False)
         return tqdm(iterable, **kwargs)
     from tqdm.auto import tqdm
 
     return tqdm(iterable, **kwargs)
+
+
+def _terminal():
+    """A text stream to the process's real stderr, past Jupyter's output capture.
+
+    In a Jupyter kernel, file descriptor 2 (``sys.__stderr__``) is a pipe whose content
+    ipykernel forwards into the notebook; ``sys.stderr.fileno()`` is the kernel's copy of
+    the original stderr, which it does not watch. Outside a kernel both are fd 2.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = 2
+    return open(fd, "w", closefd=False)

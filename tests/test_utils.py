@@ -35,3 +35,32 @@ def test_progress_goes_to_the_terminal_during_the_book_build(monkeypatch):
     assert type(bar) is text_tqdm and list(bar) == [0, 1, 2]
     monkeypatch.delenv("SEQLIB_PROGRESS")
     assert list(progress(range(2), disable=True)) == [0, 1]
+
+
+def test_terminal_progress_bypasses_the_kernels_captured_stderr(monkeypatch):
+    """In a Jupyter kernel fd 2 is captured into the notebook; sys.stderr.fileno() is not."""
+    import os
+
+    from seqlib.utils import progress
+
+    read_end, write_end = os.pipe()
+
+    class KernelStderr:  # like ipykernel's OutStream: fileno() is the uncaptured original
+        def fileno(self):
+            return write_end
+
+        def write(self, text):
+            raise AssertionError("the bar must not be written into the notebook")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setenv("SEQLIB_PROGRESS", "terminal")
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.setattr("sys.stderr", KernelStderr())
+    bar = progress(range(3), desc="demo", mininterval=0, disable=False)  # TQDM_DISABLE is read at import
+    assert list(bar) == [0, 1, 2]
+    bar.close()
+    os.close(write_end)
+    with os.fdopen(read_end) as f:
+        assert "demo" in f.read()

@@ -132,7 +132,11 @@ def render(src: Path, out: Path) -> int:
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", str(src), "--path-output", str(out / "render"), "-W", "-n", "--keep-going", "--quiet"]
     print("Rendering:", " ".join(cmd), flush=True)
-    code = subprocess.call(cmd)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:  # Jupyter Book's own "pages are here" lines name the scratch folder
+        if "render/_build/html" not in line and "paste this line directly" not in line:
+            print(line, end="", flush=True)
+    code = proc.wait()
     html = out / "html"
     if html.exists():
         shutil.rmtree(html)
@@ -147,11 +151,13 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="execute the labs in smoke mode (seconds each)")
     ap.add_argument("--out", type=Path, default=ROOT / "_build", help="output folder (default _build)")
     ap.add_argument("--force", action="store_true", help="re-execute every lab, ignoring the cache")
-    ap.add_argument("--timeout", type=int, default=900, help="per-cell timeout in seconds")
+    ap.add_argument("--timeout", type=int, default=None,
+                    help="per-cell timeout in seconds (default 900 in full mode, 300 in smoke mode)")
     ap.add_argument("--toc", type=Path, default=ROOT / "_toc.yml", help="table of contents (default _toc.yml)")
     args = ap.parse_args(argv)
     out: Path = args.out.resolve()
     mode = "smoke" if args.smoke else "full"
+    timeout = args.timeout or (300 if args.smoke else 900)
     exec_dir = out / "executed"
     exec_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = exec_dir / "manifest.json"
@@ -176,7 +182,7 @@ def main(argv=None) -> int:
             entry = dict(old, cached=True)
         else:
             print(f"[{i}/{len(labs)}] {name}: executing ({mode} mode) ...", flush=True)
-            entry = dict(execute(lab, target, args.smoke, args.timeout), key=key, cached=False,
+            entry = dict(execute(lab, target, args.smoke, timeout), key=key, cached=False,
                          executed_at=dt.datetime.now().isoformat(timespec="seconds"))
             if entry["status"] == "ok":
                 print(f"    ok in {entry['seconds']:.1f} s", flush=True)

@@ -1,0 +1,265 @@
+"""Instant feedback on the labs' exercises.
+
+A check runs the student's answer, compares it with a reference computed by ``torch.nn``
+(never by a second copy of the lesson's code), prints one specific message and returns
+``True`` or ``False``:
+
+    ✅ what was verified
+    ❌ what is wrong, and why
+       hint: what to try
+
+A check never raises on a wrong answer (papermill fails a lab on any error): exceptions
+raised by the student's code are caught and explained. The general helpers come first;
+each exercise has its own clearly named check below them, grouped by day.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import traceback
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "report",
+    "call_student",
+    "as_array",
+    "check_rnn_step",
+    "check_rnn_num_params",
+]
+
+PASS, FAIL = "✅", "❌"
+
+
+# ----------------------------------------------------------------------------------------
+# General helpers
+# ----------------------------------------------------------------------------------------
+
+def report(ok: bool, message: str, hint: str | None = None) -> bool:
+    """Print ``✅ message`` or ``❌ message`` (plus ``hint:`` on failure); return ``ok`` as a bool."""
+    ok = bool(ok)
+    text = f"{PASS if ok else FAIL} {message}"
+    if hint and not ok:
+        text += f"\n   hint: {hint}"
+    print(text)
+    return ok
+
+
+def call_student(fn, *args, **kwargs):
+    """Call ``fn(*args, **kwargs)``; return ``(result, None)``, or ``(None, error)`` if it raised.
+
+    ``error`` is a one-line description: the exception, and the student's line that raised it.
+    """
+    try:
+        return fn(*args, **kwargs), None
+    except Exception as err:  # noqa: BLE001 - the student's code may raise anything
+        frames = traceback.extract_tb(err.__traceback__)
+        where = f" (in: {frames[-1].line})" if len(frames) > 1 and frames[-1].line else ""
+        return None, f"{type(err).__name__}: {err}{where}"
+
+
+def as_array(value) -> np.ndarray | None:
+    """``value`` (NumPy array, torch tensor, nested list) as a float64 array; ``None`` if it is not numbers."""
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return arr
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# ----------------------------------------------------------------------------------------
+# Day 1: one RNN step, and the parameter count of an RNN
+# ----------------------------------------------------------------------------------------
+
+# (batch_size, num_inputs, num_hiddens): square weights first (a transposed W_xh then gives
+# wrong values instead of an error, which we can name), then batch 1 and non-square weights.
+_RNN_STEP_CASES = [(2, 4, 4), (1, 3, 5), (5, 3, 5), (3, 6, 2), (1, 1, 1)]
+_ATOL = 1e-6
+
+
+def _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed):
+    """Random float64 inputs and a ``nn.RNNCell`` holding the same W_xh, W_hh, b_h (b_hh = 0)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    x_t, h_prev = randn(batch_size, num_inputs), randn(batch_size, num_hiddens) * 0.5
+    W_xh, W_hh, b_h = randn(num_hiddens, num_inputs), randn(num_hiddens, num_hiddens) * 0.5, randn(num_hiddens)
+    cell = nn.RNNCell(num_inputs, num_hiddens, nonlinearity="tanh", dtype=torch.float64)
+    with torch.no_grad():
+        cell.weight_ih.copy_(W_xh)
+        cell.weight_hh.copy_(W_hh)
+        cell.bias_ih.copy_(b_h)
+        cell.bias_hh.zero_()
+        expected = cell(x_t, h_prev).numpy()
+    args = tuple(t.numpy() for t in (x_t, h_prev, W_xh, W_hh, b_h))
+    return args, expected
+
+
+def _rnn_step_mistakes(x_t, h_prev, W_xh, W_hh, b_h):
+    """(output, what went wrong, hint) for the usual mistakes in one RNN step."""
+    xw, hw = x_t @ W_xh.T, h_prev @ W_hh.T
+    pre = xw + hw + b_h
+    out = [
+        (pre, "your output is the pre-activation: the tanh is missing",
+         "wrap the whole sum in np.tanh(...)"),
+        (np.tanh(xw + hw), "the bias b_h is missing", "add b_h inside the tanh"),
+        (np.tanh(xw + b_h), "h_prev is ignored, so the RNN has no memory",
+         "add the recurrent term h_prev @ W_hh.T"),
+        (np.tanh(hw + b_h), "x_t is ignored", "add the input term x_t @ W_xh.T"),
+        (np.tanh(xw + h_prev @ W_hh + b_h), "W_hh is used without transposing it",
+         "rows are examples, so the recurrent term is h_prev @ W_hh.T"),
+        (np.maximum(pre, 0), "you used ReLU instead of tanh", "use np.tanh"),
+        (1 / (1 + np.exp(-pre)), "you used a sigmoid instead of tanh", "use np.tanh"),
+    ]
+    if W_xh.shape[0] == W_xh.shape[1]:  # only square W_xh can be used untransposed without an error
+        out += [
+            (np.tanh(x_t @ W_xh + hw + b_h), "W_xh is used without transposing it",
+             "W_xh has shape (num_hiddens, num_inputs): the input term is x_t @ W_xh.T"),
+            (np.tanh(x_t @ W_xh + h_prev @ W_hh + b_h), "both W_xh and W_hh are used without transposing them",
+             "rows are examples: use x_t @ W_xh.T and h_prev @ W_hh.T"),
+        ]
+    return out
+
+
+def check_rnn_step(rnn_step) -> bool:
+    """Check ``rnn_step(x_t, h_prev, W_xh, W_hh, b_h) -> h_t`` against ``torch.nn.RNNCell``.
+
+    The batched RNN step, rows are examples:
+    ``h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h)``
+
+    ============  ==========================
+    argument      shape
+    ============  ==========================
+    ``x_t``       (batch_size, num_inputs)
+    ``h_prev``    (batch_size, num_hiddens)
+    ``W_xh``      (num_hiddens, num_inputs)
+    ``W_hh``      (num_hiddens, num_hiddens)
+    ``b_h``       (num_hiddens,)
+    returns       (batch_size, num_hiddens)
+    ============  ==========================
+
+    The reference is an ``nn.RNNCell`` (float64) holding the same weights, with ``bias_ih = b_h``
+    and ``bias_hh = 0``. Several shapes are tried (batch 1 and > 1, square and non-square
+    weights); the first failure is explained (missing tanh or bias, transposed weight,
+    wrong output shape, an exception). Prints the verdict and returns ``True`` or ``False``.
+    """
+    if not callable(rnn_step):
+        return report(False, f"rnn_step should be a function, got {type(rnn_step).__name__}",
+                      "define it with def rnn_step(x_t, h_prev, W_xh, W_hh, b_h): ...")
+    for seed, (batch_size, num_inputs, num_hiddens) in enumerate(_RNN_STEP_CASES):
+        args, expected = _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed)
+        case = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
+        got, error = call_student(rnn_step, *(a.copy() for a in args))
+        if error is not None:
+            hint = ("check the shapes: x_t holds one example per row, (batch_size, num_inputs), and W_xh is "
+                    "(num_hiddens, num_inputs), so the input term is x_t @ W_xh.T (W_xh @ x_t is the "
+                    "one-example form); likewise h_prev @ W_hh.T")
+            return report(False, f"rnn_step raised {error} for {case}", hint)
+        if got is None:
+            return report(False, "rnn_step returned None",
+                          "compute h_t and `return` it (the stub still returns None)")
+        got = as_array(got)
+        if got is None:
+            return report(False, "rnn_step should return an array of numbers", "return a NumPy array")
+        if got.shape != expected.shape:
+            want = _shape(expected.shape)
+            if got.shape == expected.T.shape and np.allclose(got, expected.T, atol=_ATOL):
+                why, hint = "it is transposed", "rows are examples: use x_t @ W_xh.T (not W_xh @ x_t.T)"
+            elif got.size == expected.size and np.allclose(got.reshape(expected.shape), expected, atol=_ATOL):
+                why, hint = "the values are right but a dimension is missing", "keep the batch dimension, even for batch_size=1"
+            else:
+                why, hint = "", "the result should have one row per example and one column per hidden unit"
+            message = f"rnn_step returned shape {_shape(got.shape)} for {case}; expected {want}"
+            return report(False, message + (f": {why}" if why else ""), hint)
+        if not np.all(np.isfinite(got)):
+            return report(False, f"rnn_step returned NaN or infinite values for {case}",
+                          "use np.tanh on the sum, which keeps h_t in (-1, 1)")
+        if np.allclose(got, expected, atol=_ATOL):
+            continue
+        for wrong, why, hint in _rnn_step_mistakes(*args):
+            if np.allclose(got, wrong, atol=_ATOL):
+                return report(False, f"rnn_step is not right for {case}: {why}", hint)
+        err = np.abs(got - expected).max()
+        return report(False, f"rnn_step gives wrong values for {case}: max |yours - nn.RNNCell| = {err:.3g}",
+                      "compare each term with h_t = tanh(x_t W_xh^T + h_prev W_hh^T + b_h)")
+    batches = sorted({b for b, _, _ in _RNN_STEP_CASES})
+    return report(True, f"rnn_step matches torch.nn.RNNCell (same weights) on {len(_RNN_STEP_CASES)} cases: "
+                        f"batch sizes {', '.join(map(str, batches))}, square and non-square weights")
+
+
+def _rnn_num_params_reference(num_inputs, num_hiddens, num_outputs) -> int:
+    """Parameters of h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h), y_t = W_hq h_t + b_q, counted by torch.nn."""
+    rnn, head = nn.RNN(num_inputs, num_hiddens), nn.Linear(num_hiddens, num_outputs)
+    # nn.RNN keeps two bias vectors (bias_ih and bias_hh); the equations have one, b_h.
+    return sum(p.numel() for name, p in rnn.named_parameters() if name != "bias_hh_l0") + sum(
+        p.numel() for p in head.parameters()
+    )
+
+
+def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs: int,
+                         num_steps: int | None = None) -> bool:
+    """Check a parameter count of the RNN ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)``, ``y_t = W_hq h_t + b_q``.
+
+    ``answer`` is the student's integer; the sizes are d = ``num_inputs``, h = ``num_hiddens``,
+    q = ``num_outputs``; ``num_steps`` (T, optional) is the sequence length that the exercise
+    mentions, which the count must not depend on. A wrong answer is matched against the usual
+    mistakes (two biases as in ``nn.RNN``, a forgotten bias or weight, one copy of the weights
+    per time step) and the formula is explained without giving the number away.
+    """
+    for name, n in [("num_inputs", num_inputs), ("num_hiddens", num_hiddens), ("num_outputs", num_outputs)]:
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    if answer is None or answer is Ellipsis:
+        return report(False, "no answer yet", "replace None with your count, an integer")
+    arr = as_array(answer) if isinstance(answer, (np.ndarray, torch.Tensor)) else None
+    if arr is not None and arr.size == 1:
+        answer = arr.item()  # a one-element array or tensor
+    if (isinstance(answer, bool) or not isinstance(answer, numbers.Real) or not math.isfinite(answer)
+            or answer != int(answer)):
+        return report(False, f"the answer should be a whole number, got {answer!r}",
+                      "a parameter count is an integer")
+    answer = int(answer)
+    d, h, q = num_inputs, num_hiddens, num_outputs
+    truth = _rnn_num_params_reference(d, h, q)
+    if answer == truth:
+        return report(True, f"{answer} parameters: h·d + h·h + h + q·h + q with d={d}, h={h}, q={q}"
+                            + (f", whatever the sequence length (T={num_steps} here)" if num_steps else ""))
+    mistakes = [
+        (truth + h, "that is what torch.nn.RNN reports: it keeps two hidden biases (b_ih and b_hh); "
+                    "the equations have one, b_h"),
+        (truth - h - q, "you left out both biases, b_h and b_q"),
+        (truth - h, "you left out the hidden bias b_h"),
+        (truth - q, "you left out the output bias b_q"),
+        (truth - q * h - q, "you left out the output layer W_hq, b_q"),
+        (truth - h * h, "you left out the recurrent weights W_hh (h×h)"),
+        (truth - h * d, "you left out the input weights W_xh (h×d)"),
+        (truth - q * h, "you left out the output weights W_hq (q×h)"),
+        (truth - h * h + h * d, "W_hh maps h_{t-1} (size h) to size h, so it is h×h, not h×d"),
+    ]
+    if num_steps and num_steps > 1:
+        mistakes += [
+            (truth * num_steps, f"you counted one copy of every parameter per time step (×{num_steps})"),
+            ((h * d + h * h + h) * num_steps + q * h + q,
+             f"you counted one copy of the recurrent layer per time step (×{num_steps})"),
+        ]
+    why = [text for value, text in mistakes if value == answer and value != truth]
+    formula = ("count the entries of each parameter: W_xh is h×d, W_hh is h×h, b_h has h, "
+               "W_hq is q×h and b_q has q; the same weights serve every time step")
+    if why:
+        hint = ("parameters are shared across time: the count does not depend on T"
+                if "time step" in why[0] else formula)
+        return report(False, f"{answer} is not right: " + "; or ".join(why), hint)
+    return report(False, f"{answer} is not right for d={d}, h={h}, q={q}", formula)

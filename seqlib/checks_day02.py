@@ -1,0 +1,289 @@
+"""Instant feedback on the exercises of Day 2 (LSTM and GRU from scratch).
+
+To be folded into :mod:`seqlib.checks`, whose helpers (``report``, ``call_student``,
+``as_array``) these checks use. Each check runs the student's code on small random inputs,
+compares it with ``torch.nn`` (``nn.LSTMCell``, ``nn.GRUCell``, the parameter counts of
+``nn.RNN``/``nn.GRU``/``nn.LSTM``), names the mistake when it recognises one, prints
+"✅ ..." or "❌ ... / hint: ..." and returns ``True`` or ``False``. It never raises on a
+wrong answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+
+from seqlib.checks import as_array, call_student, report
+
+__all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
+
+_ATOL = 1e-5
+
+
+def _as_tensor(value):
+    """``value`` as a float64 tensor, or ``None`` if it is not an array of numbers."""
+    arr = as_array(value)
+    return None if arr is None else torch.as_tensor(arr)
+
+
+def _random_cell(cls, num_inputs, num_hiddens, seed):
+    """A float64 torch cell with random weights and clearly non-zero, distinct biases."""
+    g = torch.Generator().manual_seed(seed)
+    cell = cls(num_inputs, num_hiddens, dtype=torch.float64)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * 0.6)
+    return cell
+
+
+def _cases(cls, seed):
+    """Random problems for the student's step: a float64 torch cell (``cls``), its stacked
+    weights and inputs x, h, c, in two sizes (non-square weights; batch size 3, then 1)."""
+    for batch_size, num_inputs, num_hiddens, seed in ((3, 5, 4, seed), (1, 2, 6, seed + 1)):
+        cell = _random_cell(cls, num_inputs, num_hiddens, seed)
+        g = torch.Generator().manual_seed(seed + 100)
+        x = torch.randn(batch_size, num_inputs, generator=g, dtype=torch.float64)
+        h = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64) * 0.5
+        c = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64)
+        W = [t.detach().clone() for t in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
+        sizes = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
+        yield cell, x, h, c, W, sizes
+
+
+def _run(fn, name, args, blocks, sizes):
+    """Run the student's ``fn`` on copies of ``args``: ``(output, None)`` or ``(None, feedback)``,
+    feedback being ``(message, hint)``."""
+    copies = [tuple(a.clone() for a in arg) if isinstance(arg, tuple) else arg.clone() for arg in args]
+    with torch.no_grad():
+        out, error = call_student(fn, *copies)
+    if error is None:
+        return out, None
+    shape_error = any(word in error for word in ("mat", "shape", "size"))
+    hint = (f"W_ih has shape ({blocks}*num_hiddens, num_inputs): multiply as x @ W_ih.T"
+            if shape_error else "run your function on small tensors and print the shapes")
+    return None, (f"{name} raised {error} for {sizes}", hint)
+
+
+def _same(a, b):
+    return a.shape == b.shape and torch.allclose(a, b, atol=_ATOL)
+
+
+# ----------------------------------------------------------------------------------------
+# Exercise: one LSTM step in nn.LSTMCell's layout
+# ----------------------------------------------------------------------------------------
+
+def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", biases=2, g_act=torch.tanh,
+                  h_tanh=True):
+    """An LSTM step with a known mistake built in (to name the student's mistake)."""
+    pre = x @ W_ih.T + h @ W_hh.T + (b_ih if biases >= 1 else 0) + (b_hh if biases == 2 else 0)
+    blocks = dict(zip(order, pre.chunk(4, dim=1)))
+    i, f, g, o = (torch.sigmoid(blocks["i"]), torch.sigmoid(blocks["f"]), g_act(blocks["g"]),
+                  torch.sigmoid(blocks["o"]))
+    c_new = f * c + i * g
+    return (o * torch.tanh(c_new) if h_tanh else o * c_new), c_new
+
+
+def _lstm_diagnosis(H, C, x, h, c, W):
+    """``(what went wrong, hint)`` if the student's (H, C) equals a known mistake, else None."""
+    if _same(H, h) and _same(C, c):
+        return "you returned the old state unchanged", "compute the four gates, then c_new and h_new"
+    mistakes = [(dict(order="".join(p)), f"you read the stacked gates in the order {', '.join(p)}",
+                 "PyTorch stacks the four blocks of W_ih, W_hh and the biases as i, f, g, o "
+                 "(input, forget, candidate g, output): use .chunk(4, dim=1) in that order")
+                for p in itertools.permutations("ifgo") if p != tuple("ifgo")]
+    mistakes += [
+        (dict(biases=1), "you used only b_ih", "nn.LSTMCell adds both biases: b_ih + b_hh"),
+        (dict(biases=0), "you left out the biases", "add b_ih + b_hh to the pre-activations"),
+        (dict(g_act=torch.sigmoid), "the candidate g went through a sigmoid",
+         "the candidate uses tanh (values in -1..1); only i, f, o are sigmoids"),
+    ]
+    for kwargs, why, hint in mistakes:
+        h_v, c_v = _lstm_variant(x, h, c, *W, **kwargs)
+        if _same(H, h_v) and _same(C, c_v):
+            return why, hint
+    if _same(H, _lstm_variant(x, h, c, *W, h_tanh=False)[0]):
+        return "you computed h_new = o * c_new", "the hidden state squashes the cell first: o * tanh(c_new)"
+    return None
+
+
+def check_lstm_step(lstm_step) -> bool:
+    """Check ``lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`` against ``nn.LSTMCell``.
+
+    Layout of ``nn.LSTMCell``: ``W_ih`` is ``(4*num_hiddens, num_inputs)``, ``W_hh`` is
+    ``(4*num_hiddens, num_hiddens)``, the blocks stacked in the order i, f, g, o;
+    ``x`` is ``(batch_size, num_inputs)``, ``h`` and ``c`` are ``(batch_size, num_hiddens)``.
+    """
+    if not callable(lstm_step):
+        return report(False, f"check_lstm_step needs your function, got {type(lstm_step).__name__}",
+                      "pass the function itself: check_lstm_step(lstm_step)")
+    for cell, x, h, c, W, sizes in _cases(nn.LSTMCell, seed=0):
+        with torch.no_grad():
+            want_h, want_c = cell(x, (h, c))
+        out, failure = _run(lstm_step, "lstm_step", (x, (h, c), *W), 4, sizes)
+        if failure:
+            return report(False, *failure)
+        if out is None:
+            return report(False, "lstm_step returned None", "return the new state as a tuple (h_new, c_new)")
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            return report(False, f"lstm_step should return the tuple (h_new, c_new), got {type(out).__name__}",
+                          "end with `return h_new, c_new`")
+        H, C = (_as_tensor(o) for o in out)
+        if H is None or C is None:
+            return report(False, "lstm_step should return two arrays of numbers", "return h_new, c_new")
+        for name, got, want in (("h_new", H, want_h), ("c_new", C, want_c)):
+            if got.shape != want.shape:
+                return report(False, f"{name} has shape {tuple(got.shape)} for {sizes}; "
+                                     f"expected {tuple(want.shape)}",
+                              "each gate is (batch_size, num_hiddens): split the 4*num_hiddens columns "
+                              "with .chunk(4, dim=1), and keep the batch dimension")
+        ok_h, ok_c = _same(H, want_h), _same(C, want_c)
+        if ok_h and ok_c:
+            continue
+        err = max((H - want_h).abs().max().item(), (C - want_c).abs().max().item())
+        diagnosis = _lstm_diagnosis(H, C, x, h, c, W)
+        if diagnosis:
+            return report(False, f"your step differs from nn.LSTMCell (max |diff| {err:.2g}): {diagnosis[0]}",
+                          diagnosis[1])
+        if ok_c:
+            return report(False, "c_new matches nn.LSTMCell but h_new does not",
+                          "h_new = o * tanh(c_new), with o the output gate (the 4th block)")
+        return report(False, f"(h_new, c_new) differ from nn.LSTMCell (max |diff| {err:.2g}) for {sizes}",
+                      "gates = x @ W_ih.T + h @ W_hh.T + b_ih + b_hh, split as i, f, g, o; "
+                      "c_new = f*c + i*g; h_new = o*tanh(c_new)")
+    return report(True, "lstm_step matches nn.LSTMCell (batch sizes 3 and 1, two shapes)")
+
+
+# ----------------------------------------------------------------------------------------
+# Exercise: one GRU step in nn.GRUCell's layout
+# ----------------------------------------------------------------------------------------
+
+def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, swap_z=False,
+                 biases=2):
+    """A GRU step with a known mistake built in."""
+    gi = dict(zip(order, (x @ W_ih.T + (b_ih if biases >= 1 else 0)).chunk(3, dim=1)))
+    gh = dict(zip(order, (h @ W_hh.T + (b_hh if biases == 2 else 0)).chunk(3, dim=1)))
+    r = torch.sigmoid(gi["r"] + gh["r"])
+    z = torch.sigmoid(gi["z"] + gh["z"])
+    if reset_before:
+        W_hn = dict(zip(order, W_hh.chunk(3, dim=0)))["n"]
+        b_hn = dict(zip(order, b_hh.chunk(3)))["n"]
+        n = torch.tanh(gi["n"] + (r * h) @ W_hn.T + b_hn)
+    else:
+        n = torch.tanh(gi["n"] + r * gh["n"])
+    return z * n + (1 - z) * h if swap_z else (1 - z) * n + z * h
+
+
+def _gru_diagnosis(H, x, h, W):
+    if _same(H, h):
+        return "you returned the old state unchanged", "compute r, z and the candidate n, then mix n and h with z"
+    mistakes = [
+        (dict(swap_z=True), "you swapped the roles of z and 1 - z",
+         "PyTorch keeps the old state where the update gate is 1: h_new = (1 - z) * n + z * h"),
+        (dict(reset_before=True), "you reset the state before the product, (r * h) @ W_hn.T: the D2L / "
+                                  "Cho et al. form",
+         "nn.GRUCell applies r after it: n = tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn))"),
+    ]
+    mistakes += [(dict(order="".join(p)), f"you read the stacked blocks in the order {', '.join(p)}",
+                  "PyTorch stacks the GRU's blocks as r, z, n (reset, update, candidate)")
+                 for p in itertools.permutations("rzn") if p != tuple("rzn")]
+    mistakes += [
+        (dict(biases=1), "you used only b_ih", "nn.GRUCell has two biases; b_hh's n block sits inside r * (...)"),
+        (dict(biases=0), "you left out the biases", "add b_ih to the input terms and b_hh to the recurrent terms"),
+    ]
+    for kwargs, why, hint in mistakes:
+        if _same(H, _gru_variant(x, h, *W, **kwargs)):
+            return why, hint
+    return None
+
+
+def check_gru_step(gru_step) -> bool:
+    """Check ``gru_step(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`` against ``nn.GRUCell``.
+
+    Layout of ``nn.GRUCell``: ``W_ih`` is ``(3*num_hiddens, num_inputs)``, ``W_hh`` is
+    ``(3*num_hiddens, num_hiddens)``, the blocks stacked r, z, n; same for the two biases.
+    """
+    if not callable(gru_step):
+        return report(False, f"check_gru_step needs your function, got {type(gru_step).__name__}",
+                      "pass the function itself: check_gru_step(gru_step)")
+    for cell, x, h, _, W, sizes in _cases(nn.GRUCell, seed=10):
+        with torch.no_grad():
+            want = cell(x, h)
+        out, failure = _run(gru_step, "gru_step", (x, h, *W), 3, sizes)
+        if failure:
+            return report(False, *failure)
+        if out is None:
+            return report(False, "gru_step returned None", "return the new hidden state h_new (one tensor)")
+        if isinstance(out, (tuple, list)):
+            return report(False, f"gru_step returned a {type(out).__name__} of {len(out)} items",
+                          "a GRU has no cell state: return h_new alone")
+        H = _as_tensor(out)
+        if H is None or H.shape != want.shape:
+            got = "something that is not an array" if H is None else f"shape {tuple(H.shape)}"
+            return report(False, f"gru_step returned {got} for {sizes}; expected shape {tuple(want.shape)}",
+                          "split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension")
+        if _same(H, want):
+            continue
+        err = (H - want).abs().max().item()
+        diagnosis = _gru_diagnosis(H, x, h, W)
+        if diagnosis:
+            return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}): {diagnosis[0]}",
+                          diagnosis[1])
+        return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}) for {sizes}",
+                      "r, z = sigmoid(x @ W_i*.T + b_i* + h @ W_h*.T + b_h*); "
+                      "n = tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn)); h_new = (1 - z) * n + z * h")
+    return report(True, "gru_step matches nn.GRUCell (batch sizes 3 and 1, two shapes)")
+
+
+# ----------------------------------------------------------------------------------------
+# Exercise: predict the parameter counts of nn.RNN, nn.GRU, nn.LSTM
+# ----------------------------------------------------------------------------------------
+
+_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
+_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def _count_diagnosis(kind, got, d, h):
+    k = _BLOCKS[kind]
+    weights = k * h * (d + h)
+    if got == weights + k * h:
+        return "you counted one bias vector per block; PyTorch keeps two (bias_ih and bias_hh)"
+    if got == weights:
+        return "you left out the biases: 2 bias vectors of length hidden_size per block"
+    for other_kind, other in _BLOCKS.items():
+        if other != k and got == other * h * (d + h) + 2 * other * h:
+            return (f"that is the count for {other} block(s) ({other_kind.upper()}); "
+                    f"an {kind.upper()} has {k} block(s)")
+    if got in (k * h * d + 2 * k * h, k * h * h + 2 * k * h):
+        return "you missed one of the two weight matrices (input-to-hidden and hidden-to-hidden)"
+    return "it does not match a count we recognise"
+
+
+def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> bool:
+    """Check predicted parameter counts ``{"rnn": n, "gru": n, "lstm": n}`` of one-layer
+    ``nn.RNN``/``nn.GRU``/``nn.LSTM`` with ``input_size=num_inputs``, ``hidden_size=num_hiddens``.
+
+    Prints one line per layer; returns ``True`` only if all three are right.
+    """
+    if not isinstance(counts, dict):
+        return report(False, f"give a dict like {{'rnn': 123, 'gru': 456, 'lstm': 789}}, got "
+                             f"{type(counts).__name__}")
+    missing = [k for k in _BLOCKS if k not in counts]
+    if missing:
+        return report(False, f"your dict is missing {', '.join(map(repr, missing))}",
+                      "predict all three: 'rnn', 'gru', 'lstm'")
+    formula = "per gate block: W_ih (hidden x input) + W_hh (hidden x hidden) + bias_ih + bias_hh"
+    results = []
+    for kind in _BLOCKS:
+        want = sum(p.numel() for p in _MODULES[kind](num_inputs, num_hiddens).parameters())
+        got = counts[kind]
+        label = f"nn.{kind.upper()}(input_size={num_inputs}, hidden_size={num_hiddens})"
+        if got is None or isinstance(got, bool) or not isinstance(got, int):
+            results.append(report(False, f"{label}: fill in a whole number (got {got!r})", formula))
+        elif got == want:
+            results.append(report(True, f"{label}: {want} parameters"))
+        else:
+            why = _count_diagnosis(kind, got, num_inputs, num_hiddens)
+            results.append(report(False, f"{label}: {got} is not right: {why}", formula))
+    return all(results)

@@ -1,0 +1,290 @@
+"""Time series for the forecasting lab: sine-wave data, sliding windows, honest baselines.
+
+- :func:`sine_waves`, :func:`sine_splits`: noisy sine waves with random phase (and, on
+  request, random period and amplitude per series); train / validation / test splits that
+  are fixed by a seed.
+- :class:`WindowDataset`: a ``torch.utils.data.Dataset`` of sliding windows over one or
+  many series, for many-to-one (the value(s) after the window) or many-to-many (the next
+  value at every step) forecasting; windows never cross from one series into another.
+- :func:`split_series`: a chronological train / validation / test split of one series
+  whose targets never overlap.
+- Baselines: :func:`persistence_forecast` (repeat the last value) and :func:`fit_ar`, a
+  linear autoregressive model fitted by least squares.
+"""
+
+from __future__ import annotations
+
+import numbers
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["SineWaves", "sine_waves", "sine_splits", "WindowDataset", "split_series",
+           "persistence_forecast", "LinearAR", "fit_ar"]
+
+
+def _positive_int(value, name: str) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------------------
+# Sine waves
+# ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class SineWaves:
+    """Sine-wave series: ``values`` (observed, with noise) and ``clean``, both (num_series, length).
+
+    Series ``i`` is ``clean[i, t] = amplitude[i] * sin(2 pi t / period[i] + phase[i])`` and
+    ``values[i, t] = clean[i, t] + noise * eps[i, t]`` with ``eps`` standard normal.
+    """
+
+    values: np.ndarray
+    clean: np.ndarray
+    period: np.ndarray
+    amplitude: np.ndarray
+    phase: np.ndarray
+    noise: float
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def _draw(spec, name: str, n: int, rng) -> np.ndarray:
+    """A number (the same for every series) or a (low, high) range drawn uniformly per series."""
+    if isinstance(spec, numbers.Real) and not isinstance(spec, bool):
+        if spec <= 0:
+            raise ValueError(f"{name} must be positive, got {spec!r}")
+        return np.full(n, float(spec))
+    if (isinstance(spec, (tuple, list)) and len(spec) == 2
+            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in spec)
+            and 0 < spec[0] <= spec[1]):
+        return rng.uniform(spec[0], spec[1], n)
+    raise ValueError(f"{name} must be a positive number or a range (low, high) with 0 < low <= high, got {spec!r}")
+
+
+def sine_waves(num_series: int, length: int, *, noise: float = 0.0, period=20.0, amplitude=1.0,
+               rng: np.random.Generator | int | None = None) -> SineWaves:
+    """``num_series`` sine waves of ``length`` steps with random phase plus Gaussian noise.
+
+    ``period`` (steps per cycle) and ``amplitude`` are numbers, or ``(low, high)`` ranges to
+    draw one value per series uniformly; the phase is uniform in [0, 2 pi); ``noise`` is the
+    standard deviation sigma of the added noise, so no forecast of ``values`` can have a
+    mean squared error below ``noise ** 2`` (the noise floor). ``rng`` is a NumPy
+    ``Generator`` or a seed. Arrays are float32.
+    """
+    num_series = _positive_int(num_series, "num_series")
+    length = _positive_int(length, "length")
+    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or noise < 0:
+        raise ValueError(f"noise must be a non-negative number (the noise's standard deviation), got {noise!r}")
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    period = _draw(period, "period", num_series, rng)
+    amplitude = _draw(amplitude, "amplitude", num_series, rng)
+    phase = rng.uniform(0.0, 2 * np.pi, num_series)
+    t = np.arange(length)
+    clean = amplitude[:, None] * np.sin(2 * np.pi * t / period[:, None] + phase[:, None])
+    values = clean + noise * rng.standard_normal(clean.shape)
+    return SineWaves(values.astype(np.float32), clean.astype(np.float32), period, amplitude, phase, float(noise))
+
+
+def sine_splits(seed: int, length: int, *, noise: float = 0.0, period=20.0, amplitude=1.0,
+                **sizes: int) -> dict[str, SineWaves]:
+    """Splits of independent sine waves, e.g. ``sine_splits(0, 150, noise=0.2, train=200, val=100, test=500)``.
+
+    Each split is drawn from its own generator, seeded by ``seed`` and the split's name: the
+    same seed gives the same splits, and a split does not change when another one's size
+    does (growing the training set leaves the test set as it was). Series never repeat
+    across splits, so no window of one split can leak into another.
+    """
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not sizes:
+        raise ValueError("name the splits and their sizes, e.g. sine_splits(0, 150, train=200, val=100, test=500)")
+    return {name: sine_waves(n, length, noise=noise, period=period, amplitude=amplitude,
+                             rng=np.random.default_rng([int(seed), zlib.crc32(name.encode())]))
+            for name, n in sizes.items()}
+
+
+# ----------------------------------------------------------------------------------------
+# Sliding windows
+# ----------------------------------------------------------------------------------------
+
+class WindowDataset(Dataset):
+    """Sliding windows over one series (shape ``(T,)``) or many (shape ``(num_series, T)``).
+
+    Window ``k`` of a series starts at ``s = k * stride``; its input is ``x[s : s + window]``.
+    Its target is
+
+    - many-to-one (default): the next ``horizon`` values ``x[s + window : s + window + horizon]``,
+      a scalar when ``horizon == 1``;
+    - many-to-many: the next value at every step, ``x[s + 1 : s + window + 1]``.
+
+    Each series of length ``T`` gives ``(T - window - horizon) // stride + 1`` windows, and no
+    window crosses from one series into the next.
+
+    ================  =====================  =====================================
+    item              shape                  meaning
+    ================  =====================  =====================================
+    ``x``             ``(window,)``          inputs, oldest first
+    ``y`` (m-to-one)  ``()`` or ``(horizon,)``  the value(s) after the window
+    ``y`` (m-to-m)    ``(window,)``          inputs shifted one step ahead
+    ================  =====================  =====================================
+    """
+
+    def __init__(self, series, window: int, *, horizon: int = 1, many_to_many: bool = False, stride: int = 1):
+        if isinstance(series, torch.Tensor):
+            series = series.detach().cpu().numpy()
+        try:
+            data = np.asarray(series, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise TypeError(f"series must be an array of numbers, got {type(series).__name__}") from None
+        if data.ndim == 1:
+            data = data[None, :]
+        if data.ndim != 2:
+            raise ValueError(f"series must have shape (T,) or (num_series, T), got {data.shape}")
+        self.window = _positive_int(window, "window")
+        self.horizon = _positive_int(horizon, "horizon")
+        self.stride = _positive_int(stride, "stride")
+        self.many_to_many = bool(many_to_many)
+        if self.many_to_many and self.horizon != 1:
+            raise ValueError("many_to_many targets are the next value at every step: use horizon=1 "
+                             "(roll the model out to forecast further ahead)")
+        length = data.shape[1]
+        if length < self.window + self.horizon:
+            raise ValueError(f"series of length {length} are too short for window={self.window} plus "
+                             f"horizon={self.horizon}: use a shorter window or longer series")
+        self.data = torch.from_numpy(data.copy())
+        self.windows_per_series = (length - self.window - self.horizon) // self.stride + 1
+
+    def __len__(self) -> int:
+        return self.data.shape[0] * self.windows_per_series
+
+    def position(self, index: int) -> tuple[int, int]:
+        """``(series, start)`` of window ``index``."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"window index {index} out of range for {len(self)} windows")
+        series, k = divmod(index % len(self), self.windows_per_series)
+        return series, k * self.stride
+
+    def target_times(self, index: int) -> range:
+        """The time steps (within its series) of window ``index``'s target values."""
+        _, start = self.position(index)
+        if self.many_to_many:
+            return range(start + 1, start + self.window + 1)
+        return range(start + self.window, start + self.window + self.horizon)
+
+    def __getitem__(self, index: int):
+        series, start = self.position(index)
+        row = self.data[series]
+        x = row[start:start + self.window]
+        if self.many_to_many:
+            return x, row[start + 1:start + self.window + 1]
+        y = row[start + self.window:start + self.window + self.horizon]
+        return x, (y[0] if self.horizon == 1 else y)
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All windows at once: inputs ``(N, window)`` and targets, in index order."""
+        span = self.window + (1 if self.many_to_many else self.horizon)
+        usable = (self.windows_per_series - 1) * self.stride + span
+        blocks = self.data[:, :usable].unfold(1, span, self.stride).reshape(-1, span)
+        X = blocks[:, :self.window]
+        Y = blocks[:, 1:] if self.many_to_many else blocks[:, self.window:]
+        if not self.many_to_many and self.horizon == 1:
+            Y = Y[:, 0]
+        return X.contiguous(), Y.contiguous()
+
+
+def split_series(series, num_val: int, num_test: int, window: int):
+    """Chronological train / validation / test parts of one series, without leakage.
+
+    The last ``num_test`` values are the test targets, the ``num_val`` before them the
+    validation targets, everything earlier the training data. The validation and test parts
+    start ``window`` steps early, so that their first window's target is their first own
+    value: inputs may reach back into the past (that is what a forecaster sees), targets of
+    different parts never overlap. Returns three 1-D arrays.
+    """
+    data = np.asarray(series, dtype=np.float32)
+    if data.ndim != 1:
+        raise ValueError(f"split_series takes one series of shape (T,), got {data.shape}")
+    num_val, num_test = _positive_int(num_val, "num_val"), _positive_int(num_test, "num_test")
+    window = _positive_int(window, "window")
+    n_train = len(data) - num_val - num_test
+    if n_train < window + 1:
+        raise ValueError(f"a series of {len(data)} values leaves {n_train} for training, fewer than "
+                         f"window + 1 = {window + 1}: use a shorter window or smaller validation/test parts")
+    val_start, test_start = n_train, n_train + num_val
+    return (data[:n_train], data[val_start - window:test_start], data[test_start - window:])
+
+
+# ----------------------------------------------------------------------------------------
+# Baselines
+# ----------------------------------------------------------------------------------------
+
+def persistence_forecast(X, horizon: int | None = None):
+    """Repeat the last value of each window: ``X`` (batch, window) -> (batch,) or (batch, horizon).
+
+    The naive forecast every model must beat. Works on tensors and arrays alike.
+    """
+    if X.ndim != 2 or X.shape[1] < 1:
+        raise ValueError(f"X must have shape (batch, window), got {tuple(X.shape)}")
+    last = X[:, -1]
+    if horizon is None:
+        return last
+    horizon = _positive_int(horizon, "horizon")
+    return last[:, None].repeat(1, horizon) if isinstance(X, torch.Tensor) else np.repeat(last[:, None], horizon, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class LinearAR:
+    """A linear autoregressive model of order p: x_hat_t = c + a_1 x_{t-1} + ... + a_p x_{t-p}.
+
+    ``coef`` holds ``a_1 ... a_p`` (``a_1`` multiplies the most recent value), ``intercept``
+    is ``c``. Call it on windows ``X`` of shape (batch, window >= p) to predict the next
+    value of each, shape (batch,); tensors in, tensors out.
+    """
+
+    coef: np.ndarray
+    intercept: float
+
+    @property
+    def order(self) -> int:
+        return len(self.coef)
+
+    def __call__(self, X):
+        p = self.order
+        if X.ndim != 2 or X.shape[1] < p:
+            raise ValueError(f"an AR({p}) model needs windows of shape (batch, >= {p}), got {tuple(X.shape)}")
+        weights = self.coef[::-1].copy()  # oldest lag first, to match X[:, -p:]
+        if isinstance(X, torch.Tensor):
+            return X[:, -p:] @ torch.as_tensor(weights, dtype=X.dtype, device=X.device) + self.intercept
+        return np.asarray(X)[:, -p:] @ weights + self.intercept
+
+
+def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
+    """Least-squares AR(``order``) fit on a series (T,) or many series (num_series, T).
+
+    Every run of ``order + 1`` consecutive values inside one series gives one equation
+    ``x_t = c + sum_i a_i x_{t-i}``; the coefficients minimise the summed squared errors
+    (``numpy.linalg.lstsq``). With ``intercept=False``, ``c = 0``.
+    """
+    order = _positive_int(order, "order")
+    data = np.asarray(series, dtype=np.float64)
+    if data.ndim == 1:
+        data = data[None, :]
+    if data.ndim != 2:
+        raise ValueError(f"series must have shape (T,) or (num_series, T), got {data.shape}")
+    if data.shape[1] <= order:
+        raise ValueError(f"series of length {data.shape[1]} are too short to fit AR({order})")
+    runs = np.lib.stride_tricks.sliding_window_view(data, order + 1, axis=1).reshape(-1, order + 1)
+    lags = runs[:, :order][:, ::-1]  # column i-1 holds x_{t-i}
+    design = np.hstack([lags, np.ones((len(runs), 1))]) if intercept else lags
+    if len(runs) < design.shape[1]:
+        raise ValueError(f"{len(runs)} equations cannot determine {design.shape[1]} AR coefficients: "
+                         "use more data or a lower order")
+    solution, *_ = np.linalg.lstsq(design, runs[:, order], rcond=None)
+    return LinearAR(coef=solution[:order].copy(), intercept=float(solution[order]) if intercept else 0.0)

@@ -1,0 +1,83 @@
+"""The Day 4 exercise checks accept right answers, explain wrong ones and never raise."""
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from seqlib.checks_day04 import check_persistence_mse, check_window_dataset
+
+
+def _windows_class(count=lambda T, w: T - w, target=lambda row, s, w: row[s + w], flat=False, dtype=torch.float32):
+    class Windows(Dataset):
+        def __init__(self, series, window):
+            self.series = torch.tensor(np.asarray(series), dtype=dtype)
+            if flat:
+                self.series = self.series.reshape(1, -1)
+            self.window = window
+            self.per = count(self.series.shape[1], window)
+
+        def __len__(self):
+            return self.series.shape[0] * self.per
+
+        def __getitem__(self, i):
+            j, s = divmod(i, self.per)
+            row = self.series[j]
+            return row[s:s + self.window], target(row, s, self.window)
+
+    return Windows
+
+
+def test_window_check_accepts_a_correct_dataset(capsys):
+    assert check_window_dataset(_windows_class()) is True
+    assert capsys.readouterr().out.startswith("✅")
+
+
+@pytest.mark.parametrize("cls, message", [
+    (None, "define the class"),
+    (_windows_class(count=lambda T, w: T - w + 1), "the last window needs a target"),
+    (_windows_class(target=lambda row, s, w: row[s + w - 1]), "the model would see its answer"),
+    (_windows_class(target=lambda row, s, w: row[s + w - 2]), "the next value is"),
+    (_windows_class(flat=True), "as if they were one"),
+    (_windows_class(dtype=torch.float64), "float32"),
+])
+def test_window_check_explains_wrong_datasets(cls, message, capsys):
+    assert check_window_dataset(cls) is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌") and message in out and "hint:" in out
+
+
+def test_window_check_reports_exceptions_of_the_students_code(capsys):
+    class Broken(Dataset):
+        def __init__(self, series, window):
+            raise NotImplementedError("YOUR CODE HERE")
+
+    assert check_window_dataset(Broken) is False
+    assert "NotImplementedError" in capsys.readouterr().out
+
+
+def _right(X, y):
+    return ((X[:, -1] - y) ** 2).mean()
+
+
+@pytest.mark.parametrize("fn, message", [
+    (None, "define persistence_mse"),
+    (lambda X, y: None, "must return one number"),
+    (lambda X, y: (X[:, -1] - y).abs().mean(), "mean absolute error"),
+    (lambda X, y: ((X[:, -1] - y) ** 2).sum(), "summed"),
+    (lambda X, y: ((X[:, 0] - y) ** 2).mean(), "first value"),
+    (lambda X, y: ((y - y) ** 2).mean(), "zero"),
+    (lambda X, y: (X[:, -1] - y) ** 2, "one number"),
+    (lambda X, y: 1 / 0, "ZeroDivisionError"),
+    (lambda X, y: ((X[:1, -1] - y[:1]) ** 2).mean(), "random windows"),
+])
+def test_persistence_check_explains_wrong_answers(fn, message, capsys):
+    assert check_persistence_mse(fn) is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌") and message in out
+
+
+def test_persistence_check_accepts_tensors_and_floats(capsys):
+    assert check_persistence_mse(_right) is True
+    assert check_persistence_mse(lambda X, y: float(_right(X, y))) is True
+    assert capsys.readouterr().out.count("✅") == 2
