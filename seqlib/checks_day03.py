@@ -1,8 +1,9 @@
 """Instant feedback on the exercises of Day 3 (language models on *The Time Machine*).
 
-Every check calls the student's function on cases with known answers, prints one line that
-starts with ✅ or ❌ (saying what went wrong and hinting at the fix), returns a bool and
-never raises: a wrong answer must not stop the notebook.
+Every check calls the student's function on cases whose answers come from ``torch`` /
+``torch.nn`` (not from a second copy of the lesson's code), prints ✅ or ❌ with what went
+wrong and a hint (:func:`seqlib.checks.report`), returns a bool and never raises
+(:func:`seqlib.checks.call_student`): a wrong answer must not stop the notebook.
 """
 
 from __future__ import annotations
@@ -10,23 +11,12 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
-from seqlib.lm import lstm_scan
+from seqlib.checks import call_student as _call
+from seqlib.checks import report
 
 __all__ = ["check_perplexity", "check_fused_lstm_step", "check_sample_next"]
-
-
-def _call(fn, *args):
-    """``(result, None)`` or ``(None, message)`` if the call raised."""
-    try:
-        return fn(*args), None
-    except Exception as err:  # noqa: BLE001 - any error of the student's code is feedback
-        return None, f"{type(err).__name__}: {err}"
-
-
-def _report(ok: bool, message: str) -> bool:
-    print(("✅ " if ok else "❌ ") + message)
-    return ok
 
 
 def _as_float(value):
@@ -39,19 +29,20 @@ def _as_float(value):
 def check_perplexity(perplexity_fn) -> bool:
     """``perplexity_fn(p)``: ``p`` a 1-D tensor of the probabilities a model gave to the true next tokens."""
     cases = [
-        (torch.full((10,), 1 / 28), 28.0, "a model that gives every one of 28 characters 1/28"),
-        (torch.ones(5), 1.0, "a model that is always sure and always right"),
-        (torch.tensor([0.5, 0.125]), 4.0, "p = [0.5, 0.125]"),
+        (torch.full((10,), 1 / 28), "a model that gives every one of 28 characters 1/28"),
+        (torch.ones(5), "a model that is always sure and always right"),
+        (torch.tensor([0.5, 0.125]), "p = [0.5, 0.125]"),
+        (torch.rand(50, generator=torch.Generator().manual_seed(0)) * 0.9 + 0.05, "50 random probabilities"),
     ]
-    p_random = torch.rand(50, generator=torch.Generator().manual_seed(0)) * 0.9 + 0.05
-    cases.append((p_random, math.exp(-float(torch.log(p_random).mean())), "50 random probabilities"))
-    for p, expected, what in cases:
+    for p, what in cases:
+        # the reference: exp of the cross-entropy, as torch.nn computes it from log-probabilities
+        expected = math.exp(float(nn.functional.nll_loss(torch.log(p)[:, None], torch.zeros(len(p), dtype=torch.long))))
         got, error = _call(perplexity_fn, p.clone())
         if error:
-            return _report(False, f"perplexity_fn raised {error} for {what}; hint: it receives a 1-D tensor")
+            return report(False, f"perplexity_fn raised {error} for {what}", "it receives a 1-D tensor of probabilities")
         value = _as_float(got)
         if value is None:
-            return _report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}")
+            return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}")
         if not math.isclose(value, expected, rel_tol=1e-4):
             hint = "perplexity = exp(-mean(log p)), the exponential of the mean cross-entropy"
             if math.isclose(value, 1 / float(p.mean()), rel_tol=1e-4):
@@ -61,41 +52,60 @@ def check_perplexity(perplexity_fn) -> bool:
                 hint = "that is the cross-entropy; perplexity is its exponential"
             elif math.isclose(value, math.exp(-float(torch.log(p).sum())), rel_tol=1e-4):
                 hint = "you summed the log probabilities; take their mean (per token) instead"
-            return _report(False, f"for {what} the perplexity is {expected:.4g}, you returned {value:.4g}; hint: {hint}")
-    return _report(True, "perplexity is exp(-mean log p): 28 for a uniform guess over 28 characters, 1 for a perfect model")
+            return report(False, f"for {what} the perplexity is {expected:.4g}, you returned {value:.4g}", hint)
+    return report(True, "perplexity is exp(-mean log p): 28 for a uniform guess over 28 characters, "
+                        "1 for a perfect model")
+
+
+# our fused blocks are I, F, O, C_tilde; torch.nn stacks i, f, g (= C_tilde), o
+_OURS_IN_TORCH_ORDER = (0, 1, 3, 2)
+
+
+def _torch_lstm_step(XW_t, H, C, W_h, blocks=_OURS_IN_TORCH_ORDER):
+    """One step of ``torch.nn.LSTMCell`` on the fused inputs: the reference of the exercise.
+
+    The cell's input is ``XW_t`` itself with an identity-like ``weight_ih`` that picks our
+    blocks in torch's order; ``weight_hh`` is ``W_h`` with its blocks reordered, transposed.
+    """
+    h = H.shape[1]
+    idx = torch.cat([torch.arange(k * h, (k + 1) * h) for k in blocks])
+    cell = nn.LSTMCell(4 * h, h, dtype=XW_t.dtype)
+    with torch.no_grad():
+        cell.weight_ih.copy_(torch.eye(4 * h, dtype=XW_t.dtype)[idx])
+        cell.weight_hh.copy_(W_h[:, idx].T)
+        cell.bias_ih.zero_()
+        cell.bias_hh.zero_()
+        return cell(XW_t, (H, C))
 
 
 def check_fused_lstm_step(step_fn) -> bool:
     """``step_fn(XW_t, H, C, W_h) -> (H_new, C_new)``: one LSTM step from fused gates ``[I | F | O | C_tilde]``."""
     g = torch.Generator().manual_seed(0)
     batch_size, h = 3, 4
-    XW_t = torch.randn(batch_size, 4 * h, generator=g, dtype=torch.float64)
-    H = torch.randn(batch_size, h, generator=g, dtype=torch.float64)
-    C = torch.randn(batch_size, h, generator=g, dtype=torch.float64)
+    XW_t, H, C = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (4 * h, h, h))
     W_h = torch.randn(h, 4 * h, generator=g, dtype=torch.float64)
-    _, (H_ref, C_ref) = lstm_scan(XW_t[None], (H, C), W_h)
+    H_ref, C_ref = _torch_lstm_step(XW_t, H, C, W_h)
     got, error = _call(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone())
     if error:
-        return _report(False, f"step_fn raised {error}; hint: G = XW_t + H @ W_h has shape (batch_size, 4h)")
+        return report(False, f"step_fn raised {error}", "G = XW_t + H @ W_h has shape (batch_size, 4h)")
     if not isinstance(got, tuple) or len(got) != 2 or not all(isinstance(t, torch.Tensor) for t in got):
-        return _report(False, "step_fn must return a pair of tensors (H_new, C_new)")
+        return report(False, "step_fn must return a pair of tensors (H_new, C_new)")
     H_new, C_new = got
     if H_new.shape != (batch_size, h) or C_new.shape != (batch_size, h):
-        return _report(False, f"H_new and C_new must have shape (batch_size, h) = {(batch_size, h)}, got "
-                              f"{tuple(H_new.shape)} and {tuple(C_new.shape)}")
+        return report(False, f"H_new and C_new must have shape (batch_size, h) = {(batch_size, h)}, got "
+                             f"{tuple(H_new.shape)} and {tuple(C_new.shape)}")
     if torch.allclose(H_new, C_ref) and torch.allclose(C_new, H_ref):
-        return _report(False, "you returned (C_new, H_new): swap them, the hidden state comes first")
+        return report(False, "you returned (C_new, H_new)", "swap them: the hidden state comes first")
     if torch.allclose(C_new, C_ref, atol=1e-10) and torch.allclose(H_new, H_ref, atol=1e-10):
-        return _report(True, "one matrix product gives all four gates; the rest is element-wise")
+        return report(True, "same as torch.nn.LSTMCell: one matrix product gives all four gates, "
+                            "the rest is element-wise")
     hint = "G = XW_t + H @ W_h; I, F, O = sigmoid of the first 3h columns; C_tilde = tanh of the last h"
-    perm = [0, 1, 3, 2]  # torch.nn's i, f, g, o order
-    idx = torch.cat([torch.arange(k * h, (k + 1) * h) for k in perm])
-    _, (H_t, C_t) = lstm_scan(XW_t[:, idx][None], (H, C), W_h[:, idx])
+    H_t, C_t = _torch_lstm_step(XW_t, H, C, W_h, blocks=(0, 1, 2, 3))
     if torch.allclose(C_new, C_t) and torch.allclose(H_new, H_t):
         hint = "you used PyTorch's block order (i, f, g, o); ours is I, F, O, then C_tilde"
     elif torch.allclose(C_new, C_ref, atol=1e-10):
         hint = "C_new is right; H_new = O * tanh(C_new) (the output gate times the squashed new cell)"
-    return _report(False, f"C_new or H_new differs from the reference LSTM step; hint: {hint}")
+    return report(False, "C_new or H_new differs from torch.nn.LSTMCell's step", hint)
 
 
 def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
@@ -103,20 +113,20 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5])
     got, error = _call(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0))
     if error:
-        return _report(False, f"sample_fn raised {error} at temperature 0; hint: temperature 0 means argmax")
+        return report(False, f"sample_fn raised {error} at temperature 0", "temperature 0 means argmax")
     if _as_float(got) != 0:
-        return _report(False, f"at temperature 0 the answer is the argmax (index 0), you returned {got!r}")
+        return report(False, f"at temperature 0 the answer is the argmax (index 0), you returned {got!r}")
     for temperature in (0.5, 2.0):
         g = torch.Generator().manual_seed(int(temperature * 10))
         counts = torch.zeros(len(logits))
         for _ in range(num_draws):
             got, error = _call(sample_fn, logits.clone(), temperature, g)
             if error:
-                return _report(False, f"sample_fn raised {error} at temperature {temperature}")
+                return report(False, f"sample_fn raised {error} at temperature {temperature}")
             index = _as_float(got)
             if index is None or index != int(index) or not 0 <= index < len(logits):
-                return _report(False, f"sample_fn must return a token index (an int in 0..{len(logits) - 1}), "
-                                      f"got {got!r}")
+                return report(False, f"sample_fn must return a token index (an int in 0..{len(logits) - 1}), "
+                                     f"got {got!r}")
             counts[int(index)] += 1
         freq = counts / num_draws
 
@@ -134,5 +144,5 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
         else:
             hint = "draw from probs = softmax(logits / T) with torch.multinomial(probs, 1, generator=generator)"
         shown = ", ".join(f"{f:.2f}" for f in freq)
-        return _report(False, f"at temperature {temperature} the frequencies of your draws are [{shown}]; hint: {hint}")
-    return _report(True, "greedy at T = 0, and draws follow softmax(logits / T): sharper below 1, flatter above")
+        return report(False, f"at temperature {temperature} the frequencies of your draws are [{shown}]", hint)
+    return report(True, "greedy at T = 0, and draws follow softmax(logits / T): sharper below 1, flatter above")

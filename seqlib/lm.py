@@ -316,18 +316,19 @@ def lstm_scan(XW, state, W_h, variant: str = "lstm", peepholes=None):
     outputs = []
     for XW_t in XW.unbind(0):
         G = torch.addmm(XW_t, H, W_h)  # all gates of this step: ONE matrix product
-        C_tilde = torch.tanh(G[:, -h:])
+        G_gates, G_c = G.split([G.shape[1] - h, h], dim=1)  # sigmoid gates | candidate
+        C_tilde = torch.tanh(G_c)
         if variant == "lstm":
-            I, F, O = torch.sigmoid(G[:, :-h]).chunk(3, dim=1)
+            I, F, O = torch.sigmoid(G_gates).chunk(3, dim=1)
         elif variant == "cifg":
-            F, O = torch.sigmoid(G[:, :-h]).chunk(2, dim=1)
+            F, O = torch.sigmoid(G_gates).chunk(2, dim=1)
             I = 1 - F
         elif variant == "no_forget":
-            I, O = torch.sigmoid(G[:, :-h]).chunk(2, dim=1)
+            I, O = torch.sigmoid(G_gates).chunk(2, dim=1)
             F = 1
         elif variant == "peephole":
             w_ci, w_cf, w_co = peepholes
-            G_i, G_f, G_o = G[:, :-h].chunk(3, dim=1)
+            G_i, G_f, G_o = G_gates.chunk(3, dim=1)
             I = torch.sigmoid(G_i + w_ci * C)
             F = torch.sigmoid(G_f + w_cf * C)
         else:
@@ -440,7 +441,9 @@ class RNNLMFast(nn.Module):
             Hs, state = lstm_scan(XW, state, self.W_h, self.variant, peepholes)
         else:
             Hs, state = gru_scan(XW, state, self.W_h, getattr(self, "b_hh", None), self.reset_after)
-        Hs = F.dropout(Hs, self.dropout, self.training)  # only while training, 0 by default
+        if self.training and self.dropout > 0:  # inverted dropout: zero a unit with probability p,
+            keep = 1 - self.dropout               # scale the others by 1 / (1 - p) to keep the mean
+            Hs = Hs * (torch.rand_like(Hs) < keep) / keep
         Y = torch.addmm(self.b_q, Hs.reshape(-1, self.num_hiddens), self.W_hq)  # all steps at once
         return Y, state
 

@@ -186,4 +186,22 @@ def test_models_learn_a_repeating_pattern():
             opt.zero_grad()
             loss.backward()
             opt.step()
-        assert float(loss) < 0.1, type(model).__name__
+        assert float(loss.detach()) < 0.1, type(model).__name__
+
+
+def test_dropout_only_while_training_and_keeps_the_mean():
+    """The output layer is linear in the hidden states, so averaging many dropout draws gives the eval output."""
+    torch.manual_seed(0)
+    model = RNNLMFast(V, 64, "rnn", dropout=0.5).double()
+    X = tokens(shape=(2, 5))
+    state = model.begin_state(2)
+    model.eval()
+    with torch.no_grad():
+        y_eval, _ = model(X, state)
+        assert torch.equal(y_eval, model(X, state)[0]), "no randomness in eval mode"
+        model.train()
+        draws = torch.stack([model(X, state)[0] for _ in range(2000)])
+    assert not torch.equal(draws[0], draws[1]), "a new mask every call"
+    assert torch.allclose(draws.mean(0), y_eval, atol=0.05), "inverted dropout keeps the mean"
+    with pytest.raises(ValueError, match="dropout must be in"):
+        RNNLMFast(V, H, "rnn", dropout=1.0)
