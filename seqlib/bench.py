@@ -8,6 +8,12 @@ does not depend on the text). Each figure is the best of ``--repeats`` timed run
 ``--seconds`` seconds, which filters out most of the noise of a shared machine; still, read
 the numbers as a benchmark of *this* machine at *this* moment, not as constants.
 
+Two reference measurements of the LSTM explain where its speed comes from:
+``fast_lstm_autograd`` is the fast form with autograd's backward instead of the hand-written
+one (``RNNLMFast(..., manual_bptt=False)``), and ``torch_lstm_onednn_off`` is ``torch.nn.LSTM``
+with oneDNN switched off (``torch.backends.mkldnn.flags(enabled=False)``): on a CPU,
+``torch.nn.LSTM`` otherwise runs oneDNN's fused LSTM kernel.
+
     python -m seqlib.bench                  # table
     python -m seqlib.bench --json           # one JSON object: {"lesson_rnn": tokens/s, ...}
     python -m seqlib.bench --threads 2      # torch.set_num_threads(2) first
@@ -16,10 +22,12 @@ the numbers as a benchmark of *this* machine at *this* moment, not as constants.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
 import time
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -32,11 +40,14 @@ VOCAB_SIZE = 28  # len(Vocab) of the Time Machine's characters: <unk>, space, a-
 
 
 def make_model(form: str, cell: str, vocab_size: int = VOCAB_SIZE, num_hiddens: int = 256):
-    """The model of ``form`` in ``{"lesson", "fast", "torch"}`` for ``cell`` in ``{"rnn", "lstm", "gru"}``."""
+    """The model of ``form`` in ``{"lesson", "fast", "torch"}`` for ``cell`` in ``{"rnn", "lstm", "gru"}``.
+
+    ``"fast_autograd"``: the fast form with autograd's backward pass (see ``manual_bptt``).
+    """
     if form == "lesson":
         return lesson_model(cell, vocab_size, num_hiddens)
-    if form == "fast":
-        return RNNLMFast(vocab_size, num_hiddens, cell)
+    if form in ("fast", "fast_autograd"):
+        return RNNLMFast(vocab_size, num_hiddens, cell, manual_bptt=form == "fast")
     if form == "torch":
         return concise_model(cell, vocab_size, num_hiddens)
     raise ValueError(f"unknown form {form!r}; choose one of {FORMS}")
@@ -75,17 +86,32 @@ def tokens_per_second(model, batch_size: int = 32, num_steps: int = 35, seconds:
     return best
 
 
+@contextlib.contextmanager
+def _onednn_switched_off():
+    with warnings.catch_warnings():  # the flags' setter warns about TF32 on Intel GPUs, not relevant here
+        warnings.simplefilter("ignore", UserWarning)
+        with torch.backends.mkldnn.flags(enabled=False):
+            yield
+
+
 def run(batch_size: int = 32, num_steps: int = 35, num_hiddens: int = 256, seconds: float = 1.0,
-        repeats: int = 3, forms=FORMS, cells=CELLS, log=None) -> dict:
-    """``{"lesson_rnn": tokens/s, ...}`` for every form and cell."""
+        repeats: int = 3, forms=FORMS, cells=CELLS, log=None, references: bool = True) -> dict:
+    """``{"lesson_rnn": tokens/s, ...}`` for every form and cell.
+
+    With ``references`` (and the LSTM among ``cells``) also ``fast_lstm_autograd`` and
+    ``torch_lstm_onednn_off`` (see the module's docstring).
+    """
+    runs = [(form, cell, f"{form}_{cell}") for cell in cells for form in forms]
+    if references and "lstm" in cells:
+        runs += [("fast_autograd", "lstm", "fast_lstm_autograd"), ("torch", "lstm", "torch_lstm_onednn_off")]
     results = {}
-    for cell in cells:
-        for form in forms:
-            torch.manual_seed(0)
-            model = make_model(form, cell, VOCAB_SIZE, num_hiddens)
-            results[f"{form}_{cell}"] = tokens_per_second(model, batch_size, num_steps, seconds, repeats)
-            if log:
-                log(f"{form}_{cell}: {results[f'{form}_{cell}']:,.0f} tokens/s")
+    for form, cell, key in runs:
+        torch.manual_seed(0)
+        model = make_model(form, cell, VOCAB_SIZE, num_hiddens)
+        with _onednn_switched_off() if key.endswith("onednn_off") else contextlib.nullcontext():
+            results[key] = tokens_per_second(model, batch_size, num_steps, seconds, repeats)
+        if log:
+            log(f"{key}: {results[key]:,.0f} tokens/s")
     return results
 
 
@@ -98,6 +124,14 @@ def table(results: dict) -> str:
         row = [results[f"{f}_{cell}"] for f in FORMS]
         lines.append(f"{cell:<6}" + "".join(f"{v:>14,.0f}" for v in row)
                      + f"{row[1] / row[0]:>12.1f}x{row[1] / row[2]:>11.2f}x")
+    if "fast_lstm" in results and "fast_lstm_autograd" in results:
+        lines.append(f"\nfast LSTM, backward by autograd instead of by hand: "
+                     f"{results['fast_lstm_autograd']:>9,.0f} tok/s "
+                     f"(hand-written BPTT: {results['fast_lstm'] / results['fast_lstm_autograd']:.2f}x)")
+    if "fast_lstm" in results and "torch_lstm_onednn_off" in results:
+        lines.append(f"torch.nn.LSTM with oneDNN switched off:             "
+                     f"{results['torch_lstm_onednn_off']:>9,.0f} tok/s "
+                     f"(fast/torch: {results['fast_lstm'] / results['torch_lstm_onednn_off']:.2f}x)")
     return "\n".join(lines)
 
 

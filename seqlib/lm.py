@@ -19,7 +19,10 @@ readable:
 2. the input projection of all steps is done **before** the loop, and it is a row lookup
    ``W_x[X]``, not a one-hot matrix product (multiplying a one-hot row by ``W_x`` selects a
    row of ``W_x``);
-3. the output layer runs **after** the loop, on all steps at once.
+3. the output layer runs **after** the loop, on all steps at once;
+4. for the standard LSTM, the backward pass through time is written out by hand
+   (:class:`LSTMWithBPTT`): one matrix product per step each way, the recurrent weights packed
+   once per sequence, and the weight gradient of all steps in one product.
 
 **Concise form** (:class:`RNNModel`): ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` plus a linear
 output layer on one-hot inputs, exactly D2L's ``RNNModel``.
@@ -42,7 +45,8 @@ __all__ = [
     "get_lstm_params", "init_lstm_state", "lstm",
     "get_gru_params", "init_gru_state", "gru",
     "RNNModelScratch", "lesson_model",
-    "rnn_scan", "lstm_scan", "gru_scan", "LSTM_VARIANTS", "RNNLMFast",
+    "rnn_scan", "lstm_scan", "gru_scan", "LSTM_VARIANTS", "packed_matmul", "LSTMWithBPTT", "lstm_bptt",
+    "RNNLMFast",
     "RNNModel", "concise_model", "num_params",
 ]
 
@@ -341,6 +345,140 @@ def lstm_scan(XW, state, W_h, variant: str = "lstm", peepholes=None):
     return torch.stack(outputs), (H, C)
 
 
+def packed_matmul(W, batch_size: int):
+    r"""A function ``mm(A, C=None)`` that returns ``C + A @ W``, for many ``A`` and one ``W``.
+
+    A matrix library re-arranges ("packs") ``W`` into cache-sized blocks on every call. A
+    recurrence multiplies by the same ``W_h`` at every step, so it pays to pack ``W`` once
+    and reuse the packed copy: on a CPU with oneDNN (float32) that is what this does, with the
+    kernels behind ``torch.nn.Linear`` in compiled models. Elsewhere (a GPU, float64, a build
+    without oneDNN) it is plain ``torch.addmm``. Only for use outside autograd: the packed
+    product records no gradient.
+
+    ==============  ===========================================
+    ``W``           ``(n, m)``
+    ``batch_size``  rows of the ``A`` to come (a hint for the packing)
+    ``A``, ``C``    ``(batch_size, n)``, ``(batch_size, m)``
+    ==============  ===========================================
+    """
+    if W.device.type == "cpu" and W.dtype == torch.float32 and _onednn_linear_available():
+        W_packed = torch.ops.mkldnn._reorder_linear_weight(W.T.contiguous(), batch_size)
+
+        def mm(A, C=None):
+            if C is None:
+                return torch.ops.mkldnn._linear_pointwise(A, W_packed, None, "none", [], "")
+            return torch.ops.mkldnn._linear_pointwise.binary(A, C, W_packed, None, "add")
+        return mm
+    return lambda A, C=None: A @ W if C is None else torch.addmm(C, A, W)
+
+
+@functools.cache
+def _onednn_linear_available() -> bool:
+    try:  # the packed oneDNN linear exists in CPU builds of PyTorch 2.x with oneDNN; check it works
+        A, W = torch.ones(2, 3), torch.ones(4, 3)
+        W_packed = torch.ops.mkldnn._reorder_linear_weight(W, 2)
+        out = torch.ops.mkldnn._linear_pointwise.binary(A, torch.ones(2, 4), W_packed, None, "add")
+        return bool(torch.backends.mkldnn.is_available() and torch.equal(out, torch.full((2, 4), 4.0)))
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return False
+
+
+class LSTMWithBPTT(torch.autograd.Function):
+    r"""The standard LSTM scan with its backward pass through time written out by hand.
+
+    Forward, for :math:`t = 1..T` (as :func:`lstm_scan`, gates ``I, F, O, C~`` in ``G``):
+
+    .. math::
+
+        G_t = XW_t + H_{t-1} W_h, \quad [I_t, F_t, O_t] = \sigma(G_t^{(ifo)}), \quad
+        \tilde C_t = \tanh(G_t^{(c)}), \quad
+        C_t = F_t \odot C_{t-1} + I_t \odot \tilde C_t, \quad H_t = O_t \odot \tanh(C_t)
+
+    Backward, for :math:`t = T..1`, with :math:`dH` the gradient reaching :math:`H_t` (from the
+    output at step :math:`t` and from step :math:`t+1`) and :math:`dC` the one reaching :math:`C_t`:
+
+    .. math::
+
+        dC &\mathrel{+}= dH \odot O_t \odot (1 - \tanh^2 C_t)\\
+        dG_t &= \big[dC \odot \tilde C_t,\; dC \odot C_{t-1},\; dH \odot \tanh C_t\big]
+                \odot \sigma'  \;\big|\; dC \odot I_t \odot (1 - \tilde C_t^2),
+                \qquad \sigma' = s (1 - s) \text{ for each gate } s\\
+        dC_{t-1} &= dC \odot F_t, \qquad dH_{t-1} = dG_t W_h^\top + (\text{output gradient at } t-1)
+
+    and, after the loop, the weight gradient of all steps in **one** matrix product,
+    :math:`\partial L / \partial W_h = \sum_t H_{t-1}^\top dG_t = [H_0; \dots; H_{T-1}]^\top [dG_1; \dots; dG_T]`,
+    and :math:`\partial L / \partial XW_t = dG_t`.
+
+    Why by hand? Autograd records about thirty small operations per step and computes the
+    weight gradient step by step, :math:`T` small products; here each step does one matrix
+    product forward and one backward (with ``W_h`` packed once, see :func:`packed_matmul`), and
+    the big product at the end runs near the CPU's peak. The test suite checks every gradient
+    against autograd (``torch.autograd.gradcheck``).
+
+    ==============  ===========================================================
+    ``XW``          ``(T, batch_size, 4h)``: input part of the gates, bias included
+    ``H``, ``C``    ``(batch_size, h)``: the initial state
+    ``W_h``         ``(h, 4h)``
+    returns         ``Hs`` ``(T, batch_size, h)`` (all hidden states) and ``C_T`` ``(batch_size, h)``
+    ==============  ===========================================================
+    """
+
+    @staticmethod
+    def forward(ctx, XW, H, C, W_h):
+        T, batch_size, four_h = XW.shape
+        h = four_h // 4
+        mm = packed_matmul(W_h, batch_size)
+        gates = XW.new_empty(T, batch_size, 4 * h)  # I, F, O (after sigmoid), C_tilde (after tanh)
+        Cs = XW.new_empty(T + 1, batch_size, h)     # C_0 .. C_T
+        Hs = XW.new_empty(T + 1, batch_size, h)     # H_0 .. H_T
+        tanh_Cs = XW.new_empty(T, batch_size, h)    # tanh(C_1) .. tanh(C_T)
+        Hs[0], Cs[0] = H, C
+        for t in range(T):
+            G = mm(Hs[t], XW[t])  # ONE matrix product per step
+            torch.sigmoid(G[:, :3 * h], out=gates[t, :, :3 * h])
+            torch.tanh(G[:, 3 * h:], out=gates[t, :, 3 * h:])
+            I, F, O, C_tilde = gates[t].chunk(4, dim=1)
+            torch.addcmul(F * Cs[t], I, C_tilde, out=Cs[t + 1])
+            torch.tanh(Cs[t + 1], out=tanh_Cs[t])
+            torch.mul(O, tanh_Cs[t], out=Hs[t + 1])
+        ctx.save_for_backward(W_h, gates, Cs, Hs, tanh_Cs)
+        return Hs[1:], Cs[T]
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dHs, dC_T):
+        W_h, gates, Cs, Hs, tanh_Cs = ctx.saved_tensors
+        T, batch_size, h = tanh_Cs.shape
+        mm_T = packed_matmul(W_h.T, batch_size)
+        dG = Hs.new_empty(T, batch_size, 4 * h)
+        dH = torch.zeros_like(Hs[0])
+        dC = dC_T.clone()
+        for t in range(T - 1, -1, -1):
+            I, F, O, C_tilde = gates[t].chunk(4, dim=1)
+            sigmoids = gates[t, :, :3 * h]
+            dH = dH + dHs[t]
+            dC += dH * O * (1 - tanh_Cs[t] * tanh_Cs[t])
+            d_sigmoids = torch.cat([dC * C_tilde, dC * Cs[t], dH * tanh_Cs[t]], dim=1)
+            torch.mul(d_sigmoids, sigmoids * (1 - sigmoids), out=dG[t, :, :3 * h])
+            torch.mul(dC * I, 1 - C_tilde * C_tilde, out=dG[t, :, 3 * h:])
+            dC = dC * F
+            dH = mm_T(dG[t])  # ONE matrix product per step
+        dW_h = Hs[:-1].reshape(-1, h).T @ dG.reshape(-1, 4 * h)  # all steps in one product
+        return dG, dH, dC, dW_h
+
+
+def lstm_bptt(XW, state, W_h):
+    """:func:`lstm_scan` (standard variant) with the hand-written backward of :class:`LSTMWithBPTT`.
+
+    Same arguments and results as ``lstm_scan(XW, state, W_h)``: ``(Hs, (H, C))``.
+    """
+    H, C = state
+    if XW.shape[0] == 0:
+        raise ValueError("XW has no time steps; a sequence needs at least one step")
+    Hs, C = LSTMWithBPTT.apply(XW, H, C, W_h)
+    return Hs, (Hs[-1], C)
+
+
 def gru_scan(XW, state, W_h, b_hh, reset_after: bool = True):
     r"""GRU over precomputed inputs (gates Z, R, then the candidate; ``h`` columns each).
 
@@ -399,10 +537,14 @@ class RNNLMFast(nn.Module):
     steps. Weights are initialised like ``torch.nn``: uniform in :math:`\pm 1/\sqrt{h}`.
     ``dropout``: while training, each hidden unit fed to the output layer is zeroed with this
     probability (and the others scaled by ``1 / (1 - dropout)``), a regulariser for small corpora.
+    ``manual_bptt`` (standard LSTM only): ``True`` runs :func:`lstm_bptt`, whose backward pass is
+    written out by hand (faster); ``False`` runs :func:`lstm_scan` and lets autograd derive it.
+    Both compute the same function and the same gradients.
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, cell: str = "lstm", *,
-                 variant: str = "lstm", reset_after: bool = True, dropout: float = 0.0):
+                 variant: str = "lstm", reset_after: bool = True, dropout: float = 0.0,
+                 manual_bptt: bool = True):
         super().__init__()
         if cell not in ("rnn", "lstm", "gru"):
             raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'lstm' or 'gru'")
@@ -416,6 +558,7 @@ class RNNLMFast(nn.Module):
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.dropout = dropout
+        self.manual_bptt = bool(manual_bptt) and cell == "lstm" and variant == "lstm"
         blocks = _NUM_BLOCKS[self.variant or cell] * num_hiddens
         bound = 1 / math.sqrt(num_hiddens)
 
@@ -436,6 +579,8 @@ class RNNLMFast(nn.Module):
         XW = F.embedding(X.T, self.W_x + self.b)
         if self.cell == "rnn":
             Hs, state = rnn_scan(XW, state, self.W_h)
+        elif self.manual_bptt:
+            Hs, state = lstm_bptt(XW, state, self.W_h)
         elif self.cell == "lstm":
             peepholes = (self.w_ci, self.w_cf, self.w_co) if self.variant == "peephole" else None
             Hs, state = lstm_scan(XW, state, self.W_h, self.variant, peepholes)

@@ -61,3 +61,16 @@ def _terminal():
     except (AttributeError, OSError, ValueError):
         fd = 2
     return open(fd, "w", closefd=False)
+
+
+def show_source(obj) -> None:
+    """Display the source code of a function or class in the notebook (nothing of seqlib is hidden).
+
+    ``show_source(seqlib.lm.lstm_scan)`` shows the code with syntax highlighting in Jupyter and in
+    the book; outside a notebook it prints the code.
+    """
+    import inspect
+
+    from IPython.display import Code, display
+
+    display(Code(inspect.getsource(obj), language="python"))

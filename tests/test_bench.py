@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import json
 
+import torch
+
 from seqlib import bench
 
 KEYS = {f"{form}_{cell}" for form in ("lesson", "fast", "torch") for cell in ("rnn", "lstm", "gru")}
+REFERENCES = {"fast_lstm_autograd", "torch_lstm_onednn_off"}
 
 
 def test_run_measures_every_form_and_cell():
     results = bench.run(batch_size=2, num_steps=3, num_hiddens=8, seconds=0.01, repeats=1)
-    assert set(results) == KEYS and all(v > 0 for v in results.values())
+    assert set(results) == KEYS | REFERENCES and all(v > 0 for v in results.values())
     text = bench.table(results)
-    assert text.splitlines()[0].split()[:2] == ["cell", "lesson"] and len(text.splitlines()) == 4
+    lines = text.splitlines()
+    assert lines[0].split()[:2] == ["cell", "lesson"] and [line.split()[0] for line in lines[1:4]] == list(bench.CELLS)
+    assert "autograd" in text and "oneDNN switched off" in text
+
+
+def test_references_only_with_the_lstm_and_on_request():
+    assert set(bench.run(2, 3, 8, 0.01, 1, cells=("gru",))) == {"lesson_gru", "fast_gru", "torch_gru"}
+    assert "torch_lstm_onednn_off" not in bench.run(2, 3, 8, 0.01, 1, cells=("lstm",), references=False)
+    assert torch.backends.mkldnn.enabled  # switched back on
 
 
 def test_json_output(capsys):

@@ -64,3 +64,16 @@ def test_terminal_progress_bypasses_the_kernels_captured_stderr(monkeypatch):
     os.close(write_end)
     with os.fdopen(read_end) as f:
         assert "demo" in f.read()
+
+
+def test_show_source_displays_the_highlighted_code(monkeypatch):
+    import IPython.display
+
+    from seqlib.utils import seed_everything, show_source
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    show_source(seed_everything)
+    (code,) = shown
+    assert isinstance(code, IPython.display.Code)
+    assert code.data.startswith("def seed_everything(seed: int)") and "torch.manual_seed" in code.data
