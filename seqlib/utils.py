@@ -36,8 +36,10 @@ def progress(iterable=None, **kwargs):
 
     While ``make book`` executes the labs it sets ``SEQLIB_PROGRESS=terminal``: the bar is
     then drawn in the build's terminal (the kernel's own stderr), not stored in the book.
-    ``TQDM_DISABLE=1`` turns every bar off (the tests do).
+    ``TQDM_DISABLE=1`` turns every bar off (the tests do), the notebook widget too.
     """
+    if os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes"):
+        kwargs.setdefault("disable", True)  # tqdm reads this variable itself, but its notebook bar does not
     if os.environ.get("SEQLIB_PROGRESS") == "terminal":
         from tqdm.std import tqdm
 

@@ -77,3 +77,15 @@ def test_show_source_displays_the_highlighted_code(monkeypatch):
     (code,) = shown
     assert isinstance(code, IPython.display.Code)
     assert code.data.startswith("def seed_everything(seed: int)") and "torch.manual_seed" in code.data
+
+
+def test_tqdm_disable_turns_off_the_notebook_bar_too(monkeypatch):
+    import tqdm.auto
+
+    from seqlib.utils import progress
+
+    monkeypatch.delenv("SEQLIB_PROGRESS", raising=False)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    seen = {}
+    monkeypatch.setattr(tqdm.auto, "tqdm", lambda iterable, **kwargs: seen.update(kwargs) or iterable)
+    assert list(progress(range(3))) == [0, 1, 2] and seen["disable"] is True
