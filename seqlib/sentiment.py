@@ -10,8 +10,9 @@ The pieces, in the order a sentence meets them::
 
 Also here: :func:`load_mr` (Pang & Lee's sentence polarity data through :mod:`seqlib.data`),
 :func:`load_imdb` (the IMDb reviews of Maas et al. 2011, online only),
-:func:`stratified_split`, :func:`padding_mask` and the masked poolings, and the bag-of-n-grams
-logistic regression baseline (:class:`BagOfNgrams`).
+:func:`stratified_split`, :func:`padding_mask` and the masked poolings, :class:`SentenceLM`
+(pretrains a classifier's embedding and RNN as a language model on unlabelled sentences, as
+Dai & Le 2015 do), and the bag-of-n-grams logistic regression baseline (:class:`BagOfNgrams`).
 
 Documented behaviour for bad inputs:
 
