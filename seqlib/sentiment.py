@@ -10,8 +10,9 @@ The pieces, in the order a sentence meets them::
 
 Also here: :func:`load_mr` (Pang & Lee's sentence polarity data through :mod:`seqlib.data`),
 :func:`load_imdb` (the IMDb reviews of Maas et al. 2011, online only),
-:func:`stratified_split`, :func:`padding_mask` and the masked poolings, and the bag-of-n-grams
-logistic regression baseline (:class:`BagOfNgrams`).
+:func:`stratified_split`, :func:`padding_mask` and the masked poolings, :class:`SentenceLM`
+(pretrains a classifier's embedding and RNN as a language model on unlabelled sentences, as
+Dai & Le 2015 do), and the bag-of-n-grams logistic regression baseline (:class:`BagOfNgrams`).
 
 Documented behaviour for bad inputs:
 
@@ -39,7 +40,7 @@ from seqlib.text import Vocab
 
 __all__ = ["PAD", "UNK", "PAD_IDX", "UNK_IDX", "tokenize", "build_vocab", "encode", "decode",
            "load_mr", "load_imdb", "stratified_split", "SentenceDataset", "collate", "make_loader", "padding_mask", "masked_mean", "masked_max",
-           "AttentionPooling", "RNNClassifier", "predict_proba", "ngrams", "NgramVocab",
+           "AttentionPooling", "RNNClassifier", "SentenceLM", "predict_proba", "ngrams", "NgramVocab",
            "BagOfNgrams", "count_parameters"]
 
 PAD, UNK = "<pad>", "<unk>"
@@ -403,6 +404,78 @@ def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> l
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# --- pretraining the encoder as a language model ----------------------------------------------
+
+class SentenceLM(nn.Module):
+    r"""A language model on the encoder of an :class:`RNNClassifier`, to pretrain it on sentences without labels.
+
+    The classifier's embedding and RNN are shared, not copied: training this model trains
+    them in place (its pooling and head are unused). Each direction predicts the neighbouring
+    token it has not read yet, the forward one the next token and, for a bidirectional
+    encoder, the backward one the previous token (Dai & Le 2015 pretrain a forward LSTM
+    this way before fine-tuning it as a classifier):
+
+    $$ \mathcal{L} = -\frac{1}{N} \sum_{b} \Big[ \sum_{t=1}^{L_b - 1} \log p_{\rightarrow}(x_{b,t+1} \mid \overrightarrow{\mathbf{h}}_{b,t})
+       + \sum_{t=2}^{L_b} \log p_{\leftarrow}(x_{b,t-1} \mid \overleftarrow{\mathbf{h}}_{b,t}) \Big] $$
+
+    with $L_b$ the length of sentence $b$ and $N$ the number of predictions ($L_b - 1$ per
+    sentence and direction). Each $p(\cdot \mid \mathbf{h})$ is an **adaptive softmax**
+    (Grave et al. 2017, :class:`torch.nn.AdaptiveLogSoftmaxWithLoss`): the ``cutoffs[0]``
+    most frequent tokens get a full softmax, the rarer ones are grouped into clusters
+    predicted with smaller projections, which makes a vocabulary of 9,000 words about six
+    times cheaper than a full output layer (it needs the vocabulary ordered by frequency, as
+    :func:`build_vocab` makes it). Cutoffs at or above the vocabulary size are dropped.
+
+    ============== ===================== ====================================================
+    X              (B, T) long           token ids, right-padded (as :func:`collate` gives)
+    lengths        (B,) long             real tokens of each sentence (at least 1)
+    H              (B, T, dirs * h)      the encoder's states (:meth:`RNNClassifier.encode`)
+    token_nll      -> (B, T, dirs) float $-\log p$ of the token predicted from each state;
+                                         0 where nothing is predicted (the last token for
+                                         the forward direction, the first for the backward
+                                         one, padding)
+    forward        -> () float           $\mathcal{L}$, the mean over the $N$ predictions
+    ============== ===================== ====================================================
+
+    A batch of one-token sentences has nothing to predict: its loss is 0.
+    ``forward(X, lengths)`` returns a loss, so :func:`seqlib.training.fit` trains it with
+    ``loss_fn=lambda nll, y: nll`` (the labels of the batch are ignored).
+    """
+
+    def __init__(self, classifier: RNNClassifier, cutoffs: Sequence[int] = (500, 2000),
+                 div_value: float = 4.0):
+        super().__init__()
+        if not isinstance(classifier, RNNClassifier):
+            raise TypeError(f"SentenceLM pretrains the encoder of an RNNClassifier, got {type(classifier).__name__}")
+        self.classifier = classifier
+        vocab_size = classifier.embedding.num_embeddings
+        self.num_hiddens = classifier.rnn.hidden_size
+        cutoffs = [c for c in cutoffs if c < vocab_size] or [vocab_size - 1]
+        self.out = nn.ModuleList(
+            nn.AdaptiveLogSoftmaxWithLoss(self.num_hiddens, vocab_size, cutoffs, div_value=div_value)
+            for _ in range(classifier.num_directions))
+
+    def token_nll(self, X, lengths):
+        """Negative log-likelihood of each predicted token, (B, T, dirs); see the class docstring."""
+        lengths = torch.as_tensor(lengths).to(X.device)
+        H, _ = self.classifier.encode(X, lengths)                 # (B, T, dirs * h)
+        has_next = padding_mask(lengths, X.shape[1])[:, 1:]      # (B, T-1): x_{t+1} is a real token
+        nll = []
+        for d, out in enumerate(self.out):
+            H_d = H[..., d * self.num_hiddens:(d + 1) * self.num_hiddens]
+            # forward: the state at t predicts x_{t+1}; backward: the state at t+1 predicts x_t
+            src, tgt = (H_d[:, :-1], X[:, 1:]) if d == 0 else (H_d[:, 1:], X[:, :-1])
+            picked = -out(src[has_next], tgt[has_next]).output    # only the targets' log-probabilities
+            nll_d = H.new_zeros(has_next.shape).masked_scatter(has_next, picked)
+            nll.append(nn.functional.pad(nll_d, (0, 1) if d == 0 else (1, 0)))   # back to (B, T)
+        return torch.stack(nll, dim=-1)
+
+    def forward(self, X, lengths):
+        lengths = torch.as_tensor(lengths)
+        count = (lengths - 1).clamp(min=0).sum() * len(self.out)
+        return self.token_nll(X, lengths).sum() / count.clamp(min=1)
 
 
 # --- the bag-of-n-grams baseline -------------------------------------------------------------

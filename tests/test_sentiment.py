@@ -274,6 +274,92 @@ def test_loader_buckets_by_length_and_is_reproducible():
         S.SentenceDataset(sents, [0], vocab)
 
 
+# --- pretraining the encoder as a language model ---------------------------------------------
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_sentence_lm_predicts_each_neighbour_from_the_right_state(bidirectional):
+    torch.manual_seed(0)
+    h = 16   # the adaptive softmax's second tail projects to h / 4**2 = 1 dimension
+    model = S.RNNClassifier(12, 4, h, cell="gru", bidirectional=bidirectional, pooling="attention", dropout=0.0)
+    lm = S.SentenceLM(model, cutoffs=(4, 8)).eval()
+    X, lengths = padded_batch(SEQS)
+    with torch.no_grad():
+        nll = lm.token_nll(X, lengths)
+        H, _ = model.encode(X, lengths)
+    dirs = 2 if bidirectional else 1
+    assert nll.shape == (3, 5, dirs)
+    for b, n in enumerate(lengths.tolist()):
+        for t in range(5):
+            # forward: the state after x_t predicts x_{t+1}
+            expected = -lm.out[0].log_prob(H[b, t:t + 1, :h])[0, X[b, t + 1]] if t < n - 1 else 0.0
+            assert torch.allclose(nll[b, t, 0], torch.as_tensor(expected), atol=1e-5), (b, t)
+            if bidirectional:   # backward: the state that has read x_t ... x_n predicts x_{t-1}
+                expected = -lm.out[1].log_prob(H[b, t:t + 1, h:])[0, X[b, t - 1]] if 0 < t < n else 0.0
+                assert torch.allclose(nll[b, t, 1], torch.as_tensor(expected), atol=1e-5), (b, t)
+    predictions = dirs * sum(n - 1 for n in lengths.tolist())
+    assert torch.allclose(lm(X, lengths), nll.sum() / predictions)
+
+
+def test_sentence_lm_never_sees_the_token_it_predicts():
+    torch.manual_seed(0)
+    lm = S.SentenceLM(S.RNNClassifier(12, 4, 6, cell="lstm", bidirectional=True, dropout=0.0)).eval()
+    X = torch.tensor([[2, 3, 4, 5, 6, 7, 8]])
+    lengths = torch.tensor([7])
+    k = 3
+    X2 = X.clone()
+    X2[0, k] = 11                                    # change one token
+    with torch.no_grad():
+        a, b = lm.token_nll(X, lengths), lm.token_nll(X2, lengths)
+    changed = (a - b).abs() > 1e-6
+    # forward predictions of x_1 .. x_{k-1} come from states that have not read x_k
+    assert not changed[0, :k - 1, 0].any() and changed[0, k - 1, 0]
+    # backward predictions of x_{k+1} ... come from states that have read x_n ... x_{k+2} only
+    assert not changed[0, k + 2:, 1].any() and changed[0, k + 1, 1]
+
+
+def test_sentence_lm_is_the_same_alone_and_in_a_batch_and_handles_one_token_sentences():
+    torch.manual_seed(0)
+    lm = S.SentenceLM(S.RNNClassifier(12, 4, 6, cell="gru", bidirectional=True)).eval()
+    X, lengths = padded_batch(SEQS)
+    with torch.no_grad():
+        nll = lm.token_nll(X, lengths)
+        for b, s in enumerate(SEQS):
+            alone = lm.token_nll(torch.tensor([s]), torch.tensor([len(s)]))
+            assert torch.allclose(alone[0], nll[b, :len(s)], atol=1e-5)
+            assert torch.all(nll[b, len(s):] == 0)
+    loss = lm.train()(torch.tensor([[5], [7]]), torch.tensor([1, 1]))   # nothing to predict
+    assert loss.item() == 0.0
+    loss.backward()                                                    # still a valid graph
+
+
+def test_sentence_lm_pretraining_with_fit_trains_the_shared_encoder_only():
+    from seqlib.training import fit
+
+    torch.manual_seed(0)
+    # a deterministic language: each sentence counts up from a random start, 2 -> 3 -> ... -> 11
+    starts = torch.randint(2, 6, (96,)).tolist()
+    seqs = [list(range(s, s + 6)) for s in starts]
+    loader = [(*padded_batch(seqs[i:i + 32]), torch.zeros(32)) for i in range(0, 96, 32)]
+    model = S.RNNClassifier(12, 8, 16, cell="gru", bidirectional=True, pooling="attention", dropout=0.0)
+    lm = S.SentenceLM(model, cutoffs=(6,))
+    assert lm.classifier is model and lm.classifier.rnn is model.rnn        # shared, not copied
+    head_before = model.head.weight.detach().clone()
+    rnn_before = model.rnn.weight_ih_l0.detach().clone()
+    before = lm(*loader[0][:2]).item()
+    history = fit(lm, loader, loss_fn=lambda nll, y: nll, optimizer=torch.optim.Adam(lm.parameters(), lr=0.02),
+                  num_epochs=40, progress=False)
+    assert before > 2.0 and history.train_loss[-1] < 0.3               # from about log(12) to near certainty
+    assert not torch.equal(model.rnn.weight_ih_l0, rnn_before)         # the classifier's encoder learned
+    assert torch.equal(model.head.weight, head_before)                 # its head did not take part
+
+
+def test_sentence_lm_rejects_other_models_and_drops_cutoffs_beyond_the_vocabulary():
+    with pytest.raises(TypeError, match="RNNClassifier"):
+        S.SentenceLM(torch.nn.GRU(4, 4))
+    lm = S.SentenceLM(S.RNNClassifier(30, 4, 4), cutoffs=(10, 2000))
+    assert lm.out[0].cutoffs == [10, 30] and len(lm.out) == 1
+
+
 # --- the bag-of-n-grams baseline ------------------------------------------------------------
 
 def test_ngrams_and_bag_of_ngrams():
