@@ -40,7 +40,7 @@ from seqlib.text import Vocab
 
 __all__ = ["PAD", "UNK", "PAD_IDX", "UNK_IDX", "tokenize", "build_vocab", "encode", "decode",
            "load_mr", "load_imdb", "stratified_split", "SentenceDataset", "collate", "make_loader", "padding_mask", "masked_mean", "masked_max",
-           "AttentionPooling", "RNNClassifier", "SentenceLM", "predict_proba", "ngrams", "NgramVocab",
+           "AttentionPooling", "RNNClassifier", "SentenceLM", "adversarial_loss", "predict_proba", "ngrams", "NgramVocab",
            "BagOfNgrams", "count_parameters"]
 
 PAD, UNK = "<pad>", "<unk>"
@@ -476,6 +476,67 @@ class SentenceLM(nn.Module):
         lengths = torch.as_tensor(lengths)
         count = (lengths - 1).clamp(min=0).sum() * len(self.out)
         return self.token_nll(X, lengths).sum() / count.clamp(min=1)
+
+
+# --- adversarial training on the word embeddings ---------------------------------------------
+
+def adversarial_loss(epsilon: float, loss_fn=None):
+    r"""A ``train_loss`` for :func:`seqlib.training.fit`: the loss plus the loss under the worst small change of the word vectors.
+
+    Adversarial training (Miyato, Dai & Goodfellow 2017) perturbs the embedded sentence
+    :math:`E` (the output of ``model.embedding``) in the direction that increases the loss
+    most, to first order, and trains on both:
+
+    .. math::
+
+        g = \nabla_E\, \mathcal{L}(E), \qquad r = \epsilon\, \frac{g}{\lVert g \rVert_2}, \qquad
+        \mathcal{L}_{\text{train}} = \mathcal{L}(E) + \mathcal{L}(E + r)
+
+    with the norm taken per sentence (over all its positions and dimensions) and :math:`r` held
+    constant (no gradient flows through it). Padding positions get no perturbation, since the
+    loss does not depend on them. The cost is one more forward and one more backward pass per
+    batch: the backward pass that gives :math:`g` also gives the clean loss's gradients for the
+    parameters, which the returned loss passes on to ``loss.backward()``.
+
+    ==================  ===============================  ==================================
+    ``inputs``          ``(X, lengths)``                 as ``model(X, lengths)`` takes them
+    ``E``, ``g``, ``r`` ``(batch, T, embed_size)``       ``model.embedding``'s output
+    returns             ``()``                           :math:`\mathcal{L}_{\text{train}}`
+    ==================  ===============================  ==================================
+
+    ``model`` must have an ``embedding`` module (:class:`RNNClassifier` has); ``loss_fn``
+    defaults to ``BCEWithLogitsLoss``. Usage: ``fit(model, ..., loss_fn=nn.BCEWithLogitsLoss(),
+    train_loss=adversarial_loss(0.5))``.
+    """
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be positive (the size of the perturbation), got {epsilon}")
+    loss_fn = loss_fn if loss_fn is not None else nn.BCEWithLogitsLoss()
+
+    def train_loss(model, inputs, target):
+        if not isinstance(getattr(model, "embedding", None), nn.Module):
+            raise TypeError(f"adversarial_loss perturbs model.embedding; {type(model).__name__} has none")
+        params = [p for p in model.parameters() if p.requires_grad]
+        embedded = []
+        hook = model.embedding.register_forward_hook(lambda module, args, E: embedded.append(E))
+        try:
+            clean = loss_fn(model(*inputs), target)
+        finally:
+            hook.remove()
+        # one backward pass gives g and the clean loss's gradients for the parameters
+        g, *clean_grads = torch.autograd.grad(clean, [embedded[0], *params], allow_unused=True)
+        norm = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (g.dim() - 1)))
+        r = epsilon * g / norm
+        hook = model.embedding.register_forward_hook(lambda module, args, E: E + r)
+        try:
+            perturbed = loss_fn(model(*inputs), target)
+        finally:
+            hook.remove()
+        # hand the clean gradients to fit's backward pass without a second pass through the
+        # clean graph: a linear term whose gradient is exactly clean_grads and whose value is 0
+        linear = sum((p * g_p).sum() for p, g_p in zip(params, clean_grads) if g_p is not None)
+        return perturbed + clean.detach() + (linear - linear.detach())
+
+    return train_loss
 
 
 # --- the bag-of-n-grams baseline -------------------------------------------------------------

@@ -250,7 +250,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
         num_epochs: int, scheduler=None, metrics: Mapping[str, Metric] | None = None,
         monitor: str | None = None, mode: str = "min", patience: int | None = None, min_delta: float = 0.0,
         restore_best: bool = True, clip_grad_norm: float | None = None, device=None,
-        progress: bool = True, desc: str | None = None) -> History:
+        progress: bool = True, desc: str | None = None, train_loss=None) -> History:
     """Train ``model`` for up to ``num_epochs`` epochs; return a :class:`History`.
 
     Each epoch: train on every batch of ``train_loader`` (``optimizer.zero_grad()``,
@@ -266,6 +266,12 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     the best so far by more than ``min_delta``. With ``patience`` set, training stops after
     ``patience`` epochs without improvement. With ``restore_best`` (default) the model ends
     with the weights of its best epoch, whether or not it stopped early.
+
+    ``train_loss``: for objectives that need more than one forward pass (adversarial training,
+    :func:`seqlib.sentiment.adversarial_loss`), a function ``train_loss(model, inputs, target)``
+    returning the scalar loss to backpropagate; the default is ``loss_fn(model(*inputs), target)``.
+    ``loss_fn`` still gives the validation loss; ``History.train_loss`` records what
+    ``train_loss`` returned.
 
     ``device`` defaults to the device of the model's parameters; batches are moved there.
     ``progress`` shows a progress bar over epochs (:func:`seqlib.utils.progress`: a widget in
@@ -291,7 +297,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
         total, count = 0.0, 0
         for step, batch in enumerate(train_loader, 1):
             inputs, target = _split_batch(batch, device)
-            loss = loss_fn(model(*inputs), target)
+            loss = loss_fn(model(*inputs), target) if train_loss is None else train_loss(model, inputs, target)
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise ValueError("loss_fn must return a scalar tensor (a mean over the batch); "
                                  "use reduction='mean'")

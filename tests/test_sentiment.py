@@ -523,3 +523,73 @@ def test_check_accuracy_feedback(capsys):
     assert check_accuracy_from_logits(lambda z, y: None) is False
     assert check_accuracy_from_logits(lambda z, y: ((z > 0).float() == y).float()) is False
     assert "shape" in capsys.readouterr().out
+
+
+# --- adversarial training ----------------------------------------------------------------------
+
+def _adv_setup(seed=0):
+    torch.manual_seed(seed)
+    model = S.RNNClassifier(30, 8, 6, cell="gru", bidirectional=True, pooling="attention", dropout=0.0)
+    X = torch.randint(2, 30, (4, 7))
+    lengths = torch.tensor([7, 5, 3, 1])
+    X[1, 5:], X[2, 3:], X[3, 1:] = S.PAD_IDX, S.PAD_IDX, S.PAD_IDX
+    y = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    return model, X, lengths, y
+
+
+def test_adversarial_loss_is_clean_plus_perturbed_loss_with_r_of_norm_epsilon():
+    model, X, lengths, y = _adv_setup()
+    bce = torch.nn.BCEWithLogitsLoss()
+    total = S.adversarial_loss(0.5)(model, (X, lengths), y)
+    # the same by hand: gradient at the embedded sentence, normalised per sentence
+    E = model.embedding(X).detach().requires_grad_()
+    hook = model.embedding.register_forward_hook(lambda m, a, out: E)
+    clean = bce(model(X, lengths), y)
+    (g,) = torch.autograd.grad(clean, E)
+    r = 0.5 * g / g.flatten(1).norm(dim=1)[:, None, None]
+    hook.remove()
+    hook = model.embedding.register_forward_hook(lambda m, a, out: out + r)
+    perturbed = bce(model(X, lengths), y)
+    hook.remove()
+    assert torch.allclose(r.flatten(1).norm(dim=1), torch.full((4,), 0.5))
+    assert torch.allclose(r[1, 5:], torch.zeros_like(r[1, 5:]))  # padding is not perturbed
+    assert torch.allclose(total, clean + perturbed, atol=1e-6)
+    assert perturbed > clean  # a step along the gradient increases the loss
+
+
+def test_adversarial_loss_trains_with_fit_and_leaves_no_hooks():
+    from seqlib.training import fit
+
+    model, X, lengths, y = _adv_setup()
+    loader = [(X, lengths, y)] * 4  # the layout of S.collate
+    history = fit(model, loader, loss_fn=torch.nn.BCEWithLogitsLoss(),
+                  optimizer=torch.optim.Adam(model.parameters(), lr=0.01), num_epochs=3,
+                  train_loss=S.adversarial_loss(0.1), progress=False)
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert not model.embedding._forward_hooks
+
+
+def test_adversarial_loss_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="epsilon must be positive"):
+        S.adversarial_loss(0.0)
+    with pytest.raises(TypeError, match="model.embedding"):
+        S.adversarial_loss(0.5)(torch.nn.Linear(3, 1), (torch.zeros(2, 3),), torch.zeros(2, 1))
+
+
+def test_adversarial_loss_gradients_are_those_of_clean_plus_perturbed_loss():
+    model, X, lengths, y = _adv_setup(seed=3)
+    bce = torch.nn.BCEWithLogitsLoss()
+    S.adversarial_loss(0.5)(model, (X, lengths), y).backward()
+    ours = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    embedded = []  # the reference: autograd through both losses, r held constant
+    hook = model.embedding.register_forward_hook(lambda m, a, out: embedded.append(out))
+    clean = bce(model(X, lengths), y)
+    hook.remove()
+    (g,) = torch.autograd.grad(clean, embedded[0], retain_graph=True)
+    r = (0.5 * g / g.flatten(1).norm(dim=1)[:, None, None]).detach()
+    hook = model.embedding.register_forward_hook(lambda m, a, out: out + r)
+    (clean + bce(model(X, lengths), y)).backward()
+    hook.remove()
+    for p, q in zip(ours, model.parameters()):
+        assert torch.allclose(p, q.grad, atol=1e-6)
