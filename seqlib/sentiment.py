@@ -495,8 +495,9 @@ def adversarial_loss(epsilon: float, loss_fn=None):
     with the norm taken per sentence (over all its positions and dimensions) and :math:`r` held
     constant (no gradient flows through it). Padding positions get no perturbation, since the
     loss does not depend on them. The cost is one more forward and one more backward pass per
-    batch: the backward pass that gives :math:`g` also gives the clean loss's gradients for the
-    parameters, which the returned loss passes on to ``loss.backward()``.
+    batch. The clean loss is backpropagated here (that gives :math:`g` and the clean loss's
+    parameter gradients at once); :func:`seqlib.training.fit` backpropagates the perturbed
+    loss, and the gradients add up. The value returned is :math:`\mathcal{L}_{\text{train}}`.
 
     ==================  ===============================  ==================================
     ``inputs``          ``(X, lengths)``                 as ``model(X, lengths)`` takes them
@@ -515,15 +516,16 @@ def adversarial_loss(epsilon: float, loss_fn=None):
     def train_loss(model, inputs, target):
         if not isinstance(getattr(model, "embedding", None), nn.Module):
             raise TypeError(f"adversarial_loss perturbs model.embedding; {type(model).__name__} has none")
-        params = [p for p in model.parameters() if p.requires_grad]
         embedded = []
         hook = model.embedding.register_forward_hook(lambda module, args, E: embedded.append(E))
         try:
             clean = loss_fn(model(*inputs), target)
         finally:
             hook.remove()
-        # one backward pass gives g and the clean loss's gradients for the parameters
-        g, *clean_grads = torch.autograd.grad(clean, [embedded[0], *params], allow_unused=True)
+        E = embedded[0]
+        E.retain_grad()
+        clean.backward()  # the clean loss's gradients go into .grad; and g into E.grad
+        g = E.grad
         norm = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (g.dim() - 1)))
         r = epsilon * g / norm
         hook = model.embedding.register_forward_hook(lambda module, args, E: E + r)
@@ -531,10 +533,7 @@ def adversarial_loss(epsilon: float, loss_fn=None):
             perturbed = loss_fn(model(*inputs), target)
         finally:
             hook.remove()
-        # hand the clean gradients to fit's backward pass without a second pass through the
-        # clean graph: a linear term whose gradient is exactly clean_grads and whose value is 0
-        linear = sum((p * g_p).sum() for p, g_p in zip(params, clean_grads) if g_p is not None)
-        return perturbed + clean.detach() + (linear - linear.detach())
+        return perturbed + clean.detach()  # fit backpropagates the perturbed part; the clean one is done
 
     return train_loss
 

@@ -270,8 +270,9 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     ``train_loss``: for objectives that need more than one forward pass (adversarial training,
     :func:`seqlib.sentiment.adversarial_loss`), a function ``train_loss(model, inputs, target)``
     returning the scalar loss to backpropagate; the default is ``loss_fn(model(*inputs), target)``.
-    ``loss_fn`` still gives the validation loss; ``History.train_loss`` records what
-    ``train_loss`` returned.
+    It runs after ``optimizer.zero_grad()``, so it may itself backpropagate part of the loss
+    (gradients add up in ``.grad``) and return the rest. ``loss_fn`` still gives the validation
+    loss; ``History.train_loss`` records the value ``train_loss`` returned.
 
     ``device`` defaults to the device of the model's parameters; batches are moved there.
     ``progress`` shows a progress bar over epochs (:func:`seqlib.utils.progress`: a widget in
@@ -297,6 +298,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
         total, count = 0.0, 0
         for step, batch in enumerate(train_loader, 1):
             inputs, target = _split_batch(batch, device)
+            optimizer.zero_grad()
             loss = loss_fn(model(*inputs), target) if train_loss is None else train_loss(model, inputs, target)
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise ValueError("loss_fn must return a scalar tensor (a mean over the batch); "
@@ -305,7 +307,6 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
                 raise FloatingPointError(
                     f"the training loss is {loss.item()} at epoch {epoch}, batch {step}: lower the "
                     "learning rate, clip gradients (clip_grad_norm=1.0) or check the data for NaNs")
-            optimizer.zero_grad()
             loss.backward()
             if clip_grad_norm is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
