@@ -103,3 +103,18 @@ def test_a_failing_lab_is_reported_the_others_still_run_and_the_build_fails(tmp_
     log = capsys.readouterr().out
     assert "day01_ok: unchanged" in log and "day03_ok: unchanged" in log
     assert "day02_bad: executing" in log
+
+
+def test_a_hung_lab_is_stopped_and_run_again(tmp_path, monkeypatch):
+    lab = tmp_path / "day09_sleepy.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import pathlib, time\n"
+        "flag = pathlib.Path('ran_once')\n"
+        "if not flag.exists():\n"
+        "    flag.touch()\n"
+        "    time.sleep(60)  # the first attempt hangs")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab)
+    entry = build.execute(lab, tmp_path / "out.ipynb", smoke=True, timeout=120, limit=15)
+    assert entry["status"] == "ok", entry["error"]  # stopped after 15 s, the second attempt ran through
+    assert (tmp_path / "ran_once").exists()

@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -55,13 +56,46 @@ def cache_key(lab: Path, smoke: bool) -> str:
     return h.hexdigest()
 
 
-def execute(lab: Path, out: Path, smoke: bool, timeout: int) -> dict:
-    """Run one lab with papermill; return its manifest entry."""
-    # Progress bars of the labs' training loops go to this terminal, not into the book.
-    env = {"SEQLIB_SMOKE": "1" if smoke else "0", "SEQLIB_PROGRESS": "terminal"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+# A whole lab may take at most this long (seconds) before it counts as hung. Rarely, papermill's
+# client and an idle kernel both wait for a message neither will send; the per-cell timeout does
+# not end that wait, so each lab runs in a child process that is stopped and started again.
+LAB_LIMIT = {True: 240, False: 3600}  # smoke labs take well under a minute, full ones minutes
+ATTEMPTS = 2
+
+
+def execute(lab: Path, out: Path, smoke: bool, timeout: int, limit: float | None = None) -> dict:
+    """Run one lab with papermill; return its manifest entry.
+
+    The run happens in a child process; one that is still running after ``limit`` seconds
+    (default ``LAB_LIMIT[smoke]``) is stopped and the lab run once more (``ATTEMPTS`` in all).
+    """
+    limit = limit or LAB_LIMIT[smoke]
     start = time.perf_counter()
+    context = multiprocessing.get_context("fork")
+    for attempt in range(1, ATTEMPTS + 1):
+        queue = context.Queue()
+        child = context.Process(target=_execute_in_child, args=(lab, out, smoke, timeout, queue))
+        child.start()
+        child.join(limit)
+        if child.is_alive():  # hung: the kernel dies with its parent (ipykernel's parent poller)
+            child.kill()
+            child.join()
+            entry = {"status": "failed", "error": f"no result after {limit:.0f} s (attempt {attempt} of "
+                                                  f"{ATTEMPTS}): the notebook client or kernel hung"}
+            print(f"    {lab.stem}: {entry['error']}", flush=True)
+            continue
+        entry = queue.get() if not queue.empty() else {
+            "status": "failed", "error": f"the papermill process ended with exit code {child.exitcode}"}
+        break
+    entry["seconds"] = round(time.perf_counter() - start, 1)
+    entry["results"] = collect(nbformat.read(out, as_version=4)) if out.exists() else {}
+    return entry
+
+
+def _execute_in_child(lab: Path, out: Path, smoke: bool, timeout: int, queue) -> None:
+    """Body of :func:`execute`, in the child process: papermill, then the entry into ``queue``."""
+    # Progress bars of the labs' training loops go to this terminal, not into the book.
+    os.environ.update({"SEQLIB_SMOKE": "1" if smoke else "0", "SEQLIB_PROGRESS": "terminal"})
     entry = {"status": "ok", "error": None}
     try:
         papermill.execute_notebook(
@@ -76,15 +110,7 @@ def execute(lab: Path, out: Path, smoke: bool, timeout: int) -> dict:
                           f"{err.ename}: {err.evalue}\n{first}"}
     except Exception as err:  # kernel died, timeout, unreadable notebook
         entry = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    entry["seconds"] = round(time.perf_counter() - start, 1)
-    entry["results"] = collect(nbformat.read(out, as_version=4)) if out.exists() else {}
-    return entry
+    queue.put(entry)
 
 
 def results_page(labs: dict, mode: str) -> str:
