@@ -1,4 +1,15 @@
-"""Small utilities every lab uses: seeding, device choice, progress bars."""
+"""Small utilities every lab uses: seeding, the device, progress bars, showing source and tables.
+
+==========================  ===============================================================
+``seed_everything(seed)``   seed Python, NumPy and PyTorch; return a NumPy generator
+``default_device()``        the lab's ``DEVICE``: a GPU when PyTorch sees one, else the CPU;
+                            the environment variable ``SEQLIB_DEVICE`` overrides it
+``progress(iterable)``      a tqdm bar (notebook widget, or the build's terminal)
+``show_source(obj)``        display a function's or class's source in the notebook
+``num_params(model)``       the number of trainable numbers of any model
+``show_table(header, rows)``  a results table: HTML in the notebook and the book, text elsewhere
+==========================  ===============================================================
+"""
 
 from __future__ import annotations
 
@@ -22,6 +33,32 @@ def seed_everything(seed: int) -> np.random.Generator:
     np.random.seed(int(seed))
     torch.manual_seed(int(seed))
     return np.random.default_rng(int(seed))
+
+
+def default_device() -> torch.device:
+    """The device a lab runs on: ``SEQLIB_DEVICE`` if set (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``),
+    else the first GPU when PyTorch sees one (a Colab GPU runtime), else the CPU.
+
+    Each lab calls it once, in its parameters cell (``DEVICE = default_device()``), and every model
+    and tensor follows ``DEVICE``. An unknown or unavailable device is an error that says so.
+    """
+    name = os.environ.get("SEQLIB_DEVICE", "").strip()
+    if not name:
+        return try_gpu()
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"SEQLIB_DEVICE={name!r} is not a device PyTorch knows ({err}); "
+                         "use 'cpu', 'cuda', 'cuda:1' or 'mps', or unset it") from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
+        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
+    }.get(device.type, False)
+    if not available:
+        raise ValueError(f"SEQLIB_DEVICE={name!r}, but this machine has no such device "
+                         f"(CUDA GPUs seen: {torch.cuda.device_count()}); unset SEQLIB_DEVICE or set it to 'cpu'")
+    return device
 
 
 def try_gpu(i: int = 0) -> torch.device:
@@ -76,3 +113,48 @@ def show_source(obj) -> None:
     from IPython.display import Code, display
 
     display(Code(inspect.getsource(obj), language="python"))
+
+
+def num_params(model) -> int:
+    """Number of trainable numbers of a model: an ``nn.Module`` or anything with ``parameters()``."""
+    if not hasattr(model, "parameters"):
+        raise TypeError(f"num_params needs a model with a parameters() method, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def show_table(header, rows, *, note: str | None = None, display_it: bool = True):
+    """Show a table of results: an HTML table in the notebook and the book, aligned text elsewhere.
+
+    ``header`` is a sequence of column names, ``rows`` a sequence of rows (values are shown with
+    ``str``; format numbers before). Numeric-looking columns are right-aligned. ``note`` is a
+    small line under the table. Returns the ``{"text/html": ..., "text/plain": ...}`` bundle
+    (``display_it=False`` only returns it).
+    """
+    import html
+
+    header = [str(h) for h in header]
+    rows = [[str(v) for v in row] for row in rows]
+    for k, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ValueError(f"show_table: row {k} has {len(row)} values but the header has {len(header)} "
+                             f"columns ({header}); give one value per column")
+
+    def cell(tag, value, col):
+        style = ' style="text-align: right; white-space: nowrap"' if col else ""
+        return f"<{tag}{style}>{html.escape(value)}</{tag}>"
+
+    body = "".join("<tr>" + "".join(cell("td", v, j) for j, v in enumerate(row)) + "</tr>" for row in rows)
+    markup = ("<table><thead><tr>" + "".join(cell("th", h, j) for j, h in enumerate(header))
+              + f"</tr></thead><tbody>{body}</tbody></table>")
+    widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
+    lines = ["  ".join(v.ljust(w) if j == 0 else v.rjust(w) for j, (v, w) in enumerate(zip(r, widths)))
+             for r in [header, *rows]]
+    if note:
+        markup += f"<p><small>{html.escape(note)}</small></p>"
+        lines.append(note)
+    bundle = {"text/html": markup, "text/plain": "\n".join(lines)}
+    if display_it:
+        from IPython.display import display
+
+        display(bundle, raw=True)
+    return bundle

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from seqlib.checks import as_array, call_student, check_rnn_num_params, check_rnn_step, report
+from seqlib.checks import as_array, call_student, report
+from seqlib.checks.day01 import check_rnn_num_params, check_rnn_step
 
 
 # --- general helpers -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqlib.checks_day02 import check_gru_step, check_lstm_step, check_param_count
+from seqlib.checks.day02 import check_gru_step, check_lstm_step, check_param_count
 
 
 def _run(check, answer, capsys):

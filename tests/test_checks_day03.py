@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from seqlib.checks_day03 import check_fused_lstm_step, check_perplexity, check_sample_next
+from seqlib.checks.day03 import check_fused_lstm_step, check_perplexity, check_sample_next
 
 
 def test_check_perplexity(capsys):

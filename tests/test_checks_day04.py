@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from seqlib.checks_day04 import check_persistence_mse, check_window_dataset
+from seqlib.checks.day04 import check_persistence_mse, check_window_dataset
 
 
 def _windows_class(count=lambda T, w: T - w, target=lambda row, s, w: row[s + w], flat=False, dtype=torch.float32):

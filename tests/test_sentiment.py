@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from seqlib import data
 from seqlib import sentiment as S
-from seqlib.checks_day05 import check_accuracy_from_logits, check_masked_pooling
+from seqlib.checks.day05 import check_accuracy_from_logits, check_masked_pooling
 
 MIRROR = os.environ.get("SEQLIB_DATA_DIR")
 

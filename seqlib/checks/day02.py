@@ -15,7 +15,7 @@ import itertools
 import torch
 from torch import nn
 
-from seqlib.checks import as_array, call_student, report
+from seqlib.checks.feedback import as_array, call_student, report
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
 

@@ -13,8 +13,8 @@ import math
 import torch
 from torch import nn
 
-from seqlib.checks import call_student as _call
-from seqlib.checks import report
+from seqlib.checks.feedback import call_student as _call
+from seqlib.checks.feedback import report
 
 __all__ = ["check_perplexity", "check_fused_lstm_step", "check_sample_next"]
 

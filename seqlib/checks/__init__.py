@@ -1,0 +1,15 @@
+"""Instant feedback on the labs' exercises: the machinery once, one module per day.
+
+- ``seqlib.checks.feedback``  how every check reports: one format, a mark, what was expected, a hint
+- ``seqlib.checks.day01``     one RNN step, the parameter count of an RNN
+- ``seqlib.checks.day02``     the LSTM and GRU steps, parameter counts of the three cells
+- ``seqlib.checks.day03``     perplexity, the fused LSTM step, sampling with a temperature
+- ``seqlib.checks.day04``     the sliding-window data set, the persistence baseline
+- ``seqlib.checks.day05``     masked pooling, accuracy from logits
+
+A lab imports its day's checks: ``from seqlib.checks.day02 import check_lstm_step``.
+"""
+
+from seqlib.checks.feedback import as_array, call_student, report
+
+__all__ = ["report", "call_student", "as_array"]
