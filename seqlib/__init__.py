@@ -1,23 +1,44 @@
 """seqlib: the small helper package of the Sequence Models course.
 
-One module per job; a lab imports what it needs and keeps the lesson's own code on the page.
+One home for each idea, one module per concept; a lab imports what it needs and keeps the
+lesson's own code on the page. Read top to bottom, the modules go from the cells to the labs:
 
-- ``seqlib.data``     fetch, verify and cache the course's data sets
-- ``seqlib.results``  record a lab's headline numbers for the course results
-- ``seqlib.checks``   instant feedback on exercises
-- ``seqlib.plots``    the course's figure style and recurring plots
-- ``seqlib.widgets``  ipywidgets controls that degrade gracefully in the static book
-- ``seqlib.cells``    from-scratch LSTM and GRU cells (PyTorch) with parity to torch.nn
-- ``seqlib.training`` ``fit``: train any model with validation, LR schedule, early stopping
-- ``seqlib.timeseries`` sine-wave data, sliding-window datasets, forecasting baselines
-- ``seqlib.text``     from text to tokens: preprocessing, tokenization, Vocab, the Time Machine corpus
-- ``seqlib.sampling`` random sampling and sequential partitioning of a corpus into minibatches
-- ``seqlib.lm``       character language models: lesson form, fast from-scratch form, torch.nn form
-- ``seqlib.lm_train`` gradient clipping, training with perplexity, live plot, text generation
-- ``seqlib.lm_plots`` Day 3 figures (Zipf's law, minibatch layouts)
-- ``seqlib.d2l``      the classic D2L API of chapters 8-9 on the course's code
-- ``seqlib.bench``    ``python -m seqlib.bench``: training throughput of all model forms
-- ``seqlib.sentiment`` sentence classification: tokens, MR/IMDb, batches, masks, pooling, RNN classifier, bag of n-grams
+Recurrent networks
+- ``seqlib.cells``      the recurrence equations, written once: RNN, LSTM (and variants), both GRUs;
+  one initialisation, one table of gate orders, copies to and from ``torch.nn``, scratch layers
+- ``seqlib.fused``      the speed forms: fused gates, scans, packed recurrent weights, the hand-written
+  backward through time (the only module that uses private PyTorch operators)
+- ``seqlib.lm``         character language models in three forms: lesson, fast from-scratch, ``torch.nn``
+- ``seqlib.classifiers`` sentence classifiers: attention pooling, the RNN classifier, language-model
+  pretraining of its encoder, the bag-of-n-grams baseline
+
+Data
+- ``seqlib.data``       fetch, verify and cache the course's data sets (offline folder, cache, canonical address)
+- ``seqlib.text``       from text to tokens: readers (Time Machine, MR, IMDb), tokenizers, the one ``Vocab``, n-grams
+- ``seqlib.sampling``   random and sequential partitioning of a corpus into language-model minibatches
+- ``seqlib.batching``   variable-length batches: padding, masks, masked pooling, collate, length buckets
+- ``seqlib.timeseries`` sine-wave data, sliding-window data sets, forecasting baselines
+
+Training
+- ``seqlib.training``   ``fit`` (validation, LR schedule, early stopping), evaluation, gradient clipping,
+  adversarial loss
+- ``seqlib.history``    ``History``: the one record of a training run (``fit`` and the language-model loop)
+- ``seqlib.lm_train``   what only language models add: state carried or reset, perplexity, their loop, generation
+
+Showing and checking
+- ``seqlib.plots``      every figure but the heatmaps: curves, the live training plot, the unrolled RNN,
+  Zipf's law, minibatch layouts
+- ``seqlib.heatmaps``   the one heatmap helper (time on the x axis): hidden states, gates, cell vs hidden state
+- ``seqlib.widgets``    every interactive control of the labs, with a static rendering for the book
+- ``seqlib.checks``     instant feedback on the exercises: one format (mark, what is wrong, what was
+  expected, hint), one module per day
+- ``seqlib.results``    record a lab's headline numbers for the course's results page
+- ``seqlib.utils``      seeding, the device, progress bars, ``show_source``, parameter counts, results
+  tables, the one size check
+
+Compatibility and speed
+- ``seqlib.d2l``        the classic *Dive into Deep Learning* API of chapters 8-9 on the course's code
+- ``seqlib.bench``      ``python -m seqlib.bench``: training throughput of every model form
 """
 
 __version__ = "0.1.0"

@@ -30,7 +30,7 @@ import time
 import warnings
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as nnf
 
 from seqlib.lm import RNNLMFast, concise_model, lesson_model
 
@@ -63,7 +63,7 @@ def train_step_fn(model, batch_size: int, num_steps: int, lr: float = 0.1, seed:
     def step():
         state = model.begin_state(batch_size=batch_size, device=torch.device("cpu"))
         y_hat, _ = model(X, state)
-        loss = F.cross_entropy(y_hat, y)
+        loss = nnf.cross_entropy(y_hat, y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

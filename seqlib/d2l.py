@@ -29,11 +29,12 @@ import torch
 from torch import nn
 
 from seqlib.lm import RNNModel, RNNModelScratch
-from seqlib.lm_train import LivePlot as Animator
-from seqlib.lm_train import clip_gradients, predict, train_epoch
+from seqlib.lm_train import predict, train_epoch
+from seqlib.plots import LivePlot as Animator
 from seqlib.sampling import SeqDataLoader as _CourseLoader
 from seqlib.sampling import seq_data_iter_random, seq_data_iter_sequential
 from seqlib.text import Vocab, count_corpus, load_corpus_time_machine, read_time_machine, tokenize
+from seqlib.training import clip_gradients
 from seqlib.utils import try_gpu
 
 __all__ = ["read_time_machine", "tokenize", "count_corpus", "Vocab", "load_corpus_time_machine",
@@ -134,7 +135,10 @@ class Accumulator:
         self.data = [0.0] * n
 
     def add(self, *args):
-        self.data = [a + float(b) for a, b in zip(self.data, args)]
+        """Add each value to its sum. The book passes the loss tensor itself (``l * y.numel()``):
+        tensors are detached first, so that PyTorch does not warn about converting a tensor that
+        requires grad to a number (which the book's PyTorch did not)."""
+        self.data = [a + float(b.detach() if isinstance(b, torch.Tensor) else b) for a, b in zip(self.data, args)]
 
     def reset(self):
         self.data = [0.0] * len(self.data)

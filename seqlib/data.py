@@ -76,7 +76,7 @@ REGISTRY: dict[str, Dataset] = {
         "aclImdb_v1.tar.gz", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
         "md5:7c2ac02c03563afcf9b574c7e56c153a",
         "Maas et al. (2011) Large Movie Review Dataset v1.0: 25,000 training and 25,000 test IMDb "
-        "reviews, half positive (an 84 MB archive; read it with seqlib.sentiment.load_imdb)"),
+        "reviews, half positive (an 84 MB archive; read it with seqlib.text.load_imdb)"),
 }
 
 

@@ -1,16 +1,21 @@
-r"""Training and using a language model: clipping, one epoch, perplexity, the loop, generation.
+r"""What is specific to training and using a language model: state, perplexity, generation.
 
-Perplexity is the exponential of the mean cross-entropy per token (in nats):
-:math:`\exp\big(-\frac1n \sum_t \log p(x_t \mid x_{<t})\big)`. A model that knows nothing
-about 28 characters scores 28; a perfect one scores 1.
+The general pieces are :mod:`seqlib.training`'s (:func:`~seqlib.training.clip_gradients`)
+and :mod:`seqlib.history`'s (:class:`~seqlib.history.History`, which :func:`train` records
+into). Perplexity is the exponential of the mean cross-entropy per token (in nats):
 
-* :func:`clip_gradients`: scale all gradients together so that their global norm is at most
-  ``theta`` (D2L's ``grad_clipping``).
+.. math::
+
+    \mathrm{PPL} = \exp\Big(-\frac1n \sum_{t=1}^{n} \log p(x_t \mid x_{<t})\Big)
+
+A model that knows nothing about 28 characters scores 28; a perfect one scores 1.
+
+* :func:`detach_state`: carry a state into the next minibatch without its graph.
 * :func:`train_epoch`: one pass over a loader; the state is reset every minibatch for random
   sampling and carried over (detached) for sequential partitioning (D2L's ``train_epoch_ch8``).
 * :func:`perplexity`: held-out perplexity of a token stream, deterministic.
 * :func:`train`: epochs with train and validation perplexity, throughput, a progress bar and
-  a live plot (:class:`LivePlot`, D2L's ``Animator``).
+  a live plot (:class:`seqlib.plots.LivePlot`, D2L's ``Animator``).
 * :func:`predict`: warm up on a prefix, then generate greedily or by sampling with a
   temperature (D2L's ``predict_ch8``).
 """
@@ -19,45 +24,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from seqlib.history import History
+from seqlib.plots import LivePlot
+from seqlib.training import clip_gradients, trainable_parameters
 from seqlib.utils import progress
 
-__all__ = ["clip_gradients", "detach_state", "train_epoch", "perplexity", "History", "train",
-           "predict", "LivePlot"]
-
-
-def _params(net):
-    if isinstance(net, nn.Module):
-        return [p for p in net.parameters() if p.requires_grad]
-    if hasattr(net, "params"):
-        return list(net.params)
-    if hasattr(net, "parameters"):
-        return list(net.parameters())
-    return list(net)
-
-
-def clip_gradients(net, theta: float) -> float:
-    r"""Clip by global norm: if :math:`\|g\| > \theta`, scale every gradient by :math:`\theta / \|g\|`.
-
-    :math:`\|g\| = \sqrt{\sum_p \sum_i (\partial L / \partial p_i)^2}` over all parameters
-    together, so the *direction* of the update is kept and only its length is capped.
-    Gradients with a norm of at most ``theta`` are left unchanged. ``net`` is a module, a
-    model with a ``params`` list, or a list of parameters. Returns the norm before clipping.
-    """
-    if not theta > 0:
-        raise ValueError(f"theta must be positive, got {theta}")
-    grads = [p.grad for p in _params(net) if p.grad is not None]
-    if not grads:
-        return 0.0
-    norm = torch.sqrt(sum(torch.sum(g ** 2) for g in grads))
-    if norm > theta:
-        for g in grads:
-            g.mul_(theta / norm)
-    return float(norm)
+__all__ = ["detach_state", "train_epoch", "perplexity", "train", "predict"]
 
 
 def detach_state(state):
@@ -119,7 +95,7 @@ def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=No
         raise ValueError(f"a corpus of {len(corpus)} tokens is too short for {batch_size} rows; "
                          "pass a smaller batch_size")
     if device is None:
-        device = next(iter(_params(net))).device
+        device = next(iter(trainable_parameters(net))).device
     Xs = corpus[: batch_size * row_len].reshape(batch_size, row_len)
     Ys = corpus[1: batch_size * row_len + 1].reshape(batch_size, row_len)
     was_training = getattr(net, "training", False)
@@ -131,96 +107,6 @@ def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=No
         total += float(nn.functional.cross_entropy(y_hat, Y.T.reshape(-1), reduction="sum"))
     net.train(was_training)
     return math.exp(total / Ys.numel())
-
-
-class LivePlot:
-    """A figure that redraws itself in place while training runs (D2L's ``Animator``).
-
-    ``LivePlot(xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
-    yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5))``;
-    ``add(x, y)`` appends one point per line (``y`` a number or a list, ``None`` skips a line)
-    and redraws. In Jupyter the figure updates in place; an executed notebook (and so the
-    book) keeps the final figure; outside IPython nothing is shown until ``plt.show()``.
-    """
-
-    def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
-                 yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5)):
-        import matplotlib.pyplot as plt
-
-        self.legend = [] if legend is None else list(legend)
-        self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
-        self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
-        self.config = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim, xscale=xscale, yscale=yscale)
-        self.X, self.Y, self.fmts = None, None, fmts
-        self._handle = None
-        plt.close(self.fig)  # shown through the display handle only, not again at the cell's end
-
-    def _configure(self, ax):
-        c = self.config
-        ax.set_xlabel(c["xlabel"]), ax.set_ylabel(c["ylabel"])
-        ax.set_xscale(c["xscale"]), ax.set_yscale(c["yscale"])
-        if c["xlim"] and c["xlim"][0] != c["xlim"][1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
-            ax.set_xlim(c["xlim"])
-        if c["ylim"]:
-            ax.set_ylim(c["ylim"])
-        if self.legend:
-            ax.legend(self.legend)
-        ax.grid(True)
-
-    def add(self, x, y):
-        if not hasattr(y, "__len__"):
-            y = [y]
-        n = len(y)
-        if not hasattr(x, "__len__"):
-            x = [x] * n
-        if self.X is None:
-            self.X = [[] for _ in range(n)]
-        if self.Y is None:
-            self.Y = [[] for _ in range(n)]
-        for i, (a, b) in enumerate(zip(x, y)):
-            if a is not None and b is not None:
-                self.X[i].append(a)
-                self.Y[i].append(b)
-        ax = self.axes[0]
-        ax.cla()
-        for x_i, y_i, fmt in zip(self.X, self.Y, self.fmts):
-            ax.plot(x_i, y_i, fmt)
-        self._configure(ax)
-        self.fig.tight_layout()
-        self.show()
-
-    def show(self):
-        try:
-            from IPython import get_ipython
-            from IPython.display import display
-        except ImportError:
-            return
-        if get_ipython() is None:
-            return
-        if self._handle is None:
-            self._handle = display(self.fig, display_id=True)
-        else:
-            self._handle.update(self.fig)
-
-
-@dataclass
-class History:
-    """What :func:`train` measured: per-epoch perplexities, throughput and time."""
-
-    epochs: list = field(default_factory=list)
-    train_ppl: list = field(default_factory=list)
-    val_ppl: list = field(default_factory=list)
-    train_seconds: float = 0.0  # time in training steps (evaluation not included)
-    train_tokens: int = 0
-
-    @property
-    def tokens_per_s(self) -> float:
-        return self.train_tokens / self.train_seconds if self.train_seconds else float("nan")
-
-    def summary(self) -> str:
-        val = f", validation perplexity {self.val_ppl[-1]:.2f}" if self.val_ppl else ""
-        return (f"{len(self.epochs)} epochs: train perplexity {self.train_ppl[-1]:.2f}{val}, "
-                f"{self.tokens_per_s:,.0f} tokens/s, {self.train_seconds:.1f} s of training")
 
 
 def _optimizer(name, params, lr, weight_decay):
@@ -247,19 +133,21 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
     computed with :func:`perplexity`; ``plot=True`` draws both curves live, a progress bar
     shows the epoch. ``on_epoch(epoch, train_ppl, val_ppl)`` (``val_ppl`` ``None`` without
     ``val_corpus``) is called after every epoch, e.g. to draw several runs into one
-    :class:`LivePlot`. Returns a :class:`History`.
+    :class:`LivePlot`. Returns a :class:`~seqlib.history.History`: the losses are the mean
+    cross-entropy per token (``history.train_ppl`` and ``history.val_ppl`` their exponentials),
+    with learning rate, time, tokens per second and the best epoch (on validation perplexity).
     """
     if device is None:
-        device = next(iter(_params(net))).device
+        device = next(iter(trainable_parameters(net))).device
     if isinstance(optimizer, torch.optim.Optimizer):
         updater, schedule = optimizer, None
     else:
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam', 'sgd' or a torch.optim.Optimizer, got {optimizer!r}")
-        updater = _optimizer(optimizer, _params(net), lr, weight_decay)
+        updater = _optimizer(optimizer, trainable_parameters(net), lr, weight_decay)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(updater, T_max=num_epochs, eta_min=lr / 20)
     loss = nn.CrossEntropyLoss()
-    history = History()
+    history = History(monitor="val_loss" if val_corpus is not None else "train_loss")
     live = None
     if plot:
         live = LivePlot(xlabel="epoch", ylabel="perplexity", xlim=[0.5, num_epochs + 0.5],
@@ -272,21 +160,22 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
     bar = progress(range(num_epochs), desc=title or "training", **({} if progress_bar else {"disable": True}))
     for epoch in bar:
         net.train()
+        lr_now = float(updater.param_groups[0]["lr"])
         start = time.perf_counter()
         ppl, speed = train_epoch(net, train_iter, loss, updater, device, use_random_iter, theta=theta)
         seconds = time.perf_counter() - start
-        history.train_seconds += seconds
-        history.train_tokens += round(speed * seconds)
         if schedule is not None:
             schedule.step()
-        history.epochs.append(epoch + 1)
-        history.train_ppl.append(ppl)
-        if val_corpus is not None:
-            history.val_ppl.append(perplexity(net, val_corpus, device=device))
+        val_ppl = perplexity(net, val_corpus, device=device) if val_corpus is not None else None
+        history.record(epoch + 1, train_loss=math.log(ppl), val_loss=None if val_ppl is None else math.log(val_ppl),
+                       lr=lr_now, train_time=seconds, train_tokens=round(speed * seconds),
+                       epoch_time=time.perf_counter() - start)
+        score = history.val_loss[-1] if val_ppl is not None else history.train_loss[-1]
+        if history.improved(score):
+            history.best_epoch, history.best_score = epoch + 1, score
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(train_ppl=f"{ppl:.2f}", val_ppl=f"{history.val_ppl[-1]:.2f}" if history.val_ppl else "-",
+            bar.set_postfix(train_ppl=f"{ppl:.2f}", val_ppl=f"{val_ppl:.2f}" if val_ppl is not None else "-",
                             tok_s=f"{speed:,.0f}")
-        val_ppl = history.val_ppl[-1] if history.val_ppl else None
         if live is not None:
             live.add(epoch + 1, [ppl, val_ppl])
         if on_epoch is not None:
@@ -318,7 +207,7 @@ def predict(prefix: str, num_preds: int, net, vocab, device=None, *, temperature
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature}")
     if device is None:
-        device = next(iter(_params(net))).device
+        device = next(iter(trainable_parameters(net))).device
     was_training = getattr(net, "training", False)
     net.eval()
     outputs = [vocab[ch] for ch in prefix]

@@ -1,7 +1,14 @@
-"""Recurring figures of the course: curves, hidden states over time, an unrolled RNN.
+"""Every figure of the course but the heatmaps: curves (static, and live while training), an
+unrolled RNN, Zipf's law and where the corpus goes under the two minibatch schemes.
 
-Every function draws into ``ax`` when given one (so figures can be composed with
-``plt.subplots``), otherwise into a new figure, and returns the axes.
+Heatmaps over time (hidden states, LSTM gates, cell vs hidden state) live in
+:mod:`seqlib.heatmaps`, around the course's one heatmap helper. Both modules draw whatever
+varies over time with time on the horizontal axis: curves against the step or epoch, the
+live plot against the epoch, heatmaps with one column per time step.
+
+One-panel functions draw into ``ax`` when given one (to compose figures with
+``plt.subplots``), otherwise into a new figure, and return the axes; multi-panel figures
+return the figure.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["plot_curves", "plot_hidden_states", "draw_unrolled_rnn"]
+__all__ = ["plot_curves", "LivePlot", "draw_unrolled_rnn", "plot_zipf", "plot_minibatch_layout"]
 
 
 def _axes(ax, figsize):
@@ -21,6 +28,10 @@ def _axes(ax, figsize):
         _, ax = plt.subplots(figsize=figsize)
     return ax
 
+
+# ----------------------------------------------------------------------------------------
+# Curves: static, and live while training
+# ----------------------------------------------------------------------------------------
 
 def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = "step",
                 ylabel: str = "", title: str | None = None, logy: bool = False,
@@ -54,51 +65,78 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
     return ax
 
 
-def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | None = None,
-                       title: str | None = None, vmax: float = 1.0, ax=None):
-    """Hidden states over time: ``H`` has shape (num_steps, num_hiddens).
+class LivePlot:
+    """Curves that redraw in place while training runs, the epoch (or step) on the x axis
+    (D2L's ``Animator``, which :mod:`seqlib.d2l` exports under that name).
 
-    ``kind="lines"``: one line per hidden unit against the time step t = 1, 2, ...
-    ``kind="heatmap"``: units as rows, time steps as columns, colours in [-vmax, vmax]
-    (tanh states lie in (-1, 1)), with a colour bar. ``step_labels`` names the time
-    steps (e.g. the input characters; a space is shown as ␣). Returns the axes.
+    ``LivePlot(xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
+    yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5))``;
+    ``add(x, y)`` appends one point per line (``y`` a number or a list, ``None`` skips a line)
+    and redraws. In Jupyter the figure updates in place; an executed notebook (and so the
+    book) keeps the final figure; outside IPython nothing is shown until ``plt.show()``.
     """
-    H = np.asarray(H.detach().cpu() if hasattr(H, "detach") else H, dtype=float)
-    if H.ndim != 2:
-        raise ValueError(f"H must have shape (num_steps, num_hiddens), got {H.shape}; "
-                         "for a batch, pick one example: H[:, 0]")
-    num_steps, num_hiddens = H.shape
-    if step_labels is not None and len(step_labels) != num_steps:
-        raise ValueError(f"{len(step_labels)} step_labels for {num_steps} time steps")
-    steps = np.arange(1, num_steps + 1)
-    if kind == "lines":
-        ax = _axes(ax, (5, 3))
-        for j in range(num_hiddens):
-            ax.plot(steps, H[:, j], marker="." if num_steps <= 30 else None, label=f"$h_{{t,{j + 1}}}$")
-        ax.set_ylim(-1.05 * vmax, 1.05 * vmax)
-        ax.axhline(0, color="0.6", lw=0.8)
-        ax.set_ylabel("hidden state")
-        if num_hiddens <= 8:
-            ax.legend(fontsize="small", ncol=2 if num_hiddens > 4 else 1, loc="best")
-        ax.grid(alpha=0.3)
-    elif kind == "heatmap":
-        ax = _axes(ax, (min(12, max(5, 0.3 * num_steps + 2)), min(4, max(2, 0.25 * num_hiddens + 1))))
-        image = ax.imshow(H.T, aspect="auto", cmap="RdBu_r", vmin=-vmax, vmax=vmax,
-                          extent=(0.5, num_steps + 0.5, num_hiddens + 0.5, 0.5), interpolation="nearest")
-        ax.figure.colorbar(image, ax=ax, label="$h_{t,j}$")
-        ax.set_ylabel("hidden unit $j$")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    else:
-        raise ValueError(f"kind must be 'lines' or 'heatmap', got {kind!r}")
-    ax.set_xlabel("time step $t$" if step_labels is None else "time step $t$ (input)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if step_labels is not None:
-        ax.set_xticks(steps)
-        ax.set_xticklabels(["␣" if s == " " else str(s) for s in step_labels])  # ␣ shows a space
-    if title:
-        ax.set_title(title)
-    return ax
 
+    def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
+                 yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5)):
+        self.legend = [] if legend is None else list(legend)
+        self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
+        self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
+        self.config = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim, xscale=xscale, yscale=yscale)
+        self.X, self.Y, self.fmts = None, None, fmts
+        self._handle = None
+        plt.close(self.fig)  # shown through the display handle only, not again at the cell's end
+
+    def _configure(self, ax):
+        c = self.config
+        ax.set_xlabel(c["xlabel"]), ax.set_ylabel(c["ylabel"])
+        ax.set_xscale(c["xscale"]), ax.set_yscale(c["yscale"])
+        if c["xlim"] and c["xlim"][0] != c["xlim"][1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
+            ax.set_xlim(c["xlim"])
+        if c["ylim"]:
+            ax.set_ylim(c["ylim"])
+        if self.legend:
+            ax.legend(self.legend)
+        ax.grid(True)
+
+    def add(self, x, y):
+        if not hasattr(y, "__len__"):
+            y = [y]
+        n = len(y)
+        if not hasattr(x, "__len__"):
+            x = [x] * n
+        if self.X is None:
+            self.X = [[] for _ in range(n)]
+        if self.Y is None:
+            self.Y = [[] for _ in range(n)]
+        for i, (a, b) in enumerate(zip(x, y)):
+            if a is not None and b is not None:
+                self.X[i].append(a)
+                self.Y[i].append(b)
+        ax = self.axes[0]
+        ax.cla()
+        for x_i, y_i, fmt in zip(self.X, self.Y, self.fmts):
+            ax.plot(x_i, y_i, fmt)
+        self._configure(ax)
+        self.fig.tight_layout()
+        self.show()
+
+    def show(self):
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            return
+        if get_ipython() is None:
+            return
+        if self._handle is None:
+            self._handle = display(self.fig, display_id=True)
+        else:
+            self._handle.update(self.fig)
+
+
+# ----------------------------------------------------------------------------------------
+# Diagrams and corpus figures
+# ----------------------------------------------------------------------------------------
 
 def draw_unrolled_rnn(num_steps: int = 4, *, weights: Sequence[str] = ("W_{xh}", "W_{hh}", "W_{hq}"),
                       names: Sequence[str] = ("x", "h", "y"), title: str | None = None, ax=None):
@@ -148,3 +186,49 @@ def draw_unrolled_rnn(num_steps: int = 4, *, weights: Sequence[str] = ("W_{xh}",
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_zipf(freqs: dict, ax=None):
+    """Frequency against rank on log-log axes, one line per entry of ``freqs`` (label -> counts, any order).
+
+    A straight line of slope :math:`-\\alpha` is Zipf's law :math:`n_i \\propto 1 / i^\\alpha`.
+    """
+    ax = _axes(ax, (5, 3.5))
+    for (label, counts), style in zip(freqs.items(), ("-", "--", "-.", ":")):
+        counts = np.sort(np.asarray(list(counts)))[::-1]
+        ax.loglog(np.arange(1, len(counts) + 1), counts, style, label=label)
+    ax.set_xlabel("token rank $i$ (most frequent first)")
+    ax.set_ylabel("frequency $n_i$")
+    ax.legend()
+    ax.grid(True, which="major", alpha=0.4)
+    return ax
+
+
+def plot_minibatch_layout(num_tokens: int = 48, batch_size: int = 2, num_steps: int = 5, seed: int = 0):
+    """Two strips of the toy corpus ``0 .. num_tokens - 1``, one per sampling scheme.
+
+    Each position is coloured and labelled by the minibatch it is an input of, and labelled with
+    its row in that minibatch (grey: not an input, labelled with its position). Drawn from the
+    real iterators of :mod:`seqlib.sampling` with ``random.Random(seed)``. Returns the figure.
+    """
+    from seqlib.sampling import minibatch_layout
+
+    fig, axes = plt.subplots(2, 1, figsize=(min(0.28 * num_tokens + 1.5, 16), 2.9), sharex=True)
+    cmap = plt.get_cmap("tab10")
+    for ax, use_random_iter, title in zip(axes, (True, False), ("random sampling", "sequential partitioning")):
+        batch, row = minibatch_layout(num_tokens, batch_size, num_steps, use_random_iter, seed)
+        for pos in range(num_tokens):
+            used = batch[pos] >= 0
+            color = cmap(batch[pos] % 10) if used else (0.88, 0.88, 0.88)
+            ax.add_patch(plt.Rectangle((pos, 0), 0.94, 1, color=color))
+            ax.text(pos + 0.47, 0.5, f"{batch[pos]}\nr{row[pos]}" if used else str(pos), ha="center",
+                    va="center", fontsize=6.5, color="white" if used else "0.4", linespacing=1.4)
+        ax.set_xlim(0, num_tokens)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([])
+        num_batches = batch.max() + 1
+        ax.set_title(f"{title}: {num_batches} minibatches of {batch_size} x {num_steps} "
+                     "(number and colour = minibatch, rK = row K; grey = not used)", fontsize=9, loc="left")
+    axes[-1].set_xlabel("position in the corpus")
+    fig.tight_layout()
+    return fig

@@ -27,6 +27,8 @@ import random
 import numpy as np
 import torch
 
+from seqlib.utils import positive_int
+
 __all__ = ["seq_data_iter_random", "seq_data_iter_sequential", "min_corpus_length",
            "SeqDataLoader", "minibatch_layout"]
 
@@ -43,9 +45,7 @@ def min_corpus_length(batch_size: int, num_steps: int, use_random_iter: bool) ->
 
 
 def _prepare(corpus, batch_size, num_steps, use_random_iter):
-    for name, value in (("batch_size", batch_size), ("num_steps", num_steps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    batch_size, num_steps = positive_int(batch_size, "batch_size"), positive_int(num_steps, "num_steps")
     corpus = torch.as_tensor(corpus) if len(corpus) else torch.zeros(0, dtype=torch.long)
     if corpus.dim() != 1 or corpus.is_floating_point():
         raise ValueError("corpus must be a flat sequence of token indices (ints), "

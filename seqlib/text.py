@@ -1,28 +1,49 @@
-"""From text to tokens: preprocessing, tokenization, the vocabulary and the Time Machine corpus.
+"""From text to tokens: readers, tokenizers, the vocabulary, n-grams and splits.
 
-The functions follow *Dive into Deep Learning* (classic PyTorch edition, section 8.2) and
-keep its semantics, so that :mod:`seqlib.d2l` can export them unchanged:
+The D2L part follows *Dive into Deep Learning* (classic PyTorch edition, section 8.2) and
+keeps its semantics, so that :mod:`seqlib.d2l` can export it unchanged:
 
 * :func:`preprocess` cleans one line: every run of non-letters becomes one space, the line
   is stripped and lower-cased. :func:`read_time_machine` applies it line by line and keeps
   the lines (joined without separator they make the 170,580-character corpus).
-* :func:`tokenize` splits lines into word or character tokens.
+* :func:`tokenize` splits *lines* into word or character tokens (D2L's name and signature).
 * :class:`Vocab` maps tokens to indices and back, most frequent tokens first, index 0 is
-  ``<unk>``.
+  ``<unk>``; it is the course's one vocabulary (characters on Day 3, words and n-grams on Day 5).
 * :func:`load_corpus_time_machine` returns the character corpus as a list of indices.
 
-Course extras: :func:`ngrams` for Zipf's law and :func:`train_val_split`, which holds out
-the *end* of a corpus as validation text.
+Sentences (Day 5), in the order a review meets them::
+
+    "It doesn't work."  --tokenize_sentence-->  ["it", "does", "n't", "work", "."]
+                        --vocab.encode------->  [12, 57, 31, 402, 3]   (Vocab.for_sentences:
+                                                                        <unk> = 0, <pad> = 1)
+
+:func:`load_mr` (Pang & Lee's sentence polarity data through :mod:`seqlib.data`),
+:func:`load_imdb` (the IMDb reviews of Maas et al. 2011, online only) and
+:func:`stratified_split`. Batching the encoded sentences is :mod:`seqlib.batching`'s job.
+
+Two kinds of n-grams, with two names: :func:`ngram_tuples` (every run of ``n`` tokens, for
+counting them: Zipf's law on Day 3) and :func:`ngram_features` (the distinct 1- to n-grams of a
+sentence as strings: the features of the bag-of-n-grams baseline). :func:`train_val_split`
+holds out the *end* of a corpus as validation text.
 """
 
 from __future__ import annotations
 
 import collections
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-__all__ = ["preprocess", "read_time_machine", "tokenize", "count_corpus", "Vocab",
-           "load_corpus_time_machine", "ngrams", "train_val_split"]
+import numpy as np
+
+from seqlib.utils import positive_int
+
+__all__ = ["preprocess", "read_time_machine", "tokenize", "tokenize_sentence", "count_corpus", "Vocab",
+           "PAD", "UNK", "PAD_IDX", "UNK_IDX", "load_corpus_time_machine", "load_mr", "load_imdb",
+           "stratified_split", "ngram_tuples", "ngram_features", "train_val_split"]
+
+PAD, UNK = "<pad>", "<unk>"
+UNK_IDX, PAD_IDX = 0, 1     # the indices Vocab.for_sentences gives them
 
 _NON_LETTERS = re.compile("[^A-Za-z]+")
 
@@ -63,6 +84,24 @@ def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
     raise ValueError(f"unknown token type {token!r}; use token='word' or token='char'")
 
 
+_CLITICS = re.compile(r"(n't|'s|'re|'ve|'d|'ll|'m)\b")
+_TOKEN = re.compile(r"n't|'[a-z]+|[a-z0-9]+(?:[-'][a-z0-9]+)*|[^\sa-z0-9]")
+
+
+def tokenize_sentence(text: str) -> list[str]:
+    """One sentence -> lower-case word tokens with punctuation and English clitics split off.
+
+    ``"It doesn't work, it's DULL!"`` -> ``["it", "does", "n't", "work", ",", "it", "'s", "dull", "!"]``.
+    Hyphenated words stay whole (``"too-tepid"``). MR is already lower-cased and spaced around
+    most punctuation; splitting ``n't`` makes every negation share one token. An empty or
+    blank text gives ``[]``. (D2L's :func:`tokenize` splits a list of *lines* at white space.)
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"tokenize_sentence expects a string, got {type(text).__name__}")
+    text = _CLITICS.sub(r" \1", text.lower())
+    return _TOKEN.findall(text)
+
+
 def count_corpus(tokens) -> collections.Counter:
     """Count tokens; ``tokens`` is a list of tokens or a list of lines of tokens (flattened first)."""
     if len(tokens) == 0 or isinstance(tokens[0], list):
@@ -80,20 +119,28 @@ class Vocab:
     ``vocab[[t, ...]]``  a list (or tuple) of tokens gives a list of indices
     ``to_tokens(i)``  index (or list of indices) back to token(s)
     ``token_freqs``   ``[(token, count), ...]``, most frequent first
+    ``encode(s)``     a sentence (string or tokens) -> indices (Day 5)
+    ``decode(ids)``   indices -> tokens, ``<pad>`` dropped (Day 5)
     ================  ==========================================================
 
     Tokens seen fewer than ``min_freq`` times are left out (they map to ``<unk>``). Ties in
-    frequency keep the order in which the tokens first appear in the text.
+    frequency keep the order in which the tokens first appear in the text
+    (``ties="alphabetical"``: sorted instead, as the bag-of-n-grams features are).
+    :meth:`for_sentences` is the Day 5 vocabulary of tokenised sentences, ``<pad>`` reserved.
     """
 
-    def __init__(self, tokens=None, min_freq: int = 0, reserved_tokens=None):
+    def __init__(self, tokens=None, min_freq: int = 0, reserved_tokens=None, *, ties: str = "first_seen"):
         if tokens is None:
             tokens = []
         if reserved_tokens is None:
             reserved_tokens = []
+        if ties not in ("first_seen", "alphabetical"):
+            raise ValueError(f"ties must be 'first_seen' or 'alphabetical', got {ties!r}")
         counter = count_corpus(tokens)
-        self._token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)
-        self.idx_to_token = ["<unk>"] + list(reserved_tokens)
+        self._token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)  # stable: ties first seen
+        if ties == "alphabetical":
+            self._token_freqs.sort(key=lambda x: (-x[1], x[0]))
+        self.idx_to_token = [UNK] + list(reserved_tokens)
         self.token_to_idx = {token: idx for idx, token in enumerate(self.idx_to_token)}
         for token, freq in self._token_freqs:
             if freq < min_freq:
@@ -101,6 +148,21 @@ class Vocab:
             if token not in self.token_to_idx:
                 self.idx_to_token.append(token)
                 self.token_to_idx[token] = len(self.idx_to_token) - 1
+
+    @classmethod
+    def for_sentences(cls, tokenized: Iterable[Sequence[str]], min_freq: int = 1) -> Vocab:
+        """The vocabulary of tokenised sentences: ``<unk>`` = 0 (:data:`UNK_IDX`), ``<pad>`` = 1 (:data:`PAD_IDX`).
+
+        Then every token seen at least ``min_freq`` times, most frequent first (ties in order of
+        first appearance). Rare and unseen tokens map to ``<unk>``.
+        """
+        positive_int(min_freq, "min_freq")
+        if isinstance(tokenized, str):
+            raise TypeError("Vocab.for_sentences expects tokenised sentences (lists of tokens), not one string; "
+                            "use Vocab.for_sentences([tokenize_sentence(s) for s in sentences])")
+        vocab = cls([list(t) for t in tokenized], min_freq=min_freq, reserved_tokens=[PAD])
+        assert vocab[UNK] == UNK_IDX and vocab[PAD] == PAD_IDX
+        return vocab
 
     def __len__(self) -> int:
         return len(self.idx_to_token)
@@ -116,6 +178,17 @@ class Vocab:
         if not isinstance(indices, (list, tuple)):
             return self.idx_to_token[indices]
         return [self.idx_to_token[index] for index in indices]
+
+    def encode(self, sentence: str | Sequence[str]) -> list[int]:
+        """Indices of a sentence (a string is split by :func:`tokenize_sentence` first); ``[]`` for an empty one."""
+        tokens = tokenize_sentence(sentence) if isinstance(sentence, str) else list(sentence)
+        return self[tokens]
+
+    def decode(self, indices: Iterable[int]) -> list[str]:
+        """Tokens of indices with ``<pad>`` dropped (``<unk>`` stays: the word itself is lost)."""
+        indices = indices.tolist() if hasattr(indices, "tolist") else list(indices)
+        pad = self.token_to_idx.get(PAD)
+        return [self.idx_to_token[i] for i in indices if i != pad]
 
     @property
     def unk(self) -> int:
@@ -146,11 +219,78 @@ def load_corpus_time_machine(max_tokens: int = -1):
     return corpus, vocab
 
 
-def ngrams(tokens: Sequence, n: int) -> list[tuple]:
-    """All runs of ``n`` consecutive tokens: ``ngrams("abcd", 2)`` -> ``[("a","b"), ("b","c"), ("c","d")]``."""
+def load_mr() -> tuple[list[str], list[int]]:
+    """Pang & Lee's (2005) sentence polarity data v1.0: 5,331 positive then 5,331 negative snippets.
+
+    Returns ``(sentences, labels)`` with label 1 = positive, 0 = negative, read through
+    :func:`seqlib.data.read_text` (checksum-verified; ``$SEQLIB_DATA_DIR`` first).
+    """
+    from seqlib import data
+
+    sentences, labels = [], []
+    for name, label in (("rt-polarity.pos", 1), ("rt-polarity.neg", 0)):
+        lines = [line.strip() for line in data.read_text(name).splitlines()]
+        lines = [line for line in lines if line]
+        sentences += lines
+        labels += [label] * len(lines)
+    return sentences, labels
+
+
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str], list[int]]:
+    """IMDb reviews of Maas et al. (2011): ``(texts, labels)`` of ``split`` ("train" or "test"), 1 = positive.
+
+    Reads the archive ``aclImdb_v1.tar.gz`` (84 MB, fetched and checksum-verified by
+    :func:`seqlib.data.fetch` ``("aclImdb")``; it is not in the offline mirror, so this needs
+    the internet once) without extracting it: the reviews are the members
+    ``aclImdb/<split>/pos/*.txt`` and ``.../neg/*.txt``, in the archive's order of names, positives
+    first. HTML line breaks (``<br />``) become spaces. ``limit`` keeps the first ``limit`` reviews
+    of each class.
+    """
+    import tarfile
+
+    from seqlib import data
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    found: dict[int, list[tuple[str, str]]] = {1: [], 0: []}
+    with tarfile.open(data.fetch("aclImdb")) as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if (member.isfile() and len(parts) == 4 and parts[0] == "aclImdb" and parts[1] == split
+                    and parts[2] in ("pos", "neg") and parts[3].endswith(".txt")):
+                text = tar.extractfile(member).read().decode("utf-8", errors="replace")
+                found[int(parts[2] == "pos")].append((parts[3], _BR.sub(" ", text).strip()))
+    texts, labels = [], []
+    for label in (1, 0):
+        reviews = [t for _, t in sorted(found[label])][:limit]
+        texts += reviews
+        labels += [label] * len(reviews)
+    if not texts:
+        raise ValueError(f"the archive holds no reviews under aclImdb/{split}/pos or aclImdb/{split}/neg")
+    return texts, labels
+
+
+def ngram_tuples(tokens: Sequence, n: int) -> list[tuple]:
+    """Every run of ``n`` consecutive tokens, repeats kept, to count them:
+    ``ngram_tuples("abcd", 2)`` -> ``[("a","b"), ("b","c"), ("c","d")]``."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     return list(zip(*(tokens[i:] for i in range(n))))
+
+
+def ngram_features(tokens: Sequence[str], n: int = 2) -> list[str]:
+    """The distinct 1- to n-grams of a sentence as strings (words joined by a space), in first-seen order.
+
+    ``ngram_features(["not", "good", "not", "good"], 2)`` -> ``["not", "good", "not good", "good not"]``:
+    the binary features of the bag-of-n-grams baseline (:class:`seqlib.classifiers.NgramFeatures`).
+    """
+    grams = []
+    for k in range(1, n + 1):
+        grams += [" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)]
+    return list(dict.fromkeys(grams))
 
 
 def train_val_split(corpus: Sequence, val_fraction: float = 0.1):
@@ -165,3 +305,27 @@ def train_val_split(corpus: Sequence, val_fraction: float = 0.1):
     if cut <= 0 or cut >= len(corpus):
         raise ValueError(f"a corpus of {len(corpus)} tokens is too short to hold out {val_fraction:.0%}")
     return corpus[:cut], corpus[cut:]
+
+
+def stratified_split(labels: Sequence[int], fractions: Sequence[float] = (0.8, 0.1, 0.1),
+                     seed: int = 0) -> list[list[int]]:
+    """Index lists (one per fraction) that partition ``range(len(labels))``, each with the class mix of the whole.
+
+    Every class is shuffled with ``numpy.random.default_rng(seed)`` and cut at the cumulative
+    fractions (rounded), so the split depends only on the labels, the fractions and the seed.
+    The returned lists are sorted.
+    """
+    fractions = [float(f) for f in fractions]
+    if any(f < 0 for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-9):
+        raise ValueError(f"fractions must be non-negative and sum to 1, got {fractions}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    parts: list[list[int]] = [[] for _ in fractions]
+    bounds = np.cumsum([0.0, *fractions])
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        cuts = np.round(bounds * len(idx)).astype(int)
+        for k in range(len(fractions)):
+            parts[k] += idx[cuts[k]:cuts[k + 1]].tolist()
+    return [sorted(p) for p in parts]

@@ -22,14 +22,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from seqlib.utils import positive_int
+
 __all__ = ["SineWaves", "sine_waves", "sine_splits", "WindowDataset", "split_series",
            "persistence_forecast", "LinearAR", "fit_ar"]
-
-
-def _positive_int(value, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------------------
@@ -78,8 +74,8 @@ def sine_waves(num_series: int, length: int, *, noise: float = 0.0, period=20.0,
     mean squared error below ``noise ** 2`` (the noise floor). ``rng`` is a NumPy
     ``Generator`` or a seed. Arrays are float32.
     """
-    num_series = _positive_int(num_series, "num_series")
-    length = _positive_int(length, "length")
+    num_series = positive_int(num_series, "num_series")
+    length = positive_int(length, "length")
     if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or noise < 0:
         raise ValueError(f"noise must be a non-negative number (the noise's standard deviation), got {noise!r}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -147,9 +143,9 @@ class WindowDataset(Dataset):
             data = data[None, :]
         if data.ndim != 2:
             raise ValueError(f"series must have shape (T,) or (num_series, T), got {data.shape}")
-        self.window = _positive_int(window, "window")
-        self.horizon = _positive_int(horizon, "horizon")
-        self.stride = _positive_int(stride, "stride")
+        self.window = positive_int(window, "window")
+        self.horizon = positive_int(horizon, "horizon")
+        self.stride = positive_int(stride, "stride")
         self.many_to_many = bool(many_to_many)
         if self.many_to_many and self.horizon != 1:
             raise ValueError("many_to_many targets are the next value at every step: use horizon=1 "
@@ -211,8 +207,8 @@ def split_series(series, num_val: int, num_test: int, window: int):
     data = np.asarray(series, dtype=np.float32)
     if data.ndim != 1:
         raise ValueError(f"split_series takes one series of shape (T,), got {data.shape}")
-    num_val, num_test = _positive_int(num_val, "num_val"), _positive_int(num_test, "num_test")
-    window = _positive_int(window, "window")
+    num_val, num_test = positive_int(num_val, "num_val"), positive_int(num_test, "num_test")
+    window = positive_int(window, "window")
     n_train = len(data) - num_val - num_test
     if n_train < window + 1:
         raise ValueError(f"a series of {len(data)} values leaves {n_train} for training, fewer than "
@@ -235,7 +231,7 @@ def persistence_forecast(X, horizon: int | None = None):
     last = X[:, -1]
     if horizon is None:
         return last
-    horizon = _positive_int(horizon, "horizon")
+    horizon = positive_int(horizon, "horizon")
     return last[:, None].repeat(1, horizon) if isinstance(X, torch.Tensor) else np.repeat(last[:, None], horizon, 1)
 
 
@@ -272,7 +268,7 @@ def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
     ``x_t = c + sum_i a_i x_{t-i}``; the coefficients minimise the summed squared errors
     (``numpy.linalg.lstsq``). With ``intercept=False``, ``c = 0``.
     """
-    order = _positive_int(order, "order")
+    order = positive_int(order, "order")
     data = np.asarray(series, dtype=np.float64)
     if data.ndim == 1:
         data = data[None, :]

@@ -16,93 +16,30 @@ the loss as ``loss_fn(prediction, target)``. So ``(X, y)`` batches work, and so 
                   scheduler=ReduceLROnPlateau(optimizer, factor=0.5, patience=2),
                   num_epochs=30, patience=5, metrics={"mae": mae})
     history.plot()
+
+Also here, the pieces both training loops share (:func:`seqlib.lm_train.train` is built on them):
+:func:`clip_gradients` (by global norm; D2L's ``grad_clipping``), :func:`evaluate`, and
+:func:`adversarial_loss` (a ``train_loss`` for adversarial training on word embeddings). The
+record of a run is :class:`seqlib.history.History`.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from seqlib.history import History
+from seqlib.utils import positive_int
 from seqlib.utils import progress as progress_bar
 
-__all__ = ["History", "fit", "evaluate"]
+__all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss"]
 
 Metric = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]
-
-
-@dataclass
-class History:
-    """What :func:`fit` measured, one entry per completed epoch (epochs count from 1).
-
-    ``metrics`` maps each metric name to its validation values; ``lr`` is the learning rate
-    the epoch trained with (of the optimizer's first parameter group); ``epoch_time`` is the
-    wall-clock seconds of each epoch (training + validation). ``best_epoch`` is the epoch
-    whose weights the model holds after ``fit`` when ``restore_best=True``.
-    """
-
-    monitor: str
-    mode: str
-    epochs: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    metrics: dict[str, list[float]] = field(default_factory=dict)
-    lr: list[float] = field(default_factory=list)
-    epoch_time: list[float] = field(default_factory=list)
-    best_epoch: int | None = None
-    best_score: float | None = None
-    stopped_early: bool = False
-
-    def __len__(self) -> int:
-        return len(self.epochs)
-
-    @property
-    def total_time(self) -> float:
-        """Seconds spent in all epochs together."""
-        return float(sum(self.epoch_time))
-
-    def values(self, name: str) -> list[float]:
-        """The per-epoch values of ``"train_loss"``, ``"val_loss"``, ``"lr"`` or a metric name."""
-        if name in ("train_loss", "val_loss", "lr", "epoch_time"):
-            return getattr(self, name)
-        if name in self.metrics:
-            return self.metrics[name]
-        known = ["train_loss", "val_loss", "lr", "epoch_time", *self.metrics]
-        raise KeyError(f"history has no {name!r}; it has {known}")
-
-    def summary(self) -> str:
-        """One line: epochs run, best epoch and score, time."""
-        stop = ", stopped early" if self.stopped_early else ""
-        best = "" if self.best_epoch is None else (
-            f", best {self.monitor} {self.best_score:.4g} at epoch {self.best_epoch}")
-        return f"{len(self)} epochs{stop}{best}, {self.total_time:.1f} s"
-
-    def plot(self, ax=None, *, title: str | None = None, logy: bool = True):
-        """Training and validation loss per epoch, the best epoch marked. Returns the axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3))
-        ax.plot(self.epochs, self.train_loss, label="train loss")
-        if self.val_loss:
-            ax.plot(self.epochs, self.val_loss, label="validation loss")
-        if self.best_epoch is not None:
-            ax.axvline(self.best_epoch, color="gray", linestyle=":", label=f"best epoch ({self.best_epoch})")
-        if logy:
-            ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        if title:
-            ax.set_title(title)
-        ax.legend()
-        ax.grid(alpha=0.3)
-        return ax
 
 
 # ----------------------------------------------------------------------------------------
@@ -142,8 +79,7 @@ def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs,
     if model_params and not model_params & opt_params:
         raise ValueError("the optimizer holds none of the model's parameters: create it from this model, "
                          "torch.optim.Adam(model.parameters(), ...), after building the model")
-    if not isinstance(num_epochs, numbers.Integral) or isinstance(num_epochs, bool) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be a positive integer, got {num_epochs!r}")
+    positive_int(num_epochs, "num_epochs")
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' (losses, errors) or 'max' (accuracies), got {mode!r}")
     metrics = dict(metrics or {})
@@ -157,9 +93,8 @@ def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs,
         why = (" (metrics and val_loss need a val_loader)" if val_loader is None
                and (monitor == "val_loss" or monitor in metrics) else "")
         raise ValueError(f"monitor must be one of {known}, got {monitor!r}{why}")
-    if patience is not None and (not isinstance(patience, numbers.Integral) or isinstance(patience, bool)
-                                 or patience < 1):
-        raise ValueError(f"patience must be a positive integer (epochs without improvement) or None, got {patience!r}")
+    if patience is not None:
+        positive_int(patience, "patience", hint="(epochs without improvement) or None")
     if not isinstance(min_delta, numbers.Real) or min_delta < 0:
         raise ValueError(f"min_delta must be a non-negative number, got {min_delta!r}")
     if clip_grad_norm is not None and (not isinstance(clip_grad_norm, numbers.Real) or clip_grad_norm <= 0):
@@ -240,12 +175,6 @@ def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metri
     return {name: total / count for name, total in totals.items()}
 
 
-def _improved(score: float, best: float | None, mode: str, min_delta: float) -> bool:
-    if best is None:
-        return True
-    return score < best - min_delta if mode == "min" else score > best + min_delta
-
-
 def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: torch.optim.Optimizer,
         num_epochs: int, scheduler=None, metrics: Mapping[str, Metric] | None = None,
         monitor: str | None = None, mode: str = "min", patience: int | None = None, min_delta: float = 0.0,
@@ -268,7 +197,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     with the weights of its best epoch, whether or not it stopped early.
 
     ``train_loss``: for objectives that need more than one forward pass (adversarial training,
-    :func:`seqlib.sentiment.adversarial_loss`), a function ``train_loss(model, inputs, target)``
+    :func:`adversarial_loss`), a function ``train_loss(model, inputs, target)``
     returning the scalar loss to backpropagate; the default is ``loss_fn(model(*inputs), target)``.
     It runs after ``optimizer.zero_grad()``, so it may itself backpropagate part of the loss
     (gradients add up in ``.grad``) and return the rest. ``loss_fn`` still gives the validation
@@ -309,31 +238,25 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
                     "learning rate, clip gradients (clip_grad_norm=1.0) or check the data for NaNs")
             loss.backward()
             if clip_grad_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+                clip_gradients(model, clip_grad_norm)
             optimizer.step()
             n = _batch_size(target)
             total += n * loss.item()
             count += n
         if count == 0:
             raise ValueError("train_loader yielded no batches")
-        history.epochs.append(epoch)
-        history.train_loss.append(total / count)
-        history.lr.append(lr)
-        scores = {"train_loss": total / count}
-        if val_loader is not None:
-            result = evaluate(model, val_loader, loss_fn, metrics, device)
-            history.val_loss.append(result["loss"])
-            scores["val_loss"] = result["loss"]
-            for name in metrics:
-                history.metrics[name].append(result[name])
-                scores[name] = result[name]
-        score = scores[monitor]
+        train_time = time.perf_counter() - start
+        result = evaluate(model, val_loader, loss_fn, metrics, device) if val_loader is not None else {}
+        score = (total / count if monitor == "train_loss" else
+                 result["loss"] if monitor == "val_loss" else result[monitor])
         if plateau:
             scheduler.step(score)
         elif scheduler is not None:
             scheduler.step()
-        history.epoch_time.append(time.perf_counter() - start)
-        if math.isfinite(score) and _improved(score, history.best_score, mode, min_delta):
+        scores = history.record(epoch, train_loss=total / count, lr=lr, val_loss=result.get("loss"),
+                                metrics={name: result[name] for name in metrics if name in result},
+                                train_time=train_time, epoch_time=time.perf_counter() - start)
+        if history.improved(score, min_delta):
             history.best_epoch, history.best_score, waited = epoch, score, 0
             if restore_best:
                 best_state = copy.deepcopy(model.state_dict())
@@ -347,3 +270,102 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+# ----------------------------------------------------------------------------------------
+# Gradient clipping and adversarial training: what both training loops share
+# ----------------------------------------------------------------------------------------
+
+def trainable_parameters(net) -> list:
+    """The parameters of ``net``: a module, a scratch model with a ``params`` list, or a list of tensors."""
+    if isinstance(net, nn.Module):
+        return [p for p in net.parameters() if p.requires_grad]
+    if hasattr(net, "params"):
+        return list(net.params)
+    if hasattr(net, "parameters"):
+        return list(net.parameters())
+    return list(net)
+
+
+def clip_gradients(net, theta: float) -> float:
+    r"""Clip by global norm: if :math:`\|g\| > \theta`, scale every gradient by :math:`\theta / \|g\|`.
+
+    .. math::
+
+        \|g\| = \sqrt{\sum_p \sum_i \Big(\frac{\partial L}{\partial p_i}\Big)^2}, \qquad
+        g \leftarrow \min\Big(1, \frac{\theta}{\|g\|}\Big)\, g
+
+    over all parameters together, so the *direction* of the update is kept and only its length
+    is capped. Gradients with a norm of at most ``theta`` are left unchanged. ``net`` is a
+    module, a model with a ``params`` list, or a list of parameters. Returns the norm before
+    clipping. :func:`fit` (``clip_grad_norm``) and :func:`seqlib.lm_train.train` (``theta``)
+    both clip here; D2L's ``grad_clipping`` calls it.
+    """
+    if not theta > 0:
+        raise ValueError(f"theta must be positive, got {theta}")
+    grads = [p.grad for p in trainable_parameters(net) if p.grad is not None]
+    if not grads:
+        return 0.0
+    norm = torch.sqrt(sum(torch.sum(g ** 2) for g in grads))
+    if norm > theta:
+        for g in grads:
+            g.mul_(theta / norm)
+    return float(norm)
+
+
+def adversarial_loss(epsilon: float, loss_fn=None):
+    r"""A ``train_loss`` for :func:`seqlib.training.fit`: the loss plus the loss under the worst small change of the word vectors.
+
+    Adversarial training (Miyato, Dai & Goodfellow 2017) perturbs the embedded sentence
+    :math:`E` (the output of ``model.embedding``) in the direction that increases the loss
+    most, to first order, and trains on both:
+
+    .. math::
+
+        g = \nabla_E\, \mathcal{L}(E), \qquad r = \epsilon\, \frac{g}{\lVert g \rVert_2}, \qquad
+        \mathcal{L}_{\text{train}} = \mathcal{L}(E) + \mathcal{L}(E + r)
+
+    with the norm taken per sentence (over all its positions and dimensions) and :math:`r` held
+    constant (no gradient flows through it). Padding positions get no perturbation, since the
+    loss does not depend on them. The cost is one more forward and one more backward pass per
+    batch. The clean loss is backpropagated here (that gives :math:`g` and the clean loss's
+    parameter gradients at once); :func:`seqlib.training.fit` backpropagates the perturbed
+    loss, and the gradients add up. The value returned is :math:`\mathcal{L}_{\text{train}}`.
+
+    ==================  ===============================  ==================================
+    ``inputs``          ``(X, lengths)``                 as ``model(X, lengths)`` takes them
+    ``E``, ``g``, ``r`` ``(batch, T, embed_size)``       ``model.embedding``'s output
+    returns             ``()``                           :math:`\mathcal{L}_{\text{train}}`
+    ==================  ===============================  ==================================
+
+    ``model`` must have an ``embedding`` module (:class:`seqlib.classifiers.RNNClassifier` has); ``loss_fn``
+    defaults to ``BCEWithLogitsLoss``. Usage: ``fit(model, ..., loss_fn=nn.BCEWithLogitsLoss(),
+    train_loss=adversarial_loss(0.5))``.
+    """
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be positive (the size of the perturbation), got {epsilon}")
+    loss_fn = loss_fn if loss_fn is not None else nn.BCEWithLogitsLoss()
+
+    def train_loss(model, inputs, target):
+        if not isinstance(getattr(model, "embedding", None), nn.Module):
+            raise TypeError(f"adversarial_loss perturbs model.embedding; {type(model).__name__} has none")
+        embedded = []
+        hook = model.embedding.register_forward_hook(lambda module, args, E: embedded.append(E))
+        try:
+            clean = loss_fn(model(*inputs), target)
+        finally:
+            hook.remove()
+        E = embedded[0]
+        E.retain_grad()
+        clean.backward()  # the clean loss's gradients go into .grad; and g into E.grad
+        g = E.grad
+        norm = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (g.dim() - 1)))
+        r = epsilon * g / norm
+        hook = model.embedding.register_forward_hook(lambda module, args, E: E + r)
+        try:
+            perturbed = loss_fn(model(*inputs), target)
+        finally:
+            hook.remove()
+        return perturbed + clean.detach()  # fit backpropagates the perturbed part; the clean one is done
+
+    return train_loss

@@ -119,7 +119,7 @@ def _terminal():
 def show_source(obj) -> None:
     """Display the source code of a function or class in the notebook (nothing of seqlib is hidden).
 
-    ``show_source(seqlib.lm.lstm_scan)`` shows the code with syntax highlighting in Jupyter and in
+    ``show_source(seqlib.fused.lstm_scan)`` shows the code with syntax highlighting in Jupyter and in
     the book; outside a notebook it prints the code.
     """
     import inspect

@@ -1,9 +1,13 @@
-"""ipywidgets controls that degrade gracefully.
+"""Every interactive control of the labs: ipywidgets that degrade gracefully.
 
-In Jupyter (and Colab) the controls redraw a figure when moved. The static book cannot
-run Python callbacks, so a lab draws the default figure as an ordinary output first and
-then shows the control. Without ipywidgets the helpers print a note and return ``None``
-instead of failing.
+- :func:`slider_plot`: sliders that redraw a figure, ``draw(**values)``.
+- :func:`text_view`: a text box (and optionally a time-step slider bounded by the text's
+  length) that re-renders a figure or an HTML snippet, ``render(text)`` or ``render(text, t)``.
+
+In Jupyter (and Colab) the controls re-render when moved or edited. The static book cannot
+run Python callbacks, so each control first draws its default view as an ordinary output
+(``static=True``; pass ``static=False`` when the lab has drawn it itself), then shows the
+control. Without ipywidgets a control prints a note and returns ``None`` instead of failing.
 """
 
 from __future__ import annotations
@@ -12,29 +16,58 @@ import numbers
 
 import matplotlib.pyplot as plt
 
-__all__ = ["slider_plot"]
+__all__ = ["slider_plot", "text_view"]
+
+_NO_WIDGETS = "(The interactive version needs ipywidgets: pip install ipywidgets)"
 
 
-def _slider(widgets, name, spec):
-    """An IntSlider or FloatSlider from ``(min, max, step, value)``."""
+def _ipywidgets():
+    """The ipywidgets module, or ``None`` (with a printed note) when it is not installed."""
+    try:
+        import ipywidgets
+    except ImportError:
+        print(_NO_WIDGETS)
+        return None
+    return ipywidgets
+
+
+def _show(result):
+    """Show what a draw/render function made: an HTML string, else the current pyplot figure."""
+    if isinstance(result, str):
+        from IPython.display import HTML, display
+
+        display(HTML(result))
+    else:
+        plt.show()
+
+
+def _slider_spec(name, spec):
+    """``(min, max, step, value)`` checked: numbers, min <= value <= max, step > 0."""
     if not (isinstance(spec, tuple) and len(spec) == 4
             and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in spec)):
         raise ValueError(f"slider {name!r} must be (min, max, step, value) numbers, got {spec!r}")
     lo, hi, step, value = spec
     if not lo <= value <= hi or step <= 0:
         raise ValueError(f"slider {name!r}: need min <= value <= max and step > 0, got {spec!r}")
+    return spec
+
+
+def _slider(widgets, name, spec):
+    """An IntSlider (all four numbers integers) or a FloatSlider from a checked ``(min, max, step, value)``."""
+    lo, hi, step, value = spec
     integer = all(isinstance(v, numbers.Integral) for v in spec)
     cls = widgets.IntSlider if integer else widgets.FloatSlider
     return cls(min=lo, max=hi, step=step, value=value, description=name, continuous_update=False,
                style={"description_width": "initial"})
 
 
-def slider_plot(draw, **sliders):
+def slider_plot(draw, *, static: bool = True, **sliders):
     """Sliders that redraw a figure: ``draw(**values)`` is called with the sliders' values.
 
     Each keyword is a slider, ``name=(min, max, step, value)``; integers give an IntSlider,
     otherwise a FloatSlider. ``draw`` makes its figure with pyplot (``plt.subplots`` ...);
     the helper shows it below the sliders and redraws it whenever a slider is released.
+    ``static=True`` first draws the default values as an ordinary output, for the static book.
     Returns the widget (display it, or leave it as the cell's last expression), or ``None``
     with a printed note when ipywidgets is not installed.
 
@@ -50,10 +83,11 @@ def slider_plot(draw, **sliders):
         raise TypeError(f"draw must be a function of the slider values, got {type(draw).__name__}")
     if not sliders:
         raise ValueError("slider_plot needs at least one slider, e.g. scale=(0.0, 2.0, 0.1, 1.0)")
-    try:
-        import ipywidgets as widgets
-    except ImportError:
-        print("(The interactive version of this figure needs ipywidgets: pip install ipywidgets)")
+    sliders = {name: _slider_spec(name, spec) for name, spec in sliders.items()}  # fail before drawing
+    if static:
+        _show(draw(**{name: spec[3] for name, spec in sliders.items()}))
+    widgets = _ipywidgets()
+    if widgets is None:
         return None
     controls = {name: _slider(widgets, name, spec) for name, spec in sliders.items()}
     out = widgets.Output()
@@ -61,10 +95,79 @@ def slider_plot(draw, **sliders):
     def redraw(_change=None):
         with out:
             out.clear_output(wait=True)
-            draw(**{name: c.value for name, c in controls.items()})
-            plt.show()
+            _show(draw(**{name: c.value for name, c in controls.items()}))
 
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
     return widgets.VBox([widgets.HBox(list(controls.values())), out])
+
+
+def text_view(render, text: str, *, step: bool = False, description: str = "text",
+              normalize=str.strip, static: bool = True, width: str = "90%"):
+    """A text box whose content is rendered by ``render``: a figure, or an HTML snippet.
+
+    ``render(text)`` (or ``render(text, t)`` with ``step=True``) either draws a pyplot figure
+    or returns a string of HTML; the view re-renders when the text is edited (on Enter) or
+    the slider is released. With ``step=True`` a slider picks the time step ``t``, from 0 to
+    ``len(text) - 1`` of the current text (its bound follows the text). ``normalize`` is
+    applied to the box's content first (default: strip spaces at both ends). A ``ValueError``
+    raised by ``render`` (a text it cannot read) is shown as a one-line message under the box
+    instead of stopping the notebook. ``static=True`` first renders ``text`` (at ``t = 0``) as
+    an ordinary output, for the static book. Returns the widget, or ``None`` with a printed
+    note when ipywidgets is not installed.
+
+    Example::
+
+        text_view(lambda s: attention_html(predict(s)), "not bad at all", description="sentence")
+        text_view(show_step, "ABCA", step=True, normalize=lambda s: "".join(s.split()))
+    """
+    if not callable(render):
+        raise TypeError(f"render must be a function of the text, got {type(render).__name__}")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    text = normalize(text)
+    if step and not text:
+        raise ValueError("text_view(step=True) needs a non-empty default text")
+
+    def view(value, t):
+        return render(value, min(t, max(0, len(value) - 1))) if step else render(value)
+
+    if static:
+        _show(view(text, 0))
+    widgets = _ipywidgets()
+    if widgets is None:
+        return None
+    box = widgets.Text(value=text, description=description, continuous_update=False,
+                       layout=widgets.Layout(width=width), style={"description_width": "initial"})
+    slider = widgets.IntSlider(value=0, min=0, max=max(0, len(text) - 1), description="time step",
+                               continuous_update=False, style={"description_width": "initial"}) if step else None
+    message = widgets.Label()
+    out = widgets.Output()
+
+    busy = []  # set while updating: moving slider.max may clip slider.value, which calls update again
+
+    def update(_change=None):
+        if busy:
+            return
+        busy.append(True)
+        try:
+            value = normalize(box.value)
+            if slider is not None:
+                slider.max = max(0, len(value) - 1)
+            with out:
+                out.clear_output(wait=True)
+                try:
+                    _show(view(value, slider.value if slider is not None else 0))
+                    message.value = ""
+                except ValueError as err:
+                    plt.close("all")
+                    message.value = f"⚠ {err}"
+        finally:
+            busy.clear()
+
+    box.observe(update, names="value")
+    if slider is not None:
+        slider.observe(update, names="value")
+    update()
+    return widgets.VBox([box] + ([slider] if slider is not None else []) + [message, out])

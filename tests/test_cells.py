@@ -71,7 +71,7 @@ def test_lstm_scratch_matches_nn_lstm_outputs_states_and_gradients(shape):
     _close(H_s, H_t[0])
     _close(C_s, C_t[0])
     _close(X_s.grad, X_t.grad)
-    grads = cells.lstm_from_torch(_grads_as_module(lstm))  # same layout mapping for the gradients
+    grads = cells.from_torch(_grads_as_module(lstm))  # same layout mapping for the gradients
     for name in ("W_xi", "W_hf", "W_xc", "W_ho"):
         _close(getattr(scratch, name).grad, grads[name])
     # each scratch bias receives the gradient of both torch biases, which are equal
@@ -123,21 +123,21 @@ def test_cells_match_torch_cells_one_step_in_float32(batch_size):
     gru_cell = _torch_module(nn.GRUCell, 5, 7, seed=22, dtype=torch.float32)
     X = _randn(batch_size, 5, seed=23, dtype=torch.float32)
     H, C = _randn(batch_size, 7, seed=24, dtype=torch.float32), _randn(batch_size, 7, seed=25, dtype=torch.float32)
-    H_s, C_s = cells.lstm_cell(X, (H, C), cells.lstm_from_torch(lstm_cell))
+    H_s, C_s = cells.lstm_cell(X, (H, C), cells.from_torch(lstm_cell))
     H_t, C_t = lstm_cell(X, (H, C))
     assert H_s.dtype == torch.float32
     torch.testing.assert_close(H_s, H_t, atol=1e-6, rtol=0)
     torch.testing.assert_close(C_s, C_t, atol=1e-6, rtol=0)
-    torch.testing.assert_close(cells.gru_cell(X, H, cells.gru_from_torch(gru_cell)), gru_cell(X, H), atol=1e-6, rtol=0)
+    torch.testing.assert_close(cells.gru_cell(X, H, cells.from_torch(gru_cell)), gru_cell(X, H), atol=1e-6, rtol=0)
 
 
 def test_none_state_means_zeros():
-    params = cells.init_lstm_params(3, 4, generator=torch.Generator().manual_seed(0))
+    params = cells.init_params("lstm", 3, 4, generator=torch.Generator().manual_seed(0))
     X = _randn(2, 3, dtype=torch.float32)
     zeros = torch.zeros(2, 4)
     for a, b in zip(cells.lstm_cell(X, None, params), cells.lstm_cell(X, (zeros, zeros), params)):
         torch.testing.assert_close(a, b)
-    gparams = cells.init_gru_params(3, 4, generator=torch.Generator().manual_seed(0))
+    gparams = cells.init_params("gru", 3, 4, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(cells.gru_cell(X, None, gparams), cells.gru_cell(X, zeros, gparams))
 
 
@@ -146,7 +146,7 @@ def test_none_state_means_zeros():
 # ----------------------------------------------------------------------------------------
 
 def test_gru_reset_before_follows_the_d2l_equations():
-    p = cells.init_gru_params(3, 4, reset_after=False, dtype=F64, generator=torch.Generator().manual_seed(1))
+    p = cells.init_params("gru", 3, 4, reset_after=False, dtype=F64, generator=torch.Generator().manual_seed(1))
     assert "b_hh" not in p
     X, H = _randn(5, 3, seed=2), _randn(5, 4, seed=3)
     R = torch.sigmoid(X @ p["W_xr"] + H @ p["W_hr"] + p["b_r"])
@@ -156,7 +156,7 @@ def test_gru_reset_before_follows_the_d2l_equations():
 
 
 def test_gru_formulations_differ_and_coincide_when_the_reset_gate_is_open():
-    p = cells.init_gru_params(3, 4, dtype=F64, generator=torch.Generator().manual_seed(4))
+    p = cells.init_params("gru", 3, 4, dtype=F64, generator=torch.Generator().manual_seed(4))
     X, H = _randn(5, 3, seed=5), _randn(5, 4, seed=6)
     p_before = {k: v for k, v in p.items() if k != "b_hh"}
     assert (cells.gru_cell(X, H, p) - cells.gru_cell(X, H, p_before, reset_after=False)).abs().max() > 1e-3
@@ -173,7 +173,7 @@ def test_gru_formulations_differ_and_coincide_when_the_reset_gate_is_open():
 
 @pytest.mark.parametrize("batch_size, num_inputs, num_hiddens", [(1, 2, 3), (3, 4, 2)])
 def test_lstm_cell_gradcheck(batch_size, num_inputs, num_hiddens):
-    p = cells.init_lstm_params(num_inputs, num_hiddens, dtype=F64, generator=torch.Generator().manual_seed(0))
+    p = cells.init_params("lstm", num_inputs, num_hiddens, dtype=F64, generator=torch.Generator().manual_seed(0))
     names = list(p)
 
     def fn(X, H, C, *values):
@@ -189,7 +189,7 @@ def test_lstm_cell_gradcheck(batch_size, num_inputs, num_hiddens):
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("batch_size, num_inputs, num_hiddens", [(1, 2, 3), (3, 4, 2)])
 def test_gru_cell_gradcheck(reset_after, batch_size, num_inputs, num_hiddens):
-    p = cells.init_gru_params(num_inputs, num_hiddens, reset_after=reset_after, dtype=F64,
+    p = cells.init_params("gru", num_inputs, num_hiddens, reset_after=reset_after, dtype=F64,
                               generator=torch.Generator().manual_seed(0))
     names = list(p)
 
@@ -214,12 +214,12 @@ def test_scratch_modules_train_their_parameters():
 # ----------------------------------------------------------------------------------------
 
 def test_lstm_copy_round_trip_and_numpy_input():
-    p = cells.init_lstm_params(3, 5, dtype=F64, generator=torch.Generator().manual_seed(0))
-    lstm = cells.lstm_to_torch({k: v.numpy() for k, v in p.items()}, nn.LSTM(3, 5, dtype=F64))
+    p = cells.init_params("lstm", 3, 5, dtype=F64, generator=torch.Generator().manual_seed(0))
+    lstm = cells.to_torch({k: v.numpy() for k, v in p.items()}, nn.LSTM(3, 5, dtype=F64))
     assert torch.equal(lstm.bias_hh_l0, torch.zeros(20, dtype=F64))
     assert torch.equal(lstm.weight_ih_l0[5:10], p["W_xf"].T)  # block 1 = forget gate
     assert torch.equal(lstm.weight_hh_l0[10:15], p["W_hc"].T)  # block 2 = candidate g
-    back = cells.lstm_from_torch(lstm)
+    back = cells.from_torch(lstm)
     assert list(back) == list(cells.LSTM_PARAM_NAMES)
     for name in p:
         assert torch.equal(back[name], p[name]), name
@@ -227,7 +227,7 @@ def test_lstm_copy_round_trip_and_numpy_input():
 
 def test_lstm_from_torch_sums_the_two_biases_and_returns_copies():
     lstm = _torch_module(nn.LSTM, 2, 3, seed=0)
-    p = cells.lstm_from_torch(lstm)
+    p = cells.from_torch(lstm)
     torch.testing.assert_close(p["b_o"], lstm.bias_ih_l0[9:12] + lstm.bias_hh_l0[9:12])
     p["W_xi"].add_(1.0)
     assert not torch.equal(p["W_xi"], lstm.weight_ih_l0[:3].T)
@@ -236,10 +236,10 @@ def test_lstm_from_torch_sums_the_two_biases_and_returns_copies():
 
 def test_gru_copy_round_trip_and_bias_placement():
     gru = _torch_module(nn.GRUCell, 3, 4, seed=0)
-    p = cells.gru_from_torch(gru)
+    p = cells.from_torch(gru)
     torch.testing.assert_close(p["b_r"], gru.bias_ih[:4] + gru.bias_hh[:4])
     assert torch.equal(p["b_h"], gru.bias_ih[8:]) and torch.equal(p["b_hh"], gru.bias_hh[8:])
-    copy = cells.gru_to_torch(p, nn.GRUCell(3, 4, dtype=F64))
+    copy = cells.to_torch(p, nn.GRUCell(3, 4, dtype=F64))
     X, H = _randn(2, 3, seed=1), _randn(2, 4, seed=2)
     torch.testing.assert_close(copy(X, H), gru(X, H), atol=1e-12, rtol=0)
 
@@ -260,12 +260,12 @@ def test_load_params_checks_names_and_shapes():
 
 @pytest.fixture
 def lstm_params():
-    return cells.init_lstm_params(3, 4, generator=torch.Generator().manual_seed(0))
+    return cells.init_params("lstm", 3, 4, generator=torch.Generator().manual_seed(0))
 
 
 @pytest.fixture
 def gru_params():
-    return cells.init_gru_params(3, 4, generator=torch.Generator().manual_seed(0))
+    return cells.init_params("gru", 3, 4, generator=torch.Generator().manual_seed(0))
 
 
 def test_lstm_cell_rejects_a_single_tensor_state(lstm_params):
@@ -311,7 +311,7 @@ def test_gru_cell_rejects_an_lstm_state(gru_params):
 
 def test_cells_reject_incomplete_or_misshapen_params(lstm_params, gru_params):
     incomplete = {k: v for k, v in lstm_params.items() if k != "W_hf"}
-    with pytest.raises(ValueError, match=r"params is missing W_hf.*init_lstm_params"):
+    with pytest.raises(ValueError, match=r"params is missing W_hf.*init_params\('lstm'"):
         cells.lstm_cell(torch.zeros(2, 3), None, incomplete)
     with pytest.raises(ValueError, match=r"params\['b_o'\] should have shape \(4,\)"):
         cells.lstm_cell(torch.zeros(2, 3), None, dict(lstm_params, b_o=torch.zeros(5)))
@@ -336,24 +336,181 @@ def test_modules_reject_a_single_step(lstm_params):
     (nn.LSTM(3, 4, proj_size=2), "proj_size=2"),
     (nn.LSTM(3, 4, bias=False), "bias=False"),
     (nn.LSTMCell(3, 4, bias=False), "bias=False"),
-    (nn.GRU(3, 4), "expected an nn.LSTM or nn.LSTMCell, got GRU"),
+    (nn.RNN(3, 4, nonlinearity="relu"), "nonlinearity='relu'"),
+    (nn.Linear(3, 4), "expected an nn.RNN, nn.LSTM or nn.GRU"),
 ])
 def test_lstm_copy_rejects_modules_it_cannot_represent(module, message):
     with pytest.raises((ValueError, TypeError), match=message):
-        cells.lstm_from_torch(module)
+        cells.from_torch(module)
+
+
+def test_scratch_layer_rejects_another_cells_module():
+    with pytest.raises(TypeError, match="needs an nn.LSTM or nn.LSTMCell, got GRU"):
+        cells.LSTMScratch.from_torch(nn.GRU(3, 4))
 
 
 def test_copy_to_torch_rejects_mismatched_sizes_and_d2l_gru(lstm_params):
     with pytest.raises(ValueError, match=r"weight_ih: the torch module has shape \(20, 3\).*\(16, 3\)"):
-        cells.lstm_to_torch(lstm_params, nn.LSTM(3, 5))
-    d2l = cells.init_gru_params(3, 4, reset_after=False)
+        cells.to_torch(lstm_params, nn.LSTM(3, 5))
+    d2l = cells.init_params("gru", 3, 4, reset_after=False)
     with pytest.raises(ValueError, match="nn.GRU cannot represent exactly"):
-        cells.gru_to_torch(d2l, nn.GRU(3, 4))
+        cells.to_torch(d2l, nn.GRU(3, 4))
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True])
 def test_init_rejects_bad_sizes(bad):
     with pytest.raises(ValueError, match="positive integer"):
-        cells.init_lstm_params(bad, 4)
+        cells.init_params("lstm", bad, 4)
     with pytest.raises(ValueError, match="positive integer"):
-        cells.init_gru_params(3, bad)
+        cells.init_params("gru", 3, bad)
+
+
+# ----------------------------------------------------------------------------------------
+# Every cell and variant against torch.nn or the equations written out by brute force
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_rnn_scratch_matches_nn_rnn_outputs_states_and_gradients(shape):
+    rnn = _torch_module(nn.RNN, *shape[2:], seed=31)
+    scratch = cells.RNNScratch.from_torch(rnn)
+    (X_t, out_t, H_t), (X_s, out_s, H_s) = _run_both(rnn, scratch, shape, 1, seed=32)
+    _close(out_s, out_t)
+    _close(H_s, H_t[0])
+    _close(X_s.grad, X_t.grad)
+    _close(scratch.W_hh.grad, rnn.weight_hh_l0.grad.T)
+    _close(scratch.b_h.grad, rnn.bias_ih_l0.grad)
+    back = cells.to_torch(scratch.params, nn.RNNCell(*shape[2:], dtype=F64))
+    X, H = _randn(3, shape[2], seed=33), _randn(3, shape[3], seed=34)
+    _close(back(X, H), cells.rnn_cell(X, H, scratch.params))
+
+
+def _sigmoid_by_hand(x):
+    return 1 / (1 + torch.exp(-x))
+
+
+def _lstm_by_hand(X, H, C, p, variant):
+    """Each variant's equations, one gate at a time, with a hand-written sigmoid."""
+    def pre(g):
+        return X @ p[f"W_x{g}"] + H @ p[f"W_h{g}"] + p[f"b_{g}"]
+
+    C_tilde = torch.tanh(pre("c"))
+    if variant == "lstm":
+        I, F_gate, O = _sigmoid_by_hand(pre("i")), _sigmoid_by_hand(pre("f")), _sigmoid_by_hand(pre("o"))
+    elif variant == "cifg":
+        F_gate, O = _sigmoid_by_hand(pre("f")), _sigmoid_by_hand(pre("o"))
+        I = 1 - F_gate
+    elif variant == "no_forget":
+        I, O, F_gate = _sigmoid_by_hand(pre("i")), _sigmoid_by_hand(pre("o")), torch.ones_like(C)
+    else:
+        I = _sigmoid_by_hand(pre("i") + p["w_ci"] * C)
+        F_gate = _sigmoid_by_hand(pre("f") + p["w_cf"] * C)
+    C_new = F_gate * C + I * C_tilde
+    if variant == "peephole":
+        O = _sigmoid_by_hand(pre("o") + p["w_co"] * C_new)
+    return O * torch.tanh(C_new), C_new
+
+
+@pytest.mark.parametrize("variant", list(cells.LSTM_VARIANTS))
+def test_lstm_variants_follow_their_equations(variant):
+    p = cells.init_params(variant, 3, 5, dtype=F64, generator=torch.Generator().manual_seed(40))
+    assert tuple(p) == cells.param_names(variant)
+    X, H, C = _randn(4, 3, seed=41), _randn(4, 5, seed=42), _randn(4, 5, seed=43)
+    H_new, C_new = cells.lstm_cell(X, (H, C), p, variant=variant)
+    H_ref, C_ref = _lstm_by_hand(X, H, C, p, variant)
+    _close(H_new, H_ref)
+    _close(C_new, C_ref)
+    if variant == "lstm":  # and the standard one is nn.LSTMCell
+        H_t, C_t = cells.to_torch(p, nn.LSTMCell(3, 5, dtype=F64))(X, (H, C))
+        _close(H_new, H_t)
+        _close(C_new, C_t)
+
+
+def test_lstm_variants_differ_from_each_other():
+    p = cells.init_params("peephole", 3, 5, dtype=F64, generator=torch.Generator().manual_seed(44))
+    X, H, C = _randn(4, 3, seed=45), _randn(4, 5, seed=46), _randn(4, 5, seed=47)
+    outputs = [cells.lstm_cell(X, (H, C), p, variant=v)[1] for v in cells.LSTM_VARIANTS]
+    for k in range(len(outputs)):
+        for j in range(k):
+            assert (outputs[k] - outputs[j]).abs().max() > 1e-3
+
+
+def test_lstm_cell_rejects_an_unknown_variant(lstm_params):
+    with pytest.raises(ValueError, match="unknown LSTM variant 'forgetful'"):
+        cells.lstm_cell(torch.zeros(2, 3), None, lstm_params, variant="forgetful")
+    with pytest.raises(ValueError, match=r"params is missing w_ci, w_cf, w_co.*init_params\('peephole'"):
+        cells.lstm_cell(torch.zeros(2, 3), None, lstm_params, variant="peephole")
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_both_grus_follow_their_equations_by_hand(reset_after):
+    p = cells.init_params("gru", 3, 4, reset_after=reset_after, dtype=F64, generator=torch.Generator().manual_seed(50))
+    X, H = _randn(5, 3, seed=51), _randn(5, 4, seed=52)
+    R = _sigmoid_by_hand(X @ p["W_xr"] + H @ p["W_hr"] + p["b_r"])
+    Z = _sigmoid_by_hand(X @ p["W_xz"] + H @ p["W_hz"] + p["b_z"])
+    if reset_after:
+        H_tilde = torch.tanh(X @ p["W_xh"] + p["b_h"] + R * (H @ p["W_hh"] + p["b_hh"]))
+    else:
+        H_tilde = torch.tanh(X @ p["W_xh"] + (R * H) @ p["W_hh"] + p["b_h"])
+    _close(cells.gru_cell(X, H, p, reset_after=reset_after), Z * H + (1 - Z) * H_tilde)
+    if reset_after:  # and it is nn.GRUCell
+        _close(cells.gru_cell(X, H, p), cells.to_torch(p, nn.GRUCell(3, 4, dtype=F64))(X, H))
+
+
+def test_steps_are_the_cells_without_checks():
+    g = torch.Generator().manual_seed(60)
+    X, H, C = _randn(2, 3, seed=61), _randn(2, 4, seed=62), _randn(2, 4, seed=63)
+    p_rnn = cells.init_params("rnn", 3, 4, dtype=F64, generator=g)
+    _close(cells.rnn_step(X, H, p_rnn), cells.rnn_cell(X, H, p_rnn))
+    for variant in cells.LSTM_VARIANTS:
+        p = cells.init_params(variant, 3, 4, dtype=F64, generator=g)
+        for a, b in zip(cells.lstm_step(X, H, C, p, variant), cells.lstm_cell(X, (H, C), p, variant=variant)):
+            _close(a, b)
+    for reset_after in (True, False):
+        p = cells.init_params("gru", 3, 4, reset_after=reset_after, dtype=F64, generator=g)
+        _close(cells.gru_step(X, H, p, reset_after), cells.gru_cell(X, H, p, reset_after=reset_after))
+
+
+def test_rnn_cell_checks_its_input():
+    p = cells.init_params("rnn", 3, 4)
+    with pytest.raises(ValueError, match=r"X has 5 features"):
+        cells.rnn_cell(torch.zeros(2, 5), None, p)
+    with pytest.raises(TypeError, match=r"single tensor H"):
+        cells.rnn_cell(torch.zeros(2, 3), (torch.zeros(2, 4),), p)
+    torch.testing.assert_close(cells.rnn_cell(torch.zeros(2, 3), None, p), torch.tanh(p["b_h"]).expand(2, 4))
+
+
+# ----------------------------------------------------------------------------------------
+# One initialisation, one table of gate orders
+# ----------------------------------------------------------------------------------------
+
+def test_init_torch_is_uniform_like_torch_nn_and_d2l_is_small_normal_with_zero_biases():
+    p = cells.init_params("lstm", 50, 100, generator=torch.Generator().manual_seed(0))
+    bound = 1 / 100 ** 0.5
+    for name, value in p.items():
+        assert value.abs().max() <= bound and value.abs().max() > 0.9 * bound, name
+    q = cells.init_params("gru", 200, 100, init="d2l", generator=torch.Generator().manual_seed(0))
+    assert all(torch.equal(q[n], torch.zeros(100)) for n in ("b_r", "b_z", "b_h", "b_hh"))
+    assert abs(float(q["W_xr"].std()) - 0.01) < 0.001 and abs(float(q["W_xr"].mean())) < 0.001
+    with pytest.raises(ValueError, match="unknown init"):
+        cells.init_tensor(3, num_hiddens=3, init="xavier")
+
+
+def test_init_d2l_draws_like_the_book():
+    """D2L's get_params: torch.randn(shape) * 0.01 per weight, in the order W_x, W_h of each gate."""
+    torch.manual_seed(0)
+    p = cells.init_params("rnn", 5, 3, init="d2l")
+    torch.manual_seed(0)
+    W_xh, W_hh = torch.randn(5, 3) * 0.01, torch.randn(3, 3) * 0.01
+    assert torch.equal(p["W_xh"], W_xh) and torch.equal(p["W_hh"], W_hh)
+
+
+def test_gate_tables():
+    assert cells.GATES["lstm"] == ("i", "f", "o", "c") and cells.TORCH_GATES["lstm"] == ("i", "f", "c", "o")
+    assert cells.GATES["gru"] == cells.TORCH_GATES["gru"] == ("r", "z", "h")
+    assert set(cells.LSTM_VARIANTS) <= set(cells.GATES)
+    assert cells.GRU_PARAM_NAMES[-1] == "b_hh" and cells.param_names("gru", reset_after=False)[-1] == "b_h"
+    # nn.LSTM's block k holds our gate TORCH_GATES["lstm"][k]
+    p = cells.init_params("lstm", 2, 3, dtype=F64)
+    lstm = cells.to_torch(p, nn.LSTM(2, 3, dtype=F64))
+    for k, g in enumerate(cells.TORCH_GATES["lstm"]):
+        assert torch.equal(lstm.weight_hh_l0.chunk(4)[k], p[f"W_h{g}"].T)

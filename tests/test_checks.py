@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqlib.checks import as_array, call_student, report
+from seqlib.checks import as_array, call_student, report, require_callable, shape_str
 from seqlib.checks.day01 import check_rnn_num_params, check_rnn_step
 
 
@@ -15,6 +15,28 @@ def test_report_prints_verdict_and_hint_only_on_failure(capsys):
     assert capsys.readouterr().out == "✅ fine\n"
     assert report(0, "broken", hint="try this") is False
     assert capsys.readouterr().out == "❌ broken\n   hint: try this\n"
+
+
+def test_report_has_one_format_mark_message_expected_hint(capsys):
+    assert report(False, "h_t has shape (3,)", "keep the batch dimension", expected="shape (1, 3)") is False
+    assert capsys.readouterr().out == ("❌ h_t has shape (3,)\n   expected: shape (1, 3)\n"
+                                       "   hint: keep the batch dimension\n")
+    assert report(True, "right", "hidden", expected="hidden too") is True
+    assert capsys.readouterr().out == "✅ right\n"
+
+
+def test_require_callable_reports_what_is_missing(capsys):
+    assert require_callable(len, "f", "f(x)") is None and capsys.readouterr().out == ""
+    assert require_callable(None, "f", "f(x)") is False
+    out = capsys.readouterr().out
+    assert out.startswith("❌ f should be a function, got None") and "define f(x) first" in out
+    assert require_callable("f", "f", "f(x)") is False and "pass the function itself" in capsys.readouterr().out
+    assert require_callable(None, "Windows", "the class Windows(series)") is False
+    assert "should be a class" in capsys.readouterr().out
+
+
+def test_shape_str_prints_shapes_as_python_tuples():
+    assert shape_str((3,)) == "(3,)" and shape_str(np.zeros((2, 4)).shape) == "(2, 4)"
 
 
 def test_call_student_returns_result_or_a_one_line_error():

@@ -1,4 +1,4 @@
-"""seqlib.checks_day02: correct answers pass, common mistakes get specific feedback, nothing raises."""
+"""seqlib.checks.day02: correct answers pass, common mistakes get specific feedback, nothing raises."""
 
 from __future__ import annotations
 

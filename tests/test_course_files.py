@@ -68,3 +68,62 @@ def test_solutions_are_hidden(lab):
         if c.cell_type == "code" and c.source.lstrip().startswith("# Solution"):
             assert "hide-input" in c.metadata.get("tags", []), c.source[:60]
             assert c.metadata.get("jupyter", {}).get("source_hidden") is True, c.source[:60]
+
+
+def _modules():
+    """Every module of seqlib, dotted (``seqlib.cells``, ``seqlib.checks.day02``), private ones excluded."""
+    package = ROOT / "seqlib"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if any(p.startswith("_") for p in parts) or len(parts) == 1:
+            continue
+        names.append(".".join(parts))
+    return names
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_every_module_is_in_the_package_index(module):
+    """seqlib/__init__.py lists every module with its one-line job (and a subpackage lists its own)."""
+    import importlib
+
+    parent = module.rsplit(".", 1)[0]
+    index = importlib.import_module(parent).__doc__ or ""
+    assert f"``{module}``" in index, (
+        f"{module} is missing from the index in {parent.replace('.', '/')}/__init__.py: "
+        f"add a line ``{module}``  <its one-line job>")
+
+
+def test_the_package_index_names_no_missing_module():
+    import re
+
+    import seqlib
+
+    listed = set(re.findall(r"``(seqlib(?:\.\w+)+)``", seqlib.__doc__))
+    assert listed - set(_modules()) == set(), "seqlib/__init__.py lists modules that do not exist"
+
+
+def test_no_module_is_too_long():
+    """No module grows past a few hundred lines: split by concept when one does."""
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "seqlib").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 450}
+    assert not long, f"modules over 450 lines, split them by concept: {long}"
+
+
+def test_docstrings_use_one_math_style():
+    """Docstring math is reStructuredText (``:math:`...``` inline, ``.. math::`` blocks), never ``$...$``."""
+    import ast
+    import re
+
+    offenders = []
+    for path in sorted((ROOT / "seqlib").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node, clean=False) or ""
+                if re.search(r"\$[^$\s][^$]*\$", doc.replace("$SEQLIB", "")):
+                    offenders.append(f"{path.relative_to(ROOT)}:{getattr(node, 'name', '<module>')}")
+    assert not offenders, f"docstrings with $...$ math (use :math:`...` or .. math::): {offenders}"

@@ -60,14 +60,14 @@ def test_book_names_and_signatures(name):
 
 
 def test_it_reuses_the_course_implementations():
-    from seqlib import lm, lm_train, sampling, text, utils
+    from seqlib import lm, lm_train, plots, sampling, text, utils
 
     assert d2l.Vocab is text.Vocab and d2l.tokenize is text.tokenize
     assert d2l.seq_data_iter_random is sampling.seq_data_iter_random
     assert issubclass(d2l.SeqDataLoader, sampling.SeqDataLoader)
     assert d2l.RNNModelScratch is lm.RNNModelScratch and d2l.RNNModel is lm.RNNModel
     assert d2l.train_epoch_ch8 is lm_train.train_epoch and d2l.predict_ch8 is lm_train.predict
-    assert d2l.Animator is lm_train.LivePlot and d2l.try_gpu is utils.try_gpu
+    assert d2l.Animator is plots.LivePlot and d2l.try_gpu is utils.try_gpu
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +164,58 @@ def test_small_utilities():
         p.grad = torch.full_like(p, 3.0)
     d2l.grad_clipping(net, 1)
     assert float(torch.sqrt(sum((p.grad ** 2).sum() for p in net.parameters()))) == pytest.approx(1.0, rel=1e-5)
+
+
+def book_train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
+    """Section 8.5's train_epoch_ch8 as the book prints it (with d2l.Timer, Accumulator, grad_clipping)."""
+    import math
+
+    state, timer = None, d2l.Timer()
+    metric = d2l.Accumulator(2)
+    for X, Y in train_iter:
+        if state is None or use_random_iter:
+            state = net.begin_state(batch_size=X.shape[0], device=device)
+        else:
+            if isinstance(net, nn.Module) and not isinstance(state, tuple):
+                state.detach_()
+            else:
+                for s in state:
+                    s.detach_()
+        y = Y.T.reshape(-1)
+        X, y = X.to(device), y.to(device)
+        y_hat, state = net(X, state)
+        l = loss(y_hat, y.long()).mean()
+        if isinstance(updater, torch.optim.Optimizer):
+            updater.zero_grad()
+            l.backward()
+            d2l.grad_clipping(net, 1)
+            updater.step()
+        else:
+            l.backward()
+            d2l.grad_clipping(net, 1)
+            updater(batch_size=1)
+        metric.add(l * y.numel(), y.numel())
+    return math.exp(metric[0] / metric[1]), metric[1] / timer.stop()
+
+
+def test_the_books_own_training_code_prints_no_warning():
+    """No PyTorch UserWarning (e.g. converting a tensor that requires grad to a scalar in Accumulator.add)."""
+    import warnings
+
+    from seqlib.lm import init_rnn_state, rnn
+
+    corpus = [k % 7 for k in range(400)]
+    train_iter = list(d2l.seq_data_iter_sequential(corpus, 4, 5))
+    torch.manual_seed(0)
+    net = d2l.RNNModelScratch(7, 16, torch.device("cpu"), get_params, init_rnn_state, rnn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ppl, speed = book_train_epoch_ch8(net, train_iter, nn.CrossEntropyLoss(),
+                                          lambda batch_size: d2l.sgd(net.params, 1, batch_size),
+                                          torch.device("cpu"), False)
+        model = d2l.RNNModel(nn.GRU(7, 16), vocab_size=7)
+        book_train_epoch_ch8(model, train_iter, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), 1),
+                             torch.device("cpu"), False)
+        acc = d2l.Accumulator(1)
+        acc.add(torch.ones(1, requires_grad=True).sum() * 2)
+    assert 1 < ppl < 8 and speed > 0 and acc[0] == 2.0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as nnf
 
-from seqlib.lm import (LSTM_VARIANTS, RNNLMFast, RNNModel, concise_model, gru, lesson_model, lstm_scan,
-                       num_params)
+from seqlib import cells, lm
+from seqlib.cells import LSTM_VARIANTS
+from seqlib.lm import RNNLMFast, RNNModel, concise_model, gru, lesson_model
+from seqlib.utils import num_params
 
 V, H, B, T = 11, 6, 3, 7
 CASES = [("rnn", False), ("lstm", False), ("gru", False), ("gru", True)]
@@ -92,47 +94,40 @@ def test_state_is_carried_across_calls_in_every_form():
             assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(s_b, s_all))
 
 
-def reference_lstm_variant(XW, state, W_h, variant, peepholes):
-    """The textbook equations of each variant, written gate by gate (no fusing, no chunks)."""
-    H_, C = state
-    h = H_.shape[1]
-    outs = []
-    for t in range(XW.shape[0]):
-        G = XW[t] + H_ @ W_h
-        C_tilde = torch.tanh(G[:, -h:])
-        blocks = [G[:, k * h:(k + 1) * h] for k in range(G.shape[1] // h - 1)]
-        if variant == "lstm":
-            I, F_, O = (torch.sigmoid(b) for b in blocks)
-        elif variant == "cifg":
-            F_, O = (torch.sigmoid(b) for b in blocks)
-            I = 1 - F_
-        elif variant == "no_forget":
-            I, O = (torch.sigmoid(b) for b in blocks)
-            F_ = torch.ones_like(C)
+@pytest.mark.parametrize("cell, reset_after", CASES)
+def test_lesson_form_is_the_cells_looped_plus_the_output_layer(cell, reset_after):
+    net = lesson(cell, reset_after)
+    names = cells.param_names(cell, reset_after=False)
+    p = dict(zip(names, net.params))
+    if reset_after:
+        p["b_hh"] = net.params[-1]
+    W_hq, b_q = net.params[len(names)], net.params[len(names) + 1]
+    X, state = tokens(), random_state(cell)
+    y, final = net(X, state)
+    inputs = nnf.one_hot(X.T, V).double()
+    state = state if cell == "lstm" else state[0]
+    for t in range(T):
+        if cell == "rnn":
+            state = cells.rnn_cell(inputs[t], state, p)
+        elif cell == "lstm":
+            state = cells.lstm_cell(inputs[t], state, p)
         else:
-            w_ci, w_cf, w_co = peepholes
-            I = torch.sigmoid(blocks[0] + w_ci * C)
-            F_ = torch.sigmoid(blocks[1] + w_cf * C)
-        C = F_ * C + I * C_tilde
-        if variant == "peephole":
-            O = torch.sigmoid(blocks[2] + w_co * C)
-        H_ = O * torch.tanh(C)
-        outs.append(H_)
-    return torch.stack(outs), (H_, C)
+            state = cells.gru_cell(inputs[t], state, p, reset_after=reset_after)
+        H = state[0] if cell == "lstm" else state
+        assert torch.allclose(y[t * B:(t + 1) * B], H @ W_hq + b_q, atol=1e-12)
+    assert torch.allclose(final[-1], state[-1] if cell == "lstm" else state, atol=1e-12)
 
 
-@pytest.mark.parametrize("variant", list(LSTM_VARIANTS))
-def test_lstm_variants_follow_their_equations(variant):
+def test_lesson_parameters_have_d2ls_initialisation_and_names():
     torch.manual_seed(0)
-    fast = RNNLMFast(V, H, "lstm", variant=variant).double()
-    blocks = {"lstm": 4, "cifg": 3, "no_forget": 3, "peephole": 4}[variant]
-    assert fast.W_h.shape == (H, blocks * H)
-    X, state = tokens(), random_state("lstm")
-    XW = fast.W_x[X.T] + fast.b
-    peep = (fast.w_ci, fast.w_cf, fast.w_co) if variant == "peephole" else None
-    Hs, (H1, C1) = lstm_scan(XW, state, fast.W_h, variant, peep)
-    Hs_ref, (H2, C2) = reference_lstm_variant(XW, state, fast.W_h, variant, peep)
-    assert torch.allclose(Hs, Hs_ref, atol=1e-12) and torch.allclose(C1, C2, atol=1e-12)
+    params = lm.get_gru_params(V, H, "cpu", reset_after=True)
+    assert len(params) == 12 and all(p.requires_grad for p in params)
+    assert all(torch.equal(params[k], torch.zeros(H)) for k in (2, 5, 8, 11))  # b_r, b_z, b_h, b_hh
+    assert torch.equal(params[10], torch.zeros(V))  # b_q
+    torch.manual_seed(0)
+    W_xh = lm.get_rnn_params(V, H, "cpu")[0]
+    torch.manual_seed(0)
+    assert torch.equal(W_xh, torch.randn(V, H) * 0.01)  # as the book draws it
 
 
 def test_variants_differ_and_parameter_counts():
@@ -182,7 +177,7 @@ def test_models_learn_a_repeating_pattern():
         opt = torch.optim.Adam(model.parameters(), lr=0.05)
         for _ in range(60):
             y_hat, _ = model(X, model.begin_state(batch_size=4, device=torch.device("cpu")))
-            loss = F.cross_entropy(y_hat, y)
+            loss = nnf.cross_entropy(y_hat, y)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -1,53 +1,17 @@
-"""seqlib.lm_train: clipping, state handling per sampling scheme, perplexity, training, generation."""
+"""seqlib.lm_train: state handling per sampling scheme, perplexity, training, generation."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
-from seqlib.lm import RNNLMFast, concise_model, lesson_model
-from seqlib.lm_train import History, LivePlot, clip_gradients, perplexity, predict, train, train_epoch
+from seqlib.lm import RNNLMFast
+from seqlib.history import History
+from seqlib.lm_train import perplexity, predict, train, train_epoch
 from seqlib.sampling import SeqDataLoader
 from seqlib.text import Vocab
-
-finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(arrays(np.float32, st.integers(1, 5), elements=finite), min_size=1, max_size=4),
-       st.floats(1e-3, 1e3))
-def test_clipping_caps_the_global_norm_and_keeps_direction(grads, theta):
-    params = [torch.zeros(len(g), requires_grad=True) for g in grads]
-    for p, g in zip(params, grads):
-        p.grad = torch.tensor(g, dtype=torch.float32)
-    before = torch.cat([p.grad.clone() for p in params])
-    norm = clip_gradients(params, theta)
-    after = torch.cat([p.grad for p in params])
-    assert norm == pytest.approx(float(before.double().norm()), rel=1e-4, abs=1e-6)
-    assert float(after.double().norm()) <= theta * (1 + 1e-5)
-    if norm <= theta:
-        assert torch.equal(after, before), "small gradients are left unchanged"
-    else:
-        assert torch.allclose(after * (norm / theta), before, rtol=1e-4, atol=1e-3)
-
-
-def test_clipping_accepts_modules_scratch_models_and_checks_theta():
-    net = lesson_model("rnn", 5, 4)
-    for p in net.params:
-        p.grad = torch.full_like(p, 10.0)
-    assert clip_gradients(net, 1.0) > 1.0
-    assert math.isclose(float(torch.sqrt(sum((p.grad ** 2).sum() for p in net.params))), 1.0, rel_tol=1e-5)
-    module = concise_model("gru", 5, 4)
-    assert clip_gradients(module, 1.0) == 0.0  # no gradients yet: nothing to do
-    with pytest.raises(ValueError, match="theta must be positive"):
-        clip_gradients(module, 0)
-
 
 class Spy(torch.nn.Module):
     """A tiny model that records which states it was given."""
@@ -140,15 +104,15 @@ def test_train_records_history_and_learns():
     assert history.val_ppl[-1] < 1.5 < history.train_ppl[0]
     assert history.tokens_per_s > 0 and history.train_seconds > 0
     assert "validation perplexity" in history.summary()
+    # one record: the perplexities are views of the per-token losses, with lr, time and the best epoch
+    assert history.train_ppl == [math.exp(loss) for loss in history.train_loss]
+    assert history.val_ppl[-1] == pytest.approx(perplexity(net, text[500:]), rel=1e-9)
+    assert history.monitor == "val_loss" and history.val_ppl[history.best_epoch - 1] == min(history.val_ppl)
+    assert len(history.lr) == len(history.train_time) == len(history.train_tokens) == 4
+    assert history.lr[0] == pytest.approx(0.02) and history.lr[-1] < history.lr[0]  # the cosine schedule
+    assert history.train_seconds <= history.total_time
     with pytest.raises(ValueError, match="optimizer must be"):
         train(net, loader, 1, 0.1, optimizer="lbfgs")
-
-
-def test_live_plot_collects_points_and_skips_missing_values():
-    live = LivePlot(legend=["a", "b"])
-    live.add(1, [3.0, None])
-    live.add(2, [2.0, 1.0])
-    assert live.X == [[1, 2], [2]] and live.Y == [[3.0, 2.0], [1.0]]
 
 
 @pytest.fixture

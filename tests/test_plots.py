@@ -1,4 +1,5 @@
-"""seqlib.plots: figures carry the expected artists and bad input is refused clearly."""
+"""seqlib.plots: curves, the live plot, the unrolled RNN and the corpus figures carry the expected artists
+and refuse bad input clearly."""
 
 import matplotlib
 
@@ -7,11 +8,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
-from seqlib.plots import draw_unrolled_rnn, plot_curves, plot_hidden_states  # noqa: E402
+from seqlib.plots import LivePlot, draw_unrolled_rnn, plot_curves, plot_minibatch_layout, plot_zipf  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -42,33 +41,21 @@ def test_plot_curves_rejects_bad_input(curves, x, message):
         plot_curves(curves, x=x)
 
 
-def test_plot_hidden_states_lines_one_per_unit_in_tanh_range():
-    H = np.tanh(np.random.default_rng(0).normal(size=(6, 3)))
-    ax = plot_hidden_states(H)
-    unit_lines = [line for line in ax.get_lines() if line.get_label().startswith("$h_")]
-    assert len(unit_lines) == 3
-    np.testing.assert_allclose(unit_lines[1].get_ydata(), H[:, 1])
-    np.testing.assert_array_equal(unit_lines[0].get_xdata(), np.arange(1, 7))
-    assert ax.get_ylim() == pytest.approx((-1.05, 1.05))
+def test_live_plot_collects_points_and_skips_missing_values():
+    live = LivePlot(legend=["a", "b"])
+    live.add(1, [3.0, None])
+    live.add(2, [2.0, 1.0])
+    assert live.X == [[1, 2], [2]] and live.Y == [[3.0, 2.0], [1.0]]
 
 
-def test_plot_hidden_states_heatmap_shows_units_as_rows_and_labels_steps():
-    H = torch.tanh(torch.randn(4, 5, requires_grad=True))  # a tensor that needs grad is fine
-    ax = plot_hidden_states(H, kind="heatmap", step_labels="ab c")
-    images = [a for a in ax.get_children() if isinstance(a, AxesImage)]
-    assert len(images) == 1
-    assert images[0].get_array().shape == (5, 4)  # (num_hiddens, num_steps)
-    assert images[0].get_clim() == (-1.0, 1.0)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "␣", "c"]
-    assert len(ax.figure.axes) == 2  # the heatmap and its colour bar
-
-
-@pytest.mark.parametrize("kwargs, message", [({"H": np.zeros((2, 3, 4))}, "num_steps, num_hiddens"),
-                                             ({"H": np.zeros((2, 3)), "kind": "bars"}, "kind"),
-                                             ({"H": np.zeros((2, 3)), "step_labels": "abc"}, "3 step_labels")])
-def test_plot_hidden_states_rejects_bad_input(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        plot_hidden_states(**kwargs)
+def test_live_plot_draws_time_on_the_x_axis():
+    live = LivePlot(xlabel="epoch", ylabel="perplexity", legend=["train", "valid"], xlim=[0.5, 3.5])
+    for epoch, (train, valid) in enumerate([(9.0, 10.0), (6.0, 7.5), (4.0, 6.0)], start=1):
+        live.add(epoch, [train, valid])
+    ax = live.axes[0]
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(ax.get_lines()[1].get_ydata(), [10.0, 7.5, 6.0])
+    assert ax.get_xlabel() == "epoch" and ax.get_xlim() == (0.5, 3.5)
 
 
 def test_draw_unrolled_rnn_has_three_boxes_per_step_and_labelled_shared_weights():
@@ -94,3 +81,17 @@ def test_draw_unrolled_rnn_takes_other_names_and_rejects_bad_sizes():
         draw_unrolled_rnn(0)
     with pytest.raises(ValueError, match="three entries"):
         draw_unrolled_rnn(2, weights=("A", "B"))
+
+
+def test_zipf_plot_has_one_sorted_line_per_ngram_order():
+    ax = plot_zipf({"words": [1, 5, 3], "bigrams": [2, 1]})
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["words", "bigrams"]
+    assert list(lines[0].get_ydata()) == [5, 3, 1] and ax.get_xscale() == ax.get_yscale() == "log"
+
+
+def test_minibatch_layout_figure_has_a_strip_per_scheme():
+    fig = plot_minibatch_layout(num_tokens=30, batch_size=2, num_steps=4, seed=1)
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert len(fig.axes) == 2 and titles[0].startswith("random sampling") and titles[1].startswith("sequential")
+    assert len(fig.axes[0].patches) == 30

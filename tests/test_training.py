@@ -1,14 +1,20 @@
-"""seqlib.training.fit on tiny problems: loss decreases, schedules step, early stopping
-restores the best weights, metrics and monitors, and bad arguments raise clear errors."""
+"""seqlib.training on tiny problems: fit (loss decreases, schedules step, early stopping restores
+the best weights, metrics and monitors, bad arguments raise clear errors), the History it
+returns, gradient clipping and the adversarial loss."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from seqlib.training import History, evaluate, fit
+from seqlib.history import History
+from seqlib.training import adversarial_loss, clip_gradients, evaluate, fit
 
 
 def _regression(n=256, seed=0):
@@ -236,3 +242,159 @@ def test_bad_batches_are_explained():
 def test_progress_bar_runs(capsys):
     h = _call(progress=True, num_epochs=2, desc="tiny")
     assert len(h) == 2 and math.isfinite(h.train_loss[-1])
+
+
+# --- History: one record for fit and the language-model loop -----------------------------------
+
+def test_history_records_epochs_tracks_the_best_and_derives_perplexity():
+    h = History(monitor="val_loss", mode="min")
+    for epoch, (train, val) in enumerate([(2.0, 1.5), (1.0, 0.5), (0.8, 0.7)], 1):
+        scores = h.record(epoch, train_loss=train, val_loss=val, metrics={"acc": 0.1 * epoch}, lr=0.1,
+                          train_time=1.0, epoch_time=1.5, train_tokens=100)
+        assert scores == {"train_loss": train, "val_loss": val, "acc": pytest.approx(0.1 * epoch)}
+        if h.improved(val):
+            h.best_epoch, h.best_score = epoch, val
+    assert len(h) == 3 and h.best_epoch == 2 and h.values("acc") == h.metrics["acc"]
+    assert h.val_ppl == pytest.approx([math.exp(v) for v in (1.5, 0.5, 0.7)])
+    assert h.values("train_ppl") == pytest.approx([math.exp(v) for v in (2.0, 1.0, 0.8)])
+    assert h.total_time == 4.5 and h.train_seconds == 3.0 and h.tokens_per_s == 100.0
+    assert "validation perplexity 2.01" in h.summary() and "100 tokens/s" in h.summary()
+    assert not h.improved(float("nan")) and not History(mode="max", best_score=1.0).improved(0.5)
+    with pytest.raises(KeyError, match="history has no 'bleu'"):
+        h.values("bleu")
+
+
+def test_fit_history_has_no_token_counts():
+    torch.manual_seed(0)
+    model = Linear()
+    train, val = _loaders()
+    h = fit(model, train, val, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+            num_epochs=2, progress=False)
+    assert h.train_tokens == [] and math.isnan(h.tokens_per_s)
+    assert len(h.train_time) == 2 and all(0 <= t <= e for t, e in zip(h.train_time, h.epoch_time))
+    assert "best val_loss" in h.summary() and "perplexity" not in h.summary()
+
+
+# --- gradient clipping ------------------------------------------------------------------------
+
+finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(arrays(np.float32, st.integers(1, 5), elements=finite), min_size=1, max_size=4),
+       st.floats(1e-3, 1e3))
+def test_clipping_caps_the_global_norm_and_keeps_direction(grads, theta):
+    params = [torch.zeros(len(g), requires_grad=True) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = torch.tensor(g, dtype=torch.float32)
+    before = torch.cat([p.grad.clone() for p in params])
+    norm = clip_gradients(params, theta)
+    after = torch.cat([p.grad for p in params])
+    assert norm == pytest.approx(float(before.double().norm()), rel=1e-4, abs=1e-6)
+    assert float(after.double().norm()) <= theta * (1 + 1e-5)
+    if norm <= theta:
+        assert torch.equal(after, before), "small gradients are left unchanged"
+    else:
+        assert torch.allclose(after * (norm / theta), before, rtol=1e-4, atol=1e-3)
+
+
+class Scratch:
+    """A from-scratch model as Day 3 writes them: a list of parameters in ``params``."""
+
+    def __init__(self):
+        self.params = [torch.zeros(5, 4, requires_grad=True), torch.zeros(4, requires_grad=True)]
+
+
+def test_clipping_accepts_modules_scratch_models_and_checks_theta():
+    net = Scratch()
+    for p in net.params:
+        p.grad = torch.full_like(p, 10.0)
+    assert clip_gradients(net, 1.0) > 1.0
+    assert math.isclose(float(torch.sqrt(sum((p.grad ** 2).sum() for p in net.params))), 1.0, rel_tol=1e-5)
+    module = nn.GRU(5, 4)
+    assert clip_gradients(module, 1.0) == 0.0  # no gradients yet: nothing to do
+    with pytest.raises(ValueError, match="theta must be positive"):
+        clip_gradients(module, 0)
+
+
+# --- adversarial training ----------------------------------------------------------------------
+
+class Classifier(nn.Module):
+    """A padded-sentence classifier with an ``embedding``: a GRU read up to each sentence's end."""
+
+    def __init__(self, vocab_size=30, embed_size=8, num_hiddens=6):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=1)
+        self.rnn = nn.GRU(embed_size, num_hiddens, batch_first=True)
+        self.head = nn.Linear(num_hiddens, 1)
+
+    def forward(self, X, lengths):
+        H, _ = self.rnn(self.embedding(X))                       # (batch, T, num_hiddens)
+        last = H[torch.arange(len(X)), torch.as_tensor(lengths) - 1]  # the state at each sentence's end
+        return self.head(last).squeeze(-1)
+
+
+def _adv_setup(seed=0):
+    torch.manual_seed(seed)
+    model = Classifier()
+    X = torch.randint(2, 30, (4, 7))
+    lengths = torch.tensor([7, 5, 3, 1])
+    X[1, 5:], X[2, 3:], X[3, 1:] = 1, 1, 1  # padding
+    y = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    return model, X, lengths, y
+
+
+def test_adversarial_loss_is_clean_plus_perturbed_loss_with_r_of_norm_epsilon():
+    model, X, lengths, y = _adv_setup()
+    bce = torch.nn.BCEWithLogitsLoss()
+    total = adversarial_loss(0.5)(model, (X, lengths), y)
+    # the same by hand: gradient at the embedded sentence, normalised per sentence
+    E = model.embedding(X).detach().requires_grad_()
+    hook = model.embedding.register_forward_hook(lambda m, a, out: E)
+    clean = bce(model(X, lengths), y)
+    (g,) = torch.autograd.grad(clean, E)
+    r = 0.5 * g / g.flatten(1).norm(dim=1)[:, None, None]
+    hook.remove()
+    hook = model.embedding.register_forward_hook(lambda m, a, out: out + r)
+    perturbed = bce(model(X, lengths), y)
+    hook.remove()
+    assert torch.allclose(r.flatten(1).norm(dim=1), torch.full((4,), 0.5))
+    assert torch.allclose(r[1, 5:], torch.zeros_like(r[1, 5:]))  # padding is not perturbed
+    assert torch.allclose(total, clean + perturbed, atol=1e-6)
+    assert perturbed > clean  # a step along the gradient increases the loss
+
+
+def test_adversarial_loss_trains_with_fit_and_leaves_no_hooks():
+    model, X, lengths, y = _adv_setup()
+    loader = [(X, lengths, y)] * 4  # the layout of seqlib's padded sentence batches
+    history = fit(model, loader, loss_fn=torch.nn.BCEWithLogitsLoss(),
+                  optimizer=torch.optim.Adam(model.parameters(), lr=0.01), num_epochs=3,
+                  train_loss=adversarial_loss(0.1), progress=False)
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert not model.embedding._forward_hooks
+
+
+def test_adversarial_loss_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="epsilon must be positive"):
+        adversarial_loss(0.0)
+    with pytest.raises(TypeError, match="model.embedding"):
+        adversarial_loss(0.5)(torch.nn.Linear(3, 1), (torch.zeros(2, 3),), torch.zeros(2, 1))
+
+
+def test_adversarial_loss_gradients_are_those_of_clean_plus_perturbed_loss():
+    model, X, lengths, y = _adv_setup(seed=3)
+    bce = torch.nn.BCEWithLogitsLoss()
+    adversarial_loss(0.5)(model, (X, lengths), y).backward()
+    ours = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    embedded = []  # the reference: autograd through both losses, r held constant
+    hook = model.embedding.register_forward_hook(lambda m, a, out: embedded.append(out))
+    clean = bce(model(X, lengths), y)
+    hook.remove()
+    (g,) = torch.autograd.grad(clean, embedded[0], retain_graph=True)
+    r = (0.5 * g / g.flatten(1).norm(dim=1)[:, None, None]).detach()
+    hook = model.embedding.register_forward_hook(lambda m, a, out: out + r)
+    (clean + bce(model(X, lengths), y)).backward()
+    hook.remove()
+    for p, q in zip(ours, model.parameters()):
+        assert torch.allclose(p, q.grad, atol=1e-6)

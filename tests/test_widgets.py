@@ -1,4 +1,5 @@
-"""seqlib.widgets: sliders redraw through the callback, without a display, and degrade without ipywidgets."""
+"""seqlib.widgets: the controls draw their default view as an ordinary output, re-render through the
+callback (without a display), and degrade without ipywidgets."""
 
 import sys
 
@@ -9,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from seqlib.widgets import slider_plot  # noqa: E402
+from seqlib.widgets import slider_plot, text_view  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*non-interactive.*:UserWarning")
 
@@ -29,7 +30,7 @@ def test_slider_plot_draws_once_then_on_every_change_with_all_values():
         calls.append((rho, num_steps))
         plt.subplots()
 
-    widget = slider_plot(draw, rho=(0.0, 2.0, 0.1, 0.9), num_steps=(5, 40, 5, 20))
+    widget = slider_plot(draw, rho=(0.0, 2.0, 0.1, 0.9), num_steps=(5, 40, 5, 20), static=False)
     assert isinstance(widget, ipywidgets.VBox)
     controls, out = widget.children
     rho, steps = controls.children
@@ -42,12 +43,22 @@ def test_slider_plot_draws_once_then_on_every_change_with_all_values():
     assert calls == [(0.9, 20), (0.9, 30), (1.5, 30)]
 
 
+def test_slider_plot_draws_the_default_as_an_ordinary_output_first():
+    calls = []
+    widget = slider_plot(lambda a: calls.append(a), a=(0, 10, 1, 5))
+    assert calls == [5, 5]  # the static figure (for the book), then the widget's own
+    widget.children[0].children[0].value = 7
+    assert calls == [5, 5, 7]
+
+
 def test_slider_plot_degrades_to_a_note_without_ipywidgets(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # makes `import ipywidgets` fail
     calls = []
-    assert slider_plot(lambda a: calls.append(a), a=(0, 10, 1, 5)) is None
+    assert slider_plot(lambda a: calls.append(a), a=(0, 10, 1, 5), static=False) is None
     assert "needs ipywidgets" in capsys.readouterr().out
     assert calls == []
+    assert slider_plot(lambda a: calls.append(a), a=(0, 10, 1, 5)) is None
+    assert calls == [5]  # the default figure is still drawn
 
 
 @pytest.mark.parametrize("spec, message", [((0, 1, 0.1), r"\(min, max, step, value\)"),
@@ -55,8 +66,10 @@ def test_slider_plot_degrades_to_a_note_without_ipywidgets(monkeypatch, capsys):
                                            ((0, 1, 0, 0.5), "step > 0"),
                                            (("a", 1, 0.1, 0.5), "numbers")])
 def test_slider_plot_rejects_bad_slider_specs(spec, message):
+    calls = []
     with pytest.raises(ValueError, match=message):
-        slider_plot(lambda a: None, a=spec)
+        slider_plot(lambda a: calls.append(a), a=spec)
+    assert calls == []  # refused before drawing anything
 
 
 def test_slider_plot_needs_a_function_and_a_slider():
@@ -64,3 +77,72 @@ def test_slider_plot_needs_a_function_and_a_slider():
         slider_plot(None, a=(0, 1, 1, 0))
     with pytest.raises(ValueError, match="at least one slider"):
         slider_plot(lambda: None)
+
+
+# --- text_view ---------------------------------------------------------------------------------
+
+def test_text_view_renders_a_figure_static_then_on_every_edit():
+    import ipywidgets
+
+    calls = []
+
+    def draw(text):
+        calls.append(text)
+        plt.subplots()
+
+    widget = text_view(draw, "  hello  ", description="sentence")
+    box, message, out = widget.children
+    assert isinstance(box, ipywidgets.Text) and isinstance(message, ipywidgets.Label)
+    assert isinstance(out, ipywidgets.Output)
+    assert (box.description, box.value) == ("sentence", "hello")
+    assert calls == ["hello", "hello"]  # the static output for the book, then the widget's view
+    box.value = "world "
+    assert calls[-1] == "world"
+
+
+def test_text_view_step_slider_is_bounded_by_the_text_length():
+    import ipywidgets
+
+    calls = []
+    widget = text_view(lambda text, t: calls.append((text, t)), "AB CD", step=True,
+                       normalize=lambda s: "".join(s.split()), static=False)
+    box, slider, _, _ = widget.children
+    assert isinstance(slider, ipywidgets.IntSlider) and (slider.min, slider.max, slider.value) == (0, 3, 0)
+    assert calls == [("ABCD", 0)]
+    slider.value = 3
+    assert calls[-1] == ("ABCD", 3)
+    box.value = "AB"  # shorter: the bound follows, and t is clipped to the last step
+    assert slider.max == 1 and slider.value == 1 and calls[-1] == ("AB", 1)
+    assert calls.count(("AB", 1)) == 1  # one render per change
+
+
+def test_text_view_shows_html_and_reports_what_render_cannot_read(capsys):
+    def explain(sentence):
+        if not sentence:
+            raise ValueError("an empty sentence has nothing to classify")
+        return f"<b>{sentence}</b>"
+
+    widget = text_view(explain, "not bad")
+    assert "HTML object" in capsys.readouterr().out  # the static view: an HTML output
+    box, message, out = widget.children
+    assert message.value == ""
+    box.value = "   "
+    assert message.value == "⚠ an empty sentence has nothing to classify"
+    box.value = "good"
+    assert message.value == ""
+
+
+def test_text_view_degrades_to_the_static_view_and_a_note(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    calls = []
+    assert text_view(lambda s, t: calls.append((s, t)), "abc", step=True) is None
+    assert calls == [("abc", 0)] and "needs ipywidgets" in capsys.readouterr().out
+
+
+def test_text_view_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="render must be a function"):
+        text_view(None, "abc")
+    with pytest.raises(TypeError, match="text must be a string"):
+        text_view(lambda s: None, 42)
+    with pytest.raises(ValueError, match="non-empty"):
+        text_view(lambda s, t: None, "  ", step=True)

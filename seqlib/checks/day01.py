@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import as_array, call_student, report, _shape
+from seqlib.checks.feedback import as_array, call_student, report, require_callable, shape_str
+from seqlib.utils import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
 
@@ -91,9 +92,9 @@ def check_rnn_step(rnn_step) -> bool:
     weights); the first failure is explained (missing tanh or bias, transposed weight,
     wrong output shape, an exception). Prints the verdict and returns ``True`` or ``False``.
     """
-    if not callable(rnn_step):
-        return report(False, f"rnn_step should be a function, got {type(rnn_step).__name__}",
-                      "define it with def rnn_step(x_t, h_prev, W_xh, W_hh, b_h): ...")
+    failed = require_callable(rnn_step, "rnn_step", "rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")
+    if failed is not None:
+        return failed
     for seed, (batch_size, num_inputs, num_hiddens) in enumerate(_RNN_STEP_CASES):
         args, expected = _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed)
         case = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
@@ -102,34 +103,41 @@ def check_rnn_step(rnn_step) -> bool:
             hint = ("check the shapes: x_t holds one example per row, (batch_size, num_inputs), and W_xh is "
                     "(num_hiddens, num_inputs), so the input term is x_t @ W_xh.T (W_xh @ x_t is the "
                     "one-example form); likewise h_prev @ W_hh.T")
-            return report(False, f"rnn_step raised {error} for {case}", hint)
+            return report(False, f"rnn_step raised {error} for {case}", hint,
+                          expected=f"h_t of shape {shape_str(expected.shape)}")
         if got is None:
             return report(False, "rnn_step returned None",
-                          "compute h_t and `return` it (the stub still returns None)")
+                          "compute h_t and `return` it (the stub still returns None)",
+                          expected=f"h_t, an array of shape {shape_str(expected.shape)}")
         got = as_array(got)
         if got is None:
-            return report(False, "rnn_step should return an array of numbers", "return a NumPy array")
+            return report(False, "rnn_step should return an array of numbers", "return a NumPy array",
+                          expected=f"h_t, an array of shape {shape_str(expected.shape)}")
         if got.shape != expected.shape:
-            want = _shape(expected.shape)
+            want = shape_str(expected.shape)
             if got.shape == expected.T.shape and np.allclose(got, expected.T, atol=_ATOL):
                 why, hint = "it is transposed", "rows are examples: use x_t @ W_xh.T (not W_xh @ x_t.T)"
             elif got.size == expected.size and np.allclose(got.reshape(expected.shape), expected, atol=_ATOL):
                 why, hint = "the values are right but a dimension is missing", "keep the batch dimension, even for batch_size=1"
             else:
                 why, hint = "", "the result should have one row per example and one column per hidden unit"
-            message = f"rnn_step returned shape {_shape(got.shape)} for {case}; expected {want}"
-            return report(False, message + (f": {why}" if why else ""), hint)
+            message = f"rnn_step returned shape {shape_str(got.shape)} for {case}"
+            return report(False, message + (f": {why}" if why else ""), hint,
+                          expected=f"shape {want}, (batch_size, num_hiddens)")
         if not np.all(np.isfinite(got)):
             return report(False, f"rnn_step returned NaN or infinite values for {case}",
-                          "use np.tanh on the sum, which keeps h_t in (-1, 1)")
+                          "use np.tanh on the sum, which keeps h_t in (-1, 1)",
+                          expected="values of tanh, in (-1, 1)")
         if np.allclose(got, expected, atol=_ATOL):
             continue
         for wrong, why, hint in _rnn_step_mistakes(*args):
             if np.allclose(got, wrong, atol=_ATOL):
-                return report(False, f"rnn_step is not right for {case}: {why}", hint)
+                return report(False, f"rnn_step is not right for {case}: {why}", hint,
+                              expected="the output of nn.RNNCell with the same weights")
         err = np.abs(got - expected).max()
         return report(False, f"rnn_step gives wrong values for {case}: max |yours - nn.RNNCell| = {err:.3g}",
-                      "compare each term with h_t = tanh(x_t W_xh^T + h_prev W_hh^T + b_h)")
+                      "compare each term with h_t = tanh(x_t W_xh^T + h_prev W_hh^T + b_h)",
+                      expected="the output of nn.RNNCell with the same weights (to 1e-6)")
     batches = sorted({b for b, _, _ in _RNN_STEP_CASES})
     return report(True, f"rnn_step matches torch.nn.RNNCell (same weights) on {len(_RNN_STEP_CASES)} cases: "
                         f"batch sizes {', '.join(map(str, batches))}, square and non-square weights")
@@ -154,18 +162,19 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
     mistakes (two biases as in ``nn.RNN``, a forgotten bias or weight, one copy of the weights
     per time step) and the formula is explained without giving the number away.
     """
-    for name, n in [("num_inputs", num_inputs), ("num_hiddens", num_hiddens), ("num_outputs", num_outputs)]:
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    num_inputs = positive_int(num_inputs, "num_inputs")
+    num_hiddens = positive_int(num_hiddens, "num_hiddens")
+    num_outputs = positive_int(num_outputs, "num_outputs")
     if answer is None or answer is Ellipsis:
-        return report(False, "no answer yet", "replace None with your count, an integer")
+        return report(False, "no answer yet", "replace None with your count, an integer",
+                      expected="a whole number")
     arr = as_array(answer) if isinstance(answer, (np.ndarray, torch.Tensor)) else None
     if arr is not None and arr.size == 1:
         answer = arr.item()  # a one-element array or tensor
     if (isinstance(answer, bool) or not isinstance(answer, numbers.Real) or not math.isfinite(answer)
             or answer != int(answer)):
         return report(False, f"the answer should be a whole number, got {answer!r}",
-                      "a parameter count is an integer")
+                      "a parameter count is an integer", expected="a whole number")
     answer = int(answer)
     d, h, q = num_inputs, num_hiddens, num_outputs
     truth = _rnn_num_params_reference(d, h, q)
@@ -196,5 +205,7 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
     if why:
         hint = ("parameters are shared across time: the count does not depend on T"
                 if "time step" in why[0] else formula)
-        return report(False, f"{answer} is not right: " + "; or ".join(why), hint)
-    return report(False, f"{answer} is not right for d={d}, h={h}, q={q}", formula)
+        return report(False, f"{answer} is not right: " + "; or ".join(why), hint,
+                      expected=f"the count of the equations' parameters for d={d}, h={h}, q={q}")
+    return report(False, f"{answer} is not right for d={d}, h={h}, q={q}", formula,
+                  expected="h·d + h·h + h + q·h + q (one hidden bias)")

@@ -1,11 +1,10 @@
 """Instant feedback on the exercises of Day 2 (LSTM and GRU from scratch).
 
-To be folded into :mod:`seqlib.checks`, whose helpers (``report``, ``call_student``,
-``as_array``) these checks use. Each check runs the student's code on small random inputs,
-compares it with ``torch.nn`` (``nn.LSTMCell``, ``nn.GRUCell``, the parameter counts of
-``nn.RNN``/``nn.GRU``/``nn.LSTM``), names the mistake when it recognises one, prints
-"✅ ..." or "❌ ... / hint: ..." and returns ``True`` or ``False``. It never raises on a
-wrong answer.
+Each check runs the student's code on small random inputs, compares it with ``torch.nn``
+(``nn.LSTMCell``, ``nn.GRUCell``, the parameter counts of ``nn.RNN``/``nn.GRU``/``nn.LSTM``),
+names the mistake when it recognises one and reports in the course's one format
+(:func:`seqlib.checks.feedback.report`): a mark, what is wrong, what was expected, a hint.
+It returns ``True`` or ``False`` and never raises on a wrong answer.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ import itertools
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import as_array, call_student, report
+from seqlib import cells
+from seqlib.checks.feedback import as_array, call_student, report, require_callable
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
 
@@ -76,13 +76,15 @@ def _same(a, b):
 
 def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", biases=2, g_act=torch.tanh,
                   h_tanh=True):
-    """An LSTM step with a known mistake built in (to name the student's mistake)."""
+    """An LSTM step with a known mistake built in (to name the student's mistake), from the
+    element-wise part :func:`seqlib.cells.lstm_pointwise` on mistaken pre-activations."""
     pre = x @ W_ih.T + h @ W_hh.T + (b_ih if biases >= 1 else 0) + (b_hh if biases == 2 else 0)
     blocks = dict(zip(order, pre.chunk(4, dim=1)))
-    i, f, g, o = (torch.sigmoid(blocks["i"]), torch.sigmoid(blocks["f"]), g_act(blocks["g"]),
-                  torch.sigmoid(blocks["o"]))
-    c_new = f * c + i * g
-    return (o * torch.tanh(c_new) if h_tanh else o * c_new), c_new
+    G = [blocks[g] for g in "ifog"]  # our gate order i, f, o, c; PyTorch's g is our candidate c
+    if g_act is torch.sigmoid:  # tanh(atanh(s)) = s: the candidate becomes sigmoid(g)
+        G[3] = torch.atanh(torch.sigmoid(G[3]))
+    H, C = cells.lstm_pointwise(G, c)
+    return (H if h_tanh else torch.sigmoid(G[2]) * C), C  # the mistake h_new = o * c_new
 
 
 def _lstm_diagnosis(H, C, x, h, c, W):
@@ -115,9 +117,9 @@ def check_lstm_step(lstm_step) -> bool:
     ``(4*num_hiddens, num_hiddens)``, the blocks stacked in the order i, f, g, o;
     ``x`` is ``(batch_size, num_inputs)``, ``h`` and ``c`` are ``(batch_size, num_hiddens)``.
     """
-    if not callable(lstm_step):
-        return report(False, f"check_lstm_step needs your function, got {type(lstm_step).__name__}",
-                      "pass the function itself: check_lstm_step(lstm_step)")
+    failed = require_callable(lstm_step, "lstm_step", "lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh)")
+    if failed is not None:
+        return failed
     for cell, x, h, c, W, sizes in _cases(nn.LSTMCell, seed=0):
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
@@ -134,10 +136,10 @@ def check_lstm_step(lstm_step) -> bool:
             return report(False, "lstm_step should return two arrays of numbers", "return h_new, c_new")
         for name, got, want in (("h_new", H, want_h), ("c_new", C, want_c)):
             if got.shape != want.shape:
-                return report(False, f"{name} has shape {tuple(got.shape)} for {sizes}; "
-                                     f"expected {tuple(want.shape)}",
+                return report(False, f"{name} has shape {tuple(got.shape)} for {sizes}",
                               "each gate is (batch_size, num_hiddens): split the 4*num_hiddens columns "
-                              "with .chunk(4, dim=1), and keep the batch dimension")
+                              "with .chunk(4, dim=1), and keep the batch dimension",
+                              expected=f"shape {tuple(want.shape)}, (batch_size, num_hiddens)")
         ok_h, ok_c = _same(H, want_h), _same(C, want_c)
         if ok_h and ok_c:
             continue
@@ -145,13 +147,14 @@ def check_lstm_step(lstm_step) -> bool:
         diagnosis = _lstm_diagnosis(H, C, x, h, c, W)
         if diagnosis:
             return report(False, f"your step differs from nn.LSTMCell (max |diff| {err:.2g}): {diagnosis[0]}",
-                          diagnosis[1])
+                          diagnosis[1], expected="the (h_new, c_new) of nn.LSTMCell with the same weights")
         if ok_c:
             return report(False, "c_new matches nn.LSTMCell but h_new does not",
                           "h_new = o * tanh(c_new), with o the output gate (the 4th block)")
         return report(False, f"(h_new, c_new) differ from nn.LSTMCell (max |diff| {err:.2g}) for {sizes}",
                       "gates = x @ W_ih.T + h @ W_hh.T + b_ih + b_hh, split as i, f, g, o; "
-                      "c_new = f*c + i*g; h_new = o*tanh(c_new)")
+                      "c_new = f*c + i*g; h_new = o*tanh(c_new)",
+                      expected="the (h_new, c_new) of nn.LSTMCell with the same weights")
     return report(True, "lstm_step matches nn.LSTMCell (batch sizes 3 and 1, two shapes)")
 
 
@@ -161,18 +164,18 @@ def check_lstm_step(lstm_step) -> bool:
 
 def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, swap_z=False,
                  biases=2):
-    """A GRU step with a known mistake built in."""
+    """A GRU step with a known mistake built in, from :func:`seqlib.cells.gru_pointwise` on
+    mistaken pre-activations."""
     gi = dict(zip(order, (x @ W_ih.T + (b_ih if biases >= 1 else 0)).chunk(3, dim=1)))
     gh = dict(zip(order, (h @ W_hh.T + (b_hh if biases == 2 else 0)).chunk(3, dim=1)))
-    r = torch.sigmoid(gi["r"] + gh["r"])
-    z = torch.sigmoid(gi["z"] + gh["z"])
+    sign = -1 if swap_z else 1  # sigmoid(-a) = 1 - sigmoid(a): the roles of z and 1 - z swapped
+    Gx, Gh = [gi["r"], sign * gi["z"], gi["n"]], [gh["r"], sign * gh["z"], gh["n"]]
     if reset_before:
         W_hn = dict(zip(order, W_hh.chunk(3, dim=0)))["n"]
         b_hn = dict(zip(order, b_hh.chunk(3)))["n"]
-        n = torch.tanh(gi["n"] + (r * h) @ W_hn.T + b_hn)
-    else:
-        n = torch.tanh(gi["n"] + r * gh["n"])
-    return z * n + (1 - z) * h if swap_z else (1 - z) * n + z * h
+        Gx[2] = Gx[2] + b_hn
+        return cells.gru_pointwise(Gx, Gh[:2], h, reset_after=False, W_hh=W_hn.T)
+    return cells.gru_pointwise(Gx, Gh, h, b_hh=0)
 
 
 def _gru_diagnosis(H, x, h, W):
@@ -204,9 +207,9 @@ def check_gru_step(gru_step) -> bool:
     Layout of ``nn.GRUCell``: ``W_ih`` is ``(3*num_hiddens, num_inputs)``, ``W_hh`` is
     ``(3*num_hiddens, num_hiddens)``, the blocks stacked r, z, n; same for the two biases.
     """
-    if not callable(gru_step):
-        return report(False, f"check_gru_step needs your function, got {type(gru_step).__name__}",
-                      "pass the function itself: check_gru_step(gru_step)")
+    failed = require_callable(gru_step, "gru_step", "gru_step(x, h, W_ih, W_hh, b_ih, b_hh)")
+    if failed is not None:
+        return failed
     for cell, x, h, _, W, sizes in _cases(nn.GRUCell, seed=10):
         with torch.no_grad():
             want = cell(x, h)
@@ -221,18 +224,20 @@ def check_gru_step(gru_step) -> bool:
         H = _as_tensor(out)
         if H is None or H.shape != want.shape:
             got = "something that is not an array" if H is None else f"shape {tuple(H.shape)}"
-            return report(False, f"gru_step returned {got} for {sizes}; expected shape {tuple(want.shape)}",
-                          "split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension")
+            return report(False, f"gru_step returned {got} for {sizes}",
+                          "split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension",
+                          expected=f"h_new of shape {tuple(want.shape)}, (batch_size, num_hiddens)")
         if _same(H, want):
             continue
         err = (H - want).abs().max().item()
         diagnosis = _gru_diagnosis(H, x, h, W)
         if diagnosis:
             return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}): {diagnosis[0]}",
-                          diagnosis[1])
+                          diagnosis[1], expected="the h_new of nn.GRUCell with the same weights")
         return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}) for {sizes}",
                       "r, z = sigmoid(x @ W_i*.T + b_i* + h @ W_h*.T + b_h*); "
-                      "n = tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn)); h_new = (1 - z) * n + z * h")
+                      "n = tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn)); h_new = (1 - z) * n + z * h",
+                      expected="the h_new of nn.GRUCell with the same weights")
     return report(True, "gru_step matches nn.GRUCell (batch sizes 3 and 1, two shapes)")
 
 
@@ -267,8 +272,8 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> bo
     Prints one line per layer; returns ``True`` only if all three are right.
     """
     if not isinstance(counts, dict):
-        return report(False, f"give a dict like {{'rnn': 123, 'gru': 456, 'lstm': 789}}, got "
-                             f"{type(counts).__name__}")
+        return report(False, f"the answer is a {type(counts).__name__}", "give a dict of three whole numbers",
+                      expected="a dict like {'rnn': 123, 'gru': 456, 'lstm': 789}")
     missing = [k for k in _BLOCKS if k not in counts]
     if missing:
         return report(False, f"your dict is missing {', '.join(map(repr, missing))}",
@@ -280,10 +285,12 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> bo
         got = counts[kind]
         label = f"nn.{kind.upper()}(input_size={num_inputs}, hidden_size={num_hiddens})"
         if got is None or isinstance(got, bool) or not isinstance(got, int):
-            results.append(report(False, f"{label}: fill in a whole number (got {got!r})", formula))
+            results.append(report(False, f"{label}: fill in a whole number (got {got!r})", formula,
+                                  expected="a whole number"))
         elif got == want:
             results.append(report(True, f"{label}: {want} parameters"))
         else:
             why = _count_diagnosis(kind, got, num_inputs, num_hiddens)
-            results.append(report(False, f"{label}: {got} is not right: {why}", formula))
+            results.append(report(False, f"{label}: {got} is not right: {why}", formula,
+                                  expected="the count of torch.nn, which keeps two bias vectors per block"))
     return all(results)

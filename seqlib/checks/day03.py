@@ -2,8 +2,9 @@
 
 Every check calls the student's function on cases whose answers come from ``torch`` /
 ``torch.nn`` (not from a second copy of the lesson's code), prints ✅ or ❌ with what went
-wrong and a hint (:func:`seqlib.checks.report`), returns a bool and never raises
-(:func:`seqlib.checks.call_student`): a wrong answer must not stop the notebook.
+wrong, what was expected and a hint, in the course's one format
+(:func:`seqlib.checks.feedback.report`), returns a bool and never raises
+(:func:`seqlib.checks.feedback.call_student`): a wrong answer must not stop the notebook.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import math
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import call_student as _call
-from seqlib.checks.feedback import report
+from seqlib import cells
+from seqlib.checks.feedback import call_student, report, require_callable
+from seqlib.fused import unfuse
 
 __all__ = ["check_perplexity", "check_fused_lstm_step", "check_sample_next"]
 
@@ -28,6 +30,9 @@ def _as_float(value):
 
 def check_perplexity(perplexity_fn) -> bool:
     """``perplexity_fn(p)``: ``p`` a 1-D tensor of the probabilities a model gave to the true next tokens."""
+    failed = require_callable(perplexity_fn, "perplexity_fn", "perplexity_fn(p)")
+    if failed is not None:
+        return failed
     cases = [
         (torch.full((10,), 1 / 28), "a model that gives every one of 28 characters 1/28"),
         (torch.ones(5), "a model that is always sure and always right"),
@@ -37,12 +42,13 @@ def check_perplexity(perplexity_fn) -> bool:
     for p, what in cases:
         # the reference: exp of the cross-entropy, as torch.nn computes it from log-probabilities
         expected = math.exp(float(nn.functional.nll_loss(torch.log(p)[:, None], torch.zeros(len(p), dtype=torch.long))))
-        got, error = _call(perplexity_fn, p.clone())
+        got, error = call_student(perplexity_fn, p.clone())
         if error:
             return report(False, f"perplexity_fn raised {error} for {what}", "it receives a 1-D tensor of probabilities")
         value = _as_float(got)
         if value is None:
-            return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}")
+            return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}",
+                          "return a float (or a tensor holding one number)", expected=f"{expected:.4g}")
         if not math.isclose(value, expected, rel_tol=1e-4):
             hint = "perplexity = exp(-mean(log p)), the exponential of the mean cross-entropy"
             if math.isclose(value, 1 / float(p.mean()), rel_tol=1e-4):
@@ -52,81 +58,91 @@ def check_perplexity(perplexity_fn) -> bool:
                 hint = "that is the cross-entropy; perplexity is its exponential"
             elif math.isclose(value, math.exp(-float(torch.log(p).sum())), rel_tol=1e-4):
                 hint = "you summed the log probabilities; take their mean (per token) instead"
-            return report(False, f"for {what} the perplexity is {expected:.4g}, you returned {value:.4g}", hint)
+            return report(False, f"for {what} you returned {value:.4g}", hint,
+                          expected=f"the perplexity {expected:.4g}")
     return report(True, "perplexity is exp(-mean log p): 28 for a uniform guess over 28 characters, "
                         "1 for a perfect model")
 
 
-# our fused blocks are I, F, O, C_tilde; torch.nn stacks i, f, g (= C_tilde), o
-_OURS_IN_TORCH_ORDER = (0, 1, 3, 2)
-
-
-def _torch_lstm_step(XW_t, H, C, W_h, blocks=_OURS_IN_TORCH_ORDER):
+def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
     """One step of ``torch.nn.LSTMCell`` on the fused inputs: the reference of the exercise.
 
-    The cell's input is ``XW_t`` itself with an identity-like ``weight_ih`` that picks our
-    blocks in torch's order; ``weight_hh`` is ``W_h`` with its blocks reordered, transposed.
+    The fused blocks (our gate order, :data:`seqlib.cells.GATES`) are unfused, with the identity
+    as input weights (the cell's input is ``XW_t`` itself), and copied into the cell by
+    :func:`seqlib.cells.to_torch`. ``torch_order=True``: the mistake of reading the fused blocks
+    in PyTorch's order i, f, g, o (our o and c swapped).
     """
     h = H.shape[1]
-    idx = torch.cat([torch.arange(k * h, (k + 1) * h) for k in blocks])
-    cell = nn.LSTMCell(4 * h, h, dtype=XW_t.dtype)
+    params = unfuse(torch.eye(4 * h, dtype=XW_t.dtype), W_h, torch.zeros(4 * h, dtype=XW_t.dtype), "lstm")
+    if torch_order:
+        swap = {"o": "c", "c": "o"}
+        params = {name[:-1] + swap.get(name[-1], name[-1]): value for name, value in params.items()}
     with torch.no_grad():
-        cell.weight_ih.copy_(torch.eye(4 * h, dtype=XW_t.dtype)[idx])
-        cell.weight_hh.copy_(W_h[:, idx].T)
-        cell.bias_ih.zero_()
-        cell.bias_hh.zero_()
-        return cell(XW_t, (H, C))
+        return cells.to_torch(params, nn.LSTMCell(4 * h, h, dtype=XW_t.dtype))(XW_t, (H, C))
 
 
 def check_fused_lstm_step(step_fn) -> bool:
     """``step_fn(XW_t, H, C, W_h) -> (H_new, C_new)``: one LSTM step from fused gates ``[I | F | O | C_tilde]``."""
+    failed = require_callable(step_fn, "step_fn", "step_fn(XW_t, H, C, W_h)")
+    if failed is not None:
+        return failed
     g = torch.Generator().manual_seed(0)
     batch_size, h = 3, 4
     XW_t, H, C = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (4 * h, h, h))
     W_h = torch.randn(h, 4 * h, generator=g, dtype=torch.float64)
     H_ref, C_ref = _torch_lstm_step(XW_t, H, C, W_h)
-    got, error = _call(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone())
+    got, error = call_student(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone())
     if error:
         return report(False, f"step_fn raised {error}", "G = XW_t + H @ W_h has shape (batch_size, 4h)")
     if not isinstance(got, tuple) or len(got) != 2 or not all(isinstance(t, torch.Tensor) for t in got):
-        return report(False, "step_fn must return a pair of tensors (H_new, C_new)")
+        return report(False, f"step_fn returned {type(got).__name__}", "end with `return H_new, C_new`",
+                      expected="a pair of tensors (H_new, C_new)")
     H_new, C_new = got
     if H_new.shape != (batch_size, h) or C_new.shape != (batch_size, h):
-        return report(False, f"H_new and C_new must have shape (batch_size, h) = {(batch_size, h)}, got "
-                             f"{tuple(H_new.shape)} and {tuple(C_new.shape)}")
+        return report(False, f"H_new and C_new have shapes {tuple(H_new.shape)} and {tuple(C_new.shape)}",
+                      "split G = XW_t + H @ W_h (batch_size, 4h) into four (batch_size, h) blocks",
+                      expected=f"both of shape (batch_size, h) = {(batch_size, h)}")
     if torch.allclose(H_new, C_ref) and torch.allclose(C_new, H_ref):
-        return report(False, "you returned (C_new, H_new)", "swap them: the hidden state comes first")
+        return report(False, "you returned (C_new, H_new)", "swap them: the hidden state comes first",
+                      expected="(H_new, C_new)")
     if torch.allclose(C_new, C_ref, atol=1e-10) and torch.allclose(H_new, H_ref, atol=1e-10):
         return report(True, "same as torch.nn.LSTMCell: one matrix product gives all four gates, "
                             "the rest is element-wise")
     hint = "G = XW_t + H @ W_h; I, F, O = sigmoid of the first 3h columns; C_tilde = tanh of the last h"
-    H_t, C_t = _torch_lstm_step(XW_t, H, C, W_h, blocks=(0, 1, 2, 3))
+    H_t, C_t = _torch_lstm_step(XW_t, H, C, W_h, torch_order=True)
     if torch.allclose(C_new, C_t) and torch.allclose(H_new, H_t):
         hint = "you used PyTorch's block order (i, f, g, o); ours is I, F, O, then C_tilde"
     elif torch.allclose(C_new, C_ref, atol=1e-10):
         hint = "C_new is right; H_new = O * tanh(C_new) (the output gate times the squashed new cell)"
-    return report(False, "C_new or H_new differs from torch.nn.LSTMCell's step", hint)
+    return report(False, "C_new or H_new differs from torch.nn.LSTMCell's step", hint,
+                  expected="the (H_new, C_new) of torch.nn.LSTMCell with the same weights")
 
 
 def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
     """``sample_fn(logits, temperature, generator) -> int``: greedy at 0, else a draw from softmax(logits / T)."""
+    failed = require_callable(sample_fn, "sample_fn", "sample_fn(logits, temperature, generator)")
+    if failed is not None:
+        return failed
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5])
-    got, error = _call(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0))
+    got, error = call_student(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0))
     if error:
         return report(False, f"sample_fn raised {error} at temperature 0", "temperature 0 means argmax")
     if _as_float(got) != 0:
-        return report(False, f"at temperature 0 the answer is the argmax (index 0), you returned {got!r}")
+        return report(False, f"at temperature 0 you returned {got!r}",
+                      "temperature 0 means greedy: return int(logits.argmax())",
+                      expected="the argmax, index 0")
     for temperature in (0.5, 2.0):
         g = torch.Generator().manual_seed(int(temperature * 10))
         counts = torch.zeros(len(logits))
         for _ in range(num_draws):
-            got, error = _call(sample_fn, logits.clone(), temperature, g)
+            got, error = call_student(sample_fn, logits.clone(), temperature, g)
             if error:
-                return report(False, f"sample_fn raised {error} at temperature {temperature}")
+                return report(False, f"sample_fn raised {error} at temperature {temperature}",
+                              "draw from probs = softmax(logits / T) with torch.multinomial(probs, 1, generator=...)")
             index = _as_float(got)
             if index is None or index != int(index) or not 0 <= index < len(logits):
-                return report(False, f"sample_fn must return a token index (an int in 0..{len(logits) - 1}), "
-                                     f"got {got!r}")
+                return report(False, f"sample_fn returned {got!r}", "return int(...) of the index drawn",
+                              expected=f"a token index, an int in 0..{len(logits) - 1}")
             counts[int(index)] += 1
         freq = counts / num_draws
 
@@ -144,5 +160,7 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
         else:
             hint = "draw from probs = softmax(logits / T) with torch.multinomial(probs, 1, generator=generator)"
         shown = ", ".join(f"{f:.2f}" for f in freq)
-        return report(False, f"at temperature {temperature} the frequencies of your draws are [{shown}]", hint)
+        want = ", ".join(f"{p:.2f}" for p in torch.softmax(logits / temperature, 0))
+        return report(False, f"at temperature {temperature} the frequencies of your draws are [{shown}]", hint,
+                      expected=f"about [{want}], softmax(logits / {temperature})")
     return report(True, "greedy at T = 0, and draws follow softmax(logits / T): sharper below 1, flatter above")

@@ -1,59 +1,22 @@
 """Instant feedback on the exercises of Day 4 (forecasting).
 
 Each check runs the student's answer on small inputs with known answers, compares it with
-the tested reference in :mod:`seqlib.timeseries`, prints one specific message and returns
-``True`` or ``False``:
-
-    ✅ what was verified
-    ❌ what is wrong, and why
-       hint: what to try
-
+the tested reference in :mod:`seqlib.timeseries` and reports in the course's one format
+(:func:`seqlib.checks.feedback.report`): a mark, what is wrong, what was expected, a hint.
 A check never raises on a wrong answer (papermill fails a lab on any error).
 """
 
 from __future__ import annotations
 
 import math
-import traceback
 
 import numpy as np
 import torch
 
+from seqlib.checks.feedback import as_array, call_student, report, require_callable
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
 __all__ = ["check_window_dataset", "check_persistence_mse"]
-
-PASS, FAIL = "✅", "❌"
-
-
-def _report(ok: bool, message: str, hint: str | None = None) -> bool:
-    text = f"{PASS if ok else FAIL} {message}"
-    if hint and not ok:
-        text += f"\n   hint: {hint}"
-    print(text)
-    return bool(ok)
-
-
-def _call(fn, *args):
-    """``(result, None)`` or ``(None, "ErrorType: message (in: line)")`` if the student's code raised."""
-    try:
-        return fn(*args), None
-    except Exception as err:  # noqa: BLE001 - the student's code may raise anything
-        frames = traceback.extract_tb(err.__traceback__)
-        where = f" (in: {frames[-1].line})" if len(frames) > 1 and frames[-1].line else ""
-        return None, f"{type(err).__name__}: {err}{where}"
-
-
-def _numbers(value):
-    """``value`` as a float64 array, or ``None`` if it is not numbers."""
-    if value is None:
-        return None
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
 
 
 # ----------------------------------------------------------------------------------------
@@ -70,17 +33,19 @@ def check_window_dataset(cls) -> bool:
     series = np.array([[100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
     reference = WindowDataset(series, window)
     want = len(reference)
-    if cls is None or not callable(cls):
-        return _report(False, "define the class SlidingWindows(series, window) first",
-                       "class SlidingWindows(torch.utils.data.Dataset): with __init__, __len__ and __getitem__")
-    ds, err = _call(cls, series, window)
+    failed = require_callable(cls, "SlidingWindows",
+                              "the class SlidingWindows(series, window), a torch.utils.data.Dataset with "
+                              "__init__, __len__ and __getitem__,")
+    if failed is not None:
+        return failed
+    ds, err = call_student(cls, series, window)
     if err:
-        return _report(False, f"SlidingWindows(series, window=4) raised {err}",
-                       "store the series (as a float32 tensor) and the window in __init__")
-    n, err = _call(len, ds)
+        return report(False, f"SlidingWindows(series, window=4) raised {err}",
+                      "store the series (as a float32 tensor) and the window in __init__")
+    n, err = call_student(len, ds)
     if err or not isinstance(n, int):
-        return _report(False, f"len(dataset) failed: {err or 'it is not an integer'}",
-                       "__len__ must return the number of windows, an int")
+        return report(False, f"len(dataset) failed: {err or 'it is not an integer'}",
+                      "__len__ must return the number of windows, an int")
     per_series = T - window
     if n != want:
         if n == 2 * (per_series + 1):
@@ -94,48 +59,53 @@ def check_window_dataset(cls) -> bool:
             why = "the dataset is empty"
         else:
             why = f"2 series of {T} values with window {window} give 2 x ({T} - {window}) = {want} windows"
-        return _report(False, f"len(dataset) is {n} but should be {want}: {why}",
-                       "windows per series = T - window (inputs x[s:s+window], target x[s+window])")
+        return report(False, f"len(dataset) is {n}: {why}",
+                      "windows per series = T - window (inputs x[s:s+window], target x[s+window])",
+                      expected=f"{want} windows")
     got = []
     for i in range(n):
-        item, err = _call(ds.__getitem__, i)
+        item, err = call_student(ds.__getitem__, i)
         if err:
-            return _report(False, f"dataset[{i}] raised {err}", "return (x, y) for window i")
+            return report(False, f"dataset[{i}] raised {err}", "return (x, y) for window i")
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            return _report(False, f"dataset[{i}] must be a pair (x, y), got {type(item).__name__}",
-                           "return x, y")
+            return report(False, f"dataset[{i}] must be a pair (x, y), got {type(item).__name__}",
+                          "return x, y")
         x, y = item
         if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
-            return _report(False, f"x must be a float32 tensor, got {type(x).__name__}"
-                           + (f" of {x.dtype}" if isinstance(x, torch.Tensor) else ""),
-                           "store the series as torch.tensor(series, dtype=torch.float32) and slice it")
-        xa, ya = _numbers(x), _numbers(y)
+            return report(False, f"x must be a float32 tensor, got {type(x).__name__}"
+                          + (f" of {x.dtype}" if isinstance(x, torch.Tensor) else ""),
+                          "store the series as torch.tensor(series, dtype=torch.float32) and slice it",
+                          expected="x a float32 tensor")
+        xa, ya = as_array(x), as_array(y)
         if xa is None or xa.shape != (window,):
-            return _report(False, f"x must have shape ({window},), got {tuple(x.shape)}",
-                           "x = series[j, s:s + window] for one series j")
+            return report(False, f"x has shape {tuple(x.shape)}", "x = series[j, s:s + window] for one series j",
+                          expected=f"x of shape ({window},): the window of one series")
         if ya is None or ya.size != 1:
-            return _report(False, f"y must be one number (the value after the window), got shape "
-                           f"{None if ya is None else ya.shape}", "y = series[j, s + window]")
+            return report(False, f"y has shape {None if ya is None else ya.shape}", "y = series[j, s + window]",
+                          expected="y one number: the value right after the window")
         got.append((tuple(xa), float(ya.reshape(-1)[0])))
     for xa, ya in got:
         if np.ptp(xa) >= 50:
-            return _report(False, f"the window {list(xa)} mixes two series",
-                           "compute the series index and the start inside it, e.g. j, s = divmod(i, T - window)")
+            return report(False, f"the window {list(xa)} mixes two series",
+                          "compute the series index and the start inside it, e.g. j, s = divmod(i, T - window)",
+                          expected="every window inside one series")
         if ya == xa[-1]:
-            return _report(False, f"for x = {list(xa)} the target is {ya}, the window's own last value: "
-                           "the model would see its answer", "y is the value right after the window: x[s + window]")
+            return report(False, f"for x = {list(xa)} the target is {ya}, the window's own last value: "
+                          "the model would see its answer", "y is the value right after the window: x[s + window]",
+                          expected=f"the target {xa[-1] + 1}")
         if ya != xa[-1] + 1:
-            return _report(False, f"for x = {list(xa)} the target is {ya} but the next value is {xa[-1] + 1}",
-                           "inputs x[s:s+window], target x[s+window]")
+            return report(False, f"for x = {list(xa)} the target is {ya} but the next value is {xa[-1] + 1}",
+                          "inputs x[s:s+window], target x[s+window]", expected=f"the target {xa[-1] + 1}")
     expected = {(tuple(x.tolist()), float(y)) for x, y in (reference[i] for i in range(want))}
     if set(got) != expected:
-        return _report(False, "the windows are aligned but some are missing or repeated",
-                       "every start s = 0, 1, ..., T - window - 1 of every series, once")
-    batch, err = _call(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))))
+        return report(False, "the windows are aligned but some are missing or repeated",
+                      "every start s = 0, 1, ..., T - window - 1 of every series, once",
+                      expected=f"each of the {want} windows once")
+    batch, err = call_student(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))))
     if err:
-        return _report(False, f"a DataLoader over the dataset failed: {err}", "return tensors from __getitem__")
-    return _report(True, f"{want} windows from 2 series of {T} values, inputs and targets aligned, "
-                   f"none crossing series; a DataLoader batches them as {tuple(batch[0].shape)} inputs")
+        return report(False, f"a DataLoader over the dataset failed: {err}", "return tensors from __getitem__")
+    return report(True, f"{want} windows from 2 series of {T} values, inputs and targets aligned, "
+                  f"none crossing series; a DataLoader batches them as {tuple(batch[0].shape)} inputs")
 
 
 # ----------------------------------------------------------------------------------------
@@ -147,19 +117,21 @@ def check_persistence_mse(fn) -> bool:
 
     ``X`` has shape (batch, window), ``y`` shape (batch,).
     """
-    if fn is None or not callable(fn):
-        return _report(False, "define persistence_mse(X, y) first")
+    failed = require_callable(fn, "persistence_mse", "persistence_mse(X, y)")
+    if failed is not None:
+        return failed
     ramp = 0.1 * torch.arange(20, dtype=torch.float32)
     ramp_windows = WindowDataset(ramp, 5)
     X, y = ramp_windows.tensors()
-    value, err = _call(fn, X, y)
+    value, err = call_student(fn, X, y)
     if err:
-        return _report(False, f"persistence_mse(X, y) raised {err}", "predict X[:, -1] and compare it with y")
-    got = _numbers(value)
+        return report(False, f"persistence_mse(X, y) raised {err}", "predict X[:, -1] and compare it with y")
+    got = as_array(value)
     if got is None or got.size != 1:
-        return _report(False, f"persistence_mse must return one number, got {type(value).__name__}"
-                       + ("" if got is None else f" of shape {got.shape}"),
-                       "average the squared errors: ((X[:, -1] - y) ** 2).mean()")
+        return report(False, f"persistence_mse must return one number, got {type(value).__name__}"
+                      + ("" if got is None else f" of shape {got.shape}"),
+                      "average the squared errors: ((X[:, -1] - y) ** 2).mean()",
+                      expected="one number, the mean of the squared errors")
     got = float(got.reshape(-1)[0])
     if not math.isclose(got, 0.01, rel_tol=1e-4):
         n = len(y)
@@ -173,16 +145,18 @@ def check_persistence_mse(fn) -> bool:
             why = "the error is zero: did you compare the target with itself?"
         else:
             why = "the persistence forecast of each window is its last value X[:, -1]"
-        return _report(False, f"on a ramp 0, 0.1, 0.2, ... each persistence error is 0.1, so the MSE is 0.01; "
-                       f"got {got:.4g}: {why}", "((X[:, -1] - y) ** 2).mean()")
+        return report(False, f"on a ramp 0, 0.1, 0.2, ... you got {got:.4g}: {why}",
+                      "((X[:, -1] - y) ** 2).mean()",
+                      expected="0.01: each persistence error on the ramp is 0.1, so the MSE is 0.1 ** 2")
     rng = np.random.default_rng(4)
     X = torch.tensor(rng.normal(size=(64, 8)), dtype=torch.float32)
     y = torch.tensor(rng.normal(size=64), dtype=torch.float32)
     want = float(((persistence_forecast(X) - y) ** 2).mean())
-    value, err = _call(fn, X, y)
-    got = _numbers(value)
+    value, err = call_student(fn, X, y)
+    got = as_array(value)
     if err or got is None or got.size != 1 or not math.isclose(float(got.reshape(-1)[0]), want, rel_tol=1e-4):
-        return _report(False, f"correct on a ramp but not on random windows ({err or got}, want {want:.4g})",
-                       "use the last value of each window, X[:, -1], for every row")
-    return _report(True, "persistence MSE correct: 0.01 on a ramp with steps of 0.1, and equal to the "
-                   "reference on random windows")
+        return report(False, f"correct on a ramp but not on random windows (got {err or got})",
+                      "use the last value of each window, X[:, -1], for every row",
+                      expected=f"{want:.4g}, the persistence MSE of seqlib.timeseries")
+    return report(True, "persistence MSE correct: 0.01 on a ramp with steps of 0.1, and equal to the "
+                  "reference on random windows")

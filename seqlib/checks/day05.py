@@ -1,34 +1,19 @@
-"""Instant feedback on the Day 5 exercises (to be folded into ``seqlib.checks``).
+"""Instant feedback on the exercises of Day 5 (sentiment classification).
 
-Every check prints specific feedback ("✅ ..." or "❌ ... because ...; hint: ...") and returns a
-bool; it never raises on a wrong answer (an error would stop the notebook).
+Each check runs the student's function on a batch whose answer comes from the tested
+reference in :mod:`seqlib.batching` (or is known by hand), and reports in the course's one
+format (:func:`seqlib.checks.feedback.report`): a mark, what is wrong, what was expected,
+a hint. A check never raises on a wrong answer (an error would stop the notebook).
 """
 
 from __future__ import annotations
 
 import torch
 
-from seqlib.sentiment import masked_max, masked_mean, padding_mask
+from seqlib.batching import masked_max, masked_mean, padding_mask
+from seqlib.checks.feedback import call_student, report, require_callable
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
-
-
-def _ok(msg: str) -> bool:
-    print("✅ " + msg)
-    return True
-
-
-def _fail(msg: str) -> bool:
-    print("❌ " + msg)
-    return False
-
-
-def _call(fn, *args):
-    """``(result, None)`` or ``(None, feedback)`` if the call raised."""
-    try:
-        return fn(*args), None
-    except Exception as err:  # the student's code: report, never raise
-        return None, f"it raised {type(err).__name__}: {err}"
 
 
 def _pooling_cases():
@@ -42,25 +27,31 @@ def _pooling_cases():
 
 
 def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
-    out, err = _call(fn, H, mask)
-    if err:
-        return _fail(f"{name}: {err}; hint: H has shape (B, T, D) and mask (B, T) is True at real tokens")
-    if out is None:
-        return _fail(f"{name} returned None; hint: did you forget `return`?")
-    if not isinstance(out, torch.Tensor):
-        return _fail(f"{name} returned a {type(out).__name__}, expected a tensor of shape (B, D)")
+    """``None`` if ``fn`` pools like ``ref``, else the failure reported (``False``)."""
+    failed = require_callable(fn, name, f"{name}(H, mask)")
+    if failed is not None:
+        return failed
     expected = ref(H, mask)
+    want = f"a tensor of shape {tuple(expected.shape)} = (B, D), the pooled states of the real tokens only"
+    out, err = call_student(fn, H, mask)
+    if err:
+        return report(False, f"{name} raised {err}", "H has shape (B, T, D) and mask (B, T) is True at real tokens",
+                      expected=want)
+    if out is None:
+        return report(False, f"{name} returned None", "did you forget `return`?", expected=want)
+    if not isinstance(out, torch.Tensor):
+        return report(False, f"{name} returned a {type(out).__name__}", "return a torch tensor", expected=want)
     if tuple(out.shape) != tuple(expected.shape):
-        return _fail(f"{name} returned shape {tuple(out.shape)}, expected {tuple(expected.shape)} = (B, D); "
-                     "hint: reduce over the time dimension (dim=1)")
+        return report(False, f"{name} returned shape {tuple(out.shape)}",
+                      "reduce over the time dimension (dim=1)", expected=want)
     if not torch.allclose(out, expected, atol=1e-5):
-        out_zero, _ = _call(fn, zero_pad, mask)
-        if out_zero is not None and isinstance(out_zero, torch.Tensor) and out_zero.shape == expected.shape \
+        out_zero, _ = call_student(fn, zero_pad, mask)
+        if isinstance(out_zero, torch.Tensor) and out_zero.shape == expected.shape \
                 and torch.allclose(out_zero, ref(zero_pad, mask), atol=1e-5):
-            return _fail(f"{name} is right only when the padding holds zeros: " + hint_pad)
-        return _fail(f"{name} differs from the expected pooled states (max |diff| "
-                     f"{(out - expected).abs().max().item():.3g}); " + hint_pad)
-    return True
+            return report(False, f"{name} is right only when the padding holds zeros", hint_pad, expected=want)
+        return report(False, f"{name} differs from the expected pooled states (max |diff| "
+                             f"{(out - expected).abs().max().item():.3g})", hint_pad, expected=want)
+    return None
 
 
 def check_masked_pooling(mean_pool, max_pool) -> bool:
@@ -69,48 +60,56 @@ def check_masked_pooling(mean_pool, max_pool) -> bool:
     The padding of the test batch holds large values, so any leak of padding shows.
     """
     H, zero_pad, mask = _pooling_cases()
-    ok_mean = _check_pool(
+    failed_mean = _check_pool(
         "mean_pool", mean_pool, masked_mean, H, zero_pad, mask,
-        "hint: multiply H by the mask (as floats, shape (B, T, 1)) before summing, and divide by "
+        "multiply H by the mask (as floats, shape (B, T, 1)) before summing, and divide by "
         "the number of real tokens mask.sum(1), not by T")
-    ok_max = _check_pool(
+    failed_max = _check_pool(
         "max_pool", max_pool, masked_max, H, zero_pad, mask,
-        "hint: fill the padding positions with -inf (H.masked_fill(~mask.unsqueeze(-1), float('-inf'))) "
+        "fill the padding positions with -inf (H.masked_fill(~mask.unsqueeze(-1), float('-inf'))) "
         "before taking the max over dim=1; filling with 0 is wrong when every real state is negative")
-    if ok_mean and ok_max:
-        alone = mean_pool(H[1:2, :1], mask[1:2, :1])
-        if not torch.allclose(alone, mean_pool(H, mask)[1:2], atol=1e-5):
-            return _fail("mean_pool gives a different result for a sentence alone and padded in a batch")
-        return _ok("mean_pool and max_pool ignore the padding exactly: a sentence gets the same summary "
-                   "alone and padded in a batch")
-    return False
+    if failed_mean is not None or failed_max is not None:
+        return False
+    alone = mean_pool(H[1:2, :1], mask[1:2, :1])
+    if not torch.allclose(alone, mean_pool(H, mask)[1:2], atol=1e-5):
+        return report(False, "mean_pool gives a different result for a sentence alone and padded in a batch",
+                      "use only the mask to tell real tokens from padding",
+                      expected="the same summary alone and padded in a batch")
+    return report(True, "mean_pool and max_pool ignore the padding exactly: a sentence gets the same summary "
+                        "alone and padded in a batch")
 
 
 def check_accuracy_from_logits(accuracy) -> bool:
     """Check ``accuracy(logits, y)`` -> a Python float in [0, 1]; logits (B,), labels y (B,) of 0/1."""
+    failed = require_callable(accuracy, "accuracy", "accuracy(logits, y)")
+    if failed is not None:
+        return failed
     logits = torch.tensor([2.0, -1.0, 0.3, -0.2, 4.0, -3.0, 0.1, -0.4])
     y = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0])
     expected = 6 / 8                                    # thresholding at 0.5 would give 4 / 8
-    out, err = _call(accuracy, logits, y)
+    want = f"{expected} on the test batch, a Python float"
+    out, err = call_student(accuracy, logits, y)
     if err:
-        return _fail(f"accuracy: {err}; hint: compare (logits > 0) with the labels")
+        return report(False, f"accuracy raised {err}", "compare (logits > 0) with the labels", expected=want)
     if out is None:
-        return _fail("accuracy returned None; hint: did you forget `return`?")
+        return report(False, "accuracy returned None", "did you forget `return`?", expected=want)
     was_tensor = isinstance(out, torch.Tensor)
     if was_tensor:
         if out.numel() != 1:
-            return _fail(f"accuracy returned a tensor of shape {tuple(out.shape)}; hint: take the mean "
-                         "of the correct predictions, and .item() to get a Python float")
+            return report(False, f"accuracy returned a tensor of shape {tuple(out.shape)}",
+                          "take the mean of the correct predictions, and .item() to get a Python float",
+                          expected=want)
         out = out.item()
     if not isinstance(out, (float, int)):
-        return _fail(f"accuracy returned a {type(out).__name__}, expected a float")
+        return report(False, f"accuracy returned a {type(out).__name__}", "return a float", expected=want)
     if abs(out - expected) < 1e-6:
-        if was_tensor:
-            print("   (tip: return a Python float with .item(), so that it can be printed and recorded)")
-        return _ok(f"accuracy = {expected} on the test batch: a logit > 0 means class 1 (probability > 0.5)")
+        tip = " (tip: return a Python float with .item(), so that it can be printed and recorded)" if was_tensor else ""
+        return report(True, f"accuracy = {expected} on the test batch: a logit > 0 means class 1 "
+                            f"(probability > 0.5){tip}")
     if abs(out - 0.5) < 1e-6:  # thresholded at 0.5 instead of 0
-        return _fail("you got 0.5, expected 0.75: the threshold is applied to logits, not probabilities; "
-                     "hint: sigmoid(z) > 0.5 exactly when z > 0, so compare logits with 0")
+        return report(False, "you got 0.5: the threshold is applied to logits, not probabilities",
+                      "sigmoid(z) > 0.5 exactly when z > 0, so compare logits with 0", expected=want)
     if abs(out - 6) < 1e-6:
-        return _fail("you returned the number of correct predictions (6); hint: divide by the batch size (mean)")
-    return _fail(f"accuracy returned {out}, expected {expected}; hint: ((logits > 0).float() == y).float().mean()")
+        return report(False, "you returned the number of correct predictions (6)",
+                      "divide by the batch size (mean)", expected=want)
+    return report(False, f"accuracy returned {out}", "((logits > 0).float() == y).float().mean()", expected=want)

@@ -1,45 +1,62 @@
-"""Instant feedback on the labs' exercises.
+"""Instant feedback on the labs' exercises: the one format every check prints.
 
 A check runs the student's answer, compares it with a reference computed by ``torch.nn``
-(never by a second copy of the lesson's code), prints one specific message and returns
-``True`` or ``False``:
+or by a tested function of ``seqlib`` (never by a second copy of the lesson's code), prints
+one specific message and returns ``True`` or ``False``::
 
     ✅ what was verified
     ❌ what is wrong, and why
+       expected: what a right answer gives
        hint: what to try
 
 A check never raises on a wrong answer (papermill fails a lab on any error): exceptions
-raised by the student's code are caught and explained. Each day's checks live in
-``seqlib.checks.dayNN`` and report through these helpers.
+raised by the student's code are caught and explained (:func:`call_student`). Each day's
+checks live in ``seqlib.checks.dayNN`` and report through :func:`report`.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import traceback
 
 import numpy as np
 import torch
-from torch import nn
 
-__all__ = ["report", "call_student", "as_array"]
+__all__ = ["report", "call_student", "as_array", "require_callable", "shape_str"]
 
 PASS, FAIL = "✅", "❌"
 
 
-# ----------------------------------------------------------------------------------------
-# General helpers
-# ----------------------------------------------------------------------------------------
+def report(ok: bool, message: str, hint: str | None = None, *, expected: str | None = None) -> bool:
+    """Print the verdict in the one format of the course; return ``ok`` as a bool.
 
-def report(ok: bool, message: str, hint: str | None = None) -> bool:
-    """Print ``✅ message`` or ``❌ message`` (plus ``hint:`` on failure); return ``ok`` as a bool."""
+    ``✅ message`` on success. On failure ``❌ message``, then ``expected: ...`` (what a right
+    answer gives, when it says more than the message) and ``hint: ...`` (what to try), each
+    on its own indented line. ``expected`` and ``hint`` are shown only on failure.
+    """
     ok = bool(ok)
-    text = f"{PASS if ok else FAIL} {message}"
-    if hint and not ok:
-        text += f"\n   hint: {hint}"
-    print(text)
+    lines = [f"{PASS if ok else FAIL} {message}"]
+    if not ok:
+        if expected:
+            lines.append(f"   expected: {expected}")
+        if hint:
+            lines.append(f"   hint: {hint}")
+    print("\n".join(lines))
     return ok
+
+
+def require_callable(fn, name: str, definition: str) -> bool | None:
+    """``None`` if ``fn`` is callable, else report it (``❌ name should be ...``) and return ``False``.
+
+    ``definition`` is how the student defines it, e.g. ``"rnn_step(x_t, h_prev, W_xh, W_hh, b_h)"``
+    or ``"the class SlidingWindows(series, window)"``. Use: ``if (r := require_callable(...)) is
+    not None: return r``, or ``failed = require_callable(...)``.
+    """
+    if callable(fn):
+        return None
+    what = "class" if definition.startswith("the class") else "function"
+    got = "None (not defined yet)" if fn is None else f"a {type(fn).__name__}"
+    return report(False, f"{name} should be a {what}, got {got}",
+                  f"define {definition} first, then pass the {what} itself (not its name or its result)")
 
 
 def call_student(fn, *args, **kwargs):
@@ -62,13 +79,11 @@ def as_array(value) -> np.ndarray | None:
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
-    return arr
 
 
-def _shape(shape) -> str:
+def shape_str(shape) -> str:
+    """A shape as Python prints a tuple: ``(3,)``, ``(2, 4)``."""
     return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
-
-

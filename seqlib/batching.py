@@ -1,0 +1,150 @@
+r"""Variable-length batches: padding, masks, masked pooling, collate, length buckets.
+
+Sentences have different lengths; a batch pads them on the right to the longest one and keeps
+their true lengths, and everything downstream must ignore the padding. The pieces::
+
+    SentenceDataset   item i: (token ids (L_i,) long, label () float)    (encoded by Vocab.encode)
+    collate           a list of B items -> X (B, T), lengths (B,), y (B,)  padded with <pad>
+    make_loader       a DataLoader of collate batches; shuffle=True: length buckets, seeded
+
+================  ==================  ==========================================================
+X                 (B, T) long         token ids, right-padded with ``<pad>`` (T = longest)
+lengths           (B,) long           real tokens of each sentence, :math:`L_b \ge 1`
+mask              (B, T) bool         :func:`padding_mask`: True at real tokens
+H                 (B, T, D) float     a state per position (an RNN's outputs)
+pooled            (B, D) float        :func:`masked_mean`, :func:`masked_max`
+================  ==================  ==========================================================
+
+The padding mask and the masked poolings, with :math:`m_{bt} = [t < L_b]`:
+
+.. math::
+
+    \bar{\mathbf{h}}_b = \frac{\sum_t m_{bt}\, \mathbf{h}_{bt}}{\sum_t m_{bt}}, \qquad
+    \hat{h}_{bd} = \max_{t:\, m_{bt} = 1} h_{btd} .
+
+Padding positions count for nothing, whatever they hold. An **empty sentence** (length 0) has
+no state to classify: :func:`collate` raises ``ValueError`` saying which one it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqlib.text import PAD_IDX, Vocab
+
+__all__ = ["SentenceDataset", "collate", "LengthBucketSampler", "make_loader", "padding_mask",
+           "masked_mean", "masked_max"]
+
+
+class SentenceDataset(torch.utils.data.Dataset):
+    """Encoded sentences and labels: item ``i`` is ``(LongTensor of token ids, float label)``.
+
+    Sentences are encoded with :meth:`seqlib.text.Vocab.encode`; those longer than ``max_len``
+    tokens are cut to their first ``max_len`` tokens.
+    """
+
+    def __init__(self, sentences: Sequence[str], labels: Sequence[int], vocab: Vocab,
+                 max_len: int | None = None):
+        if len(sentences) != len(labels):
+            raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels")
+        self.ids = [torch.tensor(vocab.encode(s)[:max_len], dtype=torch.long) for s in sentences]
+        self.labels = torch.tensor(labels, dtype=torch.float32)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        return self.ids[i], self.labels[i]
+
+
+def collate(batch, pad_idx: int = PAD_IDX):
+    """Pad a list of ``(ids, label)`` pairs into a batch ``(X, lengths, y)`` (as :func:`seqlib.training.fit` wants).
+
+    ======== ============== ====================================================
+    X        (B, T) long    token ids, padded on the right with ``pad_idx``; T = longest
+    lengths  (B,) long      number of real tokens of each sentence
+    y        (B,) float     labels
+    ======== ============== ====================================================
+
+    Raises ``ValueError`` for an empty sentence (length 0): it has no state to classify.
+    """
+    ids, labels = zip(*batch)
+    lengths = torch.tensor([len(s) for s in ids], dtype=torch.long)
+    if (lengths == 0).any():
+        raise ValueError(f"sentence {int((lengths == 0).nonzero()[0])} of the batch is empty (no tokens); "
+                         "drop empty sentences before batching")
+    X = nn.utils.rnn.pad_sequence(list(ids), batch_first=True, padding_value=pad_idx)
+    return X, lengths, torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in labels])
+
+
+class LengthBucketSampler(torch.utils.data.Sampler):
+    """Batches of similar lengths (less padding), in a random order that changes every epoch.
+
+    Each epoch shuffles the items, sorts them by length within pools of ``pool`` batches, cuts
+    the pools into batches and shuffles the order of the batches; all of it is drawn from one
+    ``numpy.random.default_rng(seed)``, so the sequence of epochs is reproducible.
+    """
+
+    def __init__(self, lengths, batch_size, seed, pool=50):
+        self.lengths, self.batch_size, self.pool = np.asarray(lengths), batch_size, pool
+        self.rng = np.random.default_rng(seed)
+
+    def __iter__(self):
+        order = self.rng.permutation(len(self.lengths))
+        chunk = self.batch_size * self.pool
+        batches = []
+        for start in range(0, len(order), chunk):
+            part = order[start:start + chunk]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            batches += [part[i:i + self.batch_size].tolist() for i in range(0, len(part), self.batch_size)]
+        for k in self.rng.permutation(len(batches)):
+            yield batches[k]
+
+    def __len__(self):
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+
+def make_loader(dataset: SentenceDataset, batch_size: int = 64, shuffle: bool = False,
+                seed: int = 0) -> torch.utils.data.DataLoader:
+    """A DataLoader of :func:`collate` batches.
+
+    ``shuffle=True`` (training): batches of sentences of similar lengths
+    (:class:`LengthBucketSampler`), drawn in a random order that is reproducible from ``seed``.
+    ``shuffle=False``: the dataset's order.
+    """
+    if shuffle:
+        lengths = [len(s) for s in dataset.ids]
+        return torch.utils.data.DataLoader(dataset, batch_sampler=LengthBucketSampler(lengths, batch_size, seed),
+                                           collate_fn=collate)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=collate)
+
+
+def padding_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """Boolean (B, T) mask, True at real tokens: ``mask[b, t] = t < lengths[b]`` (on the device of ``lengths``)."""
+    lengths = torch.as_tensor(lengths)
+    T = int(lengths.max()) if max_len is None else max_len
+    return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def masked_mean(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    r"""Mean of the states of the real tokens.
+
+    :math:`\bar{\mathbf{h}}_b = \sum_t m_{bt} \mathbf{h}_{bt} / \sum_t m_{bt}`, with :math:`m` the mask.
+
+    H (B, T, D), mask (B, T) bool -> (B, D). Padding positions do not count, whatever they hold.
+    """
+    m = mask.unsqueeze(-1).to(H.dtype)
+    return (H * m).sum(1) / m.sum(1).clamp(min=1)
+
+
+def masked_max(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    r"""Feature-wise maximum over the real tokens: :math:`\hat{h}_{bd} = \max_{t:\, m_{bt} = 1} h_{btd}`.
+
+    H (B, T, D), mask (B, T) bool -> (B, D). Padding is filled with :math:`-\infty` first, so it never wins.
+    """
+    return H.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)

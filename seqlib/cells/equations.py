@@ -1,0 +1,193 @@
+r"""The recurrence equations of every cell, written once; the gate tables; the one initialisation.
+
+See :mod:`seqlib.cells` for the parameter layout and the gate orders.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from seqlib.utils import positive_int
+
+GATES = {
+    "rnn": ("h",),
+    "lstm": ("i", "f", "o", "c"),
+    "cifg": ("f", "o", "c"),
+    "no_forget": ("i", "o", "c"),
+    "peephole": ("i", "f", "o", "c"),
+    "gru": ("r", "z", "h"),
+}
+"""Our order of the gates of each cell (LSTM variants by name); see the module docstring."""
+
+TORCH_GATES = {"rnn": ("h",), "lstm": ("i", "f", "c", "o"), "gru": ("r", "z", "h")}
+"""``torch.nn``'s order in our letters: LSTM i, f, g, o; GRU r, z, n."""
+
+LSTM_VARIANTS = {
+    "lstm": "the standard LSTM with a forget gate (Gers et al. 2000)",
+    "cifg": "coupled input-forget gate: I = 1 - F, what is forgotten is replaced",
+    "no_forget": "no forget gate (F = 1, Hochreiter & Schmidhuber 1997): the cell only adds up",
+    "peephole": "peephole connections: the gates also see the cell (w_ci, w_cf, w_co)",
+}
+
+PEEPHOLES = ("w_ci", "w_cf", "w_co")
+
+
+def param_names(cell: str, *, reset_after: bool = True) -> tuple[str, ...]:
+    """The parameter names of ``cell`` (``"rnn"``, ``"gru"``, ``"lstm"`` or an LSTM variant), in order."""
+    if cell not in GATES:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {list(GATES)}")
+    names = tuple(f"{p}{g}" for g in GATES[cell] for p in ("W_x", "W_h", "b_"))
+    if cell == "gru" and reset_after:
+        names += ("b_hh",)
+    if cell == "peephole":
+        names += PEEPHOLES
+    return names
+
+
+RNN_PARAM_NAMES = param_names("rnn")
+LSTM_PARAM_NAMES = param_names("lstm")
+GRU_PARAM_NAMES = param_names("gru")
+
+
+# ----------------------------------------------------------------------------------------
+# Initialisation: one function
+# ----------------------------------------------------------------------------------------
+
+def init_tensor(*shape: int, num_hiddens: int, bias: bool = False, init: str = "torch",
+                generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
+                device=None) -> torch.Tensor:
+    r"""A new parameter tensor of ``shape``: the course's one initialisation.
+
+    ``init="torch"``: uniform in :math:`\pm 1/\sqrt{h}` (``h`` = ``num_hiddens``), weights and
+    biases alike, as ``torch.nn.RNN`` / ``LSTM`` / ``GRU``. ``init="d2l"``: weights
+    :math:`\mathcal N(0, 0.01^2)` and biases (``bias=True``) zero, as *Dive into Deep Learning*'s
+    scratch models. Draws from ``generator`` (default: PyTorch's global one).
+    """
+    if init == "torch":
+        bound = 1.0 / math.sqrt(num_hiddens)
+        return torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound, generator=generator)
+    if init == "d2l":
+        if bias:
+            return torch.zeros(shape, dtype=dtype, device=device)
+        return torch.randn(shape, generator=generator, dtype=dtype, device=device) * 0.01
+    raise ValueError(f"unknown init {init!r}; choose 'torch' (uniform, like torch.nn) or 'd2l' (N(0, 0.01^2))")
+
+
+def init_params(cell: str, num_inputs: int, num_hiddens: int, *, reset_after: bool = True,
+                init: str = "torch", generator: torch.Generator | None = None,
+                dtype: torch.dtype = torch.float32, device=None) -> dict[str, torch.Tensor]:
+    """Random parameters ``{"W_xi": ..., "W_hi": ..., "b_i": ..., ...}`` of ``cell`` (see :func:`param_names`).
+
+    ``cell``: ``"rnn"``, ``"gru"`` (with ``b_hh`` when ``reset_after``), ``"lstm"`` or an LSTM
+    variant; ``init`` as in :func:`init_tensor`, drawn in the order of the names.
+    """
+    num_inputs = positive_int(num_inputs, "num_inputs")
+    num_hiddens = positive_int(num_hiddens, "num_hiddens")
+    params = {}
+    for name in param_names(cell, reset_after=reset_after):
+        shape = {"W_x": (num_inputs, num_hiddens), "W_h": (num_hiddens, num_hiddens)}.get(name[:3], (num_hiddens,))
+        params[name] = init_tensor(*shape, num_hiddens=num_hiddens, bias=name.startswith("b_"), init=init,
+                                   generator=generator, dtype=dtype, device=device)
+    return params
+
+
+# ----------------------------------------------------------------------------------------
+# The equations: element-wise part of each step, from the gates' pre-activations
+# ----------------------------------------------------------------------------------------
+
+def rnn_pointwise(G):
+    r""":math:`H_t = \tanh(G)`, with :math:`G = X_t W_{xh} + H_{t-1} W_{hh} + b_h`."""
+    return torch.tanh(G)
+
+
+def lstm_pointwise(G, C, variant: str = "lstm", peepholes=None):
+    r"""The element-wise part of an LSTM step: the new ``(H, C)`` from the gates' pre-activations.
+
+    ``G`` holds one pre-activation :math:`G_* = X_t W_{x*} + H_{t-1} W_{h*} + b_*` per gate of
+    the variant (:data:`GATES`), each ``(batch_size, h)``; ``C`` is :math:`C_{t-1}`.
+
+    .. math::
+
+        I_t &= \sigma(G_i), \quad F_t = \sigma(G_f), \quad O_t = \sigma(G_o),
+            \quad \tilde C_t = \tanh(G_c)\\
+        C_t &= F_t \odot C_{t-1} + I_t \odot \tilde C_t, \qquad H_t = O_t \odot \tanh(C_t)
+
+    ``"cifg"``: :math:`I_t = 1 - F_t`. ``"no_forget"``: :math:`F_t = 1`. ``"peephole"``
+    (``peepholes = (w_ci, w_cf, w_co)``): :math:`I_t = \sigma(G_i + w_{ci} \odot C_{t-1})`,
+    :math:`F_t = \sigma(G_f + w_{cf} \odot C_{t-1})`, :math:`O_t = \sigma(G_o + w_{co} \odot C_t)`.
+    """
+    if variant == "lstm":
+        G_i, G_f, G_o, G_c = G
+        I, F = torch.sigmoid(G_i), torch.sigmoid(G_f)
+    elif variant == "cifg":
+        G_f, G_o, G_c = G
+        F = torch.sigmoid(G_f)
+        I = 1 - F
+    elif variant == "no_forget":
+        G_i, G_o, G_c = G
+        I, F = torch.sigmoid(G_i), 1
+    elif variant == "peephole":
+        G_i, G_f, G_o, G_c = G
+        w_ci, w_cf, w_co = peepholes
+        I, F = torch.sigmoid(G_i + w_ci * C), torch.sigmoid(G_f + w_cf * C)
+    else:
+        raise ValueError(f"unknown LSTM variant {variant!r}; choose one of {list(LSTM_VARIANTS)}")
+    C_tilde = torch.tanh(G_c)
+    C = F * C + I * C_tilde
+    O = torch.sigmoid(G_o + w_co * C if variant == "peephole" else G_o)
+    H = O * torch.tanh(C)
+    return H, C
+
+
+def gru_pointwise(Gx, Gh, H, *, reset_after: bool = True, b_hh=None, W_hh=None):
+    r"""The element-wise part of a GRU step: the new ``H`` from the gates' pre-activations.
+
+    ``Gx = (Gx_r, Gx_z, Gx_h)``: the input parts :math:`X_t W_{x*} + b_*`;
+    ``Gh = (Gh_r, Gh_z, Gh_h)``: the recurrent parts :math:`H_{t-1} W_{h*}` (``Gh_h`` only with
+    ``reset_after``), each ``(batch_size, h)``.
+
+    .. math::
+
+        R_t &= \sigma(Gx_r + Gh_r), \qquad Z_t = \sigma(Gx_z + Gh_z)\\
+        \tilde H_t &= \tanh\big(Gx_h + R_t \odot (H_{t-1} W_{hh} + b_{hh})\big)
+            &\text{reset\_after=True: torch.nn.GRU, cuDNN}\\
+        \tilde H_t &= \tanh\big(Gx_h + (R_t \odot H_{t-1}) W_{hh}\big)
+            &\text{reset\_after=False: Cho et al. 2014, D2L}\\
+        H_t &= Z_t \odot H_{t-1} + (1 - Z_t) \odot \tilde H_t
+    """
+    Gx_r, Gx_z, Gx_h = Gx
+    R = torch.sigmoid(Gx_r + Gh[0])
+    Z = torch.sigmoid(Gx_z + Gh[1])
+    if reset_after:
+        H_tilde = torch.tanh(Gx_h + R * (Gh[2] + b_hh))
+    else:
+        H_tilde = torch.tanh(Gx_h + (R * H) @ W_hh)
+    return Z * H + (1 - Z) * H_tilde
+
+
+# ----------------------------------------------------------------------------------------
+# Steps: pre-activations gate by gate, then the equations (no input checks)
+# ----------------------------------------------------------------------------------------
+
+def rnn_step(X, H, p):
+    r"""One plain RNN step, no input checks: :math:`H_t = \tanh(X_t W_{xh} + H_{t-1} W_{hh} + b_h)`."""
+    return rnn_pointwise(X @ p["W_xh"] + H @ p["W_hh"] + p["b_h"])
+
+
+def lstm_step(X, H, C, p, variant: str = "lstm"):
+    r"""One LSTM step, no input checks: :math:`G_* = X_t W_{x*} + H_{t-1} W_{h*} + b_*` for each
+    gate, then :func:`lstm_pointwise`. Returns ``(H, C)``."""
+    G = [X @ p["W_x" + g] + H @ p["W_h" + g] + p["b_" + g] for g in GATES[variant]]
+    peepholes = (p["w_ci"], p["w_cf"], p["w_co"]) if variant == "peephole" else None
+    return lstm_pointwise(G, C, variant, peepholes)
+
+
+def gru_step(X, H, p, reset_after: bool = True):
+    r"""One GRU step, no input checks: the input parts :math:`X_t W_{x*} + b_*` and the recurrent
+    parts :math:`H_{t-1} W_{h*}` of the gates r, z, h, then :func:`gru_pointwise`."""
+    Gx = [X @ p["W_xr"] + p["b_r"], X @ p["W_xz"] + p["b_z"], X @ p["W_xh"] + p["b_h"]]
+    if reset_after:
+        return gru_pointwise(Gx, (H @ p["W_hr"], H @ p["W_hz"], H @ p["W_hh"]), H, b_hh=p["b_hh"])
+    return gru_pointwise(Gx, (H @ p["W_hr"], H @ p["W_hz"]), H, reset_after=False, W_hh=p["W_hh"])

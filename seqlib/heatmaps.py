@@ -1,0 +1,180 @@
+r"""Heatmaps over time: the course's one heatmap helper, hidden states, LSTM gates, cell vs hidden state.
+
+**One orientation.** Every heatmap is drawn by :func:`heatmap`, which takes an array of shape
+``(num_steps, num_units)`` and puts time on the horizontal axis, like every curve of
+:mod:`seqlib.plots`: time step :math:`t = 1, \dots, T` from left to right, unit
+:math:`j = 1, \dots, n` from bottom to top.
+
+Colour scales are fixed so that figures can be compared: 0..1 for sigmoid gates (0 = closed,
+1 = open), -1..1 for tanh quantities (candidates, hidden states). One-panel functions draw into
+``ax`` when given one and return the axes; multi-panel figures return the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import MaxNLocator
+
+from seqlib.plots import _axes
+
+__all__ = ["heatmap", "plot_hidden_states", "GATES", "plot_gates", "plot_cell_vs_hidden"]
+
+
+def _steps_by_units(name, value):
+    """``value`` (array or tensor) as a float array of shape (num_steps, num_units), or a clear error."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    a = np.asarray(value, dtype=float)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must have shape (num_steps, num_hiddens) for one example, got {a.shape}; "
+                         f"for a batch, pick one example first, e.g. {name}[:, 0]")
+    return a
+
+
+def _time_axis(ax, num_steps, step_labels, max_labels=30):
+    """Time steps t = 1..num_steps on the x axis, labelled with ``step_labels`` (thinned to ``max_labels``)."""
+    if step_labels is None:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("time step $t$")
+        return
+    step_labels = list(step_labels)
+    if len(step_labels) != num_steps:
+        raise ValueError(f"step_labels has {len(step_labels)} entries for {num_steps} time steps")
+    every = -(-num_steps // max_labels)  # ceil: at most max_labels labels
+    ticks = list(range(1, num_steps + 1, every))
+    ax.set_xticks(ticks, ["␣" if step_labels[t - 1] == " " else str(step_labels[t - 1]) for t in ticks],
+                  fontsize=7 if len(ticks) > 15 else None)  # ␣ shows a space
+    ax.set_xlabel("time step $t$, labelled with its input" + (f" (every {every})" if every > 1 else ""))
+
+
+def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", title: str | None = None,
+            step_labels: Sequence[str] | None = None, ylabel: str = "hidden unit $j$",
+            colorbar: str | bool = True, ax=None):
+    """The course's one heatmap: ``M`` of shape (num_steps, num_units), time on the x axis.
+
+    Column ``t`` shows ``M[t - 1]`` (time steps t = 1..num_steps, left to right), row ``j`` shows
+    unit ``j`` (1..num_units, bottom to top); colours span [``vmin``, ``vmax``] whatever the data,
+    so that figures compare. ``step_labels`` (one per step) labels the time axis, e.g. with the
+    inputs. ``colorbar``: ``True``, ``False`` or the colour bar's label. Returns the image.
+    """
+    M = _steps_by_units("M", M)
+    if not vmin < vmax:
+        raise ValueError(f"need vmin < vmax, got {vmin} and {vmax}")
+    num_steps, num_units = M.shape
+    ax = _axes(ax, (min(12, max(5, 0.3 * num_steps + 2)), min(4, max(2, 0.25 * num_units + 1))))
+    image = ax.imshow(M.T, aspect="auto", origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
+                      extent=(0.5, num_steps + 0.5, 0.5, num_units + 0.5), interpolation="nearest")
+    if colorbar is not False:
+        ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02,
+                           label=colorbar if isinstance(colorbar, str) else None)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel)
+    _time_axis(ax, num_steps, step_labels)
+    if title:
+        ax.set_title(title)
+    return image
+
+
+def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | None = None,
+                       title: str | None = None, vmax: float = 1.0, ax=None):
+    """Hidden states over time: ``H`` has shape (num_steps, num_hiddens).
+
+    ``kind="lines"``: one line per hidden unit against the time step t = 1, 2, ...
+    ``kind="heatmap"``: :func:`heatmap` with colours in [-vmax, vmax] (tanh states lie in
+    (-1, 1)) and a colour bar. ``step_labels`` names the time steps (e.g. the input
+    characters; a space is shown as ␣). Returns the axes.
+    """
+    H = _steps_by_units("H", H)
+    num_steps, num_hiddens = H.shape
+    if step_labels is not None and len(step_labels) != num_steps:
+        raise ValueError(f"{len(step_labels)} step_labels for {num_steps} time steps")
+    if kind == "heatmap":
+        image = heatmap(H, vmin=-vmax, vmax=vmax, step_labels=step_labels, title=title,
+                        colorbar="$h_{t,j}$", ax=ax)
+        return image.axes
+    if kind != "lines":
+        raise ValueError(f"kind must be 'lines' or 'heatmap', got {kind!r}")
+    ax = _axes(ax, (5, 3))
+    steps = np.arange(1, num_steps + 1)
+    for j in range(num_hiddens):
+        ax.plot(steps, H[:, j], marker="." if num_steps <= 30 else None, label=f"$h_{{t,{j + 1}}}$")
+    ax.set_ylim(-1.05 * vmax, 1.05 * vmax)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_ylabel("hidden state")
+    if num_hiddens <= 8:
+        ax.legend(fontsize="small", ncol=2 if num_hiddens > 4 else 1, loc="best")
+    ax.grid(alpha=0.3)
+    _time_axis(ax, num_steps, step_labels)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# key in the gates dict -> (title, colour range, colour map)
+GATES = {
+    "I": ("input gate $I_t$", (0.0, 1.0), "viridis"),
+    "F": ("forget gate $F_t$", (0.0, 1.0), "viridis"),
+    "O": ("output gate $O_t$", (0.0, 1.0), "viridis"),
+    "C_tilde": (r"candidate $\tilde{C}_t$", (-1.0, 1.0), "RdBu_r"),
+}
+
+
+def plot_gates(gates, *, step_labels=None, title=None, figsize=None):
+    """Heatmaps of the four LSTM gate activations of one example, in a 2 x 2 grid.
+
+    ``gates`` maps ``"I"``, ``"F"``, ``"O"``, ``"C_tilde"`` to arrays of shape
+    ``(num_steps, num_hiddens)`` (extra keys are ignored). Sigmoid gates use the fixed
+    colour range 0..1, the tanh candidate -1..1. ``step_labels`` (one per time step)
+    labels the time axis, e.g. with the input symbols. Returns the figure.
+    """
+    missing = [k for k in GATES if k not in gates]
+    if missing:
+        raise ValueError(f"gates is missing {', '.join(missing)}; expected keys {', '.join(GATES)}")
+    arrays = {k: _steps_by_units(f"gates['{k}']", gates[k]) for k in GATES}
+    num_steps, num_hiddens = arrays["I"].shape
+    for key, a in arrays.items():
+        if a.shape != (num_steps, num_hiddens):
+            raise ValueError(f"gates[{key!r}] has shape {a.shape}, gates['I'] has {(num_steps, num_hiddens)}")
+    if figsize is None:
+        figsize = (12, 2 * (1.4 + 0.11 * num_hiddens))
+    fig, axes = plt.subplots(2, 2, figsize=figsize, sharex=True, sharey=True, layout="constrained")
+    for ax, (key, (name, (lo, hi), cmap)) in zip(axes.flat, GATES.items()):
+        heatmap(arrays[key], vmin=lo, vmax=hi, cmap=cmap, title=name, step_labels=step_labels, ax=ax)
+    for ax in axes[0]:
+        ax.set_xlabel("")
+    for ax in axes[:, 1]:
+        ax.set_ylabel("")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_cell_vs_hidden(C, H, *, c_max=None, step_labels=None, title=None, figsize=None):
+    """Cell state ``C`` and hidden state ``H`` of one example, side by side.
+
+    ``C`` and ``H`` have shape ``(num_steps, num_hiddens)``. ``H = O * tanh(C)`` lies in
+    -1..1 (fixed colour range). ``C`` is not bounded: its colour range is ``±c_max``
+    (default ``max(1, max|C|)``); larger values get the end colours, and the title says so.
+    Returns the figure.
+    """
+    C, H = _steps_by_units("C", C), _steps_by_units("H", H)
+    if C.shape != H.shape:
+        raise ValueError(f"C and H must have the same shape, got {C.shape} and {H.shape}")
+    largest = float(np.abs(C).max())
+    if c_max is None:
+        c_max = max(1.0, largest)
+    elif not c_max > 0:
+        raise ValueError(f"c_max must be positive, got {c_max!r}")
+    clipped = largest > c_max
+    c_title = f"cell state $C_t$ (range ±{c_max:.2g}" + (f", clipped; max |C| = {largest:.2g})" if clipped else ")")
+    if figsize is None:
+        figsize = (12, 1.4 + 0.11 * C.shape[1] + 0.6)
+    fig, axes = plt.subplots(1, 2, figsize=figsize, sharey=True, layout="constrained")
+    heatmap(C, vmin=-c_max, vmax=c_max, title=c_title, step_labels=step_labels, ax=axes[0])
+    heatmap(H, title="hidden state $H_t$ (range ±1)", step_labels=step_labels, ylabel="", ax=axes[1])
+    if title:
+        fig.suptitle(title)
+    return fig
