@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# make test runs its test files side by side, one worker per core (a lab's cells stay together)
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: book smoke-book test unit normalize refresh bench browser clean help
+.PHONY: book smoke-book test unit normalize refresh bench calibrate browser clean help
 
 help:
 	@echo "make book       execute every lab (full mode) and render _build/html"
@@ -14,6 +16,7 @@ help:
 	@echo "make normalize  strip notebook outputs except the # NBVAL_CHECK_OUTPUT cells"
 	@echo "make refresh    re-execute labs (smoke mode) and refresh the checked reference outputs"
 	@echo "make bench      training-throughput benchmark"
+	@echo "make calibrate  how many minutes one reference unit (a lab's cost) takes on this machine"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed (3.11 is tested): set PYTHON=python3.11")'
@@ -32,7 +35,7 @@ browser:
 	@bash tools/install_browser.sh
 
 test: $(STAMP) browser
-	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest --nbval-lax --nbval-current-env \
+	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
 	    --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300 tests labs
 
 unit: $(STAMP)
@@ -46,6 +49,9 @@ refresh: $(STAMP)
 
 bench: $(STAMP)
 	$(VPY) -m seqlib.bench
+
+calibrate: $(STAMP)
+	$(VPY) -m seqlib.reference
 
 clean:
 	rm -rf _build

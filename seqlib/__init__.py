@@ -34,11 +34,14 @@ Showing and checking
   expected, hint), one module per day
 - ``seqlib.results``    record a lab's headline numbers for the course's results page
 - ``seqlib.utils``      seeding, the device, progress bars, ``show_source``, parameter counts, results
-  tables, the one size check
+  tables
+- ``seqlib.validation`` the one validation layer: positive integers, probabilities, names, tensors of a
+  given shape (in the lesson's notation), dtype and sizes; one kind of message everywhere
 
 Compatibility and speed
 - ``seqlib.d2l``        the classic *Dive into Deep Learning* API of chapters 8-9 on the course's code
 - ``seqlib.bench``      ``python -m seqlib.bench``: training throughput of every model form
+- ``seqlib.reference``  lab costs that mean the same on every machine: the reference workload and units
 """
 
 __version__ = "0.1.0"

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlib import validation
 from seqlib.text import PAD_IDX, Vocab
 
 __all__ = ["SentenceDataset", "collate", "LengthBucketSampler", "make_loader", "padding_mask",
@@ -50,8 +51,17 @@ class SentenceDataset(torch.utils.data.Dataset):
 
     def __init__(self, sentences: Sequence[str], labels: Sequence[int], vocab: Vocab,
                  max_len: int | None = None):
+        if isinstance(sentences, str) or not isinstance(sentences, Sequence) \
+                or not all(isinstance(s, str) for s in sentences):
+            raise validation.ArgumentTypeError(f"sentences must be a list of strings, got {sentences!r:.60}")
+        if not hasattr(vocab, "encode"):
+            raise validation.ArgumentTypeError(f"vocab must be a seqlib.text.Vocab, got {type(vocab).__name__}")
+        if max_len is not None:
+            max_len = validation.positive_int(max_len, "max_len", hint="(tokens kept per sentence) or None")
+        if isinstance(labels, str) or not isinstance(labels, (Sequence, np.ndarray, torch.Tensor)):
+            raise validation.ArgumentTypeError(f"labels must be a list of numbers, got {type(labels).__name__}")
         if len(sentences) != len(labels):
-            raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels")
+            raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels: give one label per sentence")
         self.ids = [torch.tensor(vocab.encode(s)[:max_len], dtype=torch.long) for s in sentences]
         self.labels = torch.tensor(labels, dtype=torch.float32)
 
@@ -73,7 +83,15 @@ def collate(batch, pad_idx: int = PAD_IDX):
 
     Raises ``ValueError`` for an empty sentence (length 0): it has no state to classify.
     """
+    pad_idx = validation.non_negative_int(pad_idx, "pad_idx")
+    if not isinstance(batch, Sequence) or len(batch) == 0:
+        raise ValueError(f"batch must be a non-empty list of (ids, label) pairs, got "
+                         f"{'an empty one' if isinstance(batch, Sequence) else type(batch).__name__}")
+    if not all(isinstance(item, (tuple, list)) and len(item) == 2 for item in batch):
+        raise validation.ArgumentTypeError("batch must be a list of (ids, label) pairs, as SentenceDataset gives them")
     ids, labels = zip(*batch)
+    for k, s in enumerate(ids):
+        validation.tensor(s, f"the ids of sentence {k}", shape=("num_tokens",), dtype="integer")
     lengths = torch.tensor([len(s) for s in ids], dtype=torch.long)
     if (lengths == 0).any():
         raise ValueError(f"sentence {int((lengths == 0).nonzero()[0])} of the batch is empty (no tokens); "
@@ -91,7 +109,14 @@ class LengthBucketSampler(torch.utils.data.Sampler):
     """
 
     def __init__(self, lengths, batch_size, seed, pool=50):
-        self.lengths, self.batch_size, self.pool = np.asarray(lengths), batch_size, pool
+        batch_size = validation.positive_int(batch_size, "batch_size")
+        pool = validation.positive_int(pool, "pool", hint="(batches per pool sorted by length)")
+        seed = validation.non_negative_int(seed, "seed")
+        lengths = np.asarray(lengths)
+        if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
+            raise validation.ArgumentTypeError(f"lengths must be a flat list of integers (one per item), "
+                                               f"got an array of shape {lengths.shape} and dtype {lengths.dtype}")
+        self.lengths, self.batch_size, self.pool = lengths, batch_size, pool
         self.rng = np.random.default_rng(seed)
 
     def __iter__(self):
@@ -117,6 +142,9 @@ def make_loader(dataset: SentenceDataset, batch_size: int = 64, shuffle: bool = 
     (:class:`LengthBucketSampler`), drawn in a random order that is reproducible from ``seed``.
     ``shuffle=False``: the dataset's order.
     """
+    batch_size = validation.positive_int(batch_size, "batch_size")
+    if not isinstance(dataset, SentenceDataset):
+        raise validation.ArgumentTypeError(f"dataset must be a SentenceDataset, got {type(dataset).__name__}")
     if shuffle:
         lengths = [len(s) for s in dataset.ids]
         return torch.utils.data.DataLoader(dataset, batch_sampler=LengthBucketSampler(lengths, batch_size, seed),
@@ -126,7 +154,12 @@ def make_loader(dataset: SentenceDataset, batch_size: int = 64, shuffle: bool = 
 
 def padding_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
     """Boolean (B, T) mask, True at real tokens: ``mask[b, t] = t < lengths[b]`` (on the device of ``lengths``)."""
-    lengths = torch.as_tensor(lengths)
+    if max_len is not None:
+        max_len = validation.non_negative_int(max_len, "max_len", hint="(num_steps, the padded length)")
+    lengths = validation.lengths(lengths, "lengths", max_len=max_len, min_len=0,
+                                 hint="one length per sequence; pass max_len at least the longest length")
+    if lengths.numel() == 0 and max_len is None:
+        raise ValueError("lengths is empty: pass max_len to make a mask for an empty batch")
     T = int(lengths.max()) if max_len is None else max_len
     return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
 
@@ -138,6 +171,7 @@ def masked_mean(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     H (B, T, D), mask (B, T) bool -> (B, D). Padding positions do not count, whatever they hold.
     """
+    _check_pooling(H, mask)
     m = mask.unsqueeze(-1).to(H.dtype)
     return (H * m).sum(1) / m.sum(1).clamp(min=1)
 
@@ -147,4 +181,15 @@ def masked_max(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     H (B, T, D), mask (B, T) bool -> (B, D). Padding is filled with :math:`-\infty` first, so it never wins.
     """
+    _check_pooling(H, mask)
     return H.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+
+
+def _check_pooling(H, mask):
+    validation.tensor(H, "H", shape=("batch_size", "num_steps", "num_hiddens"), dtype="float")
+    validation.tensor(mask, "mask", shape=("batch_size", "num_steps"), dtype="bool",
+                      sizes={"batch_size": H.shape[0], "num_steps": H.shape[1]},
+                      hint="batch_size and num_steps are those of H; make it with padding_mask(lengths, num_steps)")
+    if H.shape[0] and not bool(mask.any(dim=1).all()):
+        raise ValueError("mask has a row without any real token: an empty sentence has no state to pool; "
+                         "drop empty sentences before batching")

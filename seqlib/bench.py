@@ -17,6 +17,9 @@ with oneDNN switched off (``torch.backends.mkldnn.flags(enabled=False)``): on a 
     python -m seqlib.bench                  # table
     python -m seqlib.bench --json           # one JSON object: {"lesson_rnn": tokens/s, ...}
     python -m seqlib.bench --threads 2      # torch.set_num_threads(2) first
+
+It ends with the machine's reference time (:mod:`seqlib.reference`): how many minutes one of
+the book's reference units (a lab's cost) takes on this machine.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import warnings
 import torch
 import torch.nn.functional as nnf
 
+from seqlib import reference
 from seqlib.lm import RNNLMFast, concise_model, lesson_model
 
 FORMS = ("lesson", "fast", "torch")
@@ -150,9 +154,12 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     log = None if args.json else (lambda msg: print(msg, file=sys.stderr, flush=True))
     results = run(args.batch_size, args.num_steps, args.num_hiddens, args.seconds, args.repeats, log=log)
+    ref = reference.reference_seconds()
     if args.json:
         meta = {"batch_size": args.batch_size, "num_steps": args.num_steps, "num_hiddens": args.num_hiddens,
-                "vocab_size": VOCAB_SIZE, "threads": torch.get_num_threads(), "torch": torch.__version__}
+                "vocab_size": VOCAB_SIZE, "threads": torch.get_num_threads(), "torch": torch.__version__,
+                "reference_seconds": ref, "minutes_per_unit": reference.minutes_per_unit(ref),
+                "machine": reference.machine()}
         print(json.dumps({**results, "config": meta}))
     else:
         print(f"Training throughput, tokens/second (forward + backward + SGD update), CPU, "
@@ -160,6 +167,8 @@ def main(argv=None):
               f"batch {args.batch_size} x {args.num_steps} steps, {args.num_hiddens} hidden units, "
               f"vocabulary {VOCAB_SIZE}; best of {args.repeats} runs of {args.seconds:g} s\n")
         print(table(results))
+        print(f"\nMachine: {reference.describe(ref)}.\nA lab's cost in the book is in reference units: "
+              f"multiply it by {reference.minutes_per_unit(ref):.2f} for minutes on this machine.")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlib.batching import collate, masked_max, masked_mean, padding_mask
+from seqlib import validation
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab, ngram_features, tokenize_sentence
 
 __all__ = ["AttentionPooling", "RNNClassifier", "predict_proba", "attention_html", "SentenceLM",
@@ -68,10 +69,20 @@ class AttentionPooling(nn.Module):
 
     def __init__(self, num_inputs: int, num_hiddens: int | None = None):
         super().__init__()
+        num_inputs = validation.positive_int(num_inputs, "num_inputs", hint="(D, the width of the states)")
+        if num_hiddens is not None:
+            num_hiddens = validation.positive_int(num_hiddens, "num_hiddens", hint="or None for num_inputs")
         self.W = nn.Linear(num_inputs, num_hiddens or num_inputs)
         self.v = nn.Linear(num_hiddens or num_inputs, 1, bias=False)
 
     def forward(self, H, mask):
+        validation.tensor(H, "H", shape=("batch_size", "num_steps", "num_inputs"), dtype="float",
+                          sizes={"num_inputs": self.W.in_features})
+        sizes = {"batch_size": H.shape[0], "num_steps": H.shape[1]}
+        validation.tensor(mask, "mask", shape=("batch_size", "num_steps"), dtype="bool", sizes=sizes,
+                          hint="batch_size and num_steps are those of H; mask is True at real tokens")
+        if H.shape[0] and not bool(mask.any(dim=1).all()):
+            raise ValueError("mask has a row without any real token: attention needs at least one per sequence")
         scores = self.v(torch.tanh(self.W(H))).squeeze(-1).masked_fill(~mask, float("-inf"))
         a = torch.softmax(scores, dim=1)
         return torch.bmm(a.unsqueeze(1), H).squeeze(1), a
@@ -109,10 +120,20 @@ class RNNClassifier(nn.Module):
                  pack: bool = True, word_dropout: float = 0.0, embed_init: float | None = 0.25,
                  unk_idx: int = UNK_IDX):
         super().__init__()
-        if cell not in _CELLS:
-            raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
-        if pooling not in _POOLINGS:
-            raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
+        validation.one_of(cell, "cell", sorted(_CELLS))
+        validation.one_of(pooling, "pooling", _POOLINGS)
+        vocab_size = validation.positive_int(vocab_size, "vocab_size", hint="(the number of tokens, len(vocab))")
+        embed_size = validation.positive_int(embed_size, "embed_size")
+        num_hiddens = validation.positive_int(num_hiddens, "num_hiddens")
+        num_layers = validation.positive_int(num_layers, "num_layers")
+        dropout = validation.probability(dropout, "dropout")
+        word_dropout = validation.probability(word_dropout, "word_dropout")
+        pad_idx = int(validation.number_in_range(validation.non_negative_int(pad_idx, "pad_idx"), "pad_idx",
+                                                 0, vocab_size - 1, hint="a token index of the vocabulary"))
+        unk_idx = int(validation.number_in_range(validation.non_negative_int(unk_idx, "unk_idx"), "unk_idx",
+                                                 0, vocab_size - 1, hint="a token index of the vocabulary"))
+        if embed_init is not None:
+            validation.number_in_range(embed_init, "embed_init", 0, low_open=True, hint="or None")
         self.cell, self.pooling, self.pack = cell, pooling, pack
         self.word_dropout, self.unk_idx = word_dropout, unk_idx
         self.num_directions = 2 if bidirectional else 1
@@ -129,11 +150,16 @@ class RNNClassifier(nn.Module):
         self.head = nn.Linear(D, 1)
         self.last_attention = None
 
+    def _check_batch(self, X, lengths):
+        """Once per call: token ids (B, T) within the vocabulary, one length in [1, T] per sentence."""
+        validation.token_ids(X, "X", self.embedding.num_embeddings)
+        return validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1],
+                                  hint="one length per sentence of X, each at least one token "
+                                       "(empty sentences cannot be classified)")
+
     def encode(self, X, lengths):
         """States H (B, T, D) (zeros at padding when packed) and final states h_n (layers*dirs, B, h)."""
-        if (torch.as_tensor(lengths) <= 0).any():
-            raise ValueError("every sentence needs at least one token (a length of 0 was given); "
-                             "empty sentences cannot be classified")
+        lengths = self._check_batch(X, lengths)
         if self.training and self.word_dropout > 0:
             real = padding_mask(torch.as_tensor(lengths).to(X.device), X.shape[1])
             X = X.masked_fill(real & (torch.rand(X.shape, device=X.device) < self.word_dropout), self.unk_idx)
@@ -148,6 +174,7 @@ class RNNClassifier(nn.Module):
         return H, (h_n[0] if self.cell == "lstm" else h_n)
 
     def forward(self, X, lengths):
+        lengths = self._check_batch(X, lengths)
         H, h_n = self.encode(X, lengths)
         mask = padding_mask(torch.as_tensor(lengths).to(X.device), X.shape[1])
         if self.pooling == "last":       # final layer, both directions: (B, D)
@@ -173,6 +200,14 @@ def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> l
     """
     if isinstance(sentences, str):
         sentences = [sentences]
+    if not isinstance(model, nn.Module):
+        raise validation.ArgumentTypeError(f"model must be a classifier (an nn.Module such as RNNClassifier), "
+                                           f"got {type(model).__name__}")
+    if not isinstance(sentences, Sequence) or not all(isinstance(x, str) for x in sentences):
+        raise validation.ArgumentTypeError("sentences must be a string or a list of strings, "
+                                           f"got {type(sentences).__name__}")
+    if not sentences:
+        raise ValueError("sentences is empty: pass at least one sentence to classify")
     tokens = [tokenize_sentence(s) for s in sentences]
     for s, toks in zip(sentences, tokens):
         if not toks:
@@ -257,7 +292,14 @@ class SentenceLM(nn.Module):
                  div_value: float = 4.0):
         super().__init__()
         if not isinstance(classifier, RNNClassifier):
-            raise TypeError(f"SentenceLM pretrains the encoder of an RNNClassifier, got {type(classifier).__name__}")
+            raise validation.ArgumentTypeError(f"classifier must be an RNNClassifier (SentenceLM pretrains its "
+                                               f"encoder), got {type(classifier).__name__}")
+        div_value = validation.number_in_range(div_value, "div_value", 0, low_open=True)
+        if isinstance(cutoffs, (str, bytes)) or not isinstance(cutoffs, Sequence):
+            raise validation.ArgumentTypeError(f"cutoffs must be a list of increasing token counts, got {cutoffs!r}")
+        cutoffs = [validation.positive_int(c, "cutoffs[i]") for c in cutoffs]
+        if cutoffs != sorted(set(cutoffs)):
+            raise ValueError(f"cutoffs must be strictly increasing, got {cutoffs}")
         self.classifier = classifier
         vocab_size = classifier.embedding.num_embeddings
         self.num_hiddens = classifier.rnn.hidden_size
@@ -268,7 +310,7 @@ class SentenceLM(nn.Module):
 
     def token_nll(self, X, lengths):
         """Negative log-likelihood of each predicted token, (B, T, dirs); see the class docstring."""
-        lengths = torch.as_tensor(lengths).to(X.device)
+        lengths = self.classifier._check_batch(X, lengths).to(X.device)
         H, _ = self.classifier.encode(X, lengths)                 # (B, T, dirs * h)
         has_next = padding_mask(lengths, X.shape[1])[:, 1:]      # (B, T-1): x_{t+1} is a real token
         nll = []
@@ -282,7 +324,7 @@ class SentenceLM(nn.Module):
         return torch.stack(nll, dim=-1)
 
     def forward(self, X, lengths):
-        lengths = torch.as_tensor(lengths)
+        lengths = self.classifier._check_batch(X, lengths)
         count = (lengths - 1).clamp(min=0).sum() * len(self.out)
         return self.token_nll(X, lengths).sum() / count.clamp(min=1)
 
@@ -299,7 +341,12 @@ class NgramFeatures:
     """
 
     def __init__(self, tokenized: Iterable[Sequence[str]], n: int = 2, min_freq: int = 1):
-        self.n = n
+        tokenized = list(tokenized) if isinstance(tokenized, Iterable) and not isinstance(tokenized, str) else None
+        if tokenized is None or not all(isinstance(t, Sequence) and not isinstance(t, str)
+                                        and all(isinstance(w, str) for w in t) for t in tokenized):
+            raise validation.ArgumentTypeError("tokenized must be a list of token lists (lists of strings)")
+        self.n = validation.positive_int(n, "n", hint="(the longest n-gram)")
+        min_freq = validation.positive_int(min_freq, "min_freq", hint="(occurrences to keep an n-gram)")
         self.vocab = Vocab([ngram_features(toks, n) for toks in tokenized], min_freq=min_freq,
                            ties="alphabetical")
 
@@ -312,6 +359,13 @@ class NgramFeatures:
 
     def batch(self, tokenized: Sequence[Sequence[str]]):
         """``(ids, offsets)`` for :class:`BagOfNgrams` (an ``nn.EmbeddingBag`` input)."""
+        if isinstance(tokenized, str) or not isinstance(tokenized, Sequence):
+            raise validation.ArgumentTypeError(f"tokenized must be a list of token lists, got {type(tokenized).__name__}")
+        if len(tokenized) == 0:
+            raise ValueError("tokenized has no sentences: an empty batch has nothing to classify")
+        if not all(isinstance(t, Sequence) and not isinstance(t, str) and all(isinstance(w, str) for w in t)
+                   for t in tokenized):
+            raise validation.ArgumentTypeError("tokenized must be a list of token lists (lists of strings)")
         encoded = [self.encode(t) for t in tokenized]
         offsets = torch.tensor([0, *np.cumsum([len(e) for e in encoded])[:-1]], dtype=torch.long)
         return torch.tensor([i for e in encoded for i in e], dtype=torch.long), offsets
@@ -337,12 +391,20 @@ class BagOfNgrams(nn.Module):
 
     def __init__(self, num_features: int, scale: torch.Tensor | None = None):
         super().__init__()
+        num_features = validation.positive_int(num_features, "num_features", hint="(len(features))")
+        if scale is not None:
+            validation.tensor(scale, "scale", shape=("num_features",), dtype="float",
+                              sizes={"num_features": num_features}, finite=True)
         self.bag = nn.EmbeddingBag(num_features, 1, mode="sum")
         nn.init.zeros_(self.bag.weight)
         self.bias = nn.Parameter(torch.zeros(1))
         self.register_buffer("scale", scale if scale is not None else torch.ones(num_features))
 
     def forward(self, ids, offsets):
+        validation.token_ids(ids, "ids", self.bag.num_embeddings, shape=("num_ids",),
+                             hint="as NgramFeatures.batch gives them")
+        validation.tensor(offsets, "offsets", shape=("batch_size",), dtype="integer", non_empty=True,
+                          hint="the start of each sentence in ids, as NgramFeatures.batch gives them")
         return self.bag(ids, offsets, per_sample_weights=self.scale[ids]).squeeze(-1) + self.bias
 
     @staticmethod

@@ -36,6 +36,8 @@ from seqlib.sampling import seq_data_iter_random, seq_data_iter_sequential
 from seqlib.text import Vocab, count_corpus, load_corpus_time_machine, read_time_machine, tokenize
 from seqlib.training import clip_gradients
 from seqlib.utils import try_gpu
+from seqlib.validation import number_in_range as _number_in_range
+from seqlib.validation import positive_int as _positive_int
 
 __all__ = ["read_time_machine", "tokenize", "count_corpus", "Vocab", "load_corpus_time_machine",
            "seq_data_iter_random", "seq_data_iter_sequential", "SeqDataLoader", "load_data_time_machine",
@@ -68,6 +70,8 @@ def grad_clipping(net, theta):
 
 def sgd(params, lr, batch_size):
     """Minibatch stochastic gradient descent (D2L 3.2): ``param -= lr * grad / batch_size``, grads zeroed."""
+    batch_size = _positive_int(batch_size, "batch_size")
+    lr = _number_in_range(lr, "lr", 0, low_open=True)
     with torch.no_grad():
         for param in params:
             param -= lr * param.grad / batch_size
@@ -83,6 +87,8 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
 
     Prints the final perplexity, the speed and two predictions, as the book does.
     """
+    num_epochs = _positive_int(num_epochs, "num_epochs")
+    lr = _number_in_range(lr, "lr", 0, low_open=True, hint="the book uses lr=1")
     loss = nn.CrossEntropyLoss()
     animator = Animator(xlabel="epoch", ylabel="perplexity", legend=["train"], xlim=[10, num_epochs])
     if isinstance(net, nn.Module):
@@ -132,7 +138,7 @@ class Accumulator:
     """For accumulating sums over ``n`` variables (D2L 3.6)."""
 
     def __init__(self, n):
-        self.data = [0.0] * n
+        self.data = [0.0] * _positive_int(n, "n")
 
     def add(self, *args):
         """Add each value to its sum. The book passes the loss tensor itself (``l * y.numel()``):

@@ -6,9 +6,19 @@ verified. It looks in three places, in this order:
 1. **Offline folder** ``$SEQLIB_DATA_DIR`` (if set), under the file's relative name
    (``timemachine.txt``, ``rt-polaritydata/rt-polarity.pos``, ...). Used as is and never
    written to; a copy with a wrong checksum is an error (it is not silently replaced).
+   A relative path is looked up from the current folder first, then from the root of the
+   course repository when seqlib runs from a checkout, so ``SEQLIB_DATA_DIR=../shared/data``
+   set at the repository root also works in a lab running in ``labs/``. Messages show the
+   absolute folders that were tried.
 2. **Cache folder** ``$SEQLIB_CACHE_DIR`` (if set), else ``pooch.os_cache("seqlib")``
    (for example ``~/.cache/seqlib`` on Linux). A corrupt cached copy is downloaded again.
+   A cache folder that is a file, cannot be created or is not writable is reported as such
+   (not as a network failure).
 3. **Canonical address**: downloaded with pooch, verified, stored in the cache folder.
+   Several processes may fetch the same file at once: each writes its own temporary file
+   (a unique name next to the target) and moves it into place atomically once verified.
+   Every file is verified against its checksum, so a plain ``http`` address (the Time
+   Machine's) cannot deliver a tampered copy unnoticed.
 
 Files that come out of an archive (Pang & Lee's MR data) are text whose original encoding
 may be Latin-1/Windows-1252: they are checksummed, and cached, as UTF-8. Read them with
@@ -17,6 +27,7 @@ may be Latin-1/Windows-1252: they are checksummed, and cached, as UTF-8. Read th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tarfile
@@ -25,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pooch
+
+from seqlib.validation import one_of
 
 __all__ = ["Dataset", "REGISTRY", "DataNotAvailableError", "ChecksumError",
            "fetch", "read_text", "cache_dir"]
@@ -61,7 +74,9 @@ REGISTRY: dict[str, Dataset] = {
     "timemachine": Dataset(
         "timemachine.txt", "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
         "sha1:090b5e7e70c295757f55df93cb0a180b9691891a",
-        "H. G. Wells, The Time Machine (public domain), as used by Dive into Deep Learning"),
+        "H. G. Wells, The Time Machine (public domain), as used by Dive into Deep Learning; "
+        "the address is plain http, as D2L publishes it (an https form of the same S3 host was not "
+        "checked from the course's offline build): the download is verified by its checksum"),
     "rt-polarity.pos": Dataset(
         "rt-polaritydata/rt-polarity.pos", _MR_URL,
         "sha256:4134882974a28d0c7b5151256f0e33a6169984ee7372c279e673f1114f475d58",
@@ -94,9 +109,10 @@ def fetch(name: str) -> Path:
     :class:`DataNotAvailableError` when no verified copy can be had (the message says how to fix it).
     """
     ds = _entry(name)
-    offline = os.environ.get("SEQLIB_DATA_DIR")
-    if offline and (Path(offline).expanduser() / ds.file).is_file():
-        path = Path(offline).expanduser() / ds.file
+    for folder in _offline_folders():
+        path = folder / ds.file
+        if not path.is_file():
+            continue
         verified, actual = _verify(path.read_bytes(), ds)
         if verified is None:
             raise ChecksumError(
@@ -112,14 +128,94 @@ def fetch(name: str) -> Path:
         if verified is not None:
             return cached
         corrupt = f"{_alg(ds)}:{actual}"
+    _check_cache_folder(name, ds, cached.parent)
     try:
         if ds.member is None:
+            # pooch streams into a uniquely named temporary file next to the target and moves it
+            # into place once verified: concurrent fetches never share a temporary file
             pooch.retrieve(ds.url, ds.known_hash, fname=cached.name, path=cached.parent)
         else:
             _download_from_archive(ds)
     except (OSError, ValueError, KeyError, tarfile.TarError) as err:
         raise DataNotAvailableError(_failure_message(name, ds, err, cached, corrupt)) from err
     return cached
+
+
+def _repository_root() -> Path | None:
+    """The root of the course repository when seqlib runs from a checkout (else ``None``)."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() and (root / "labs").is_dir() else None
+
+
+def _offline_folders() -> list[Path]:
+    """The absolute folders that ``$SEQLIB_DATA_DIR`` names, in lookup order (none if unset).
+
+    An absolute path names one folder; a relative one is tried from the current folder, then
+    from the repository root (a lab runs in ``labs/``, the variable was set at the root).
+    """
+    raw = os.environ.get("SEQLIB_DATA_DIR")
+    if not raw:
+        return []
+    offline = Path(raw).expanduser()
+    if offline.is_absolute():
+        return [Path(os.path.normpath(offline))]
+    folders = [Path(os.path.abspath(offline))]
+    root = _repository_root()
+    if root is not None:
+        from_root = Path(os.path.normpath(root / offline))
+        if from_root not in folders:
+            folders.append(from_root)
+    return folders
+
+
+def _offline_description() -> str:
+    """How the failure message describes ``$SEQLIB_DATA_DIR``: its value and the absolute folders tried."""
+    raw = os.environ.get("SEQLIB_DATA_DIR")
+    if not raw:
+        return "SEQLIB_DATA_DIR is not set"
+    folders = _offline_folders()
+    if [str(f) for f in folders] == [raw]:
+        return f"it is not in the offline folder SEQLIB_DATA_DIR={raw}"
+    tried = " nor in ".join(str(f) for f in folders)
+    if len(folders) > 1:  # a relative path: both absolute folders tried
+        return (f"it is not in the offline folder SEQLIB_DATA_DIR={raw} (a relative path, looked up "
+                f"from the current folder and then from the repository root): neither in {tried}")
+    return f"it is not in the offline folder SEQLIB_DATA_DIR={raw} ({tried})"
+
+
+def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
+    """Make sure a download can be stored in ``folder``; otherwise say what is wrong with it.
+
+    A cache folder that is a file, cannot be created or is not writable is not a network problem.
+    """
+    root = cache_dir()
+    problem = None
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                problem = f"{parent} is not a folder (it is a file)"
+            break
+    if problem is None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            problem = f"it cannot be created ({err.strerror or err})"
+    if problem is None:
+        try:
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".seqlib-write-test-")
+        except OSError as err:
+            problem = f"it is not writable ({err.strerror or err})"
+        else:
+            os.close(fd)
+            os.unlink(probe)
+    if problem is not None:
+        source = "SEQLIB_CACHE_DIR" if os.environ.get("SEQLIB_CACHE_DIR") else "the default cache location"
+        raise DataNotAvailableError(
+            f"Data set {name!r} ({ds.file}) is not available: {_offline_description()}, and it cannot be "
+            f"cached: the cache folder {root} (from {source}) is unusable: {problem}.\n"
+            "To fix it, point SEQLIB_CACHE_DIR at a folder you can write to:\n"
+            "    export SEQLIB_CACHE_DIR=/path/to/writable/folder\n"
+            f"or put {ds.file} into a folder and point SEQLIB_DATA_DIR at it (nothing is written there).")
 
 
 def read_text(name: str) -> str:
@@ -130,8 +226,8 @@ def read_text(name: str) -> str:
 
 
 def _entry(name: str) -> Dataset:
-    if name not in REGISTRY:
-        raise ValueError(f"unknown data set {name!r}; known data sets: {', '.join(sorted(REGISTRY))}")
+    one_of(name, "name", sorted(REGISTRY), hint=f"unknown data set {name!r}: pass one of the names of "
+                                                  "seqlib.data.REGISTRY")
     return REGISTRY[name]
 
 
@@ -184,16 +280,25 @@ def _download_from_archive(ds: Dataset) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a uniquely named temporary file and an atomic rename.
+
+    Several processes may write the same file at once: each has its own temporary file, and
+    every rename puts a complete, verified copy in place.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _failure_message(name: str, ds: Dataset, err: Exception, cached: Path, corrupt: str | None) -> str:
-    offline = os.environ.get("SEQLIB_DATA_DIR")
-    where = (f"it is not in the offline folder SEQLIB_DATA_DIR={offline}" if offline
-             else "SEQLIB_DATA_DIR is not set")
+    where = _offline_description()
     if corrupt:
         problem = (f"The cached copy {cached} is corrupt (expected {ds.known_hash}, got {corrupt}) "
                    f"and downloading a fresh copy from {ds.url} failed: {err}")

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from seqlib.validation import one_of, positive_int
+
 __all__ = ["History"]
 
 _SERIES = ("train_loss", "val_loss", "lr", "epoch_time", "train_time", "train_tokens", "train_ppl", "val_ppl")
@@ -58,10 +60,14 @@ class History:
     best_score: float | None = None
     stopped_early: bool = False
 
+    def __post_init__(self):
+        one_of(self.mode, "mode", ("min", "max"), hint="'min' for losses and errors, 'max' for accuracies")
+
     def record(self, epoch: int, *, train_loss: float, lr: float, epoch_time: float, train_time: float,
                val_loss: float | None = None, metrics: dict[str, float] | None = None,
                train_tokens: int | None = None) -> dict[str, float]:
         """Append one epoch; return its scores ``{"train_loss": ..., "val_loss": ..., metric: ...}``."""
+        epoch = positive_int(epoch, "epoch", hint="(epochs count from 1)")
         self.epochs.append(epoch)
         self.train_loss.append(float(train_loss))
         self.lr.append(float(lr))
@@ -121,10 +127,12 @@ class History:
             return getattr(self, name)
         if name in self.metrics:
             return self.metrics[name]
-        raise KeyError(f"history has no {name!r}; it has {[*_SERIES, *self.metrics]}")
+        raise KeyError(f"history has no {name!r}; name must be one of {[*_SERIES, *self.metrics]}")
 
     def summary(self) -> str:
         """One line: epochs run, best epoch and score, time; perplexities and tokens/s for a language model."""
+        if not self.epochs:
+            return "0 epochs: nothing recorded yet"
         if self.train_tokens:
             val = f", validation perplexity {self.val_ppl[-1]:.2f}" if self.val_loss else ""
             return (f"{len(self)} epochs: train perplexity {self.train_ppl[-1]:.2f}{val}, "

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from seqlib import cells
+from seqlib import cells, validation
 from seqlib.fused import fuse, gru_scan, lstm_bptt, lstm_scan, rnn_scan, unfuse
 
 __all__ = [
@@ -50,6 +50,11 @@ __all__ = [
 # Lesson form (D2L sections 8.5, 9.1, 9.2)
 # ---------------------------------------------------------------------------------------
 
+def _sizes(first, num_hiddens, name="batch_size"):
+    """``(first, num_hiddens)`` as positive ints; ``first`` is ``batch_size`` or ``vocab_size`` (``len(vocab)``)."""
+    return validation.positive_int(first, name), validation.positive_int(num_hiddens, "num_hiddens")
+
+
 def _lesson_names(cell, reset_after=False):
     """Names of the lesson form's parameter list: the cell's, the output layer's, then ``b_hh``."""
     names = cells.param_names(cell, reset_after=False) + ("W_hq", "b_q")
@@ -58,10 +63,19 @@ def _lesson_names(cell, reset_after=False):
 
 def _get_params(cell, vocab_size, num_hiddens, device, reset_after=False):
     """The lesson form's parameters: weights ~ N(0, 0.01^2), biases 0 (D2L's initialisation)."""
+    vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
     p = cells.init_params(cell, vocab_size, num_hiddens, reset_after=reset_after, init="d2l", device=device)
     p["W_hq"] = cells.init_tensor(num_hiddens, vocab_size, num_hiddens=num_hiddens, init="d2l", device=device)
     p["b_q"] = cells.init_tensor(vocab_size, num_hiddens=num_hiddens, bias=True, init="d2l", device=device)
     return [p[name].requires_grad_(True) for name in _lesson_names(cell, reset_after)]
+
+
+def _check_lesson_state(inputs, state, parts, p):
+    """The lesson form's inputs and state (the tuple ``parts``), checked once per call, not per step."""
+    validation.tensor(inputs, "inputs", shape=("num_steps", "batch_size", "vocab_size"),
+                      sizes={"vocab_size": p["W_hq"].shape[1]}, dtype="float")
+    sizes = {"batch_size": inputs.shape[1], "num_hiddens": p["W_hq"].shape[0]}
+    return validation.state(state, "state", parts, sizes=sizes)
 
 
 def get_rnn_params(vocab_size: int, num_hiddens: int, device):
@@ -71,6 +85,7 @@ def get_rnn_params(vocab_size: int, num_hiddens: int, device):
 
 def init_rnn_state(batch_size: int, num_hiddens: int, device):
     """``(H,)`` with ``H`` zeros of shape ``(batch_size, num_hiddens)``."""
+    batch_size, num_hiddens = _sizes(batch_size, num_hiddens)
     return (torch.zeros((batch_size, num_hiddens), device=device),)
 
 
@@ -86,7 +101,7 @@ def rnn(inputs, state, params):
     ==========  ============================================
     """
     p = dict(zip(_lesson_names("rnn"), params))
-    H, = state
+    H, = _check_lesson_state(inputs, state, ("H",), p)
     outputs = []
     for X in inputs:
         H = cells.rnn_step(X, H, p)
@@ -101,6 +116,7 @@ def get_lstm_params(vocab_size: int, num_hiddens: int, device):
 
 def init_lstm_state(batch_size: int, num_hiddens: int, device):
     """``(H, C)``, both zeros of shape ``(batch_size, num_hiddens)``."""
+    batch_size, num_hiddens = _sizes(batch_size, num_hiddens)
     return (torch.zeros((batch_size, num_hiddens), device=device),
             torch.zeros((batch_size, num_hiddens), device=device))
 
@@ -124,7 +140,7 @@ def lstm(inputs, state, params):
     ==========  ============================================
     """
     p = dict(zip(_lesson_names("lstm"), params))
-    H, C = state
+    H, C = _check_lesson_state(inputs, state, ("H", "C"), p)
     outputs = []
     for X in inputs:
         H, C = cells.lstm_step(X, H, C, p)
@@ -172,7 +188,7 @@ def gru(inputs, state, params, reset_after: bool = False):
                          f"make them with get_gru_params(vocab_size, num_hiddens, device, "
                          f"reset_after={reset_after})")
     p = dict(zip(names, params))
-    H, = state
+    H, = _check_lesson_state(inputs, state, ("H",), p)
     outputs = []
     for X in inputs:
         H = cells.gru_step(X, H, p, reset_after)
@@ -191,16 +207,20 @@ class RNNModelScratch:
     """
 
     def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
+        vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
+        if not all(map(callable, (get_params, init_state, forward_fn))):
+            raise validation.ArgumentTypeError("get_params, init_state, forward_fn must be functions")
         self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
         self.params = get_params(vocab_size, num_hiddens, device)
         self.init_state, self.forward_fn = init_state, forward_fn
 
     def __call__(self, X, state):
-        X = nnf.one_hot(X.T, self.vocab_size).type(self.params[0].dtype)  # float32 unless made otherwise
+        validation.token_ids(X, "X", self.vocab_size)
+        X = nnf.one_hot(X.T.long(), self.vocab_size).type(self.params[0].dtype)  # float32 unless made otherwise
         return self.forward_fn(X, state, self.params)
 
     def begin_state(self, batch_size, device):
-        return self.init_state(batch_size, self.num_hiddens, device)
+        return self.init_state(validation.positive_int(batch_size, "batch_size"), self.num_hiddens, device)
 
     def parameters(self):
         return list(self.params)
@@ -222,8 +242,7 @@ _LESSON = {
 def lesson_model(cell: str, vocab_size: int, num_hiddens: int, device=None, *,
                  reset_after: bool = False) -> RNNModelScratch:
     """The lesson-form model for ``cell`` in ``{"rnn", "lstm", "gru"}`` (``reset_after``: GRU only)."""
-    if cell not in _LESSON:
-        raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(_LESSON)}")
+    validation.one_of(cell, "cell", sorted(_LESSON))
     get_params, init_state, forward_fn = _LESSON[cell]
     if cell == "gru":
         get_params = functools.partial(get_gru_params, reset_after=reset_after)
@@ -269,18 +288,16 @@ class RNNLMFast(nn.Module):
                  variant: str = "lstm", reset_after: bool = True, dropout: float = 0.0,
                  manual_bptt: bool = True):
         super().__init__()
-        if cell not in ("rnn", "lstm", "gru"):
-            raise ValueError(f"unknown cell {cell!r}; choose 'rnn', 'lstm' or 'gru'")
-        if cell == "lstm" and variant not in cells.LSTM_VARIANTS:
-            raise ValueError(f"unknown LSTM variant {variant!r}; choose one of {list(cells.LSTM_VARIANTS)}")
+        validation.one_of(cell, "cell", ("rnn", "lstm", "gru"), hint="choose 'rnn', 'lstm' or 'gru'")
+        if cell == "lstm":
+            validation.one_of(variant, "variant", list(cells.LSTM_VARIANTS))
         if cell != "lstm" and variant != "lstm":
             raise ValueError(f"variant={variant!r} is an LSTM option; the {cell} has no variants")
+        vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
         self.vocab_size, self.num_hiddens, self.cell = vocab_size, num_hiddens, cell
         self.variant = variant if cell == "lstm" else None
         self.reset_after = reset_after if cell == "gru" else None
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.dropout = dropout
+        self.dropout = validation.number_in_range(dropout, "dropout", 0.0, 1.0, high_open=True)
         self.manual_bptt = bool(manual_bptt) and cell == "lstm" and variant == "lstm"
         blocks = len(cells.GATES[self.variant or cell]) * num_hiddens
 
@@ -298,6 +315,9 @@ class RNNLMFast(nn.Module):
         # Inputs of all steps at once, (num_steps, batch_size, G*h). A one-hot row times W_x is
         # a row of W_x, so look the rows up (embedding) instead of multiplying; adding the bias
         # to the V rows first is cheaper than adding it to all num_steps * batch_size of them.
+        validation.token_ids(X, "X", self.vocab_size)  # checked once per call, never per step
+        validation.state(state, "state", ("H", "C") if self.cell == "lstm" else ("H",),
+                         sizes={"batch_size": X.shape[0], "num_hiddens": self.num_hiddens})
         XW = nnf.embedding(X.T, self.W_x + self.b)
         if self.cell == "rnn":
             Hs, state = rnn_scan(XW, state, self.W_h)
@@ -315,6 +335,7 @@ class RNNLMFast(nn.Module):
         return Y, state
 
     def begin_state(self, batch_size: int = 1, device=None):
+        batch_size = validation.positive_int(batch_size, "batch_size")
         device = device if device is not None else self.W_h.device
         zeros = torch.zeros((batch_size, self.num_hiddens), device=device, dtype=self.W_h.dtype)
         return (zeros, zeros.clone()) if self.cell == "lstm" else (zeros,)
@@ -330,6 +351,10 @@ class RNNLMFast(nn.Module):
     @classmethod
     def from_lesson(cls, net: RNNModelScratch, cell: str) -> "RNNLMFast":
         """A fast model with the weights of the lesson-form model ``net`` (same function, same numbers)."""
+        if not isinstance(net, RNNModelScratch):
+            raise validation.ArgumentTypeError(f"net must be a lesson-form RNNModelScratch (lesson_model(...)), "
+                                               f"got {type(net).__name__}")
+        validation.one_of(cell, "cell", ("rnn", "lstm", "gru"))
         reset_after = cell == "gru" and len(net.params) == len(_lesson_names("gru", reset_after=True))
         p = dict(zip(_lesson_names(cell, reset_after), (t.detach() for t in net.params)))
         fast = cls(net.vocab_size, net.num_hiddens, cell, reset_after=reset_after).to(p["W_hq"].dtype)
@@ -376,10 +401,17 @@ class RNNModel(nn.Module):
     ``RNNModel(rnn_layer, vocab_size)``; ``forward(inputs, state)`` with ``inputs``
     ``(batch_size, num_steps)`` returns ``(num_steps * batch_size, vocab_size)`` logits and the
     new state. ``begin_state(device, batch_size=1)`` (note D2L's argument order; pass keywords).
+    A layer with ``batch_first=True`` computes the same function (its output is made time-major).
     """
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(rnn_layer, nn.RNNBase):
+            raise validation.ArgumentTypeError(f"rnn_layer must be nn.RNN, LSTM or GRU, not {type(rnn_layer).__name__}")
+        vocab_size = _sizes(vocab_size, rnn_layer.hidden_size, "vocab_size")[0]
+        if rnn_layer.input_size != vocab_size:
+            raise ValueError(f"the layer's input_size is {rnn_layer.input_size} but vocab_size is {vocab_size}: the "
+                             f"inputs are one-hot; make it nn.{type(rnn_layer).__name__}({vocab_size}, num_hiddens)")
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = self.rnn.hidden_size
@@ -387,13 +419,22 @@ class RNNModel(nn.Module):
         self.linear = nn.Linear(self.num_hiddens * self.num_directions, self.vocab_size)
 
     def forward(self, inputs, state):
-        X = nnf.one_hot(inputs.T.long(), self.vocab_size)
-        X = X.to(self.linear.weight.dtype)
-        Y, state = self.rnn(X, state)
+        validation.token_ids(inputs, "X", self.vocab_size)
+        shape = ("num_layers * num_directions", "batch_size", "num_hiddens")
+        sizes = dict(zip(shape, (self.num_directions * self.rnn.num_layers, inputs.shape[0], self.num_hiddens)))
+        if isinstance(self.rnn, nn.LSTM):
+            validation.state(state, "state", ("H", "C"), shape=shape, sizes=sizes)
+        else:  # nn.RNN and nn.GRU carry the single tensor H
+            validation.tensor(state, "state", shape=shape, sizes=sizes, dtype="float", hint="use model.begin_state()")
+        # a batch_first layer reads (batch_size, num_steps, vocab_size); the rows out are time-major either way
+        X = nnf.one_hot((inputs if self.rnn.batch_first else inputs.T).long(), self.vocab_size)
+        Y, state = self.rnn(X.to(self.linear.weight.dtype), state)
+        Y = Y.transpose(0, 1) if self.rnn.batch_first else Y
         output = self.linear(Y.reshape((-1, Y.shape[-1])))
         return output, state
 
     def begin_state(self, device=None, batch_size=1):
+        batch_size = validation.positive_int(batch_size, "batch_size")
         shape = (self.num_directions * self.rnn.num_layers, batch_size, self.num_hiddens)
         zeros = torch.zeros(shape, device=device, dtype=self.linear.weight.dtype)
         if not isinstance(self.rnn, nn.LSTM):
@@ -404,6 +445,6 @@ class RNNModel(nn.Module):
 def concise_model(cell: str, vocab_size: int, num_hiddens: int) -> RNNModel:
     """``RNNModel(nn.RNN/LSTM/GRU(vocab_size, num_hiddens), vocab_size)`` for ``cell`` in rnn, lstm, gru."""
     layers = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-    if cell not in layers:
-        raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(layers)}")
+    validation.one_of(cell, "cell", sorted(layers))
+    vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
     return RNNModel(layers[cell](vocab_size, num_hiddens), vocab_size)

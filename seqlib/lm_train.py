@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -32,6 +33,7 @@ from seqlib.history import History
 from seqlib.plots import LivePlot
 from seqlib.training import clip_gradients, trainable_parameters
 from seqlib.utils import progress
+from seqlib.validation import ArgumentTypeError, non_negative_int, number_in_range, positive_int, tensor
 
 __all__ = ["detach_state", "train_epoch", "perplexity", "train", "predict"]
 
@@ -40,10 +42,40 @@ def detach_state(state):
     """Cut the graph behind a state (a tensor or a tuple of tensors) without copying it."""
     if isinstance(state, torch.Tensor):
         return state.detach()
+    if not isinstance(state, (tuple, list)) or not all(isinstance(s, torch.Tensor) for s in state):
+        raise ArgumentTypeError(f"state must be a tensor or a tuple of tensors (as model.begin_state gives), "
+                                f"got {type(state).__name__}")
     return tuple(s.detach() for s in state)
 
 
-def train_epoch(net, train_iter, loss, updater, device, use_random_iter: bool, *, theta: float = 1.0):
+def _exp(mean_loss: float) -> float:
+    """``exp(mean_loss)``, ``inf`` past the largest float (a diverged model) instead of ``OverflowError``."""
+    try:
+        return math.exp(mean_loss)
+    except OverflowError:
+        return math.inf
+
+
+def _diverged(where: str, value: float, lr=None, theta=None) -> FloatingPointError:
+    settings = ", ".join(f"{k}={v:g}" for k, v in (("lr", lr), ("theta", theta)) if v is not None)
+    return FloatingPointError(
+        f"training diverged {where}: the loss per token became {value} (perplexity beyond any "
+        f"meaningful value); lower the learning rate or clip gradients harder (a smaller theta)"
+        + (f"; this run had {settings}" if settings else ""))
+
+
+def _check_iter(train_iter):
+    if not isinstance(train_iter, Iterable) or isinstance(train_iter, (torch.Tensor, str)):
+        raise ArgumentTypeError(f"train_iter must be a loader of (X, Y) minibatches such as "
+                                f"seqlib.sampling.SeqDataLoader, got {type(train_iter).__name__}")
+
+
+def _lr_of(updater):
+    return float(updater.param_groups[0]["lr"]) if isinstance(updater, torch.optim.Optimizer) else None
+
+
+def train_epoch(net, train_iter, loss, updater, device, use_random_iter: bool, *, theta: float = 1.0,
+                epoch: int | None = None):
     """One epoch; returns ``(perplexity, tokens per second)`` (D2L's ``train_epoch_ch8``).
 
     ``updater`` is a ``torch.optim.Optimizer`` or a function ``updater(batch_size=...)`` that
@@ -52,10 +84,15 @@ def train_epoch(net, train_iter, loss, updater, device, use_random_iter: bool, *
     Random sampling: fresh zero state each minibatch (neighbouring minibatches are unrelated).
     Sequential partitioning: the state is carried over and detached, so the forward pass
     sees the whole past but gradients stop at the minibatch boundary (truncated BPTT).
+    A non-finite loss raises ``FloatingPointError`` (training diverged) with advice; ``epoch`` only
+    names the epoch in that message.
     """
-    state, total_loss, total_tokens = None, 0.0, 0
+    theta = number_in_range(theta, "theta", 0, low_open=True, hint="the largest gradient norm kept by clipping")
+    _check_iter(train_iter)
+    state, total_loss, total_tokens, step = None, 0.0, 0, 0
     start = time.perf_counter()
     for X, Y in train_iter:
+        step += 1
         if state is None or use_random_iter:
             state = net.begin_state(batch_size=X.shape[0], device=device)
         else:
@@ -73,11 +110,15 @@ def train_epoch(net, train_iter, loss, updater, device, use_random_iter: bool, *
             l.backward()
             clip_gradients(net, theta)
             updater(batch_size=1)
-        total_loss += float(l.detach()) * y.numel()
+        value = float(l.detach())
+        if not math.isfinite(value):
+            where = f"at epoch {epoch}, minibatch {step}" if epoch is not None else f"at minibatch {step}"
+            raise _diverged(where, value, lr=_lr_of(updater), theta=theta)
+        total_loss += value * y.numel()
         total_tokens += y.numel()
     if total_tokens == 0:
-        raise ValueError("the loader yielded no minibatch: the corpus is too short for its batch shape")
-    return math.exp(total_loss / total_tokens), total_tokens / (time.perf_counter() - start)
+        raise ValueError("train_iter yielded no minibatch: the corpus is too short for its batch shape")
+    return _exp(total_loss / total_tokens), total_tokens / (time.perf_counter() - start)
 
 
 @torch.no_grad()
@@ -88,12 +129,18 @@ def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=No
     read ``num_steps`` at a time with the state carried over, and every token after the first
     of each row is predicted exactly once. Only the ``batch_size`` row starts begin from a
     zero state, so this is (nearly) the perplexity of reading the text from start to end.
+    A diverged model scores ``inf``.
     """
-    corpus = torch.as_tensor(corpus)
+    batch_size = positive_int(batch_size, "batch_size", hint="(rows read in parallel)")
+    num_steps = positive_int(num_steps, "num_steps", hint="(tokens read per call)")
+    if corpus is None or isinstance(corpus, str):
+        raise ArgumentTypeError(f"corpus must be a sequence of token indices, e.g. vocab[list(text)]; got {corpus!r}")
+    corpus = tensor(torch.as_tensor(corpus), "corpus", shape=("num_tokens",), dtype="integer",
+                    hint="pass the token indices of the text, e.g. vocab[list(text)]")
     row_len = (len(corpus) - 1) // batch_size
     if row_len < 1:
-        raise ValueError(f"a corpus of {len(corpus)} tokens is too short for {batch_size} rows; "
-                         "pass a smaller batch_size")
+        raise ValueError(f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} rows "
+                         f"(each needs 2 tokens or more); pass batch_size at most {max(len(corpus) - 1, 1)}")
     if device is None:
         device = next(iter(trainable_parameters(net))).device
     Xs = corpus[: batch_size * row_len].reshape(batch_size, row_len)
@@ -106,7 +153,7 @@ def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=No
         y_hat, state = net(X, state)
         total += float(nn.functional.cross_entropy(y_hat, Y.T.reshape(-1), reduction="sum"))
     net.train(was_training)
-    return math.exp(total / Ys.numel())
+    return _exp(total / Ys.numel())
 
 
 def _optimizer(name, params, lr, weight_decay):
@@ -136,7 +183,14 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
     :class:`LivePlot`. Returns a :class:`~seqlib.history.History`: the losses are the mean
     cross-entropy per token (``history.train_ppl`` and ``history.val_ppl`` their exponentials),
     with learning rate, time, tokens per second and the best epoch (on validation perplexity).
+    A diverging run (the loss becomes infinite or NaN) raises ``FloatingPointError`` with advice.
     """
+    num_epochs = positive_int(num_epochs, "num_epochs")
+    _check_iter(train_iter)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        lr = number_in_range(lr, "lr", 0, low_open=True, hint="the learning rate, e.g. 0.01")
+    weight_decay = number_in_range(weight_decay, "weight_decay", 0)
+    theta = number_in_range(theta, "theta", 0, low_open=True, hint="the largest gradient norm kept by clipping")
     if device is None:
         device = next(iter(trainable_parameters(net))).device
     if isinstance(optimizer, torch.optim.Optimizer):
@@ -162,7 +216,10 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
         net.train()
         lr_now = float(updater.param_groups[0]["lr"])
         start = time.perf_counter()
-        ppl, speed = train_epoch(net, train_iter, loss, updater, device, use_random_iter, theta=theta)
+        ppl, speed = train_epoch(net, train_iter, loss, updater, device, use_random_iter, theta=theta,
+                                 epoch=epoch + 1)
+        if not math.isfinite(ppl):
+            raise _diverged(f"at epoch {epoch + 1}", math.inf, lr=lr_now, theta=theta)
         seconds = time.perf_counter() - start
         if schedule is not None:
             schedule.step()
@@ -202,10 +259,8 @@ def predict(prefix: str, num_preds: int, net, vocab, device=None, *, temperature
     if not isinstance(prefix, str) or len(prefix) == 0:
         raise ValueError("prefix must be a non-empty string: the model needs at least one token to start "
                          "from, e.g. predict('t', 50, net, vocab)")
-    if num_preds < 0:
-        raise ValueError(f"num_preds must be >= 0, got {num_preds}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature}")
+    num_preds = non_negative_int(num_preds, "num_preds", hint="(tokens to generate)")
+    temperature = number_in_range(temperature, "temperature", 0, hint="0 means greedy")
     if device is None:
         device = next(iter(trainable_parameters(net))).device
     was_training = getattr(net, "training", False)

@@ -73,17 +73,29 @@ def record(**metrics) -> dict:
         ),
         RESULTS_MIME: clean,
     }
-    try:
+    if _in_ipython():
         from IPython.display import display
 
         display(bundle, raw=True)
-    except ImportError:  # plain Python without IPython
+    else:  # plain Python (IPython may be installed, but no shell displays the bundle): a readable table
         print(text)
     return clean
 
 
+def _in_ipython() -> bool:
+    """True inside a running IPython shell or Jupyter kernel (which can show the MIME bundle)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
 def collect(nb) -> dict:
     """All values recorded in an executed notebook (a dict or ``nbformat`` node), later ones winning."""
+    if not hasattr(nb, "get") or not isinstance(nb.get("cells"), list):
+        raise TypeError(f"nb must be a notebook (a dict or nbformat node with a 'cells' list), "
+                        f"got {type(nb).__name__}")
     found: dict = {}
     for cell in nb["cells"]:
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:

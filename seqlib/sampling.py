@@ -27,7 +27,7 @@ import random
 import numpy as np
 import torch
 
-from seqlib.utils import positive_int
+from seqlib.validation import non_negative_int, positive_int
 
 __all__ = ["seq_data_iter_random", "seq_data_iter_sequential", "min_corpus_length",
            "SeqDataLoader", "minibatch_layout"]
@@ -41,16 +41,23 @@ def min_corpus_length(batch_size: int, num_steps: int, use_random_iter: bool) ->
     sequential: offset up to ``num_steps``, then ``batch_size`` rows of ``num_steps`` tokens
     and one more for the targets: ``(batch_size + 1) * num_steps + 1``.
     """
+    batch_size, num_steps = positive_int(batch_size, "batch_size"), positive_int(num_steps, "num_steps")
     return (batch_size + 1) * num_steps + (0 if use_random_iter else 1)
 
 
 def _prepare(corpus, batch_size, num_steps, use_random_iter):
     batch_size, num_steps = positive_int(batch_size, "batch_size"), positive_int(num_steps, "num_steps")
+    if corpus is None or isinstance(corpus, str) or not hasattr(corpus, "__len__"):
+        raise ValueError(f"corpus must be a flat sequence of token indices (ints), got {type(corpus).__name__}; "
+                         "encode the text first, e.g. [vocab[t] for line in tokens for t in line]")
     corpus = torch.as_tensor(corpus) if len(corpus) else torch.zeros(0, dtype=torch.long)
     if corpus.dim() != 1 or corpus.is_floating_point():
         raise ValueError("corpus must be a flat sequence of token indices (ints), "
                          f"got a tensor of shape {tuple(corpus.shape)} and dtype {corpus.dtype}; "
                          "flatten lines first, e.g. [vocab[t] for line in tokens for t in line]")
+    if len(corpus) and int(corpus.min()) < 0:
+        raise ValueError(f"corpus holds a negative token index ({int(corpus.min())}); token indices start at 0: "
+                         "encode the text with vocab[...]")
     need = min_corpus_length(batch_size, num_steps, use_random_iter)
     if len(corpus) < need:
         kind = "random" if use_random_iter else "sequential"
@@ -134,7 +141,9 @@ class SeqDataLoader:
     def __init__(self, corpus, batch_size: int, num_steps: int, use_random_iter: bool = False, *,
                  seed: int | None = None):
         self.corpus = _prepare(corpus, batch_size, num_steps, use_random_iter)
-        self.batch_size, self.num_steps = batch_size, num_steps
+        self.batch_size, self.num_steps = int(batch_size), int(num_steps)
+        if seed is not None:
+            seed = non_negative_int(seed, "seed")
         self.use_random_iter = use_random_iter
         self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
         self.rng = random.Random(seed) if seed is not None else None
@@ -156,7 +165,8 @@ def minibatch_layout(num_tokens: int, batch_size: int, num_steps: int, use_rando
     arrays of length ``num_tokens``: the minibatch and the row each position is an *input* of
     (``-1`` where a position is not used as an input).
     """
-    corpus = torch.arange(num_tokens)
+    corpus = torch.arange(positive_int(num_tokens, "num_tokens"))
+    seed = non_negative_int(seed, "seed")
     fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
     batch = np.full(num_tokens, -1)
     row = np.full(num_tokens, -1)

@@ -32,11 +32,12 @@ from __future__ import annotations
 import collections
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from seqlib.utils import positive_int
+from seqlib.validation import positive_int
 
 __all__ = ["preprocess", "read_time_machine", "tokenize", "tokenize_sentence", "count_corpus", "Vocab",
            "PAD", "UNK", "PAD_IDX", "UNK_IDX", "load_corpus_time_machine", "load_mr", "load_imdb",
@@ -54,6 +55,8 @@ def preprocess(line: str) -> str:
     Every run of characters other than ``A-Z``/``a-z`` becomes one space; the result is
     stripped and lower-cased. An empty or non-letter line becomes ``""``.
     """
+    if not isinstance(line, str):
+        raise TypeError(f"line must be a string (one line of text), got {type(line).__name__}")
     return _NON_LETTERS.sub(" ", line).strip().lower()
 
 
@@ -85,20 +88,25 @@ def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
 
 
 _CLITICS = re.compile(r"(n't|'s|'re|'ve|'d|'ll|'m)\b")
-_TOKEN = re.compile(r"n't|'[a-z]+|[a-z0-9]+(?:[-'][a-z0-9]+)*|[^\sa-z0-9]")
+# Unicode-aware: a word is a run of letters and digits in any script (``[^\W_]``: a word character
+# but not the underscore), so "clichés" and "déjà-vu" stay whole; any other visible character is
+# a token of its own. Text is NFC-normalised first, so an accent typed as a combining mark counts too.
+_WORD = r"[^\W_]+"
+_TOKEN = re.compile(rf"n't|'[^\W\d_]+|{_WORD}(?:[-']{_WORD})*|[^\w\s]|_")
 
 
 def tokenize_sentence(text: str) -> list[str]:
     """One sentence -> lower-case word tokens with punctuation and English clitics split off.
 
     ``"It doesn't work, it's DULL!"`` -> ``["it", "does", "n't", "work", ",", "it", "'s", "dull", "!"]``.
-    Hyphenated words stay whole (``"too-tepid"``). MR is already lower-cased and spaced around
-    most punctuation; splitting ``n't`` makes every negation share one token. An empty or
+    Hyphenated words stay whole (``"too-tepid"``), and so do words with letters outside ASCII
+    (``"clichés"``, ``"déjà-vu"``: Unicode letters and digits). MR is already lower-cased and
+    spaced around most punctuation; splitting ``n't`` makes every negation share one token. An empty or
     blank text gives ``[]``. (D2L's :func:`tokenize` splits a list of *lines* at white space.)
     """
     if not isinstance(text, str):
-        raise TypeError(f"tokenize_sentence expects a string, got {type(text).__name__}")
-    text = _CLITICS.sub(r" \1", text.lower())
+        raise TypeError(f"text must be a string (one sentence) for tokenize_sentence, got {type(text).__name__}")
+    text = _CLITICS.sub(r" \1", unicodedata.normalize("NFC", text).lower())
     return _TOKEN.findall(text)
 
 

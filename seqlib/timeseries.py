@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from seqlib.utils import positive_int
+from seqlib.validation import ArgumentTypeError, finite_number, positive_int
 
 __all__ = ["SineWaves", "sine_waves", "sine_splits", "WindowDataset", "split_series",
            "persistence_forecast", "LinearAR", "fit_ar"]
@@ -204,7 +204,7 @@ def split_series(series, num_val: int, num_test: int, window: int):
     value: inputs may reach back into the past (that is what a forecaster sees), targets of
     different parts never overlap. Returns three 1-D arrays.
     """
-    data = np.asarray(series, dtype=np.float32)
+    data = _numbers(series, "series", np.float32)
     if data.ndim != 1:
         raise ValueError(f"split_series takes one series of shape (T,), got {data.shape}")
     num_val, num_test = positive_int(num_val, "num_val"), positive_int(num_test, "num_test")
@@ -226,6 +226,8 @@ def persistence_forecast(X, horizon: int | None = None):
 
     The naive forecast every model must beat. Works on tensors and arrays alike.
     """
+    if not isinstance(X, (torch.Tensor, np.ndarray)):
+        X = _numbers(X, "X", np.float64)  # nested lists of numbers
     if X.ndim != 2 or X.shape[1] < 1:
         raise ValueError(f"X must have shape (batch, window), got {tuple(X.shape)}")
     last = X[:, -1]
@@ -241,11 +243,19 @@ class LinearAR:
 
     ``coef`` holds ``a_1 ... a_p`` (``a_1`` multiplies the most recent value), ``intercept``
     is ``c``. Call it on windows ``X`` of shape (batch, window >= p) to predict the next
-    value of each, shape (batch,); tensors in, tensors out.
+    value of each, shape (batch,); tensors in, tensors out (integer windows are computed in
+    floating point, so the coefficients are never truncated).
     """
 
     coef: np.ndarray
     intercept: float
+
+    def __post_init__(self):
+        coef = _numbers(self.coef, "coef", np.float64)
+        if coef.ndim != 1 or not len(coef) or not np.isfinite(coef).all():
+            raise ValueError(f"coef must be a non-empty 1-d array of finite numbers (a_1 ... a_p), got {coef!r}")
+        object.__setattr__(self, "coef", coef)
+        object.__setattr__(self, "intercept", finite_number(self.intercept, "intercept"))
 
     @property
     def order(self) -> int:
@@ -253,12 +263,28 @@ class LinearAR:
 
     def __call__(self, X):
         p = self.order
+        if not isinstance(X, torch.Tensor):
+            X = _numbers(X, "X", np.float64)  # an array or nested lists of numbers
         if X.ndim != 2 or X.shape[1] < p:
-            raise ValueError(f"an AR({p}) model needs windows of shape (batch, >= {p}), got {tuple(X.shape)}")
-        weights = self.coef[::-1].copy()  # oldest lag first, to match X[:, -p:]
+            raise ValueError(f"X must be windows of shape (batch, window) with window >= {p} for an AR({p}) "
+                             f"model, got shape {tuple(X.shape)}")
+        weights = np.asarray(self.coef, dtype=np.float64)[::-1].copy()  # oldest lag first, to match X[:, -p:]
         if isinstance(X, torch.Tensor):
-            return X[:, -p:] @ torch.as_tensor(weights, dtype=X.dtype, device=X.device) + self.intercept
-        return np.asarray(X)[:, -p:] @ weights + self.intercept
+            # integer windows are computed in floating point (the coefficients must not be truncated)
+            dtype = X.dtype if X.is_floating_point() else torch.get_default_dtype()
+            return X[:, -p:].to(dtype) @ torch.as_tensor(weights, dtype=dtype, device=X.device) + self.intercept
+        return X[:, -p:] @ weights + self.intercept
+
+
+def _numbers(values, name: str, dtype) -> np.ndarray:
+    """``values`` (an array, a tensor, nested lists) as a NumPy array of ``dtype``, or an error naming ``name``."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise ArgumentTypeError(f"{name} must hold numbers (an array, a tensor or a list of numbers), "
+                                f"got {type(values).__name__} {str(values)[:40]!r}: {err}") from None
 
 
 def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
@@ -269,7 +295,7 @@ def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
     (``numpy.linalg.lstsq``). With ``intercept=False``, ``c = 0``.
     """
     order = positive_int(order, "order")
-    data = np.asarray(series, dtype=np.float64)
+    data = _numbers(series, "series", np.float64)
     if data.ndim == 1:
         data = data[None, :]
     if data.ndim != 2:

@@ -26,7 +26,6 @@ record of a run is :class:`seqlib.history.History`.
 from __future__ import annotations
 
 import copy
-import numbers
 import time
 from collections.abc import Callable, Iterable, Mapping
 
@@ -34,8 +33,8 @@ import torch
 from torch import nn
 
 from seqlib.history import History
-from seqlib.utils import positive_int
 from seqlib.utils import progress as progress_bar
+from seqlib.validation import ArgumentTypeError, number_in_range, one_of, positive_int
 
 __all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss"]
 
@@ -46,8 +45,8 @@ Metric = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]
 # Argument checks: each says what is wrong and how to fix it
 # ----------------------------------------------------------------------------------------
 
-def _check_loader(loader, name: str):
-    if loader is None:
+def _check_loader(loader, name: str, *, optional: bool = False):
+    if loader is None and optional:
         return
     if isinstance(loader, (torch.Tensor, tuple)) or not isinstance(loader, Iterable):
         raise TypeError(
@@ -67,7 +66,7 @@ def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs,
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_loader(train_loader, "train_loader")
-    _check_loader(val_loader, "val_loader")
+    _check_loader(val_loader, "val_loader", optional=True)
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable as loss_fn(prediction, target), e.g. nn.MSELoss(); "
                         f"got {type(loss_fn).__name__}")
@@ -80,8 +79,7 @@ def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs,
         raise ValueError("the optimizer holds none of the model's parameters: create it from this model, "
                          "torch.optim.Adam(model.parameters(), ...), after building the model")
     positive_int(num_epochs, "num_epochs")
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be 'min' (losses, errors) or 'max' (accuracies), got {mode!r}")
+    one_of(mode, "mode", ("min", "max"), hint="'min' for losses and errors, 'max' for accuracies")
     metrics = dict(metrics or {})
     for name, fn in metrics.items():
         if not isinstance(name, str) or not name or name in ("train_loss", "val_loss"):
@@ -95,10 +93,9 @@ def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs,
         raise ValueError(f"monitor must be one of {known}, got {monitor!r}{why}")
     if patience is not None:
         positive_int(patience, "patience", hint="(epochs without improvement) or None")
-    if not isinstance(min_delta, numbers.Real) or min_delta < 0:
-        raise ValueError(f"min_delta must be a non-negative number, got {min_delta!r}")
-    if clip_grad_norm is not None and (not isinstance(clip_grad_norm, numbers.Real) or clip_grad_norm <= 0):
-        raise ValueError(f"clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}")
+    number_in_range(min_delta, "min_delta", 0, hint="the smallest change that counts as an improvement")
+    if clip_grad_norm is not None:
+        number_in_range(clip_grad_norm, "clip_grad_norm", 0, low_open=True, hint="or None for no clipping")
     if scheduler is not None:
         if not hasattr(scheduler, "step"):
             raise TypeError(f"scheduler must be a torch.optim.lr_scheduler object, got {type(scheduler).__name__}")
@@ -127,6 +124,23 @@ def _batch_size(target) -> int:
     return int(target.shape[0]) if isinstance(target, torch.Tensor) and target.ndim > 0 else 1
 
 
+def _check_pair(pred, target):
+    """A floating-point target must not broadcast against the prediction (``(B, 1)`` vs ``(B,)`` gives
+    ``(B, B)``: a loss over every pair, silently). Class indices (integer targets) are not checked."""
+    if (isinstance(pred, torch.Tensor) and isinstance(target, torch.Tensor) and pred.dim() >= 1
+            and target.dim() >= 1 and target.is_floating_point() and pred.shape != target.shape):
+        try:
+            broadcast = torch.broadcast_shapes(pred.shape, target.shape)
+        except RuntimeError:
+            broadcast = None  # the loss function will refuse these itself
+        if broadcast is not None and broadcast != pred.shape:
+            fix = ("squeeze the model's output (return out.squeeze(-1))" if pred.shape[-1] == 1
+                   else "reshape the target to the prediction's shape")
+            raise ValueError(f"the model returns predictions of shape {tuple(pred.shape)} but targets of shape "
+                             f"{tuple(target.shape)}: the loss would broadcast them to {tuple(broadcast)} and "
+                             f"compare every prediction with every target; {fix}")
+
+
 def _scalar(value, what: str) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
@@ -151,8 +165,17 @@ def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metri
     batch size, which is the exact mean over examples when ``loss_fn`` and every metric
     return a mean over the batch (``nn.MSELoss()``, accuracy, ...).
     """
+    if not isinstance(model, nn.Module):
+        raise ArgumentTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_loader(loader, "loader")
+    if loss_fn is not None and not callable(loss_fn):
+        raise ArgumentTypeError(f"loss_fn must be callable as loss_fn(prediction, target), e.g. nn.MSELoss(), "
+                                f"or None; got {type(loss_fn).__name__}")
     metrics = dict(metrics or {})
+    for name, fn in metrics.items():
+        if not callable(fn):
+            raise ArgumentTypeError(f"metric {name!r} must be a function metric(prediction, target), "
+                                    f"got {type(fn).__name__}")
     device = torch.device(device) if device is not None else _device_of(model)
     was_training = model.training
     model.eval()
@@ -162,6 +185,7 @@ def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metri
         for batch in loader:
             inputs, target = _split_batch(batch, device)
             pred = model(*inputs)
+            _check_pair(pred, target)
             n = _batch_size(target)
             if loss_fn is not None:
                 totals["loss"] += n * _scalar(loss_fn(pred, target), "loss_fn")
@@ -227,8 +251,16 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
         total, count = 0.0, 0
         for step, batch in enumerate(train_loader, 1):
             inputs, target = _split_batch(batch, device)
+            if _batch_size(target) == 0:
+                raise ValueError(f"batch {step} of epoch {epoch} is empty (0 examples): check the data set "
+                                 "and the sampler (a filter that removed everything?)")
             optimizer.zero_grad()
-            loss = loss_fn(model(*inputs), target) if train_loss is None else train_loss(model, inputs, target)
+            if train_loss is None:
+                pred = model(*inputs)
+                _check_pair(pred, target)
+                loss = loss_fn(pred, target)
+            else:
+                loss = train_loss(model, inputs, target)
             if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
                 raise ValueError("loss_fn must return a scalar tensor (a mean over the batch); "
                                  "use reduction='mean'")
@@ -280,6 +312,10 @@ def trainable_parameters(net) -> list:
     """The parameters of ``net``: a module, a scratch model with a ``params`` list, or a list of tensors."""
     if isinstance(net, nn.Module):
         return [p for p in net.parameters() if p.requires_grad]
+    if net is None or isinstance(net, (str, torch.Tensor)) or not (
+            hasattr(net, "params") or hasattr(net, "parameters") or isinstance(net, (list, tuple))):
+        raise ArgumentTypeError(f"net must be a model (an nn.Module, or a scratch model with .params) or a list of "
+                                f"parameters, got {type(net).__name__}")
     if hasattr(net, "params"):
         return list(net.params)
     if hasattr(net, "parameters"):
@@ -301,8 +337,7 @@ def clip_gradients(net, theta: float) -> float:
     clipping. :func:`fit` (``clip_grad_norm``) and :func:`seqlib.lm_train.train` (``theta``)
     both clip here; D2L's ``grad_clipping`` calls it.
     """
-    if not theta > 0:
-        raise ValueError(f"theta must be positive, got {theta}")
+    theta = number_in_range(theta, "theta", 0, low_open=True, hint="the largest gradient norm kept")
     grads = [p.grad for p in trainable_parameters(net) if p.grad is not None]
     if not grads:
         return 0.0
@@ -342,8 +377,7 @@ def adversarial_loss(epsilon: float, loss_fn=None):
     defaults to ``BCEWithLogitsLoss``. Usage: ``fit(model, ..., loss_fn=nn.BCEWithLogitsLoss(),
     train_loss=adversarial_loss(0.5))``.
     """
-    if not epsilon > 0:
-        raise ValueError(f"epsilon must be positive (the size of the perturbation), got {epsilon}")
+    epsilon = number_in_range(epsilon, "epsilon", 0, low_open=True, hint="the size of the perturbation")
     loss_fn = loss_fn if loss_fn is not None else nn.BCEWithLogitsLoss()
 
     def train_loss(model, inputs, target):

@@ -8,7 +8,6 @@
 ``show_source(obj)``        display a function's or class's source in the notebook
 ``num_params(model)``       the number of trainable numbers of any model
 ``show_table(header, rows)``  a results table: HTML in the notebook and the book, text elsewhere
-``positive_int(value, name)``  the one check of a size argument (a clear error, or the int)
 ==========================  ===============================================================
 """
 
@@ -20,19 +19,6 @@ import sys
 
 import numpy as np
 import torch
-
-
-def positive_int(value, name: str, *, hint: str = "") -> int:
-    """``value`` as an ``int`` if it is a positive integer (not a bool), else a ``ValueError`` naming ``name``.
-
-    The one place where the course checks a size argument (``num_hiddens``, ``batch_size``,
-    ``num_steps``, ...); ``hint`` is appended to the message (what the argument means or how to fix it).
-    """
-    import numbers
-
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}" + (f" {hint}" if hint else ""))
-    return int(value)
 
 
 def seed_everything(seed: int) -> np.random.Generator:

@@ -63,3 +63,21 @@ def test_loader_buckets_by_length_and_is_reproducible():
     assert plain[0] == [1, 2, 3, 4, 5, 6, 7, 8]
     with pytest.raises(ValueError, match="labels"):
         SentenceDataset(sents, [0], vocab)
+
+
+# --- issue 13: bad input gets a clear error ---------------------------------------------------
+
+def test_bad_batches_and_masks_are_explained():
+    with pytest.raises(ValueError, match=r"batch must be a non-empty list"):
+        collate([])
+    with pytest.raises(ValueError, match=r"lengths must be at most num_steps=2"):
+        padding_mask(torch.tensor([3, 1]), 2)
+    H = torch.randn(2, 3, 4)
+    with pytest.raises(ValueError, match=r"mask must have shape \(batch_size, num_steps\)"):
+        masked_mean(H, torch.ones(2, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"a row without any real token"):
+        masked_max(H, padding_mask(torch.tensor([2, 0]), 3))
+    with pytest.raises(TypeError, match=r"mask must be a boolean tensor"):
+        masked_mean(H, torch.ones(2, 3))
+    with pytest.raises(ValueError, match=r"batch_size must be a positive integer"):
+        make_loader(SentenceDataset([], [], Vocab([["a"]])), batch_size=0)

@@ -118,3 +118,68 @@ def test_a_hung_lab_is_stopped_and_run_again(tmp_path, monkeypatch):
     entry = build.execute(lab, tmp_path / "out.ipynb", smoke=True, timeout=120, limit=15)
     assert entry["status"] == "ok", entry["error"]  # stopped after 15 s, the second attempt ran through
     assert (tmp_path / "ran_once").exists()
+
+
+def test_a_failed_lab_leaves_no_numbers_behind_even_from_cells_before_the_error(tmp_path):
+    lab = _notebook(tmp_path / "half.ipynb", "from seqlib.results import record\nrecord(acc=0.9)", "1 / 0")
+    entry = build.execute(lab, tmp_path / "out.ipynb", smoke=True, timeout=60)
+    assert entry["status"] == "failed" and entry["results"] == {}
+
+
+def test_a_lab_that_cannot_be_read_publishes_no_stale_page_or_numbers(tmp_path, capsys):
+    """Issue 13, item 1: after a good run, a lab whose notebook is broken (not JSON) must not keep
+    the old page and numbers: its page says it failed and results.json has no numbers for it."""
+    (tmp_path / "labs").mkdir()
+    lab = _notebook(tmp_path / "labs" / "day01_fragile.ipynb", "from seqlib.results import record\nrecord(answer=42)")
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: book/index\nchapters:\n  - file: labs/day01_fragile\n"
+                   "  - file: book/setup\n  - file: book/instructors\n  - file: book/results\n  - file: book/references\n")
+    out = tmp_path / "out"
+    build.main(["--smoke", "--out", str(out), "--toc", str(toc)])  # renders with warnings: the real index
+    assert json.loads((out / "results.json").read_text())["labs"]["day01_fragile"]["results"] == {"answer": 42}
+    lab.write_text("{ this is not a notebook")
+    assert build.main(["--smoke", "--out", str(out), "--toc", str(toc)]) == 1
+    capsys.readouterr()
+    lab_result = json.loads((out / "results.json").read_text())["labs"]["day01_fragile"]
+    assert lab_result["status"] == "failed" and lab_result["results"] == {}
+    page = (out / "html" / "labs" / "day01_fragile.html").read_text()
+    assert "failed to run" in page and "42" not in page.split("failed to run", 1)[1]
+    assert not (out / "executed" / "day01_fragile.ipynb").exists()
+
+
+def test_reference_units_budget_and_parallel_wall_time_are_computed_and_shown():
+    from seqlib import reference
+
+    # one unit is a minute on a machine whose reference time is the CI class's
+    ci = reference.CI_REFERENCE_SECONDS
+    assert reference.units(60.0, ci) == pytest.approx(1.0)
+    assert reference.units(60.0, 2 * ci) == pytest.approx(0.5)  # a machine twice as slow: same lab, same units
+    assert reference.minutes_per_unit(2 * ci) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="reference"):
+        reference.units(10.0, 0.0)
+    entries = {
+        "day01_x": {"status": "ok", "seconds": 120.0, "cached": False, "results": {}},
+        "day03_time_machine": {"status": "ok", "seconds": 600.0, "cached": True, "results": {},
+                               "reference_seconds": 2 * ci},  # cached: keeps its own machine's reference
+    }
+    build.lab_units(entries, ci)
+    assert entries["day01_x"]["units"] == pytest.approx(2.0) and entries["day01_x"]["budget"] == 4
+    assert entries["day03_time_machine"]["units"] == pytest.approx(5.0)
+    assert entries["day03_time_machine"]["budget"] == 6  # declared in the notebook's metadata
+    machine = {"cpu": "Test CPU", "cores": 2, "isa": "AVX2", "torch": "2.13.0"}
+    wall = {"seconds": 300.0, "sum_seconds": 600.0, "jobs": 2}
+    page = build.results_page(entries, "full", machine, wall)
+    assert "| reference units | budget (units) |" in page and "| 2.0 | 4 |" in page and "Test CPU" in page
+    assert "300 s of wall time for 600 s of lab time (50%)" in page
+    entries["day01_x"]["units"] = 4.5
+    text = build.table(entries, machine, ci, wall, 310.0)
+    assert "OVER BUDGET" in text and "300.0 s wall for 600.0 s of lab time (50%)" in text
+    assert "Test CPU, 2 cores, AVX2" in text
+
+
+def test_labs_are_scheduled_longest_first_new_ones_before_all():
+    from pathlib import Path
+
+    labs = [Path(f"labs/{n}.ipynb") for n in ("a", "b", "c", "new")]
+    previous = {"a": {"seconds": 10}, "b": {"seconds": 300}, "c": {"seconds": 60}}
+    assert [p.stem for p in build.schedule(labs, previous)] == ["new", "b", "c", "a"]

@@ -491,7 +491,7 @@ def test_init_torch_is_uniform_like_torch_nn_and_d2l_is_small_normal_with_zero_b
     q = cells.init_params("gru", 200, 100, init="d2l", generator=torch.Generator().manual_seed(0))
     assert all(torch.equal(q[n], torch.zeros(100)) for n in ("b_r", "b_z", "b_h", "b_hh"))
     assert abs(float(q["W_xr"].std()) - 0.01) < 0.001 and abs(float(q["W_xr"].mean())) < 0.001
-    with pytest.raises(ValueError, match="unknown init"):
+    with pytest.raises(ValueError, match="init must be one of .torch., .d2l.; got"):
         cells.init_tensor(3, num_hiddens=3, init="xavier")
 
 
@@ -514,3 +514,17 @@ def test_gate_tables():
     lstm = cells.to_torch(p, nn.LSTM(2, 3, dtype=F64))
     for k, g in enumerate(cells.TORCH_GATES["lstm"]):
         assert torch.equal(lstm.weight_hh_l0.chunk(4)[k], p[f"W_h{g}"].T)
+
+
+# --- issue 13: sizes and empty sequences get a clear error ------------------------------------
+
+def test_init_tensor_checks_num_hiddens_and_the_layers_reject_empty_sequences():
+    """Issue 13: init_tensor(num_hiddens=0) raised ZeroDivisionError, a negative one "math domain error"."""
+    with pytest.raises(ValueError, match=r"num_hiddens must be a positive integer"):
+        cells.init_tensor(3, num_hiddens=0)
+    with pytest.raises(ValueError, match=r"num_hiddens must be a positive integer"):
+        cells.init_tensor(3, num_hiddens=-2)
+    with pytest.raises(ValueError, match=r"shape\[0\] must be a non-negative integer"):
+        cells.init_tensor(-3, num_hiddens=2)
+    with pytest.raises(ValueError, match=r"LSTMScratch: inputs has no time steps"):
+        cells.LSTMScratch(3, 4)(torch.randn(0, 2, 3))

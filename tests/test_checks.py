@@ -184,3 +184,11 @@ def test_check_rnn_num_params_handles_non_answers(capsys, answer, expected):
 def test_check_rnn_num_params_rejects_bad_sizes_from_the_lab_author(sizes):
     with pytest.raises(ValueError, match="positive integer"):
         check_rnn_num_params(10, *sizes)
+
+
+@pytest.mark.parametrize("answer", [10**400, -10**400, float("inf"), float("nan"), 1e308 * 10],
+                         ids=["10**400", "-10**400", "inf", "nan", "overflowed float"])
+def test_check_rnn_num_params_never_raises_on_huge_or_non_finite_answers(capsys, answer):
+    """Issue 13: a check reports, it does not raise (10**400 used to raise OverflowError)."""
+    assert check_rnn_num_params(answer, D, H, Q) is False
+    assert capsys.readouterr().out.startswith("❌")

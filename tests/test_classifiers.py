@@ -255,3 +255,53 @@ def test_attention_html_shows_the_verdict_the_weights_and_escapes_tokens():
     assert page.count("<span") == len(result["tokens"])
     plain = attention_html({"tokens": ["ok"], "p_positive": 0.25, "unknown": 0.0, "attention": None})
     assert "negative" in plain and "unknown" not in plain and "rgba(255, 140, 0, 0.00)" in plain
+
+
+# --- issue 13: bad input gets a clear error ---------------------------------------------------
+
+def test_classifier_rejects_lengths_that_do_not_match_the_batch():
+    """Issue 13 item 7: lengths shorter than the batch gave fewer logits than sentences, silently."""
+    model = RNNClassifier(20, 8, 8)
+    X = torch.randint(2, 20, (4, 6))
+    with pytest.raises(ValueError, match=r"lengths must have shape \(batch_size,\) \[batch_size=4\].*\(2,\)"):
+        model(X, torch.tensor([6, 5]))
+    with pytest.raises(ValueError, match=r"lengths must be at most num_steps=6.*got 7"):
+        model(X, torch.tensor([6, 5, 7, 1]))
+    with pytest.raises(ValueError, match=r"X must have shape \(batch_size, num_steps\)"):
+        model(X[0], torch.tensor([6]))
+    with pytest.raises(TypeError, match=r"X must be an integer tensor"):
+        model(X.float(), torch.tensor([6, 5, 4, 1]))
+    assert model(X, [6, 5, 4, 1]).shape == (4,)   # a list of lengths is fine
+    lm = SentenceLM(model)
+    with pytest.raises(ValueError, match=r"lengths must have shape \(batch_size,\)"):
+        lm(X, torch.tensor([6, 5]))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(vocab_size=0), r"vocab_size must be a positive integer"),
+    (dict(vocab_size=10, num_hiddens=-1), r"num_hiddens must be a positive integer"),
+    (dict(vocab_size=10, embed_size=0), r"embed_size must be a positive integer"),
+    (dict(vocab_size=10, num_layers=0), r"num_layers must be a positive integer"),
+    (dict(vocab_size=10, dropout=1.5), r"dropout must be in \[0, 1\]"),
+    (dict(vocab_size=10, word_dropout=-0.1), r"word_dropout must be in \[0, 1\]"),
+    (dict(vocab_size=10, pad_idx=10), r"pad_idx must be in \[0, 9\]"),
+])
+def test_classifier_constructor_checks_its_sizes(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RNNClassifier(**kwargs)
+
+
+def test_attention_pooling_and_bag_of_ngrams_check_their_inputs():
+    with pytest.raises(ValueError, match=r"num_inputs must be a positive integer"):
+        AttentionPooling(0)
+    pool = AttentionPooling(5)
+    H = torch.randn(2, 4, 5)
+    with pytest.raises(ValueError, match=r"mask must have shape \(batch_size, num_steps\) \[batch_size=2, num_steps=4\]"):
+        pool(H, torch.ones(2, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"num_features must be a positive integer"):
+        BagOfNgrams(0)
+    with pytest.raises(ValueError, match=r"scale must have shape \(num_features,\)"):
+        BagOfNgrams(4, scale=torch.ones(3))
+    nv = NgramFeatures([["a", "b"]], n=2)
+    with pytest.raises(ValueError, match=r"no sentences"):
+        nv.batch([])

@@ -219,3 +219,11 @@ def test_the_books_own_training_code_prints_no_warning():
         acc = d2l.Accumulator(1)
         acc.add(torch.ones(1, requires_grad=True).sum() * 2)
     assert 1 < ppl < 8 and speed > 0 and acc[0] == 2.0
+
+
+@pytest.mark.parametrize("num_epochs", [0, -1])
+def test_train_ch8_rejects_no_epochs(num_epochs):
+    """Issue 13 item 9: train_ch8(num_epochs=0) raised UnboundLocalError."""
+    net = d2l.RNNModel(nn.RNN(5, 4), 5)
+    with pytest.raises(ValueError, match=r"num_epochs must be a positive integer"):
+        d2l.train_ch8(net, [], None, 1.0, num_epochs, torch.device("cpu"))

@@ -273,3 +273,163 @@ def test_offline_latin1_member_from_a_hand_extracted_archive_is_accepted(env, mo
     assert data.fetch("pos") == env / "offline" / "mr" / "mr.pos"
     assert data.read_text("pos") == text
     assert (env / "offline" / "mr" / "mr.pos").read_bytes() == text.encode("latin-1")
+
+
+# --- issue 13: concurrent downloads, relative SEQLIB_DATA_DIR, unusable cache folders ---------------
+
+def _fetch_in_child(args):
+    """Worker of the concurrency test (a separate process): register the toy data set, fetch it."""
+    name, fields, cache = args
+    os.environ["SEQLIB_CACHE_DIR"] = cache
+    data.REGISTRY[name] = data.Dataset(**fields)
+    try:
+        path = data.fetch(name)
+        return "ok", str(path), hashlib.sha256(path.read_bytes()).hexdigest()
+    except Exception as err:  # reported to the parent, which shows it
+        return "error", f"{type(err).__name__}: {err}", ""
+
+
+class GatedServer(Server):
+    """A Server that holds every GET until ``expected`` requests have arrived (or 10 s have passed),
+    so that the concurrent downloads really overlap."""
+
+    def __init__(self, root: Path, expected: int):
+        super().__init__(root)
+        barrier = threading.Barrier(expected, timeout=10)
+        handler = self.httpd.RequestHandlerClass
+        base_get = handler.func.do_GET
+
+        def do_GET(handler_self):
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+            base_get(handler_self)
+
+        handler.func.do_GET = do_GET
+
+
+@pytest.mark.parametrize("kind", ["archive", "file"])
+def test_concurrent_fetches_of_one_file_all_succeed(env, tmp_path, kind):
+    """8 processes fetch the same data set at once from a local server: all get the verified file."""
+    import multiprocessing
+
+    workers = 8
+    www = tmp_path / "www_concurrent"
+    www.mkdir()
+    text = ("a line of a movie review, long enough to take a moment to write .\n" * 20_000)
+    if kind == "archive":
+        make_archive(www / "mr.tar.gz", {"mr/mr.pos": text.encode("latin-1"),
+                                         "mr/mr.neg": b"another member .\n"})
+        fields = dict(file="mr/mr.pos", url=None, known_hash=sha256(text.encode()),
+                      description="a toy archive member", member="mr/mr.pos")
+        path = "/mr.tar.gz"
+    else:
+        (www / "toy.txt").write_bytes(text.encode())
+        fields = dict(file="toy.txt", url=None, known_hash=sha256(text.encode()), description="a toy")
+        path = "/toy.txt"
+    srv = GatedServer(www, workers)
+    rounds = 3  # the race is a matter of timing: a few rounds make the old cache fail reliably
+    try:
+        fields["url"] = srv.url + path
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(workers) as pool:
+            results = [pool.map_async(_fetch_in_child, [("toy_concurrent", fields, str(env / f"cache{r}"))]
+                                      * workers).get(timeout=120) for r in range(rounds)]
+    finally:
+        srv.stop()
+    for r in range(rounds):
+        errors = [res[1] for res in results[r] if res[0] != "ok"]
+        assert not errors, errors
+        expected = env / f"cache{r}" / fields["file"]
+        assert {res[1] for res in results[r]} == {str(expected)}
+        assert {res[2] for res in results[r]} == {hashlib.sha256(text.encode()).hexdigest()}
+        leftovers = [p.name for p in expected.parent.iterdir() if p.name not in (expected.name, "mr.neg")]
+        assert leftovers == []  # no temporary files left behind
+
+
+def test_relative_offline_folder_resolves_against_repository_root_from_a_lab_folder(env, monkeypatch):
+    """SEQLIB_DATA_DIR=../shared/data set at the repository root still works when a lab runs in labs/."""
+    root = Path(data.__file__).resolve().parents[1]
+    offline = env / "offline"
+    offline.mkdir()
+    (offline / "toy.txt").write_bytes(TEXT)
+    register(monkeypatch, dead_url())
+    monkeypatch.setenv("SEQLIB_DATA_DIR", os.path.relpath(offline, root))
+    (env / "elsewhere").mkdir()
+    monkeypatch.chdir(env / "elsewhere")  # like a lab running in labs/
+    assert data.fetch("toy").resolve() == (offline / "toy.txt").resolve()
+    monkeypatch.chdir(root)
+    assert data.fetch("toy").resolve() == (offline / "toy.txt").resolve()
+
+
+def test_relative_offline_folder_error_shows_the_absolute_paths_tried(env, monkeypatch):
+    register(monkeypatch, dead_url())
+    (env / "lab").mkdir()
+    monkeypatch.chdir(env / "lab")
+    monkeypatch.setenv("SEQLIB_DATA_DIR", "../no_such_data")
+    with pytest.raises(data.DataNotAvailableError) as info:
+        data.fetch("toy")
+    msg = str(info.value)
+    assert "SEQLIB_DATA_DIR=../no_such_data" in msg
+    assert str(env / "no_such_data") in msg  # resolved against the current folder
+    root = Path(data.__file__).resolve().parents[1]
+    assert os.path.normpath(root / "../no_such_data") in msg  # and against the repository root
+
+
+def test_cache_folder_that_is_a_file_is_named_not_blamed_on_the_network(env, monkeypatch, server):
+    (server.root / "toy.txt").write_bytes(TEXT)
+    register(monkeypatch, server.url + "/toy.txt")
+    not_a_folder = env / "cache_is_a_file"
+    not_a_folder.write_text("oops")
+    monkeypatch.setenv("SEQLIB_CACHE_DIR", str(not_a_folder))
+    with pytest.raises(data.DataNotAvailableError) as info:
+        data.fetch("toy")
+    msg = str(info.value)
+    assert f"cache folder {not_a_folder}" in msg and "not a folder" in msg
+    assert "SEQLIB_CACHE_DIR" in msg and "download" not in msg.split("\n")[0].lower()
+    assert server.requests == []  # the network was not even tried
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root can write into a read-only folder")
+def test_read_only_cache_folder_is_named_not_blamed_on_the_network(env, monkeypatch, server):
+    (server.root / "toy.txt").write_bytes(TEXT)
+    register(monkeypatch, server.url + "/toy.txt")
+    cache = env / "cache"
+    cache.mkdir()
+    cache.chmod(0o555)
+    try:
+        with pytest.raises(data.DataNotAvailableError) as info:
+            data.fetch("toy")
+    finally:
+        cache.chmod(0o755)
+    msg = str(info.value)
+    assert f"cache folder {cache}" in msg and "not writable" in msg
+    assert server.requests == []
+
+
+def test_unwritable_cache_folder_is_named_not_blamed_on_the_network(env, monkeypatch, server):
+    """The read-only case as root too: creating the probe file fails with PermissionError."""
+    (server.root / "toy.txt").write_bytes(TEXT)
+    register(monkeypatch, server.url + "/toy.txt")
+    (env / "cache").mkdir()
+    real_mkstemp = data.tempfile.mkstemp
+
+    def read_only_mkstemp(*args, dir=None, **kw):
+        if dir is not None and Path(dir) == env / "cache":
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real_mkstemp(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(data.tempfile, "mkstemp", read_only_mkstemp)
+    with pytest.raises(data.DataNotAvailableError) as info:
+        data.fetch("toy")
+    msg = str(info.value)
+    assert f"cache folder {env / 'cache'}" in msg and "not writable" in msg
+    assert server.requests == []
+
+
+def test_timemachine_plain_http_address_is_documented():
+    ds = data.REGISTRY["timemachine"]
+    if ds.url.startswith("http://"):
+        assert "checksum" in ds.description and "http" in ds.description

@@ -153,3 +153,26 @@ def test_fuse_and_unfuse_are_inverse_and_follow_the_gate_table(cell):
     assert list(back) == list(cells.param_names(cell, reset_after=False))
     assert all(torch.equal(back[n], p[n]) for n in back)
 
+
+
+# --- issue 13: the scans check their input once per sequence ----------------------------------
+
+def test_scans_reject_a_single_tensor_state_and_wrong_shapes():
+    from seqlib.fused import gru_scan, lstm_bptt, lstm_scan, rnn_scan
+
+    h, B, T = 3, 2, 4
+    XW4, W4 = torch.randn(T, B, 4 * h), torch.randn(h, 4 * h)
+    H = torch.zeros(B, h)
+    for scan in (lstm_scan, lstm_bptt):
+        with pytest.raises(TypeError, match=r"state must be the tuple \(H, C\).*single tensor of shape \(2, 3\)"):
+            scan(XW4, H, W4)
+        with pytest.raises(ValueError, match=r"XW must have shape \(num_steps, batch_size, 4 \* num_hiddens\)"):
+            scan(XW4[..., :-1], (H, H), W4)
+        with pytest.raises(ValueError, match=r"C must have shape \(batch_size, num_hiddens\)"):
+            scan(XW4, (H, torch.zeros(B + 1, h)), W4)
+    with pytest.raises(ValueError, match=r"XW has no time steps"):
+        lstm_bptt(XW4[:0], (H, H), W4)
+    with pytest.raises(TypeError, match=r"state must be the tuple \(H,\)"):
+        rnn_scan(torch.randn(T, B, h), H, torch.randn(h, h))
+    with pytest.raises(ValueError, match=r"b_hh must be a torch.Tensor of shape \(num_hiddens,\), got None"):
+        gru_scan(torch.randn(T, B, 3 * h), (H,), torch.randn(h, 3 * h), None, reset_after=True)

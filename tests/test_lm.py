@@ -154,7 +154,7 @@ def test_no_forget_cell_only_accumulates():
 def test_bad_options_are_explained():
     with pytest.raises(ValueError, match="choose 'rnn', 'lstm' or 'gru'"):
         RNNLMFast(V, H, "transformer")
-    with pytest.raises(ValueError, match="unknown LSTM variant"):
+    with pytest.raises(ValueError, match="variant must be one of 'lstm', .*; got 'forgetful'"):
         RNNLMFast(V, H, "lstm", variant="forgetful")
     with pytest.raises(ValueError, match="LSTM option"):
         RNNLMFast(V, H, "gru", variant="cifg")
@@ -200,3 +200,76 @@ def test_dropout_only_while_training_and_keeps_the_mean():
     assert torch.allclose(draws.mean(0), y_eval, atol=0.05), "inverted dropout keeps the mean"
     with pytest.raises(ValueError, match="dropout must be in"):
         RNNLMFast(V, H, "rnn", dropout=1.0)
+
+
+# --- issue 13: bad input gets a clear error, never a silent wrong answer ------------------
+
+def test_batch_first_layer_computes_the_same_function_as_time_major():
+    """Issue 13 item 2: a batch_first=True layer used to swap time and batch silently."""
+    torch.manual_seed(0)
+    for layer in (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU):
+        time_major = RNNModel(layer(V, H), V).double()
+        batch_first = RNNModel(layer(V, H, batch_first=True), V).double()
+        batch_first.load_state_dict(time_major.state_dict())
+        X = torch.randint(0, V, (B, T))
+        Y1, s1 = time_major(X, time_major.begin_state(batch_size=B))
+        Y2, s2 = batch_first(X, batch_first.begin_state(batch_size=B))
+        assert Y1.shape == (T * B, V)
+        torch.testing.assert_close(Y1, Y2)
+        for a, b in zip(s1 if isinstance(s1, tuple) else (s1,), s2 if isinstance(s2, tuple) else (s2,)):
+            torch.testing.assert_close(a, b)
+
+
+def test_fast_lstm_rejects_a_single_tensor_state_and_wrong_state_shapes():
+    """Issue 13 item 3: a single (B, h) tensor was split row-wise into H and C."""
+    net = RNNLMFast(V, H, "lstm")
+    X = torch.randint(0, V, (2, T))
+    with pytest.raises(TypeError, match=r"state must be the tuple \(H, C\).*got a single tensor of shape \(2, 6\)"):
+        net(X, torch.zeros(2, H))
+    with pytest.raises(ValueError, match=r"H must have shape \(batch_size, num_hiddens\).*batch_size=2.*\(3, 6\)"):
+        net(X, net.begin_state(batch_size=3))
+    with pytest.raises(ValueError, match=r"C must have shape \(batch_size, num_hiddens\)"):
+        net(X, (torch.zeros(2, H), torch.zeros(2, H + 1)))
+    with pytest.raises(TypeError, match=r"state must be the tuple \(H,\)"):
+        RNNLMFast(V, H, "gru")(X, torch.zeros(2, H))
+    with pytest.raises(TypeError, match=r"state must be the tuple \(H, C\)"):
+        lesson_model("lstm", V, H)(X, torch.zeros(2, H))
+
+
+@pytest.mark.parametrize("make", [
+    lambda v, h: RNNLMFast(v, h), lambda v, h: RNNLMFast(v, h, "gru"),
+    lambda v, h: lesson_model("lstm", v, h), lambda v, h: concise_model("gru", v, h),
+])
+@pytest.mark.parametrize("sizes, name", [((28, 0), "num_hiddens"), ((28, -3), "num_hiddens"),
+                                         ((0, 8), "vocab_size"), ((28, 2.5), "num_hiddens")])
+def test_model_constructors_check_their_sizes(make, sizes, name):
+    with pytest.raises(ValueError, match=rf"{name} must be a positive integer"):
+        make(*sizes)
+
+
+def test_model_constructors_accept_numpy_integers():
+    import numpy as np
+
+    net = RNNLMFast(np.int64(V), np.int64(H))
+    assert net.vocab_size == V and type(net.vocab_size) is int
+    assert lesson_model("rnn", np.int64(V), np.int32(H)).num_hiddens == H
+
+
+def test_models_check_their_inputs_once_with_the_lesson_notation():
+    net = RNNLMFast(V, H, "rnn")
+    state = net.begin_state(batch_size=2)
+    with pytest.raises(ValueError, match=r"X must have shape \(batch_size, num_steps\)"):
+        net(torch.randint(0, V, (T,)), state)
+    with pytest.raises(TypeError, match=r"X must be an integer tensor"):
+        net(torch.zeros(2, T), state)
+    with pytest.raises(ValueError, match=rf"X holds token indices from 0 to {V - 1}.*got 30"):
+        net(torch.full((2, T), 30), state)
+    concise = concise_model("lstm", V, H)
+    with pytest.raises(ValueError, match=r"X must have shape \(batch_size, num_steps\)"):
+        concise(torch.randint(0, V, (T,)), concise.begin_state(batch_size=2))
+    with pytest.raises(ValueError, match=r"input_size.*vocab_size"):
+        RNNModel(torch.nn.LSTM(V + 1, H), V)
+    with pytest.raises(TypeError, match=r"rnn_layer must be"):
+        RNNModel(torch.nn.Linear(V, H), V)
+    with pytest.raises(ValueError, match=r"dropout must be"):
+        RNNLMFast(V, H, dropout=1.0)

@@ -156,7 +156,7 @@ def test_prediction_with_unknown_characters_and_empty_prefix(trained):
     assert len(out) == len("a<unk>b") + 3
     with pytest.raises(ValueError, match="non-empty string"):
         predict("", 5, net, vocab)
-    with pytest.raises(ValueError, match="temperature must be >= 0"):
+    with pytest.raises(ValueError, match=r"temperature must be non-negative \(>= 0\)"):
         predict("a", 5, net, vocab, temperature=-1)
 
 
@@ -169,3 +169,60 @@ def test_sampling_is_reproducible_and_temperature_matters(trained):
     assert cold == predict("a", 60, net, vocab), "a very low temperature is greedy"
     hot = predict("a", 60, net, vocab, temperature=100.0, generator=torch.Generator().manual_seed(3))
     assert hot != cold, "a very high temperature samples almost uniformly"
+
+
+# --- issue 13: bad settings get a clear error ----------------------------------------------
+
+@pytest.mark.parametrize("batch_size, num_steps, error, match", [
+    (2, 0, ValueError, r"num_steps must be a positive integer"),
+    (2, -5, ValueError, r"num_steps must be a positive integer"),
+    (0, 5, ValueError, r"batch_size must be a positive integer"),
+    (-1, 5, ValueError, r"batch_size must be a positive integer"),
+    (2.5, 5, TypeError, r"batch_size must be a positive integer"),
+    (100, 5, ValueError, r"too short for batch_size=100 rows.*at most 19"),
+])
+def test_perplexity_rejects_bad_settings(batch_size, num_steps, error, match):
+    """Issue 13 item 5: num_steps <= 0 returned 1.0 (a perfect score), batch_size=0 ZeroDivisionError."""
+    net = RNNLMFast(6, 3, "rnn")
+    with pytest.raises(error, match=match):
+        perplexity(net, [i % 6 for i in range(20)], batch_size, num_steps)
+
+
+def test_perplexity_accepts_numpy_sizes():
+    import numpy as np
+
+    net = RNNLMFast(6, 3, "rnn")
+    text = [i % 6 for i in range(40)]
+    assert perplexity(net, text, np.int64(2), np.int64(5)) == pytest.approx(perplexity(net, text, 2, 5))
+
+
+@pytest.mark.parametrize("num_epochs", [0, -1])
+def test_train_rejects_no_epochs(num_epochs):
+    """Issue 13 item 9: num_epochs=0 or -1 returned an empty History."""
+    net = RNNLMFast(6, 3, "rnn")
+    with pytest.raises(ValueError, match=r"num_epochs must be a positive integer"):
+        train(net, SeqDataLoader([i % 6 for i in range(100)], 2, 5), num_epochs, 0.1, plot=False)
+
+
+def test_an_empty_history_summary_says_so():
+    assert History().summary() == "0 epochs: nothing recorded yet"
+
+
+def test_divergence_ends_in_a_clear_error_not_an_overflow():
+    """Issue 13 item 9: a diverging run ended in a bare OverflowError: math range error."""
+    torch.manual_seed(0)
+    net = RNNLMFast(7, 16, "rnn")
+    loader = SeqDataLoader([i % 7 for i in range(600)], 4, 10, seed=0)
+    with pytest.raises(FloatingPointError, match=r"training diverged at epoch \d+.*lower the learning rate"):
+        train(net, loader, 3, 1e4, optimizer="sgd", theta=1e6, plot=False, progress_bar=False)
+
+
+def test_train_rejects_bad_learning_rates_and_clipping():
+    net = RNNLMFast(6, 3, "rnn")
+    loader = SeqDataLoader([i % 6 for i in range(100)], 2, 5)
+    with pytest.raises(ValueError, match=r"lr must be positive"):
+        train(net, loader, 1, 0.0, plot=False)
+    with pytest.raises(ValueError, match=r"lr must be a finite number"):
+        train(net, loader, 1, float("nan"), plot=False)
+    with pytest.raises(ValueError, match=r"theta must be positive"):
+        train(net, loader, 1, 0.1, theta=0, plot=False)

@@ -45,3 +45,17 @@ def test_collect_reads_recorded_values_from_notebook_outputs_later_ones_win():
     ]}
     assert collect(nb) == {"a": 1, "b": 3.0}
     assert collect({"cells": []}) == {}
+
+
+def test_record_outside_jupyter_prints_a_readable_table_not_a_mime_dict():
+    """Issue 13: record() in plain Python (IPython installed, no kernel) printed the raw MIME bundle."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "from seqlib.results import record; record(val_ppl=4.25, steps=3)"
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout
+    assert out.startswith("Recorded results:") and "val_ppl" in out and "4.25" in out
+    assert "text/html" not in out and RESULTS_MIME not in out and "{" not in out

@@ -148,3 +148,15 @@ def test_minibatch_layout_marks_inputs():
     batch_r, _ = minibatch_layout(40, 2, 5, use_random_iter=True, seed=0)
     counts = np.bincount(batch_r[batch_r >= 0])
     assert np.all(counts == 2 * 5)
+
+
+def test_loader_sizes_accept_numpy_integers_and_reject_negative_tokens():
+    """Issue 13: np.int64 sizes are sizes; a negative token index is an error, not a silent lookup."""
+    import numpy as np
+
+    loader = SeqDataLoader(list(range(100)), np.int64(2), np.int64(5))
+    assert type(loader.batch_size) is int and loader.batch_size == 2
+    with pytest.raises(ValueError, match=r"negative token index \(-1\)"):
+        SeqDataLoader([-1] + list(range(100)), 2, 5)
+    with pytest.raises(ValueError, match=r"batch_size must be a positive integer"):
+        min_corpus_length(0, 5, True)

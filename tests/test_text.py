@@ -122,6 +122,18 @@ def test_tokenize_splits_punctuation_and_clitics():
     assert tokenize_sentence(" ".join(tokenize_sentence("Isn't it great? I'd say so."))) == tokenize_sentence("Isn't it great? I'd say so.")
 
 
+@pytest.mark.parametrize("text, tokens", [
+    ("clichés", ["clichés"]),
+    ("a naïve , déjà-vu affair .", ["a", "naïve", ",", "déjà-vu", "affair", "."]),
+    ("Schütte's FAÇADE", ["schütte", "'s", "façade"]),
+    ("the château's garçon isn't bad", ["the", "château", "'s", "garçon", "is", "n't", "bad"]),
+    ("½ a film", ["½", "a", "film"]),
+])
+def test_tokenize_keeps_accented_words_whole(text, tokens):
+    """Issue 13 item 6: "clichés" used to become "clich", "é", "s"."""
+    assert tokenize_sentence(text) == tokens
+
+
 def test_tokenize_rejects_non_strings():
     with pytest.raises(TypeError, match="string"):
         tokenize_sentence(["a", "list"])

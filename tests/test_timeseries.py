@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
-from seqlib.timeseries import (WindowDataset, fit_ar, persistence_forecast, sine_splits, sine_waves,
+from seqlib.timeseries import (LinearAR, WindowDataset, fit_ar, persistence_forecast, sine_splits, sine_waves,
                                split_series)
 
 # ---------------------------------------------------------------------------- sine waves
@@ -201,3 +201,16 @@ def test_ar_rejects_short_windows_and_series():
         fit_ar(np.zeros(3), 3)
     with pytest.raises(ValueError, match="order"):
         fit_ar(np.zeros(30), 0)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.uint8])
+def test_linear_ar_on_integer_windows_computes_in_floating_point(dtype):
+    """Issue 13 item 10: integer windows used to truncate the coefficients (3.0 instead of 3.73)."""
+    model = LinearAR(coef=np.array([0.73, 0.5]), intercept=0.25)
+    X = torch.tensor([[1, 2], [3, 4]], dtype=dtype)
+    expected = torch.tensor([0.5 * 1 + 0.73 * 2 + 0.25, 0.5 * 3 + 0.73 * 4 + 0.25])
+    got = model(X)
+    assert got.is_floating_point()
+    torch.testing.assert_close(got, expected, check_dtype=False)
+    np.testing.assert_allclose(model(X.numpy()), expected.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(model([[1, 2], [3, 4]]), expected.numpy(), rtol=1e-6)

@@ -398,3 +398,37 @@ def test_adversarial_loss_gradients_are_those_of_clean_plus_perturbed_loss():
     hook.remove()
     for p, q in zip(ours, model.parameters()):
         assert torch.allclose(p, q.grad, atol=1e-6)
+
+
+# --- issue 13: no silent broadcasting, no misleading advice ---------------------------------
+
+def test_fit_rejects_predictions_that_would_broadcast_against_the_target():
+    """Issue 13: a (B, 1) prediction against a (B,) target was broadcast to (B, B) silently."""
+    model = nn.Linear(3, 1)
+    with pytest.raises(ValueError, match=r"predictions of shape \(32, 1\) but targets of shape \(32,\)"
+                                         r".*squeeze\(-1\)"):
+        _call(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.01))
+    with pytest.raises(ValueError, match=r"predictions of shape \(64, 1\) but targets of shape \(64,\)"):
+        evaluate(model, _loaders()[1], nn.MSELoss())
+
+
+def test_fit_reports_an_empty_batch_as_empty_not_as_nan_data():
+    """Issue 13: an empty batch was reported as 'check the data for NaNs'."""
+    class Empty(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            yield torch.zeros(0, 3), torch.zeros(0)
+
+    with pytest.raises(ValueError, match=r"batch 1 of epoch 1 is empty \(0 examples\)"):
+        _call(train_loader=DataLoader(Empty(), batch_size=None))
+
+
+def test_fit_accepts_numpy_integers():
+    history = _call(num_epochs=np.int64(2), patience=np.int64(3))
+    assert len(history) == 2
+
+
+def test_fit_rejects_non_finite_min_delta_and_clip():
+    with pytest.raises(ValueError, match=r"min_delta must be a finite number"):
+        _call(min_delta=float("nan"))
+    with pytest.raises(ValueError, match=r"clip_grad_norm must be positive"):
+        _call(clip_grad_norm=-1.0)

@@ -6,8 +6,13 @@
     python tools/build.py --force         # re-execute every lab
 
 Steps:
-1. Execute every lab listed in ``_toc.yml`` with papermill (the lab's folder as working
-   directory, ``SEQLIB_SMOKE`` set for the kernel). A lab is re-executed only when its
+0. Time the reference workload (:mod:`seqlib.reference`): lab times are reported in seconds
+   and in machine-independent reference units (one unit is about a minute on a CI-class
+   2-core machine), against each lab's budget in units (:func:`tools.course.lab_budget`).
+1. Execute every lab listed in ``_toc.yml`` with papermill (:func:`tools.execute.run_lab`: the
+   lab's folder as working directory, ``SEQLIB_SMOKE`` set for the kernel, kernels over IPC),
+   as many labs at a time as there are cores (``--jobs``), longest first, each with its share
+   of the cores' threads. A lab is re-executed only when its
    notebook, ``seqlib`` or the requirements changed since its last successful execution
    in the same mode (the key is stored in ``<out>/executed/manifest.json``).
    A failing lab is reported with its cell and error; the other labs still run.
@@ -23,10 +28,10 @@ Exit status is non-zero if any lab failed or the rendering reported a warning.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -38,12 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import nbformat  # noqa: E402
-import papermill  # noqa: E402
 
+from seqlib import reference  # noqa: E402
 from seqlib.results import RESULTS_MIME, collect  # noqa: E402
-from tools.course import toc_labs  # noqa: E402
-
-KERNEL = "python3"
+from tools.course import lab_budget, toc_labs  # noqa: E402
+from tools.execute import run_lab  # noqa: E402
 
 
 def cache_key(lab: Path, smoke: bool) -> str:
@@ -56,77 +60,75 @@ def cache_key(lab: Path, smoke: bool) -> str:
     return h.hexdigest()
 
 
-# A whole lab may take at most this long (seconds) before it counts as hung. Rarely, papermill's
-# client and an idle kernel both wait for a message neither will send; the per-cell timeout does
-# not end that wait, so each lab runs in a child process that is stopped and started again.
-LAB_LIMIT = {True: 240, False: 3600}  # smoke labs take well under a minute, full ones minutes
-ATTEMPTS = 2
+def execute(lab: Path, out: Path, smoke: bool, timeout: int, limit: float | None = None,
+            threads: int | None = None) -> dict:
+    """Run one lab with papermill (:func:`tools.execute.run_lab`); return its manifest entry.
 
-
-def execute(lab: Path, out: Path, smoke: bool, timeout: int, limit: float | None = None) -> dict:
-    """Run one lab with papermill; return its manifest entry.
-
-    The run happens in a child process; one that is still running after ``limit`` seconds
-    (default ``LAB_LIMIT[smoke]``) is stopped and the lab run once more (``ATTEMPTS`` in all).
+    A lab that failed leaves no numbers behind: ``results`` is filled only from a successful run.
     """
-    limit = limit or LAB_LIMIT[smoke]
-    start = time.perf_counter()
-    context = multiprocessing.get_context("fork")
-    for attempt in range(1, ATTEMPTS + 1):
-        queue = context.Queue()
-        child = context.Process(target=_execute_in_child, args=(lab, out, smoke, timeout, queue))
-        child.start()
-        child.join(limit)
-        if child.is_alive():  # hung: the kernel dies with its parent (ipykernel's parent poller)
-            child.kill()
-            child.join()
-            entry = {"status": "failed", "error": f"no result after {limit:.0f} s (attempt {attempt} of "
-                                                  f"{ATTEMPTS}): the notebook client or kernel hung"}
-            print(f"    {lab.stem}: {entry['error']}", flush=True)
-            continue
-        entry = queue.get() if not queue.empty() else {
-            "status": "failed", "error": f"the papermill process ended with exit code {child.exitcode}"}
-        break
-    entry["seconds"] = round(time.perf_counter() - start, 1)
-    entry["results"] = collect(nbformat.read(out, as_version=4)) if out.exists() else {}
+    entry = run_lab(lab, out, smoke=smoke, timeout=timeout, limit=limit, threads=threads,
+                    env={"SEQLIB_PROGRESS": "terminal"},  # progress bars in the build's terminal
+                    log=lambda msg: print(msg, flush=True))
+    ok = entry["status"] == "ok" and out.exists()
+    entry["results"] = collect(nbformat.read(out, as_version=4)) if ok else {}
     return entry
 
 
-def _execute_in_child(lab: Path, out: Path, smoke: bool, timeout: int, queue) -> None:
-    """Body of :func:`execute`, in the child process: papermill, then the entry into ``queue``."""
-    # Progress bars of the labs' training loops go to this terminal, not into the book.
-    os.environ.update({"SEQLIB_SMOKE": "1" if smoke else "0", "SEQLIB_PROGRESS": "terminal"})
-    entry = {"status": "ok", "error": None}
-    try:
-        papermill.execute_notebook(
-            str(lab), str(out), cwd=str(lab.parent), kernel_name=KERNEL,
-            progress_bar=False, execution_timeout=timeout, log_output=False,
-        )
-    except papermill.PapermillExecutionError as err:
-        source = err.source if isinstance(err.source, str) else "".join(err.source)
-        first = "\n".join("      | " + line for line in source.splitlines()[:6])
-        entry = {"status": "failed",
-                 "error": f"cell {err.cell_index} (execution count {err.exec_count}): "
-                          f"{err.ename}: {err.evalue}\n{first}"}
-    except Exception as err:  # kernel died, timeout, unreadable notebook
-        entry = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
-    queue.put(entry)
+def failure_notebook(name: str, error: str) -> nbformat.NotebookNode:
+    """The page of a lab whose run produced no notebook at all (e.g. its file is not valid JSON)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(
+        f"# {name}: this lab failed to run\n\nThe build could not execute this lab, so this page has "
+        f"none of its content and no numbers of it were recorded. The error:\n\n```text\n{error}\n```\n")]
+    return nb
 
 
-def results_page(labs: dict, mode: str) -> str:
+def schedule(labs: list[Path], previous: dict) -> list[Path]:
+    """Longest first (by the seconds of the previous run; unknown labs first): with labs run side by
+    side, starting the long ones early keeps the build's wall time close to the longest lab's."""
+    return sorted(labs, key=lambda lab: -(previous.get(lab.stem, {}).get("seconds") or float("inf")))
+
+
+def lab_units(entries: dict, reference_seconds: float | None) -> None:
+    """Add ``units`` (the lab's seconds in reference units) and ``budget`` to each entry, in place.
+
+    A cached lab keeps the units of the run that produced it (its seconds were measured on the
+    machine of that run, whose reference time it kept)."""
+    for name, e in entries.items():
+        ref = e.get("reference_seconds") or reference_seconds
+        e["reference_seconds"] = ref
+        e["units"] = round(reference.units(e["seconds"], ref), 2) if ref else None
+        e["budget"] = lab_budget(name)
+
+
+def results_page(labs: dict, mode: str, machine: dict | None = None, wall: dict | None = None) -> str:
     """Markdown of the "Results at a glance" page."""
+    machine = machine or {}
+    where = (f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, {machine.get('isa', '?')}, "
+             f"torch {machine.get('torch', '?')}") if machine else f"{os.cpu_count()} CPU cores"
     lines = [
         "# Results at a glance", "",
         f"Every lab of this book was executed in **{mode} mode** when the book was built "
-        f"({dt.date.today().isoformat()}, {os.cpu_count()} CPU cores). The numbers below are the ones "
+        f"({dt.date.today().isoformat()}, on {where}). The numbers below are the ones "
         "each lab recorded while it ran; `make book` writes the same data to `_build/results.json`, "
-        "so you can compare your own run with this one. Run times depend on the CPU; "
-        "perplexities and accuracies should agree to within a few percent.", "",
+        "so you can compare your own run with this one. Perplexities and accuracies should agree "
+        "to within a few percent.", "",
         "## Run time per lab", "",
-        "| lab | status | run time (s) |", "|---|---|---|",
+        "Seconds depend on the machine. **Reference units** do not: the build times a small fixed "
+        "workload on the machine first, and one unit is about one minute on a 2-core machine of the "
+        "class the course's CI runs on. A lab's budget is in units too. To predict a lab's time on your "
+        "machine, run `python -m seqlib.reference`: it prints how many minutes one unit takes there.", "",
+        "| lab | status | run time (s) | reference units | budget (units) |", "|---|---|---|---|---|",
     ]
     for name, e in labs.items():
-        lines.append(f"| {{doc}}`{name} <../labs/{name}>` | {e['status']} | {e['seconds']:.1f} |")
+        u = e.get("units")
+        shown = "–" if u is None else f"{u:.1f}" + (" (over)" if e.get("budget") and u > e["budget"] else "")
+        lines.append(f"| {{doc}}`{name} <../labs/{name}>` | {e['status']} | {e['seconds']:.1f} | {shown} "
+                     f"| {e.get('budget', '–')} |")
+    if wall:
+        lines += ["", f"The labs ran {wall['jobs']} at a time: the build's execution took "
+                      f"{wall['seconds']:.0f} s of wall time for {wall['sum_seconds']:.0f} s of lab time "
+                      f"({wall['seconds'] / max(wall['sum_seconds'], 1e-9):.0%})."]
     for name, e in labs.items():
         if e["results"]:
             lines += ["", f"## {name}", "", "| result | value |", "|---|---|"]
@@ -136,8 +138,10 @@ def results_page(labs: dict, mode: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stage(src: Path, executed: dict[str, Path], page: str, toc: Path) -> None:
-    """Lay out the book to render: same relative paths as the repository."""
+def stage(src: Path, executed: dict[str, Path], page: str, toc: Path, failed: dict | None = None) -> None:
+    """Lay out the book to render: same relative paths as the repository.
+
+    ``failed`` maps the labs that produced no executed notebook to their error: their page says so."""
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
@@ -152,6 +156,9 @@ def stage(src: Path, executed: dict[str, Path], page: str, toc: Path) -> None:
             for output in cell.get("outputs", []):
                 output.get("data", {}).pop(RESULTS_MIME, None)
         nbformat.write(nb, src / "labs" / f"{name}.ipynb")
+    for name, error in (failed or {}).items():
+        if name not in executed:
+            nbformat.write(failure_notebook(name, error), src / "labs" / f"{name}.ipynb")
 
 
 def render(src: Path, out: Path) -> int:
@@ -179,11 +186,15 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="re-execute every lab, ignoring the cache")
     ap.add_argument("--timeout", type=int, default=None,
                     help="per-cell timeout in seconds (default 900 in full mode, 300 in smoke mode)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="labs executed at the same time (default: the number of CPU cores)")
     ap.add_argument("--toc", type=Path, default=ROOT / "_toc.yml", help="table of contents (default _toc.yml)")
     args = ap.parse_args(argv)
     out: Path = args.out.resolve()
     mode = "smoke" if args.smoke else "full"
     timeout = args.timeout or (300 if args.smoke else 900)
+    cores = os.cpu_count() or 1
+    jobs = max(1, args.jobs or cores)
     exec_dir = out / "executed"
     exec_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = exec_dir / "manifest.json"
@@ -197,61 +208,129 @@ def main(argv=None) -> int:
 
     total_start = time.perf_counter()
     entries: dict[str, dict] = {}
-    executed: dict[str, Path] = {}
-    for i, lab in enumerate(labs, 1):
+    todo: list[Path] = []
+    for lab in labs:
         name = lab.stem
         target = exec_dir / f"{name}.ipynb"
-        key = cache_key(lab, args.smoke)
         old = manifest.get(name)
-        if not args.force and old and old["key"] == key and old["status"] == "ok" and target.exists():
-            print(f"[{i}/{len(labs)}] {name}: unchanged since its last run ({old['seconds']:.1f} s), not re-executed", flush=True)
-            entry = dict(old, cached=True)
+        if not args.force and old and old["key"] == cache_key(lab, args.smoke) and old["status"] == "ok" \
+                and target.exists():
+            print(f"{name}: unchanged since its last run ({old['seconds']:.1f} s), not re-executed", flush=True)
+            entries[name] = dict(old, cached=True)
         else:
-            print(f"[{i}/{len(labs)}] {name}: executing ({mode} mode) ...", flush=True)
-            entry = dict(execute(lab, target, args.smoke, timeout), key=key, cached=False,
-                         executed_at=dt.datetime.now().isoformat(timespec="seconds"))
-            if entry["status"] == "ok":
-                print(f"    ok in {entry['seconds']:.1f} s", flush=True)
-            else:
-                print(f"    FAILED after {entry['seconds']:.1f} s in {lab.name}: {entry['error']}", flush=True)
+            todo.append(lab)
+
+    machine = reference.machine()
+    ref = None
+    if todo:  # the machine's speed now, before the labs load it
+        ref = reference_seconds_or_none(repeats=1 if args.smoke else 3)
+        if ref:
+            print(f"Reference workload: {ref:.2f} s on this machine ({machine['cpu']}, {machine['cores']} cores, "
+                  f"{machine['isa']}): one reference unit = {reference.minutes_per_unit(ref):.2f} min here",
+                  flush=True)
+    # Labs side by side, each with its share of the cores (a lab alone gets them all).
+    threads = max(1, cores // min(jobs, max(len(todo), 1)))
+    exec_start = time.perf_counter()
+
+    def run(lab: Path) -> tuple[str, dict]:
+        name = lab.stem
+        print(f"{name}: executing ({mode} mode, {threads} thread{'s' * (threads > 1)}) ...", flush=True)
+        key = cache_key(lab, args.smoke)
+        entry = dict(execute(lab, exec_dir / f"{name}.ipynb", args.smoke, timeout, threads=threads),
+                     key=key, cached=False, executed_at=dt.datetime.now().isoformat(timespec="seconds"),
+                     reference_seconds=ref, threads=threads)
+        if entry["status"] == "ok":
+            print(f"{name}: ok in {entry['seconds']:.1f} s", flush=True)
+        else:
+            print(f"{name}: FAILED after {entry['seconds']:.1f} s in {lab.name}: {entry['error']}", flush=True)
+        return name, entry
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        for name, entry in pool.map(run, schedule(todo, manifest)):
+            entries[name] = entry
             manifest[name] = {k: v for k, v in entry.items() if k != "cached"}
             manifest_path.write_text(json.dumps(manifest, indent=2))
-        entries[name] = entry
-        if target.exists():
-            executed[name] = target
+    exec_wall = time.perf_counter() - exec_start
+    entries = {lab.stem: entries[lab.stem] for lab in labs}  # book order
+    lab_units(entries, ref)
+    ran = [e for e in entries.values() if not e["cached"]]
+    wall = {"seconds": round(exec_wall, 1), "sum_seconds": round(sum(e["seconds"] for e in ran), 1),
+            "jobs": min(jobs, max(len(todo), 1))} if ran else None
 
-    page = results_page(entries, mode)
+    executed = {n: exec_dir / f"{n}.ipynb" for n in entries if (exec_dir / f"{n}.ipynb").exists()}
+    failed = {n: e["error"] or "unknown error" for n, e in entries.items() if e["status"] != "ok"}
+    page = results_page(entries, mode, machine, wall)
+    keys = ("status", "seconds", "units", "budget", "cached", "executed_at", "hangs", "results", "error")
     summary = {
         "mode": mode,
         "built_at": dt.datetime.now().isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        "labs": {n: {k: e[k] for k in ("status", "seconds", "cached", "executed_at", "results", "error") if k in e}
-                 for n, e in entries.items()},
+        "cpu_count": cores,
+        "machine": machine,
+        "reference_seconds": ref,
+        "execution": wall,
+        "labs": {n: {k: e[k] for k in keys if k in e} for n, e in entries.items()},
     }
     (out / "results.json").write_text(json.dumps(summary, indent=2))
 
-    stage(out / "src", executed, page, args.toc)
+    stage(out / "src", executed, page, args.toc, failed)
     code = render(out / "src", out)
     html = out / "html"
     if html.exists():
-        timings = {n: {"status": e["status"], "seconds": e["seconds"], "cached": e["cached"]} for n, e in entries.items()}
-        (html / "timings.json").write_text(json.dumps({"mode": mode, "labs": timings}, indent=2))
+        timings = {n: {k: e.get(k) for k in ("status", "seconds", "units", "budget", "cached", "hangs")}
+                   for n, e in entries.items()}
+        (html / "timings.json").write_text(json.dumps(
+            {"mode": mode, "machine": machine, "reference_seconds": ref, "execution": wall, "labs": timings},
+            indent=2))
 
-    width = max(len(n) for n in entries) if entries else 4
-    print(f"\n{'lab':<{width}}  {'status':<7} {'seconds':>8}  note")
-    for n, e in entries.items():
-        print(f"{n:<{width}}  {e['status']:<7} {e['seconds']:>8.1f}  {'cached' if e['cached'] else 'executed'}")
-    print(f"(build took {time.perf_counter() - total_start:.1f} s; results in {out / 'results.json'})")
-
-    failed = [n for n, e in entries.items() if e["status"] != "ok"]
+    print(table(entries, machine, ref, wall, time.perf_counter() - total_start))
+    print(f"(results in {out / 'results.json'})")
+    over = [n for n, e in entries.items() if e.get("units") is not None and e["units"] > e["budget"]]
+    if over and not args.smoke:
+        print(f"\nOver budget (reference units): {', '.join(over)}", file=sys.stderr)
+    hung = [n for n, e in entries.items() if e.get("hangs")]
+    if hung:
+        print(f"\nWARNING: the hang guard stopped {', '.join(hung)} (see above); this should not happen",
+              file=sys.stderr)
     if failed:
-        print(f"\nFAILED labs: {', '.join(failed)} (the error is shown above and in the rendered page)", file=sys.stderr)
+        print(f"\nFAILED labs: {', '.join(failed)} (the error is shown above and in the rendered page)",
+              file=sys.stderr)
     if code != 0:
         print(f"\njupyter-book reported warnings or errors (exit {code}): see the log above", file=sys.stderr)
     if failed or code != 0:
         return 1
     print(f"\nThe book is ready: {html / 'index.html'}")
     return 0
+
+
+def reference_seconds_or_none(repeats: int = 3) -> float | None:
+    """The reference workload's time here; ``None`` (units not shown) if it cannot run."""
+    try:
+        return reference.reference_seconds(repeats)
+    except Exception as err:  # noqa: BLE001 - the build goes on without units, and says so
+        print(f"(reference workload failed, lab times in seconds only: {type(err).__name__}: {err})", flush=True)
+        return None
+
+
+def table(entries: dict, machine: dict, ref: float | None, wall: dict | None, total: float) -> str:
+    """The build's closing table: per lab seconds, reference units, budget, how it ran."""
+    width = max([len(n) for n in entries] + [3])
+    lines = ["", f"{'lab':<{width}}  {'status':<7} {'seconds':>8} {'units':>6} {'budget':>6}  note"]
+    for n, e in entries.items():
+        u = "–" if e.get("units") is None else f"{e['units']:.1f}"
+        note = "cached" if e["cached"] else "executed"
+        if e.get("units") is not None and e["units"] > e["budget"]:
+            note += ", OVER BUDGET"
+        if e.get("hangs"):
+            note += f", hang guard fired {e['hangs']}x"
+        lines.append(f"{n:<{width}}  {e['status']:<7} {e['seconds']:>8.1f} {u:>6} {e['budget']:>6}  {note}")
+    lines.append(f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['isa']}, torch {machine['torch']}"
+                 + (f"; reference workload {ref:.2f} s (1 unit = {reference.minutes_per_unit(ref):.2f} min here)"
+                    if ref else ""))
+    if wall:
+        lines.append(f"labs executed {wall['jobs']} at a time: {wall['seconds']:.1f} s wall for "
+                     f"{wall['sum_seconds']:.1f} s of lab time ({wall['seconds'] / max(wall['sum_seconds'], 1e-9):.0%})")
+    lines.append(f"build took {total:.1f} s in all")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

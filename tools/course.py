@@ -39,6 +39,25 @@ def lab_notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "labs").glob("*.ipynb"))
 
 
+# Each lab's budget in reference units (seqlib.reference: one unit is about a minute on a
+# CI-class 2-core machine), full mode. A lab may declare its own in its notebook metadata
+# ("seqlib": {"budget": N}); this is the default.
+DEFAULT_BUDGET = 4
+
+
+def lab_budget(name: str, root: Path = ROOT) -> float:
+    """The budget (reference units) of the lab ``name`` (``labs/<name>.ipynb``'s ``metadata.seqlib.budget``,
+    else :data:`DEFAULT_BUDGET`)."""
+    import json
+
+    path = root / "labs" / f"{name}.ipynb"
+    try:
+        meta = json.loads(path.read_text()).get("metadata", {})
+    except (OSError, ValueError):
+        return DEFAULT_BUDGET
+    return meta.get("seqlib", {}).get("budget", DEFAULT_BUDGET)
+
+
 def is_checked(cell) -> bool:
     """True for a code cell whose reference output is kept and compared by nbval."""
     if cell.get("cell_type") != "code":

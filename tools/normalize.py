@@ -65,14 +65,14 @@ def text(nb) -> str:
 
 def refresh(path: Path):
     """Execute ``path`` in smoke mode and return it with the marked cells' new outputs."""
-    import papermill
+    from tools.execute import run_lab
 
     nb = nbformat.read(path, as_version=4)
-    os.environ.update(SEQLIB_SMOKE="1", TQDM_DISABLE="1")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / path.name
-        papermill.execute_notebook(str(path), str(out), cwd=str(path.parent), kernel_name="python3",
-                                   progress_bar=False)
+        entry = run_lab(path, out, smoke=True, timeout=300, env={"TQDM_DISABLE": "1"})
+        if entry["status"] != "ok":
+            raise RuntimeError(f"{path.name} failed in smoke mode: {entry['error']}")
         ran = nbformat.read(out, as_version=4)
     if len(ran.cells) != len(nb.cells):
         raise RuntimeError(f"{path}: executed copy has {len(ran.cells)} cells, source {len(nb.cells)}")

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from seqlib.utils import positive_int
+from seqlib.validation import non_negative_int, one_of, positive_int
 
 GATES = {
     "rnn": ("h",),
@@ -65,6 +65,9 @@ def init_tensor(*shape: int, num_hiddens: int, bias: bool = False, init: str = "
     :math:`\mathcal N(0, 0.01^2)` and biases (``bias=True``) zero, as *Dive into Deep Learning*'s
     scratch models. Draws from ``generator`` (default: PyTorch's global one).
     """
+    num_hiddens = positive_int(num_hiddens, "num_hiddens")
+    shape = tuple(non_negative_int(n, f"shape[{k}]") for k, n in enumerate(shape))
+    one_of(init, "init", ("torch", "d2l"), hint="'torch' (uniform, like torch.nn) or 'd2l' (N(0, 0.01^2))")
     if init == "torch":
         bound = 1.0 / math.sqrt(num_hiddens)
         return torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound, generator=generator)

@@ -9,6 +9,7 @@ from torch import nn
 
 from seqlib.cells.checked import _describe, gru_cell, lstm_cell, rnn_cell
 from seqlib.cells.equations import TORCH_GATES, gru_step, init_params, lstm_step, param_names, rnn_step
+from seqlib import validation
 
 # ----------------------------------------------------------------------------------------
 # Modules: the cells over a sequence
@@ -39,10 +40,12 @@ class _Scratch(nn.Module):
         raise NotImplementedError
 
     def forward(self, inputs: torch.Tensor, state=None):
-        name = type(self).__name__
-        if not isinstance(inputs, torch.Tensor) or inputs.dim() != 3:
-            raise ValueError(f"{name}: inputs must be a tensor of shape (num_steps, batch_size, num_inputs); "
-                             f"got {_describe(inputs)}. For one time step call the cell function directly.")
+        validation.tensor(inputs, "inputs", shape=("num_steps", "batch_size", "num_inputs"),
+                          hint=f"{type(self).__name__} runs over a sequence; for one time step call "
+                               f"the cell function directly")
+        if inputs.shape[0] == 0:
+            raise ValueError(f"{type(self).__name__}: inputs has no time steps (shape {tuple(inputs.shape)}); "
+                             "a sequence needs at least one step")
         outputs = []
         for t, X in enumerate(inputs):
             state = self.step(X, state) if t == 0 else self._step(X, state)
@@ -158,8 +161,8 @@ def _torch_kind(module) -> str:
     for kind, classes in _TORCH_CLASSES.items():
         if isinstance(module, classes):
             return kind
-    raise TypeError(f"expected an nn.RNN, nn.LSTM or nn.GRU (one layer) or one of their cells, "
-                    f"got {type(module).__name__}")
+    raise validation.ArgumentTypeError(f"module: expected an nn.RNN, nn.LSTM or nn.GRU (one layer) or one of "
+                                       f"their cells, got {type(module).__name__}")
 
 
 def _torch_tensors(module):
@@ -204,6 +207,9 @@ def to_torch(params: Mapping, module: nn.Module) -> nn.Module:
     is zero, except for the GRU's candidate block, which gets ``b_hh``. Parameters of the
     ``reset_after=False`` GRU (no ``b_hh``) have no exact ``nn.GRU`` equivalent. Returns ``module``.
     """
+    if not isinstance(params, Mapping):
+        raise validation.ArgumentTypeError(f"params must be a dict of tensors (seqlib.cells.init_params), "
+                                           f"got {type(params).__name__}")
     kind, (W_ih, W_hh, b_ih, b_hh) = _torch_tensors(module)
     if kind == "gru" and "b_hh" not in params:
         raise ValueError("to_torch: params has no 'b_hh': these are reset_after=False (D2L-style) GRU "

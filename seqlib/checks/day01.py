@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from seqlib.checks.feedback import as_array, call_student, report, require_callable, shape_str
-from seqlib.utils import positive_int
+from seqlib.validation import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
 
@@ -171,8 +171,9 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
     arr = as_array(answer) if isinstance(answer, (np.ndarray, torch.Tensor)) else None
     if arr is not None and arr.size == 1:
         answer = arr.item()  # a one-element array or tensor
-    if (isinstance(answer, bool) or not isinstance(answer, numbers.Real) or not math.isfinite(answer)
-            or answer != int(answer)):
+    if (isinstance(answer, bool) or not isinstance(answer, numbers.Real)
+            or (not isinstance(answer, numbers.Integral)  # an int of any size is whole (10**400 too)
+                and (not math.isfinite(answer) or answer != int(answer)))):
         return report(False, f"the answer should be a whole number, got {answer!r}",
                       "a parameter count is an integer", expected="a whole number")
     answer = int(answer)

@@ -1,0 +1,285 @@
+"""The one validation layer of the course: every public function and class checks its input here.
+
+Each helper returns the checked value (converted where that is harmless: a NumPy integer becomes an
+``int``) or raises the course's own error: ``ArgumentTypeError`` (a ``TypeError`` that is also a
+``ValueError``) for the wrong kind of value, ``ValueError`` for a value of the right kind that is
+out of range. Every message says the same three things: which argument, what was received, and
+how to fix it.
+
+===============================================  ==============================================
+``positive_int(value, name)``                    an integer >= 1 (``int`` or NumPy integer, no bool)
+``non_negative_int(value, name)``                an integer >= 0
+``finite_number(value, name)``                   a real number that is not NaN or infinite
+``number_in_range(value, name, low, high)``      a finite number in ``[low, high]`` (ends optional
+                                                 and open or closed)
+``probability(value, name)``                     a number in ``[0, 1]``
+``one_of(value, name, choices)``                 one of a set of names
+``tensor(value, name, shape=..., ...)``          a ``torch.Tensor`` of the expected rank, dtype family,
+                                                 named sizes and (optionally) finite values
+``token_ids(X, name, vocab_size)``               an integer tensor of token indices in ``[0, vocab_size)``
+``lengths(value, name, batch_size, max_len)``    the lengths of a padded batch: one integer per sequence
+``state(value, name, ("H", "C"), shape=...)``    a recurrent state: the tuple of tensors a model carries
+===============================================  ==============================================
+
+Shapes are written in the lesson's notation: ``tensor(X, "X", shape=("batch_size", "num_steps"),
+dtype="integer", sizes={"batch_size": 32})`` fails with a message such as ::
+
+    X must have shape (batch_size, num_steps) [batch_size=32], got a tensor of shape (16, 35) and
+    dtype torch.int64: its batch_size is 16, not 32; ...
+
+Validate once, at the entry of a forward or training call, never inside a loop over time steps.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+__all__ = ["ArgumentTypeError", "positive_int", "non_negative_int", "finite_number", "number_in_range",
+           "probability", "one_of", "tensor", "token_ids", "lengths", "state", "shape_text"]
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong kind (a float where a size goes, a list where a tensor goes).
+
+    A ``TypeError``, and also a ``ValueError`` so that code catching "a bad argument" as
+    ``ValueError`` (as the course did before this layer) still catches it.
+    """
+
+
+def _hint(hint: str) -> str:
+    return f"; {hint}" if hint else ""
+
+
+def _is_int(value) -> bool:
+    """True for ``int`` and NumPy integers (and 0-d integer tensors are not: pass ``.item()``); no bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(value, name: str, *, hint: str = "") -> int:
+    """``value`` as an ``int`` if it is an integer >= 1 (``int`` or NumPy integer, not a bool).
+
+    The one check of a size argument (``num_hiddens``, ``batch_size``, ``num_steps``, ...).
+    A non-integer is an ``ArgumentTypeError``, an integer < 1 a ``ValueError``; both name ``name``, show the
+    value received and append ``hint`` (what the argument means or how to fix it).
+    """
+    if not _is_int(value):
+        raise ArgumentTypeError(f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
+                        f"{_hint(hint) or '; pass a whole number such as 1, 2, 32'}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer (1 or more), got {value!r}"
+                         f"{_hint(hint) or '; pass a whole number such as 1, 2, 32'}")
+    return int(value)
+
+
+def non_negative_int(value, name: str, *, hint: str = "") -> int:
+    """``value`` as an ``int`` if it is an integer >= 0 (``int`` or NumPy integer, not a bool)."""
+    if not _is_int(value):
+        raise ArgumentTypeError(f"{name} must be a non-negative integer, got {value!r} ({type(value).__name__})"
+                        f"{_hint(hint) or '; pass a whole number such as 0, 1, 10'}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer (0 or more), got {value!r}"
+                         f"{_hint(hint) or '; pass a whole number such as 0, 1, 10'}")
+    return int(value)
+
+
+def finite_number(value, name: str, *, hint: str = "") -> float:
+    """``value`` as a ``float`` if it is a real number (int, float, NumPy scalar, 0-d tensor), not NaN/inf."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(f"{name} must be a number, got {value!r} ({type(value).__name__}){_hint(hint)}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}{_hint(hint)}")
+    return float(value)
+
+
+def number_in_range(value, name: str, low: float | None = None, high: float | None = None, *,
+                    low_open: bool = False, high_open: bool = False, hint: str = "") -> float:
+    """``value`` as a ``float`` if it is a finite number between ``low`` and ``high``.
+
+    ``None`` leaves that end unbounded; ``low_open`` / ``high_open`` exclude the end itself
+    (``number_in_range(lr, "lr", 0, low_open=True)``: a learning rate > 0).
+    """
+    x = finite_number(value, name, hint=hint)
+    too_low = low is not None and (x <= low if low_open else x < low)
+    too_high = high is not None and (x >= high if high_open else x > high)
+    if too_low or too_high:
+        left = "unbounded below" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        right = "unbounded above" if high is None else f"{high:g}" + (")" if high_open else "]")
+        if low is None:
+            where = f"{'<' if high_open else '<='} {high:g}"
+        elif high is None and low == 0:
+            where = "positive (> 0)" if low_open else "non-negative (>= 0)"
+        elif high is None:
+            where = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            where = f"in {left}, {right}"
+        raise ValueError(f"{name} must be {where}, got {value!r}{_hint(hint)}")
+    return x
+
+
+def probability(value, name: str, *, hint: str = "") -> float:
+    """``value`` as a ``float`` if it is a number in ``[0, 1]`` (a dropout rate, a proportion)."""
+    return number_in_range(value, name, 0.0, 1.0, hint=hint)
+
+
+def one_of(value, name: str, choices, *, hint: str = ""):
+    """``value`` unchanged if it is one of ``choices`` (names such as ``"lstm"``), else a ``ValueError``."""
+    choices = list(choices)
+    try:
+        ok = value in choices
+    except TypeError:  # an unhashable value against a set or dict
+        ok = False
+    if not ok:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}{_hint(hint)}")
+    return value
+
+
+_DTYPE_FAMILIES = {
+    "float": (lambda t: t.is_floating_point(), "a floating-point tensor (use .float())"),
+    "integer": (lambda t: not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool,
+                "an integer tensor (token indices: use .long())"),
+    "bool": (lambda t: t.dtype == torch.bool, "a boolean tensor (use .bool())"),
+    "number": (lambda t: t.dtype != torch.bool and not t.is_complex(), "a real-valued tensor"),
+}
+
+
+def shape_text(shape) -> str:
+    """``("batch_size", "num_steps")`` -> ``"(batch_size, num_steps)"``; a 1-tuple keeps its comma."""
+    parts = [str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def tensor(value, name: str, *, shape=None, dtype: str | None = None, sizes: dict | None = None,
+           finite: bool = False, non_empty: bool = False, hint: str = "") -> torch.Tensor:
+    """``value`` unchanged if it is a ``torch.Tensor`` as the lesson expects, else a clear error.
+
+    - ``shape``: the dimension names in the lesson's notation, e.g. ``("batch_size", "num_steps")``;
+      checks the rank. An entry may be an ``int`` (that size exactly). Pass a tuple of such shapes
+      to accept any of them (``(("batch_size",), ("batch_size", 1))``).
+    - ``dtype``: ``"float"``, ``"integer"``, ``"bool"`` or ``"number"`` (the family, not the width).
+    - ``sizes``: ``{"num_hiddens": 64}``: the named dimensions must have these sizes.
+    - ``finite``: no NaN or infinite entries (one reduction over the tensor).
+    - ``non_empty``: at least one element.
+
+    ``ArgumentTypeError`` for a non-tensor or a wrong dtype family, ``ValueError`` for the wrong rank,
+    sizes or values; the message names ``name``, the expected shape and what was received.
+    """
+    sizes = dict(sizes or {})
+    if not isinstance(value, torch.Tensor):
+        what = type(value).__name__
+        if hasattr(value, "shape"):
+            what += f" of shape {tuple(value.shape)}"
+        expected = f" of shape {shape_text(shape)}" if shape is not None and _is_single(shape) else ""
+        if value is None:
+            raise ArgumentTypeError(f"{name} must be a torch.Tensor{expected}, got None{_hint(hint)}")
+        raise ArgumentTypeError(f"{name} must be a torch.Tensor{expected}, got a {what}; "
+                                f"convert it with torch.as_tensor(...){_hint(hint)}")
+    received = f"got a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if dtype is not None:
+        test, wanted = _DTYPE_FAMILIES[dtype]
+        if not test(value):
+            raise ArgumentTypeError(f"{name} must be {wanted}, {received}{_hint(hint)}")
+    if shape is not None:
+        candidates = [tuple(shape)] if _is_single(shape) else [tuple(s) for s in shape]
+        problems = [_shape_problem(value, s, sizes) for s in candidates]
+        if all(problems):
+            expected = " or ".join(shape_text(s) for s in candidates)
+            known = ", ".join(f"{k}={v}" for k, v in sizes.items())
+            problem = problems[0] if len(candidates) == 1 else "it matches none of them"
+            raise ValueError(f"{name} must have shape {expected}" + (f" [{known}]" if known else "")
+                             + f", {received}: {problem}{_hint(hint)}")
+    if non_empty and value.numel() == 0:
+        raise ValueError(f"{name} is empty ({received}); pass at least one example{_hint(hint)}")
+    if finite and (value.is_floating_point() or value.is_complex()) and value.numel() \
+            and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or infinite values ({received}); "
+                         f"check the data or lower the learning rate{_hint(hint)}")
+    return value
+
+
+def _is_single(shape) -> bool:
+    """A single shape is a sequence of names/ints; a tuple of shapes is a sequence of sequences."""
+    return not any(isinstance(s, (tuple, list)) for s in shape)
+
+
+def _shape_problem(value: torch.Tensor, shape: tuple, sizes: dict) -> str:
+    """An empty string when ``value`` fits ``shape`` (with ``sizes``), else what does not fit."""
+    if value.dim() != len(shape):
+        return f"it has {value.dim()} dimension(s), expected {len(shape)}"
+    for axis, dim in enumerate(shape):
+        want = dim if isinstance(dim, int) else sizes.get(dim)
+        if want is not None and value.shape[axis] != want:
+            return f"its {dim if isinstance(dim, str) else f'dimension {axis}'} is {value.shape[axis]}, not {want}"
+    return ""
+
+
+def token_ids(value, name: str, vocab_size: int, *, shape=("batch_size", "num_steps"), sizes: dict | None = None,
+              hint: str = "") -> torch.Tensor:
+    """``value`` unchanged if it is an integer tensor of ``shape`` whose entries are token indices
+    in ``[0, vocab_size)`` (one reduction over the tensor), else a clear error."""
+    tensor(value, name, shape=shape, dtype="integer", sizes=sizes, hint=hint)
+    if value.numel():
+        low, high = torch.aminmax(value)
+        low, high = int(low), int(high)
+        if low < 0 or high >= vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(f"{name} holds token indices from 0 to {vocab_size - 1} (vocab_size={vocab_size}); "
+                             f"got {bad}: encode the text with the model's vocabulary, or build the model "
+                             f"with vocab_size=len(vocab){_hint(hint)}")
+    return value
+
+
+def state(value, name: str, parts=("H",), *, shape=("batch_size", "num_hiddens"), sizes: dict | None = None,
+          dtype: str | None = "float", hint: str = ""):
+    """``value`` unchanged if it is the tuple (or list) of ``len(parts)`` tensors a recurrent model carries,
+    each of ``shape`` (named dimensions, checked against ``sizes``), else a clear error.
+
+    ``state(s, "state", ("H", "C"), sizes={"batch_size": 32, "num_hiddens": 256})`` checks an LSTM's
+    ``(H, C)``; a single tensor where a tuple is expected is an ``ArgumentTypeError`` that says so
+    (it would otherwise be unpacked row by row).
+    """
+    parts = tuple(parts)
+    tuple_text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    each = f"{'each ' if len(parts) > 1 else ''}of shape {shape_text(shape)}"
+    if isinstance(value, torch.Tensor):
+        raise ArgumentTypeError(
+            f"{name} must be the tuple {tuple_text}, {each}; got a single tensor of shape {tuple(value.shape)}"
+            + ("; an LSTM carries a cell state C besides H: pass (H, C)" if parts == ("H", "C") else
+               "; wrap it as (H,)") + f", or use model.begin_state(...){_hint(hint)}")
+    if not isinstance(value, (tuple, list)) or len(value) != len(parts):
+        what = f"a {type(value).__name__} of {len(value)} items" if isinstance(value, (tuple, list)) \
+            else f"a {type(value).__name__}"
+        raise ArgumentTypeError(f"{name} must be the tuple {tuple_text}, {each}; got {what}; "
+                                f"use model.begin_state(...){_hint(hint)}")
+    for part, item in zip(parts, value):
+        tensor(item, part, shape=shape, sizes=sizes, dtype=dtype, hint=hint)
+    return value
+
+
+def lengths(value, name: str = "lengths", *, batch_size: int | None = None, max_len: int | None = None,
+            min_len: int = 1, hint: str = "") -> torch.Tensor:
+    """The lengths of a padded batch as a ``torch.long`` tensor of shape ``(batch_size,)``, each in
+    ``[min_len, max_len]``; a list or NumPy array is converted. One reduction over the lengths."""
+    if isinstance(value, (list, tuple)) or type(value).__module__ == "numpy":
+        try:
+            value = torch.as_tensor(value)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    sizes = {"batch_size": batch_size} if batch_size is not None else None
+    tensor(value, name, shape=("batch_size",), dtype="integer", sizes=sizes,
+           hint=hint or "one length per sequence of the batch, e.g. from seqlib.batching.collate")
+    if value.numel():
+        low, high = (int(v) for v in torch.aminmax(value))
+        if low < min_len:
+            raise ValueError(f"{name} must be at least {min_len}: every sequence needs at least "
+                             f"{'one token' if min_len == 1 else f'{min_len} tokens'} (a length of {low} was given)"
+                             f"{_hint(hint) or '; drop empty sequences before batching'}")
+        if max_len is not None and high > max_len:
+            raise ValueError(f"{name} must be at most num_steps={max_len} (the padded length); got {high}"
+                             f"{_hint(hint) or '; the lengths do not belong to this batch'}")
+    return value.long()

@@ -1,0 +1,115 @@
+"""Execute one lab with papermill: the one function the build and the normaliser share.
+
+    entry = run_lab(lab, out, smoke=True, timeout=300)
+
+* The kernel talks to papermill over **IPC sockets** (files in a private temporary folder),
+  not TCP ports on 127.0.0.1: no two kernels started at once can race for a port, and nothing
+  listens on the network.
+* Each run happens in a **child process** (started by a fork server, safe from threads). If it has no result after ``limit`` seconds (the
+  notebook client or kernel hung: both waiting for a message neither will send), the child is
+  stopped, which ends its kernel, and the lab runs once more. This guard says so loudly:
+  ``entry["hangs"]`` counts the attempts it stopped, and a warning is printed. It should never
+  fire; the build's table shows it when it does.
+* ``threads`` sets the kernel's CPU threads (``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS``),
+  so that labs executed side by side do not fight for the cores.
+
+Returns an entry ``{"status": "ok" | "failed", "error": str | None, "seconds": float,
+"hangs": int}``. The executed notebook is at ``out`` when the run got that far (for a failed
+run, papermill's copy up to the failing cell, which shows the error); an older ``out`` is
+always removed first, so nothing of a previous run can pass for this one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import time
+from pathlib import Path
+
+KERNEL = "python3"
+# A whole lab may take at most this long (seconds) before it counts as hung.
+LAB_LIMIT = {True: 240, False: 3600}  # smoke labs take well under a minute, full ones minutes
+ATTEMPTS = 2
+
+
+def _ipc_kernel_manager(folder: str):
+    """An ``AsyncKernelManager`` whose kernel listens on IPC sockets (files in ``folder``)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = os.path.join(folder, "kernel")
+
+    return IPCKernelManager
+
+
+def run_lab(lab: Path, out: Path, *, smoke: bool, timeout: int, limit: float | None = None,
+            env: dict | None = None, threads: int | None = None, log=print, transport: str = "ipc") -> dict:
+    """Execute ``lab`` into ``out`` with papermill (working directory: the lab's folder).
+
+    ``smoke`` sets ``SEQLIB_SMOKE`` for the kernel; ``timeout`` is papermill's per-cell limit;
+    ``limit`` (default ``LAB_LIMIT[smoke]``) the whole run's, after which the run counts as hung
+    and is started again (``ATTEMPTS`` in all); ``env`` adds environment variables for the kernel.
+    ``transport="tcp"`` runs the kernel over TCP as Jupyter does by default (for comparison only).
+    """
+    if transport not in ("ipc", "tcp"):
+        raise ValueError(f"transport must be 'ipc' or 'tcp', got {transport!r}")
+    limit = limit or LAB_LIMIT[smoke]
+    start = time.perf_counter()
+    # forkserver, not fork: the build calls this from several threads at once, and a fork taken
+    # while another thread holds a lock (stdout's, logging's) can leave the child waiting forever.
+    context = multiprocessing.get_context("forkserver")
+    hangs = 0
+    entry = None
+    for attempt in range(1, ATTEMPTS + 1):
+        if out.exists():
+            out.unlink()  # never leave an older run's output behind
+        queue = context.Queue()
+        child = context.Process(target=_run_in_child,
+                                args=(lab, out, smoke, timeout, dict(env or {}), threads, transport, queue))
+        child.start()
+        child.join(limit)
+        if child.is_alive():  # hung: the kernel dies with its parent (ipykernel's parent poller)
+            child.kill()
+            child.join()
+            hangs += 1
+            entry = {"status": "failed", "error": f"no result after {limit:.0f} s (attempt {attempt} of "
+                                                  f"{ATTEMPTS}): the notebook client or kernel hung"}
+            log(f"    WARNING: {lab.stem}: {entry['error']}; the hang guard stopped it"
+                + ("; running it again" if attempt < ATTEMPTS else ""))
+            continue
+        entry = queue.get() if not queue.empty() else {
+            "status": "failed", "error": f"the papermill process ended with exit code {child.exitcode}"}
+        break
+    entry["seconds"] = round(time.perf_counter() - start, 1)
+    entry["hangs"] = hangs
+    return entry
+
+
+def _run_in_child(lab: Path, out: Path, smoke: bool, timeout: int, env: dict, threads, transport, queue) -> None:
+    """Body of :func:`run_lab`, in the child process: papermill, then the entry into ``queue``."""
+    import papermill
+
+    os.environ.update({"SEQLIB_SMOKE": "1" if smoke else "0", **env})
+    if threads:
+        os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    entry = {"status": "ok", "error": None}
+    try:
+        with tempfile.TemporaryDirectory(prefix="seqlib-kernel-") as ipc_folder:
+            papermill.execute_notebook(
+                str(lab), str(out), cwd=str(lab.parent), kernel_name=KERNEL,
+                progress_bar=False, execution_timeout=timeout, log_output=False,
+                **({"kernel_manager_class": _ipc_kernel_manager(ipc_folder)} if transport == "ipc" else {}),
+            )
+    except papermill.PapermillExecutionError as err:
+        source = err.source if isinstance(err.source, str) else "".join(err.source)
+        first = "\n".join("      | " + line for line in source.splitlines()[:6])
+        entry = {"status": "failed",
+                 "error": f"cell {err.cell_index} (execution count {err.exec_count}): "
+                          f"{err.ename}: {err.evalue}\n{first}"}
+    except Exception as err:  # kernel died, timeout, unreadable notebook
+        entry = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+    queue.put(entry)
