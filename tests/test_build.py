@@ -177,9 +177,12 @@ def test_reference_units_budget_and_parallel_wall_time_are_computed_and_shown():
     assert "Test CPU, 2 cores, AVX2" in text
 
 
-def test_labs_are_scheduled_longest_first_new_ones_before_all():
+def test_labs_are_scheduled_longest_first_unknown_ones_by_their_budget():
     from pathlib import Path
 
-    labs = [Path(f"labs/{n}.ipynb") for n in ("a", "b", "c", "new")]
+    labs = [Path(f"labs/{n}.ipynb") for n in ("a", "b", "c", "new", "newer")]
     previous = {"a": {"seconds": 10}, "b": {"seconds": 300}, "c": {"seconds": 60}}
-    assert [p.stem for p in build.schedule(labs, previous)] == ["new", "b", "c", "a"]
+    # never run: their budget (4 units, about 240 s), the later one first
+    assert [p.stem for p in build.schedule(labs, previous)] == ["b", "newer", "new", "c", "a"]
+    fresh = [Path(f"labs/{n}.ipynb") for n in ("day01_x", "day03_time_machine", "day05_y")]
+    assert build.schedule(fresh, {})[0].stem == "day03_time_machine"  # budget 6

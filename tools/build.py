@@ -84,9 +84,16 @@ def failure_notebook(name: str, error: str) -> nbformat.NotebookNode:
 
 
 def schedule(labs: list[Path], previous: dict) -> list[Path]:
-    """Longest first (by the seconds of the previous run; unknown labs first): with labs run side by
-    side, starting the long ones early keeps the build's wall time close to the longest lab's."""
-    return sorted(labs, key=lambda lab: -(previous.get(lab.stem, {}).get("seconds") or float("inf")))
+    """Longest first: with labs run side by side, starting the long ones early keeps the build's
+    wall time close to the longest lab's. A lab's length is its previous run's seconds; a lab
+    never run here counts as its budget (reference units, about a minute each), ties going to the
+    later day (the later labs are the heavier ones)."""
+    def expected(item):
+        position, lab = item
+        seconds = previous.get(lab.stem, {}).get("seconds")
+        return (-(seconds if seconds is not None else 60.0 * lab_budget(lab.stem)), -position)
+
+    return [lab for _, lab in sorted(enumerate(labs), key=expected)]
 
 
 def lab_units(entries: dict, reference_seconds: float | None) -> None:
