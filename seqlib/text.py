@@ -30,14 +30,18 @@ holds out the *end* of a corpus as validation text.
 from __future__ import annotations
 
 import collections
+import collections.abc
 import math
+import numbers
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+import torch
 
-from seqlib.validation import positive_int
+from seqlib import validation
+from seqlib.validation import non_negative_int, positive_int, sequence
 
 __all__ = ["preprocess", "read_time_machine", "tokenize", "tokenize_sentence", "count_corpus", "Vocab",
            "PAD", "UNK", "PAD_IDX", "UNK_IDX", "load_corpus_time_machine", "load_mr", "load_imdb",
@@ -79,12 +83,13 @@ def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
     ``tokenize(["the time"], "char")`` -> ``[["t", "h", "e", " ", "t", "i", "m", "e"]]``.
     """
     if isinstance(lines, str):
-        raise TypeError("tokenize expects a list of lines, not one string; wrap it: tokenize([text], ...)")
+        raise validation.ArgumentTypeError("tokenize expects a list of lines, not one string; "
+                                           "wrap it: tokenize([text], ...)")
+    validation.one_of(token, "token", ("word", "char"), hint="use token='word' or token='char'")
+    sequence(lines, "lines", of=str, what="a list of lines (strings)")
     if token == "word":
         return [line.split() for line in lines]
-    if token == "char":
-        return [list(line) for line in lines]
-    raise ValueError(f"unknown token type {token!r}; use token='word' or token='char'")
+    return [list(line) for line in lines]
 
 
 _CLITICS = re.compile(r"(n't|'s|'re|'ve|'d|'ll|'m)\b")
@@ -112,6 +117,7 @@ def tokenize_sentence(text: str) -> list[str]:
 
 def count_corpus(tokens) -> collections.Counter:
     """Count tokens; ``tokens`` is a list of tokens or a list of lines of tokens (flattened first)."""
+    sequence(tokens, "tokens", strings=True, what="a list of tokens or a list of lines of tokens")
     if len(tokens) == 0 or isinstance(tokens[0], list):
         tokens = [token for line in tokens for token in line]
     return collections.Counter(tokens)
@@ -142,8 +148,8 @@ class Vocab:
             tokens = []
         if reserved_tokens is None:
             reserved_tokens = []
-        if ties not in ("first_seen", "alphabetical"):
-            raise ValueError(f"ties must be 'first_seen' or 'alphabetical', got {ties!r}")
+        validation.one_of(ties, "ties", ("first_seen", "alphabetical"))
+        min_freq = non_negative_int(min_freq, "min_freq", hint="(tokens seen fewer times map to <unk>)")
         counter = count_corpus(tokens)
         self._token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)  # stable: ties first seen
         if ties == "alphabetical":
@@ -162,12 +168,18 @@ class Vocab:
         """The vocabulary of tokenised sentences: ``<unk>`` = 0 (:data:`UNK_IDX`), ``<pad>`` = 1 (:data:`PAD_IDX`).
 
         Then every token seen at least ``min_freq`` times, most frequent first (ties in order of
-        first appearance). Rare and unseen tokens map to ``<unk>``.
+        first appearance). Rare and unseen tokens map to ``<unk>``. No sentences give the
+        vocabulary of ``<unk>`` and ``<pad>`` only.
         """
         positive_int(min_freq, "min_freq")
         if isinstance(tokenized, str):
-            raise TypeError("Vocab.for_sentences expects tokenised sentences (lists of tokens), not one string; "
-                            "use Vocab.for_sentences([tokenize_sentence(s) for s in sentences])")
+            raise validation.ArgumentTypeError(
+                "Vocab.for_sentences expects tokenised sentences (lists of tokens), not one string; "
+                "use Vocab.for_sentences([tokenize_sentence(s) for s in sentences])")
+        if isinstance(tokenized, collections.abc.Iterator):  # a generator of token lists
+            tokenized = list(tokenized)
+        sequence(tokenized, "tokenized", of=(list, tuple), what="a list of tokenised sentences (lists of tokens)",
+                 hint="use [tokenize_sentence(s) for s in sentences]")
         vocab = cls([list(t) for t in tokenized], min_freq=min_freq, reserved_tokens=[PAD])
         assert vocab[UNK] == UNK_IDX and vocab[PAD] == PAD_IDX
         return vocab
@@ -181,16 +193,35 @@ class Vocab:
         return [self.__getitem__(token) for token in tokens]
 
     def to_tokens(self, indices):
-        if hasattr(indices, "tolist"):  # a tensor or an array
-            indices = indices.tolist()
-        if not isinstance(indices, (list, tuple)):
+        """The token of an index, or the list of tokens of a list (tuple, 1-d tensor or array) of indices.
+
+        Every index must be in ``[0, len(vocab))``: a negative one is an error, not a count from the end.
+        """
+        if isinstance(indices, (list, tuple, np.ndarray, np.integer)):
+            if isinstance(indices, (list, tuple)) and not indices:
+                return []
+            try:
+                indices = torch.as_tensor(indices)
+            except (TypeError, ValueError, RuntimeError, OverflowError):
+                raise validation.ArgumentTypeError(f"indices must be token indices (whole numbers from 0 to "
+                                                   f"{len(self) - 1}), got {indices!r:.80}") from None
+        elif not isinstance(indices, torch.Tensor):  # one index
+            index = non_negative_int(indices, "indices", hint="a token index, or a list of them")
+            if index < len(self):
+                return self.idx_to_token[index]
+            indices = torch.tensor(min(index, 2**63 - 1))  # out of range: reported below
+        validation.token_ids(indices, "indices", len(self), shape=((), ("num_tokens",)))
+        indices = indices.tolist()
+        if not isinstance(indices, list):
             return self.idx_to_token[indices]
         return [self.idx_to_token[index] for index in indices]
 
     def encode(self, sentence: str | Sequence[str]) -> list[int]:
         """Indices of a sentence (a string is split by :func:`tokenize_sentence` first); ``[]`` for an empty one."""
-        tokens = tokenize_sentence(sentence) if isinstance(sentence, str) else list(sentence)
-        return self[tokens]
+        if isinstance(sentence, str):
+            return self[tokenize_sentence(sentence)]
+        sequence(sentence, "sentence", of=str, what="a string or a list of tokens (strings)")
+        return self[list(sentence)]
 
     def decode(self, indices: Iterable[int]) -> list[str]:
         """Tokens of indices with ``<pad>`` dropped (``<unk>`` stays: the word itself is lost)."""
@@ -218,6 +249,8 @@ def load_corpus_time_machine(max_tokens: int = -1):
     ``corpus`` is a list of ints (170,580 of them; the first ``max_tokens`` if
     ``max_tokens > 0``), ``vocab`` has 28 tokens: ``<unk>``, space and the 26 letters.
     """
+    if not (isinstance(max_tokens, numbers.Integral) and max_tokens < 0):  # negative: the whole corpus
+        max_tokens = non_negative_int(max_tokens, "max_tokens", hint="-1 or 0 keeps the whole corpus")
     lines = read_time_machine()
     tokens = tokenize(lines, "char")
     vocab = Vocab(tokens)
@@ -284,8 +317,7 @@ def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str]
 def ngram_tuples(tokens: Sequence, n: int) -> list[tuple]:
     """Every run of ``n`` consecutive tokens, repeats kept, to count them:
     ``ngram_tuples("abcd", 2)`` -> ``[("a","b"), ("b","c"), ("c","d")]``."""
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+    n = positive_int(n, "n", hint="(the length of the n-grams)")
     return list(zip(*(tokens[i:] for i in range(n))))
 
 
@@ -295,6 +327,8 @@ def ngram_features(tokens: Sequence[str], n: int = 2) -> list[str]:
     ``ngram_features(["not", "good", "not", "good"], 2)`` -> ``["not", "good", "not good", "good not"]``:
     the binary features of the bag-of-n-grams baseline (:class:`seqlib.classifiers.NgramFeatures`).
     """
+    n = positive_int(n, "n", hint="(the longest n-gram)")
+    sequence(tokens, "tokens", of=str, what="a list of tokens (strings)")
     grams = []
     for k in range(1, n + 1):
         grams += [" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)]
@@ -307,8 +341,9 @@ def train_val_split(corpus: Sequence, val_fraction: float = 0.1):
     The split is a cut, not a shuffle: the validation text is a stretch of the book the model
     never reads during training, so its perplexity measures generalisation, not memory.
     """
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    sequence(corpus, "corpus", strings=True, what="a corpus (a list of token indices or a string)")
+    val_fraction = validation.number_in_range(val_fraction, "val_fraction", 0, 1, low_open=True, high_open=True,
+                                              hint="a fraction between 0 and 1 (exclusive), e.g. 0.1")
     cut = len(corpus) - int(round(len(corpus) * val_fraction))
     if cut <= 0 or cut >= len(corpus):
         raise ValueError(f"a corpus of {len(corpus)} tokens is too short to hold out {val_fraction:.0%}")
@@ -323,6 +358,8 @@ def stratified_split(labels: Sequence[int], fractions: Sequence[float] = (0.8, 0
     fractions (rounded), so the split depends only on the labels, the fractions and the seed.
     The returned lists are sorted.
     """
+    sequence(labels, "labels", non_empty=True, what="a list of class labels")
+    seed = non_negative_int(seed, "seed")
     fractions = [float(f) for f in fractions]
     if any(f < 0 for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-9):
         raise ValueError(f"fractions must be non-negative and sum to 1, got {fractions}")

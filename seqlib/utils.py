@@ -20,6 +20,8 @@ import sys
 import numpy as np
 import torch
 
+from seqlib.validation import ArgumentTypeError, non_negative_int, sequence
+
 
 def seed_everything(seed: int) -> np.random.Generator:
     """Seed Python, NumPy and PyTorch (CPU and CUDA); return a NumPy ``Generator`` seeded the same.
@@ -63,6 +65,7 @@ def default_device() -> torch.device:
 
 def try_gpu(i: int = 0) -> torch.device:
     """``cuda:i`` if that GPU exists (as on a Colab GPU runtime), else the CPU."""
+    i = non_negative_int(i, "i", hint="the index of a GPU: 0 for the first")
     if torch.cuda.device_count() >= i + 1:
         return torch.device(f"cuda:{i}")
     return torch.device("cpu")
@@ -112,7 +115,13 @@ def show_source(obj) -> None:
 
     from IPython.display import Code, display
 
-    display(Code(inspect.getsource(obj), language="python"))
+    try:
+        source = inspect.getsource(obj)
+    except (TypeError, OSError) as err:  # not a function, class, method or module; or no source file
+        raise ArgumentTypeError(f"obj must be a function, class, method or module written in Python, "
+                                f"got {obj!r:.60} ({type(obj).__name__}): {err}; "
+                                f"pass the object itself, e.g. show_source(seqlib.fused.lstm_scan)") from None
+    display(Code(source, language="python"))
 
 
 def num_params(model) -> int:
@@ -132,8 +141,10 @@ def show_table(header, rows, *, note: str | None = None, display_it: bool = True
     """
     import html
 
-    header = [str(h) for h in header]
-    rows = [[str(v) for v in row] for row in rows]
+    header = [str(h) for h in sequence(header, "header", what="a list of column names")]
+    sequence(rows, "rows", what="a list of rows (each a list of values)")
+    rows = [[str(v) for v in sequence(row, f"rows[{k}]", what="a list of values, one per column")]
+            for k, row in enumerate(rows)]
     for k, row in enumerate(rows):
         if len(row) != len(header):
             raise ValueError(f"show_table: row {k} has {len(row)} values but the header has {len(header)} "

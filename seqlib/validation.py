@@ -14,6 +14,8 @@ how to fix it.
                                                  and open or closed)
 ``probability(value, name)``                     a number in ``[0, 1]``
 ``one_of(value, name, choices)``                 one of a set of names
+``sequence(value, name, of=...)``                a list, tuple or array (not one string), optionally
+                                                 of given item types (``of``) and not empty
 ``tensor(value, name, shape=..., ...)``          a ``torch.Tensor`` of the expected rank, dtype family,
                                                  named sizes and (optionally) finite values
 ``token_ids(X, name, vocab_size)``               an integer tensor of token indices in ``[0, vocab_size)``
@@ -38,7 +40,7 @@ import numbers
 import torch
 
 __all__ = ["ArgumentTypeError", "positive_int", "non_negative_int", "finite_number", "number_in_range",
-           "probability", "one_of", "tensor", "token_ids", "lengths", "state", "shape_text"]
+           "probability", "one_of", "sequence", "tensor", "token_ids", "lengths", "state", "shape_text"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -136,6 +138,40 @@ def one_of(value, name: str, choices, *, hint: str = ""):
     if not ok:
         listed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {listed}; got {value!r}{_hint(hint)}")
+    return value
+
+
+def sequence(value, name: str, *, of=None, non_empty: bool = False, strings: bool = False, what: str = "",
+             hint: str = ""):
+    """``value`` unchanged if it is a sequence: a list, a tuple, or anything with ``len`` and indexing
+    (a NumPy array, a 1-d tensor), but not a dict or a set, and not one string or ``bytes``
+    (``strings=True`` accepts a string as a sequence of characters).
+
+    - ``of``: a type or a tuple of types that every item must be (``of=str``: lines or tokens;
+      ``of=(list, tuple)``: token lists); checked item by item, so for the lists a lesson builds.
+    - ``non_empty``: at least one item.
+    - ``what``: how the message names the expected value (``"a list of lines (strings)"``).
+
+    ``ArgumentTypeError`` for a non-sequence or an item of the wrong type (the message names the
+    item: ``lines[2]``), ``ValueError`` for an empty sequence when ``non_empty``.
+    """
+    kinds = of if isinstance(of, tuple) else (of,) if of is not None else ()
+    what = what or ("a list" + (" of " + " or ".join(k.__name__ for k in kinds) if kinds else ""))
+    is_text = isinstance(value, (str, bytes, bytearray))
+    try:
+        size = len(value) if hasattr(value, "__getitem__") else None
+    except TypeError:  # a 0-d array or tensor
+        size = None
+    if size is None or isinstance(value, (dict, set, frozenset)) or (is_text and not (strings and isinstance(value, str))):
+        got = f"one string {value[:40]!r}" if is_text else f"{value!r:.60} ({type(value).__name__})"
+        raise ArgumentTypeError(f"{name} must be {what}, got {got}{_hint(hint)}")
+    if non_empty and size == 0:
+        raise ValueError(f"{name} is empty; pass {what} with at least one item{_hint(hint)}")
+    if kinds:
+        for i, item in enumerate(value):
+            if not isinstance(item, kinds) or isinstance(item, bool) and bool not in kinds:
+                raise ArgumentTypeError(f"{name} must be {what}, but {name}[{i}] is {item!r:.60} "
+                                        f"({type(item).__name__}){_hint(hint)}")
     return value
 
 

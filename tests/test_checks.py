@@ -37,6 +37,9 @@ def test_require_callable_reports_what_is_missing(capsys):
 
 def test_shape_str_prints_shapes_as_python_tuples():
     assert shape_str((3,)) == "(3,)" and shape_str(np.zeros((2, 4)).shape) == "(2, 4)"
+    assert shape_str(torch.zeros(2, 0).shape) == "(2, 0)"
+    # not a shape: shown as received, so that a check can always print it (it never raises)
+    assert shape_str(None) == "None" and shape_str("x") == "'x'" and shape_str((2.5,)) == "(2.5,)"
 
 
 def test_call_student_returns_result_or_a_one_line_error():
@@ -49,6 +52,7 @@ def test_as_array_accepts_numbers_in_any_container_and_rejects_the_rest():
     np.testing.assert_array_equal(as_array(torch.ones(2, requires_grad=True)), np.ones(2))
     assert as_array([[1, 2]]).shape == (1, 2) and as_array([[1, 2]]).dtype == np.float64
     assert as_array(None) is None and as_array("abc") is None and as_array({"a": 1}) is None
+    assert as_array(10**400) is None and as_array([1, 10**400]) is None  # past float64: not comparable
 
 
 # --- Day 1: rnn_step -------------------------------------------------------------------------

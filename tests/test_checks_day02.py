@@ -156,3 +156,10 @@ def test_stub_and_malformed_answers(capsys):
     assert "missing 'gru', 'lstm'" in capsys.readouterr().out
     assert check_param_count([640, 1920, 2560]) is False
     assert "give a dict" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("sizes", [dict(num_hiddens=0), dict(num_inputs=-1), dict(num_inputs="10")])
+def test_check_param_count_rejects_a_bad_size_of_the_lab_naming_it(sizes):
+    """A size is the lab author's argument, not the student's answer: a bad one is an error, not False."""
+    with pytest.raises(ValueError, match=next(iter(sizes))):
+        check_param_count({"rnn": 1, "gru": 1, "lstm": 1}, **sizes)

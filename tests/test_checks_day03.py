@@ -54,3 +54,12 @@ def test_check_sample_next(capsys):
     assert not check_sample_next(lambda l, T, g: int(l.argmax()))
     assert "always return the argmax" in capsys.readouterr().out
     assert not check_sample_next(lambda l, T, g: "a")
+
+
+def test_check_sample_next_rejects_a_bad_num_draws_naming_it():
+    """num_draws is the lab author's argument: 0 used to report False as if the student were wrong."""
+    import pytest
+
+    for bad in (0, -5, 2.5, None):
+        with pytest.raises(ValueError, match="num_draws"):
+            check_sample_next(lambda logits, temperature, generator=None: 0, num_draws=bad)

@@ -365,3 +365,43 @@ def test_load_imdb_refuses_a_corrupt_archive(tmp_path, monkeypatch):
     register_imdb(tmp_path, monkeypatch, raw + b"tampered")
     with pytest.raises(data.ChecksumError, match="aclImdb_v1.tar.gz"):
         load_imdb()
+
+
+# --- bad input (issue 13): clear errors naming the argument, never a silent answer ----------------
+
+def test_bad_inputs_get_errors_naming_the_argument():
+    v = Vocab.for_sentences(CORPUS)
+    with pytest.raises(ValueError, match="indices"):
+        v.to_tokens(-1)                       # not the last token, as a Python list index would give
+    with pytest.raises(ValueError, match="indices"):
+        v.to_tokens(torch.tensor([2, -1]))
+    with pytest.raises(ValueError, match="indices"):
+        v.to_tokens([2, len(v)])
+    assert v.to_tokens([]) == [] and v.to_tokens([2, 3]) == ["good", "a"] and v.to_tokens(2) == "good"
+    with pytest.raises(TypeError, match="sentence"):
+        v.encode(b"a good film")              # bytes used to give [0, 0, 0, 0]
+    for bad in (-1, float("nan"), 1.5):
+        with pytest.raises(ValueError, match="min_freq"):
+            Vocab([["a"]], min_freq=bad)
+    with pytest.raises(TypeError, match="lines"):
+        tokenize(None)
+    with pytest.raises(TypeError, match="tokens"):
+        count_corpus(None)
+    with pytest.raises(TypeError, match="tokenized"):
+        Vocab.for_sentences(["a good film"])  # sentences, not token lists
+    assert Vocab.for_sentences(t for t in CORPUS).idx_to_token == Vocab.for_sentences(CORPUS).idx_to_token
+    with pytest.raises(TypeError, match="labels"):
+        stratified_split(None)                # used to give [[0], [], []]
+    with pytest.raises(ValueError, match="labels"):
+        stratified_split([])
+    with pytest.raises(ValueError, match="seed"):
+        stratified_split([0, 1], seed=-1)
+    for n in (0, -3):
+        with pytest.raises(ValueError, match="n must be"):
+            ngram_features(["a", "b"], n)     # used to give []
+    with pytest.raises(TypeError, match="n must be"):
+        ngram_tuples("abc", 2.5)
+    with pytest.raises(TypeError, match="corpus"):
+        train_val_split(None)
+    with pytest.raises(TypeError, match="max_tokens"):
+        load_corpus_time_machine(max_tokens=2.5)

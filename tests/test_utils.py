@@ -25,6 +25,25 @@ def test_try_gpu_falls_back_to_cpu_for_missing_devices():
     assert try_gpu(torch.cuda.device_count()).type == "cpu"
 
 
+@pytest.mark.parametrize("i", [-1, 0.5, None, "0"])
+def test_try_gpu_rejects_a_bad_index_naming_it(i):
+    with pytest.raises(ValueError, match=r"\bi must be a non-negative integer"):
+        try_gpu(i)
+
+
+def test_show_source_and_show_table_name_a_bad_argument():
+    from seqlib.utils import show_source, show_table
+
+    for obj in (None, "num_params", 3):
+        with pytest.raises(TypeError, match="obj must be a function, class, method or module"):
+            show_source(obj)
+    with pytest.raises(TypeError, match="header"):
+        show_table(None, [])
+    with pytest.raises(TypeError, match=r"rows\[0\]"):
+        show_table(["a", "b"], ["xy"])            # a string is not a row
+    assert show_table(["a"], [], display_it=False)["text/plain"] == "a"
+
+
 def test_progress_goes_to_the_terminal_during_the_book_build(monkeypatch):
     from tqdm.std import tqdm as text_tqdm
 

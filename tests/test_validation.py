@@ -144,3 +144,18 @@ def test_lengths():
     with pytest.raises(TypeError, match=r"lengths must be an integer tensor"):
         v.lengths([2.5, 1.0])
     assert v.lengths([0, 2], min_len=0).tolist() == [0, 2]
+
+
+def test_sequence_accepts_lists_tuples_and_arrays_and_names_a_bad_item():
+    lines = ["a b", "c"]
+    assert v.sequence(lines, "lines", of=str) is lines
+    assert v.sequence(("a",), "tokens", of=str) == ("a",)
+    assert len(v.sequence(np.array([1, 2]), "labels", non_empty=True)) == 2
+    assert v.sequence("abc", "corpus", strings=True) == "abc"
+    for bad in (None, 3, "one string", b"bytes", {"a": 1}, {"a"}, np.array(3)):
+        with pytest.raises(TypeError, match=r"lines must be a list of str, got"):
+            v.sequence(bad, "lines", of=str)
+    with pytest.raises(TypeError, match=r"lines must be a list of lines, but lines\[1\] is 2 \(int\)"):
+        v.sequence(["a", 2], "lines", of=str, what="a list of lines")
+    with pytest.raises(ValueError, match=r"labels is empty; pass a list with at least one item"):
+        v.sequence([], "labels", non_empty=True)

@@ -16,6 +16,7 @@ from torch import nn
 
 from seqlib import cells
 from seqlib.checks.feedback import as_array, call_student, report, require_callable
+from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
 
@@ -269,8 +270,11 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> bo
     """Check predicted parameter counts ``{"rnn": n, "gru": n, "lstm": n}`` of one-layer
     ``nn.RNN``/``nn.GRU``/``nn.LSTM`` with ``input_size=num_inputs``, ``hidden_size=num_hiddens``.
 
-    Prints one line per layer; returns ``True`` only if all three are right.
+    Prints one line per layer; returns ``True`` only if all three are right. The sizes are the lab's
+    (a size below 1 is a ``ValueError`` naming it); only the student's ``counts`` are reported on.
     """
+    num_inputs = positive_int(num_inputs, "num_inputs")
+    num_hiddens = positive_int(num_hiddens, "num_hiddens")
     if not isinstance(counts, dict):
         return report(False, f"the answer is a {type(counts).__name__}", "give a dict of three whole numbers",
                       expected="a dict like {'rnn': 123, 'gru': 456, 'lstm': 789}")

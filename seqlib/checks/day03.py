@@ -17,6 +17,7 @@ from torch import nn
 from seqlib import cells
 from seqlib.checks.feedback import call_student, report, require_callable
 from seqlib.fused import unfuse
+from seqlib.validation import positive_int
 
 __all__ = ["check_perplexity", "check_fused_lstm_step", "check_sample_next"]
 
@@ -119,7 +120,11 @@ def check_fused_lstm_step(step_fn) -> bool:
 
 
 def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
-    """``sample_fn(logits, temperature, generator) -> int``: greedy at 0, else a draw from softmax(logits / T)."""
+    """``sample_fn(logits, temperature, generator) -> int``: greedy at 0, else a draw from softmax(logits / T).
+
+    ``num_draws`` (the lab's, a positive integer; a bad one is a ``ValueError`` naming it) draws per temperature.
+    """
+    num_draws = positive_int(num_draws, "num_draws", hint="(draws per temperature, e.g. 4000)")
     failed = require_callable(sample_fn, "sample_fn", "sample_fn(logits, temperature, generator)")
     if failed is not None:
         return failed

@@ -16,6 +16,7 @@ checks live in ``seqlib.checks.dayNN`` and report through :func:`report`.
 
 from __future__ import annotations
 
+import operator
 import traceback
 
 import numpy as np
@@ -80,10 +81,20 @@ def as_array(value) -> np.ndarray | None:
         value = value.detach().cpu().numpy()
     try:
         return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past float64 (10**400)
         return None
 
 
 def shape_str(shape) -> str:
-    """A shape as Python prints a tuple: ``(3,)``, ``(2, 4)``."""
-    return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+    """A shape as Python prints a tuple: ``(3,)``, ``(2, 4)``.
+
+    Anything that is not a sequence of whole numbers (``None``, a string, a float) is shown as it is
+    (its ``repr``, shortened), so that a check can always print what it received.
+    """
+    try:
+        dims = [operator.index(n) for n in shape]
+    except TypeError:  # not iterable, or an item that is not a whole number
+        return f"{shape!r:.60}"
+    if isinstance(shape, (str, bytes)):
+        return f"{shape!r:.60}"
+    return "(" + ", ".join(str(n) for n in dims) + ("," if len(dims) == 1 else "") + ")"
