@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -68,13 +69,15 @@ def run_lab(lab: Path, out: Path, *, smoke: bool, timeout: int, limit: float | N
         if out.exists():
             out.unlink()  # never leave an older run's output behind
         queue = context.Queue()
-        child = context.Process(target=_run_in_child,
-                                args=(lab, out, smoke, timeout, dict(env or {}), threads, transport, queue))
+        ipc_folder = tempfile.mkdtemp(prefix="seqlib-kernel-")  # removed here even if the child is killed
+        child = context.Process(target=_run_in_child, args=(lab, out, smoke, timeout, dict(env or {}),
+                                                            threads, transport, ipc_folder, queue))
         child.start()
         child.join(limit)
         if child.is_alive():  # hung: the kernel dies with its parent (ipykernel's parent poller)
             child.kill()
             child.join()
+            shutil.rmtree(ipc_folder, ignore_errors=True)
             hangs += 1
             entry = {"status": "failed", "error": f"no result after {limit:.0f} s (attempt {attempt} of "
                                                   f"{ATTEMPTS}): the notebook client or kernel hung"}
@@ -83,13 +86,15 @@ def run_lab(lab: Path, out: Path, *, smoke: bool, timeout: int, limit: float | N
             continue
         entry = queue.get() if not queue.empty() else {
             "status": "failed", "error": f"the papermill process ended with exit code {child.exitcode}"}
+        shutil.rmtree(ipc_folder, ignore_errors=True)
         break
     entry["seconds"] = round(time.perf_counter() - start, 1)
     entry["hangs"] = hangs
     return entry
 
 
-def _run_in_child(lab: Path, out: Path, smoke: bool, timeout: int, env: dict, threads, transport, queue) -> None:
+def _run_in_child(lab: Path, out: Path, smoke: bool, timeout: int, env: dict, threads, transport,
+                  ipc_folder: str, queue) -> None:
     """Body of :func:`run_lab`, in the child process: papermill, then the entry into ``queue``."""
     import papermill
 
@@ -98,12 +103,11 @@ def _run_in_child(lab: Path, out: Path, smoke: bool, timeout: int, env: dict, th
         os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     entry = {"status": "ok", "error": None}
     try:
-        with tempfile.TemporaryDirectory(prefix="seqlib-kernel-") as ipc_folder:
-            papermill.execute_notebook(
-                str(lab), str(out), cwd=str(lab.parent), kernel_name=KERNEL,
-                progress_bar=False, execution_timeout=timeout, log_output=False,
-                **({"kernel_manager_class": _ipc_kernel_manager(ipc_folder)} if transport == "ipc" else {}),
-            )
+        papermill.execute_notebook(
+            str(lab), str(out), cwd=str(lab.parent), kernel_name=KERNEL,
+            progress_bar=False, execution_timeout=timeout, log_output=False,
+            **({"kernel_manager_class": _ipc_kernel_manager(ipc_folder)} if transport == "ipc" else {}),
+        )
     except papermill.PapermillExecutionError as err:
         source = err.source if isinstance(err.source, str) else "".join(err.source)
         first = "\n".join("      | " + line for line in source.splitlines()[:6])
