@@ -67,23 +67,22 @@ def positive_int(value, name: str, *, hint: str = "") -> int:
     A non-integer is an ``ArgumentTypeError``, an integer < 1 a ``ValueError``; both name ``name``, show the
     value received and append ``hint`` (what the argument means or how to fix it).
     """
-    if not _is_int(value):
-        raise ArgumentTypeError(f"{name} must be a positive integer, got {value!r} ({type(value).__name__})"
-                        f"{_hint(hint) or '; pass a whole number such as 1, 2, 32'}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer (1 or more), got {value!r}"
-                         f"{_hint(hint) or '; pass a whole number such as 1, 2, 32'}")
-    return int(value)
+    return _int_at_least(value, name, 1, "a positive integer", "1 or more", "1, 2, 32", hint)
 
 
 def non_negative_int(value, name: str, *, hint: str = "") -> int:
     """``value`` as an ``int`` if it is an integer >= 0 (``int`` or NumPy integer, not a bool)."""
+    return _int_at_least(value, name, 0, "a non-negative integer", "0 or more", "0, 1, 10", hint)
+
+
+def _int_at_least(value, name, low, kind, bound, examples, hint) -> int:
+    """The body of :func:`positive_int` and :func:`non_negative_int`."""
     if not _is_int(value):
-        raise ArgumentTypeError(f"{name} must be a non-negative integer, got {value!r} ({type(value).__name__})"
-                        f"{_hint(hint) or '; pass a whole number such as 0, 1, 10'}")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer (0 or more), got {value!r}"
-                         f"{_hint(hint) or '; pass a whole number such as 0, 1, 10'}")
+        raise ArgumentTypeError(f"{name} must be {kind}, got {value!r} ({type(value).__name__})"
+                                f"{_hint(hint) or f'; pass a whole number such as {examples}'}")
+    if value < low:
+        raise ValueError(f"{name} must be {kind} ({bound}), got {value!r}"
+                         f"{_hint(hint) or f'; pass a whole number such as {examples}'}")
     return int(value)
 
 

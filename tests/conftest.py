@@ -35,3 +35,17 @@ def smoke_book(tmp_path_factory):
         "log": proc.stdout + proc.stderr,
         "results": json.loads(results_path.read_text()) if results_path.exists() else None,
     }
+
+
+def batch_of(lengths, D=5, seed=0, garbage=9.0):
+    """Padded hidden states ``H`` (batch, max_len + 2, D) for sequences of ``lengths`` (padding holds
+    ``garbage``, so that a pooling that reads it is caught) and their padding mask."""
+    import torch
+
+    from seqlib.batching import padding_mask
+
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor(lengths)
+    H = torch.randn(len(lengths), int(lengths.max()) + 2, D, generator=g) - 1.0
+    mask = padding_mask(lengths, H.shape[1])
+    return torch.where(mask.unsqueeze(-1), H, torch.full_like(H, garbage)), mask

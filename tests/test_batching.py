@@ -6,15 +6,8 @@ import pytest
 import torch
 
 from seqlib.batching import SentenceDataset, collate, make_loader, masked_max, masked_mean, padding_mask
+from conftest import batch_of
 from seqlib.text import Vocab
-
-
-def batch_of(lengths, D=5, seed=0, garbage=9.0):
-    g = torch.Generator().manual_seed(seed)
-    lengths = torch.tensor(lengths)
-    H = torch.randn(len(lengths), int(lengths.max()) + 2, D, generator=g) - 1.0
-    mask = padding_mask(lengths, H.shape[1])
-    return torch.where(mask.unsqueeze(-1), H, torch.full_like(H, garbage)), mask
 
 
 def test_padding_mask():

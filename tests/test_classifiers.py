@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import batch_of
 from seqlib.batching import collate, padding_mask
 from seqlib.classifiers import (AttentionPooling, BagOfNgrams, NgramFeatures, RNNClassifier, SentenceLM,
                                 attention_html, predict_proba)
@@ -15,14 +16,6 @@ CORPUS = [["a", "good", "film"], ["a", "bad", "film"], ["good", "good", "fun"]]
 
 def accuracy(logits, y):
     return ((logits > 0).float() == y).float().mean().item()
-
-
-def batch_of(lengths, D=5, seed=0, garbage=9.0):
-    g = torch.Generator().manual_seed(seed)
-    lengths = torch.tensor(lengths)
-    H = torch.randn(len(lengths), int(lengths.max()) + 2, D, generator=g) - 1.0
-    mask = padding_mask(lengths, H.shape[1])
-    return torch.where(mask.unsqueeze(-1), H, torch.full_like(H, garbage)), mask
 
 
 # --- attention pooling ------------------------------------------------------------------------
