@@ -3,6 +3,11 @@
 
     python tools/stress_kernels.py --runs 40 --parallel 4 --transport tcp      # tiny notebook
     python tools/stress_kernels.py --runs 20 --parallel 2 --labs               # the labs, smoke mode
+    python tools/stress_kernels.py --runs 200 --parallel 4 --widget --limit 40 # one ipywidgets cell
+
+The widget notebook reproduces the build's hang in a few minutes: 4 and 5 of 200 executions
+hung (IPC transport; with ipykernel 7.4.0 and with 6.29.5), always in its ``slider_plot`` cell,
+while 150 executions of the plain tiny notebook never did.
 
 A run that has no result after ``--limit`` seconds counts as a hang (the hang guard of
 :func:`tools.execute.run_lab` is set to one attempt, so every hang is counted, not retried).
@@ -36,18 +41,32 @@ def tiny_notebook(folder: Path) -> Path:
     return path
 
 
+def widget_notebook(folder: Path) -> Path:
+    """Three cells like a lab's last one: a figure function and a ``seqlib.widgets.slider_plot``."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (
+        "import matplotlib.pyplot as plt\nfrom seqlib.widgets import slider_plot",
+        "def draw(a=0.5):\n    fig, ax = plt.subplots(figsize=(2, 2))\n    ax.plot([0, a])\n    plt.show()",
+        "slider_plot(draw, a=(0.0, 1.0, 0.1, 0.5))")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / "widget.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--transport", choices=("ipc", "tcp"), default="ipc")
-    ap.add_argument("--labs", action="store_true", help="execute every lab (smoke mode) in each run")
+    kind = ap.add_mutually_exclusive_group()
+    kind.add_argument("--labs", action="store_true", help="execute every lab (smoke mode) in each run")
+    kind.add_argument("--widget", action="store_true", help="execute a small notebook whose last cell is a widget")
     ap.add_argument("--limit", type=float, default=240.0, help="seconds after which a run counts as hung")
     args = ap.parse_args(argv)
     execute.ATTEMPTS = 1
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        notebooks = toc_labs() if args.labs else [tiny_notebook(tmp)]
+        notebooks = toc_labs() if args.labs else [widget_notebook(tmp) if args.widget else tiny_notebook(tmp)]
         jobs = [(k, nb) for k in range(args.runs) for nb in notebooks]
 
         def one(job):
