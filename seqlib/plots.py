@@ -9,6 +9,14 @@ live plot against the epoch, heatmaps with one column per time step.
 One-panel functions draw into ``ax`` when given one (to compose figures with
 ``plt.subplots``), otherwise into a new figure, and return the axes; multi-panel figures
 return the figure.
+
+**The course's figure style.** Every lab calls :func:`use_course_style` once: figures are
+PNGs at 100 dots per inch, at most :data:`COLUMN_INCHES` wide (the book's text column at a
+1280-pixel window), with 10-point text and 9-point tick labels, so that a figure is shown at
+(nearly) its natural size and its labels stay legible. :func:`figsize` gives the size of a
+figure of ``nrows`` x ``ncols`` panels that fits the column: at most two panels side by side
+(three for small ones), more panels go in more rows. Legends sit inside the axes or below
+them, never to the right of the figure.
 """
 
 from __future__ import annotations
@@ -20,7 +28,63 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["plot_curves", "LivePlot", "draw_unrolled_rnn", "plot_zipf", "plot_minibatch_layout"]
+__all__ = ["COLUMN_INCHES", "use_course_style", "figsize", "plot_curves", "LivePlot", "draw_unrolled_rnn", "plot_zipf", "plot_minibatch_layout"]
+
+
+#: The widest a figure may be, in inches: the book's text column (about 700 px at a
+#: 1280-px window) at :data:`DPI`. The browser test checks every figure of the book is shown
+#: at 60 px or more per inch of its width.
+COLUMN_INCHES = 7.0
+#: Dots per inch of the course's figures, on screen and in the book.
+DPI = 100
+
+_STYLE = {
+    "figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (COLUMN_INCHES, 3.2),
+    "figure.constrained_layout.use": True,
+    "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "figure.titlesize": 11,
+    "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
+    "legend.framealpha": 0.85, "axes.spines.top": False, "axes.spines.right": False,
+}
+
+
+def use_course_style() -> None:
+    """Set matplotlib to the course's figure style (call once, in a lab's imports cell).
+
+    Figures at 100 dpi, :data:`COLUMN_INCHES` wide by default, 10-pt text and 9-pt tick
+    labels and legends, constrained layout (labels never cut off), no top/right spines.
+    """
+    plt.rcParams.update(_STYLE)
+
+
+def figsize(nrows: int = 1, ncols: int = 1, *, row_height: float = 2.6,
+            width: float = COLUMN_INCHES) -> tuple[float, float]:
+    """``(width, height)`` in inches of a figure of ``nrows`` x ``ncols`` panels that fits the column.
+
+    ====================  ==========================================================
+    argument              meaning
+    ====================  ==========================================================
+    ``nrows``, ``ncols``  panels down and across; ``ncols`` at most 3 (put more panels
+                          in more rows or in another figure)
+    ``row_height``        height of one row of panels, inches
+    ``width``             at most :data:`COLUMN_INCHES` (narrower for a small figure)
+    ====================  ==========================================================
+
+    Example: ``fig, axes = plt.subplots(2, 2, figsize=figsize(2, 2))``.
+    """
+    from .validation import finite_number, positive_int
+
+    nrows, ncols = positive_int(nrows, "nrows"), positive_int(ncols, "ncols")
+    if ncols > 3:
+        raise ValueError(f"ncols={ncols}: at most 3 panels fit side by side in the book's "
+                         f"{COLUMN_INCHES}-inch column; use more rows (nrows) or split the figure")
+    width = finite_number(width, "width")
+    if not 0 < width <= COLUMN_INCHES:
+        raise ValueError(f"width={width}: a figure must be between 0 and COLUMN_INCHES={COLUMN_INCHES} "
+                         "inches wide to stay legible in the book")
+    row_height = finite_number(row_height, "row_height")
+    if row_height <= 0:
+        raise ValueError(f"row_height={row_height}: must be positive (inches)")
+    return (float(width), float(nrows * row_height))
 
 
 def _axes(ax, figsize):
@@ -117,7 +181,8 @@ class LivePlot:
         for x_i, y_i, fmt in zip(self.X, self.Y, self.fmts):
             ax.plot(x_i, y_i, fmt)
         self._configure(ax)
-        self.fig.tight_layout()
+        if self.fig.get_layout_engine() is None:  # the course style lays figures out already (constrained)
+            self.fig.tight_layout()
         self.show()
 
     def show(self):
@@ -204,31 +269,48 @@ def plot_zipf(freqs: dict, ax=None):
     return ax
 
 
-def plot_minibatch_layout(num_tokens: int = 48, batch_size: int = 2, num_steps: int = 5, seed: int = 0):
-    """Two strips of the toy corpus ``0 .. num_tokens - 1``, one per sampling scheme.
+def plot_minibatch_layout(num_tokens: int = 35, batch_size: int = 2, num_steps: int = 5, seed: int = 0, *,
+                          per_line: int = 18):
+    """Where the toy corpus ``0 .. num_tokens - 1`` goes under each sampling scheme: one panel per scheme.
 
-    Each position is coloured and labelled by the minibatch it is an input of, and labelled with
-    its row in that minibatch (grey: not an input, labelled with its position). Drawn from the
-    real iterators of :mod:`seqlib.sampling` with ``random.Random(seed)``. Returns the figure.
+    Each position is a box labelled with the position (the token) and, under it, the row ``rK``
+    of the minibatch it is an input of; its colour is the minibatch (legend below the figure;
+    grey: not an input). The corpus wraps every ``per_line`` positions, so that the boxes and
+    their labels stay legible at the book's column width. Drawn from the real iterators of
+    :mod:`seqlib.sampling` with ``random.Random(seed)``. Returns the figure.
     """
-    from seqlib.sampling import minibatch_layout
+    from matplotlib.patches import Patch
 
-    fig, axes = plt.subplots(2, 1, figsize=(min(0.28 * num_tokens + 1.5, 16), 2.9), sharex=True)
+    from seqlib.sampling import minibatch_layout
+    from seqlib.validation import positive_int
+
+    per_line = positive_int(per_line, "per_line", hint="(positions per line of the strip)")
+    num_lines = -(-positive_int(num_tokens, "num_tokens") // per_line)
+    per_line = -(-num_tokens // num_lines)  # lines of (nearly) equal length
+    fig, axes = plt.subplots(2, 1, figsize=figsize(2, 1, row_height=0.5 * num_lines + 0.55),
+                             layout="constrained")
     cmap = plt.get_cmap("tab10")
+    num_batches = 0
     for ax, use_random_iter, title in zip(axes, (True, False), ("random sampling", "sequential partitioning")):
         batch, row = minibatch_layout(num_tokens, batch_size, num_steps, use_random_iter, seed)
         for pos in range(num_tokens):
             used = batch[pos] >= 0
-            color = cmap(batch[pos] % 10) if used else (0.88, 0.88, 0.88)
-            ax.add_patch(plt.Rectangle((pos, 0), 0.94, 1, color=color))
-            ax.text(pos + 0.47, 0.5, f"{batch[pos]}\nr{row[pos]}" if used else str(pos), ha="center",
-                    va="center", fontsize=6.5, color="white" if used else "0.4", linespacing=1.4)
-        ax.set_xlim(0, num_tokens)
-        ax.set_ylim(0, 1)
-        ax.set_yticks([])
-        num_batches = batch.max() + 1
-        ax.set_title(f"{title}: {num_batches} minibatches of {batch_size} x {num_steps} "
-                     "(number and colour = minibatch, rK = row K; grey = not used)", fontsize=9, loc="left")
-    axes[-1].set_xlabel("position in the corpus")
-    fig.tight_layout()
+            x, y = pos % per_line, num_lines - 1 - pos // per_line
+            ax.add_patch(plt.Rectangle((x + 0.04, y + 0.06), 0.92, 0.88, lw=0,
+                                       color=cmap(batch[pos] % 10) if used else (0.88, 0.88, 0.88)))
+            color = "white" if used else "0.35"
+            ax.text(x + 0.5, y + (0.64 if used else 0.5), str(pos), ha="center", va="center",
+                    fontsize=9.5, color=color, fontweight="bold" if used else "normal")
+            if used:
+                ax.text(x + 0.5, y + 0.28, f"r{row[pos]}", ha="center", va="center", fontsize=8, color=color)
+        ax.set_xlim(0, per_line)
+        ax.set_ylim(0, num_lines)
+        ax.set_axis_off()
+        num_batches = max(num_batches, int(batch.max()) + 1)
+        ax.set_title(f"{title}: {int(batch.max()) + 1} minibatches of {batch_size} rows x {num_steps} tokens",
+                     loc="left", fontsize=10)
+    handles = [Patch(color=cmap(k % 10), label=f"minibatch {k}") for k in range(num_batches)]
+    handles.append(Patch(color=(0.88, 0.88, 0.88), label="not an input"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False,
+               title="box: position in the corpus, and rK = row K of its minibatch", title_fontsize=9)
     return fig

@@ -1,4 +1,7 @@
-"""Record a lab's headline numbers so that the book build can collect them.
+"""Numbers from a run: recorded for the book build, and quoted in a lab's prose.
+
+:func:`say` writes a sentence that quotes measured numbers (the only way a lab's text states a
+time, a speed ratio or an accuracy: the text then always agrees with the run beside it).
 
 A lab calls :func:`record` once it has measured something worth comparing between
 runs (a validation perplexity, a test accuracy, a throughput). The numbers are shown
@@ -14,6 +17,8 @@ import html
 import math
 import numbers
 import re
+
+from .validation import ArgumentTypeError
 
 RESULTS_MIME = "application/vnd.seqlib.results+json"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -80,6 +85,29 @@ def record(**metrics) -> dict:
     else:  # plain Python (IPython may be installed, but no shell displays the bundle): a readable table
         print(text)
     return clean
+
+
+def say(markdown: str) -> None:
+    """Show a sentence or paragraph of the lab's text that quotes numbers from this run.
+
+    ``markdown`` is usually an f-string, with any conclusion conditional on the numbers::
+
+        faster = "faster than" if ratio > 1.1 else "about as fast as"
+        say(f"On this machine the fused LSTM ran **{ratio:.1f}x** the lesson form's speed: {faster} it.")
+
+    The cell that calls it is tagged ``remove-input`` (and its source collapsed in Jupyter), so the
+    book shows just the text. In Jupyter it is rendered as Markdown (math included); in plain
+    Python it is printed.
+    """
+    if not isinstance(markdown, str) or not markdown.strip():
+        raise ArgumentTypeError(f"say() needs the text to show, as a non-empty string (Markdown), "
+                                f"got {markdown!r:.60}")
+    if _in_ipython():
+        from IPython.display import Markdown, display
+
+        display(Markdown(markdown))
+    else:
+        print(markdown)
 
 
 def _in_ipython() -> bool:

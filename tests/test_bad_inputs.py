@@ -25,7 +25,7 @@ tests/test_bad_inputs.py /path/file.jsonl`` prints the table; with ``--known-ope
 entries of ``KNOWN_OPEN`` below).
 
 Not driven, with the reason: plotting and widget display functions (``seqlib.plots``,
-``seqlib.heatmaps``, ``seqlib.widgets``: figures, checked by their own tests), ``seqlib.bench``
+``seqlib.heatmaps``, ``seqlib.diagrams``, ``seqlib.widgets``: figures, checked by their own tests), ``seqlib.bench``
 (a command-line benchmark), ``seqlib.d2l``'s ``Animator``/``Timer`` (display helpers of the
 classic API), the documented *unchecked* inner-loop functions (``seqlib.cells``'
 ``*_step``/``*_pointwise``, ``seqlib.fused``' scans: their checked callers are driven), the
@@ -58,6 +58,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import seqlib
+from seqlib.checks.feedback import Verdict
 
 SEQLIB_DIR = Path(seqlib.__file__).resolve().parent
 LOG = os.environ.get("SEQLIB_BAD_INPUTS_LOG")
@@ -681,7 +682,7 @@ def run_bad_call(sp: Spec, param: str, bad: Bad) -> tuple[str, str]:
         return "accepted", "NaN/inf propagated to the result"
     if bad.expect == "empty" and _is_empty(result):
         return "accepted", "an empty result for an empty input"
-    if bad.expect == "report" and isinstance(result, (bool, str, np.ndarray, type(None))):
+    if bad.expect == "report" and isinstance(result, (Verdict, bool, str, np.ndarray, type(None))):
         return "accepted", "the check reported"
     return "silent", f"returned {type(result).__name__}: {str(result)[:120]}"
 
@@ -746,7 +747,7 @@ def test_the_suite_covers_every_public_module():
     """Every module of seqlib with public callables is driven, or excluded above with a reason."""
     import pkgutil
 
-    excluded = {"seqlib.plots", "seqlib.heatmaps", "seqlib.widgets", "seqlib.bench", "seqlib.validation",
+    excluded = {"seqlib.plots", "seqlib.heatmaps", "seqlib.diagrams", "seqlib.widgets", "seqlib.bench", "seqlib.validation",
                 "seqlib.reference", "seqlib.cells.equations", "seqlib.cells.checked", "seqlib.cells.layers",
                 "seqlib.checks", "seqlib.checks.day04", "seqlib.checks.day05"}
     driven = {"seqlib." + sp.name.split(".")[0] for sp in SPECS} | {

@@ -6,32 +6,35 @@ import torch
 
 from seqlib.checks import as_array, call_student, report, require_callable, shape_str
 from seqlib.checks.day01 import check_rnn_num_params, check_rnn_step
+from seqlib.checks.feedback import Verdict
+
+PASSED, FAILED = Verdict(True), Verdict(False)  # == compares a check's verdict strictly (None is neither)
 
 
 # --- general helpers -------------------------------------------------------------------------
 
 def test_report_prints_verdict_and_hint_only_on_failure(capsys):
-    assert report(True, "fine", hint="never shown") is True
+    assert report(True, "fine", hint="never shown") == PASSED
     assert capsys.readouterr().out == "✅ fine\n"
-    assert report(0, "broken", hint="try this") is False
+    assert report(0, "broken", hint="try this") == FAILED
     assert capsys.readouterr().out == "❌ broken\n   hint: try this\n"
 
 
 def test_report_has_one_format_mark_message_expected_hint(capsys):
-    assert report(False, "h_t has shape (3,)", "keep the batch dimension", expected="shape (1, 3)") is False
+    assert report(False, "h_t has shape (3,)", "keep the batch dimension", expected="shape (1, 3)") == FAILED
     assert capsys.readouterr().out == ("❌ h_t has shape (3,)\n   expected: shape (1, 3)\n"
                                        "   hint: keep the batch dimension\n")
-    assert report(True, "right", "hidden", expected="hidden too") is True
+    assert report(True, "right", "hidden", expected="hidden too") == PASSED
     assert capsys.readouterr().out == "✅ right\n"
 
 
 def test_require_callable_reports_what_is_missing(capsys):
     assert require_callable(len, "f", "f(x)") is None and capsys.readouterr().out == ""
-    assert require_callable(None, "f", "f(x)") is False
+    assert require_callable(None, "f", "f(x)") == FAILED
     out = capsys.readouterr().out
     assert out.startswith("❌ f should be a function, got None") and "define f(x) first" in out
-    assert require_callable("f", "f", "f(x)") is False and "pass the function itself" in capsys.readouterr().out
-    assert require_callable(None, "Windows", "the class Windows(series)") is False
+    assert require_callable("f", "f", "f(x)") == FAILED and "pass the function itself" in capsys.readouterr().out
+    assert require_callable(None, "Windows", "the class Windows(series)") == FAILED
     assert "should be a class" in capsys.readouterr().out
 
 
@@ -62,7 +65,7 @@ def correct(x_t, h_prev, W_xh, W_hh, b_h):
 
 
 def test_check_rnn_step_accepts_a_correct_step_in_numpy_or_torch(capsys):
-    assert check_rnn_step(correct) is True
+    assert check_rnn_step(correct) == PASSED
     assert "matches torch.nn.RNNCell" in capsys.readouterr().out
 
     def in_torch(x_t, h_prev, W_xh, W_hh, b_h):
@@ -74,7 +77,7 @@ def test_check_rnn_step_accepts_a_correct_step_in_numpy_or_torch(capsys):
             cell.bias_hh.zero_()
             return cell(torch.from_numpy(x_t), torch.from_numpy(h_prev))
 
-    assert check_rnn_step(in_torch) is True
+    assert check_rnn_step(in_torch) == PASSED
 
 
 def test_check_rnn_step_is_not_fooled_by_modifying_the_inputs_in_place(capsys):
@@ -83,7 +86,7 @@ def test_check_rnn_step_is_not_fooled_by_modifying_the_inputs_in_place(capsys):
         W_xh *= 0
         return h_prev
 
-    assert check_rnn_step(in_place) is True
+    assert check_rnn_step(in_place) == PASSED
 
 
 @pytest.mark.parametrize(
@@ -110,14 +113,14 @@ def test_check_rnn_step_is_not_fooled_by_modifying_the_inputs_in_place(capsys):
          "transposed-output", "squeezed", "column-form", "scaled", "string", "nan", "wrong-shape"],
 )
 def test_check_rnn_step_names_the_mistake_without_raising(capsys, step, expected):
-    assert check_rnn_step(step) is False
+    assert check_rnn_step(step) == FAILED
     out = capsys.readouterr().out
     assert out.startswith("❌ ") and expected in out, out
     assert "hint:" in out
 
 
 def test_check_rnn_step_reports_a_missing_function(capsys):
-    assert check_rnn_step(None) is False
+    assert check_rnn_step(None) == FAILED
     assert "should be a function" in capsys.readouterr().out
 
 
@@ -129,7 +132,7 @@ RIGHT = H * D + H * H + H + Q * H + Q
 
 @pytest.mark.parametrize("answer", [RIGHT, float(RIGHT), np.int64(RIGHT), torch.tensor(RIGHT)])
 def test_check_rnn_num_params_accepts_the_right_integer_in_any_numeric_type(capsys, answer):
-    assert check_rnn_num_params(answer, D, H, Q, num_steps=T) is True
+    assert check_rnn_num_params(answer, D, H, Q, num_steps=T) == PASSED
     out = capsys.readouterr().out
     assert out.startswith(f"✅ {RIGHT} parameters") and "T=35" in out
 
@@ -137,8 +140,8 @@ def test_check_rnn_num_params_accepts_the_right_integer_in_any_numeric_type(caps
 def test_check_rnn_num_params_agrees_with_torch_nn_for_other_sizes(capsys):
     rnn, head = torch.nn.RNN(3, 7), torch.nn.Linear(7, 2)
     torch_count = sum(p.numel() for p in [*rnn.parameters(), *head.parameters()])
-    assert check_rnn_num_params(torch_count - 7, 3, 7, 2) is True  # one hidden bias, not two
-    assert check_rnn_num_params(torch_count, 3, 7, 2) is False
+    assert check_rnn_num_params(torch_count - 7, 3, 7, 2) == PASSED  # one hidden bias, not two
+    assert check_rnn_num_params(torch_count, 3, 7, 2) == FAILED
     assert "two hidden biases" in capsys.readouterr().out
 
 
@@ -159,7 +162,7 @@ def test_check_rnn_num_params_agrees_with_torch_nn_for_other_sizes(capsys):
     ],
 )
 def test_check_rnn_num_params_explains_wrong_answers(capsys, answer, expected):
-    assert check_rnn_num_params(answer, D, H, Q, num_steps=T) is False
+    assert check_rnn_num_params(answer, D, H, Q, num_steps=T) == FAILED
     out = capsys.readouterr().out
     assert out.startswith(f"❌ {answer} is not right") and expected in out, out
     assert str(RIGHT) not in out  # the feedback never gives the number away
@@ -180,7 +183,7 @@ def test_check_rnn_num_params_names_both_weights_when_they_have_the_same_size(ca
                                               ("2876", "whole number"), (True, "whole number"),
                                               (float("inf"), "whole number")])
 def test_check_rnn_num_params_handles_non_answers(capsys, answer, expected):
-    assert check_rnn_num_params(answer, D, H, Q) is False
+    assert check_rnn_num_params(answer, D, H, Q) == FAILED
     assert expected in capsys.readouterr().out
 
 
@@ -194,5 +197,16 @@ def test_check_rnn_num_params_rejects_bad_sizes_from_the_lab_author(sizes):
                          ids=["10**400", "-10**400", "inf", "nan", "overflowed float"])
 def test_check_rnn_num_params_never_raises_on_huge_or_non_finite_answers(capsys, answer):
     """Issue 13: a check reports, it does not raise (10**400 used to raise OverflowError)."""
-    assert check_rnn_num_params(answer, D, H, Q) is False
+    assert check_rnn_num_params(answer, D, H, Q) == FAILED
     assert capsys.readouterr().out.startswith("❌")
+
+
+def test_a_verdict_acts_as_a_bool_and_shows_nothing_in_a_notebook():
+    from IPython.core.formatters import DisplayFormatter
+
+    ok, bad = report(True, "fine"), report(False, "wrong")
+    assert ok and not bad and ok == True and bad == False  # noqa: E712
+    assert ok != bad and all([ok, ok]) and not all([ok, bad])
+    assert ok != None and bad != None  # noqa: E711
+    data, _ = DisplayFormatter().format(ok)
+    assert data == {}, "a check's verdict must not print a bare True/False under the cell"

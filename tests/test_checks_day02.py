@@ -6,12 +6,15 @@ import pytest
 import torch
 
 from seqlib.checks.day02 import check_gru_step, check_lstm_step, check_param_count
+from seqlib.checks.feedback import Verdict
+
+PASSED, FAILED = Verdict(True), Verdict(False)  # == compares a check's verdict strictly (None is neither)
 
 
 def _run(check, answer, capsys):
     ok = check(answer)
     out = capsys.readouterr().out
-    assert isinstance(ok, bool)
+    assert isinstance(ok, Verdict)
     assert out.startswith("✅" if ok else "❌"), out
     return ok, out
 
@@ -143,18 +146,18 @@ def test_other_sizes(capsys):
     ({"rnn": 640, "gru": 1920, "lstm": 1000}, "does not match a count we recognise"),
 ])
 def test_wrong_counts_are_explained(capsys, answer, expected):
-    assert check_param_count(answer) is False
+    assert check_param_count(answer) == FAILED
     out = capsys.readouterr().out
     assert expected in out
     assert out.count("✅") == 2  # the other two are still confirmed
 
 
 def test_stub_and_malformed_answers(capsys):
-    assert check_param_count({"rnn": None, "gru": None, "lstm": None}) is False
+    assert check_param_count({"rnn": None, "gru": None, "lstm": None}) == FAILED
     assert capsys.readouterr().out.count("fill in a whole number") == 3
-    assert check_param_count({"rnn": 640}) is False
+    assert check_param_count({"rnn": 640}) == FAILED
     assert "missing 'gru', 'lstm'" in capsys.readouterr().out
-    assert check_param_count([640, 1920, 2560]) is False
+    assert check_param_count([640, 1920, 2560]) == FAILED
     assert "give a dict" in capsys.readouterr().out
 
 

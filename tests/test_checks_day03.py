@@ -63,3 +63,21 @@ def test_check_sample_next_rejects_a_bad_num_draws_naming_it():
     for bad in (0, -5, 2.5, None):
         with pytest.raises(ValueError, match="num_draws"):
             check_sample_next(lambda logits, temperature, generator=None: 0, num_draws=bad)
+
+
+def test_day03_feedback_fits_the_page_and_keeps_the_solution_secret(capsys):
+    """Issue 12: every line a check prints fits the book's column (no line past 90 characters),
+    and no hint spells out the solution's code."""
+    check_perplexity(lambda p: 1 / p.mean()), check_perplexity(lambda p: p.sum())
+    check_perplexity(lambda p: torch.exp(-torch.log(p).mean()))
+    for step in (lambda *a: fused_step(*a, swap=True), lambda *a: fused_step(*a, order=(0, 1, 3, 2)),
+                 lambda XW_t, H, C, W_h: (H, C), fused_step):
+        check_fused_lstm_step(step)
+    for fn in (lambda l, T, g: int(l.argmax()), lambda l, T, g: 3, lambda l, T, g: 0 if T == 0 else 1, sample):
+        check_sample_next(fn, num_draws=200)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 10
+    assert all(len(line) <= 90 for line in lines), [line for line in lines if len(line) > 90]
+    hints = [line for line in lines if line.lstrip().startswith("hint:")]
+    for code in ("@ W_h", "torch.exp(", "torch.multinomial(", "argmax()", "O * torch.tanh"):
+        assert not any(code in line for line in hints), code

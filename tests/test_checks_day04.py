@@ -6,6 +6,9 @@ import torch
 from torch.utils.data import Dataset
 
 from seqlib.checks.day04 import check_persistence_mse, check_window_dataset
+from seqlib.checks.feedback import Verdict
+
+PASSED, FAILED = Verdict(True), Verdict(False)  # == compares a check's verdict strictly (None is neither)
 
 
 def _windows_class(count=lambda T, w: T - w, target=lambda row, s, w: row[s + w], flat=False, dtype=torch.float32):
@@ -29,7 +32,7 @@ def _windows_class(count=lambda T, w: T - w, target=lambda row, s, w: row[s + w]
 
 
 def test_window_check_accepts_a_correct_dataset(capsys):
-    assert check_window_dataset(_windows_class()) is True
+    assert check_window_dataset(_windows_class()) == PASSED
     assert capsys.readouterr().out.startswith("✅")
 
 
@@ -42,7 +45,7 @@ def test_window_check_accepts_a_correct_dataset(capsys):
     (_windows_class(dtype=torch.float64), "float32"),
 ])
 def test_window_check_explains_wrong_datasets(cls, message, capsys):
-    assert check_window_dataset(cls) is False
+    assert check_window_dataset(cls) == FAILED
     out = capsys.readouterr().out
     assert out.startswith("❌") and message in out and "hint:" in out
 
@@ -52,7 +55,7 @@ def test_window_check_reports_exceptions_of_the_students_code(capsys):
         def __init__(self, series, window):
             raise NotImplementedError("YOUR CODE HERE")
 
-    assert check_window_dataset(Broken) is False
+    assert check_window_dataset(Broken) == FAILED
     assert "NotImplementedError" in capsys.readouterr().out
 
 
@@ -72,12 +75,31 @@ def _right(X, y):
     (lambda X, y: ((X[:1, -1] - y[:1]) ** 2).mean(), "random windows"),
 ])
 def test_persistence_check_explains_wrong_answers(fn, message, capsys):
-    assert check_persistence_mse(fn) is False
+    assert check_persistence_mse(fn) == FAILED
     out = capsys.readouterr().out
     assert out.startswith("❌") and message in out
 
 
 def test_persistence_check_accepts_tensors_and_floats(capsys):
-    assert check_persistence_mse(_right) is True
-    assert check_persistence_mse(lambda X, y: float(_right(X, y))) is True
+    assert check_persistence_mse(_right) == PASSED
+    assert check_persistence_mse(lambda X, y: float(_right(X, y))) == PASSED
     assert capsys.readouterr().out.count("✅") == 2
+
+
+def test_day04_feedback_fits_the_page_and_keeps_the_solution_secret(capsys):
+    """Issue 12: every line a check prints fits the book's column (90 characters), and no hint
+    spells out the solution's code."""
+    for cls in (_windows_class(), _windows_class(count=lambda T, w: T - w + 1), _windows_class(flat=True),
+                _windows_class(target=lambda row, s, w: row[s + w - 1]),
+                _windows_class(target=lambda row, s, w: row[s + w - 2]), _windows_class(dtype=torch.float64)):
+        check_window_dataset(cls)
+    for fn in (_right, lambda X, y: None, lambda X, y: (X[:, -1] - y).abs().mean(),
+               lambda X, y: ((X[:, -1] - y) ** 2).sum(), lambda X, y: ((X[:, 0] - y) ** 2).mean(),
+               lambda X, y: ((X[:1, -1] - y[:1]) ** 2).mean(), lambda X, y: 0.5):
+        check_persistence_mse(fn)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 10
+    assert all(len(line) <= 90 for line in lines), [line for line in lines if len(line) > 90]
+    hints = [line for line in lines if line.lstrip().startswith("hint:")]
+    for code in ("divmod", ".mean()", "X[:, -1] - y", "T - window"):
+        assert not any(code in line for line in hints), code

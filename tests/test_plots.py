@@ -95,3 +95,31 @@ def test_minibatch_layout_figure_has_a_strip_per_scheme():
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert len(fig.axes) == 2 and titles[0].startswith("random sampling") and titles[1].startswith("sequential")
     assert len(fig.axes[0].patches) == 30
+    # legible in the book: the column's width, labels of 8 pt or more, legend below the panels
+    from seqlib.plots import COLUMN_INCHES
+
+    assert fig.get_size_inches()[0] <= COLUMN_INCHES
+    assert min(t.get_fontsize() for ax in fig.axes for t in ax.texts) >= 8
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()][:1] == ["minibatch 0"]
+
+
+def test_course_style_and_figsize_fit_the_book_column():
+    import matplotlib as mpl
+
+    from seqlib.plots import COLUMN_INCHES, figsize, use_course_style
+
+    with mpl.rc_context():
+        use_course_style()
+        assert plt.rcParams["figure.figsize"][0] <= COLUMN_INCHES
+        assert plt.rcParams["savefig.dpi"] == plt.rcParams["figure.dpi"] == 100
+        assert plt.rcParams["xtick.labelsize"] >= 9 and plt.rcParams["font.size"] >= 10
+    assert figsize() == (COLUMN_INCHES, 2.6)
+    assert figsize(3, 2, row_height=2.0) == (COLUMN_INCHES, 6.0)
+    assert figsize(width=4)[0] == 4.0
+    with pytest.raises(ValueError, match="at most 3 panels"):
+        figsize(1, 4)
+    with pytest.raises(ValueError, match="COLUMN_INCHES"):
+        figsize(width=12)
+    with pytest.raises(ValueError, match="nrows"):
+        figsize(0)

@@ -59,3 +59,18 @@ def test_record_outside_jupyter_prints_a_readable_table_not_a_mime_dict():
                          timeout=120, check=True).stdout
     assert out.startswith("Recorded results:") and "val_ppl" in out and "4.25" in out
     assert "text/html" not in out and RESULTS_MIME not in out and "{" not in out
+
+
+def test_say_shows_markdown_and_rejects_an_empty_text(capsys, monkeypatch):
+    from seqlib import results
+
+    results.say("The fused form ran **1.5x** as fast.")
+    assert capsys.readouterr().out == "The fused form ran **1.5x** as fast.\n"
+    shown = []
+    monkeypatch.setattr(results, "_in_ipython", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    results.say("**2.0x**")
+    assert type(shown[0]).__name__ == "Markdown" and shown[0].data == "**2.0x**"
+    for bad in ("", "  ", None, 3.5):
+        with pytest.raises(TypeError, match="say\\(\\) needs the text"):
+            results.say(bad)

@@ -5,6 +5,9 @@
 * The kernel talks to papermill over **IPC sockets** (files in a private temporary folder),
   not TCP ports on 127.0.0.1: no two kernels started at once can race for a port, and nothing
   listens on the network.
+* The client's channels wait for kernel messages in slices (:func:`_kernel_manager` says why):
+  this removes the cause of the build's hangs (a missed wake-up of the client's socket poll
+  while a widget cell runs).
 * Each run happens in a **child process** (started by a fork server, safe from threads). If it has no result after ``limit`` seconds (the
   notebook client or kernel hung: both waiting for a message neither will send), the child is
   stopped, which ends its kernel, and the lab runs once more. This guard says so loudly:
@@ -34,17 +37,55 @@ LAB_LIMIT = {True: 240, False: 3600}  # smoke labs take well under a minute, ful
 ATTEMPTS = 2
 
 
-def _ipc_kernel_manager(folder: str):
-    """An ``AsyncKernelManager`` whose kernel listens on IPC sockets (files in ``folder``)."""
-    from jupyter_client.manager import AsyncKernelManager
+# How long one wait for a kernel message may last before the socket is looked at again (seconds).
+POLL_SLICE = 0.5
 
-    class IPCKernelManager(AsyncKernelManager):
+
+def _kernel_manager(folder: str, transport: str):
+    """An ``AsyncKernelManager`` for one lab: IPC sockets in ``folder`` (or TCP), patient channels.
+
+    **Why the channels are patient.** nbclient waits for a cell's reply with
+    ``shell_channel.get_msg(timeout=None)``, an asyncio poll of the client's shell socket. While
+    a cell that draws into an ipywidgets ``Output`` runs (``slider_plot``, ``text_view``), nbclient
+    mimics the widget and sends its state back to the kernel *on that same socket*. About one
+    such cell in 25 (widget notebook, 4 at a time), the kernel's reply then sits in the socket
+    (``zmq.EVENTS`` has ``POLLIN``) while the poll waiting for it is never woken: client and
+    kernel both idle for ever (nbclient issue 312). Waiting in slices of ``POLL_SLICE`` seconds
+    makes each new poll look at the socket itself, so a missed wake-up costs at most one slice.
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.channels import AsyncZMQSocketChannel
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Type
+
+    class PatientChannel(AsyncZMQSocketChannel):
+        async def get_msg(self, timeout: float | None = None):
+            from queue import Empty
+
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = POLL_SLICE if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    return await super().get_msg(timeout=min(POLL_SLICE, left))
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+    class PatientClient(AsyncKernelClient):
+        shell_channel_class = Type(PatientChannel)
+        iopub_channel_class = Type(PatientChannel)
+        stdin_channel_class = Type(PatientChannel)
+        control_channel_class = Type(PatientChannel)
+
+    class LabKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
-            self.transport = "ipc"
-            self.ip = os.path.join(folder, "kernel")
+            self.client_factory = PatientClient
+            if transport == "ipc":
+                self.transport = "ipc"
+                self.ip = os.path.join(folder, "kernel")
 
-    return IPCKernelManager
+    return LabKernelManager
 
 
 def run_lab(lab: Path, out: Path, *, smoke: bool, timeout: int, limit: float | None = None,
@@ -106,7 +147,7 @@ def _run_in_child(lab: Path, out: Path, smoke: bool, timeout: int, env: dict, th
         papermill.execute_notebook(
             str(lab), str(out), cwd=str(lab.parent), kernel_name=KERNEL,
             progress_bar=False, execution_timeout=timeout, log_output=False,
-            **({"kernel_manager_class": _ipc_kernel_manager(ipc_folder)} if transport == "ipc" else {}),
+            kernel_manager_class=_kernel_manager(ipc_folder, transport),
         )
     except papermill.PapermillExecutionError as err:
         source = err.source if isinstance(err.source, str) else "".join(err.source)

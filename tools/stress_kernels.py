@@ -5,9 +5,11 @@
     python tools/stress_kernels.py --runs 20 --parallel 2 --labs               # the labs, smoke mode
     python tools/stress_kernels.py --runs 200 --parallel 4 --widget --limit 40 # one ipywidgets cell
 
-The widget notebook reproduces the build's hang in a few minutes: 4 and 5 of 200 executions
-hung (IPC transport; with ipykernel 7.4.0 and with 6.29.5), always in its ``slider_plot`` cell,
-while 150 executions of the plain tiny notebook never did.
+The widget notebook reproduced the build's hang in a few minutes: 4, 5 and 8 of 200 executions
+hung (IPC transport, 4 at a time; ipykernel 7.4.0 and 6.29.5), always in its ``slider_plot``
+cell, while 150 executions of the plain tiny notebook never did. The cause: a missed wake-up of
+the client's shell-socket poll while nbclient sends an ``Output`` widget's state on that socket
+(see ``tools.execute._kernel_manager``). With the patient channels: 0 of 200.
 
 A run that has no result after ``--limit`` seconds counts as a hang (the hang guard of
 :func:`tools.execute.run_lab` is set to one attempt, so every hang is counted, not retried).

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import as_array, call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_array, call_student, report, require_callable
 from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
@@ -147,7 +147,7 @@ def check_lstm_step(lstm_step) -> bool:
         err = max((H - want_h).abs().max().item(), (C - want_c).abs().max().item())
         diagnosis = _lstm_diagnosis(H, C, x, h, c, W)
         if diagnosis:
-            return report(False, f"your step differs from nn.LSTMCell (max |diff| {err:.2g}): {diagnosis[0]}",
+            return report(False, f"lstm_step: {diagnosis[0]} (max |diff| {err:.2g} from nn.LSTMCell)",
                           diagnosis[1], expected="the (h_new, c_new) of nn.LSTMCell with the same weights")
         if ok_c:
             return report(False, "c_new matches nn.LSTMCell but h_new does not",
@@ -233,7 +233,7 @@ def check_gru_step(gru_step) -> bool:
         err = (H - want).abs().max().item()
         diagnosis = _gru_diagnosis(H, x, h, W)
         if diagnosis:
-            return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}): {diagnosis[0]}",
+            return report(False, f"gru_step: {diagnosis[0]} (max |diff| {err:.2g} from nn.GRUCell)",
                           diagnosis[1], expected="the h_new of nn.GRUCell with the same weights")
         return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}) for {sizes}",
                       "r, z = sigmoid(x @ W_i*.T + b_i* + h @ W_h*.T + b_h*); "
@@ -282,7 +282,7 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> bo
     if missing:
         return report(False, f"your dict is missing {', '.join(map(repr, missing))}",
                       "predict all three: 'rnn', 'gru', 'lstm'")
-    formula = "per gate block: W_ih (hidden x input) + W_hh (hidden x hidden) + bias_ih + bias_hh"
+    formula = "per gate block: W_ih (hidden x input), W_hh (hidden x hidden), two biases"
     results = []
     for kind in _BLOCKS:
         want = sum(p.numel() for p in _MODULES[kind](num_inputs, num_hiddens).parameters())
@@ -297,4 +297,4 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> bo
             why = _count_diagnosis(kind, got, num_inputs, num_hiddens)
             results.append(report(False, f"{label}: {got} is not right: {why}", formula,
                                   expected="the count of torch.nn, which keeps two bias vectors per block"))
-    return all(results)
+    return Verdict(all(results))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import masked_max, masked_mean, padding_mask
-from seqlib.checks.feedback import call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, call_student, report, require_callable
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
 
@@ -62,14 +62,14 @@ def check_masked_pooling(mean_pool, max_pool) -> bool:
     H, zero_pad, mask = _pooling_cases()
     failed_mean = _check_pool(
         "mean_pool", mean_pool, masked_mean, H, zero_pad, mask,
-        "multiply H by the mask (as floats, shape (B, T, 1)) before summing, and divide by "
-        "the number of real tokens mask.sum(1), not by T")
+        "zero the padding states with the mask (as floats, shaped (B, T, 1) so that it broadcasts "
+        "over D) before summing over time, and divide by each sentence's number of real tokens, not by T")
     failed_max = _check_pool(
         "max_pool", max_pool, masked_max, H, zero_pad, mask,
-        "fill the padding positions with -inf (H.masked_fill(~mask.unsqueeze(-1), float('-inf'))) "
-        "before taking the max over dim=1; filling with 0 is wrong when every real state is negative")
+        "give the padding positions the value -inf before taking the max over time (dim=1), so that "
+        "padding never wins; filling them with 0 is wrong when every real state is negative")
     if failed_mean is not None or failed_max is not None:
-        return False
+        return Verdict(False)
     alone = mean_pool(H[1:2, :1], mask[1:2, :1])
     if not torch.allclose(alone, mean_pool(H, mask)[1:2], atol=1e-5):
         return report(False, "mean_pool gives a different result for a sentence alone and padded in a batch",
@@ -112,4 +112,6 @@ def check_accuracy_from_logits(accuracy) -> bool:
     if abs(out - 6) < 1e-6:
         return report(False, "you returned the number of correct predictions (6)",
                       "divide by the batch size (mean)", expected=want)
-    return report(False, f"accuracy returned {out}", "((logits > 0).float() == y).float().mean()", expected=want)
+    return report(False, f"accuracy returned {out}",
+                  "predict class 1 where the logit is positive, compare the predictions with y, "
+                  "and return the share of matches", expected=want)

@@ -2,7 +2,7 @@
 
 A check runs the student's answer, compares it with a reference computed by ``torch.nn``
 or by a tested function of ``seqlib`` (never by a second copy of the lesson's code), prints
-one specific message and returns ``True`` or ``False``::
+one specific message and returns a :class:`Verdict` (true when the answer passed)::
 
     ✅ what was verified
     ❌ what is wrong, and why
@@ -22,13 +22,44 @@ import traceback
 import numpy as np
 import torch
 
-__all__ = ["report", "call_student", "as_array", "require_callable", "shape_str"]
+__all__ = ["Verdict", "report", "call_student", "as_array", "require_callable", "shape_str"]
 
 PASS, FAIL = "✅", "❌"
 
 
-def report(ok: bool, message: str, hint: str | None = None, *, expected: str | None = None) -> bool:
-    """Print the verdict in the one format of the course; return ``ok`` as a bool.
+class Verdict:
+    """What a check returns: true when the student's answer passed, false otherwise.
+
+    It behaves as the bool in ``if``, ``assert``, ``all(...)`` and ``== True``, and, as the
+    last expression of a notebook cell, displays nothing: the check has already printed its
+    verdict, so the page shows no bare ``True``/``False`` under it.
+    """
+
+    __slots__ = ("ok",)
+
+    def __init__(self, ok) -> None:
+        self.ok = bool(ok)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __eq__(self, other):
+        if isinstance(other, (bool, Verdict)):
+            return self.ok == bool(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.ok)
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.ok})"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing in Jupyter: the verdict was printed by the check."""
+
+
+def report(ok: bool, message: str, hint: str | None = None, *, expected: str | None = None) -> Verdict:
+    """Print the verdict in the one format of the course; return it as a :class:`Verdict`.
 
     ``✅ message`` on success. On failure ``❌ message``, then ``expected: ...`` (what a right
     answer gives, when it says more than the message) and ``hint: ...`` (what to try), each
@@ -42,7 +73,7 @@ def report(ok: bool, message: str, hint: str | None = None, *, expected: str | N
         if hint:
             lines.append(f"   hint: {hint}")
     print("\n".join(lines))
-    return ok
+    return Verdict(ok)
 
 
 def require_callable(fn, name: str, definition: str) -> bool | None:
