@@ -9,6 +9,8 @@ Recurrent networks
 - ``seqlib.fused``      the speed forms: fused gates, scans, packed recurrent weights, the hand-written
   backward through time (the only module that uses private PyTorch operators)
 - ``seqlib.lm``         character language models in three forms: lesson, fast from-scratch, ``torch.nn``
+- ``seqlib.ngram``      counting language models: n-grams of characters or words, add-k or Kneser-Ney
+  smoothing, held-out loss in nats and bits per token
 - ``seqlib.classifiers`` sentence classifiers: attention pooling, the RNN classifier, language-model
   pretraining of its encoder, the bag-of-n-grams baseline
 
@@ -24,11 +26,17 @@ Training
   adversarial loss
 - ``seqlib.history``    ``History``: the one record of a training run (``fit`` and the language-model loop)
 - ``seqlib.lm_train``   what only language models add: state carried or reset, perplexity, their loop, generation
+- ``seqlib.decoding``   from a model to text over one ``step`` protocol: temperature, top-k, top-p, greedy,
+  sampling, beam search; measures of generated text (likelihood, distinct-n, repetition)
+- ``seqlib.checkpoint`` save and load a model with its vocabulary and configuration (``weights_only``), with
+  errors that say what is wrong
 
 Showing and checking
 - ``seqlib.plots``      every figure but the heatmaps: curves, the live training plot, the unrolled RNN,
   Zipf's law, minibatch layouts
 - ``seqlib.heatmaps``   the one heatmap helper (time on the x axis): hidden states, gates, cell vs hidden state
+- ``seqlib.diagrams``   figures that open up a recurrent network: truncated BPTT, one LSTM step, the
+  forget gate as a time constant, paths of single units
 - ``seqlib.widgets``    every interactive control of the labs, with a static rendering for the book
 - ``seqlib.checks``     instant feedback on the exercises: one format (mark, what is wrong, what was
   expected, hint), one module per day

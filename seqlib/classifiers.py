@@ -161,17 +161,22 @@ class RNNClassifier(nn.Module):
         """States H (B, T, D) (zeros at padding when packed) and final states h_n (layers*dirs, B, h)."""
         lengths = self._check_batch(X, lengths)
         if self.training and self.word_dropout > 0:
-            real = padding_mask(torch.as_tensor(lengths).to(X.device), X.shape[1])
-            X = X.masked_fill(real & (torch.rand(X.shape, device=X.device) < self.word_dropout), self.unk_idx)
-        E = self.dropout(self.embedding(X))                          # (B, T, embed_size)
-        if self.pack:
-            packed = pack_padded_sequence(E, torch.as_tensor(lengths).cpu(), batch_first=True,
+            X = self._drop_words(X, lengths)
+        E = self.dropout(self.embedding(X))                   # (B, T, embed_size)
+        if self.pack:                                         # the RNN skips the padding
+            packed = pack_padded_sequence(E, lengths.cpu(), batch_first=True,
                                           enforce_sorted=False)
             out, h_n = self.rnn(packed)
             H, _ = pad_packed_sequence(out, batch_first=True, total_length=X.shape[1])
         else:
             H, h_n = self.rnn(E)
-        return H, (h_n[0] if self.cell == "lstm" else h_n)
+        return H, (h_n[0] if self.cell == "lstm" else h_n)    # an LSTM's h_n is (h, c)
+
+    def _drop_words(self, X, lengths):
+        """Word dropout: each real token becomes ``<unk>`` with probability ``word_dropout``."""
+        real = padding_mask(lengths.to(X.device), X.shape[1])
+        dropped = torch.rand(X.shape, device=X.device) < self.word_dropout
+        return X.masked_fill(real & dropped, self.unk_idx)
 
     def forward(self, X, lengths):
         lengths = self._check_batch(X, lengths)
@@ -311,16 +316,16 @@ class SentenceLM(nn.Module):
     def token_nll(self, X, lengths):
         """Negative log-likelihood of each predicted token, (B, T, dirs); see the class docstring."""
         lengths = self.classifier._check_batch(X, lengths).to(X.device)
-        H, _ = self.classifier.encode(X, lengths)                 # (B, T, dirs * h)
-        has_next = padding_mask(lengths, X.shape[1])[:, 1:]      # (B, T-1): x_{t+1} is a real token
-        nll = []
+        H, _ = self.classifier.encode(X, lengths)             # (B, T, dirs * h)
+        has_next = padding_mask(lengths, X.shape[1])[:, 1:]   # (B, T-1): x_{t+1} is real
+        h, nll = self.num_hiddens, []
         for d, out in enumerate(self.out):
-            H_d = H[..., d * self.num_hiddens:(d + 1) * self.num_hiddens]
+            H_d = H[..., d * h:(d + 1) * h]                   # the states of direction d
             # forward: the state at t predicts x_{t+1}; backward: the state at t+1 predicts x_t
             src, tgt = (H_d[:, :-1], X[:, 1:]) if d == 0 else (H_d[:, 1:], X[:, :-1])
-            picked = -out(src[has_next], tgt[has_next]).output    # only the targets' log-probabilities
+            picked = -out(src[has_next], tgt[has_next]).output   # -log p of the targets
             nll_d = H.new_zeros(has_next.shape).masked_scatter(has_next, picked)
-            nll.append(nn.functional.pad(nll_d, (0, 1) if d == 0 else (1, 0)))   # back to (B, T)
+            nll.append(nn.functional.pad(nll_d, (0, 1) if d == 0 else (1, 0)))  # (B, T)
         return torch.stack(nll, dim=-1)
 
     def forward(self, X, lengths):
@@ -349,13 +354,21 @@ class NgramFeatures:
         min_freq = validation.positive_int(min_freq, "min_freq", hint="(occurrences to keep an n-gram)")
         self.vocab = Vocab([ngram_features(toks, n) for toks in tokenized], min_freq=min_freq,
                            ties="alphabetical")
+        self._encoded: dict[tuple, list[int]] = {}
 
     def __len__(self):
         return len(self.vocab)
 
     def encode(self, tokens: Sequence[str]) -> list[int]:
-        """Feature indices of a sentence's n-grams, unknown ones dropped."""
-        return [i for i in self.vocab[ngram_features(tokens, self.n)] if i != self.vocab.unk]
+        """Feature indices of a sentence's n-grams, unknown ones dropped (remembered: every epoch
+        and every seed reads the same sentences, so each is encoded once)."""
+        key = tuple(tokens) if isinstance(tokens, (list, tuple)) and all(isinstance(t, str) for t in tokens) else None
+        if key is None or key not in self._encoded:
+            ids = [i for i in self.vocab[ngram_features(tokens, self.n)] if i != self.vocab.unk]
+            if key is None:
+                return ids
+            self._encoded[key] = ids
+        return list(self._encoded[key])
 
     def batch(self, tokenized: Sequence[Sequence[str]]):
         """``(ids, offsets)`` for :class:`BagOfNgrams` (an ``nn.EmbeddingBag`` input)."""

@@ -87,6 +87,14 @@ REGISTRY: dict[str, Dataset] = {
         "sha256:2d11cfbc790f1cd96d78339f41ce53ced1efa83cd22d37d6788fa3fe3d17e2fd",
         "Pang & Lee (2005) MR v1.0: 5,331 negative review snippets, one per line",
         member="rt-polaritydata/rt-polarity.neg"),
+    "tinyshakespeare": Dataset(
+        "tinyshakespeare.txt",
+        "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/"
+        "data/tinyshakespeare/input.txt",
+        "sha256:86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+        "Tiny Shakespeare: a 1 MB extract of Shakespeare's plays (1,115,394 characters, 65 distinct, "
+        "40,000 lines; public domain), the corpus of Karpathy's char-rnn and nanoGPT; the address pins "
+        "a commit of char-rnn, and the file is saved as tinyshakespeare.txt"),
     "aclImdb": Dataset(
         "aclImdb_v1.tar.gz", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
         "md5:7c2ac02c03563afcf9b574c7e56c153a",

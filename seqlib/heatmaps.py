@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from seqlib.plots import _axes
+from seqlib.plots import COLUMN_INCHES, _axes
 
 __all__ = ["heatmap", "plot_hidden_states", "GATES", "plot_gates", "plot_cell_vs_hidden"]
 
@@ -34,8 +34,18 @@ def _steps_by_units(name, value):
     return a
 
 
-def _time_axis(ax, num_steps, step_labels, max_labels=30):
-    """Time steps t = 1..num_steps on the x axis, labelled with ``step_labels`` (thinned to ``max_labels``)."""
+LABEL_INCHES = 0.2  # room for one step label on the time axis (a character at 9 points, and a gap)
+
+
+def _max_labels(ax) -> int:
+    """How many step labels fit side by side along ``ax`` (its nominal width), at least 5."""
+    width = ax.get_window_extent().width / ax.figure.dpi  # inches, in a figure or a subfigure
+    return max(5, int(width / LABEL_INCHES))
+
+
+def _time_axis(ax, num_steps, step_labels, max_labels=None):
+    """Time steps t = 1..num_steps on the x axis, labelled with ``step_labels``, thinned to
+    ``max_labels`` (default: as many as fit along the axes at the course's tick-label size)."""
     if step_labels is None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("time step $t$")
@@ -43,10 +53,11 @@ def _time_axis(ax, num_steps, step_labels, max_labels=30):
     step_labels = list(step_labels)
     if len(step_labels) != num_steps:
         raise ValueError(f"step_labels has {len(step_labels)} entries for {num_steps} time steps")
+    if max_labels is None:
+        max_labels = _max_labels(ax)
     every = -(-num_steps // max_labels)  # ceil: at most max_labels labels
     ticks = list(range(1, num_steps + 1, every))
-    ax.set_xticks(ticks, ["␣" if step_labels[t - 1] == " " else str(step_labels[t - 1]) for t in ticks],
-                  fontsize=7 if len(ticks) > 15 else None)  # ␣ shows a space
+    ax.set_xticks(ticks, ["␣" if step_labels[t - 1] == " " else str(step_labels[t - 1]) for t in ticks])  # ␣: a space
     ax.set_xlabel("time step $t$, labelled with its input" + (f" (every {every})" if every > 1 else ""))
 
 
@@ -64,7 +75,7 @@ def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", t
     if not vmin < vmax:
         raise ValueError(f"need vmin < vmax, got {vmin} and {vmax}")
     num_steps, num_units = M.shape
-    ax = _axes(ax, (min(12, max(5, 0.3 * num_steps + 2)), min(4, max(2, 0.25 * num_units + 1))))
+    ax = _axes(ax, (min(COLUMN_INCHES, max(5, 0.3 * num_steps + 2)), min(4, max(2, 0.2 * num_units + 1))))
     image = ax.imshow(M.T, aspect="auto", origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                       extent=(0.5, num_steps + 0.5, 0.5, num_units + 0.5), interpolation="nearest")
     if colorbar is not False:
@@ -105,7 +116,7 @@ def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | N
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_ylabel("hidden state")
     if num_hiddens <= 8:
-        ax.legend(fontsize="small", ncol=2 if num_hiddens > 4 else 1, loc="best")
+        ax.legend(ncol=2 if num_hiddens > 4 else 1, loc="best")  # the course style's legend size
     ax.grid(alpha=0.3)
     _time_axis(ax, num_steps, step_labels)
     if title:
@@ -122,38 +133,50 @@ GATES = {
 }
 
 
-def plot_gates(gates, *, step_labels=None, title=None, figsize=None):
-    """Heatmaps of the four LSTM gate activations of one example, in a 2 x 2 grid.
+def plot_gates(gates, *, step_labels=None, title=None, ncols: int = 1, figsize=None):
+    """Heatmaps of the four LSTM gate activations of one example, stacked to fit the column.
 
     ``gates`` maps ``"I"``, ``"F"``, ``"O"``, ``"C_tilde"`` to arrays of shape
     ``(num_steps, num_hiddens)`` (extra keys are ignored). Sigmoid gates use the fixed
     colour range 0..1, the tanh candidate -1..1. ``step_labels`` (one per time step)
-    labels the time axis, e.g. with the input symbols. Returns the figure.
+    labels the time axis of the bottom row, e.g. with the input symbols. ``ncols``: 1 (four
+    rows, the default: every time step gets the column's full width) or 2 (a 2 x 2 grid, for
+    short sequences). Returns the figure.
     """
     missing = [k for k in GATES if k not in gates]
     if missing:
         raise ValueError(f"gates is missing {', '.join(missing)}; expected keys {', '.join(GATES)}")
+    if ncols not in (1, 2):
+        raise ValueError(f"ncols must be 1 (four rows) or 2 (a 2 x 2 grid), got {ncols!r}")
     arrays = {k: _steps_by_units(f"gates['{k}']", gates[k]) for k in GATES}
     num_steps, num_hiddens = arrays["I"].shape
     for key, a in arrays.items():
         if a.shape != (num_steps, num_hiddens):
             raise ValueError(f"gates[{key!r}] has shape {a.shape}, gates['I'] has {(num_steps, num_hiddens)}")
+    nrows = 4 // ncols
     if figsize is None:
-        figsize = (12, 2 * (1.4 + 0.11 * num_hiddens))
-    fig, axes = plt.subplots(2, 2, figsize=figsize, sharex=True, sharey=True, layout="constrained")
-    for ax, (key, (name, (lo, hi), cmap)) in zip(axes.flat, GATES.items()):
+        figsize = (COLUMN_INCHES, nrows * _row_inches(num_hiddens) + 0.5 + (0.3 if title else 0))
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, sharex=True, sharey=True, squeeze=False,
+                             layout="constrained")
+    for i, (ax, (key, (name, (lo, hi), cmap))) in enumerate(zip(axes.flat, GATES.items())):
+        bottom = i // ncols == nrows - 1
         heatmap(arrays[key], vmin=lo, vmax=hi, cmap=cmap, title=name, step_labels=step_labels, ax=ax)
-    for ax in axes[0]:
-        ax.set_xlabel("")
-    for ax in axes[:, 1]:
-        ax.set_ylabel("")
+        if not bottom:
+            ax.set_xlabel("")
+        if i % ncols:
+            ax.set_ylabel("")
     if title:
         fig.suptitle(title)
     return fig
 
 
+def _row_inches(num_hiddens):
+    """Height of one heatmap row: a title, and enough room for every hidden unit to show."""
+    return 0.75 + 0.06 * min(num_hiddens, 40)
+
+
 def plot_cell_vs_hidden(C, H, *, c_max=None, step_labels=None, title=None, figsize=None):
-    """Cell state ``C`` and hidden state ``H`` of one example, side by side.
+    """Cell state ``C`` (top) and hidden state ``H`` (bottom) of one example, stacked.
 
     ``C`` and ``H`` have shape ``(num_steps, num_hiddens)``. ``H = O * tanh(C)`` lies in
     -1..1 (fixed colour range). ``C`` is not bounded: its colour range is ``±c_max``
@@ -171,10 +194,11 @@ def plot_cell_vs_hidden(C, H, *, c_max=None, step_labels=None, title=None, figsi
     clipped = largest > c_max
     c_title = f"cell state $C_t$ (range ±{c_max:.2g}" + (f", clipped; max |C| = {largest:.2g})" if clipped else ")")
     if figsize is None:
-        figsize = (12, 1.4 + 0.11 * C.shape[1] + 0.6)
-    fig, axes = plt.subplots(1, 2, figsize=figsize, sharey=True, layout="constrained")
+        figsize = (COLUMN_INCHES, 2 * _row_inches(C.shape[1]) + 0.5 + (0.3 if title else 0))
+    fig, axes = plt.subplots(2, 1, figsize=figsize, sharex=True, sharey=True, layout="constrained")
     heatmap(C, vmin=-c_max, vmax=c_max, title=c_title, step_labels=step_labels, ax=axes[0])
-    heatmap(H, title="hidden state $H_t$ (range ±1)", step_labels=step_labels, ylabel="", ax=axes[1])
+    heatmap(H, title="hidden state $H_t$ (range ±1)", step_labels=step_labels, ax=axes[1])
+    axes[0].set_xlabel("")
     if title:
         fig.suptitle(title)
     return fig

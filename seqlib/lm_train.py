@@ -209,7 +209,8 @@ def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optim
                         fmts=("-o", "--s"), figsize=(4.5, 3))
         if title:
             live.axes[0].set_title(title)
-            live.fig.subplots_adjust(top=0.85)
+            if live.fig.get_layout_engine() is None:  # a layout engine (the course style) makes room itself
+                live.fig.subplots_adjust(top=0.85)
     use_random_iter = getattr(train_iter, "use_random_iter", False)
     bar = progress(range(num_epochs), desc=title or "training", **({} if progress_bar else {"disable": True}))
     for epoch in bar:

@@ -36,7 +36,8 @@ from seqlib.history import History
 from seqlib.utils import progress as progress_bar
 from seqlib.validation import ArgumentTypeError, number_in_range, one_of, positive_int
 
-__all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss"]
+__all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss",
+           "adversarial_step"]
 
 Metric = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]
 
@@ -375,7 +376,7 @@ def adversarial_loss(epsilon: float, loss_fn=None):
 
     ``model`` must have an ``embedding`` module (:class:`seqlib.classifiers.RNNClassifier` has); ``loss_fn``
     defaults to ``BCEWithLogitsLoss``. Usage: ``fit(model, ..., loss_fn=nn.BCEWithLogitsLoss(),
-    train_loss=adversarial_loss(0.5))``.
+    train_loss=adversarial_loss(0.5))``. The work of one batch is :func:`adversarial_step`.
     """
     epsilon = number_in_range(epsilon, "epsilon", 0, low_open=True, hint="the size of the perturbation")
     loss_fn = loss_fn if loss_fn is not None else nn.BCEWithLogitsLoss()
@@ -383,23 +384,28 @@ def adversarial_loss(epsilon: float, loss_fn=None):
     def train_loss(model, inputs, target):
         if not isinstance(getattr(model, "embedding", None), nn.Module):
             raise TypeError(f"adversarial_loss perturbs model.embedding; {type(model).__name__} has none")
-        embedded = []
-        hook = model.embedding.register_forward_hook(lambda module, args, E: embedded.append(E))
-        try:
-            clean = loss_fn(model(*inputs), target)
-        finally:
-            hook.remove()
-        E = embedded[0]
-        E.retain_grad()
-        clean.backward()  # the clean loss's gradients go into .grad; and g into E.grad
-        g = E.grad
-        norm = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (g.dim() - 1)))
-        r = epsilon * g / norm
-        hook = model.embedding.register_forward_hook(lambda module, args, E: E + r)
-        try:
-            perturbed = loss_fn(model(*inputs), target)
-        finally:
-            hook.remove()
-        return perturbed + clean.detach()  # fit backpropagates the perturbed part; the clean one is done
+        return adversarial_step(model, inputs, target, epsilon, loss_fn)
 
     return train_loss
+
+
+def adversarial_step(model, inputs, target, epsilon, loss_fn):
+    """One batch of :func:`adversarial_loss`: backpropagate the clean loss, return clean + perturbed."""
+    embedded = []                              # catch E, the output of model.embedding
+    hook = model.embedding.register_forward_hook(lambda m, args, E: embedded.append(E))
+    try:
+        clean = loss_fn(model(*inputs), target)
+    finally:
+        hook.remove()
+    E = embedded[0]
+    E.retain_grad()
+    clean.backward()                           # parameter gradients, and g in E.grad
+    g = E.grad
+    norm = g.flatten(1).norm(dim=1).clamp_min(1e-12)   # one norm per sentence
+    r = epsilon * g / norm.view(-1, *[1] * (g.dim() - 1))
+    hook = model.embedding.register_forward_hook(lambda m, args, E: E + r)  # E -> E + r
+    try:
+        perturbed = loss_fn(model(*inputs), target)
+    finally:
+        hook.remove()
+    return perturbed + clean.detach()          # fit backpropagates the perturbed part

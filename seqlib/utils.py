@@ -5,7 +5,8 @@
 ``default_device()``        the lab's ``DEVICE``: a GPU when PyTorch sees one, else the CPU;
                             the environment variable ``SEQLIB_DEVICE`` overrides it
 ``progress(iterable)``      a tqdm bar (notebook widget, or the build's terminal)
-``show_source(obj)``        display a function's or class's source in the notebook
+``show_source(obj)``        display a function's or class's source in the notebook (a long
+                            one collapsed, behind a toggle)
 ``num_params(model)``       the number of trainable numbers of any model
 ``show_table(header, rows)``  a results table: HTML in the notebook and the book, text elsewhere
 ==========================  ===============================================================
@@ -13,9 +14,11 @@
 
 from __future__ import annotations
 
+import html
 import os
 import random
 import sys
+import textwrap
 
 import numpy as np
 import torch
@@ -105,23 +108,93 @@ def _terminal():
     return open(fd, "w", closefd=False)
 
 
-def show_source(obj) -> None:
+#: Longest source (in lines) that :func:`show_source` shows open; a longer one is collapsed.
+SHOW_SOURCE_MAX_LINES = 30
+
+
+def show_source(obj, *, docstring: bool = True, max_lines: int = SHOW_SOURCE_MAX_LINES) -> None:
     """Display the source code of a function or class in the notebook (nothing of seqlib is hidden).
 
-    ``show_source(seqlib.fused.lstm_scan)`` shows the code with syntax highlighting in Jupyter and in
-    the book; outside a notebook it prints the code.
+    ``show_source(seqlib.fused.lstm_scan)`` shows the code with syntax highlighting in Jupyter,
+    Colab and the book (long lines wrap instead of running off the page); outside a notebook it
+    prints the code. ``docstring=False`` leaves out the docstring (the lines that teach are the
+    code's). A source longer than ``max_lines`` lines is shown collapsed, behind a toggle that
+    names the object, its length and its file: library code a curious reader may open.
     """
     import inspect
 
-    from IPython.display import Code, display
-
+    max_lines = non_negative_int(max_lines, "max_lines", hint="(longest source shown open, in lines)")
     try:
         source = inspect.getsource(obj)
     except (TypeError, OSError) as err:  # not a function, class, method or module; or no source file
         raise ArgumentTypeError(f"obj must be a function, class, method or module written in Python, "
                                 f"got {obj!r:.60} ({type(obj).__name__}): {err}; "
                                 f"pass the object itself, e.g. show_source(seqlib.fused.lstm_scan)") from None
-    display(Code(source, language="python"))
+    source = textwrap.dedent(source)
+    if not docstring:
+        source = _without_docstring(source)
+    name = ".".join(part for part in (getattr(obj, "__module__", None), getattr(obj, "__qualname__", None))
+                    if part) or getattr(obj, "__name__", "source")
+    num_lines = len(source.rstrip("\n").splitlines())
+    if num_lines <= max_lines:
+        bundle = {"text/html": _highlighted(source), "text/plain": source.rstrip("\n")}
+    else:
+        try:
+            where = os.path.relpath(inspect.getsourcefile(obj) or "", os.path.dirname(os.path.dirname(__file__)))
+        except (TypeError, ValueError):
+            where = ""
+        where = f", {where}" if where and not where.startswith("..") else ""
+        summary = f"Source of <code>{html.escape(name)}</code> ({num_lines} lines{html.escape(where)}): click to show"
+        bundle = {"text/html": f"<details class=\"seqlib-source\"><summary>{summary}</summary>\n"
+                               f"{_highlighted(source)}</details>",
+                  "text/plain": f"[source of {name}: {num_lines} lines, collapsed]"}
+    if _in_ipython():
+        from IPython.display import display
+
+        display(bundle, raw=True)
+    else:
+        print(source.rstrip("\n"))
+
+
+def _without_docstring(source: str) -> str:
+    """``source`` (one function or class, dedented) without the docstring of its first definition."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or not node.body:
+        return source
+    first = node.body[0]
+    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)):
+        return source
+    lines = source.splitlines(keepends=True)
+    del lines[first.lineno - 1:first.end_lineno]
+    if first.lineno - 1 < len(lines) and not lines[first.lineno - 1].strip():
+        del lines[first.lineno - 1]  # the blank line after the docstring
+    return "".join(lines)
+
+
+def _highlighted(source: str) -> str:
+    """Python source as a ``<pre>`` block with inline colours (no stylesheet needed) that wraps long lines."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    body = highlight(source, PythonLexer(), HtmlFormatter(noclasses=True, nowrap=True))
+    return ('<pre style="white-space: pre-wrap; overflow-wrap: anywhere; background: #f8f8f8; '
+            f'padding: 0.5em; font-size: 0.85em; line-height: 125%; margin: 0.3em 0">{body}</pre>')
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
 
 
 def num_params(model) -> int:

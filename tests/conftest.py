@@ -49,3 +49,13 @@ def batch_of(lengths, D=5, seed=0, garbage=9.0):
     H = torch.randn(len(lengths), int(lengths.max()) + 2, D, generator=g) - 1.0
     mask = padding_mask(lengths, H.shape[1])
     return torch.where(mask.unsqueeze(-1), H, torch.full_like(H, garbage)), mask
+
+
+@pytest.fixture(autouse=True)
+def _feedback_unwrapped(request, monkeypatch):
+    """Checks' messages on one line each, so tests can match them whole; the wrapping that keeps
+    them inside the book's column has its own test (marked ``wrapped``)."""
+    if request.node.get_closest_marker("wrapped") is None:
+        from seqlib.checks import feedback
+
+        monkeypatch.setattr(feedback, "WIDTH", 10_000)

@@ -550,6 +550,130 @@ def _bad_values(kind: str) -> st.SearchStrategy[Bad]:
 _register_specs()
 
 
+def _register_day06_specs():
+    """Day 6 (issue 14): seqlib.ngram, seqlib.decoding, seqlib.checkpoint."""
+    import tempfile
+
+    ngram, dec, ck = _module("seqlib.ngram"), _module("seqlib.decoding"), _module("seqlib.checkpoint")
+    from seqlib.text import Vocab
+
+    text = torch.tensor([0, 1, 2, 1, 0, 2, 3, 1, 2, 0, 1, 3] * 4)
+
+    def lm(order=2, smoothing="kn"):
+        return ngram.NgramLM(order, 5, smoothing).fit(text)
+
+    # seqlib.ngram
+    spec("ngram.to_bits", ngram.to_bits, lambda: dict(nats=1.5), nats="real")
+    spec("ngram.NgramLM", ngram.NgramLM, lambda: dict(order=3, vocab_size=5, smoothing="kn", k=0.5),
+         order="size", vocab_size="size", smoothing="name", k="pos")
+    spec("ngram.NgramLM.fit", lambda tokens: ngram.NgramLM(2, 5).fit(tokens), lambda: dict(tokens=text),
+         tokens="seq")
+    spec("ngram.NgramLM.loss", lambda tokens: lm().loss(tokens), lambda: dict(tokens=text[:20]), tokens="seq")
+    spec("ngram.NgramLM.log_likelihoods", lambda tokens: lm().log_likelihoods(tokens), lambda: dict(tokens=text[:20]),
+         tokens="seq")
+    spec("ngram.NgramLM.log_probs_next", lambda contexts: lm(3).log_probs_next(contexts),
+         lambda: dict(contexts=torch.tensor([[0, 1], [-1, 2]])), contexts="tensor",
+         ok={"contexts": {"one dimension less"}})  # a 1-d context is one row (documented)
+    spec("ngram.NgramLM.top_k_accuracy", lambda tokens, ks, chunk: lm().top_k_accuracy(tokens, ks, chunk=chunk),
+         lambda: dict(tokens=text[:20], ks=[1, 2], chunk=4), tokens="seq", ks="seq", chunk="size")
+    spec("ngram.NgramLM.tune_k", lambda val_tokens, ks: lm(2, "add-k").tune_k(val_tokens, ks),
+         lambda: dict(val_tokens=text[:20], ks=[1.0, 0.1]), val_tokens="seq", ks="seq",
+         aliases={"val_tokens": ("tokens",)})
+    spec("ngram.NgramLM.begin_state", lambda batch_size: lm(3).begin_state(batch_size), lambda: dict(batch_size=2),
+         batch_size="size")
+    spec("ngram.NgramLM.step", lambda state, tokens: lm(3).step(state, tokens),
+         lambda: dict(state=torch.tensor([[0, 1], [-1, 2]]), tokens=torch.tensor([1, 3])), state="tensor",
+         tokens="tensor", aliases={"state": ("contexts",)},
+         ok={"state": {"one dimension less"}})  # a 1-d state is one row, like a 1-d context
+
+    # seqlib.decoding
+    logits = lambda: dict(logits=_randn(2, 6))
+    spec("decoding.apply_temperature", dec.apply_temperature, lambda: dict(logits=_randn(2, 6), temperature=0.7),
+         logits="ftensor", temperature="pos", ok={"logits": {"one dimension less"}})  # (vocab_size,) is valid
+    spec("decoding.top_k_filter", dec.top_k_filter, lambda: dict(logits=_randn(2, 6), k=3), logits="ftensor",
+         k="size", ok={"logits": {"one dimension less"}})
+    spec("decoding.top_p_filter", dec.top_p_filter, lambda: dict(logits=_randn(2, 6), p=0.8), logits="ftensor",
+         p="prob", ok={"logits": {"one dimension less"}})
+    spec("decoding.filter_logits", dec.filter_logits,
+         lambda: dict(logits=_randn(2, 6), temperature=0.8, top_k=4, top_p=0.9), logits="ftensor",
+         temperature="pos", top_k="optsize", top_p="prob",
+         ok={"logits": {"one dimension less"}, "top_p": {"None"}})  # None: no top-p filter
+    spec("decoding.entropy", dec.entropy, logits, logits="ftensor", ok={"logits": {"one dimension less"}})
+
+    def step():
+        return lm(3).step
+
+    def state(rows=1):
+        return lm(3).begin_state(rows)
+
+    spec("decoding.prime", lambda step, prompt: dec.prime(step, state(), prompt),
+         lambda: dict(step=step(), prompt=[0, 1]), step="callable", prompt="seq")
+    spec("decoding.sample", lambda **kw: dec.sample(kw.pop("step"), state(kw["num_samples"])
+                                                     if _is_int(kw["num_samples"]) and kw["num_samples"] > 0
+                                                     else state(), **kw),
+         lambda: dict(step=step(), prompt=[0, 1], max_len=5, num_samples=2, temperature=0.8, top_k=3, top_p=0.9,
+                      eos=None, generator=_g()),
+         step="callable", prompt="seq", max_len="count", num_samples="size", temperature="pos", top_k="optsize",
+         top_p="prob", eos="int", ok={"top_p": {"None"}, "eos": {"None"}})
+    spec("decoding.greedy", lambda step, prompt, max_len: dec.greedy(step, state(), prompt, max_len),
+         lambda: dict(step=step(), prompt=[0, 1], max_len=5), step="callable", prompt="seq", max_len="count")
+    spec("decoding.beam_search",
+         lambda step, prompt, max_len, beam_width, alpha, eos, batch_dim: dec.beam_search(
+             step, state(), prompt, max_len, beam_width=beam_width, alpha=alpha, eos=eos, batch_dim=batch_dim),
+         lambda: dict(step=step(), prompt=[0, 1], max_len=5, beam_width=3, alpha=1.0, eos=3, batch_dim=0),
+         step="callable", prompt="seq", max_len="size", beam_width="size", alpha="pos", eos="int", batch_dim="count",
+         ok={"eos": {"None"}, "batch_dim": {"None"}})  # None: no end token; the step's own batch_dim
+    spec("decoding.score_continuation",
+         lambda step, prompt, continuation: dec.score_continuation(step, state(len(continuation)) if isinstance(
+             continuation, torch.Tensor) and continuation.dim() == 2 and len(continuation) else state(), prompt,
+             continuation),
+         lambda: dict(step=step(), prompt=[0, 1], continuation=torch.tensor([[2, 1, 0]])), step="callable",
+         prompt="seq", continuation="tokens", ok={"continuation": {"one dimension less"}})  # one row
+
+    def lm_net():
+        torch.manual_seed(0)
+        return _module("seqlib.lm").concise_model("lstm", 5, 4)
+    spec("decoding.LMStep", dec.LMStep, lambda: dict(net=lm_net(), batch_dim=1), net="module",
+         batch_dim="count", ok={"batch_dim": {"None"}})
+    spec("decoding.LMStep.__call__", lambda state, tokens: dec.LMStep(lm_net())(state, tokens),
+         lambda: dict(state=lm_net().begin_state(batch_size=2), tokens=torch.tensor([1, 3])), state="state",
+         tokens="tokens", aliases={"tokens": ("X",)},  # the model's own check names its input X
+         ok={"state": {"one dimension less"}})  # torch.nn accepts an unbatched state
+    gen = lambda: dec.sample(step(), state(2), [0, 1], 5, num_samples=2, generator=_g())
+    spec("decoding.avg_log_likelihood", dec.avg_log_likelihood, lambda: dict(generated=gen()), generated="callable")
+    samples = lambda: dict(sequences=["to be or not", "to be"], n=2)
+    spec("decoding.distinct_n", dec.distinct_n, samples, sequences="strs", n="size")
+    spec("decoding.repetition_rate", dec.repetition_rate, samples, sequences="strs", n="size")
+    spec("decoding.seen_share", dec.seen_share, lambda: dict(words=["to", "be", "xyzzy"], known={"to", "be"}),
+         words="strs")
+
+    # seqlib.checkpoint (in a fresh temporary folder for every call)
+    vocab = Vocab(list("to be or not"))
+
+    def model():
+        torch.manual_seed(0)
+        return nn.Linear(3, len(vocab))
+
+    def saved():
+        return ck.save(Path(tempfile.mkdtemp()) / "m.pt", model(), vocab, {"in_features": 3,
+                                                                             "out_features": len(vocab)})
+    spec("checkpoint.save", ck.save,
+         lambda: dict(path=Path(tempfile.mkdtemp()) / "m.pt", model=model(), vocab=vocab,
+                      config={"in_features": 3, "out_features": len(vocab)}),
+         path="str", model="module", vocab="module", config="module")
+    spec("checkpoint.load", ck.load, lambda: dict(path=saved(), build=nn.Linear, device=None), path="str",
+         build="callable")
+    spec("checkpoint.describe", ck.describe, lambda: dict(path=saved()), path="str")
+
+
+def _is_int(value):
+    import numbers
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+_register_day06_specs()
+
+
 # --- running one bad call ----------------------------------------------------------------------
 
 def _leaves(result, depth=0):

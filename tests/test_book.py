@@ -1,27 +1,52 @@
-"""The whole book, built in smoke mode, and looked at in a real (headless) browser."""
+"""The whole book, built in smoke mode, and looked at in a real (headless) browser.
+
+The book is built once per test session (``smoke_book`` in conftest.py). To check a book that is
+already built instead, point ``SEQLIB_BOOK_DIR`` at the build's output folder (the one holding
+``html/`` and ``results.json``, e.g. ``tools/build.py --smoke --out /tmp/smokebook``):
+
+    SEQLIB_BOOK_DIR=/tmp/smokebook .venv/bin/python -m pytest tests/test_book.py
+
+The browser checks run with the network blocked (every host name but the local server's
+resolves to nothing), at a 1280 px wide window, as an offline reader meets the book.
+"""
 
 from __future__ import annotations
 
-import functools
-import http.server
+import json
 import os
 import re
-import shutil
-import threading
+import struct
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import pytest
 
+from tools import screenshots
 from tools.course import repository_url, toc_labs
 
 pytestmark = pytest.mark.book
 LABS = [p.stem for p in toc_labs()]
+LAB_PAGES = [f"labs/{lab}.html" for lab in LABS]
 
 
-def test_smoke_build_succeeds_with_every_lab_executed(smoke_book):
-    assert smoke_book["returncode"] == 0, smoke_book["log"][-4000:]
-    results = smoke_book["results"]
+@pytest.fixture(scope="module")
+def book(request):
+    """The built book: ``SEQLIB_BOOK_DIR`` when set, else the session's smoke build."""
+    folder = os.environ.get("SEQLIB_BOOK_DIR")
+    if not folder:
+        return request.getfixturevalue("smoke_book")
+    out = Path(folder).resolve()
+    if not (out / "html" / "index.html").exists():
+        pytest.fail(f"SEQLIB_BOOK_DIR={folder} holds no built book (no html/index.html)")
+    results = out / "results.json"
+    return {"out": out, "html": out / "html", "returncode": None, "log": "(built before the tests)",
+            "results": json.loads(results.read_text()) if results.exists() else None}
+
+
+def test_smoke_build_succeeds_with_every_lab_executed(book):
+    if book["returncode"] is not None:  # None: a book built before the tests (SEQLIB_BOOK_DIR)
+        assert book["returncode"] == 0, book["log"][-4000:]
+    results = book["results"]
     assert results["mode"] == "smoke"
     assert list(results["labs"]) == LABS
     for name, lab in results["labs"].items():
@@ -29,8 +54,8 @@ def test_smoke_build_succeeds_with_every_lab_executed(smoke_book):
         assert lab["seconds"] > 0 and lab["results"], f"{name} recorded no results"
 
 
-def test_every_page_and_the_timing_table_are_rendered(smoke_book):
-    html = smoke_book["html"]
+def test_every_page_and_the_timing_table_are_rendered(book):
+    html = book["html"]
     assert (html / "index.html").exists()
     for name in LABS:
         assert (html / "labs" / f"{name}.html").exists()
@@ -43,8 +68,8 @@ def test_every_page_and_the_timing_table_are_rendered(smoke_book):
 
 
 @pytest.mark.parametrize("lab", LABS)
-def test_lab_page_has_its_figures_and_a_colab_link(smoke_book, lab):
-    html = smoke_book["html"]
+def test_lab_page_has_its_figures_and_a_colab_link(book, lab):
+    html = book["html"]
     page = (html / "labs" / f"{lab}.html").read_text()
     images = re.findall(r'<img[^>]+src="([^"]+)"', page)
     assert any("_images/" in src for src in images), "no figure rendered"
@@ -56,13 +81,48 @@ def test_lab_page_has_its_figures_and_a_colab_link(smoke_book, lab):
     assert 'class="output traceback' not in page, "the executed lab shows an error output"
 
 
-# --- the browser check -----------------------------------------------------------------------
+def test_math_is_served_by_the_book_itself(book):
+    """Issue 12, item 6: MathJax is part of the built site (formulas render with no network)."""
+    html = book["html"]
+    assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").exists()
+    assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    for path in LAB_PAGES:
+        page = (html / path).read_text()
+        sources = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', page, flags=re.I)
+        assert sources, f"{path} loads no MathJax"
+        assert all(src.startswith("../_static/mathjax/") for src in sources), f"{path}: {sources}"
+
+
+def test_bibliography_labels_match_the_author_year_citations(book):
+    """Issue 12, item 5: the text cites "[Elman, 1990]", so the bibliography lists [Elman, 1990], not [Elm90]."""
+    html = book["html"]
+    refs = (html / "book" / "references.html").read_text()
+    labels = {_text(m) for m in re.findall(r'<span class="label"><span class="fn-bracket">\[</span>(.*?)'
+                                           r'<span class="fn-bracket">\]</span></span>', refs, flags=re.S)}
+    assert labels, "the bibliography lists no labelled entries"
+    assert all(re.fullmatch(r"\D+, \d{4}[a-z]?", label) for label in labels), sorted(labels)
+    cited = set()
+    for path in LAB_PAGES + ["index.html"]:
+        page = (html / path).read_text()
+        for link in re.findall(r'<a class="reference internal" href="[^"]*references\.html#id\d+"[^>]*>(.*?)</a>',
+                               page, flags=re.S):
+            cited.add(_text(link))
+    assert cited, "no citations found in the lab pages"
+    assert cited <= labels, f"citations with no bibliography label of the same text: {sorted(cited - labels)}"
+
+
+def _text(fragment: str) -> str:
+    import html as html_lib
+
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
+
+
+# --- the browser checks ------------------------------------------------------------------------
 
 def _chromium():
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if browser and driver:
-        return browser, driver
+    found = screenshots.find_chromium()
+    if found:
+        return found
     message = ("headless Chromium is not installed (Debian: apt-get install chromium chromium-driver; "
                "`make test` installs them when it runs as root)")
     if os.environ.get("CI") == "true":
@@ -71,34 +131,17 @@ def _chromium():
 
 
 @pytest.fixture(scope="module")
-def site(smoke_book):
+def site(book):
     """Serve the built HTML on 127.0.0.1 for the browser."""
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(smoke_book["html"]))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with screenshots.serve(book["html"]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium, driver_path = _chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(driver_path), options=opts)
-    drv.set_page_load_timeout(60)
+    """Headless Chromium, 1280 px wide, with every host but the local server unreachable (offline)."""
+    _chromium()
+    drv = screenshots.start_browser(screenshots.WIDTH)
     yield drv
     drv.quit()
 
@@ -106,9 +149,9 @@ def browser():
 def _own_console_errors(logs, site):
     """Console errors of the book itself.
 
-    Offline test machines cannot reach the CDNs the theme loads MathJax and the widget
-    manager from; a failed load of an *external* resource is reported by the network layer
-    ("net::ERR_...") and is not an error of the book. Everything else counts.
+    The browser is offline: it cannot reach the CDNs that the theme and myst-nb load require.js
+    and the widget manager from. A failed load of an *external* resource is reported by the
+    network layer ("net::ERR_...") and is not an error of the book. Everything else counts.
     """
     errors, offline = [], []
     for entry in logs:
@@ -124,10 +167,9 @@ def _own_console_errors(logs, site):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("path", ["book/index.html"] + [f"labs/{lab}.html" for lab in LABS])
+@pytest.mark.parametrize("path", ["book/index.html", "book/results.html"] + LAB_PAGES)
 def test_page_loads_without_console_errors_and_every_image_loads(browser, site, path):
-    browser.get(f"{site}/{path}")
-    browser.execute_script("window.scrollTo(0, document.body.scrollHeight);")  # lazy images
+    screenshots.open_page(browser, f"{site}/{path}")
     broken = browser.execute_script(
         "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);"
     )
@@ -149,3 +191,211 @@ def test_colab_launch_link_points_at_the_lab_notebook(browser, site, lab):
     )
     repo = urlparse(repository_url()).path.strip("/")
     assert f"https://colab.research.google.com/github/{repo}/blob/main/labs/{lab}.ipynb" in links, links
+
+
+# Math: every formula element typeset, no MathJax error, no raw TeX left in the text of the page
+# (code, scripts and typeset formulas aside; hidden solutions and model answers included).
+_MATH = r"""
+const maths = Array.from(document.querySelectorAll('span.math, div.math'));
+const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'TEXTAREA', 'NOSCRIPT', 'MJX-CONTAINER']);
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode(n) {
+  for (let e = n.parentElement; e; e = e.parentElement) if (skip.has(e.tagName)) return NodeFilter.FILTER_REJECT;
+  return NodeFilter.FILTER_ACCEPT; }});
+const texts = [];
+while (walker.nextNode()) texts.push(walker.currentNode.nodeValue);
+return {
+  formulas: maths.length,
+  typeset: document.querySelectorAll('mjx-container').length,
+  untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 80)),
+  errors: Array.from(document.querySelectorAll('mjx-merror')).map(
+      e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 80)),
+  text: texts.join(' '),
+  scripts: Array.from(document.scripts).map(s => s.src).filter(s => /mathjax/i.test(s)),
+};
+"""
+# Raw TeX in running text: \( \) \[ \] delimiters, $$, \begin{...}, or $...$ holding a TeX character.
+RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\begin\{|\$[^$\n]{0,80}?[\\^_{][^$\n]{0,80}?\$")
+
+
+def _math(browser) -> dict:
+    """What the page open in ``browser`` shows of its formulas; ``raw``: snippets of raw TeX in its text."""
+    found = browser.execute_script(_MATH)
+    found["raw"] = [found["text"][max(0, m.start() - 40): m.end() + 40] for m in RAW_TEX.finditer(found["text"])]
+    return found
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", LAB_PAGES)
+def test_math_is_typeset_offline(browser, site, path):
+    """Issue 12, item 6 (ASSERTION: math). With no network, MathJax (served by the book) typesets every
+    formula: MathJax output for each formula element, no MathJax error, no raw TeX left in the text."""
+    state = screenshots.open_page(browser, f"{site}/{path}")
+    found = _math(browser)
+    assert found["scripts"] and all(s.startswith(site) for s in found["scripts"]), \
+        f"MathJax must come from the book itself: {found['scripts']}"
+    assert state == "typeset", f"{path}: MathJax {state}"
+    assert found["formulas"] > 0 and found["typeset"] >= found["formulas"], found
+    assert found["untypeset"] == [], f"{path}: formulas left as raw TeX: {found['untypeset'][:10]}"
+    assert found["errors"] == [], f"{path}: MathJax could not typeset: {found['errors'][:10]}"
+    assert found["raw"] == [], f"{path}: raw TeX in the page's text: {found['raw'][:10]}"
+
+
+def _png_dpi(path: Path, default: float = 100.0) -> float:
+    """Pixels per inch stored in a PNG's pHYs chunk (Matplotlib writes the figure's dpi), else ``default``."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return default
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos: pos + 8])
+        if kind == b"pHYs" and length == 9:
+            x, _, unit = struct.unpack(">IIB", data[pos + 8: pos + 17])
+            return x * 0.0254 if unit == 1 and x else default
+        if kind in (b"IDAT", b"IEND"):
+            break
+        pos += 12 + length
+    return default
+
+
+_FIGURES = """
+return Array.from(document.images).filter(i => /_images\\//.test(i.getAttribute('src') || '')).map(i => {
+  const r = i.getBoundingClientRect();
+  return {src: i.getAttribute('src'), url: i.currentSrc || i.src, natural: i.naturalWidth, shown: r.width,
+          visible: !!i.offsetParent && r.width > 0 && getComputedStyle(i).visibility !== 'hidden'};
+});
+"""
+MIN_PX_PER_INCH = 60
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", LAB_PAGES)
+def test_figures_are_shown_large_enough_to_read(browser, site, book, path):
+    """Issue 12, item 2 (ASSERTION: figure scale). At a 1280 px window every visible figure is shown at
+    >= 60 px per inch of its width (Matplotlib draws fonts in points: 9 pt tick labels at 60 px/in are
+    7.5 px tall). A figure wider than the text column is shrunk to fit it and fails here."""
+    screenshots.open_page(browser, f"{site}/{path}")
+    small = _small_figures(browser, lambda url: book["html"] / unquote(urlparse(url).path).lstrip("/"))
+    assert small == [], f"{path}: figures shown at under {MIN_PX_PER_INCH} px per inch:\n  " + "\n  ".join(small)
+
+
+def _small_figures(browser, local_file) -> list[str]:
+    """The visible figures of the open page shown at under MIN_PX_PER_INCH; ``local_file(url)`` is the PNG's path."""
+    small = []
+    for img in browser.execute_script(_FIGURES):
+        if not img["visible"] or not img["natural"]:
+            continue
+        local = local_file(img["url"])
+        dpi = _png_dpi(local) if local.suffix.lower() == ".png" else 100.0
+        inches = img["natural"] / dpi
+        ppi = img["shown"] / inches
+        if ppi < MIN_PX_PER_INCH:
+            small.append(f"{img['src']}: {inches:.1f} in wide ({img['natural']} px at {dpi:.0f} dpi) shown "
+                         f"{img['shown']:.0f} px wide = {ppi:.0f} px/in")
+    return small
+
+
+# Output boxes: a visible text output wider than its box (part of a line hidden behind a scroll bar),
+# and a visible output box with nothing in it.
+_OUTPUTS = r"""
+const visible = e => { const r = e.getBoundingClientRect(); return !!e.offsetParent && r.width > 0 && r.height > 0; };
+const longest = t => t.split('\n').reduce((a, b) => b.length > a.length ? b : a, '');
+const wide = Array.from(document.querySelectorAll('.cell_output pre')).filter(visible)
+  .filter(p => p.scrollWidth > p.clientWidth + 2)
+  .map(p => ({overflow: p.scrollWidth - p.clientWidth, width: p.clientWidth, line: longest(p.textContent).slice(0, 120)}));
+const media = 'img, svg, canvas, video, iframe, table, mjx-container, .jupyter-widgets, .widget-subarea';
+const boxes = Array.from(document.querySelectorAll('.cell_output, .cell_output > *')).filter(visible);
+const blank = boxes.filter(b => !b.querySelector(media) && !b.matches(media) && b.innerText.trim() === '')
+  .filter(b => !b.querySelector('script[type="application/vnd.jupyter.widget-view+json"]'));
+const empty = blank.filter(b => !blank.some(o => o !== b && b.contains(o)))  // the innermost empty box
+  .map(b => {
+    const cell = b.closest('.cell');
+    const before = cell && cell.querySelector('.cell_input') ? cell.querySelector('.cell_input').innerText.trim() : '';
+    return {box: b.className, height: Math.round(b.getBoundingClientRect().height), cell: before.slice(0, 100)};
+  });
+return {wide, empty};
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", LAB_PAGES)
+def test_no_output_is_wider_than_its_box(browser, site, path):
+    """Issue 12, item 3 (ASSERTION: output width). No visible text output has lines cut off at the
+    column's edge (its scroll width exceeds its box by more than 2 px)."""
+    screenshots.open_page(browser, f"{site}/{path}")
+    wide = browser.execute_script(_OUTPUTS)["wide"]
+    assert wide == [], f"{path}: outputs wider than the column:\n  " + "\n  ".join(
+        f"{w['overflow']} px too wide (box {w['width']} px): {w['line']!r}" for w in wide)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", LAB_PAGES)
+def test_no_empty_output_box(browser, site, path):
+    """Issue 12, item 3 (ASSERTION: empty outputs). No visible output box is empty (widget views aside:
+    offline they show nothing, and the widget test below checks that each has a static rendering)."""
+    screenshots.open_page(browser, f"{site}/{path}")
+    empty = browser.execute_script(_OUTPUTS)["empty"]
+    assert empty == [], f"{path}: empty output boxes:\n  " + "\n  ".join(
+        f"{e['box']} ({e['height']} px) of the cell starting {e['cell']!r}" for e in empty)
+
+
+_WIDGETS = r"""
+const views = Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
+const note = /\b(Jupyter|Colab)\b/;
+return views.map(v => {
+  const cell = v.closest('.cell') || v.parentElement;
+  const output = v.closest('.cell_output') || cell;
+  const before = cell.previousElementSibling;
+  const near = [cell, before, cell.nextElementSibling].filter(e => e);
+  return {
+    code: (cell.querySelector('.cell_input') || cell).innerText.trim().split('\n').slice(-1)[0].slice(0, 100),
+    // the default drawn by the widget helper (static=True), or by the lab in the cell just before
+    static_figure: !!output.querySelector('img, svg') || !!(before && before.matches('.cell')
+                   && before.querySelector('.cell_output img, .cell_output svg')),
+    note: near.some(e => note.test(e.innerText || '')),
+  };
+});
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", LAB_PAGES)
+def test_every_widget_has_a_static_rendering_or_a_note(browser, site, path):
+    """Issue 12, item 6: offline (and in the static book generally) no Python runs behind a slider, so
+    each widget's cell (or the cell just before it) shows a static figure, or a note beside it says the
+    control works in Jupyter/Colab."""
+    screenshots.open_page(browser, f"{site}/{path}")
+    bare = [w["code"] for w in browser.execute_script(_WIDGETS) if not (w["static_figure"] or w["note"])]
+    assert bare == [], f"{path}: widgets with neither a static rendering nor a note: {bare}"
+
+
+@pytest.mark.browser
+def test_the_page_checks_catch_what_they_look_for(browser, tmp_path):
+    """The checks above on a page made to fail each of them, so that they cannot pass by finding nothing."""
+    from PIL import Image
+
+    (tmp_path / "_images").mkdir()
+    Image.new("RGB", (1000, 200), "white").save(tmp_path / "_images" / "wide.png", dpi=(100, 100))  # 10 in
+    Image.new("RGB", (500, 200), "white").save(tmp_path / "_images" / "fine.png", dpi=(100, 100))  # 5 in
+    long_line = "x" * 200
+    (tmp_path / "page.html").write_text(f"""<!DOCTYPE html><html><head><title>t</title></head><body>
+<div style="width: 400px">
+<p>Inline <span class="math notranslate nohighlight">\\(x^2\\)</span> and raw $h_t$ and $$y$$.</p>
+<div class="cell"><div class="cell_input"><pre>print("too long")</pre></div>
+ <div class="cell_output"><div class="output stream"><pre style="overflow-x: auto">{long_line}</pre></div></div></div>
+<div class="cell"><div class="cell_input"><pre>nothing()</pre></div>
+ <div class="cell_output"><div class="output text_plain" style="height: 20px; border: 1px solid"></div></div></div>
+<div class="cell"><div class="cell_output"><img src="_images/wide.png" style="width: 100%">
+ <img src="_images/fine.png" style="width: 100%"></div></div>
+<div class="cell"><div class="cell_output"><pre>short</pre></div></div>
+</div></body></html>""")
+    browser.get((tmp_path / "page.html").as_uri())
+    screenshots.settle(browser)
+    found = _math(browser)
+    assert found["untypeset"] == ["\\(x^2\\)"] and found["typeset"] == 0
+    assert any("$h_t$" in r for r in found["raw"]) and any("$$y$$" in r for r in found["raw"])
+    small = _small_figures(browser, lambda url: tmp_path / "_images" / Path(unquote(urlparse(url).path)).name)
+    assert len(small) == 1 and "wide.png: 10.0 in wide" in small[0] and "40 px/in" in small[0], small
+    outputs = browser.execute_script(_OUTPUTS)
+    assert [w["line"][:10] for w in outputs["wide"]] == ["x" * 10]
+    assert [e["cell"] for e in outputs["empty"]] == ["nothing()"]

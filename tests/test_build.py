@@ -66,8 +66,8 @@ def test_results_page_lists_every_lab_with_time_status_and_numbers():
          "day02_y": {"status": "failed", "seconds": 1.0, "results": {}}},
         "full",
     )
-    assert "| {doc}`day01_x <../labs/day01_x>` | ok | 12.3 |" in page
-    assert "| {doc}`day02_y <../labs/day02_y>` | failed | 1.0 |" in page
+    assert "| {doc}`../labs/day01_x` | ok | 12.3 |" in page  # the link shows the lab's title
+    assert "| {doc}`../labs/day02_y` | failed | 1.0 |" in page
     assert "| `val_ppl` | 4.123 |" in page and "| `n` | 3 |" in page
     assert "full mode" in page
 
@@ -186,3 +186,156 @@ def test_labs_are_scheduled_longest_first_unknown_ones_by_their_budget():
     assert [p.stem for p in build.schedule(labs, previous)] == ["b", "newer", "new", "c", "a"]
     fresh = [Path(f"labs/{n}.ipynb") for n in ("day01_x", "day03_time_machine", "day05_y")]
     assert build.schedule(fresh, {})[0].stem == "day03_time_machine"  # budget 6
+
+
+# --- the results page for people (issue 12, item 5) ---------------------------------------------
+
+TOY_CATALOGUE = {
+    "day01_x": [
+        {"title": "Which model reads best?", "about": "Lower is\n better.", "unit": "perplexity", "format": ".2f",
+         "rows": [
+             {"key": "ppl_rnn", "label": "plain RNN", "kind": "baseline"},
+             {"key": "ppl_lstm", "label": "LSTM"},
+             {"key": "ppl_gone", "label": "a model this run did not record"},
+             {"key": "best", "label": "the best model", "unit": "name", "values": {"lstm": "LSTM"}},
+             {"text": "at most 4.5", "label": "course target", "kind": "target"},
+             {"text": "6.6 to 7.4", "label": "D2L 1.0", "kind": "published"},
+         ]},
+        {"title": "Accuracy", "unit": "% correct", "scale": 100, "format": ".1f",
+         "rows": [{"key": "acc", "label": "test accuracy"},
+                  {"key": "sample", "label": "generated text", "unit": "text"},
+                  {"key": "loss", "label": "final loss", "unit": "nats", "format": ".3f"}]},
+        {"title": "Nothing recorded here", "rows": [{"key": "absent", "label": "absent"}]},
+    ],
+}
+
+
+def _toy_entries():
+    return {"day01_x": {"status": "ok", "seconds": 123.4, "units": 2.04, "budget": 4,
+                        "results": {"ppl_rnn": 5.5658, "ppl_lstm": 4.3777, "best": "lstm", "acc": 0.78023,
+                                    "sample": "a | b_c", "loss": 0.12345, "raw_only": 7}},
+            "day02_y": {"status": "failed", "seconds": 3.0, "units": 0.05, "budget": 6, "results": {}}}
+
+
+def test_results_page_shows_catalogued_numbers_with_labels_units_and_comparisons():
+    page = build.results_page(_toy_entries(), "full", catalogue=TOY_CATALOGUE,
+                              titles={"day01_x": "Day 1: *Toy* lab"})
+    assert "## Day 1: *Toy* lab" in page and "## day02_y" in page  # the lab's title, else its name
+    assert "Run time: **123 s** on the machine that built this book, **2.0 reference units** (budget 4)." in page
+    assert "**It failed**" in page.split("## day02_y", 1)[1]
+    assert "### Which model reads best?" in page and "Lower is better." in page
+    assert "| result | perplexity | kind of figure |" in page
+    assert "| plain RNN | 5.57 | baseline, this run |" in page
+    assert "| LSTM | 4.38 | this run |" in page
+    assert "| the best model | LSTM | this run |" in page  # a string value, by its catalogue name
+    assert "| course target | at most 4.5 | course target |" in page
+    assert "| D2L 1.0 | 6.6 to 7.4 | published |" in page
+    assert "did not record" not in page  # a catalogued key the run lacks is left out
+    assert "| test accuracy | 78.0 | this run |" in page  # scaled to per cent
+    assert "| generated text | `a \\| b_c` | this run |" in page  # text quoted literally
+    assert "| final loss | 0.123 nats | this run |" in page  # a row's own unit follows its value
+    assert "Nothing recorded here" not in page  # a comparison with no recorded number is left out
+    # every raw key, catalogued or not, in the collapsed block
+    block = page.split(":::{dropdown} All values recorded by this lab", 1)[1].split(":::", 1)[0]
+    for key in _toy_entries()["day01_x"]["results"]:
+        assert f"| `{key}` |" in block
+    assert "| `raw_only` | 7 |" in block
+    assert page.count(":::{dropdown}") == 1  # the failed lab recorded nothing: no block
+
+
+def test_results_catalogue_is_well_formed_and_covers_every_lab():
+    catalogue = build.load_catalogue()
+    assert build.check_catalogue(catalogue) == []
+    from tools.course import toc_labs
+
+    assert set(catalogue) == {lab.stem for lab in toc_labs()}, "one entry per lab of _toc.yml"
+
+
+def test_check_catalogue_names_each_problem():
+    bad = {"day01_x": [
+        {"title": "t", "rows": [
+            {"key": "a", "text": "1", "label": "both"},
+            {"label": "neither"},
+            {"key": "b", "label": "fixed kind on a key", "kind": "published"},
+            {"text": "1", "label": "unknown kind", "kind": "guess"},
+            {"key": "c", "label": "bad format", "format": ".2q"},
+            {"key": "d"},
+            {"key": "e", "label": "typo", "lable": "x"},
+        ]},
+        {"rows": []},
+    ], "day02_y": []}
+    problems = "\n".join(build.check_catalogue(bad))
+    for needle in ("'both': give either", "'neither': give either", "'fixed kind on a key': kind 'published'",
+                   "'unknown kind': kind 'guess'", "'bad format': bad format", "every row needs a label",
+                   "'typo': unknown fields ['lable']", "comparison 2: needs a title", "day02_y: needs a list"):
+        assert needle in problems, needle
+    assert build.check_catalogue(TOY_CATALOGUE) == []
+
+
+def test_catalogue_gaps_name_the_keys_a_lab_did_not_record():
+    gaps = build.catalogue_gaps(_toy_entries(), TOY_CATALOGUE)
+    assert gaps == {"day01_x": ["ppl_gone", "absent"]}  # a failed lab is not asked for its numbers
+
+
+def test_landing_page_states_each_labs_budget_in_reference_units():
+    """Issue 12, item 6: the course map gives each lab's run budget (the notebooks' metadata), not minutes."""
+    import re
+
+    from tools.course import lab_budget, toc_labs
+
+    index = (build.ROOT / "book" / "index.md").read_text()
+    for lab in toc_labs():
+        row = next((line for line in index.splitlines() if f"<../labs/{lab.stem}>" in line), None)
+        assert row, f"{lab.stem} is not on the course map"
+        budget = lab_budget(lab.stem)
+        assert re.search(rf"\|\s*{budget:g} units\s*\|\s*$", row), f"{lab.stem}: budget {budget:g} units: {row}"
+    for page in ("index.md", "setup.md", "instructors.md"):
+        text = (build.ROOT / "book" / page).read_text()
+        assert not re.search(r"\b(under|about|takes?|in)\s+\d+(\.\d+)?\s*(min|minutes|s|seconds)\b", text), page
+    assert "make calibrate" in index
+
+
+# --- the book's own extensions ------------------------------------------------------------------
+
+def _ext(name):
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(build.ROOT / "book" / "_ext"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(build.ROOT / "book" / "_ext"))
+
+
+def test_offline_mathjax_is_the_pinned_release_with_its_fonts_and_extensions():
+    mj = _ext("offline_mathjax")
+    es5 = mj.source()  # checks version and SHA-256 of the entry script
+    files = {str(p) for p in mj.files(es5)}
+    assert mj.ENTRY in files
+    assert any(f.startswith("output/chtml/fonts/woff-v2/") for f in files)  # the glyphs
+    assert "input/tex/extensions/boldsymbol.js" in files  # loaded on demand by \boldsymbol
+    import yaml
+
+    config = yaml.safe_load((build.ROOT / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["mathjax_path"] == mj.MATHJAX_PATH
+    assert "offline_mathjax" in config["sphinx"]["local_extensions"]
+
+
+def test_bibliography_labels_are_author_year_like_the_citations():
+    from pybtex.database import parse_file
+
+    bib = _ext("bib_author_year")
+    entries = parse_file(str(build.ROOT / "book" / "references.bib")).entries
+    labels = {key: bib.author_year(entry) for key, entry in entries.items()}
+    assert labels["elman1990"] == "Elman, 1990"
+    assert labels["hochreiter1997"] == "Hochreiter and Schmidhuber, 1997"
+    assert labels["d2l2023"] == "Zhang et al., 2023"
+    assert labels["cho2014"] == "Cho et al., 2014"  # "van Merriënboer" is not first
+    same = [type("E", (), {"persons": e.persons, "fields": e.fields, "key": k})
+            for k, e in list(entries.items())[:1]] * 2
+    assert list(bib.AuthorYearLabels().format_labels(same))[0].endswith("a")  # a clash gets a, b
+    import yaml
+
+    config = yaml.safe_load((build.ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert config["bibtex_default_style"] == bib.STYLE and config["bibtex_reference_style"] == "author_year"

@@ -210,3 +210,12 @@ def test_a_verdict_acts_as_a_bool_and_shows_nothing_in_a_notebook():
     assert ok != None and bad != None  # noqa: E711
     data, _ = DisplayFormatter().format(ok)
     assert data == {}, "a check's verdict must not print a bare True/False under the cell"
+
+
+@pytest.mark.wrapped
+def test_feedback_lines_fit_the_book_column(capsys):
+    report(False, "the hidden state " * 12, "try " * 40, expected="shape (2, 3) " * 10)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 3 and all(len(line) <= 78 for line in lines)
+    assert lines[0].startswith("❌ the hidden state") and lines[1].startswith("   ")
+    assert any(line.startswith("   expected: ") for line in lines) and any(line.startswith("   hint: ") for line in lines)

@@ -40,3 +40,13 @@ def test_check_accuracy_feedback(capsys):
     assert check_accuracy_from_logits(lambda z, y: None) == FAILED
     assert check_accuracy_from_logits(lambda z, y: ((z > 0).float() == y).float()) == FAILED
     assert "shape" in capsys.readouterr().out
+
+
+def test_day05_hints_guide_without_giving_the_code(capsys):
+    """A hint names the idea (which values, which dimension), never the line of code to type."""
+    check_accuracy_from_logits(lambda z, y: 0.3)
+    check_masked_pooling(lambda H, m: H.mean(1), lambda H, m: H.amax(1))
+    out = capsys.readouterr().out
+    assert out.count("hint:") == 3
+    for code in (".float()", ".mean()", "masked_fill", "unsqueeze(", "mask.sum(", "float('-inf')"):
+        assert code not in out, code

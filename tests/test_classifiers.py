@@ -230,6 +230,16 @@ def test_ngrams_and_bag_of_ngrams():
     assert torch.equal(ids2, ids) and torch.equal(offsets2, offsets) and y.tolist() == [1.0, 0.0, 1.0]
 
 
+def test_ngram_features_encode_each_sentence_once_and_hand_out_copies():
+    nv = NgramFeatures([["not", "good"], ["good", "fun"]], n=2)
+    first = nv.encode(["not", "good"])
+    first.append(99)                                   # the caller's list, not the remembered one
+    assert nv.encode(["not", "good"]) == nv.encode(("not", "good")) == first[:-1]
+    assert len(nv._encoded) == 1                       # a list and a tuple of the same tokens: one entry
+    with pytest.raises(TypeError):
+        nv.encode("not good")                          # a string is not a token list, cached or not
+
+
 def test_nb_ratio_sign_follows_the_class():
     nv = NgramFeatures([["great"], ["awful"]], n=1)
     ids, offsets = nv.batch([["great"], ["great"], ["awful"]])

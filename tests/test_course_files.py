@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
@@ -62,12 +64,76 @@ def test_lab_has_checked_cells_with_reference_outputs_and_records_results(lab):
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
-def test_solutions_are_hidden(lab):
+def test_solutions_keep_their_secret(lab):
+    """A solution's code AND output stay behind one toggle: in the book (tag ``hide-cell``) and in Jupyter."""
     nb = nbformat.read(lab, as_version=4)
     for c in nb.cells:
         if c.cell_type == "code" and c.source.lstrip().startswith("# Solution"):
-            assert "hide-input" in c.metadata.get("tags", []), c.source[:60]
-            assert c.metadata.get("jupyter", {}).get("source_hidden") is True, c.source[:60]
+            tags = c.metadata.get("tags", [])
+            assert "hide-cell" in tags and "hide-input" not in tags, \
+                f"solution cell needs the tag hide-cell (not hide-input): {c.source[:60]!r}"
+            jupyter = c.metadata.get("jupyter", {})
+            assert jupyter.get("source_hidden") is True and jupyter.get("outputs_hidden") is True, \
+                f"solution cell needs metadata jupyter.source_hidden and outputs_hidden: {c.source[:60]!r}"
+
+
+# A run time or a speed ratio written by hand in a lab's text (it contradicts the run on another
+# machine): numbers from a run are quoted with seqlib.results.say, costs in reference units.
+_NUMBER = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|a couple of)"
+HAND_WRITTEN_TIMING = re.compile(
+    # (a student's study time is not a run time: "about 90 minutes of reading and exercises" is fine)
+    rf"\b{_NUMBER}(?:\s*(?:-|–|to)\s*{_NUMBER})?\s*(?:seconds?|secs?|minutes?|mins?|hours?|hrs?)\b"
+    r"(?!\s+(?:of reading|of study|of work|with the exercises))"
+    r"|\b\d+(?:\.\d+)?\s?s\s+(?:per|each|a|on|for|in)\b"
+    r"|\b\d+(?:\.\d+)?\s*(?:x|×)\s*(?:faster|slower|quicker|the speed|as fast)"
+    r"|\b\d+(?:\.\d+)?\s*%\s*(?:faster|slower|quicker|speed-?up|more throughput)"
+    r"|\b(?:twice|thrice|several times|many times|\d+ times)\s+(?:faster|slower|quicker|as fast)",
+    re.IGNORECASE)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_lab_text_states_no_hand_written_run_time_or_speed_ratio(lab):
+    nb = nbformat.read(lab, as_version=4)
+    found = [m.group(0) for c in nb.cells if c.cell_type == "markdown"
+             for m in HAND_WRITTEN_TIMING.finditer(c.source)]
+    assert not found, (f"{lab.name}: hand-written run times or speed ratios in the text: {found}; quote "
+                       "the run's numbers with seqlib.results.say(f'...') in a remove-input cell, and "
+                       "state a lab's cost as its budget in reference units")
+
+
+def test_the_timing_pattern_catches_what_readers_tripped_over():
+    for text in ("takes one to two minutes", "about 3 minutes", "about 50 s per seed", "2x faster",
+                 "about 30% faster", "several times faster", "about 3.7 minutes", "under four minutes", "takes 12 seconds"):
+        assert HAND_WRITTEN_TIMING.search(text), text
+    for text in ("a budget of 4 reference units", "time step t", "35 s_t", "the 1990s", "4 layers",
+                 "about 90 minutes of reading and exercises", "2.5 hours with the exercises"):
+        assert not HAND_WRITTEN_TIMING.search(text), text
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_plumbing_cells_are_out_of_sight(lab):
+    """Prose from the run shows as text only; recorded results belong on the results page."""
+    nb = nbformat.read(lab, as_version=4)
+    for c in nb.cells:
+        if c.cell_type != "code":
+            continue
+        tags = set(c.metadata.get("tags", []))
+        if re.search(r"^\s*say\(", c.source, re.MULTILINE):
+            assert tags & {"remove-input", "remove-cell"}, f"a say(...) cell must be tagged remove-input: {c.source[:60]!r}"
+        if re.search(r"^\s*record\(", c.source, re.MULTILINE):
+            assert "remove-cell" in tags, f"a record(...) cell must be tagged remove-cell: {c.source[:60]!r}"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_lab_figures_fit_the_column(lab):
+    """No hand-set figure wider than the book's column (seqlib.plots.COLUMN_INCHES), and the course style is on."""
+    from seqlib.plots import COLUMN_INCHES
+
+    nb = nbformat.read(lab, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    widths = [float(w) for w in re.findall(r"figsize\s*=\s*\(\s*(\d+(?:\.\d+)?)\s*,", code)]
+    assert all(w <= COLUMN_INCHES for w in widths), f"{lab.name}: figures {widths} in wide; at most {COLUMN_INCHES}"
+    assert "use_course_style()" in code, f"{lab.name} does not call seqlib.plots.use_course_style()"
 
 
 def _modules():

@@ -433,3 +433,91 @@ def test_timemachine_plain_http_address_is_documented():
     ds = data.REGISTRY["timemachine"]
     if ds.url.startswith("http://"):
         assert "checksum" in ds.description and "http" in ds.description
+
+
+# --- issue 14: Tiny Shakespeare (Day 6) ---------------------------------------------------------------
+
+SHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+HAVE_SHAKESPEARE = bool(MIRROR) and (Path(MIRROR) / "tinyshakespeare.txt").is_file()
+needs_shakespeare = pytest.mark.skipif(not HAVE_SHAKESPEARE, reason="set SEQLIB_DATA_DIR to the offline mirror "
+                                       "(e.g. /work/shared/data) to check the real Tiny Shakespeare file")
+
+
+def shakespeare_offline(monkeypatch, url: str | None = None) -> data.Dataset:
+    """The real registry entry, its canonical address replaced (by a dead one unless ``url``): no test
+    ever contacts the internet."""
+    import dataclasses
+
+    ds = dataclasses.replace(data.REGISTRY["tinyshakespeare"], url=url or dead_url("input.txt"))
+    monkeypatch.setitem(data.REGISTRY, "tinyshakespeare", ds)
+    return ds
+
+
+def test_tinyshakespeare_entry_pins_the_char_rnn_file_and_its_sha256():
+    ds = data.REGISTRY["tinyshakespeare"]
+    assert ds.file == "tinyshakespeare.txt" and ds.member is None
+    assert ds.url == ("https://raw.githubusercontent.com/karpathy/char-rnn/"
+                      "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt")
+    assert ds.known_hash == f"sha256:{SHAKESPEARE_SHA256}"
+
+
+def test_tinyshakespeare_corrupt_offline_copy_is_a_checksum_error(env, monkeypatch):
+    offline = env / "offline"
+    offline.mkdir()
+    truncated = b"First Citizen:\nBefore we proceed any further, hear me speak.\n"
+    (offline / "tinyshakespeare.txt").write_bytes(truncated)
+    monkeypatch.setenv("SEQLIB_DATA_DIR", str(offline))
+    ds = shakespeare_offline(monkeypatch)
+    with pytest.raises(data.ChecksumError) as info:
+        data.fetch("tinyshakespeare")  # a corrupt offline copy is an error, never silently replaced
+    msg = str(info.value)
+    assert str(offline / "tinyshakespeare.txt") in msg and ds.url in msg
+    assert SHAKESPEARE_SHA256 in msg and sha256(truncated) in msg
+    assert (offline / "tinyshakespeare.txt").read_bytes() == truncated  # left alone
+    assert not (env / "cache").exists()
+
+
+def test_tinyshakespeare_without_copy_or_network_explains_the_fix(env, monkeypatch):
+    ds = shakespeare_offline(monkeypatch)
+    with pytest.raises(data.DataNotAvailableError) as info:
+        data.read_text("tinyshakespeare")
+    msg = str(info.value)
+    assert "'tinyshakespeare' (tinyshakespeare.txt)" in msg and ds.url in msg
+    assert "SEQLIB_DATA_DIR is not set" in msg and "export SEQLIB_DATA_DIR=/path/to/folder" in msg
+
+
+def test_tinyshakespeare_tampered_download_is_rejected(env, monkeypatch, server):
+    (server.root / "input.txt").write_bytes(b"To be, or not to be: that is the question.\n")
+    shakespeare_offline(monkeypatch, server.url + "/input.txt")
+    with pytest.raises(data.DataNotAvailableError, match="tinyshakespeare.txt"):
+        data.fetch("tinyshakespeare")
+    assert not (env / "cache" / "tinyshakespeare.txt").exists()
+
+
+@needs_shakespeare
+def test_tinyshakespeare_offline_copy_is_used_as_is(env, monkeypatch):
+    monkeypatch.setenv("SEQLIB_DATA_DIR", MIRROR)
+    shakespeare_offline(monkeypatch)
+    assert data.fetch("tinyshakespeare") == Path(MIRROR) / "tinyshakespeare.txt"
+    assert not (env / "cache").exists()  # nothing downloaded or cached
+
+
+@needs_shakespeare
+def test_tinyshakespeare_download_is_verified_cached_and_then_works_offline(env, monkeypatch, server):
+    raw = (Path(MIRROR) / "tinyshakespeare.txt").read_bytes()
+    (server.root / "input.txt").write_bytes(raw)
+    shakespeare_offline(monkeypatch, server.url + "/input.txt")
+    path = data.fetch("tinyshakespeare")
+    assert path == env / "cache" / "tinyshakespeare.txt" and path.read_bytes() == raw
+    server.stop()
+    assert data.fetch("tinyshakespeare") == path and server.requests == ["/input.txt"]
+
+
+@needs_shakespeare
+def test_tinyshakespeare_real_file_and_the_nanogpt_split(monkeypatch):
+    monkeypatch.setenv("SEQLIB_DATA_DIR", MIRROR)
+    text = data.read_text("tinyshakespeare")
+    assert len(text) == 1_115_394 and len(set(text)) == 65 and len(text.splitlines()) == 40_000
+    cut = int(0.9 * len(text))  # nanoGPT's split: the first 90% for training, the rest for validation
+    assert (cut, len(text) - cut) == (1_003_854, 111_540)
+    assert set(text[cut:]) <= set(text[:cut])  # no character is seen only in validation

@@ -3,7 +3,10 @@ fixed colour scales, labelled axes, clear errors."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib
+import matplotlib.font_manager
 
 matplotlib.use("Agg")
 
@@ -13,7 +16,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 
-from seqlib.heatmaps import heatmap, plot_cell_vs_hidden, plot_gates, plot_hidden_states  # noqa: E402
+from seqlib.heatmaps import LABEL_INCHES, heatmap, plot_cell_vs_hidden, plot_gates, plot_hidden_states  # noqa: E402
+from seqlib.plots import COLUMN_INCHES  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +73,8 @@ def test_plot_hidden_states_lines_one_per_unit_in_tanh_range():
     np.testing.assert_allclose(unit_lines[1].get_ydata(), H[:, 1])
     np.testing.assert_array_equal(unit_lines[0].get_xdata(), np.arange(1, 7))
     assert ax.get_ylim() == pytest.approx((-1.05, 1.05))
+    legend_points = matplotlib.font_manager.FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points()
+    assert ax.get_legend().get_texts()[0].get_fontsize() == legend_points  # the course's legend size, not smaller
 
 
 def test_plot_hidden_states_heatmap_shows_units_as_rows_and_labels_steps():
@@ -117,13 +123,36 @@ def test_gate_heatmaps_have_fixed_colour_ranges():
     plt.close(fig)
 
 
-def test_step_labels_are_thinned_for_long_sequences():
+def test_step_labels_are_thinned_to_what_fits_at_the_course_font_size():
     gates = {k: RNG.uniform(0, 1, (90, 3)) for k in ("I", "F", "O", "C_tilde")}
     fig = plot_gates(gates, step_labels=list("AB" * 45))
-    ax = fig.axes[0]
-    assert len(ax.get_xticks()) <= 30
-    assert "every 3" in fig.axes[2].get_xlabel()
+    bottom = fig.axes[3]
+    width_inches = bottom.get_window_extent().width / fig.dpi
+    labels = [t.get_text() for t in bottom.get_xticklabels()]
+    assert 5 <= len(labels) <= width_inches / LABEL_INCHES  # one label per 0.2 in at most
+    every = int(re.search(r"every (\d+)", bottom.get_xlabel()).group(1))
+    assert len(labels) == -(-90 // every) and labels[:2] == (["A", "A"] if every % 2 == 0 else ["A", "B"])
+    assert all(t.get_fontsize() >= 9 for t in bottom.get_xticklabels())  # thinned, never shrunk
     plt.close(fig)
+
+
+def test_figures_fit_the_book_column_and_stack_their_panels():
+    gates = {k: RNG.uniform(0, 1, (80, 16)) for k in ("I", "F", "O", "C_tilde")}
+    fig = plot_gates(gates, step_labels=list("AB" * 40), title="trained")
+    heat = [ax for ax in fig.axes if ax.get_images()]
+    assert fig.get_figwidth() <= COLUMN_INCHES and len(heat) == 4 and len(fig.axes) == 8  # 4 panels, 4 colour bars
+    lefts = {round(ax.get_position().x0, 3) for ax in heat}
+    assert len(lefts) == 1  # one panel per row: every time step gets the column's width
+    assert [ax.get_xlabel() != "" for ax in heat] == [False, False, False, True]  # time axis labelled once
+    grid = plot_gates(gates, ncols=2)
+    assert len({round(ax.get_position().x0, 3) for ax in grid.axes if ax.get_images()}) == 2
+    cell = plot_cell_vs_hidden(gates["I"], gates["O"])
+    assert cell.get_figwidth() <= COLUMN_INCHES
+    tops = [ax for ax in cell.axes if ax.get_images()]
+    assert tops[0].get_position().y0 > tops[1].get_position().y0  # C above H
+    assert plot_hidden_states(gates["I"], kind="heatmap").figure.get_figwidth() <= COLUMN_INCHES
+    with pytest.raises(ValueError, match="ncols must be 1"):
+        plot_gates(gates, ncols=3)
 
 
 def test_cell_vs_hidden_ranges_and_clipping():

@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from seqlib.history import History
-from seqlib.training import adversarial_loss, clip_gradients, evaluate, fit
+from seqlib.training import adversarial_loss, adversarial_step, clip_gradients, evaluate, fit
 
 
 def _regression(n=256, seed=0):
@@ -432,3 +432,15 @@ def test_fit_rejects_non_finite_min_delta_and_clip():
         _call(min_delta=float("nan"))
     with pytest.raises(ValueError, match=r"clip_grad_norm must be positive"):
         _call(clip_grad_norm=-1.0)
+
+
+def test_adversarial_step_is_the_work_of_adversarial_loss_for_one_batch():
+    model, X, lengths, y = _adv_setup(seed=5)
+    bce = torch.nn.BCEWithLogitsLoss()
+    total = adversarial_loss(0.3)(model, (X, lengths), y)
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    again = adversarial_step(model, (X, lengths), y, 0.3, bce)
+    assert torch.allclose(total, again)
+    assert all(torch.allclose(g, p.grad) for g, p in zip(grads, model.parameters()))
+    assert not model.embedding._forward_hooks

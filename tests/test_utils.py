@@ -85,17 +85,63 @@ def test_terminal_progress_bypasses_the_kernels_captured_stderr(monkeypatch):
         assert "demo" in f.read()
 
 
-def test_show_source_displays_the_highlighted_code(monkeypatch):
+def _shown_source(monkeypatch, obj, **kwargs):
+    """The MIME bundle show_source displays for ``obj`` in a notebook."""
     import IPython.display
 
-    from seqlib.utils import seed_everything, show_source
+    import seqlib.utils
+    from seqlib.utils import show_source
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", shown.append)
-    show_source(seed_everything)
-    (code,) = shown
-    assert isinstance(code, IPython.display.Code)
-    assert code.data.startswith("def seed_everything(seed: int)") and "torch.manual_seed" in code.data
+    monkeypatch.setattr(seqlib.utils, "_in_ipython", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append((obj, raw)))
+    show_source(obj, **kwargs)
+    ((bundle, raw),) = shown
+    assert raw is True
+    return bundle
+
+
+def test_show_source_displays_a_short_function_open_and_highlighted(monkeypatch):
+    from seqlib.utils import seed_everything
+
+    bundle = _shown_source(monkeypatch, seed_everything)
+    assert bundle["text/plain"].startswith("def seed_everything(seed: int)") and "torch.manual_seed" in bundle["text/plain"]
+    html = bundle["text/html"]
+    assert html.startswith("<pre") and "<details" not in html
+    assert "white-space: pre-wrap" in html     # long lines wrap in the book's column instead of running off it
+    assert "style=" in html and "manual_seed" in html  # colours inline: no stylesheet needed in Jupyter, Colab, book
+
+
+def test_show_source_collapses_a_long_source_behind_a_toggle(monkeypatch):
+    from seqlib.fused import LSTMWithBPTT
+
+    bundle = _shown_source(monkeypatch, LSTMWithBPTT)
+    html = bundle["text/html"]
+    assert html.startswith('<details class="seqlib-source"><summary>') and html.endswith("</details>")
+    summary = html[:html.index("</summary>")]
+    assert "seqlib.fused.LSTMWithBPTT" in summary and "lines" in summary and "seqlib/fused.py" in summary
+    assert "backward" in html and "white-space: pre-wrap" in html
+    assert "collapsed" in bundle["text/plain"] and len(bundle["text/plain"].splitlines()) == 1
+    # a larger limit shows the same source open
+    assert "<details" not in _shown_source(monkeypatch, LSTMWithBPTT, max_lines=1000)["text/html"]
+
+
+def test_show_source_can_leave_out_the_docstring(monkeypatch):
+    from seqlib.lm_train import predict
+
+    full = _shown_source(monkeypatch, predict, max_lines=1000)["text/plain"]
+    code = _shown_source(monkeypatch, predict, docstring=False, max_lines=1000)["text/plain"]
+    assert '"""' in full and '"""' not in code and "Warm-up" not in code
+    assert code.startswith("@torch.no_grad()\ndef predict(") and code.splitlines()[-1] == full.splitlines()[-1]
+    assert len(code.splitlines()) < len(full.splitlines())
+
+
+def test_show_source_prints_outside_a_notebook(capsys):
+    from seqlib.utils import seed_everything, show_source
+
+    show_source(seed_everything, docstring=False)
+    out = capsys.readouterr().out
+    assert out.startswith("def seed_everything(seed: int)") and "Seed Python" not in out
 
 
 def test_tqdm_disable_turns_off_the_notebook_bar_too(monkeypatch):

@@ -17,7 +17,10 @@ Steps:
    in the same mode (the key is stored in ``<out>/executed/manifest.json``).
    A failing lab is reported with its cell and error; the other labs still run.
 2. Collect per-lab run times and the numbers each lab recorded with
-   ``seqlib.results.record`` into ``<out>/results.json`` and the "Results at a glance" page.
+   ``seqlib.results.record`` into ``<out>/results.json`` (raw names) and the "Results at a glance"
+   page (:mod:`tools.results_page`), which shows them as ``book/results_catalogue.yml`` says:
+   grouped into comparisons, each number with a plain-language label, its unit and what it is
+   compared with.
 3. Stage the book (config, pages, executed labs at the same relative paths, so launch
    buttons point at the right notebook) in ``<out>/src`` and render it with
    ``jupyter-book build -W -n --keep-going`` (execution off: papermill already ran the
@@ -46,8 +49,10 @@ import nbformat  # noqa: E402
 
 from seqlib import reference  # noqa: E402
 from seqlib.results import RESULTS_MIME, collect  # noqa: E402
-from tools.course import lab_budget, toc_labs  # noqa: E402
+from tools.course import lab_budget, lab_title, toc_labs  # noqa: E402
 from tools.execute import run_lab  # noqa: E402
+from tools.results_page import (  # noqa: E402
+    CATALOGUE, catalogue_gaps, check_catalogue, load_catalogue, results_page)
 
 
 def cache_key(lab: Path, smoke: bool) -> str:
@@ -106,43 +111,6 @@ def lab_units(entries: dict, reference_seconds: float | None) -> None:
         e["reference_seconds"] = ref
         e["units"] = round(reference.units(e["seconds"], ref), 2) if ref else None
         e["budget"] = lab_budget(name)
-
-
-def results_page(labs: dict, mode: str, machine: dict | None = None, wall: dict | None = None) -> str:
-    """Markdown of the "Results at a glance" page."""
-    machine = machine or {}
-    where = (f"{machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, {machine.get('isa', '?')}, "
-             f"torch {machine.get('torch', '?')}") if machine else f"{os.cpu_count()} CPU cores"
-    lines = [
-        "# Results at a glance", "",
-        f"Every lab of this book was executed in **{mode} mode** when the book was built "
-        f"({dt.date.today().isoformat()}, on {where}). The numbers below are the ones "
-        "each lab recorded while it ran; `make book` writes the same data to `_build/results.json`, "
-        "so you can compare your own run with this one. Perplexities and accuracies should agree "
-        "to within a few percent.", "",
-        "## Run time per lab", "",
-        "Seconds depend on the machine. **Reference units** do not: the build times a small fixed "
-        "workload on the machine first, and one unit is about one minute on a 2-core machine of the "
-        "class the course's CI runs on. A lab's budget is in units too. To predict a lab's time on your "
-        "machine, run `python -m seqlib.reference`: it prints how many minutes one unit takes there.", "",
-        "| lab | status | run time (s) | reference units | budget (units) |", "|---|---|---|---|---|",
-    ]
-    for name, e in labs.items():
-        u = e.get("units")
-        shown = "–" if u is None else f"{u:.1f}" + (" (over)" if e.get("budget") and u > e["budget"] else "")
-        lines.append(f"| {{doc}}`{name} <../labs/{name}>` | {e['status']} | {e['seconds']:.1f} | {shown} "
-                     f"| {e.get('budget', '–')} |")
-    if wall:
-        lines += ["", f"The labs ran {wall['jobs']} at a time: the build's execution took "
-                      f"{wall['seconds']:.0f} s of wall time for {wall['sum_seconds']:.0f} s of lab time "
-                      f"({wall['seconds'] / max(wall['sum_seconds'], 1e-9):.0%})."]
-    for name, e in labs.items():
-        if e["results"]:
-            lines += ["", f"## {name}", "", "| result | value |", "|---|---|"]
-            for k, v in e["results"].items():
-                shown = f"{v:.4g}" if isinstance(v, float) else str(v)
-                lines.append(f"| `{k}` | {shown} |")
-    return "\n".join(lines) + "\n"
 
 
 def stage(src: Path, executed: dict[str, Path], page: str, toc: Path, failed: dict | None = None) -> None:
@@ -212,6 +180,11 @@ def main(argv=None) -> int:
     if missing:
         print(f"_toc.yml lists labs that do not exist: {', '.join(missing)}", file=sys.stderr)
         return 2
+    catalogue = load_catalogue()
+    problems = check_catalogue(catalogue)
+    if problems:  # before hours of lab execution
+        print(f"{CATALOGUE.relative_to(ROOT)} is malformed:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
 
     total_start = time.perf_counter()
     entries: dict[str, dict] = {}
@@ -266,7 +239,10 @@ def main(argv=None) -> int:
 
     executed = {n: exec_dir / f"{n}.ipynb" for n in entries if (exec_dir / f"{n}.ipynb").exists()}
     failed = {n: e["error"] or "unknown error" for n, e in entries.items() if e["status"] != "ok"}
-    page = results_page(entries, mode, machine, wall)
+    page = results_page(entries, mode, machine, wall, catalogue, {lab.stem: lab_title(lab) for lab in labs})
+    for name, keys in (catalogue_gaps(entries, catalogue) if not args.smoke else {}).items():  # smoke runs less
+        print(f"{name}: the results catalogue names keys this lab did not record (left out of the results "
+              f"page): {', '.join(keys)}", flush=True)
     keys = ("status", "seconds", "units", "budget", "cached", "executed_at", "hangs", "results", "error")
     summary = {
         "mode": mode,

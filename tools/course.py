@@ -58,6 +58,24 @@ def lab_budget(name: str, root: Path = ROOT) -> float:
     return meta.get("seqlib", {}).get("budget", DEFAULT_BUDGET)
 
 
+def lab_title(path: Path) -> str:
+    """The title of a lab: the first ``# `` heading of its first markdown cell (else the file's stem)."""
+    import json
+
+    try:
+        cells = json.loads(Path(path).read_text()).get("cells", [])
+    except (OSError, ValueError):
+        return Path(path).stem
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            for line in source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+            break
+    return Path(path).stem
+
+
 def is_checked(cell) -> bool:
     """True for a code cell whose reference output is kept and compared by nbval."""
     if cell.get("cell_type") != "code":

@@ -4,7 +4,13 @@ sphinx-thebe (always loaded by Jupyter Book 1) registers its inline configuratio
 once per reading pass, and a page that declares ``const THEBE_JS_URL`` twice throws a
 SyntaxError in the browser. Duplicate scripts are dropped here, page by page.
 The theme also logs a console error when no default colour mode is set: light it is.
+And the course's stylesheet (``static/course.css``: code and output font size, model answers)
+is added to every page.
 """
+
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
@@ -20,6 +26,12 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
         context["script_files"][:] = unique
 
 
+def _add_stylesheet(app):
+    app.config.html_static_path.append(str(STATIC))
+    app.add_css_file("course.css")
+
+
 def setup(app):
+    app.connect("builder-inited", _add_stylesheet)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -139,8 +139,8 @@ def check_rnn_step(rnn_step) -> bool:
                       "compare each term with h_t = tanh(x_t W_xh^T + h_prev W_hh^T + b_h)",
                       expected="the output of nn.RNNCell with the same weights (to 1e-6)")
     batches = sorted({b for b, _, _ in _RNN_STEP_CASES})
-    return report(True, f"rnn_step matches torch.nn.RNNCell (same weights) on {len(_RNN_STEP_CASES)} cases: "
-                        f"batch sizes {', '.join(map(str, batches))}, square and non-square weights")
+    return report(True, f"rnn_step matches torch.nn.RNNCell on {len(_RNN_STEP_CASES)} shapes, batch sizes "
+                        f"{', '.join(map(str, batches[:-1]))} and {batches[-1]}")
 
 
 def _rnn_num_params_reference(num_inputs, num_hiddens, num_outputs) -> int:
@@ -180,8 +180,8 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
     d, h, q = num_inputs, num_hiddens, num_outputs
     truth = _rnn_num_params_reference(d, h, q)
     if answer == truth:
-        return report(True, f"{answer} parameters: h·d + h·h + h + q·h + q with d={d}, h={h}, q={q}"
-                            + (f", whatever the sequence length (T={num_steps} here)" if num_steps else ""))
+        return report(True, f"{answer} parameters = h·d + h·h + h + q·h + q (d={d}, h={h}, q={q})"
+                            + (f"; T={num_steps} plays no part" if num_steps else ""))
     mistakes = [
         (truth + h, "that is what torch.nn.RNN reports: it keeps two hidden biases (b_ih and b_hh); "
                     "the equations have one, b_h"),

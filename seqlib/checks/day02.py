@@ -153,8 +153,7 @@ def check_lstm_step(lstm_step) -> bool:
             return report(False, "c_new matches nn.LSTMCell but h_new does not",
                           "h_new = o * tanh(c_new), with o the output gate (the 4th block)")
         return report(False, f"(h_new, c_new) differ from nn.LSTMCell (max |diff| {err:.2g}) for {sizes}",
-                      "gates = x @ W_ih.T + h @ W_hh.T + b_ih + b_hh, split as i, f, g, o; "
-                      "c_new = f*c + i*g; h_new = o*tanh(c_new)",
+                      "pre-activations: both products plus both biases, blocks i, f, g, o; then the cell update",
                       expected="the (h_new, c_new) of nn.LSTMCell with the same weights")
     return report(True, "lstm_step matches nn.LSTMCell (batch sizes 3 and 1, two shapes)")
 
@@ -187,7 +186,7 @@ def _gru_diagnosis(H, x, h, W):
          "PyTorch keeps the old state where the update gate is 1: h_new = (1 - z) * n + z * h"),
         (dict(reset_before=True), "you reset the state before the product, (r * h) @ W_hn.T: the D2L / "
                                   "Cho et al. form",
-         "nn.GRUCell applies r after it: n = tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn))"),
+         "nn.GRUCell applies r after the product: to the state's candidate term, bias b_hn included"),
     ]
     mistakes += [(dict(order="".join(p)), f"you read the stacked blocks in the order {', '.join(p)}",
                   "PyTorch stacks the GRU's blocks as r, z, n (reset, update, candidate)")
@@ -236,8 +235,7 @@ def check_gru_step(gru_step) -> bool:
             return report(False, f"gru_step: {diagnosis[0]} (max |diff| {err:.2g} from nn.GRUCell)",
                           diagnosis[1], expected="the h_new of nn.GRUCell with the same weights")
         return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}) for {sizes}",
-                      "r, z = sigmoid(x @ W_i*.T + b_i* + h @ W_h*.T + b_h*); "
-                      "n = tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn)); h_new = (1 - z) * n + z * h",
+                      "r, z: sigmoids of input + state terms; n: r after the state product; z = 1 keeps h",
                       expected="the h_new of nn.GRUCell with the same weights")
     return report(True, "gru_step matches nn.GRUCell (batch sizes 3 and 1, two shapes)")
 

@@ -51,18 +51,16 @@ def check_perplexity(perplexity_fn) -> bool:
             return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}",
                           "return a float (or a tensor holding one number)", expected=f"{expected:.4g}")
         if not math.isclose(value, expected, rel_tol=1e-4):
-            hint = "perplexity = exp(-mean(log p)), the exponential of the mean cross-entropy"
+            hint = "perplexity is the exponential of the mean cross-entropy (the equation above)"
             if math.isclose(value, 1 / float(p.mean()), rel_tol=1e-4):
-                hint = ("you took 1 / mean(p), an arithmetic mean; perplexity averages the *log* "
-                        "probabilities: exp(-mean(log p))")
+                hint = "you took 1 / mean(p), an arithmetic mean; average the *log* probabilities"
             elif math.isclose(value, -float(torch.log(p).mean()), rel_tol=1e-4):
                 hint = "that is the cross-entropy; perplexity is its exponential"
             elif math.isclose(value, math.exp(-float(torch.log(p).sum())), rel_tol=1e-4):
                 hint = "you summed the log probabilities; take their mean (per token) instead"
             return report(False, f"for {what} you returned {value:.4g}", hint,
                           expected=f"the perplexity {expected:.4g}")
-    return report(True, "perplexity is exp(-mean log p): 28 for a uniform guess over 28 characters, "
-                        "1 for a perfect model")
+    return report(True, "perplexity = exp(-mean log p): 28 for a uniform guess, 1 for a perfect model")
 
 
 def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
@@ -94,27 +92,27 @@ def check_fused_lstm_step(step_fn) -> bool:
     H_ref, C_ref = _torch_lstm_step(XW_t, H, C, W_h)
     got, error = call_student(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone())
     if error:
-        return report(False, f"step_fn raised {error}", "G = XW_t + H @ W_h has shape (batch_size, 4h)")
+        return report(False, f"step_fn raised {error}", "the gates' pre-activations have shape (batch_size, 4h)")
     if not isinstance(got, tuple) or len(got) != 2 or not all(isinstance(t, torch.Tensor) for t in got):
         return report(False, f"step_fn returned {type(got).__name__}", "end with `return H_new, C_new`",
                       expected="a pair of tensors (H_new, C_new)")
     H_new, C_new = got
     if H_new.shape != (batch_size, h) or C_new.shape != (batch_size, h):
         return report(False, f"H_new and C_new have shapes {tuple(H_new.shape)} and {tuple(C_new.shape)}",
-                      "split G = XW_t + H @ W_h (batch_size, 4h) into four (batch_size, h) blocks",
+                      "split the (batch_size, 4h) pre-activations into four (batch_size, h) blocks",
                       expected=f"both of shape (batch_size, h) = {(batch_size, h)}")
     if torch.allclose(H_new, C_ref) and torch.allclose(C_new, H_ref):
         return report(False, "you returned (C_new, H_new)", "swap them: the hidden state comes first",
                       expected="(H_new, C_new)")
     if torch.allclose(C_new, C_ref, atol=1e-10) and torch.allclose(H_new, H_ref, atol=1e-10):
-        return report(True, "same as torch.nn.LSTMCell: one matrix product gives all four gates, "
-                            "the rest is element-wise")
-    hint = "G = XW_t + H @ W_h; I, F, O = sigmoid of the first 3h columns; C_tilde = tanh of the last h"
+        return report(True, "same as torch.nn.LSTMCell: one product for all four gates, "
+                            "the rest element-wise")
+    hint = "one product with W_h gives all gates: sigmoid on columns :3h, tanh on the last h"
     H_t, C_t = _torch_lstm_step(XW_t, H, C, W_h, torch_order=True)
     if torch.allclose(C_new, C_t) and torch.allclose(H_new, H_t):
         hint = "you used PyTorch's block order (i, f, g, o); ours is I, F, O, then C_tilde"
     elif torch.allclose(C_new, C_ref, atol=1e-10):
-        hint = "C_new is right; H_new = O * tanh(C_new) (the output gate times the squashed new cell)"
+        hint = "C_new is right; check H_new against the output-gate equation of Day 2"
     return report(False, "C_new or H_new differs from torch.nn.LSTMCell's step", hint,
                   expected="the (H_new, C_new) of torch.nn.LSTMCell with the same weights")
 
@@ -134,7 +132,7 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
         return report(False, f"sample_fn raised {error} at temperature 0", "temperature 0 means argmax")
     if _as_float(got) != 0:
         return report(False, f"at temperature 0 you returned {got!r}",
-                      "temperature 0 means greedy: return int(logits.argmax())",
+                      "temperature 0 means greedy: the index of the largest logit, as an int",
                       expected="the argmax, index 0")
     for temperature in (0.5, 2.0):
         g = torch.Generator().manual_seed(int(temperature * 10))
@@ -143,7 +141,7 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
             got, error = call_student(sample_fn, logits.clone(), temperature, g)
             if error:
                 return report(False, f"sample_fn raised {error} at temperature {temperature}",
-                              "draw from probs = softmax(logits / T) with torch.multinomial(probs, 1, generator=...)")
+                              "draw one index from softmax(logits / T), passing the generator")
             index = _as_float(got)
             if index is None or index != int(index) or not 0 <= index < len(logits):
                 return report(False, f"sample_fn returned {got!r}", "return int(...) of the index drawn",
@@ -161,11 +159,11 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> bool:
         elif close(torch.softmax(logits * temperature, 0)):
             hint = "you multiplied by the temperature; divide: softmax(logits / T)"
         elif counts[0] == num_draws:
-            hint = "you always return the argmax; for T > 0 draw with torch.multinomial(probs, 1, generator=...)"
+            hint = "you always return the argmax; for T > 0 draw from the tempered softmax"
         else:
-            hint = "draw from probs = softmax(logits / T) with torch.multinomial(probs, 1, generator=generator)"
+            hint = "draw one index from softmax(logits / T) with torch.multinomial and the generator"
         shown = ", ".join(f"{f:.2f}" for f in freq)
         want = ", ".join(f"{p:.2f}" for p in torch.softmax(logits / temperature, 0))
-        return report(False, f"at temperature {temperature} the frequencies of your draws are [{shown}]", hint,
+        return report(False, f"at T = {temperature} the frequencies of your draws are [{shown}]", hint,
                       expected=f"about [{want}], softmax(logits / {temperature})")
-    return report(True, "greedy at T = 0, and draws follow softmax(logits / T): sharper below 1, flatter above")
+    return report(True, "greedy at T = 0; draws follow softmax(logits / T): sharper below 1, flatter above")

@@ -19,6 +19,11 @@ from seqlib.timeseries import WindowDataset, persistence_forecast
 __all__ = ["check_window_dataset", "check_persistence_mse"]
 
 
+def _numbers(values) -> str:
+    """``[0, 1, 2.5]``: a short list of numbers for a message."""
+    return "[" + ", ".join(f"{float(v):g}" for v in values) + "]"
+
+
 # ----------------------------------------------------------------------------------------
 # Exercise 1: the sliding-window Dataset
 # ----------------------------------------------------------------------------------------
@@ -49,18 +54,17 @@ def check_window_dataset(cls) -> bool:
     per_series = T - window
     if n != want:
         if n == 2 * (per_series + 1):
-            why = (f"each series of {T} values gives {per_series} windows, not {per_series + 1}: "
-                   "the last window needs a target after it")
+            why = "one too many per series: the last window needs a target after it"
         elif n == 2 * T - window:
-            why = "the windows run across both series as if they were one: a window must stay inside its series"
+            why = "the windows run across both series as if they were one"
         elif n == per_series:
             why = "only the first series was used: count the windows of every series"
         elif n == 0:
             why = "the dataset is empty"
         else:
-            why = f"2 series of {T} values with window {window} give 2 x ({T} - {window}) = {want} windows"
+            why = f"that is not the number of windows of 2 series of {T} values, window {window}"
         return report(False, f"len(dataset) is {n}: {why}",
-                      "windows per series = T - window (inputs x[s:s+window], target x[s+window])",
+                      "count the starts s of one series whose target x[s + window] is still inside it",
                       expected=f"{want} windows")
     got = []
     for i in range(n):
@@ -86,16 +90,17 @@ def check_window_dataset(cls) -> bool:
         got.append((tuple(xa), float(ya.reshape(-1)[0])))
     for xa, ya in got:
         if np.ptp(xa) >= 50:
-            return report(False, f"the window {list(xa)} mixes two series",
-                          "compute the series index and the start inside it, e.g. j, s = divmod(i, T - window)",
+            return report(False, f"the window {_numbers(xa)} mixes two series",
+                          "split i into a series index and a start inside that series (quotient, remainder)",
                           expected="every window inside one series")
         if ya == xa[-1]:
-            return report(False, f"for x = {list(xa)} the target is {ya}, the window's own last value: "
-                          "the model would see its answer", "y is the value right after the window: x[s + window]",
-                          expected=f"the target {xa[-1] + 1}")
+            return report(False, f"for x = {_numbers(xa)} the target is {ya:g}, the window's own last value",
+                          "the model would see its answer: the target is the value right after the window",
+                          expected=f"the target {xa[-1] + 1:g}")
         if ya != xa[-1] + 1:
-            return report(False, f"for x = {list(xa)} the target is {ya} but the next value is {xa[-1] + 1}",
-                          "inputs x[s:s+window], target x[s+window]", expected=f"the target {xa[-1] + 1}")
+            return report(False, f"for x = {_numbers(xa)} the target is {ya:g}, but the next value is {xa[-1] + 1:g}",
+                          "the target is the one value right after the window's inputs",
+                          expected=f"the target {xa[-1] + 1:g}")
     expected = {(tuple(x.tolist()), float(y)) for x, y in (reference[i] for i in range(want))}
     if set(got) != expected:
         return report(False, "the windows are aligned but some are missing or repeated",
@@ -104,8 +109,8 @@ def check_window_dataset(cls) -> bool:
     batch, err = call_student(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))))
     if err:
         return report(False, f"a DataLoader over the dataset failed: {err}", "return tensors from __getitem__")
-    return report(True, f"{want} windows from 2 series of {T} values, inputs and targets aligned, "
-                  f"none crossing series; a DataLoader batches them as {tuple(batch[0].shape)} inputs")
+    return report(True, f"{want} windows from 2 series of {T} values, aligned, none crossing series; "
+                  f"batches {tuple(batch[0].shape)}")
 
 
 # ----------------------------------------------------------------------------------------
@@ -125,18 +130,19 @@ def check_persistence_mse(fn) -> bool:
     X, y = ramp_windows.tensors()
     value, err = call_student(fn, X, y)
     if err:
-        return report(False, f"persistence_mse(X, y) raised {err}", "predict X[:, -1] and compare it with y")
+        return report(False, f"persistence_mse(X, y) raised {err}",
+                      "each window's forecast is its last value; compare it with y")
     got = as_array(value)
     if got is None or got.size != 1:
         return report(False, f"persistence_mse must return one number, got {type(value).__name__}"
                       + ("" if got is None else f" of shape {got.shape}"),
-                      "average the squared errors: ((X[:, -1] - y) ** 2).mean()",
+                      "average the squared errors over the windows into one number",
                       expected="one number, the mean of the squared errors")
     got = float(got.reshape(-1)[0])
     if not math.isclose(got, 0.01, rel_tol=1e-4):
         n = len(y)
         if math.isclose(got, 0.1, rel_tol=1e-4):
-            why = "that is the mean absolute error (or the root of the MSE): square the errors and do not take the root"
+            why = "that is the mean absolute error (or the root of the MSE): square, take no root"
         elif math.isclose(got, 0.01 * n, rel_tol=1e-4):
             why = "the squared errors were summed: take their mean"
         elif math.isclose(got, 0.25, rel_tol=1e-4):
@@ -144,10 +150,9 @@ def check_persistence_mse(fn) -> bool:
         elif math.isclose(got, 0.0, abs_tol=1e-9):
             why = "the error is zero: did you compare the target with itself?"
         else:
-            why = "the persistence forecast of each window is its last value X[:, -1]"
-        return report(False, f"on a ramp 0, 0.1, 0.2, ... you got {got:.4g}: {why}",
-                      "((X[:, -1] - y) ** 2).mean()",
-                      expected="0.01: each persistence error on the ramp is 0.1, so the MSE is 0.1 ** 2")
+            why = "square each window's error (its last value minus y), then average them"
+        return report(False, f"on a ramp 0, 0.1, 0.2, ... you got {got:.4g}", why,
+                      expected="0.01: each persistence error on the ramp is 0.1, so the MSE is 0.1²")
     rng = np.random.default_rng(4)
     X = torch.tensor(rng.normal(size=(64, 8)), dtype=torch.float32)
     y = torch.tensor(rng.normal(size=64), dtype=torch.float32)
@@ -156,7 +161,6 @@ def check_persistence_mse(fn) -> bool:
     got = as_array(value)
     if err or got is None or got.size != 1 or not math.isclose(float(got.reshape(-1)[0]), want, rel_tol=1e-4):
         return report(False, f"correct on a ramp but not on random windows (got {err or got})",
-                      "use the last value of each window, X[:, -1], for every row",
+                      "use the last value of every window (every row of X), not of a few",
                       expected=f"{want:.4g}, the persistence MSE of seqlib.timeseries")
-    return report(True, "persistence MSE correct: 0.01 on a ramp with steps of 0.1, and equal to the "
-                  "reference on random windows")
+    return report(True, "persistence MSE right: 0.01 on a ramp of steps 0.1, as the reference elsewhere")

@@ -27,6 +27,18 @@ __all__ = ["Verdict", "report", "call_student", "as_array", "require_callable", 
 PASS, FAIL = "✅", "❌"
 
 
+#: Feedback lines wrap at this width, so that they fit the book's column without scrolling.
+WIDTH = 78
+
+
+def _wrap(line: str, indent: str) -> list[str]:
+    """``line`` wrapped at :data:`WIDTH` characters, continuation lines indented by ``indent``."""
+    import textwrap
+
+    return textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False, drop_whitespace=True) or [line]
+
+
 class Verdict:
     """What a check returns: true when the student's answer passed, false otherwise.
 
@@ -66,12 +78,12 @@ def report(ok: bool, message: str, hint: str | None = None, *, expected: str | N
     on its own indented line. ``expected`` and ``hint`` are shown only on failure.
     """
     ok = bool(ok)
-    lines = [f"{PASS if ok else FAIL} {message}"]
+    lines = _wrap(f"{PASS if ok else FAIL} {message}", "   ")
     if not ok:
         if expected:
-            lines.append(f"   expected: {expected}")
+            lines += _wrap(f"   expected: {expected}", "      ")
         if hint:
-            lines.append(f"   hint: {hint}")
+            lines += _wrap(f"   hint: {hint}", "      ")
     print("\n".join(lines))
     return Verdict(ok)
 

@@ -1,0 +1,264 @@
+"""Figures that open up a recurrent network: truncated BPTT, one LSTM step, the forget gate as a
+time constant, and the paths that single units take over time (Day 2).
+
+Every figure fits the book's column (:data:`seqlib.plots.COLUMN_INCHES` wide) with at most two
+panels side by side; legends sit inside the axes or below them. One-panel functions draw into
+``ax`` when given one and return the axes; multi-panel figures return the figure. The numbers
+come from the lab (a trained model's gates, accuracies): these functions only draw them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from seqlib.heatmaps import heatmap
+from seqlib.plots import COLUMN_INCHES, _axes
+from seqlib.validation import finite_number, positive_int
+
+__all__ = ["draw_truncated_bptt", "forget_half_life", "plot_forget_decay", "plot_forget_bias",
+           "plot_lstm_step", "plot_unit_paths"]
+
+_STEP_KEYS = ("I", "F", "O", "C_tilde", "C")
+
+
+def _vector(name, value, size=None):
+    """``value`` (array or tensor) as a 1-d float array (of length ``size``), or a clear error."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    a = np.asarray(value, dtype=float)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional (one value per hidden unit or symbol), "
+                         f"got shape {a.shape}")
+    if size is not None and len(a) != size:
+        raise ValueError(f"{name} has {len(a)} values, expected {size}")
+    return a
+
+
+# ----------------------------------------------------------------------------------------
+# Truncated backpropagation through time
+# ----------------------------------------------------------------------------------------
+
+def draw_truncated_bptt(num_steps: int = 12, chunk: int = 4, *, ax=None):
+    """States ``H_0 .. H_{num_steps-1}`` in a row: values flow forward across every boundary,
+    gradients flow back only inside a chunk of ``chunk`` steps (a ``detach()`` at each cut).
+
+    Forward arrows (black) join every pair of neighbours; backward arrows are red inside a chunk
+    and grey, dotted, across a cut, where a dashed red line is labelled ``detach()``. Returns the
+    axes (axis hidden).
+    """
+    num_steps = positive_int(num_steps, "num_steps")
+    chunk = positive_int(chunk, "chunk")
+    if num_steps < 2:
+        raise ValueError(f"num_steps must be at least 2 to show a step, got {num_steps}")
+    ax = _axes(ax, (COLUMN_INCHES, 1.7))
+    for t in range(num_steps):
+        ax.add_patch(plt.Rectangle((t - 0.3, -0.3), 0.6, 0.6, fc="#dbe9f6", ec="k"))
+        ax.text(t, 0, f"$H_{{{t}}}$", ha="center", va="center", fontsize=9)
+        if t == 0:
+            continue
+        cut = t % chunk == 0
+        backward = dict(arrowstyle="->", color="0.7" if cut else "tab:red", ls=":" if cut else "-")
+        ax.annotate("", (t - 0.3, 0.12), (t - 0.7, 0.12), arrowprops=dict(arrowstyle="->", color="k"))
+        ax.annotate("", (t - 0.7, -0.12), (t - 0.3, -0.12), arrowprops=backward)
+        if cut:
+            ax.plot([t - 0.5, t - 0.5], [-0.6, 0.6], color="tab:red", ls="--", lw=1)
+            ax.text(t - 0.5, -0.8, "detach()", color="tab:red", ha="center", fontsize=9)
+    ax.text(-0.35, 0.45, "forward: values", fontsize=9)
+    ax.text(-0.35, -0.7, "backward: gradients", fontsize=9, color="tab:red")
+    ax.set(xlim=(-0.5, num_steps - 0.5), ylim=(-0.95, 0.7), aspect="equal")
+    ax.axis("off")
+    return ax
+
+
+# ----------------------------------------------------------------------------------------
+# The forget gate as a time constant
+# ----------------------------------------------------------------------------------------
+
+def forget_half_life(b_f: float) -> float:
+    """Steps until a memory held by a constant forget gate ``F = sigmoid(b_f)`` is halved.
+
+    ``F ** t = 1/2`` at ``t = ln 2 / (-ln F)``; ``inf`` when ``F`` rounds to 1.
+    """
+    b_f = finite_number(b_f, "b_f")
+    log_F = -math.log1p(math.exp(-b_f)) if b_f > -30 else b_f  # ln sigmoid(b_f), stable
+    return math.inf if log_F == 0 else math.log(2) / -log_F
+
+
+def plot_forget_decay(b_f: float, num_steps: int = 80, *, reference: Sequence[float] = (0, 2, 4, 6), ax=None):
+    """Memory left, ``F ** t``, after ``t`` steps of a constant forget gate ``F = sigmoid(b_f)``.
+
+    The curve of ``b_f`` is thick and its half-life is marked on it (a dot at one half, with the
+    number written beside it, and in the title); thin curves for the ``reference`` biases, whose
+    half-lives the legend (below the axes) gives. Returns the axes.
+    """
+    b_f = finite_number(b_f, "b_f")
+    num_steps = positive_int(num_steps, "num_steps")
+    ax = _axes(ax, (COLUMN_INCHES / 2, 2.6))
+    t = np.arange(num_steps + 1)
+    colors = plt.cm.viridis(np.linspace(0, 0.85, max(1, len(reference))))
+    for ref, color in zip(reference, colors):
+        F_ref = 1 / (1 + math.exp(-ref))
+        ax.plot(t, F_ref ** t, color=color, lw=1, alpha=0.8,
+                label=f"$b_f = {ref:g}$: {_steps(forget_half_life(ref))}")
+    F = 1 / (1 + math.exp(-b_f))
+    half = forget_half_life(b_f)
+    ax.plot(t, F ** t, color="k", lw=2.5, label=f"$b_f = {b_f:g}$")
+    ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
+    if half <= num_steps:
+        ax.plot([half], [0.5], "o", color="tab:red", ms=7, zorder=3)
+        right = half > 0.6 * num_steps
+        ax.annotate(f"half-life\n{_steps(half)}", (half, 0.5), xytext=(-8 if right else 8, 8),
+                    textcoords="offset points", ha="right" if right else "left", va="bottom",
+                    color="tab:red", fontsize=10, fontweight="bold")
+    ax.set(xlabel="steps after the write", ylabel="memory left, $F^t$", ylim=(0, 1.03), xlim=(0, num_steps),
+           title=f"$b_f = {b_f:g}$: $F = {F:.3f}$, half-life {_steps(half)}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, title="half-lives, thin lines")
+    return ax
+
+
+def _steps(n: float) -> str:
+    if math.isinf(n):
+        return "no decay"
+    return f"{n:.1f} steps" if n < 10 else f"{n:.0f} steps"
+
+
+def plot_forget_bias(b_f: float, F_trace, offsets, accuracies, *, delta: float, accuracy: float,
+                     chance: float | None = None, step_labels=None):
+    """Three views of the forget-gate bias, in two rows that fit the column.
+
+    Top left: :func:`plot_forget_decay` for one unit with bias ``b_f``. Top right: a trained
+    model's accuracy against an ``offset`` added to every forget-gate bias (``offsets`` and
+    ``accuracies`` of the same length; the point ``(delta, accuracy)`` circled; ``chance`` dotted).
+    Bottom: the forget gates ``F_trace`` (num_steps, num_hiddens) of that model with offset
+    ``delta``, as a heatmap. Returns the figure.
+    """
+    offsets = _vector("offsets", offsets)
+    accuracies = _vector("accuracies", accuracies, len(offsets))
+    delta, accuracy = finite_number(delta, "delta"), finite_number(accuracy, "accuracy")
+    if hasattr(F_trace, "detach"):
+        F_trace = F_trace.detach().cpu()
+    F_trace = np.asarray(F_trace, dtype=float)
+    if F_trace.ndim != 2:
+        raise ValueError(f"F_trace must have shape (num_steps, num_hiddens), got {F_trace.shape}")
+    fig = plt.figure(figsize=(COLUMN_INCHES, 6.2), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.45, 1])
+    ax_decay, ax_acc = top.subplots(1, 2)
+    plot_forget_decay(b_f, num_steps=len(F_trace), ax=ax_decay)
+    ax_acc.plot(offsets, accuracies, "o-", color="tab:blue")
+    ax_acc.plot([delta], [accuracy], "o", color="k", ms=12, mfc="none", mew=2)
+    if chance is not None:
+        ax_acc.axhline(chance, color="k", ls=":", label="chance")
+        ax_acc.legend(loc="lower right")
+    ax_acc.set(xlabel=r"offset $\Delta$ on every forget bias", ylabel=f"accuracy, length {len(F_trace)}",
+               ylim=(0, 1.05), title=f"trained LSTM: accuracy {accuracy:.2f} at $\\Delta = {delta:+g}$")
+    ax_heat = bottom.subplots()
+    heatmap(F_trace, vmin=0, vmax=1, cmap="viridis", ax=ax_heat, step_labels=step_labels,
+            colorbar="$F_t$", title=f"trained LSTM: forget gates with $\\Delta = {delta:+g}$ on every bias")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------
+# One LSTM step, unit by unit
+# ----------------------------------------------------------------------------------------
+
+def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answer: str, title: str = "",
+                   hold: float = 0.95):
+    """One time step of an LSTM, unit by unit, and the answer its output layer would give.
+
+    ``step`` maps ``"I"``, ``"F"``, ``"O"``, ``"C_tilde"``, ``"C"`` to arrays of shape
+    (num_hiddens,) (the gates, the candidate and the new cell state of one example at one step);
+    ``C_prev`` is the cell state before the step; ``probs`` one probability per entry of
+    ``symbols``; ``answer`` the right symbol (its bar is green). Units whose forget gate is above
+    ``hold`` are shaded. Top: the gates; bottom left: the cell update
+    ``C_t = F_t * C_{t-1} + I_t * C~_t``; bottom right: the answer. Returns the figure.
+    """
+    if not isinstance(step, Mapping):
+        raise TypeError(f"step must be a dict of the step's values, got {type(step).__name__}")
+    missing = [k for k in _STEP_KEYS if k not in step]
+    if missing:
+        raise ValueError(f"step is missing {', '.join(missing)}; expected keys {', '.join(_STEP_KEYS)}")
+    values = {k: _vector(f"step[{k!r}]", step[k]) for k in _STEP_KEYS}
+    num_hiddens = len(values["I"])
+    for k, v in values.items():
+        if len(v) != num_hiddens:
+            raise ValueError(f"step[{k!r}] has {len(v)} values, step['I'] has {num_hiddens}")
+    C_prev = _vector("C_prev", C_prev, num_hiddens)
+    symbols = [str(s) for s in symbols]
+    probs = _vector("probs", probs, len(symbols))
+    if answer not in symbols:
+        raise ValueError(f"answer {answer!r} is not one of the symbols {''.join(symbols)}")
+    units = np.arange(1, num_hiddens + 1)
+    fig = plt.figure(figsize=(COLUMN_INCHES, 5.4), layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=[1.7, 1], height_ratios=[1, 1.1])
+    ax_gates, ax_cell, ax_answer = fig.add_subplot(grid[0, :]), fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    for ax in (ax_gates, ax_cell):
+        for u in units[values["F"] > hold]:
+            ax.axvspan(u - 0.5, u + 0.5, color="gold", alpha=0.25, lw=0)
+        ax.set_xlim(0.5, num_hiddens + 0.5)
+        ax.set_xticks(units[::2] if num_hiddens > 12 else units)
+        ax.set_xlabel("hidden unit")
+    ax_gates.bar(units, values["C_tilde"], color="0.75", label=r"$\tilde C_t$")
+    for key, marker, color in (("I", "^", "tab:orange"), ("F", "s", "tab:blue"), ("O", "o", "tab:green")):
+        ax_gates.plot(units, values[key], marker, color=color, label=f"${key}_t$")
+    ax_gates.axhline(0, color="0.5", lw=0.6)
+    ax_gates.set(ylim=(-1.05, 1.05), title="gates" + (f" {title}" if title else "")
+                 + f" (shaded: $F_t > {hold:g}$, the unit holds)")
+    ax_gates.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    width = 0.28
+    ax_cell.bar(units - width, values["F"] * C_prev, width, color="tab:blue", label=r"$F_t \odot C_{t-1}$ kept")
+    ax_cell.bar(units, values["I"] * values["C_tilde"], width, color="tab:orange",
+                label=r"$I_t \odot \tilde C_t$ written")
+    ax_cell.bar(units + width, values["C"], width, color="k", label="$C_t$ new")
+    ax_cell.axhline(0, color="0.5", lw=0.6)
+    ax_cell.set(title="cell state update")
+    ax_cell.legend(ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    ax_answer.bar(symbols, probs, color=["tab:green" if s == answer else "0.6" for s in symbols])
+    ax_answer.set(ylim=(0, 1), xlabel="symbol (green: right)", ylabel="probability",
+                  title="answer if it ended here")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------
+# Paths of single units over time
+# ----------------------------------------------------------------------------------------
+
+def plot_unit_paths(C, H, units: Sequence[int], labels: Sequence[str], *, legend_title: str = ""):
+    """Cell state (left) and hidden state (right) of a few units over time, one line per example.
+
+    ``C`` and ``H`` have shape (num_steps, num_examples, num_hiddens); ``units`` are the indices
+    (from 0) of the hidden units to show, one row each, labelled from 1 as in the heatmaps;
+    ``labels`` one label per example (its colour and legend entry,
+    the legend below the panels). Returns the figure.
+    """
+    C, H = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v, dtype=float) for v in (C, H))
+    if C.ndim != 3 or C.shape != H.shape:
+        raise ValueError(f"C and H must both have shape (num_steps, num_examples, num_hiddens), "
+                         f"got {C.shape} and {H.shape}")
+    num_steps, num_examples, num_hiddens = C.shape
+    units = [int(u) for u in units]
+    if not units or any(not 0 <= u < num_hiddens for u in units):
+        raise ValueError(f"units must be indices of hidden units in 0..{num_hiddens - 1}, got {units}")
+    labels = [str(s) for s in labels]
+    if len(labels) != num_examples:
+        raise ValueError(f"labels has {len(labels)} entries for {num_examples} examples")
+    fig, axes = plt.subplots(len(units), 2, figsize=(COLUMN_INCHES, 0.4 + 1.45 * len(units)), sharex=True,
+                             squeeze=False, layout="constrained")
+    colors = plt.cm.tab10(np.arange(num_examples) % 10)
+    steps = np.arange(1, num_steps + 1)
+    for row, u in enumerate(units):
+        for ex in range(num_examples):
+            axes[row, 0].plot(steps, C[:, ex, u], color=colors[ex], lw=1.3, label=labels[ex])
+            axes[row, 1].plot(steps, H[:, ex, u], color=colors[ex], lw=1.3)
+        axes[row, 0].set_ylabel(f"unit {u + 1}")  # numbered from 1, as in the heatmaps
+        axes[row, 1].set_ylim(-1.05, 1.05)
+    axes[0, 0].set_title("cell state $C_t$")
+    axes[0, 1].set_title("hidden state $H_t$")
+    for ax in axes[-1]:
+        ax.set_xlabel("time step $t$")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=min(num_examples, 8),
+               title=legend_title or None)
+    return fig

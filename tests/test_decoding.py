@@ -1,0 +1,271 @@
+"""Tests of seqlib.decoding: the filters, the decoders over the step protocol, and the text measures."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from seqlib import decoding as dec
+from seqlib.ngram import NgramLM
+from seqlib.text import Vocab
+from seqlib.validation import ArgumentTypeError
+
+
+class Markov2:
+    """A random second-order Markov model: the state is the previous token (``(batch_size,)``, -1 at the
+    start), so beam search must reorder it correctly to score the right continuations."""
+
+    def __init__(self, V: int = 6, seed: int = 0, sharp: float = 2.0, eos: int | None = None):
+        g = torch.Generator().manual_seed(seed)
+        self.V, self.eos = V, eos
+        self.table = torch.log_softmax(sharp * torch.randn(V + 1, V, V, generator=g), dim=-1)
+
+    def begin_state(self, batch_size: int = 1):
+        return torch.full((batch_size,), -1)
+
+    def step(self, state, tokens):
+        return self.table[state + 1, tokens], tokens.clone()
+
+    def log_prob(self, prompt, continuation) -> float:
+        prev, tok, total = -1, prompt[0], 0.0
+        for p in prompt[1:]:
+            prev, tok = tok, p
+        for y in continuation:
+            total += float(self.table[prev + 1, tok, y])
+            prev, tok = tok, y
+        return total
+
+
+# -- filters ------------------------------------------------------------------------------------
+
+def test_temperature_zero_is_the_argmax():
+    logits = torch.randn(4, 9, generator=torch.Generator().manual_seed(0))
+    logits[1, 2] = logits[1, 5] = logits[1].max() + 1  # a tie: the first one wins
+    kept = dec.apply_temperature(logits, 0)
+    assert torch.equal(torch.isfinite(kept).sum(1), torch.ones(4, dtype=torch.long))
+    assert torch.equal(kept.argmax(1), logits.argmax(1)) and int(kept[1].argmax()) == 2
+    probs = torch.softmax(kept, dim=-1)
+    assert torch.equal(probs, nn.functional.one_hot(logits.argmax(1), 9).float())
+
+
+def test_very_high_temperature_approaches_uniform():
+    logits = torch.tensor([5.0, 1.0, -3.0, 0.0, 2.0])
+    for T, tol in ((1e2, 0.02), (1e4, 2e-4), (1e6, 2e-6)):
+        probs = torch.softmax(dec.apply_temperature(logits, T), dim=-1)
+        assert torch.allclose(probs, torch.full((5,), 0.2), atol=tol)
+    assert float(dec.entropy(dec.apply_temperature(logits, 1e6))) == pytest.approx(math.log(5), abs=1e-6)
+    assert float(dec.entropy(dec.apply_temperature(logits, 0))) == 0.0
+    assert float(dec.entropy(logits)) > float(dec.entropy(dec.apply_temperature(logits, 0.5)))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8])
+def test_top_k_keeps_exactly_k_tokens_even_with_ties(k):
+    logits = torch.tensor([[1.0, 3.0, 3.0, 3.0, 0.5, 3.0, 2.0, -1.0],
+                           [0.0] * 8])
+    kept = dec.top_k_filter(logits, k)
+    assert torch.equal(torch.isfinite(kept).sum(1), torch.full((2,), k))
+    for row, out in zip(logits, kept):
+        finite = torch.isfinite(out)
+        assert torch.equal(out[finite], row[finite])            # kept logits are unchanged
+        assert row[finite].min() >= row[~finite].max() if (~finite).any() else True
+    assert torch.equal(torch.isfinite(kept[1]), torch.arange(8) < k)  # all tied: the lowest indices
+
+
+def test_top_p_keeps_the_smallest_set_that_reaches_p():
+    g = torch.Generator().manual_seed(1)
+    for _ in range(50):
+        logits = 2 * torch.randn(12, generator=g)
+        p = float(torch.rand(1, generator=g)) * 0.98 + 0.01
+        probs = torch.softmax(logits.double(), -1)
+        kept = torch.isfinite(dec.top_p_filter(logits, p))
+        mass = float(probs[kept].sum())
+        assert mass >= p - 1e-9
+        assert mass - float(probs[kept].min()) < p  # without its least probable token the set falls short
+        assert probs[kept].min() >= probs[~kept].max() if (~kept).any() else True
+
+
+def test_top_p_with_ties():
+    logits = torch.log(torch.tensor([0.3, 0.3, 0.3, 0.1]))
+    assert torch.isfinite(dec.top_p_filter(logits, 0.5)).tolist() == [True, True, False, False]
+    assert torch.isfinite(dec.top_p_filter(logits, 0.6)).tolist() == [True, True, False, False]  # reaches p
+    assert torch.isfinite(dec.top_p_filter(logits, 0.61)).tolist() == [True, True, True, False]
+    assert torch.isfinite(dec.top_p_filter(logits, 1.0)).all()
+    assert torch.isfinite(dec.top_p_filter(logits, 1e-6)).sum() == 1  # the most probable is always kept
+    tied = torch.zeros(2, 4)  # rows are filtered independently
+    assert torch.isfinite(dec.top_p_filter(tied, 0.5)).tolist() == [[True, True, False, False]] * 2
+
+
+def test_filter_logits_applies_temperature_then_top_k_then_top_p():
+    logits = torch.tensor([2.0, 1.5, 1.0, 0.0, -1.0])
+    out = dec.filter_logits(logits, temperature=0.5, top_k=3, top_p=0.9)
+    expected = dec.top_p_filter(dec.top_k_filter(logits / 0.5, 3), 0.9)
+    assert torch.equal(out, expected)
+    assert torch.equal(dec.filter_logits(logits), logits)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: dec.top_k_filter(torch.zeros(4), 0),
+    lambda: dec.top_p_filter(torch.zeros(4), 0.0),
+    lambda: dec.top_p_filter(torch.zeros(4), 1.5),
+    lambda: dec.apply_temperature(torch.zeros(4), -1.0),
+    lambda: dec.apply_temperature([0.1, 0.2], 1.0),
+    lambda: dec.top_k_filter(torch.zeros(2, 3, 4), 1),
+])
+def test_bad_filter_arguments_are_clear_errors(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+# -- decoders -----------------------------------------------------------------------------------
+
+def test_greedy_follows_the_argmax_and_records_log_probs():
+    m = Markov2()
+    out = dec.greedy(m.step, m.begin_state(), [1, 2], 12)
+    assert out.tokens.shape == (1, 12) and out.lengths.tolist() == [12]
+    prev, tok = 1, 2
+    for t, y in enumerate(out.tokens[0].tolist()):
+        assert y == int(m.table[prev + 1, tok].argmax())
+        assert float(out.log_probs[0, t]) == pytest.approx(float(m.table[prev + 1, tok, y]))
+        prev, tok = tok, y
+    assert dec.avg_log_likelihood(out) == pytest.approx(m.log_prob([1, 2], out.tokens[0].tolist()) / 12, rel=1e-5)
+
+
+def test_sampling_at_temperature_zero_is_greedy():
+    m = Markov2(seed=3)
+    greedy = dec.greedy(m.step, m.begin_state(), [0], 20)
+    sampled = dec.sample(m.step, m.begin_state(3), [0], 20, num_samples=3, temperature=0)
+    assert all(torch.equal(row, greedy.tokens[0]) for row in sampled.tokens)
+
+
+def test_seeded_sampling_reproduces():
+    m = Markov2(seed=4, sharp=0.5)
+
+    def run(seed, **kw):
+        return dec.sample(m.step, m.begin_state(5), [1], 30, num_samples=5,
+                          generator=torch.Generator().manual_seed(seed), **kw)
+
+    for kw in ({}, {"temperature": 0.7}, {"top_k": 3}, {"top_p": 0.8}):
+        a, b, c = run(0, **kw), run(0, **kw), run(1, **kw)
+        assert torch.equal(a.tokens, b.tokens) and torch.equal(a.log_probs, b.log_probs)
+        assert not torch.equal(a.tokens, c.tokens)
+
+
+def test_sampled_tokens_respect_top_k_and_their_log_probs_are_the_models():
+    m = Markov2(seed=5, sharp=0.5)
+    out = dec.sample(m.step, m.begin_state(4), [2], 25, num_samples=4, top_k=2,
+                     generator=torch.Generator().manual_seed(0))
+    rescored = dec.score_continuation(m.step, m.begin_state(4), [2], out.tokens)
+    assert torch.allclose(out.log_probs, rescored, atol=1e-6)
+    for row in out.tokens.tolist():
+        prev, tok = -1, 2
+        for y in row:
+            assert y in torch.topk(m.table[prev + 1, tok], 2).indices.tolist()
+            prev, tok = tok, y
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_beam_width_one_is_greedy(seed):
+    m = Markov2(seed=seed)
+    greedy = dec.greedy(m.step, m.begin_state(), [1], 15)
+    [beam] = dec.beam_search(m.step, m.begin_state(), [1], 15, beam_width=1)
+    assert beam.tokens == greedy.tokens[0].tolist()
+    assert beam.log_prob == pytest.approx(float(greedy.log_probs.sum()), rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_beam_search_scores_at_least_greedy(seed):
+    m = Markov2(seed=seed, sharp=1.0)
+    greedy = dec.greedy(m.step, m.begin_state(), [0, 3], 10)
+    hyps = dec.beam_search(m.step, m.begin_state(), [0, 3], 10, beam_width=4, alpha=0.0)
+    assert len(hyps) == 4 and [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+    assert hyps[0].log_prob >= float(greedy.log_probs.sum()) - 1e-9
+    for h in hyps:  # the recorded scores are the model's: the state was reordered with the beams
+        assert h.log_prob == pytest.approx(m.log_prob([0, 3], h.tokens), rel=1e-6)
+
+
+def test_a_beam_as_wide_as_every_prefix_finds_the_most_probable_sequence():
+    m = Markov2(V=4, seed=7)
+    best = max(itertools.product(range(4), repeat=4), key=lambda y: m.log_prob([1], y))
+    [top, *_] = dec.beam_search(m.step, m.begin_state(), [1], 4, beam_width=4 ** 3, alpha=0.0)
+    assert tuple(top.tokens) == best
+
+
+def test_eos_ends_sampling_and_beams():
+    m = Markov2(V=5, seed=2, sharp=0.3)
+    m.table[..., 4] += 1.5  # token 4 (eos) is likely
+    out = dec.sample(m.step, m.begin_state(6), [0], 40, num_samples=6, eos=4,
+                     generator=torch.Generator().manual_seed(0))
+    for row, length, lp in zip(out.tokens, out.lengths, out.log_probs):
+        assert int(row[length - 1]) == 4 and 4 not in row[:length - 1].tolist()
+        assert torch.all(row[length:] == 4) and torch.all(lp[length:] == 0)
+    assert dec.avg_log_likelihood(out) == pytest.approx(float(out.log_probs.sum() / out.lengths.sum()))
+    for alpha in (0.0, 0.7, 1.0):
+        hyps = dec.beam_search(m.step, m.begin_state(), [0], 40, beam_width=3, eos=4, alpha=alpha)
+        assert len(hyps) == 3 and all(h.tokens[-1] == 4 or len(h.tokens) == 40 for h in hyps)
+        assert all(h.score == pytest.approx(h.log_prob / len(h.tokens) ** alpha) for h in hyps)
+        assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+    greedy = dec.greedy(m.step, m.begin_state(), [0], 40, eos=4)
+    [one] = dec.beam_search(m.step, m.begin_state(), [0], 40, beam_width=1, eos=4)
+    assert one.tokens == greedy.tokens[0, :greedy.lengths[0]].tolist()
+
+
+def test_decoders_run_an_ngram_model():
+    x = np.tile(np.array([0, 1, 2, 3, 1, 0, 2]), 50)
+    model = NgramLM(3, 5).fit(x)
+    out = dec.greedy(model.step, model.begin_state(), [0, 1], 12)
+    assert out.tokens[0].tolist() == [2, 3, 1, 0, 2, 0, 1, 2, 3, 1, 0, 2]
+    [beam] = dec.beam_search(model.step, model.begin_state(), [0, 1], 12, beam_width=1)
+    assert beam.tokens == out.tokens[0].tolist()
+    hyps = dec.beam_search(model.step, model.begin_state(), [0, 1], 12, beam_width=3)
+    assert hyps[0].tokens == beam.tokens
+
+
+@pytest.mark.parametrize("form", ["concise", "fast"])
+def test_lm_step_wraps_the_course_language_models(form):
+    from seqlib.lm import RNNLMFast, concise_model
+    from seqlib.lm_train import predict
+
+    torch.manual_seed(0)
+    vocab = Vocab(list("the time traveller was expounding a recondite matter to us"))
+    net = concise_model("lstm", len(vocab), 16) if form == "concise" else RNNLMFast(len(vocab), 16, "lstm")
+    step = dec.LMStep(net)
+    assert step.batch_dim == (1 if form == "concise" else 0)
+    prompt = vocab[list("the ")]
+    out = dec.greedy(step, step.begin_state(1), prompt, 20)
+    assert "".join(vocab.to_tokens(out.tokens[0])) == predict("the ", 20, net, vocab)[4:]
+    [beam] = dec.beam_search(step, step.begin_state(1), prompt, 20, beam_width=1)
+    assert beam.tokens == out.tokens[0].tolist()
+    hyps = dec.beam_search(step, step.begin_state(1), prompt, 20, beam_width=3, alpha=0.0)
+    scored = dec.score_continuation(step, step.begin_state(1), prompt, hyps[-1].tokens)
+    assert float(scored.sum()) == pytest.approx(hyps[-1].log_prob, abs=1e-4)
+
+
+def test_an_empty_prompt_is_refused():
+    m = Markov2()
+    with pytest.raises(ValueError, match="at least one token"):
+        dec.greedy(m.step, m.begin_state(), [], 5)
+
+
+# -- measures -----------------------------------------------------------------------------------
+
+def test_distinct_n_and_repetition_rate():
+    assert dec.distinct_n(["abab"], 2) == pytest.approx(2 / 3)          # ab, ba, ab
+    assert dec.distinct_n(["abc", "abc"], 2) == pytest.approx(2 / 4)    # pooled over samples
+    assert dec.distinct_n([["to", "be", "or", "not", "to", "be"]], 2) == pytest.approx(4 / 5)
+    assert dec.repetition_rate(["abcabcabc"], 3) == pytest.approx(4 / 7)  # abc bca cab, then 4 repeats
+    assert dec.repetition_rate(["abcdefg", "aaaa"], 2) == pytest.approx((0 + 2 / 3) / 2)
+    assert dec.distinct_n(["a"], 2) == 0.0 and dec.repetition_rate(["a"], 2) == 0.0
+
+
+def test_seen_share_with_a_set_or_a_vocabulary():
+    vocab = Vocab([["to", "be", "or", "not"]])
+    assert dec.seen_share(["to", "be", "xyzzy", "be"], vocab) == pytest.approx(3 / 4)
+    assert dec.seen_share([["to", "xyzzy"], ["or"]], {"to", "or"}) == pytest.approx(2 / 3)
+    assert dec.seen_share(["<unk>"], vocab) == 0.0  # <unk> is not a word of the training text
+    with pytest.raises(ArgumentTypeError, match="split it first"):
+        dec.seen_share("to be or not", vocab)
