@@ -17,7 +17,7 @@ import numpy as np
 
 from seqlib.heatmaps import heatmap
 from seqlib.plots import COLUMN_INCHES, _axes
-from seqlib.validation import finite_number, positive_int
+from seqlib.validation import finite_number, float_array, positive_int
 
 __all__ = ["draw_truncated_bptt", "forget_half_life", "plot_forget_decay", "plot_forget_bias",
            "plot_lstm_step", "plot_unit_paths"]
@@ -27,12 +27,7 @@ _STEP_KEYS = ("I", "F", "O", "C_tilde", "C")
 
 def _vector(name, value, size=None):
     """``value`` (array or tensor) as a 1-d float array (of length ``size``), or a clear error."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu()
-    a = np.asarray(value, dtype=float)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional (one value per hidden unit or symbol), "
-                         f"got shape {a.shape}")
+    a = float_array(value, name, ndim=1, what="one-dimensional (one value per hidden unit or symbol)")
     if size is not None and len(a) != size:
         raise ValueError(f"{name} has {len(a)} values, expected {size}")
     return a

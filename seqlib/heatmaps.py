@@ -19,19 +19,15 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from seqlib.plots import COLUMN_INCHES, _axes
+from seqlib.validation import float_array
 
 __all__ = ["heatmap", "plot_hidden_states", "GATES", "plot_gates", "plot_cell_vs_hidden"]
 
 
 def _steps_by_units(name, value):
     """``value`` (array or tensor) as a float array of shape (num_steps, num_units), or a clear error."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu()
-    a = np.asarray(value, dtype=float)
-    if a.ndim != 2:
-        raise ValueError(f"{name} must have shape (num_steps, num_hiddens) for one example, got {a.shape}; "
-                         f"for a batch, pick one example first, e.g. {name}[:, 0]")
-    return a
+    return float_array(value, name, ndim=2, what="of shape (num_steps, num_hiddens) for one example",
+                       hint=f"for a batch, pick one example first, e.g. {name}[:, 0]")
 
 
 LABEL_INCHES = 0.2  # room for one step label on the time axis (a character at 9 points, and a gap)

@@ -39,7 +39,7 @@ import numbers
 
 import torch
 
-__all__ = ["ArgumentTypeError", "positive_int", "non_negative_int", "finite_number", "number_in_range",
+__all__ = ["ArgumentTypeError", "float_array", "positive_int", "non_negative_int", "finite_number", "number_in_range",
            "probability", "one_of", "sequence", "tensor", "token_ids", "lengths", "state", "shape_text"]
 
 
@@ -181,6 +181,19 @@ _DTYPE_FAMILIES = {
     "bool": (lambda t: t.dtype == torch.bool, "a boolean tensor (use .bool())"),
     "number": (lambda t: t.dtype != torch.bool and not t.is_complex(), "a real-valued tensor"),
 }
+
+
+def float_array(value, name: str, *, ndim: int, what: str, hint: str = ""):
+    """``value`` (NumPy array, tensor on any device, or nested list) as a NumPy float array with ``ndim``
+    dimensions, or a ``ValueError`` naming it: ``{name} must be {what}, got shape ...``."""
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    a = np.asarray(value, dtype=float)
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {what}, got shape {a.shape}{_hint(hint)}")
+    return a
 
 
 def shape_text(shape) -> str:

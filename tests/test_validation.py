@@ -159,3 +159,15 @@ def test_sequence_accepts_lists_tuples_and_arrays_and_names_a_bad_item():
         v.sequence(["a", 2], "lines", of=str, what="a list of lines")
     with pytest.raises(ValueError, match=r"labels is empty; pass a list with at least one item"):
         v.sequence([], "labels", non_empty=True)
+
+
+def test_float_array_converts_tensors_and_names_a_wrong_rank():
+    import numpy as np
+
+    from seqlib.validation import float_array
+
+    a = float_array(torch.ones(2, 3, requires_grad=True), "H", ndim=2, what="a matrix")
+    assert isinstance(a, np.ndarray) and a.dtype == float and a.shape == (2, 3)
+    assert float_array([1, 2], "x", ndim=1, what="a vector").tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"^H must be a matrix, got shape \(3,\); pick one$"):
+        float_array(np.zeros(3), "H", ndim=2, what="a matrix", hint="pick one")
