@@ -28,6 +28,7 @@ may be Latin-1/Windows-1252: they are checksummed, and cached, as UTF-8. Read th
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import os
 import tarfile
@@ -95,6 +96,30 @@ REGISTRY: dict[str, Dataset] = {
         "Tiny Shakespeare: a 1 MB extract of Shakespeare's plays (1,115,394 characters, 65 distinct, "
         "40,000 lines; public domain), the corpus of Karpathy's char-rnn and nanoGPT; the address pins "
         "a commit of char-rnn, and the file is saved as tinyshakespeare.txt"),
+    **{f"ud-english-lines-{split}": Dataset(
+        f"ud-english-lines/en_lines-ud-{split}.conllu",
+        f"https://raw.githubusercontent.com/UniversalDependencies/UD_English-LinES/r2.17/en_lines-ud-{split}.conllu",
+        f"sha256:{digest}",
+        f"Universal Dependencies English LinES 2.17, {split} split ({size}), CoNLL-U; "
+        "licence CC BY-NC-SA 4.0; read it with the conllu package")
+       for split, digest, size in (
+           ("train", "27609ded288bf3704def21f18d227e3f40957b4981174411f6bed34acf3025b6", "3,457 sentences"),
+           ("dev", "3aabd1f843517fb615c8760c316a76125af2fff01c59b9a4049fe7c393891d2b", "1,118 sentences"),
+           ("test", "14c56b50da6d8876ce1fdaa9b19c2845dfff73ff57766ddc2f812d88612ce3a8", "1,121 sentences"))},
+    **{f"multi30k-{part}.{lang}": Dataset(
+        f"multi30k/{part}.{lang}.gz",
+        "https://raw.githubusercontent.com/multi30k/dataset/c9be912dc05a3ebf9ae5bb5f7f58c1791cda43ab/"
+        f"data/task1/raw/{part}.{lang}.gz",
+        f"sha256:{digest}",
+        f"Multi30k task 1 (Elliott et al. 2016), {part} split, {'German' if lang == 'de' else 'English'} side "
+        f"({size} image descriptions, raw cased text, one per line, gzip); read_text decompresses it")
+       for part, lang, digest, size in (
+           ("train", "de", "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6", "29,000"),
+           ("train", "en", "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f", "29,000"),
+           ("val", "de", "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a", "1,014"),
+           ("val", "en", "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28", "1,014"),
+           ("test_2016_flickr", "de", "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8", "1,000"),
+           ("test_2016_flickr", "en", "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9", "1,000"))},
     "aclImdb": Dataset(
         "aclImdb_v1.tar.gz", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
         "md5:7c2ac02c03563afcf9b574c7e56c153a",
@@ -227,9 +252,12 @@ def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
 
 
 def read_text(name: str) -> str:
-    """The text of data set ``name`` (UTF-8; Latin-1/Windows-1252 archive originals decoded)."""
+    """The text of data set ``name`` (UTF-8; Latin-1/Windows-1252 archive originals decoded;
+    a ``.gz`` file decompressed after its checksum is verified)."""
     ds = _entry(name)
     verified, _ = _verify(fetch(name).read_bytes(), ds)
+    if ds.file.endswith(".gz"):
+        verified = gzip.decompress(verified)
     return verified.decode("utf-8")
 
 

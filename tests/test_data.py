@@ -521,3 +521,54 @@ def test_tinyshakespeare_real_file_and_the_nanogpt_split(monkeypatch):
     cut = int(0.9 * len(text))  # nanoGPT's split: the first 90% for training, the rest for validation
     assert (cut, len(text) - cut) == (1_003_854, 111_540)
     assert set(text[cut:]) <= set(text[:cut])  # no character is seen only in validation
+
+
+# --- issues 16 and 17: UD English LinES 2.17 (Day 8) and Multi30k (Day 9) ------------------------------
+
+NEW_FILES = {  # name: (file in the mirror, line count, sha256 as the mirror's README lists it)
+    "ud-english-lines-train": ("ud-english-lines/en_lines-ud-train.conllu", 75754,
+                               "27609ded288bf3704def21f18d227e3f40957b4981174411f6bed34acf3025b6"),
+    "ud-english-lines-test": ("ud-english-lines/en_lines-ud-test.conllu", 23584,
+                              "14c56b50da6d8876ce1fdaa9b19c2845dfff73ff57766ddc2f812d88612ce3a8"),
+    "multi30k-train.de": ("multi30k/train.de.gz", 29000,
+                          "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6"),
+    "multi30k-test_2016_flickr.en": ("multi30k/test_2016_flickr.en.gz", 1000,
+                                     "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9"),
+}
+
+
+def test_every_split_of_the_new_data_sets_has_an_entry():
+    names = set(data.REGISTRY)
+    assert {f"ud-english-lines-{s}" for s in ("train", "dev", "test")} <= names
+    assert {f"multi30k-{p}.{l}" for p in ("train", "val", "test_2016_flickr") for l in ("de", "en")} <= names
+
+
+@pytest.mark.parametrize("name", sorted(NEW_FILES))
+def test_new_entries_pin_address_file_and_checksum(name):
+    file, _, digest = NEW_FILES[name]
+    ds = data.REGISTRY[name]
+    assert ds.file == file and ds.member is None and ds.known_hash == f"sha256:{digest}"
+    assert ds.url.startswith("https://raw.githubusercontent.com/") and ds.url.endswith(file.split("/")[1])
+    assert ("r2.17" in ds.url) if name.startswith("ud") else ("c9be912dc05a3ebf9ae5bb5f7f58c1791cda43ab" in ds.url)
+
+
+@pytest.mark.skipif(not MIRROR, reason="set SEQLIB_DATA_DIR to the offline mirror")
+@pytest.mark.parametrize("name", sorted(NEW_FILES))
+def test_new_files_read_from_the_offline_mirror_and_gzip_is_decompressed(name, env, monkeypatch):
+    monkeypatch.setenv("SEQLIB_DATA_DIR", MIRROR)
+    text = data.read_text(name)  # the env fixture's cache stays empty: nothing is downloaded
+    assert not (env / "cache").exists()
+    assert len(text.splitlines()) == NEW_FILES[name][1]
+    if name.startswith("ud"):
+        assert text.startswith("# newdoc") or text.startswith("# sent_id")
+    else:
+        assert "\x00" not in text and text.count("\n") == NEW_FILES[name][1]  # decompressed, one line each
+
+
+def test_a_corrupt_gzip_copy_is_a_checksum_error_before_any_decompression(env, monkeypatch):
+    offline = env / "offline"
+    (offline / "multi30k").mkdir(parents=True)
+    (offline / "multi30k" / "val.en.gz").write_bytes(b"not gzip at all")
+    monkeypatch.setenv("SEQLIB_DATA_DIR", str(offline))
+    with pytest.raises(data.ChecksumError, match="val.en.gz"):
+        data.read_text("multi30k-val.en")
