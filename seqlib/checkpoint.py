@@ -136,11 +136,11 @@ def save(path, model: nn.Module, vocab: Vocab, config: dict, **extra) -> Path:
 
 def _vocab(saved: dict) -> Vocab:
     """The :class:`seqlib.text.Vocab` of a checkpoint: the same tokens at the same indices."""
-    vocab = Vocab()
-    vocab.idx_to_token = list(saved["idx_to_token"])
-    vocab.token_to_idx = {token: idx for idx, token in enumerate(vocab.idx_to_token)}
-    vocab._token_freqs = [(t, c) for t, c in saved["token_freqs"]]
-    return vocab
+    try:
+        return Vocab.from_tokens(saved["idx_to_token"], saved["token_freqs"])
+    except (ValueError, TypeError) as err:
+        raise CheckpointCorruptError(f"its vocabulary is damaged ({err}): save the model again with "
+                                     "seqlib.checkpoint.save") from None
 
 
 def _read(path: Path) -> dict:

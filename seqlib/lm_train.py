@@ -33,9 +33,9 @@ from seqlib.history import History
 from seqlib.plots import LivePlot
 from seqlib.training import clip_gradients, trainable_parameters
 from seqlib.utils import progress
-from seqlib.validation import ArgumentTypeError, non_negative_int, number_in_range, positive_int, tensor
+from seqlib.validation import ArgumentTypeError, non_negative_int, number_in_range, positive_int, sequence, tensor
 
-__all__ = ["detach_state", "train_epoch", "perplexity", "train", "predict"]
+__all__ = ["detach_state", "train_epoch", "perplexity", "top_k_accuracy", "train", "predict"]
 
 
 def detach_state(state):
@@ -121,15 +121,11 @@ def train_epoch(net, train_iter, loss, updater, device, use_random_iter: bool, *
     return _exp(total_loss / total_tokens), total_tokens / (time.perf_counter() - start)
 
 
-@torch.no_grad()
-def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=None) -> float:
-    """Perplexity of ``net`` on a token stream, e.g. the held-out validation text.
+def _rows(net, corpus, batch_size, num_steps, device):
+    """Read a token stream as ``batch_size`` contiguous rows, ``num_steps`` at a time, state carried.
 
-    Deterministic: the stream is cut into ``batch_size`` contiguous rows (no random offset),
-    read ``num_steps`` at a time with the state carried over, and every token after the first
-    of each row is predicted exactly once. Only the ``batch_size`` row starts begin from a
-    zero state, so this is (nearly) the perplexity of reading the text from start to end.
-    A diverged model scores ``inf``.
+    Yields ``(logits, Y)``: the time-major logits ``(num_steps * batch_size, vocab_size)`` and the
+    targets in the same order. Checks the arguments (clear errors) before the first read.
     """
     batch_size = positive_int(batch_size, "batch_size", hint="(rows read in parallel)")
     num_steps = positive_int(num_steps, "num_steps", hint="(tokens read per call)")
@@ -147,13 +143,52 @@ def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=No
     Ys = corpus[1: batch_size * row_len + 1].reshape(batch_size, row_len)
     was_training = getattr(net, "training", False)
     net.eval()
-    state, total = net.begin_state(batch_size=batch_size, device=device), 0.0
-    for i in range(0, row_len, num_steps):
-        X, Y = Xs[:, i: i + num_steps].to(device), Ys[:, i: i + num_steps].to(device)
-        y_hat, state = net(X, state)
-        total += float(nn.functional.cross_entropy(y_hat, Y.T.reshape(-1), reduction="sum"))
-    net.train(was_training)
-    return _exp(total / Ys.numel())
+    try:
+        state = net.begin_state(batch_size=batch_size, device=device)
+        for i in range(0, row_len, num_steps):
+            X, Y = Xs[:, i: i + num_steps].to(device), Ys[:, i: i + num_steps].to(device)
+            y_hat, state = net(X, state)
+            yield y_hat, Y.T.reshape(-1)
+    finally:
+        net.train(was_training)
+
+
+@torch.no_grad()
+def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=None) -> float:
+    """Perplexity of ``net`` on a token stream, e.g. the held-out validation text.
+
+    Deterministic: the stream is cut into ``batch_size`` contiguous rows (no random offset),
+    read ``num_steps`` at a time with the state carried over, and every token after the first
+    of each row is predicted exactly once. Only the ``batch_size`` row starts begin from a
+    zero state, so this is (nearly) the perplexity of reading the text from start to end.
+    A diverged model scores ``inf``.
+    """
+    total, count = 0.0, 0
+    for y_hat, y in _rows(net, corpus, batch_size, num_steps, device):
+        total += float(nn.functional.cross_entropy(y_hat, y, reduction="sum"))
+        count += y.numel()
+    return _exp(total / count)
+
+
+@torch.no_grad()
+def top_k_accuracy(net, corpus, ks=(1, 5), batch_size: int = 8, num_steps: int = 256, device=None) -> dict:
+    """Next-token accuracy of ``net`` on a token stream: ``{k: share of tokens among its k best guesses}``.
+
+    The stream is read exactly as :func:`perplexity` reads it (contiguous rows, state carried),
+    so both numbers describe the same predictions. A token counts as guessed at ``k`` when it is
+    among the ``k`` largest logits (ties broken by ``torch.topk``). ``<unk>`` is a token like any other.
+    """
+    ks = sequence(ks, "ks", non_empty=True, what="the numbers of guesses to score, e.g. ks=(1, 5)")
+    ks = sorted({positive_int(k, "ks", hint="(how many guesses count, e.g. ks=(1, 5))") for k in ks})
+    hits, count = dict.fromkeys(ks, 0), 0
+    for y_hat, y in _rows(net, corpus, batch_size, num_steps, device):
+        if ks[-1] > y_hat.shape[-1]:
+            raise ValueError(f"ks has {ks[-1]} guesses but the vocabulary has only {y_hat.shape[-1]} tokens")
+        top = torch.topk(y_hat, ks[-1], dim=-1).indices == y[:, None]
+        for k in ks:
+            hits[k] += int(top[:, :k].any(dim=1).sum())
+        count += y.numel()
+    return {k: hits[k] / count for k in ks}
 
 
 def _optimizer(name, params, lr, weight_decay):

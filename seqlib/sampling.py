@@ -136,25 +136,49 @@ class SeqDataLoader:
     ``seed`` gives the loader its own ``random.Random`` (reproducible, independent of other
     code); ``None`` uses the global ``random`` module like D2L. ``batch_size``,
     ``num_steps`` and ``use_random_iter`` are attributes, as in D2L.
+
+    ``updates_per_epoch``: for a corpus too long to read in one epoch (Day 6's million
+    characters), each ``iter()`` yields exactly this many minibatches and the next ``iter()``
+    continues the same pass where it stopped; when a pass runs out, a new one starts with a new
+    offset. The training loop then reports, validates and schedules every ``updates_per_epoch``
+    minibatches. ``None`` (default): one epoch is one pass.
     """
 
     def __init__(self, corpus, batch_size: int, num_steps: int, use_random_iter: bool = False, *,
-                 seed: int | None = None):
+                 seed: int | None = None, updates_per_epoch: int | None = None):
         self.corpus = _prepare(corpus, batch_size, num_steps, use_random_iter)
         self.batch_size, self.num_steps = int(batch_size), int(num_steps)
         if seed is not None:
             seed = non_negative_int(seed, "seed")
+        if updates_per_epoch is not None:
+            updates_per_epoch = positive_int(updates_per_epoch, "updates_per_epoch",
+                                             hint="(minibatches per epoch; None: one pass over the corpus)")
         self.use_random_iter = use_random_iter
         self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
         self.rng = random.Random(seed) if seed is not None else None
+        self.updates_per_epoch, self._pass = updates_per_epoch, None
+
+    def _new_pass(self):
+        return self.data_iter_fn(self.corpus, self.batch_size, self.num_steps, rng=self.rng)
 
     def __iter__(self):
-        return self.data_iter_fn(self.corpus, self.batch_size, self.num_steps, rng=self.rng)
+        if self.updates_per_epoch is None:
+            return self._new_pass()
+        return self._continued()
+
+    def _continued(self):
+        for _ in range(self.updates_per_epoch):
+            batch = next(self._pass, None) if self._pass is not None else None
+            if batch is None:  # the first epoch, or the end of the corpus: a new pass, a new offset
+                self._pass = self._new_pass()
+                batch = next(self._pass)
+            yield batch
 
     def __repr__(self) -> str:
         kind = "random" if self.use_random_iter else "sequential"
+        per_epoch = "" if self.updates_per_epoch is None else f", updates_per_epoch={self.updates_per_epoch}"
         return (f"SeqDataLoader({len(self.corpus)} tokens, batch_size={self.batch_size}, "
-                f"num_steps={self.num_steps}, {kind})")
+                f"num_steps={self.num_steps}, {kind}{per_epoch})")
 
 
 def minibatch_layout(num_tokens: int, batch_size: int, num_steps: int, use_random_iter: bool,

@@ -184,6 +184,26 @@ class Vocab:
         assert vocab[UNK] == UNK_IDX and vocab[PAD] == PAD_IDX
         return vocab
 
+    @classmethod
+    def from_tokens(cls, idx_to_token: Sequence[str], token_freqs: Iterable = ()) -> Vocab:
+        """The vocabulary with exactly these tokens at these indices (a saved vocabulary, read back).
+
+        ``idx_to_token[0]`` must be ``<unk>`` and no token may appear twice; ``token_freqs`` are the
+        training counts ``[(token, count), ...]`` kept for reference (:attr:`token_freqs`).
+        """
+        tokens = [str(t) for t in sequence(idx_to_token, "idx_to_token", of=(str,),
+                                           what="the tokens in index order")]
+        if not tokens or tokens[0] != UNK:
+            raise ValueError(f"idx_to_token must start with {UNK!r} (index 0), got {tokens[:1]}")
+        if len(set(tokens)) != len(tokens):
+            twice = sorted({t for t in tokens if tokens.count(t) > 1})[:5]
+            raise ValueError(f"idx_to_token holds a token more than once: {twice}; each index needs its own token")
+        vocab = cls()
+        vocab.idx_to_token = tokens
+        vocab.token_to_idx = {token: idx for idx, token in enumerate(tokens)}
+        vocab._token_freqs = [(str(t), int(c)) for t, c in token_freqs]
+        return vocab
+
     def __len__(self) -> int:
         return len(self.idx_to_token)
 

@@ -3,6 +3,8 @@
 - :func:`slider_plot`: sliders that redraw a figure, ``draw(**values)``.
 - :func:`text_view`: a text box (and optionally a time-step slider bounded by the text's
   length) that re-renders a figure or an HTML snippet, ``render(text)`` or ``render(text, t)``.
+- :func:`generator_view`: a text generator's controls (prompt, decoding strategy, temperature,
+  k, p, length, seed) that show what ``generate(...)`` writes.
 
 In Jupyter (and Colab) the controls re-render when moved or edited. The static book cannot
 run Python callbacks, so each control first draws its default view as an ordinary output
@@ -12,11 +14,12 @@ control. Without ipywidgets a control prints a note and returns ``None`` instead
 
 from __future__ import annotations
 
+import html
 import numbers
 
 import matplotlib.pyplot as plt
 
-__all__ = ["slider_plot", "text_view"]
+__all__ = ["slider_plot", "text_view", "generator_view"]
 
 _NO_WIDGETS = "(The interactive version needs ipywidgets: pip install ipywidgets)"
 
@@ -171,3 +174,70 @@ def text_view(render, text: str, *, step: bool = False, description: str = "text
         slider.observe(update, names="value")
     update()
     return widgets.VBox([box] + ([slider] if slider is not None else []) + [message, out])
+
+
+STRATEGIES = ("sample", "top-k", "top-p", "greedy", "beam")
+
+
+def _pre(text: str) -> str:
+    return f'<pre class="generated" style="white-space: pre-wrap">{html.escape(text)}</pre>'
+
+
+def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool = True,
+                   temperature=(0.0, 2.0, 0.05, 0.8), top_k=(1, 60, 1, 10), top_p=(0.05, 1.0, 0.05, 0.9),
+                   length=(20, 600, 20, 200), seed: int = 0):
+    """Controls for a text generator; ``generate(prompt, strategy, temperature, top_k, top_p, length, seed)``
+    (called with these keywords) returns the text to show.
+
+    A prompt box, a menu of ``strategies`` (names ``generate`` understands; the first is the
+    default), sliders ``(min, max, step, value)`` for the temperature, ``k``, ``p`` and the
+    length, and a button that draws again with the next seed. The text is regenerated whenever
+    a control changes. ``static=True`` first shows the default text as an ordinary output, for
+    the static book. A ``ValueError`` from ``generate`` (a prompt it cannot read) is shown as a
+    one-line message instead of stopping the notebook. Returns the widget, or ``None`` with a
+    printed note when ipywidgets is not installed.
+    """
+    if not callable(generate):
+        raise TypeError(f"generate must be a function returning the generated text, got {type(generate).__name__}")
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a string, got {type(prompt).__name__}")
+    strategies = tuple(strategies)
+    if not strategies or not all(isinstance(s, str) for s in strategies):
+        raise ValueError(f"strategies must be a non-empty list of names, got {strategies!r}")
+    sliders = {name: _slider_spec(name, spec) for name, spec in
+               (("temperature", temperature), ("top_k", top_k), ("top_p", top_p), ("length", length))}
+    values = {"prompt": prompt, "strategy": strategies[0], "seed": int(seed),
+              **{name: spec[3] for name, spec in sliders.items()}}
+    if static:
+        _show(_pre(generate(**values)))
+    widgets = _ipywidgets()
+    if widgets is None:
+        return None
+    box = widgets.Textarea(value=prompt, description="prompt", continuous_update=False,
+                           layout=widgets.Layout(width="90%"), style={"description_width": "initial"})
+    menu = widgets.Dropdown(options=list(strategies), value=strategies[0], description="strategy")
+    controls = {name: _slider(widgets, name, spec) for name, spec in sliders.items()}
+    again = widgets.Button(description="again (next seed)")
+    message, out = widgets.Label(), widgets.Output()
+
+    def update(_change=None):
+        values.update(prompt=box.value, strategy=menu.value, **{n: c.value for n, c in controls.items()})
+        with out:
+            out.clear_output(wait=True)
+            try:
+                _show(_pre(generate(**values)))
+                message.value = f"seed {values['seed']}"
+            except ValueError as err:
+                message.value = f"⚠ {err}"
+
+    def next_seed(_button):
+        values["seed"] += 1
+        update()
+
+    for control in (box, menu, *controls.values()):
+        control.observe(update, names="value")
+    again.on_click(next_seed)
+    update()
+    rows = [box, widgets.HBox([menu, again]), widgets.HBox([controls["temperature"], controls["top_k"]]),
+            widgets.HBox([controls["top_p"], controls["length"]]), message, out]
+    return widgets.VBox(rows)

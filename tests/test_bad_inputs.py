@@ -520,7 +520,8 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
          lambda: dict(sample_fn=lambda logits, generator=None: 0, num_draws=10), num_draws="size")
     for check in ("day01.check_rnn_step", "day02.check_lstm_step", "day02.check_gru_step",
                   "day03.check_perplexity", "day03.check_fused_lstm_step", "day04.check_window_dataset",
-                  "day04.check_persistence_mse", "day05.check_accuracy_from_logits"):
+                  "day04.check_persistence_mse", "day05.check_accuracy_from_logits",
+                  "day06.check_filter_logits", "day06.check_bits_and_perplexity"):
         mod, fn = check.split(".")
         target = getattr(_module(f"seqlib.checks.{mod}"), fn)
         spec(f"checks.{check}", lambda fn, target=target: _quiet(target, fn), lambda: dict(fn=lambda *a: None),
@@ -672,6 +673,23 @@ def _is_int(value):
 
 
 _register_day06_specs()
+
+
+def _register_day06_lab_specs():
+    """Day 6's lab (issue 14): next-token accuracy, rounds of a long corpus, a vocabulary read back."""
+    lm_train, sampling, text, lm = (_module(f"seqlib.{m}") for m in ("lm_train", "sampling", "text", "lm"))
+    corpus = lambda: [i % 5 for i in range(200)]
+    spec("lm_train.top_k_accuracy", lambda **kw: lm_train.top_k_accuracy(lm.RNNLMFast(5, 4, "gru"), **kw),
+         lambda: dict(corpus=corpus(), ks=[1, 2], batch_size=2, num_steps=8), corpus="seq", ks="seq",
+         batch_size="size", num_steps="size")
+    spec("sampling.SeqDataLoader.updates_per_epoch", lambda **kw: list(sampling.SeqDataLoader(**kw)),
+         lambda: dict(corpus=corpus(), batch_size=2, num_steps=5, seed=0, updates_per_epoch=30), corpus="seq",
+         batch_size="size", num_steps="size", updates_per_epoch="size")
+    spec("text.Vocab.from_tokens", lambda **kw: text.Vocab.from_tokens(**kw),
+         lambda: dict(idx_to_token=["<unk>", "a", "b"], token_freqs=[("a", 2), ("b", 1)]), idx_to_token="seq")
+
+
+_register_day06_lab_specs()
 
 
 # --- running one bad call ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import torch
 
 from seqlib.lm import RNNLMFast
 from seqlib.history import History
-from seqlib.lm_train import perplexity, predict, train, train_epoch
+from seqlib.lm_train import perplexity, predict, top_k_accuracy, train, train_epoch
 from seqlib.sampling import SeqDataLoader
 from seqlib.text import Vocab
 
@@ -91,6 +91,33 @@ def test_perplexity_does_not_depend_on_the_chunk_length_and_matches_the_definiti
     assert p1 == pytest.approx(math.exp(float(nll)), rel=1e-5)
     with pytest.raises(ValueError, match="too short"):
         perplexity(net, corpus[:3], batch_size=8)
+
+
+def test_top_k_accuracy_matches_a_brute_force_count_of_the_same_predictions():
+    torch.manual_seed(1)
+    net = RNNLMFast(9, 8, "gru")
+    corpus = torch.randint(0, 9, (121,))
+    acc = top_k_accuracy(net, corpus, ks=(5, 1, 9), batch_size=1, num_steps=13)
+    net.eval()
+    with torch.no_grad():
+        y_hat, _ = net(corpus[None, :-1], net.begin_state(1))
+    rank = (y_hat > y_hat.gather(1, corpus[1:, None])).sum(dim=1)  # how many logits beat the true token
+    assert list(acc) == [1, 5, 9]
+    for k in (1, 5):
+        assert acc[k] == pytest.approx(float((rank < k).float().mean()))
+    assert acc[9] == 1.0  # every token is among all 9 guesses
+    # the same rows and state as perplexity: chunking does not change anything
+    assert top_k_accuracy(net, corpus, ks=(1,), batch_size=1, num_steps=1000)[1] == acc[1]
+
+
+def test_top_k_accuracy_rejects_bad_ks():
+    net = RNNLMFast(4, 3, "rnn")
+    with pytest.raises(ValueError, match="only 4 tokens"):
+        top_k_accuracy(net, torch.arange(4).repeat(5), ks=(1, 5))
+    with pytest.raises(ValueError, match="ks"):
+        top_k_accuracy(net, torch.arange(4).repeat(5), ks=())
+    with pytest.raises((ValueError, TypeError), match="ks"):
+        top_k_accuracy(net, torch.arange(4).repeat(5), ks=(0,))
 
 
 def test_train_records_history_and_learns():

@@ -160,3 +160,27 @@ def test_loader_sizes_accept_numpy_integers_and_reject_negative_tokens():
         SeqDataLoader([-1] + list(range(100)), 2, 5)
     with pytest.raises(ValueError, match=r"batch_size must be a positive integer"):
         min_corpus_length(0, 5, True)
+
+
+def test_updates_per_epoch_continues_one_pass_and_starts_a_new_one_at_the_end():
+    corpus = torch.arange(1000)
+    whole = SeqDataLoader(corpus, 4, 10, seed=3)
+    pieces = SeqDataLoader(corpus, 4, 10, seed=3, updates_per_epoch=7)
+    first_pass = [X for X, _ in whole]
+    assert len(first_pass) > 7
+    got = [X for epoch in range(3) for X, _ in pieces]
+    assert len(got) == 21  # 3 epochs of exactly 7 minibatches
+    n = len(first_pass)
+    for a, b in zip(got[:n], first_pass):  # epochs continue the same pass, in order
+        assert torch.equal(a, b)
+    # then a new pass with a new random offset: the same as the whole loader's second epoch
+    second_pass = [X for X, _ in whole]
+    for a, b in zip(got[n:21], second_pass):
+        assert torch.equal(a, b)
+    assert "updates_per_epoch=7" in repr(pieces)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5])
+def test_updates_per_epoch_must_be_a_positive_whole_number(bad):
+    with pytest.raises((ValueError, TypeError), match="updates_per_epoch"):
+        SeqDataLoader(torch.arange(100), 2, 5, updates_per_epoch=bad)

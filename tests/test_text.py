@@ -405,3 +405,16 @@ def test_bad_inputs_get_errors_naming_the_argument():
         train_val_split(None)
     with pytest.raises(TypeError, match="max_tokens"):
         load_corpus_time_machine(max_tokens=2.5)
+
+
+def test_vocab_from_tokens_restores_the_same_indices_and_refuses_bad_lists():
+    from seqlib.text import Vocab
+
+    vocab = Vocab(list("hello world"), reserved_tokens=["<pad>"])
+    back = Vocab.from_tokens(vocab.idx_to_token, vocab.token_freqs)
+    assert back.idx_to_token == vocab.idx_to_token and back.token_to_idx == vocab.token_to_idx
+    assert back.token_freqs == vocab.token_freqs and back[list("low")] == vocab[list("low")]
+    with pytest.raises(ValueError, match="start with '<unk>'"):
+        Vocab.from_tokens(["a", "<unk>"])
+    with pytest.raises(ValueError, match=r"more than once: \['a'\]"):
+        Vocab.from_tokens(["<unk>", "a", "b", "a"])

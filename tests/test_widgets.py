@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from seqlib.widgets import slider_plot, text_view  # noqa: E402
+from seqlib.widgets import generator_view, slider_plot, text_view  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*non-interactive.*:UserWarning")
 
@@ -146,3 +146,57 @@ def test_text_view_rejects_bad_arguments():
         text_view(lambda s: None, 42)
     with pytest.raises(ValueError, match="non-empty"):
         text_view(lambda s, t: None, "  ", step=True)
+
+
+def fake_generate(calls):
+    def generate(prompt, strategy, temperature, top_k, top_p, length, seed):
+        calls.append(dict(prompt=prompt, strategy=strategy, temperature=temperature, top_k=top_k, top_p=top_p,
+                          length=length, seed=seed))
+        if not prompt:
+            raise ValueError("an empty prompt gives the model nothing to continue")
+        return f"{prompt} <{strategy} T={temperature} s={seed}>"
+    return generate
+
+
+def test_generator_view_shows_the_default_text_then_regenerates_on_every_change(capsys):
+    import ipywidgets
+
+    calls = []
+    widget = generator_view(fake_generate(calls), "ROMEO:", strategies=("sample", "beam"))
+    assert "HTML object" in capsys.readouterr().out  # the static text, for the book
+    assert calls[0] == calls[1] == dict(prompt="ROMEO:", strategy="sample", temperature=0.8, top_k=10, top_p=0.9,
+                                        length=200, seed=0)
+    box, (menu, again), (temperature, top_k), (top_p, length), message, out = (
+        c if not isinstance(c, ipywidgets.HBox) else c.children for c in widget.children)
+    assert isinstance(box, ipywidgets.Textarea) and isinstance(out, ipywidgets.Output)
+    assert list(menu.options) == ["sample", "beam"] and isinstance(top_k, ipywidgets.IntSlider)
+    menu.value = "beam"
+    temperature.value = 1.5
+    assert calls[-1]["strategy"] == "beam" and calls[-1]["temperature"] == 1.5
+    again.click()
+    assert calls[-1]["seed"] == 1 and message.value == "seed 1"
+    box.value = ""
+    assert message.value == "⚠ an empty prompt gives the model nothing to continue"
+
+
+def test_generator_view_escapes_the_text_and_degrades_without_ipywidgets(monkeypatch, capsys):
+    from IPython.core.interactiveshell import InteractiveShell  # noqa: F401 (display works without a kernel)
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    calls = []
+    assert generator_view(fake_generate(calls), "<b>") is None
+    assert len(calls) == 1 and "needs ipywidgets" in capsys.readouterr().out
+    assert "&lt;b&gt;" in shown[0] and "<pre" in shown[0]
+
+
+def test_generator_view_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="generate must be a function"):
+        generator_view("x", "ROMEO:")
+    with pytest.raises(TypeError, match="prompt must be a string"):
+        generator_view(lambda **k: "", None)
+    with pytest.raises(ValueError, match="strategies"):
+        generator_view(lambda **k: "", "a", strategies=())
+    with pytest.raises(ValueError, match="slider 'top_k'"):
+        generator_view(lambda **k: "", "a", top_k=(1, 10, 1, 20))

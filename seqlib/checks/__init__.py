@@ -6,6 +6,7 @@
 - ``seqlib.checks.day03``     perplexity, the fused LSTM step, sampling with a temperature
 - ``seqlib.checks.day04``     the sliding-window data set, the persistence baseline
 - ``seqlib.checks.day05``     masked pooling, accuracy from logits
+- ``seqlib.checks.day06``     temperature, top-k and top-p filtering; nats, bits and perplexity
 
 A lab imports its day's checks: ``from seqlib.checks.day02 import check_lstm_step``.
 """
