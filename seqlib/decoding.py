@@ -47,7 +47,7 @@ from seqlib.text import ngram_tuples
 
 __all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "filter_logits", "entropy", "LMStep", "prime",
            "Generated", "sample", "greedy", "Hypothesis", "beam_search", "score_continuation",
-           "avg_log_likelihood", "distinct_n", "repetition_rate", "seen_share"]
+           "avg_log_likelihood", "find_loop", "distinct_n", "repetition_rate", "seen_share"]
 
 
 def _logits(logits, name: str = "logits") -> torch.Tensor:
@@ -321,10 +321,10 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
     for t in range(max_len):
         V = log_probs.shape[-1]
         candidates = (totals[:, None] + log_probs.double().cpu()).reshape(-1)   # (live * V,)
-        best, flat = _sorted(candidates)
-        best, flat = best[:width], flat[:width]
-        keep = torch.isfinite(best)
-        best, flat = best[keep], flat[keep]
+        pool = torch.nonzero(candidates >= candidates.topk(min(width, len(candidates))).values[-1])[:, 0]
+        best, order = _sorted(candidates[pool])          # the best `width` without sorting all live * V
+        best, flat = best[:width], pool[order[:width]]
+        best, flat = best[torch.isfinite(best)], flat[torch.isfinite(best)]
         parents, tokens = flat // V, flat % V
         live = []
         for score, parent, token in zip(best.tolist(), parents.tolist(), tokens.tolist()):
@@ -425,3 +425,26 @@ def seen_share(words, known) -> float:
         known = {t for t, i in known.token_to_idx.items() if i != known.unk}
     flat = [w for item in words for w in ([item] if isinstance(item, str) else item)]
     return sum(w in known for w in flat) / len(flat) if flat else 0.0
+
+
+def find_loop(sequence, min_repeats: int = 3):
+    """``(start, period)`` of the loop the end of ``sequence`` is caught in, or ``None``.
+
+    ``period``: the shortest ``p`` such that the last ``min_repeats * p`` items are one block of
+    ``p`` items repeated; ``start``: the first position from which ``sequence[i] == sequence[i + p]``
+    holds to the end (the loop began there). A string's items are its characters. Greedy decoding
+    of a language model usually ends in such a loop; sampling does not. An empty sequence has none.
+    """
+    min_repeats = validation.positive_int(min_repeats, "min_repeats", hint="(how often a block must repeat)")
+    if min_repeats < 2:
+        raise ValueError("min_repeats must be at least 2: a block seen once is not a loop")
+    items = list(_sequences(sequence)[0]) if isinstance(sequence, str) else list(
+        validation.sequence(sequence, "sequence", what="a string or a list of tokens"))
+    n = len(items)
+    for p in range(1, n // min_repeats + 1):
+        start = n - min_repeats * p
+        if all(items[i] == items[i + p] for i in range(start, n - p)):
+            while start > 0 and items[start - 1] == items[start - 1 + p]:
+                start -= 1
+            return start, p
+    return None

@@ -685,6 +685,8 @@ def _register_day06_lab_specs():
     spec("sampling.SeqDataLoader.updates_per_epoch", lambda **kw: list(sampling.SeqDataLoader(**kw)),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=5, seed=0, updates_per_epoch=30), corpus="seq",
          batch_size="size", num_steps="size", updates_per_epoch="size")
+    spec("decoding.find_loop", _module("seqlib.decoding").find_loop, lambda: dict(sequence="abcabcabc", min_repeats=3),
+         sequence="seq", min_repeats="size", ok={"sequence": {"empty", "a string"}})  # a string is a text; no loop in no text
     spec("text.Vocab.from_tokens", lambda **kw: text.Vocab.from_tokens(**kw),
          lambda: dict(idx_to_token=["<unk>", "a", "b"], token_freqs=[("a", 2), ("b", 1)]), idx_to_token="seq")
 

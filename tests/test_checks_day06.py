@@ -51,6 +51,7 @@ def test_check_filter_logits_accepts_a_right_answer_and_names_each_mistake(capsy
     assert not check_filter_logits(lambda l, T, k, p: filter_logits(l, T, k and k + 1, p))
     assert "exactly k = 3" in capsys.readouterr().out
     assert not check_filter_logits(lambda l, T, k, p: l)  # the stub
+    assert "divide the logits by the temperature" in capsys.readouterr().out
     assert not check_filter_logits(lambda l, T, k, p: 1 / 0)
     assert not check_filter_logits(lambda l, T, k, p: l.tolist())
     assert "same shape" in capsys.readouterr().out

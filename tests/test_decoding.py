@@ -269,3 +269,37 @@ def test_seen_share_with_a_set_or_a_vocabulary():
     assert dec.seen_share(["<unk>"], vocab) == 0.0  # <unk> is not a word of the training text
     with pytest.raises(ArgumentTypeError, match="split it first"):
         dec.seen_share("to be or not", vocab)
+
+
+def _brute_loop(items, min_repeats):
+    n = len(items)
+    for p in range(1, n // min_repeats + 1):
+        block = items[n - p:]
+        if items[n - min_repeats * p:] == block * min_repeats:
+            start = min(i for i in range(n - min_repeats * p + 1) if all(items[j] == items[j + p] for j in range(i, n - p)))
+            return start, p
+    return None
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("the king, the king, the king, ", (0, 10)),
+    ("ROMEO: I will not be the man the man the man the man", (20, 8)),
+    ("abcabcabcab", (0, 3)),
+    ("no loop here at all", None),
+    ("zzzz", (0, 1)),
+    ("", None),
+])
+def test_find_loop_finds_where_the_cycle_starts_and_its_shortest_period(text, expected):
+    assert dec.find_loop(text) == expected == _brute_loop(list(text), 3)
+
+
+def test_find_loop_agrees_with_brute_force_on_random_token_lists():
+    g = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        head = torch.randint(0, 3, (int(torch.randint(0, 8, (1,), generator=g)),), generator=g).tolist()
+        block = torch.randint(0, 3, (int(torch.randint(1, 4, (1,), generator=g)),), generator=g).tolist()
+        items = head + block * int(torch.randint(1, 5, (1,), generator=g))
+        for r in (2, 3):
+            assert dec.find_loop(items, min_repeats=r) == _brute_loop(items, r)
+    with pytest.raises(ValueError, match="at least 2"):
+        dec.find_loop("aaaa", min_repeats=1)

@@ -42,6 +42,8 @@ def _kept(x: torch.Tensor) -> list[int]:
 def _hint(logits, settings, got) -> str:
     """The likely mistake behind a wrong answer."""
     T = settings.get("temperature", 1.0)
+    if T not in (0, 1) and torch.allclose(got, logits):
+        return "divide the logits by the temperature first: logits / temperature"
     if T not in (0, 1) and torch.allclose(got, logits * T):
         return "you multiplied by the temperature: divide the logits by it (a low temperature sharpens)"
     if T == 0:
