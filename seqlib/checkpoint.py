@@ -216,8 +216,8 @@ def load(path, build: Callable[..., nn.Module], *, device=None) -> Checkpoint:
                  if k in saved and saved[k].shape != v.shape]
     if problems:
         shown = "; ".join(problems[:4]) + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
-        hint = (f"it was saved from the class {saved_as}: pass build={saved_as}" if saved_as != name else
-                f"the class {saved_as} changed since the file was saved: save the model again")
+        hint = (f"It was saved from the class {saved_as}: pass build={saved_as}" if saved_as != name else
+                f"The class {saved_as} changed since the file was saved: save the model again")
         raise CheckpointMismatchError(f"{path}: the saved weights do not fit {name}(**{config}): {shown}. {hint}")
     model.load_state_dict(saved)
     model.to(device if device is not None else torch.device("cpu"))
