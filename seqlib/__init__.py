@@ -11,8 +11,15 @@ Recurrent networks
 - ``seqlib.lm``         character language models in three forms: lesson, fast from-scratch, ``torch.nn``
 - ``seqlib.ngram``      counting language models: n-grams of characters or words, add-k or Kneser-Ney
   smoothing, held-out loss in nats and bits per token
+- ``seqlib.copy_task``  the copy task (Day 7): samples, the model over any of the five cells, training with
+  the state carried across chunks, ``python -m seqlib.copy_task`` for long runs
 - ``seqlib.classifiers`` sentence classifiers: attention pooling, the RNN classifier, language-model
   pretraining of its encoder, the bag-of-n-grams baseline
+- ``seqlib.tagging``    sequence labelling (Day 8): CoNLL-U treebanks, tag ids, padded tagged batches with
+  characters, both directions respecting lengths, the BiLSTM tagger, most-frequent-tag and perceptron baselines
+- ``seqlib.crf``        the linear-chain CRF output layer: path scores, the forward algorithm, Viterbi, brute force
+- ``seqlib.seq2seq``    sequence to sequence: bidirectional GRU encoder, GRU decoder, additive and
+  dot-product attention with padding masks, the decoding step for greedy and beam search
 
 Data
 - ``seqlib.data``       fetch, verify and cache the course's data sets (offline folder, cache, canonical address)
@@ -20,6 +27,9 @@ Data
 - ``seqlib.sampling``   random and sequential partitioning of a corpus into language-model minibatches
 - ``seqlib.batching``   variable-length batches: padding, masks, masked pooling, collate, length buckets
 - ``seqlib.timeseries`` sine-wave data, sliding-window data sets, forecasting baselines
+- ``seqlib.dates``      dates in many languages and formats (Babel) and their ISO form: seeded splits,
+  parsing back, exact match
+- ``seqlib.translation`` parallel data: vocabularies, pair batches, Multi30k, sacreBLEU's BLEU, a longer run
 
 Training
 - ``seqlib.training``   ``fit`` (validation, LR schedule, early stopping), evaluation, gradient clipping,

@@ -209,8 +209,9 @@ def show_table(header, rows, *, note: str | None = None, display_it: bool = True
 
     ``header`` is a sequence of column names, ``rows`` a sequence of rows (values are shown with
     ``str``; format numbers before). Numeric-looking columns are right-aligned. ``note`` is a
-    small line under the table. Returns the ``{"text/html": ..., "text/plain": ...}`` bundle
-    (``display_it=False`` only returns it).
+    small line under the table. Shows it and returns ``None`` (so that a table left as a cell's
+    last line does not print twice); ``display_it=False`` shows nothing and returns the
+    ``{"text/html": ..., "text/plain": ...}`` bundle.
     """
     import html
 
@@ -241,4 +242,5 @@ def show_table(header, rows, *, note: str | None = None, display_it: bool = True
         from IPython.display import display
 
         display(bundle, raw=True)
+        return None
     return bundle

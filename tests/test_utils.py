@@ -42,6 +42,7 @@ def test_show_source_and_show_table_name_a_bad_argument():
     with pytest.raises(TypeError, match=r"rows\[0\]"):
         show_table(["a", "b"], ["xy"])            # a string is not a row
     assert show_table(["a"], [], display_it=False)["text/plain"] == "a"
+    assert show_table(["a"], [["1"]]) is None  # shown once; nothing left for the cell to print again
 
 
 def test_progress_goes_to_the_terminal_during_the_book_build(monkeypatch):

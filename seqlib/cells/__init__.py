@@ -31,7 +31,14 @@ cell               gates            meaning
 ``"no_forget"``    ``i, o, c``      LSTM without forget gate, ``F = 1``
 ``"peephole"``     ``i, f, o, c``   LSTM whose gates also see the cell (``w_ci, w_cf, w_co``)
 ``"gru"``          ``r, z, h``      reset gate, update gate, candidate state
+``"mlstm"``        ``i, f, o, c``   multiplicative LSTM (Krause et al. 2016): ``M_t`` replaces ``H_{t-1}``
+``"mgru"``         ``r, z, h``      multiplicative GRU, built the same way (``reset_after=True``)
 =================  ===============  ==========================================================
+
+The multiplicative cells (:data:`MULTIPLICATIVE`) first form the intermediate state
+``M_t = (X_t W_xm) * (H_{t-1} W_hm)`` (element-wise product; ``W_xm`` ``(d, h)``, ``W_hm`` ``(h, h)``),
+then run the gates of their base cell with ``M_t`` in place of ``H_{t-1}``: their recurrent
+weights are named ``W_m*`` (``(h, h)``) instead of ``W_h*``. ``torch.nn`` has no such cells.
 
 PyTorch's order (:data:`TORCH_GATES`): ``torch.nn`` stacks the gates in one matrix per source,
 transposed (``weight_ih_l0`` is ``(G * h, d)``), the LSTM's blocks in the order **i, f, g, o**
@@ -50,27 +57,31 @@ scratch layers over a sequence and the copies to and from ``torch.nn``.
 * the **element-wise part** of a step, from the gates' pre-activations
   (:func:`rnn_pointwise`, :func:`lstm_pointwise`, :func:`gru_pointwise`): the equations, shared
   with the fused speed forms, which compute the pre-activations with one matrix product;
-* the **step** (:func:`rnn_step`, :func:`lstm_step`, :func:`gru_step`): pre-activations gate by
-  gate, then the element-wise part; no input checks, for loops that checked once;
-* the **cell** (:func:`rnn_cell`, :func:`lstm_cell`, :func:`gru_cell`): the step with clear
-  errors for bad input, ``None`` for a zero state; and the layers :class:`RNNScratch`,
-  :class:`LSTMScratch`, :class:`GRUScratch` over a sequence.
+* the **step** (:func:`rnn_step`, :func:`lstm_step`, :func:`gru_step`, :func:`mlstm_step`,
+  :func:`mgru_step`): pre-activations gate by gate (the multiplicative ones after
+  :func:`multiplicative_state`), then the element-wise part; no input checks, for loops that
+  checked once;
+* the **cell** (:func:`rnn_cell`, :func:`lstm_cell`, :func:`gru_cell`, :func:`mlstm_cell`,
+  :func:`mgru_cell`): the step with clear errors for bad input, ``None`` for a zero state; and
+  the layers :class:`RNNScratch`, :class:`LSTMScratch`, :class:`GRUScratch`,
+  :class:`MLSTMScratch`, :class:`MGRUScratch` over a sequence (:data:`SCRATCH_LAYERS` by name).
 """
 
-from seqlib.cells.checked import gru_cell, lstm_cell, rnn_cell
-from seqlib.cells.equations import (GATES, GRU_PARAM_NAMES, LSTM_PARAM_NAMES, LSTM_VARIANTS, PEEPHOLES,
-                                    RNN_PARAM_NAMES, TORCH_GATES, gru_pointwise, gru_step, init_params,
-                                    init_tensor, lstm_pointwise, lstm_step, param_names, rnn_pointwise,
-                                    rnn_step)
-from seqlib.cells.layers import GRUScratch, LSTMScratch, RNNScratch, from_torch, to_torch
+from seqlib.cells.checked import gru_cell, lstm_cell, mgru_cell, mlstm_cell, rnn_cell
+from seqlib.cells.equations import (GATES, GRU_PARAM_NAMES, LSTM_PARAM_NAMES, LSTM_VARIANTS, MULTIPLICATIVE,
+                                    PEEPHOLES, RNN_PARAM_NAMES, TORCH_GATES, gru_pointwise, gru_step, init_params,
+                                    init_tensor, lstm_pointwise, lstm_step, mgru_step, mlstm_step,
+                                    multiplicative_state, param_names, param_shape, rnn_pointwise, rnn_step)
+from seqlib.cells.layers import (SCRATCH_LAYERS, GRUScratch, LSTMScratch, MGRUScratch, MLSTMScratch, RNNScratch,
+                                 from_torch, to_torch)
 
 __all__ = [
-    "GATES", "TORCH_GATES", "LSTM_VARIANTS", "PEEPHOLES", "param_names",
+    "GATES", "TORCH_GATES", "LSTM_VARIANTS", "PEEPHOLES", "MULTIPLICATIVE", "param_names", "param_shape",
     "RNN_PARAM_NAMES", "LSTM_PARAM_NAMES", "GRU_PARAM_NAMES",
     "init_tensor", "init_params",
-    "rnn_pointwise", "lstm_pointwise", "gru_pointwise",
-    "rnn_step", "lstm_step", "gru_step",
-    "rnn_cell", "lstm_cell", "gru_cell",
-    "RNNScratch", "LSTMScratch", "GRUScratch",
+    "rnn_pointwise", "lstm_pointwise", "gru_pointwise", "multiplicative_state",
+    "rnn_step", "lstm_step", "gru_step", "mlstm_step", "mgru_step",
+    "rnn_cell", "lstm_cell", "gru_cell", "mlstm_cell", "mgru_cell",
+    "RNNScratch", "LSTMScratch", "GRUScratch", "MLSTMScratch", "MGRUScratch", "SCRATCH_LAYERS",
     "to_torch", "from_torch",
 ]

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 import torch
 
-from seqlib.cells.equations import (LSTM_VARIANTS, RNN_PARAM_NAMES, gru_step, lstm_step, param_names,
-                                    rnn_step)
+from seqlib.cells.equations import (LSTM_VARIANTS, RNN_PARAM_NAMES, gru_step, lstm_step, mgru_step, mlstm_step,
+                                    param_names, param_shape, rnn_step)
 
 # ----------------------------------------------------------------------------------------
 # Input checks shared by the cells
@@ -37,7 +37,7 @@ def _check_params(params, names, cell, init):
     num_inputs, num_hiddens = W.shape
     for n in names:
         p = params[n]
-        want = {"W_x": (num_inputs, num_hiddens), "W_h": (num_hiddens, num_hiddens)}.get(n[:3], (num_hiddens,))
+        want = param_shape(n, num_inputs, num_hiddens)
         if not isinstance(p, torch.Tensor) or tuple(p.shape) != want:
             raise ValueError(f"{cell}: params[{n!r}] should have shape {want} "
                              f"(num_inputs={num_inputs}, num_hiddens={num_hiddens}); got {_describe(p)}")
@@ -92,20 +92,20 @@ def _single_state(H, X, num_hiddens, dtype, cell):
     return H
 
 
-def _lstm_state(state, X, num_hiddens, dtype):
+def _lstm_state(state, X, num_hiddens, dtype, cell="lstm_cell"):
     batch_size = X.shape[0]
     if state is None:
         zeros = torch.zeros(batch_size, num_hiddens, dtype=dtype, device=X.device)
         return zeros, zeros
     if isinstance(state, torch.Tensor):
-        raise TypeError("lstm_cell: state must be the tuple (H, C) of hidden and cell state, each of shape "
+        raise TypeError(f"{cell}: state must be the tuple (H, C) of hidden and cell state, each of shape "
                         f"(batch_size, num_hiddens); got a single tensor of shape {tuple(state.shape)}. "
                         "An LSTM carries a cell state C besides H: pass (H, C), or None for zeros.")
     if not isinstance(state, (tuple, list)) or len(state) != 2:
-        raise TypeError(f"lstm_cell: state must be the tuple (H, C) or None; got {_describe(state)}.")
+        raise TypeError(f"{cell}: state must be the tuple (H, C) or None; got {_describe(state)}.")
     H, C = state
-    _check_state_tensor(H, "H", batch_size, num_hiddens, dtype, "lstm_cell")
-    _check_state_tensor(C, "C", batch_size, num_hiddens, dtype, "lstm_cell")
+    _check_state_tensor(H, "H", batch_size, num_hiddens, dtype, cell)
+    _check_state_tensor(C, "C", batch_size, num_hiddens, dtype, cell)
     return H, C
 
 
@@ -186,3 +186,59 @@ def gru_cell(X: torch.Tensor, H, params: Mapping[str, torch.Tensor], *, reset_af
     num_hiddens, dtype = _checked("gru_cell", X, params, param_names("gru", reset_after=reset_after), init,
                                   "GRUScratch")
     return gru_step(X, _single_state(H, X, num_hiddens, dtype, "gru_cell"), params, reset_after)
+
+
+def mlstm_cell(X: torch.Tensor, state, params: Mapping[str, torch.Tensor]):
+    r"""One multiplicative LSTM step with input checks (Krause et al. 2016): the new ``(H, C)``.
+
+    The LSTM of :func:`lstm_cell` in which the intermediate state :math:`M_t` replaces
+    :math:`H_{t-1}` in every gate (see :func:`mlstm_step`):
+
+    .. math::
+
+        M_t &= (X_t W_{xm}) \odot (H_{t-1} W_{hm})                  &\text{intermediate state}\\
+        I_t &= \sigma(X_t W_{xi} + M_t W_{mi} + b_i), \quad F_t = \sigma(X_t W_{xf} + M_t W_{mf} + b_f)\\
+        O_t &= \sigma(X_t W_{xo} + M_t W_{mo} + b_o), \quad \tilde C_t = \tanh(X_t W_{xc} + M_t W_{mc} + b_c)\\
+        C_t &= F_t \odot C_{t-1} + I_t \odot \tilde C_t, \qquad H_t = O_t \odot \tanh(C_t)
+
+    ================  ==============================
+    argument          shape
+    ================  ==============================
+    ``X``             ``(batch_size, num_inputs)``
+    ``state``         ``(H, C)``, each ``(batch_size, num_hiddens)``, or ``None`` for zeros
+    ``params``        ``W_xm`` ``(d, h)``, ``W_hm`` ``(h, h)``; per gate ``W_x*`` ``(d, h)``, ``W_m*`` ``(h, h)``, ``b_*``
+    returns           ``(H, C)``, each ``(batch_size, num_hiddens)``; ``H`` is also the output
+    ================  ==============================
+    """
+    num_hiddens, dtype = _checked("mlstm_cell", X, params, param_names("mlstm"),
+                                  "init_params('mlstm', num_inputs, num_hiddens)", "MLSTMScratch")
+    H, C = _lstm_state(state, X, num_hiddens, dtype, "mlstm_cell")
+    return mlstm_step(X, H, C, params)
+
+
+def mgru_cell(X: torch.Tensor, H, params: Mapping[str, torch.Tensor]):
+    r"""One multiplicative GRU step with input checks: the new ``H`` (see :func:`mgru_step`).
+
+    The GRU of :func:`gru_cell` (``reset_after=True``) in which :math:`M_t` replaces
+    :math:`H_{t-1}` inside the gates and the candidate, built as Krause et al. (2016) built the
+    mLSTM (there is no separate paper for it):
+
+    .. math::
+
+        M_t &= (X_t W_{xm}) \odot (H_{t-1} W_{hm})                  &\text{intermediate state}\\
+        R_t &= \sigma(X_t W_{xr} + M_t W_{mr} + b_r), \quad Z_t = \sigma(X_t W_{xz} + M_t W_{mz} + b_z)\\
+        \tilde H_t &= \tanh\big(X_t W_{xh} + b_h + R_t \odot (M_t W_{mh} + b_{hh})\big)\\
+        H_t &= Z_t \odot H_{t-1} + (1 - Z_t) \odot \tilde H_t
+
+    ================  ==============================
+    argument          shape
+    ================  ==============================
+    ``X``             ``(batch_size, num_inputs)``
+    ``H``             ``(batch_size, num_hiddens)``, or ``None`` for zeros
+    ``params``        ``W_xm``, ``W_hm``; per gate r, z, h: ``W_x*``, ``W_m*``, ``b_*``; and ``b_hh``
+    returns           ``H``, ``(batch_size, num_hiddens)``, also the output
+    ================  ==============================
+    """
+    num_hiddens, dtype = _checked("mgru_cell", X, params, param_names("mgru"),
+                                  "init_params('mgru', num_inputs, num_hiddens)", "MGRUScratch")
+    return mgru_step(X, _single_state(H, X, num_hiddens, dtype, "mgru_cell"), params)

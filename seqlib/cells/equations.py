@@ -33,11 +33,27 @@ LSTM_VARIANTS = {
 
 PEEPHOLES = ("w_ci", "w_cf", "w_co")
 
+MULTIPLICATIVE = {
+    "mlstm": "lstm",
+    "mgru": "gru",
+}
+"""The multiplicative cells and the cell each one builds on: the same gates (:data:`GATES` of the
+base cell), with the intermediate state :math:`M_t` (:func:`multiplicative_state`) in place of
+:math:`H_{t-1}` inside the gates. Their parameters: ``W_xm``, ``W_hm``, then per gate ``W_x*``,
+``W_m*`` (from :math:`M_t`, ``(h, h)``) and ``b_*`` (and ``b_hh`` for the ``"mgru"``)."""
+
 
 def param_names(cell: str, *, reset_after: bool = True) -> tuple[str, ...]:
-    """The parameter names of ``cell`` (``"rnn"``, ``"gru"``, ``"lstm"`` or an LSTM variant), in order."""
-    if cell not in GATES:
-        raise ValueError(f"unknown cell {cell!r}; choose one of {list(GATES)}")
+    """The parameter names of ``cell`` (``"rnn"``, ``"gru"``, ``"lstm"``, an LSTM variant, ``"mlstm"``
+    or ``"mgru"``), in order."""
+    if cell not in GATES and cell not in MULTIPLICATIVE:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {list(GATES) + list(MULTIPLICATIVE)}")
+    if cell in MULTIPLICATIVE:
+        if not reset_after:
+            raise ValueError("the multiplicative GRU is defined with reset_after=True only (as nn.GRU)")
+        base = MULTIPLICATIVE[cell]
+        names = ("W_xm", "W_hm") + tuple(f"{p}{g}" for g in GATES[base] for p in ("W_x", "W_m", "b_"))
+        return names + (("b_hh",) if base == "gru" else ())
     names = tuple(f"{p}{g}" for g in GATES[cell] for p in ("W_x", "W_h", "b_"))
     if cell == "gru" and reset_after:
         names += ("b_hh",)
@@ -49,6 +65,12 @@ def param_names(cell: str, *, reset_after: bool = True) -> tuple[str, ...]:
 RNN_PARAM_NAMES = param_names("rnn")
 LSTM_PARAM_NAMES = param_names("lstm")
 GRU_PARAM_NAMES = param_names("gru")
+
+
+def param_shape(name: str, num_inputs: int, num_hiddens: int) -> tuple[int, ...]:
+    """The shape of the parameter ``name``: ``W_x*`` ``(d, h)``, ``W_h*`` and ``W_m*`` ``(h, h)``, else ``(h,)``."""
+    return {"W_x": (num_inputs, num_hiddens), "W_h": (num_hiddens, num_hiddens),
+            "W_m": (num_hiddens, num_hiddens)}.get(name[:3], (num_hiddens,))
 
 
 # ----------------------------------------------------------------------------------------
@@ -83,14 +105,15 @@ def init_params(cell: str, num_inputs: int, num_hiddens: int, *, reset_after: bo
                 dtype: torch.dtype = torch.float32, device=None) -> dict[str, torch.Tensor]:
     """Random parameters ``{"W_xi": ..., "W_hi": ..., "b_i": ..., ...}`` of ``cell`` (see :func:`param_names`).
 
-    ``cell``: ``"rnn"``, ``"gru"`` (with ``b_hh`` when ``reset_after``), ``"lstm"`` or an LSTM
-    variant; ``init`` as in :func:`init_tensor`, drawn in the order of the names.
+    ``cell``: ``"rnn"``, ``"gru"`` (with ``b_hh`` when ``reset_after``), ``"lstm"``, an LSTM
+    variant, ``"mlstm"`` or ``"mgru"``; ``init`` as in :func:`init_tensor`, drawn in the order of
+    the names (:func:`param_shape` gives each shape).
     """
     num_inputs = positive_int(num_inputs, "num_inputs")
     num_hiddens = positive_int(num_hiddens, "num_hiddens")
     params = {}
     for name in param_names(cell, reset_after=reset_after):
-        shape = {"W_x": (num_inputs, num_hiddens), "W_h": (num_hiddens, num_hiddens)}.get(name[:3], (num_hiddens,))
+        shape = param_shape(name, num_inputs, num_hiddens)
         params[name] = init_tensor(*shape, num_hiddens=num_hiddens, bias=name.startswith("b_"), init=init,
                                    generator=generator, dtype=dtype, device=device)
     return params
@@ -194,3 +217,54 @@ def gru_step(X, H, p, reset_after: bool = True):
     if reset_after:
         return gru_pointwise(Gx, (H @ p["W_hr"], H @ p["W_hz"], H @ p["W_hh"]), H, b_hh=p["b_hh"])
     return gru_pointwise(Gx, (H @ p["W_hr"], H @ p["W_hz"]), H, reset_after=False, W_hh=p["W_hh"])
+
+
+# ----------------------------------------------------------------------------------------
+# The multiplicative cells: the intermediate state M_t, then the gates of the base cell
+# ----------------------------------------------------------------------------------------
+
+def multiplicative_state(X, H, p):
+    r"""The intermediate state of the multiplicative cells (Krause et al. 2016, after the
+    multiplicative RNN of Sutskever et al. 2011): :math:`M_t = (X_t W_{xm}) \odot (H_{t-1} W_{hm})`.
+
+    Each input gets its own recurrent transition: the product makes the weights applied to
+    :math:`H_{t-1}` depend on :math:`X_t`. (Krause et al. write :math:`m_t = (W_{mx} x_t) \odot
+    (W_{mh} h_{t-1})` with weights on the left; here weights multiply from the right.)
+    """
+    return (X @ p["W_xm"]) * (H @ p["W_hm"])
+
+
+def mlstm_step(X, H, C, p):
+    r"""One multiplicative LSTM step (Krause et al. 2016), no input checks. Returns ``(H, C)``.
+
+    .. math::
+
+        M_t &= (X_t W_{xm}) \odot (H_{t-1} W_{hm})\\
+        G_* &= X_t W_{x*} + M_t W_{m*} + b_* \quad \text{for } * \in \{i, f, o, c\}
+
+    then the element-wise part of the LSTM (:func:`lstm_pointwise`): :math:`M_t` replaces
+    :math:`H_{t-1}` in every gate and in the candidate; the cell state is carried as in the LSTM.
+    """
+    M = multiplicative_state(X, H, p)
+    return lstm_pointwise([X @ p["W_x" + g] + M @ p["W_m" + g] + p["b_" + g] for g in GATES["lstm"]], C)
+
+
+def mgru_step(X, H, p):
+    r"""One multiplicative GRU step, no input checks: the construction of the mLSTM applied to the
+    GRU (``reset_after=True``, as ``nn.GRU``). Returns ``H``.
+
+    .. math::
+
+        M_t &= (X_t W_{xm}) \odot (H_{t-1} W_{hm})\\
+        R_t &= \sigma(X_t W_{xr} + M_t W_{mr} + b_r), \qquad
+            Z_t = \sigma(X_t W_{xz} + M_t W_{mz} + b_z)\\
+        \tilde H_t &= \tanh\big(X_t W_{xh} + b_h + R_t \odot (M_t W_{mh} + b_{hh})\big)\\
+        H_t &= Z_t \odot H_{t-1} + (1 - Z_t) \odot \tilde H_t
+
+    :math:`M_t` replaces :math:`H_{t-1}` inside the gates and the candidate; the update still
+    interpolates with :math:`H_{t-1}` itself (:func:`gru_pointwise`), so that the GRU's path
+    through time (:math:`Z_t \to 1` keeps the state) is unchanged.
+    """
+    M = multiplicative_state(X, H, p)
+    Gx = [X @ p["W_xr"] + p["b_r"], X @ p["W_xz"] + p["b_z"], X @ p["W_xh"] + p["b_h"]]
+    return gru_pointwise(Gx, (M @ p["W_mr"], M @ p["W_mz"], M @ p["W_mh"]), H, b_hh=p["b_hh"])

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from seqlib.cells.checked import _describe, gru_cell, lstm_cell, rnn_cell
-from seqlib.cells.equations import TORCH_GATES, gru_step, init_params, lstm_step, param_names, rnn_step
+from seqlib.cells.checked import _describe, gru_cell, lstm_cell, mgru_cell, mlstm_cell, rnn_cell
+from seqlib.cells.equations import (TORCH_GATES, gru_step, init_params, lstm_step, mgru_step, mlstm_step, param_names,
+                                    rnn_step)
 from seqlib import validation
 
 # ----------------------------------------------------------------------------------------
@@ -148,6 +149,38 @@ class GRUScratch(_Scratch):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", reset_after={self.reset_after}"
+
+
+class MLSTMScratch(_Scratch):
+    """A multiplicative LSTM layer (Krause et al. 2016) built on :func:`mlstm_cell`; the interface of
+    :class:`LSTMScratch`: ``forward(inputs, state=None)`` returns every ``H_t`` and the last ``(H, C)``.
+    ``torch.nn`` has no such layer."""
+
+    kind = "mlstm"
+
+    def step(self, X, state):
+        return mlstm_cell(X, state, self.params)
+
+    def _step(self, X, state):
+        return mlstm_step(X, *state, self.params)
+
+
+class MGRUScratch(_Scratch):
+    """A multiplicative GRU layer built on :func:`mgru_cell`; the interface of :class:`GRUScratch`:
+    ``forward(inputs, H=None)`` returns every ``H_t`` and the last ``H``."""
+
+    kind = "mgru"
+
+    def step(self, X, H):
+        return mgru_cell(X, H, self.params)
+
+    def _step(self, X, H):
+        return mgru_step(X, H, self.params)
+
+
+SCRATCH_LAYERS = {"rnn": RNNScratch, "lstm": LSTMScratch, "gru": GRUScratch, "mlstm": MLSTMScratch,
+                  "mgru": MGRUScratch}
+"""The scratch layer of each cell by name; the LSTMs (``"lstm"``, ``"mlstm"``) carry ``(H, C)``."""
 
 
 # ----------------------------------------------------------------------------------------

@@ -6,7 +6,10 @@
 - ``seqlib.checks.day03``     perplexity, the fused LSTM step, sampling with a temperature
 - ``seqlib.checks.day04``     the sliding-window data set, the persistence baseline
 - ``seqlib.checks.day05``     masked pooling, accuracy from logits
+- ``seqlib.checks.day07``     one sample of the copy task, the multiplicative LSTM step
 - ``seqlib.checks.day06``     temperature, top-k and top-p filtering; nats, bits and perplexity
+- ``seqlib.checks.day08``     both directions of a padded batch, a CRF path score, the forward algorithm
+- ``seqlib.checks.day09``     additive attention for one decoder step, one step of beam search
 
 A lab imports its day's checks: ``from seqlib.checks.day02 import check_lstm_step``.
 """

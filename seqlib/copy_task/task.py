@@ -1,0 +1,164 @@
+r"""The copy task: samples, batches, and the accuracies that say whether a model copies.
+
+One sample has ``L`` random symbols from the alphabet ``a x c r y w b t o``, then ``P``
+delimiters (:data:`DELIMITER`, the dollar sign), then blanks ``" "``; the target is blank for
+the first ``L + P`` positions, then the first ``O`` symbols of the input (``O <= L``). Input and target have the same length
+``T = L + P + O``::
+
+    input   a x c r y $ $ _ _ _        L = 5, P = 2, O = 3  (_ is the blank)
+    target  _ _ _ _ _ _ _ a x c
+
+Tokens (11 in all), as indices of :func:`vocab`, a :class:`seqlib.text.Vocab` whose unknown token
+(index 0) is the blank:
+
+=========  ==========  =================================================
+index      token       role
+=========  ==========  =================================================
+0          ``" "``     the blank (``<unk>`` of the vocabulary)
+1          dollar      the delimiter: the input is over, start copying
+2 .. 10    ``a .. o``  the 9 symbols of :data:`ALPHABET`, in that order
+=========  ==========  =================================================
+
+Shapes: ``X`` and ``Y`` are ``(num_samples, T)`` integer tensors; the copied positions are the
+last ``O`` columns (:func:`copy_mask`). Accuracy over all ``T`` positions flatters a model: the
+first ``L + P`` targets are blanks, which any model learns at once, so a model that copies
+nothing scores ``(L + P) / T`` (:func:`blank_baseline`). What matters is the accuracy on the
+copied positions, and, position by position, where copying breaks down.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from seqlib import validation
+from seqlib.text import Vocab
+
+__all__ = ["ALPHABET", "DELIMITER", "BLANK", "TOKENS", "NUM_SYMBOLS", "BLANK_IDX", "DELIMITER_IDX", "vocab",
+           "check_lengths", "make_sample", "make_dataset", "to_text", "copy_mask", "accuracies",
+           "blank_baseline", "bits_to_store"]
+
+ALPHABET = ("a", "x", "c", "r", "y", "w", "b", "t", "o")
+DELIMITER, BLANK = "$", " "
+TOKENS = (BLANK, DELIMITER) + ALPHABET
+"""The 11 tokens in index order: the blank, the delimiter, the 9 symbols."""
+NUM_SYMBOLS = len(ALPHABET)
+BLANK_IDX, DELIMITER_IDX = 0, 1
+
+
+def vocab() -> Vocab:
+    """The copy task's vocabulary: ``<unk>`` (the blank) = 0, ``$`` = 1, then ``a x c r y w b t o`` = 2..10.
+
+    A :class:`seqlib.text.Vocab`, so that a model saves with :mod:`seqlib.checkpoint`; a blank
+    ``" "`` is an unknown token and maps to 0.
+    """
+    return Vocab(list(ALPHABET), reserved_tokens=[DELIMITER])
+
+
+def check_lengths(seq_len, padding, output_len, *, names=("seq_len", "padding", "output_len")) -> tuple[int, int, int]:
+    """``(L, P, O)`` checked: positive integers with ``O <= L``; errors name the argument (``names``)."""
+    L = validation.positive_int(seq_len, names[0], hint="the number of symbols to read")
+    P = validation.positive_int(padding, names[1], hint="the number of delimiters between input and output")
+    O = validation.positive_int(output_len, names[2], hint="the number of symbols to copy back")
+    if O > L:
+        raise ValueError(f"{names[2]} ({O}) must not be longer than {names[0]} ({L}): the model copies "
+                         f"the first {names[2]} symbols of the input")
+    return L, P, O
+
+
+def _symbols(rng: np.random.Generator, num_samples: int, L: int) -> np.ndarray:
+    """``(num_samples, L)`` symbol indices 2..10: ``rng.integers(NUM_SYMBOLS, size=...)`` shifted by 2."""
+    return rng.integers(NUM_SYMBOLS, size=(num_samples, L)) + 2
+
+
+def _assemble(symbols: np.ndarray, P: int, O: int) -> tuple[torch.Tensor, torch.Tensor]:
+    n, L = symbols.shape
+    X = np.full((n, L + P + O), BLANK_IDX, dtype=np.int64)
+    Y = np.full((n, L + P + O), BLANK_IDX, dtype=np.int64)
+    X[:, :L] = symbols
+    X[:, L:L + P] = DELIMITER_IDX
+    Y[:, L + P:] = symbols[:, :O]
+    return torch.from_numpy(X), torch.from_numpy(Y)
+
+
+def make_sample(seq_len: int, padding: int, output_len: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One sample ``(x, y)``, each of shape ``(L + P + O,)``, drawn from ``np.random.default_rng(seed)``.
+
+    The ``L`` symbols are ``ALPHABET[k]`` for ``k`` in ``rng.integers(9, size=L)`` (indices ``k + 2``).
+    """
+    L, P, O = check_lengths(seq_len, padding, output_len)
+    seed = validation.non_negative_int(seed, "seed")
+    X, Y = _assemble(_symbols(np.random.default_rng(seed), 1, L), P, O)
+    return X[0], Y[0]
+
+
+def make_dataset(num_samples: int, seq_len: int, padding: int, output_len: int, seed: int) -> tuple[torch.Tensor,
+                                                                                                   torch.Tensor]:
+    """``(X, Y)``: ``num_samples`` samples, each ``(num_samples, L + P + O)``, from ``default_rng(seed)``.
+
+    ``seq_len`` may also be a ``(low, high)`` pair (training on mixed lengths): each sample's
+    ``L`` is drawn uniformly from ``low .. high`` (``low >= output_len``), ``O`` stays ``output_len``;
+    the samples are then a list of ``(x, y)`` pairs of different lengths (:func:`seqlib.copy_task.train`
+    batches them by length).
+    """
+    num_samples = validation.positive_int(num_samples, "num_samples")
+    seed = validation.non_negative_int(seed, "seed")
+    rng = np.random.default_rng(seed)
+    if isinstance(seq_len, (tuple, list)):
+        if len(seq_len) != 2:
+            raise ValueError(f"seq_len must be a length or a pair (low, high), got {seq_len!r}")
+        low, high = seq_len
+        check_lengths(low, padding, output_len, names=("seq_len[0]", "padding", "output_len"))
+        check_lengths(high, padding, output_len, names=("seq_len[1]", "padding", "output_len"))
+        if low > high:
+            raise ValueError(f"seq_len must be a pair (low, high) with low <= high, got {tuple(seq_len)}")
+        out = []
+        for L in rng.integers(low, high + 1, size=num_samples):
+            X, Y = _assemble(_symbols(rng, 1, int(L)), padding, output_len)
+            out.append((X[0], Y[0]))
+        return out
+    L, P, O = check_lengths(seq_len, padding, output_len)
+    return _assemble(_symbols(rng, num_samples, L), P, O)
+
+
+def to_text(ids) -> str:
+    """Token indices (a sequence or 1-d tensor) as characters: ``"axc$$   "``."""
+    ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+    return "".join(TOKENS[int(i)] for i in ids)
+
+
+def copy_mask(T: int, output_len: int) -> torch.Tensor:
+    """``(T,)`` bool: true at the copied positions, the last ``output_len`` of ``T``."""
+    mask = torch.zeros(T, dtype=torch.bool)
+    mask[T - output_len:] = True
+    return mask
+
+
+def accuracies(logits: torch.Tensor, Y: torch.Tensor) -> dict:
+    """The accuracies of a batch of one length: ``all`` positions, the ``copy`` positions, ``per_position``.
+
+    ``logits`` ``(batch_size, T, 11)``, ``Y`` ``(batch_size, T)``; the copied positions are those
+    whose target is a symbol (the last ``O``). ``per_position``: ``(O,)``, the accuracy at each
+    copied position; ``sequence``: the share of samples copied right at every position.
+    """
+    validation.tensor(logits, "logits", shape=("batch_size", "T", "vocab_size"), dtype="float")
+    validation.tensor(Y, "Y", shape=("batch_size", "T"), dtype="integer",
+                      sizes={"batch_size": logits.shape[0], "T": logits.shape[1]})
+    correct = (logits.argmax(-1) == Y)
+    O = int((Y[0] != BLANK_IDX).sum())
+    copied = correct[:, Y.shape[1] - O:].float()
+    return {"all": correct.float().mean().item(), "copy": copied.mean().item(),
+            "per_position": copied.mean(0).cpu(), "sequence": copied.min(1).values.mean().item()}
+
+
+def blank_baseline(seq_len: int, padding: int, output_len: int) -> float:
+    """All-position accuracy of a model that always outputs the blank: ``(L + P) / (L + P + O)``."""
+    L, P, O = check_lengths(seq_len, padding, output_len)
+    return (L + P) / (L + P + O)
+
+
+def bits_to_store(output_len: int) -> float:
+    """Bits the state must hold to copy ``output_len`` symbols: ``O * log2(9)``."""
+    return validation.positive_int(output_len, "output_len") * math.log2(NUM_SYMBOLS)

@@ -1,0 +1,306 @@
+r"""Sequence to sequence: a bidirectional GRU encoder, a GRU decoder, with or without attention (Day 9).
+
+The encoder reads the source :math:`x_1, \dots, x_S` in both directions; the decoder writes the
+target :math:`y_1, \dots, y_T` one token at a time, trained with **teacher forcing** (it reads the
+true previous token :math:`y_{t-1}`, with :math:`y_0` = ``<bos>``), and stops at ``<eos>``.
+
+.. math::
+
+    \mathbf{h}_i = [\overrightarrow{\mathbf{h}}_i; \overleftarrow{\mathbf{h}}_i], \qquad
+    \mathbf{c} = [\overrightarrow{\mathbf{h}}_S; \overleftarrow{\mathbf{h}}_1], \qquad
+    \mathbf{s}_0 = \tanh(\mathbf{W}_s \mathbf{c})
+
+    \mathbf{s}_t = \mathrm{GRU}(\mathbf{s}_{t-1}, [\mathbf{e}(y_{t-1}); \mathbf{c}])
+    \ \text{(no attention)}, \qquad
+    \mathbf{s}_t = \mathrm{GRU}(\mathbf{s}_{t-1}, \mathbf{e}(y_{t-1})) \ \text{(attention)}
+
+    \alpha_{ti} = \frac{m_i \exp(e_{ti})}{\sum_j m_j \exp(e_{tj})}, \qquad
+    \mathbf{c}_t = \sum_i \alpha_{ti} \mathbf{h}_i, \qquad
+    P(y_t \mid y_{<t}, x) = \mathrm{softmax}(\mathbf{W}_v \tanh(\mathbf{W}_o [\mathbf{s}_t; \mathbf{c}_t]))
+
+**Without attention** the fixed summary :math:`\mathbf{c}` (the last state of each direction) is all
+the decoder gets, at every step (:math:`\mathbf{c}_t = \mathbf{c}`: the bottleneck). **With attention**
+the decoder looks back at every source position, with the padding mask :math:`m_i` (1 at real tokens,
+0 at padding) so that padding never receives weight. Two scores:
+
+.. math::
+
+    e_{ti} = \mathbf{v}^\top \tanh(\mathbf{W}_q \mathbf{s}_t + \mathbf{W}_k \mathbf{h}_i)
+    \ \text{(additive, Bahdanau)}, \qquad
+    e_{ti} = \frac{(\mathbf{W}_q \mathbf{s}_t)^\top (\mathbf{W}_k \mathbf{h}_i)}{\sqrt{d}}
+    \ \text{(scaled dot product, the transformer's)}
+
+The attention is computed *after* the recurrent step, from :math:`\mathbf{s}_t` (Luong et al.'s
+placement; Bahdanau et al. attend from :math:`\mathbf{s}_{t-1}` and feed :math:`\mathbf{c}_t` into the
+GRU): under teacher forcing the whole target then runs through one fused ``nn.GRU`` call.
+
+=====================  ===================  ==========================================
+``src``                ``(B, S)`` long      source ids, right-padded with ``<pad>``
+``src_len``            ``(B,)`` long        real source tokens :math:`S_b \ge 1`
+``tgt_in``             ``(B, T)`` long      ``<bos> y_1 .. y_{T-1}`` (teacher forcing)
+``H`` (enc. outputs)   ``(B, S, 2h)``       :math:`\mathbf{h}_i`, both directions
+``mask``               ``(B, S)`` bool      :math:`m_i`: True at real source tokens
+``logits``             ``(B, T, V)``        next-token scores
+``weights``            ``(B, T, S)``        :math:`\alpha_{ti}`, rows sum to 1 over real positions
+=====================  ===================  ==========================================
+
+Decoding reuses :mod:`seqlib.decoding` through :class:`Seq2SeqStep` (the ``step(state, tokens)``
+protocol; the state is batch-first, so beam search reorders it along dimension 0).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqlib import decoding, validation
+from seqlib.batching import padding_mask
+from seqlib.text import PAD_IDX
+
+__all__ = ["masked_softmax", "AdditiveAttention", "DotProductAttention", "Encoder", "Decoder", "Seq2Seq",
+           "sequence_loss", "Seq2SeqStep", "translate_greedy", "translate_beam", "plot_attention"]
+
+ATTENTIONS = (None, "additive", "dot")
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last axis of ``scores`` ``(B, T, S)`` that gives padding (``mask`` ``(B, S)`` False)
+    exactly zero weight: :math:`\\alpha_{ti} = m_i e^{e_{ti}} / \\sum_j m_j e^{e_{tj}}`."""
+    validation.tensor(scores, "scores", shape=("batch_size", "num_queries", "num_keys"), dtype="float")
+    validation.tensor(mask, "mask", shape=("batch_size", "num_keys"), dtype="bool",
+                      sizes={"batch_size": scores.shape[0], "num_keys": scores.shape[2]},
+                      hint="batch_size and num_keys are those of scores; True at real positions "
+                           "(seqlib.batching.padding_mask(lengths, num_keys))")
+    if mask.numel() and not bool(mask.any(dim=1).all()):
+        raise ValueError("mask has a row without any real position: an empty source has nothing to attend to")
+    return torch.softmax(scores.masked_fill(~mask[:, None, :], float("-inf")), dim=-1)
+
+
+class AdditiveAttention(nn.Module):
+    """Bahdanau's score
+    :math:`e_{ti} = \\mathbf{v}^\\top \\tanh(\\mathbf{W}_q \\mathbf{s}_t + \\mathbf{W}_k \\mathbf{h}_i)`.
+
+    ``forward(queries (B, T, q), keys (B, S, k), mask (B, S))`` -> ``context (B, T, k), weights (B, T, S)``
+    (the keys are also the values).
+    """
+
+    def __init__(self, query_size: int, key_size: int, num_hiddens: int):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.v = nn.Linear(num_hiddens, 1, bias=False)
+
+    def scores(self, queries, keys):
+        features = torch.tanh(self.W_q(queries)[:, :, None, :] + self.W_k(keys)[:, None, :, :])  # (B, T, S, a)
+        return self.v(features).squeeze(-1)
+
+    def forward(self, queries, keys, mask):
+        weights = masked_softmax(self.scores(queries, keys), mask)
+        return weights @ keys, weights
+
+
+class DotProductAttention(AdditiveAttention):
+    """Scaled dot-product score
+    :math:`e_{ti} = (\\mathbf{W}_q \\mathbf{s}_t)^\\top (\\mathbf{W}_k \\mathbf{h}_i) / \\sqrt{d}`,
+    the transformer's (same shapes as :class:`AdditiveAttention`)."""
+
+    def __init__(self, query_size: int, key_size: int, num_hiddens: int):
+        nn.Module.__init__(self)
+        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
+        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
+        self.d = num_hiddens
+
+    def scores(self, queries, keys):
+        return self.W_q(queries) @ self.W_k(keys).transpose(1, 2) / math.sqrt(self.d)
+
+
+class Encoder(nn.Module):
+    """Embedding and a bidirectional GRU over the real tokens only (packed): ``(src, src_len)`` ->
+    ``H (B, S, 2h), c (B, 2h)`` (``c``: the last state of each direction, padding never read)."""
+
+    def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, dropout: float = 0.0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX)
+        self.rnn = nn.GRU(embed_size, num_hiddens, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, src, src_len):
+        X = self.dropout(self.embedding(src))
+        packed = pack_padded_sequence(X, src_len.cpu(), batch_first=True, enforce_sorted=False)
+        out, h_n = self.rnn(packed)
+        H, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        return H, torch.cat([h_n[0], h_n[1]], dim=-1)
+
+
+class Decoder(nn.Module):
+    """A GRU decoder; ``attention`` is ``None`` (the fixed summary only), ``"additive"`` or ``"dot"``.
+
+    ``forward(tgt_in (B, T), s (1, B, h), H, c, mask)`` -> ``logits (B, T, V), s, weights (B, T, S) or None``.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, enc_size: int,
+                 attention: str | None = "additive", dropout: float = 0.0):
+        super().__init__()
+        self.attention_kind = validation.one_of(attention, "attention", ATTENTIONS)
+        self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX)
+        extra = 0 if attention else enc_size
+        self.rnn = nn.GRU(embed_size + extra, num_hiddens, batch_first=True)
+        self.attention = None if attention is None else \
+            (AdditiveAttention if attention == "additive" else DotProductAttention)(num_hiddens, enc_size, num_hiddens)
+        self.W_o = nn.Linear(num_hiddens + enc_size, num_hiddens)
+        self.W_v = nn.Linear(num_hiddens, vocab_size)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, tgt_in, s, H, c, mask):
+        X = self.dropout(self.embedding(tgt_in))                              # (B, T, e)
+        if self.attention is None:
+            X = torch.cat([X, c[:, None, :].expand(-1, X.shape[1], -1)], dim=-1)
+        S_dec, s = self.rnn(X, s)                                             # (B, T, h)
+        if self.attention is None:
+            context, weights = c[:, None, :].expand(-1, S_dec.shape[1], -1), None
+        else:
+            context, weights = self.attention(S_dec, H, mask)                # (B, T, 2h), (B, T, S)
+        out = torch.tanh(self.W_o(self.dropout(torch.cat([S_dec, context], dim=-1))))
+        return self.W_v(self.dropout(out)), s, weights
+
+
+class Seq2Seq(nn.Module):
+    """Encoder and decoder: ``model(src, src_len, tgt_in)`` -> ``logits (B, T, V)`` (teacher forcing).
+
+    ``attention``: ``None``, ``"additive"`` or ``"dot"``. ``forward_with_weights`` also returns the
+    attention weights ``(B, T, S)`` (``None`` without attention).
+    """
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, embed_size: int = 64, num_hiddens: int = 128,
+                 attention: str | None = "additive", dropout: float = 0.0):
+        super().__init__()
+        for value, name in ((src_vocab_size, "src_vocab_size"), (tgt_vocab_size, "tgt_vocab_size"),
+                            (embed_size, "embed_size"), (num_hiddens, "num_hiddens")):
+            validation.positive_int(value, name)
+        validation.number_in_range(dropout, "dropout", 0, 1, high_open=True)
+        self.config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, embed_size=embed_size,
+                           num_hiddens=num_hiddens, attention=attention, dropout=dropout)
+        self.encoder = Encoder(src_vocab_size, embed_size, num_hiddens, dropout)
+        self.decoder = Decoder(tgt_vocab_size, embed_size, num_hiddens, 2 * num_hiddens, attention, dropout)
+        self.W_s = nn.Linear(2 * num_hiddens, num_hiddens)
+
+    def encode(self, src, src_len):
+        """``(H, c, s_0, mask)`` of a source batch."""
+        src = validation.token_ids(src, "src", self.config["src_vocab_size"], shape=("batch_size", "src_len"))
+        src_len = validation.lengths(src_len, "src_len", batch_size=src.shape[0], max_len=src.shape[1])
+        H, c = self.encoder(src, src_len)
+        return H, c, torch.tanh(self.W_s(c))[None], padding_mask(src_len.to(src.device), src.shape[1])
+
+    def forward_with_weights(self, src, src_len, tgt_in):
+        H, c, s, mask = self.encode(src, src_len)
+        validation.token_ids(tgt_in, "tgt_in", self.config["tgt_vocab_size"], shape=("batch_size", "tgt_len"),
+                             sizes={"batch_size": src.shape[0]}, hint="<bos> then the target shifted by one")
+        logits, _, weights = self.decoder(tgt_in, s, H, c, mask)
+        return logits, weights
+
+    def forward(self, src, src_len, tgt_in):
+        return self.forward_with_weights(src, src_len, tgt_in)[0]
+
+
+def sequence_loss(logits: torch.Tensor, target: torch.Tensor, pad_idx: int = PAD_IDX) -> torch.Tensor:
+    """Mean cross-entropy over the real target tokens: ``logits (B, T, V)``, ``target (B, T)``; positions
+    holding ``pad_idx`` count for nothing (``ignore_index``), whatever the model predicts there."""
+    validation.tensor(logits, "logits", shape=("batch_size", "tgt_len", "vocab_size"), dtype="float", non_empty=True)
+    validation.token_ids(target, "target", logits.shape[-1], shape=("batch_size", "tgt_len"),
+                         sizes={"batch_size": logits.shape[0], "tgt_len": logits.shape[1]})
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                       ignore_index=pad_idx)
+
+
+class Seq2SeqStep:
+    """The :mod:`seqlib.decoding` protocol for a :class:`Seq2Seq` model: ``step(state, tokens)`` ->
+    ``(log_probs (B, V), state)``.
+
+    ``begin_state(src, src_len)`` encodes a source batch; the state ``(s, H, c, mask)`` is batch-first
+    (``batch_dim = 0``: ``s`` is kept as ``(B, 1, h)``), so beam search reorders every part at once.
+    Building it puts the model in evaluation mode.
+    """
+
+    batch_dim = 0
+
+    def __init__(self, model: Seq2Seq):
+        if not isinstance(model, Seq2Seq):
+            raise validation.ArgumentTypeError(f"model must be a seqlib.seq2seq.Seq2Seq, got {type(model).__name__}")
+        self.model = model.eval()
+        self.device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def begin_state(self, src, src_len):
+        H, c, s, mask = self.model.encode(torch.as_tensor(src).to(self.device), torch.as_tensor(src_len))
+        return s.transpose(0, 1).contiguous(), H, c, mask
+
+    @torch.no_grad()
+    def __call__(self, state, tokens):
+        s, H, c, mask = state
+        logits, s_new, _ = self.model.decoder(torch.as_tensor(tokens).to(self.device)[:, None],
+                                              s.transpose(0, 1).contiguous(), H, c, mask)
+        return torch.log_softmax(logits[:, 0].float(), dim=-1), (s_new.transpose(0, 1).contiguous(), H, c, mask)
+
+
+def _special(value, name, model):
+    """A token index of the output vocabulary (``bos``, ``eos``)."""
+    value = validation.non_negative_int(value, name, hint="an index of the output vocabulary")
+    if value >= model.config["tgt_vocab_size"]:
+        raise ValueError(f"{name}={value} is not in the output vocabulary of {model.config['tgt_vocab_size']} tokens")
+    return value
+
+
+def _cut(tokens, eos):
+    tokens = list(tokens)
+    return tokens[:tokens.index(eos)] if eos in tokens else tokens
+
+
+def translate_greedy(model: Seq2Seq, src, src_len, *, bos: int, eos: int, max_len: int) -> list[list[int]]:
+    """Greedy outputs of a source batch (``seqlib.decoding.sample`` at temperature 0, one row per source),
+    each cut before its ``<eos>``."""
+    step = Seq2SeqStep(model)
+    bos, eos = _special(bos, "bos", model), _special(eos, "eos", model)
+    max_len = validation.positive_int(max_len, "max_len", hint="(most output tokens)")
+    out = decoding.sample(step, step.begin_state(src, src_len), [bos], max_len, num_samples=len(src_len),
+                          temperature=0.0, eos=eos)
+    return [_cut(row, eos) for row in out.tokens.tolist()]
+
+
+def translate_beam(model: Seq2Seq, src_ids, *, bos: int, eos: int, max_len: int, beam_width: int = 4,
+                   alpha: float = 1.0) -> list[int]:
+    """The best output of one source (a list of ids) by ``seqlib.decoding.beam_search``, cut before ``<eos>``
+    (scores ``log P / len ** alpha``; ``beam_width=1`` is greedy decoding)."""
+    step = Seq2SeqStep(model)
+    bos, eos = _special(bos, "bos", model), _special(eos, "eos", model)
+    validation.sequence(src_ids, "src_ids", non_empty=True, what="a list of source token ids")
+    try:
+        src = torch.as_tensor([list(src_ids)])
+    except (TypeError, ValueError, RuntimeError, OverflowError):
+        raise validation.ArgumentTypeError(f"src_ids must be a list of token ids, got {src_ids!r:.60}") from None
+    state = step.begin_state(src, torch.tensor([src.shape[1]]))
+    best = decoding.beam_search(step, state, [bos], max_len, beam_width=beam_width, alpha=alpha, eos=eos)[0]
+    return _cut(best.tokens, eos)
+
+
+def plot_attention(weights, src_tokens, out_tokens, *, title: str | None = None, ax=None):
+    """Heatmap of one example's attention ``weights`` ``(T_out, S_in)``: output tokens along the x axis
+    (time, as every heatmap of the course, :func:`seqlib.heatmaps.heatmap`), input tokens down the y axis
+    in reading order (the first at the top), colours 0..1. Returns the axes."""
+    from seqlib.heatmaps import heatmap
+
+    W = validation.float_array(weights, "weights", ndim=2, what="of shape (output length, input length)")
+    if W.shape != (len(out_tokens), len(src_tokens)):
+        raise ValueError(f"weights has shape {W.shape} for {len(out_tokens)} output and {len(src_tokens)} "
+                         "input tokens")
+    image = heatmap(W, vmin=0.0, vmax=1.0, cmap="viridis", step_labels=[str(t) for t in out_tokens],
+                    ylabel="input", colorbar="attention weight", title=title, ax=ax)
+    ax = image.axes
+    ax.set_yticks(range(1, len(src_tokens) + 1), ["␣" if t == " " else str(t) for t in src_tokens])
+    ax.invert_yaxis()
+    ax.set_xlabel("output")
+    if max(len(str(t)) for t in out_tokens) > 1:
+        ax.tick_params(axis="x", labelrotation=90)
+    return ax

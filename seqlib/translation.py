@@ -1,0 +1,203 @@
+r"""Parallel data for sequence to sequence: vocabularies, batches, Multi30k, BLEU, and a longer run (Day 9).
+
+=====================  ==========================================================================
+``seq_vocab``          a :class:`seqlib.text.Vocab` with ``<unk>`` 0, ``<pad>`` 1, ``<bos>`` 2, ``<eos>`` 3
+``PairDataset``        item ``i``: ``(source ids (S_i,), target ids (T_i,))``, targets end with ``<eos>``
+``collate_pairs``      B items -> ``src (B, S), src_len (B,), tgt_in (B, T), tgt_out (B, T)``
+``pair_loader``        a ``DataLoader`` of those batches; ``shuffle=True``: length buckets, seeded
+``tokenize``           lower-cased words by sacreBLEU's ``13a`` tokenizer (the tokens BLEU counts)
+``load_multi30k``      German and English sentences of a Multi30k split, checksummed (``seqlib.data``)
+``corpus_bleu``        sacreBLEU's corpus BLEU of detokenised outputs against raw references
+=====================  ==========================================================================
+
+Teacher forcing shifts the target by one: ``tgt_in = <bos> y_1 .. y_{T-1}``, ``tgt_out = y_1 .. y_T``
+with :math:`y_T` = ``<eos>``; both are padded with ``<pad>``, which the loss ignores.
+
+**BLEU** (Papineni et al. 2002) is the geometric mean of the modified n-gram precisions
+:math:`p_1 .. p_4` over the whole test set, times a brevity penalty:
+
+.. math::
+
+    \mathrm{BLEU} = \min(1, e^{1 - r / c}) \exp\Big(\frac{1}{4} \sum_{n=1}^{4} \log p_n\Big)
+
+with :math:`c` the total output length and :math:`r` the total reference length. It is computed
+by sacreBLEU, whose *signature* (tokenizer, case, smoothing, version) makes scores comparable.
+
+``python -m seqlib.translation --epochs 10`` trains the lab's model longer and prints its BLEU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from seqlib import validation
+from seqlib.batching import LengthBucketSampler
+from seqlib.text import PAD, PAD_IDX, Vocab
+
+__all__ = ["BOS", "EOS", "BOS_IDX", "EOS_IDX", "seq_vocab", "PairDataset", "collate_pairs", "pair_loader",
+           "tokenize", "load_multi30k", "corpus_bleu", "bleu_signature"]
+
+BOS, EOS = "<bos>", "<eos>"
+BOS_IDX, EOS_IDX = 2, 3
+
+
+def seq_vocab(sequences, min_freq: int = 1) -> Vocab:
+    """The vocabulary of token sequences (lists of words, or strings read as characters): ``<unk>`` 0,
+    ``<pad>`` 1, ``<bos>`` 2, ``<eos>`` 3, then tokens seen at least ``min_freq`` times, most frequent first."""
+    validation.sequence(sequences, "sequences", of=(str, list, tuple), non_empty=True,
+                        what="a list of token sequences")
+    min_freq = validation.positive_int(min_freq, "min_freq", hint="(rarer tokens map to <unk>)")
+    vocab = Vocab([list(s) for s in sequences], min_freq=min_freq, reserved_tokens=[PAD, BOS, EOS])
+    assert vocab[PAD] == PAD_IDX and vocab[BOS] == BOS_IDX and vocab[EOS] == EOS_IDX
+    return vocab
+
+
+class PairDataset(torch.utils.data.Dataset):
+    """Source and target sequences encoded with their vocabularies; each target gets a final ``<eos>``.
+    Sequences are cut to ``max_len`` tokens (``None``: kept whole); an empty source is an error."""
+
+    def __init__(self, sources, targets, src_vocab: Vocab, tgt_vocab: Vocab, max_len: int | None = None):
+        validation.sequence(sources, "sources", of=(str, list, tuple), what="a list of token sequences")
+        validation.sequence(targets, "targets", of=(str, list, tuple), what="a list of token sequences")
+        if len(sources) != len(targets):
+            raise ValueError(f"{len(sources)} sources for {len(targets)} targets: the data must be parallel")
+        cut = slice(None) if max_len is None else slice(validation.positive_int(max_len, "max_len"))
+        self.src = [torch.tensor(src_vocab[list(s)[cut]], dtype=torch.long) for s in sources]
+        self.tgt = [torch.tensor(tgt_vocab[list(t)[cut]] + [EOS_IDX], dtype=torch.long) for t in targets]
+        empty = [i for i, s in enumerate(self.src) if len(s) == 0]
+        if empty:
+            raise ValueError(f"source {empty[0]} is empty: drop empty sentences before building the data set")
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def __getitem__(self, i):
+        return self.src[i], self.tgt[i]
+
+
+def collate_pairs(batch):
+    """``[(src, tgt), ...]`` -> ``(src (B, S), src_len (B,), tgt_in (B, T), tgt_out (B, T))``, padded with ``<pad>``."""
+    pad = torch.nn.utils.rnn.pad_sequence
+    src = pad([s for s, _ in batch], batch_first=True, padding_value=PAD_IDX)
+    src_len = torch.tensor([len(s) for s, _ in batch])
+    tgt_in = pad([torch.cat([torch.tensor([BOS_IDX]), t[:-1]]) for _, t in batch], batch_first=True,
+                 padding_value=PAD_IDX)
+    tgt_out = pad([t for _, t in batch], batch_first=True, padding_value=PAD_IDX)
+    return src, src_len, tgt_in, tgt_out
+
+
+def pair_loader(dataset: PairDataset, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
+    """Batches of :func:`collate_pairs`; ``shuffle=True``: similar source lengths together, order from ``seed``."""
+    batch_size = validation.positive_int(batch_size, "batch_size")
+    if not isinstance(dataset, PairDataset):
+        raise validation.ArgumentTypeError(f"dataset must be a PairDataset, got {type(dataset).__name__}")
+    if shuffle:
+        sampler = LengthBucketSampler(np.array([len(s) for s in dataset.src]), batch_size, seed)
+        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_pairs)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=collate_pairs)
+
+
+def tokenize(sentence: str) -> list[str]:
+    """Lower-cased word tokens by sacreBLEU's ``13a`` tokenizer (the mteval-v13a rules: punctuation split
+    off, hyphens and apostrophes inside words kept): ``"A man's T-shirt."`` -> ``["a", "man's", "t-shirt", "."]``.
+    Joining them with spaces is the detokenised output BLEU reads (13a gives the same tokens back)."""
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    if not isinstance(sentence, str):
+        raise validation.ArgumentTypeError(f"sentence must be a string, got {type(sentence).__name__}")
+    return Tokenizer13a()(sentence.strip().lower()).split()
+
+
+SPLITS = ("train", "val", "test_2016_flickr")
+
+
+def load_multi30k(split: str) -> tuple[list[str], list[str]]:
+    """German and English sentences (raw text) of a Multi30k split: ``"train"`` (29,000 pairs), ``"val"``
+    (1,014) or ``"test_2016_flickr"`` (1,000), read and checksummed by :func:`seqlib.data.read_text`."""
+    from seqlib.data import read_text
+
+    validation.one_of(split, "split", SPLITS)
+    de, en = (read_text(f"multi30k-{split}.{lang}").rstrip("\n").split("\n") for lang in ("de", "en"))
+    if len(de) != len(en):
+        raise ValueError(f"multi30k {split}: {len(de)} German and {len(en)} English lines")
+    return de, en
+
+
+def corpus_bleu(outputs, references, *, lowercase: bool = True) -> float:
+    """sacreBLEU's corpus BLEU (0..100) of ``outputs`` against one reference per sentence (strings), with
+    its default ``13a`` tokenization; ``lowercase=True`` scores case-insensitively (``case:lc``)."""
+    import sacrebleu
+
+    validation.sequence(outputs, "outputs", of=str, what="a list of output sentences (strings)")
+    validation.sequence(references, "references", of=str, non_empty=True, what="a list of reference sentences")
+    if len(outputs) != len(references):
+        raise ValueError(f"{len(outputs)} outputs for {len(references)} references: give one output per sentence")
+    # force: outputs joined from 13a tokens look tokenised to sacreBLEU, and 13a gives the same tokens back
+    return float(sacrebleu.corpus_bleu(list(outputs), [list(references)], lowercase=lowercase, force=True).score)
+
+
+def bleu_signature(*, lowercase: bool = True) -> str:
+    """The sacreBLEU signature of :func:`corpus_bleu`,
+    e.g. ``nrefs:1|case:lc|eff:no|tok:13a|smooth:exp|version:2.6.0``."""
+    from sacrebleu.metrics import BLEU
+
+    metric = BLEU(lowercase=lowercase)
+    metric.corpus_score(["a"], [["a"]])  # the signature names the number of references once scored
+    return str(metric.get_signature())
+
+
+def _main(argv=None) -> None:
+    """Train the lab's Multi30k model (German to English) longer, on the command line; print its BLEU."""
+    from seqlib.seq2seq import Seq2Seq, sequence_loss, translate_beam, translate_greedy
+    from seqlib.training import fit
+    from seqlib.utils import default_device, num_params, seed_everything
+
+    p = argparse.ArgumentParser(prog="python -m seqlib.translation", description=_main.__doc__)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--embed", type=int, default=256)
+    p.add_argument("--hiddens", type=int, default=256)
+    p.add_argument("--min-freq", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--attention", default="additive", choices=["additive", "dot", "none"])
+    p.add_argument("--max-len", type=int, default=40)
+    p.add_argument("--beam-width", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train-pairs", type=int, default=None, help="only the first N training pairs (a quick check)")
+    args = p.parse_args(argv)
+    seed_everything(args.seed)
+    device = default_device()
+    start = time.perf_counter()
+    data = {s: [[tokenize(x) for x in lines[:args.train_pairs if s == "train" else None]]
+                for lines in load_multi30k(s)] for s in SPLITS}
+    refs = load_multi30k("test_2016_flickr")[1]
+    src_vocab, tgt_vocab = (seq_vocab(data["train"][k], args.min_freq) for k in (0, 1))
+    train = PairDataset(*data["train"], src_vocab, tgt_vocab, max_len=args.max_len)
+    val = PairDataset(*data["val"], src_vocab, tgt_vocab)
+    model = Seq2Seq(len(src_vocab), len(tgt_vocab), args.embed, args.hiddens,
+                    None if args.attention == "none" else args.attention, args.dropout).to(device)
+    print(f"vocabularies: {len(src_vocab)} German, {len(tgt_vocab)} English tokens; {num_params(model):,} parameters")
+    history = fit(model, pair_loader(train, args.batch_size, shuffle=True, seed=args.seed),
+                  pair_loader(val, 256), loss_fn=sequence_loss, num_epochs=args.epochs, clip_grad_norm=1.0,
+                  optimizer=torch.optim.Adam(model.parameters(), lr=args.lr), desc="seq2seq")
+    for epoch, tl, vl in zip(history.epochs, history.train_loss, history.val_loss):
+        print(f"epoch {epoch}: train loss {tl:.3f}, val loss {vl:.3f}")
+    test = PairDataset(*data["test_2016_flickr"], src_vocab, tgt_vocab)
+    greedy = []
+    for src, src_len, _, _ in pair_loader(test, 256):
+        greedy += translate_greedy(model, src, src_len, bos=BOS_IDX, eos=EOS_IDX, max_len=args.max_len)
+    beam = [translate_beam(model, s.tolist(), bos=BOS_IDX, eos=EOS_IDX, max_len=min(args.max_len, 3 * len(s) // 2 + 5),
+                           beam_width=args.beam_width) for s in test.src]
+    text = lambda ids: " ".join(tgt_vocab.to_tokens(ids))  # noqa: E731
+    print(f"BLEU greedy {corpus_bleu([text(o) for o in greedy], refs):.1f}, beam {args.beam_width} "
+          f"{corpus_bleu([text(o) for o in beam], refs):.1f} ({bleu_signature()}); "
+          f"{time.perf_counter() - start:.0f} s in all, {sum(history.train_time):.0f} s training")
+
+
+if __name__ == "__main__":
+    _main()
