@@ -157,7 +157,7 @@ def _main(argv=None) -> None:
     from seqlib.utils import default_device, num_params, seed_everything
 
     p = argparse.ArgumentParser(prog="python -m seqlib.translation", description=_main.__doc__)
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--embed", type=int, default=256)
     p.add_argument("--hiddens", type=int, default=256)
     p.add_argument("--min-freq", type=int, default=2)
