@@ -18,6 +18,7 @@ from seqlib.tagging import (EOW, PAD_TAG, UPOS, MostFrequentTag, TaggedDataset, 
                             bidirectional_states, char_vocab, collate_tagged, load_treebank, perceptron_tagger,
                             predict, read_conllu, reverse_padded, spell, tag_ids, tag_sentence, tokenize_words)
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab
+from seqlib.utils import num_params
 
 TINY = """# sent_id = 1
 # text = The page's dog barks.
@@ -112,6 +113,26 @@ def test_bidirectional_states_match_torch_bidirectional_lstm_and_respect_lengths
     for b, L in enumerate(lengths.tolist()):                                # alone = in the batch
         alone = bidirectional_states(fwd, bwd, E[b:b + 1, :L], lengths[b:b + 1])
         assert torch.allclose(alone[0], H[b, :L], atol=1e-6)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_tagger_layers_equal_torch_lstm_over_a_packed_batch(bidirectional):
+    """Two stacked layers of one-way LSTMs on the padded batch = nn.LSTM(num_layers=2) on the packed batch."""
+    torch.manual_seed(0)
+    model = Tagger(9, embed_size=3, num_hiddens=4, num_layers=2, bidirectional=bidirectional, dropout=0.0).eval()
+    ref = nn.LSTM(3, 4, num_layers=2, batch_first=True, bidirectional=bidirectional)
+    for layer in range(2):
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(model.forward_rnns[layer], name + "_l0").data.copy_(getattr(ref, f"{name}_l{layer}"))
+            if bidirectional:
+                getattr(model.backward_rnns[layer], name + "_l0").data.copy_(getattr(ref, f"{name}_l{layer}_reverse"))
+    assert num_params(ref) == sum(num_params(m) for m in (model.forward_rnns, model.backward_rnns) if m is not None)
+    X = torch.tensor([[2, 3, 4, 5, 6], [7, 8, 1, 1, 1], [3, 3, 3, 1, 1]])
+    lengths = torch.tensor([5, 2, 3])
+    H = model.encode(X, lengths)
+    packed = nn.utils.rnn.pack_padded_sequence(model.embedding(X), lengths, batch_first=True, enforce_sorted=False)
+    expected = nn.utils.rnn.pad_packed_sequence(ref(packed)[0], batch_first=True, total_length=5)[0]
+    assert torch.allclose(H, expected, atol=1e-6)
 
 
 def _batch(models_chars=True):
