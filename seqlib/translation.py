@@ -23,7 +23,7 @@ with :math:`y_T` = ``<eos>``; both are padded with ``<pad>``, which the loss ign
 with :math:`c` the total output length and :math:`r` the total reference length. It is computed
 by sacreBLEU, whose *signature* (tokenizer, case, smoothing, version) makes scores comparable.
 
-``python -m seqlib.translation --epochs 10`` trains the lab's model longer and prints its BLEU.
+``python -m seqlib.translation`` (8 epochs) trains a larger model longer and prints its BLEU.
 """
 
 from __future__ import annotations
@@ -91,12 +91,17 @@ def collate_pairs(batch):
 
 
 def pair_loader(dataset: PairDataset, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
-    """Batches of :func:`collate_pairs`; ``shuffle=True``: similar source lengths together, order from ``seed``."""
+    """Batches of :func:`collate_pairs`; ``shuffle=True``: pairs of similar lengths together, order from ``seed``.
+
+    A pair's length for bucketing is the longer of its source and target: the decoder's output
+    layer, the costliest part of training, runs over every target position, padding included, so
+    bucketing by the source alone would leave about a third of the target batch as padding."""
     batch_size = validation.positive_int(batch_size, "batch_size")
     if not isinstance(dataset, PairDataset):
         raise validation.ArgumentTypeError(f"dataset must be a PairDataset, got {type(dataset).__name__}")
     if shuffle:
-        sampler = LengthBucketSampler(np.array([len(s) for s in dataset.src]), batch_size, seed)
+        lengths = np.array([max(len(s), len(t)) for s, t in zip(dataset.src, dataset.tgt)])
+        sampler = LengthBucketSampler(lengths, batch_size, seed)
         return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_pairs)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=collate_pairs)
 

@@ -217,3 +217,14 @@ def test_multi30k_offline_copies_read_and_verified(monkeypatch, tmp_path):
         de, en = load_multi30k(split)
         assert len(de) == len(en) == n
     assert not (tmp_path / "cache").exists()
+
+
+def test_shuffled_batches_group_pairs_by_the_longer_side():
+    """Sources of equal length, targets of 1 or 9 tokens: no shuffled batch mixes the two target lengths."""
+    sources = ["ab"] * 40
+    targets = ["x" if k % 2 else "xxxxxxxxx" for k in range(40)]
+    ds = PairDataset(sources, targets, seq_vocab(sources), seq_vocab(targets))
+    batches = list(pair_loader(ds, 4, shuffle=True, seed=3))
+    assert sum(len(b[1]) for b in batches) == 40
+    for _, _, _, tgt_out in batches:
+        assert len(set((tgt_out != PAD_IDX).sum(1).tolist())) == 1     # every target of the batch alike
