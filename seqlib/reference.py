@@ -17,7 +17,7 @@ budget of 4 means about 4 minutes there. To predict a lab's time on your machine
 units by ``minutes_per_unit()`` (``python -m seqlib.reference`` prints it).
 
 ========================  ===============================================================
-``reference_seconds()``   time the reference workload here (best of ``repeats``), seconds
+``reference_seconds()``   time the reference workload here (median of ``repeats``), seconds
 ``units(seconds, ref)``   a lab's seconds as reference units, given this machine's reference
 ``minutes_per_unit(ref)`` how many minutes one unit takes on this machine
 ``machine()``             the CPU, its cores and instruction set, torch's build: where it ran
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import time
 
 import torch
@@ -96,18 +97,22 @@ def _workload() -> None:
         torch.set_num_threads(threads)
 
 
-def reference_seconds(repeats: int = 3) -> float:
-    """Seconds the reference workload takes on this machine now: the best of ``repeats`` runs
-    (after one warm-up run), which filters out most of the noise of a shared machine."""
-    if repeats < 1:
+def reference_seconds(repeats: int = 5) -> float:
+    """Seconds the reference workload takes on this machine now: the median of ``repeats`` runs
+    (after one warm-up run).
+
+    The median, not the best: on a shared machine single runs drift both ways (15 % apart within a
+    minute on the machine where this was measured), and the fastest run is the one least like the
+    minutes a lab then takes. On an idle, steady machine the two agree."""
+    if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     _workload()  # warm-up: allocator, oneDNN primitives, lazy imports
-    best = float("inf")
+    times = []
     for _ in range(repeats):
         start = time.perf_counter()
         _workload()
-        best = min(best, time.perf_counter() - start)
-    return best
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def units(seconds: float, reference: float) -> float:

@@ -339,3 +339,21 @@ def test_bibliography_labels_are_author_year_like_the_citations():
 
     config = yaml.safe_load((build.ROOT / "_config.yml").read_text())["sphinx"]["config"]
     assert config["bibtex_default_style"] == bib.STYLE and config["bibtex_reference_style"] == "author_year"
+
+
+def test_the_reference_is_settled_from_before_and_after_and_drift_is_reported(capsys):
+    assert build.settle_reference(2.0, None) == 2.0                     # the second run failed
+    assert build.settle_reference(2.0, 2.2) == pytest.approx(2.1)
+    assert "uncertain" not in capsys.readouterr().out                   # 10 %: within the drift allowed
+    assert build.settle_reference(1.6, 2.4) == pytest.approx(2.0)
+    assert "differ by 50%" in capsys.readouterr().out
+
+
+def test_reference_seconds_is_the_median_of_its_runs(monkeypatch):
+    from seqlib import reference
+    times = iter([10.0, 11.0, 20.0, 29.0, 30.0, 33.0])      # the warm-up is not timed: 3 runs
+    monkeypatch.setattr(reference, "_workload", lambda: None)
+    monkeypatch.setattr(reference.time, "perf_counter", lambda: next(times))
+    assert reference.reference_seconds(3) == 3.0                         # runs of 1, 9 and 3 s
+    with pytest.raises(ValueError, match="positive integer"):
+        reference.reference_seconds(0)

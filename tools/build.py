@@ -6,9 +6,10 @@
     python tools/build.py --force         # re-execute every lab
 
 Steps:
-0. Time the reference workload (:mod:`seqlib.reference`): lab times are reported in seconds
-   and in machine-independent reference units (one unit is about a minute on a CI-class
-   2-core machine), against each lab's budget in units (:func:`tools.course.lab_budget`).
+0. Time the reference workload (:mod:`seqlib.reference`), before the labs and, in full mode,
+   again after them (:func:`settle_reference`): lab times are reported in seconds and in
+   machine-independent reference units (one unit is about a minute on a CI-class 2-core
+   machine), against each lab's budget in units (:func:`tools.course.lab_budget`).
 1. Execute every lab listed in ``_toc.yml`` with papermill (:func:`tools.execute.run_lab`: the
    lab's folder as working directory, ``SEQLIB_SMOKE`` set for the kernel, kernels over IPC),
    as many labs at a time as there are cores (``--jobs``), longest first, each with its share
@@ -203,7 +204,7 @@ def main(argv=None) -> int:
     machine = reference.machine()
     ref = None
     if todo:  # the machine's speed now, before the labs load it
-        ref = reference_seconds_or_none(repeats=1 if args.smoke else 3)
+        ref = reference_seconds_or_none(repeats=1 if args.smoke else 5)
         if ref:
             print(f"Reference workload: {ref:.2f} s on this machine ({machine['cpu']}, {machine['cores']} cores, "
                   f"{machine['isa']}): one reference unit = {reference.minutes_per_unit(ref):.2f} min here",
@@ -231,6 +232,12 @@ def main(argv=None) -> int:
             manifest[name] = {k: v for k, v in entry.items() if k != "cached"}
             manifest_path.write_text(json.dumps(manifest, indent=2))
     exec_wall = time.perf_counter() - exec_start
+    if ref and not args.smoke:  # and after them: a shared machine's speed drifts during a long build
+        ref = settle_reference(ref, reference_seconds_or_none(repeats=5))
+        for name, entry in entries.items():
+            if not entry["cached"]:
+                entry["reference_seconds"] = manifest[name]["reference_seconds"] = ref
+        manifest_path.write_text(json.dumps(manifest, indent=2))
     entries = {lab.stem: entries[lab.stem] for lab in labs}  # book order
     lab_units(entries, ref)
     ran = [e for e in entries.values() if not e["cached"]]
@@ -285,7 +292,23 @@ def main(argv=None) -> int:
     return 0
 
 
-def reference_seconds_or_none(repeats: int = 3) -> float | None:
+def settle_reference(before: float, after: float | None, drift: float = 0.15) -> float:
+    """The reference time for this build's units: the mean of the runs before and after the labs
+    (``before`` alone if the second could not run). Says so when the two differ by more than
+    ``drift``: the machine's speed changed during the build, and the units are that uncertain."""
+    if not after:
+        return before
+    ref = (before + after) / 2
+    note = ""
+    if abs(after - before) > drift * min(before, after):
+        note = (f"; they differ by {abs(after - before) / min(before, after):.0%}: the machine's speed changed "
+                "during the build, so the units below are uncertain by about that much")
+    print(f"Reference workload: {before:.2f} s before the labs, {after:.2f} s after; units use the mean, "
+          f"{ref:.2f} s (1 unit = {reference.minutes_per_unit(ref):.2f} min){note}", flush=True)
+    return ref
+
+
+def reference_seconds_or_none(repeats: int = 5) -> float | None:
     """The reference workload's time here; ``None`` (units not shown) if it cannot run."""
     try:
         return reference.reference_seconds(repeats)
