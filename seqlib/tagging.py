@@ -17,20 +17,9 @@ H           (B, T, D) float     states; D = ``num_hiddens``, doubled when bidire
 emissions   (B, T, K) float     one score per tag (K = 17 universal tags)
 ==========  ==================  ===================================================================
 
-A bidirectional layer runs a second recurrent network over each sentence *reversed within its
-length* and concatenates the two states at every position:
-
-.. math::
-
-    \overrightarrow{\mathbf{h}}_t = f(\mathbf{x}_t, \overrightarrow{\mathbf{h}}_{t-1}), \qquad
-    \overleftarrow{\mathbf{h}}_t = g(\mathbf{x}_t, \overleftarrow{\mathbf{h}}_{t+1}), \qquad
-    \mathbf{h}_t = [\overrightarrow{\mathbf{h}}_t ; \overleftarrow{\mathbf{h}}_t] \in \mathbb{R}^{2h} .
-
-:func:`bidirectional_states` does it with two one-way networks (the lesson's form; ``torch.nn``'s
-``bidirectional=True`` over a packed batch is the same), :func:`reverse_padded` reverses the real
-tokens and leaves the padding in place. No packing is needed: a one-way network never reads ahead,
-so padding that comes after a sentence's words cannot change their states, and the reversal keeps
-the backward network's padding at the end too. The states at padding are set to zero. Baselines: :class:`MostFrequentTag` and NLTK's averaged
+A bidirectional layer (:func:`seqlib.batching.bidirectional_states`, its equations there) runs a
+second recurrent network over each sentence reversed within its length and concatenates the two
+states at every position. Baselines: :class:`MostFrequentTag` and NLTK's averaged
 perceptron (:func:`perceptron_tagger`). The CRF output layer is :mod:`seqlib.crf`.
 """
 
@@ -46,12 +35,12 @@ import torch
 from torch import nn
 
 from seqlib import validation
-from seqlib.batching import padding_mask
+from seqlib.batching import bidirectional_states, padding_mask
 from seqlib.crf import CRF
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab
 
 __all__ = ["UPOS", "PAD_TAG", "Treebank", "read_conllu", "load_treebank", "tag_ids", "spell", "char_vocab",
-           "TaggedDataset", "collate_tagged", "reverse_padded", "bidirectional_states", "CharCNN", "Tagger",
+           "TaggedDataset", "collate_tagged", "CharCNN", "Tagger",
            "predict", "accuracy", "MostFrequentTag", "perceptron_tagger", "tokenize_words", "tag_sentence"]
 
 #: The 17 universal part-of-speech tags of Universal Dependencies (v2), alphabetical: the tag ids.
@@ -193,45 +182,6 @@ def collate_tagged(batch, chars: Vocab | None = None):
     C = nn.utils.rnn.pad_sequence([spelled.get(w) if w in spelled else spelled.setdefault(
         w, torch.tensor(chars[spell(w)])) for w in rows], batch_first=True, padding_value=PAD_IDX)
     return X, lengths, C, torch.from_numpy(index), Y
-
-
-def reverse_padded(X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse the first ``lengths[b]`` steps of every row of ``X`` (B, T, ...); the padding stays where it is.
-
-    ``[[a, b, c, pad], [d, e, pad, pad]]`` -> ``[[c, b, a, pad], [e, d, pad, pad]]``. Its own inverse.
-    """
-    validation.tensor(X, "X", shape=(("batch_size", "num_steps"), ("batch_size", "num_steps", "num_features")),
-                      non_empty=True)
-    lengths = validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1],
-                                 hint="one length per row of X, each from 1 to X.shape[1]")
-    T = X.shape[1]
-    t = torch.arange(T, device=X.device).expand(X.shape[0], T)
-    L = lengths.to(X.device).unsqueeze(1)
-    index = torch.where(t < L, L - 1 - t, t)
-    return X.gather(1, index.view(*index.shape, *[1] * (X.dim() - 2)).expand_as(X))
-
-
-def bidirectional_states(forward_rnn: nn.Module, backward_rnn: nn.Module, E: torch.Tensor,
-                         lengths: torch.Tensor) -> torch.Tensor:
-    """``[h_fwd ; h_bwd]`` (B, T, 2h) from two one-way ``batch_first`` networks, zeros at padding.
-
-    The backward network reads each sentence reversed within its length, so its first step is
-    the sentence's last real word, never padding; its outputs are reversed back into place.
-    Both read the padded batch as it is: their padding comes after the real words, which a one-way
-    network reads before it, so the states of the real words equal those of a packed batch, and
-    PyTorch can use its fused kernel for the whole batch (faster on a CPU than a packed batch).
-    """
-    validation.tensor(E, "E", shape=("batch_size", "num_steps", "num_inputs"), dtype="float", non_empty=True)
-    lengths = validation.lengths(lengths, "lengths", batch_size=E.shape[0], max_len=E.shape[1],
-                                 hint="one length per sentence of E, each from 1 to E.shape[1]")
-    for name, rnn in (("forward_rnn", forward_rnn), ("backward_rnn", backward_rnn)):
-        if not isinstance(rnn, nn.RNNBase) or not rnn.batch_first or rnn.bidirectional:
-            raise validation.ArgumentTypeError(f"{name} must be a one-directional torch.nn RNN, LSTM or GRU "
-                                               f"with batch_first=True, got {rnn!r:.60}")
-    forward = forward_rnn(E)[0]
-    backward = reverse_padded(backward_rnn(reverse_padded(E, lengths))[0], lengths)
-    mask = padding_mask(lengths.to(E.device), E.shape[1]).unsqueeze(-1)
-    return torch.cat([forward, backward], dim=-1).masked_fill(~mask, 0.0)
 
 
 class CharCNN(nn.Module):

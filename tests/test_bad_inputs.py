@@ -290,6 +290,11 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     pool_args = lambda: dict(H=_randn(2, 3, 4), mask=torch.tensor([[True, True, False], [True, False, False]]))
     spec("batching.masked_mean", batching.masked_mean, pool_args, H="ftensor", mask="mask", aliases={"H": ("mask",)})
     spec("batching.masked_max", batching.masked_max, pool_args, H="ftensor", mask="mask", aliases={"H": ("mask",)})
+    spec("batching.reverse_padded", batching.reverse_padded,
+         lambda: dict(X=_randn(2, 3, 4), lengths=torch.tensor([3, 1])), X="ftensor", lengths="lengths")
+    spec("batching.bidirectional_states", lambda **kw: batching.bidirectional_states(
+        nn.LSTM(4, 2, batch_first=True), nn.LSTM(4, 2, batch_first=True), **kw),
+         lambda: dict(E=_randn(2, 3, 4), lengths=torch.tensor([3, 1])), E="ftensor", lengths="lengths")
 
     # seqlib.classifiers
     spec("classifiers.AttentionPooling", classifiers.AttentionPooling, lambda: dict(num_inputs=4, num_hiddens=3),
@@ -927,11 +932,6 @@ def _register_day08_specs():
     spec("tagging.char_vocab", tg.char_vocab, lambda: dict(sentences=sents), sentences="seq")
     spec("tagging.TaggedDataset", lambda **kw: len(tg.TaggedDataset(**kw, words=words())),
          lambda: dict(sentences=sents), sentences="seq")
-    spec("tagging.reverse_padded", tg.reverse_padded,
-         lambda: dict(X=_randn(2, 3, 4), lengths=torch.tensor([3, 1])), X="ftensor", lengths="lengths")
-    spec("tagging.bidirectional_states", lambda **kw: tg.bidirectional_states(
-        nn.LSTM(4, 2, batch_first=True), nn.LSTM(4, 2, batch_first=True), **kw),
-         lambda: dict(E=_randn(2, 3, 4), lengths=torch.tensor([3, 1])), E="ftensor", lengths="lengths")
     spec("tagging.CharCNN", tg.CharCNN, lambda: dict(num_chars=10, embed_size=4, num_filters=3, width=3),
          num_chars="size", embed_size="size", num_filters="size", width="size")
     spec("tagging.Tagger", tg.Tagger, lambda: dict(num_words=9, num_tags=5, embed_size=4, num_hiddens=3,

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from seqlib.checks import day08
-from seqlib.tagging import bidirectional_states
+from seqlib.batching import bidirectional_states
 
 
 def test_bidirectional_right_answer_passes(capsys):

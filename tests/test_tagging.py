@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 from seqlib import data
-from seqlib.batching import padding_mask
+from seqlib.batching import bidirectional_states, padding_mask, reverse_padded
 from seqlib.tagging import (EOW, PAD_TAG, UPOS, MostFrequentTag, TaggedDataset, Tagger, accuracy,
-                            bidirectional_states, char_vocab, collate_tagged, load_treebank, perceptron_tagger,
-                            predict, read_conllu, reverse_padded, spell, tag_ids, tag_sentence, tokenize_words)
+                            char_vocab, collate_tagged, load_treebank, perceptron_tagger,
+                            predict, read_conllu, spell, tag_ids, tag_sentence, tokenize_words)
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab
 from seqlib.utils import num_params
 

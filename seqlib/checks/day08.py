@@ -1,7 +1,7 @@
 """Instant feedback on the exercises of Day 8 (bidirectional networks and the CRF output layer).
 
 Each check runs the student's function on a small seeded case whose answer comes from a tested
-reference (:func:`seqlib.tagging.bidirectional_states`, itself tested against ``torch.nn``'s
+reference (:func:`seqlib.batching.bidirectional_states`, itself tested against ``torch.nn``'s
 bidirectional LSTM; :class:`seqlib.crf.CRF`, tested against brute-force enumeration) and reports in
 the course's one format (:func:`seqlib.checks.feedback.report`). A check never raises.
 """
@@ -11,10 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqlib.batching import padding_mask
+from seqlib.batching import bidirectional_states, padding_mask
 from seqlib.checks.feedback import Verdict, call_student, report, require_callable
 from seqlib.crf import CRF
-from seqlib.tagging import bidirectional_states
 
 __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
 
@@ -68,7 +67,7 @@ def check_bidirectional(fn) -> Verdict:
         batch_first=True, total_length=E.shape[1])[0], [1])
     if torch.allclose(out[..., h:][mask], flipped[mask], atol=1e-5):
         return report(False, "the backward half reads the padding: torch.flip reverses the whole padded row",
-                      "reverse each sentence within its own length (seqlib.tagging.reverse_padded), run "
+                      "reverse each sentence within its own length (seqlib.batching.reverse_padded), run "
                       "the backward network, and reverse its outputs back", expected=want)
     if not (out[~mask] == 0).all():
         return report(False, "the states at padding positions are not zero",
