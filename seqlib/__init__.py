@@ -16,7 +16,7 @@ Recurrent networks
 - ``seqlib.classifiers`` sentence classifiers: attention pooling, the RNN classifier, language-model
   pretraining of its encoder, the bag-of-n-grams baseline
 - ``seqlib.tagging``    sequence labelling (Day 8): CoNLL-U treebanks, tag ids, padded tagged batches with
-  characters, both directions respecting lengths, the BiLSTM tagger, most-frequent-tag and perceptron baselines
+  characters, the BiLSTM tagger, most-frequent-tag and perceptron baselines
 - ``seqlib.crf``        the linear-chain CRF output layer: path scores, the forward algorithm, Viterbi, brute force
 - ``seqlib.seq2seq``    sequence to sequence: bidirectional GRU encoder, GRU decoder, additive and
   dot-product attention with padding masks, the decoding step for greedy and beam search
@@ -25,7 +25,8 @@ Data
 - ``seqlib.data``       fetch, verify and cache the course's data sets (offline folder, cache, canonical address)
 - ``seqlib.text``       from text to tokens: readers (Time Machine, MR, IMDb), tokenizers, the one ``Vocab``, n-grams
 - ``seqlib.sampling``   random and sequential partitioning of a corpus into language-model minibatches
-- ``seqlib.batching``   variable-length batches: padding, masks, masked pooling, collate, length buckets
+- ``seqlib.batching``   variable-length batches: padding, masks, masked pooling, collate, length buckets,
+  reversal within lengths and both directions of a recurrent layer over a padded batch
 - ``seqlib.timeseries`` sine-wave data, sliding-window data sets, forecasting baselines
 - ``seqlib.dates``      dates in many languages and formats (Babel) and their ISO form: seeded splits,
   parsing back, exact match

@@ -1,4 +1,4 @@
-r"""Variable-length batches: padding, masks, masked pooling, collate, length buckets.
+r"""Variable-length batches: padding, masks, masked pooling, collate, length buckets, both directions.
 
 Sentences have different lengths; a batch pads them on the right to the longest one and keeps
 their true lengths, and everything downstream must ignore the padding. The pieces::
