@@ -9,6 +9,9 @@ as a small table in the notebook and carried in the cell's output under the MIME
 :data:`RESULTS_MIME`; ``tools/build.py`` reads them back from the executed notebook
 with :func:`collect` and writes ``_build/results.json`` and the book's
 "Results at a glance" page.
+
+A headline number is a mean over seeds with its spread: :func:`mean_std` computes both (the
+population standard deviation, ``ddof=0``), :func:`mean_pm_std` writes them as ``95.1% ± 0.10%``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,24 @@ import re
 from .validation import ArgumentTypeError
 
 RESULTS_MIME = "application/vnd.seqlib.results+json"
+
+
+def mean_std(values) -> tuple[float, float]:
+    """``(mean, standard deviation)`` of one result over seeds (population std: 0 for one seed)."""
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("values is empty: pass one result per seed")
+    mean = math.fsum(values) / len(values)
+    return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+
+
+def mean_pm_std(values, fmt: str = ".1%", std_fmt: str | None = None) -> str:
+    """``"mean ± std"`` over seeds, each formatted with ``fmt`` (the std with ``std_fmt`` if given);
+    a single seed gives the value alone."""
+    mean, std = mean_std(values)
+    if len(values) == 1:
+        return format(mean, fmt)
+    return f"{mean:{fmt}} ± {std:{std_fmt or fmt}}"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

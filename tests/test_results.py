@@ -74,3 +74,15 @@ def test_say_shows_markdown_and_rejects_an_empty_text(capsys, monkeypatch):
     for bad in ("", "  ", None, 3.5):
         with pytest.raises(TypeError, match="say\\(\\) needs the text"):
             results.say(bad)
+
+
+def test_mean_std_and_its_format_over_seeds():
+    from seqlib.results import mean_pm_std, mean_std
+    mean, std = mean_std([0.9, 0.95, 1.0])
+    assert mean == pytest.approx(0.95) and std == pytest.approx(np.std([0.9, 0.95, 1.0]))
+    assert mean_std([0.5]) == (0.5, 0.0)
+    assert mean_pm_std([0.9, 0.95, 1.0]) == "95.0% ± 4.1%"
+    assert mean_pm_std([0.951, 0.9512], ".1%", ".2%") == "95.1% ± 0.01%"
+    assert mean_pm_std([0.5]) == "50.0%"
+    with pytest.raises(ValueError, match="empty"):
+        mean_std([])
