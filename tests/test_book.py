@@ -303,6 +303,12 @@ const longest = t => t.split('\n').reduce((a, b) => b.length > a.length ? b : a,
 const wide = Array.from(document.querySelectorAll('.cell_output pre')).filter(visible)
   .filter(p => p.scrollWidth > p.clientWidth + 2)
   .map(p => ({overflow: p.scrollWidth - p.clientWidth, width: p.clientWidth, line: longest(p.textContent).slice(0, 120)}));
+const outside = t => t.getBoundingClientRect().right - t.closest('.cell_output').getBoundingClientRect().right;
+const tables = Array.from(document.querySelectorAll('.cell_output table')).filter(visible)  // columns cut off
+  .filter(t => outside(t) > 2)
+  .map(t => ({overflow: Math.round(outside(t)), width: Math.round(t.closest('.cell_output').getBoundingClientRect().width),
+              line: t.innerText.split('\n')[0].slice(0, 120)}));
+wide.push(...tables);
 const media = 'img, svg, canvas, video, iframe, table, mjx-container, .jupyter-widgets, .widget-subarea';
 const boxes = Array.from(document.querySelectorAll('.cell_output, .cell_output > *')).filter(visible);
 const blank = boxes.filter(b => !b.querySelector(media) && !b.matches(media) && b.innerText.trim() === '')
@@ -321,7 +327,7 @@ return {wide, empty};
 @pytest.mark.parametrize("path", LAB_PAGES)
 def test_no_output_is_wider_than_its_box(browser, site, path):
     """Issue 12, item 3 (ASSERTION: output width). No visible text output has lines cut off at the
-    column's edge (its scroll width exceeds its box by more than 2 px)."""
+    column's edge (its scroll width exceeds its box by more than 2 px), and no table runs past it."""
     screenshots.open_page(browser, f"{site}/{path}")
     wide = browser.execute_script(_OUTPUTS)["wide"]
     assert wide == [], f"{path}: outputs wider than the column:\n  " + "\n  ".join(
@@ -388,6 +394,7 @@ def test_the_page_checks_catch_what_they_look_for(browser, tmp_path):
 <div class="cell"><div class="cell_output"><img src="_images/wide.png" style="width: 100%">
  <img src="_images/fine.png" style="width: 100%"></div></div>
 <div class="cell"><div class="cell_output"><pre>short</pre></div></div>
+<div class="cell"><div class="cell_output"><table><tr><td>{long_line}</td></tr></table></div></div>
 </div></body></html>""")
     browser.get((tmp_path / "page.html").as_uri())
     screenshots.settle(browser)
@@ -397,5 +404,5 @@ def test_the_page_checks_catch_what_they_look_for(browser, tmp_path):
     small = _small_figures(browser, lambda url: tmp_path / "_images" / Path(unquote(urlparse(url).path)).name)
     assert len(small) == 1 and "wide.png: 10.0 in wide" in small[0] and "40 px/in" in small[0], small
     outputs = browser.execute_script(_OUTPUTS)
-    assert [w["line"][:10] for w in outputs["wide"]] == ["x" * 10]
+    assert [w["line"][:10] for w in outputs["wide"]] == ["x" * 10, "x" * 10]   # the text output and the table
     assert [e["cell"] for e in outputs["empty"]] == ["nothing()"]
