@@ -11,9 +11,9 @@ Code written against the book runs with only its import changed::
 
 Names, signatures, defaults (``max_tokens=10000`` in :func:`load_data_time_machine`) and
 semantics are the book's. The functions *are* the course's (from :mod:`seqlib.text`,
-:mod:`seqlib.sampling`, :mod:`seqlib.lm`, :mod:`seqlib.lm_train`, :mod:`seqlib.utils`); this
-module only adds the names the book uses and the book's small utilities (``Timer``,
-``Accumulator``, ``sgd``). Differences, all on inputs the book's code would mishandle: a
+:mod:`seqlib.sampling`, :mod:`seqlib.lm`, :mod:`seqlib.utils`; training is one call of
+:func:`seqlib.training.fit`, generation :func:`seqlib.decoding.generate`); this module only adds the
+names the book uses and the book's small utilities (``Timer``, ``Accumulator``, ``sgd``). Differences, all on inputs the book's code would mishandle: a
 corpus too short for one minibatch raises ``ValueError`` (the book yields nothing),
 :func:`predict_ch8` with an empty prefix raises ``ValueError`` (the book: ``IndexError``).
 The book's d2l package itself does not import on this course's environment (it pins old
@@ -28,13 +28,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlib.decoding import generate
 from seqlib.lm import RNNModel, RNNModelScratch
-from seqlib.lm_train import predict, train_epoch
 from seqlib.plots import LivePlot as Animator
 from seqlib.sampling import SeqDataLoader as _CourseLoader
 from seqlib.sampling import seq_data_iter_random, seq_data_iter_sequential
 from seqlib.text import Vocab, count_corpus, load_corpus_time_machine, read_time_machine, tokenize
-from seqlib.training import clip_gradients
+from seqlib.training import clip_gradients, fit, trainable_parameters
 from seqlib.utils import try_gpu
 from seqlib.validation import number_in_range as _number_in_range
 from seqlib.validation import positive_int as _positive_int
@@ -78,8 +78,39 @@ def sgd(params, lr, batch_size):
             param.grad.zero_()
 
 
-train_epoch_ch8 = train_epoch
-predict_ch8 = predict
+class _Updater(torch.optim.Optimizer):
+    """The book's updater function (``updater(batch_size)``, e.g. ``sgd``) as an optimizer for ``fit``."""
+
+    def __init__(self, params, updater):
+        super().__init__(params, {"lr": float("nan")})
+        self.updater = updater
+
+    def step(self, closure=None):
+        self.updater(batch_size=1)
+
+
+def _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, num_epochs, on_epoch=None):
+    """The book's training (8.5) as one call of the course's loop: loss per token, clipping at 1,
+    the state reset (random sampling) or carried over, detached."""
+    if not isinstance(updater, torch.optim.Optimizer):
+        updater = _Updater(trainable_parameters(net), updater)
+    return fit(net, train_iter, loss_fn=lambda y_hat, Y: loss(y_hat, Y.T.reshape(-1).long()).mean(),
+               optimizer=updater, num_epochs=num_epochs, clip_grad_norm=1, restore_best=False, device=device,
+               state="reset" if use_random_iter else "carry", progress=False, on_epoch=on_epoch)
+
+
+def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
+    """Train a model for one epoch (D2L 8.5); returns ``(perplexity, tokens per second)``.
+
+    ``updater`` is a ``torch.optim.Optimizer`` or a function ``updater(batch_size=...)`` such as :func:`sgd`.
+    """
+    history = _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, 1)
+    return history.train_ppl[-1], history.tokens_per_s
+
+
+def predict_ch8(prefix, num_preds, net, vocab, device):
+    """Generate ``num_preds`` characters after ``prefix``, greedily (D2L 8.5): :func:`seqlib.decoding.generate`."""
+    return generate(net, vocab, prefix, num_preds, device=device)
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
@@ -89,25 +120,20 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=Fa
     """
     num_epochs = _positive_int(num_epochs, "num_epochs")
     lr = _number_in_range(lr, "lr", 0, low_open=True, hint="the book uses lr=1")
-    loss = nn.CrossEntropyLoss()
     animator = Animator(xlabel="epoch", ylabel="perplexity", legend=["train"], xlim=[10, num_epochs])
-    if isinstance(net, nn.Module):
-        updater = torch.optim.SGD(net.parameters(), lr)
-    else:
-        def updater(batch_size):
-            return sgd(net.params, lr, batch_size)
 
-    def predict_fn(prefix):
-        return predict_ch8(prefix, 50, net, vocab, device)
+    def every_10(history):
+        if history.epochs[-1] % 10 == 0:
+            print(predict_ch8("time traveller", 50, net, vocab, device))
+            animator.add(history.epochs[-1], [history.train_ppl[-1]])
 
-    for epoch in range(num_epochs):
-        ppl, speed = train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter)
-        if (epoch + 1) % 10 == 0:
-            print(predict_fn("time traveller"))
-            animator.add(epoch + 1, [ppl])
-    print(f"perplexity {ppl:.1f}, {speed:.1f} tokens/sec {str(device)}")
-    print(predict_fn("time traveller"))
-    print(predict_fn("traveller"))
+    # the book's sgd(params, lr, batch_size=1) for a scratch model is plain SGD: one update for both
+    history = _fit_ch8(net, train_iter, nn.CrossEntropyLoss(), torch.optim.SGD(trainable_parameters(net), lr),
+                       device, use_random_iter, num_epochs, every_10)
+    speed = history.train_tokens[-1] / history.train_time[-1]
+    print(f"perplexity {history.train_ppl[-1]:.1f}, {speed:.1f} tokens/sec {str(device)}")
+    print(predict_ch8("time traveller", 50, net, vocab, device))
+    print(predict_ch8("traveller", 50, net, vocab, device))
 
 
 class Timer:

@@ -1,7 +1,6 @@
-r"""The one record of a training run: :class:`History`, written by both training loops.
+r"""The one record of a training run: :class:`History`, written by :func:`seqlib.training.fit`.
 
-:func:`seqlib.training.fit` (any model, any loss) and :func:`seqlib.lm_train.train` (language
-models) record one entry per epoch into the same class, so every lab reads a run the same way:
+One entry per epoch, for any model and any loss, so every lab reads a run the same way:
 ``history.train_loss``, ``history.val_loss``, ``history.best_epoch``, ``history.summary()``,
 ``history.plot()``. What only some runs have stays empty: validation values without a
 validation set, token counts outside language models.
@@ -143,22 +142,14 @@ class History:
         return f"{len(self)} epochs{stop}{best}, {self.total_time:.1f} s"
 
     def plot(self, ax=None, *, title: str | None = None, logy: bool = True):
-        """Training and validation loss per epoch, the best epoch marked. Returns the axes."""
-        import matplotlib.pyplot as plt
+        """Training and validation loss per epoch (:func:`seqlib.plots.plot_curves`), the best epoch marked.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3))
-        ax.plot(self.epochs, self.train_loss, label="train loss")
-        if self.val_loss:
-            ax.plot(self.epochs, self.val_loss, label="validation loss")
+        Returns the axes; pass ``ax`` to draw into a figure sized with :func:`seqlib.plots.figsize`."""
+        from seqlib.plots import plot_curves
+
+        curves = {"train loss": self.train_loss} | ({"validation loss": self.val_loss} if self.val_loss else {})
+        ax = plot_curves(curves, x=self.epochs, xlabel="epoch", ylabel="loss", title=title, logy=logy, ax=ax)
         if self.best_epoch is not None:
             ax.axvline(self.best_epoch, color="gray", linestyle=":", label=f"best epoch ({self.best_epoch})")
-        if logy:
-            ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        if title:
-            ax.set_title(title)
         ax.legend()
-        ax.grid(alpha=0.3)
         return ax

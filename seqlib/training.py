@@ -1,15 +1,22 @@
-"""Train any PyTorch model the way a practitioner does, with one call.
+"""The one training loop of the course: :func:`fit`, for every model and every lab.
 
-:func:`fit` runs the loop that every lab would otherwise copy: for each epoch it trains on
-every batch of a ``DataLoader``, evaluates on the validation loader (loss and any metrics),
-steps a learning-rate scheduler, keeps the weights of the best epoch of a monitored
-quantity, stops early when that quantity stops improving, shows a progress
-bar, and returns a :class:`History` of everything it measured. It knows nothing about
-the task: regression (Day 4) and classification (Day 5) use it alike.
+For each epoch :func:`fit` trains on every batch of a loader (``optimizer.zero_grad()``, the loss,
+``.backward()``, optional clipping by norm or by value, ``optimizer.step()``), validates (loss and
+metrics over a loader with :func:`evaluate`, or any ``validate(model)`` such as a language model's
+perplexity), steps a learning-rate scheduler, keeps the weights of the best epoch, stops early
+when the monitored quantity stops improving, shows a progress bar and returns the one
+:class:`~seqlib.history.History` of everything it measured. Its arguments are checked once, here
+at its entry. It knows nothing about the task:
 
-A batch is a tuple ``(*inputs, target)``: the model is called as ``model(*inputs)`` and
-the loss as ``loss_fn(prediction, target)``. So ``(X, y)`` batches work, and so do
-``(X, lengths, y)`` batches for padded sequences.
+==========================  ====================================================================
+regression (Day 4)          ``(X, y)`` batches, ``loss_fn=nn.MSELoss()``
+classification (Days 5, 8)  ``(X, lengths, y)`` batches: the model is called as ``model(X, lengths)``
+language models (Days 3, 6) ``state="carry"`` (sequential partitioning: the state is carried from
+                            batch to batch, detached) or ``"reset"`` (random sampling), the loss
+                            of :func:`seqlib.lm_train.lm_loss`; :func:`seqlib.lm_train.fit_options`
+the copy task (Day 7)       gradients clipped by value, accuracies per batch
+                            (:func:`seqlib.copy_task.model.fit_options`)
+==========================  ====================================================================
 
     history = fit(model, train_loader, val_loader, loss_fn=nn.MSELoss(),
                   optimizer=torch.optim.Adam(model.parameters(), lr=1e-2),
@@ -17,10 +24,8 @@ the loss as ``loss_fn(prediction, target)``. So ``(X, y)`` batches work, and so 
                   num_epochs=30, patience=5, metrics={"mae": mae})
     history.plot()
 
-Also here, the pieces both training loops share (:func:`seqlib.lm_train.train` is built on them):
-:func:`clip_gradients` (by global norm; D2L's ``grad_clipping``), :func:`evaluate`, and
-:func:`adversarial_loss` (a ``train_loss`` for adversarial training on word embeddings). The
-record of a run is :class:`seqlib.history.History`.
+Also here: :func:`clip_gradients` (by global norm; D2L's ``grad_clipping``), :func:`evaluate`, and
+:func:`adversarial_loss` (a ``train_loss`` for adversarial training on word embeddings).
 """
 
 from __future__ import annotations
@@ -36,19 +41,16 @@ from seqlib.history import History
 from seqlib.utils import progress as progress_bar
 from seqlib.validation import ArgumentTypeError, number_in_range, one_of, positive_int
 
-__all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss",
-           "adversarial_step"]
+__all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss", "adversarial_step"]
 
 Metric = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]
 
 
 # ----------------------------------------------------------------------------------------
-# Argument checks: each says what is wrong and how to fix it
+# Argument checks, once at the entry: each says what is wrong and how to fix it
 # ----------------------------------------------------------------------------------------
 
-def _check_loader(loader, name: str, *, optional: bool = False):
-    if loader is None and optional:
-        return
+def _check_loader(loader, name: str):
     if isinstance(loader, (torch.Tensor, tuple)) or not isinstance(loader, Iterable):
         raise TypeError(
             f"{name} must be an iterable of batches such as a torch.utils.data.DataLoader, "
@@ -62,41 +64,61 @@ def _check_loader(loader, name: str, *, optional: bool = False):
                          "fewer examples than batch_size?")
 
 
-def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs, scheduler,
-                metrics, monitor, mode, patience, min_delta, clip_grad_norm):
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+def _check_metrics(metrics, taken=()) -> dict:
+    metrics = dict(metrics or {})
+    for name, fn in metrics.items():
+        if not isinstance(name, str) or not name or name in ("train_loss", "val_loss", *taken):
+            raise ValueError(f"metric names must be non-empty strings other than train_loss/val_loss and each "
+                             f"other, got {name!r}")
+        if not callable(fn):
+            raise TypeError(f"metric {name!r} must be a function metric(prediction, target), got {type(fn).__name__}")
+    return metrics
+
+
+def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs, scheduler, metrics, train_metrics,
+                validate, state, monitor, mode, patience, min_delta, clip_grad_norm, clip_grad_value, train_loss,
+                on_epoch):
+    if not isinstance(model, nn.Module) and not hasattr(model, "params"):
+        raise TypeError(f"model must be a torch.nn.Module (or a from-scratch model with a params list), "
+                        f"got {type(model).__name__}")
     _check_loader(train_loader, "train_loader")
-    _check_loader(val_loader, "val_loader", optional=True)
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable as loss_fn(prediction, target), e.g. nn.MSELoss(); "
-                        f"got {type(loss_fn).__name__}")
+    if val_loader is not None:
+        _check_loader(val_loader, "val_loader")
+    for name, fn in (("loss_fn", loss_fn), ("validate", validate), ("on_epoch", on_epoch), ("train_loss", train_loss)):
+        if fn is not None and not callable(fn) or name == "loss_fn" and fn is None:
+            raise TypeError(f"{name} must be a function (loss_fn(prediction, target), e.g. nn.MSELoss(); "
+                            f"validate(model) -> dict; on_epoch(history)), got {type(fn).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, e.g. torch.optim.Adam(model.parameters()); "
                         f"got {type(optimizer).__name__}")
-    model_params = {id(p) for p in model.parameters()}
-    opt_params = {id(p) for g in optimizer.param_groups for p in g["params"]}
-    if model_params and not model_params & opt_params:
+    model_params = {id(p) for p in trainable_parameters(model)}
+    if model_params and not model_params & {id(p) for g in optimizer.param_groups for p in g["params"]}:
         raise ValueError("the optimizer holds none of the model's parameters: create it from this model, "
                          "torch.optim.Adam(model.parameters(), ...), after building the model")
     positive_int(num_epochs, "num_epochs")
     one_of(mode, "mode", ("min", "max"), hint="'min' for losses and errors, 'max' for accuracies")
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not isinstance(name, str) or not name or name in ("train_loss", "val_loss"):
-            raise ValueError(f"metric names must be non-empty strings other than train_loss/val_loss, got {name!r}")
-        if not callable(fn):
-            raise TypeError(f"metric {name!r} must be a function metric(prediction, target), got {type(fn).__name__}")
-    known = ["train_loss"] + (["val_loss", *metrics] if val_loader is not None else [])
-    if monitor not in known:
+    one_of(state, "state", (None, "reset", "carry"), hint="None for a model without a recurrent state, 'carry' "
+           "to carry it from batch to batch (sequential partitioning), 'reset' for a fresh one every batch")
+    if validate is not None and val_loader is not None:
+        raise ValueError("pass val_loader or validate, not both")
+    if train_loss is not None and state is not None:
+        raise ValueError("train_loss and state cannot be combined: train_loss calls the model itself")
+    train_metrics = _check_metrics(train_metrics)
+    metrics = _check_metrics(metrics, taken=train_metrics)
+    known = ["train_loss", *train_metrics] + (["val_loss", *metrics] if val_loader is not None else [])
+    if monitor not in known and validate is None:
         why = (" (metrics and val_loss need a val_loader)" if val_loader is None
                and (monitor == "val_loss" or monitor in metrics) else "")
         raise ValueError(f"monitor must be one of {known}, got {monitor!r}{why}")
     if patience is not None:
         positive_int(patience, "patience", hint="(epochs without improvement) or None")
     number_in_range(min_delta, "min_delta", 0, hint="the smallest change that counts as an improvement")
-    if clip_grad_norm is not None:
-        number_in_range(clip_grad_norm, "clip_grad_norm", 0, low_open=True, hint="or None for no clipping")
+    for name, clip in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value)):
+        if clip is not None:
+            number_in_range(clip, name, 0, low_open=True, hint="or None for no clipping")
+    if clip_grad_norm is not None and clip_grad_value is not None:
+        raise ValueError("pass clip_grad_norm (rescale the whole gradient) or clip_grad_value (clip each entry), "
+                         "not both")
     if scheduler is not None:
         if not hasattr(scheduler, "step"):
             raise TypeError(f"scheduler must be a torch.optim.lr_scheduler object, got {type(scheduler).__name__}")
@@ -106,11 +128,11 @@ def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs,
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) and scheduler.mode != mode:
             raise ValueError(f"ReduceLROnPlateau has mode={scheduler.mode!r} but fit monitors {monitor!r} with "
                              f"mode={mode!r}: create it with ReduceLROnPlateau(optimizer, mode={mode!r}, ...)")
-    return metrics
+    return metrics, train_metrics
 
 
 # ----------------------------------------------------------------------------------------
-# The loop
+# Batches, evaluation, the loop
 # ----------------------------------------------------------------------------------------
 
 def _split_batch(batch, device):
@@ -152,12 +174,10 @@ def _scalar(value, what: str) -> float:
 
 
 def _device_of(model) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
+    params = trainable_parameters(model)
+    return params[0].device if params else torch.device("cpu")
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metric] | None = None,
              device=None) -> dict[str, float]:
     """Mean loss and metrics of ``model`` over ``loader``, in eval mode, without gradients.
@@ -172,12 +192,12 @@ def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metri
     if loss_fn is not None and not callable(loss_fn):
         raise ArgumentTypeError(f"loss_fn must be callable as loss_fn(prediction, target), e.g. nn.MSELoss(), "
                                 f"or None; got {type(loss_fn).__name__}")
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not callable(fn):
-            raise ArgumentTypeError(f"metric {name!r} must be a function metric(prediction, target), "
-                                    f"got {type(fn).__name__}")
-    device = torch.device(device) if device is not None else _device_of(model)
+    metrics = _check_metrics(metrics)
+    return _evaluate(model, loader, loss_fn, metrics, torch.device(device) if device is not None else _device_of(model))
+
+
+@torch.no_grad()
+def _evaluate(model, loader, loss_fn, metrics, device) -> dict[str, float]:
     was_training = model.training
     model.eval()
     totals = {name: 0.0 for name in (["loss"] if loss_fn is not None else []) + list(metrics)}
@@ -200,48 +220,110 @@ def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metri
     return {name: total / count for name, total in totals.items()}
 
 
+def _detach(state):
+    """Carry a state (a tensor or a tuple of tensors) into the next batch without its graph."""
+    return state.detach() if isinstance(state, torch.Tensor) else tuple(s.detach() for s in state)
+
+
+def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_norm, clip_grad_value,
+                 train_metrics, train_loss, epoch, device):
+    """One pass over ``loader``; returns the mean loss, the means of ``train_metrics`` and the tokens read."""
+    sums, count, tokens, H = dict.fromkeys(["loss", *train_metrics], 0.0), 0, 0, None
+    for step, batch in enumerate(loader, 1):
+        inputs, target = _split_batch(batch, device)
+        n = _batch_size(target)
+        if n == 0:
+            raise ValueError(f"batch {step} of epoch {epoch} is empty (0 examples): check the data set "
+                             "and the sampler (a filter that removed everything?)")
+        optimizer.zero_grad()
+        if train_loss is not None:
+            loss = train_loss(model, inputs, target)
+        else:
+            if state is None:
+                pred = model(*inputs)
+            else:  # a fresh state (random sampling, or the epoch's first batch), or the last one detached
+                if H is None or state == "reset":
+                    H = model.begin_state(batch_size=len(inputs[0]), device=device) \
+                        if hasattr(model, "begin_state") else None
+                else:
+                    H = _detach(H)
+                pred, H = model(*inputs, H)
+                tokens += target.numel()
+            _check_pair(pred, target)
+            loss = loss_fn(pred, target)
+        value = _scalar(loss, "loss_fn")
+        if value != value or abs(value) == float("inf"):
+            clip = (f"clip the gradients (clip_grad_norm=1.0)" if clip_grad_norm is None and clip_grad_value is None
+                    else "clip the gradients harder")
+            raise FloatingPointError(
+                f"training diverged at epoch {epoch}, batch {step}: the training loss is {value}; lower the "
+                f"learning rate (lr={optimizer.param_groups[0]['lr']:g}), {clip} or check the data for NaNs")
+        loss.backward()
+        if clip_grad_norm is not None:
+            _clip_norm([p for p in params if p.grad is not None], clip_grad_norm)
+        elif clip_grad_value is not None:
+            nn.utils.clip_grad_value_(params, clip_grad_value)
+        optimizer.step()
+        sums["loss"] += n * value
+        if train_metrics:
+            with torch.no_grad():
+                for name, fn in train_metrics.items():
+                    sums[name] += n * _scalar(fn(pred, target), f"metric {name!r}")
+        count += n
+    if count == 0:
+        raise ValueError("train_loader yielded no batches")
+    return {name: total / count for name, total in sums.items()}, tokens
+
+
 def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: torch.optim.Optimizer,
         num_epochs: int, scheduler=None, metrics: Mapping[str, Metric] | None = None,
+        train_metrics: Mapping[str, Metric] | None = None, validate=None, state: str | None = None,
         monitor: str | None = None, mode: str = "min", patience: int | None = None, min_delta: float = 0.0,
-        restore_best: bool = True, clip_grad_norm: float | None = None, device=None,
-        progress: bool = True, desc: str | None = None, train_loss=None) -> History:
+        restore_best: bool = True, clip_grad_norm: float | None = None, clip_grad_value: float | None = None,
+        device=None, progress: bool = True, desc: str | None = None, train_loss=None, on_epoch=None) -> History:
     """Train ``model`` for up to ``num_epochs`` epochs; return a :class:`History`.
 
-    Each epoch: train on every batch of ``train_loader`` (``optimizer.zero_grad()``,
-    ``loss_fn(model(*inputs), target).backward()``, optional gradient clipping to
-    ``clip_grad_norm``, ``optimizer.step()``), then evaluate on ``val_loader`` (loss and
-    ``metrics``, a dict ``name -> metric(prediction, target)`` returning a batch mean), then
-    step ``scheduler`` once: ``ReduceLROnPlateau`` is given the monitored value, any other
-    scheduler is stepped without arguments (a per-epoch schedule such as ``StepLR``).
+    Each epoch trains on every batch ``(*inputs, target)`` of ``train_loader``: ``optimizer.zero_grad()``,
+    ``loss_fn(model(*inputs), target).backward()``, clipping, ``optimizer.step()``. Then it validates,
+    records, steps ``scheduler`` once (``ReduceLROnPlateau`` is given the monitored value, any other
+    scheduler is stepped without arguments) and calls ``on_epoch(history)``.
 
-    Early stopping and best weights: ``monitor`` is ``"val_loss"`` (the default when there
-    is a ``val_loader``, else ``"train_loss"``), ``"train_loss"`` or a metric name; ``mode``
-    says whether lower (``"min"``) or higher (``"max"``) is better, and an epoch improves on
-    the best so far by more than ``min_delta``. With ``patience`` set, training stops after
-    ``patience`` epochs without improvement. With ``restore_best`` (default) the model ends
-    with the weights of its best epoch, whether or not it stopped early.
+    ========================  ================================================================
+    ``clip_grad_norm``        rescale the whole gradient to this global norm (:func:`clip_gradients`)
+    ``clip_grad_value``       clip every gradient entry to ``[-v, v]`` (``nn.utils.clip_grad_value_``)
+    ``state``                 ``None``: ``model(*inputs)``; a recurrent model is called as
+                              ``pred, H = model(*inputs, H)`` with ``H`` a fresh state every batch
+                              (``"reset"``: ``model.begin_state(...)``, or ``None`` without it) or
+                              carried from batch to batch, detached (``"carry"``: truncated
+                              backpropagation through time; fresh at the start of each epoch).
+                              The tokens read (``target.numel()``) go into ``History.train_tokens``
+    ``train_metrics``         ``name -> metric(prediction, target)`` on every training batch
+    ``val_loader``            validation batches: loss and ``metrics`` (:func:`evaluate`)
+    ``validate``              or ``validate(model) -> {"loss": ..., name: ...}`` for any other validation
+    ``monitor``, ``mode``     the quantity that decides the best epoch: ``"val_loss"`` (the default with
+                              validation, else ``"train_loss"``), or a metric; ``"min"`` or ``"max"``
+    ``patience``              stop after this many epochs without an improvement larger than ``min_delta``
+    ``restore_best``          end with the weights of the best epoch (default), whether or not it stopped early
+    ``train_loss``            ``train_loss(model, inputs, target)`` for objectives that need more than one
+                              forward pass (:func:`adversarial_loss`); it runs after ``zero_grad()``, may
+                              backpropagate part of the loss itself and returns the rest
+    ========================  ================================================================
 
-    ``train_loss``: for objectives that need more than one forward pass (adversarial training,
-    :func:`adversarial_loss`), a function ``train_loss(model, inputs, target)``
-    returning the scalar loss to backpropagate; the default is ``loss_fn(model(*inputs), target)``.
-    It runs after ``optimizer.zero_grad()``, so it may itself backpropagate part of the loss
-    (gradients add up in ``.grad``) and return the rest. ``loss_fn`` still gives the validation
-    loss; ``History.train_loss`` records the value ``train_loss`` returned.
-
-    ``device`` defaults to the device of the model's parameters; batches are moved there.
-    ``progress`` shows a progress bar over epochs (:func:`seqlib.utils.progress`: a widget in
-    Jupyter, the terminal during the book build; ``TQDM_DISABLE=1`` silences it).
-    A non-finite training loss raises ``FloatingPointError`` with advice.
+    ``device`` defaults to the device of the model's parameters; batches are moved there. ``progress``
+    shows a progress bar over epochs (:func:`seqlib.utils.progress`; ``TQDM_DISABLE=1`` silences it).
+    A non-finite training loss raises ``FloatingPointError`` naming the epoch and batch, with advice.
     """
     if monitor is None:
-        monitor = "val_loss" if val_loader is not None else "train_loss"
-    metrics = _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs, scheduler,
-                          metrics, monitor, mode, patience, min_delta, clip_grad_norm)
+        monitor = "val_loss" if val_loader is not None or validate is not None else "train_loss"
+    metrics, train_metrics = _check_args(
+        model, train_loader, val_loader, loss_fn, optimizer, num_epochs, scheduler, metrics, train_metrics,
+        validate, state, monitor, mode, patience, min_delta, clip_grad_norm, clip_grad_value, train_loss, on_epoch)
     device = torch.device(device) if device is not None else _device_of(model)
-    model.to(device)
-    history = History(monitor=monitor, mode=mode, metrics={name: [] for name in metrics})
+    if isinstance(model, nn.Module):
+        model.to(device)
+    params = trainable_parameters(model)
+    history = History(monitor=monitor, mode=mode, metrics={name: [] for name in train_metrics})
     best_state, waited = None, 0
-    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     # disable only when asked: an explicit disable=False would override TQDM_DISABLE=1
     bar = progress_bar(range(1, num_epochs + 1), desc=desc or type(model).__name__, unit="epoch",
                        **({} if progress else {"disable": True}))
@@ -249,64 +331,47 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
         start = time.perf_counter()
         lr = float(optimizer.param_groups[0]["lr"])
         model.train()
-        total, count = 0.0, 0
-        for step, batch in enumerate(train_loader, 1):
-            inputs, target = _split_batch(batch, device)
-            if _batch_size(target) == 0:
-                raise ValueError(f"batch {step} of epoch {epoch} is empty (0 examples): check the data set "
-                                 "and the sampler (a filter that removed everything?)")
-            optimizer.zero_grad()
-            if train_loss is None:
-                pred = model(*inputs)
-                _check_pair(pred, target)
-                loss = loss_fn(pred, target)
-            else:
-                loss = train_loss(model, inputs, target)
-            if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-                raise ValueError("loss_fn must return a scalar tensor (a mean over the batch); "
-                                 "use reduction='mean'")
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"the training loss is {loss.item()} at epoch {epoch}, batch {step}: lower the "
-                    "learning rate, clip gradients (clip_grad_norm=1.0) or check the data for NaNs")
-            loss.backward()
-            if clip_grad_norm is not None:
-                clip_gradients(model, clip_grad_norm)
-            optimizer.step()
-            n = _batch_size(target)
-            total += n * loss.item()
-            count += n
-        if count == 0:
-            raise ValueError("train_loader yielded no batches")
+        train, tokens = _train_epoch(model, train_loader, loss_fn, optimizer, params, state=state,
+                                     clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
+                                     train_metrics=train_metrics, train_loss=train_loss, epoch=epoch, device=device)
         train_time = time.perf_counter() - start
-        result = evaluate(model, val_loader, loss_fn, metrics, device) if val_loader is not None else {}
-        score = (total / count if monitor == "train_loss" else
-                 result["loss"] if monitor == "val_loss" else result[monitor])
-        if plateau:
-            scheduler.step(score)
+        result = (dict(validate(model)) if validate is not None else
+                  _evaluate(model, val_loader, loss_fn, metrics, device) if val_loader is not None else {})
+        scores = history.record(epoch, train_loss=train.pop("loss"), lr=lr, val_loss=result.pop("loss", None),
+                                metrics=train | result, train_time=train_time,
+                                train_tokens=tokens if state is not None else None,
+                                epoch_time=time.perf_counter() - start)
+        if monitor not in scores:
+            raise ValueError(f"monitor must be one of {list(scores)} (what this run measures), got {monitor!r}")
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(scores[monitor])
         elif scheduler is not None:
             scheduler.step()
-        scores = history.record(epoch, train_loss=total / count, lr=lr, val_loss=result.get("loss"),
-                                metrics={name: result[name] for name in metrics if name in result},
-                                train_time=train_time, epoch_time=time.perf_counter() - start)
-        if history.improved(score, min_delta):
-            history.best_epoch, history.best_score, waited = epoch, score, 0
+        if history.improved(scores[monitor], min_delta):
+            history.best_epoch, history.best_score, waited = epoch, scores[monitor], 0
             if restore_best:
-                best_state = copy.deepcopy(model.state_dict())
+                best_state = (copy.deepcopy(model.state_dict()) if isinstance(model, nn.Module)
+                              else [p.detach().clone() for p in params])
         else:
             waited += 1
+        if on_epoch is not None:
+            on_epoch(history)
         bar.set_postfix({k: f"{v:.4g}" for k, v in scores.items()} | {"lr": f"{lr:.2g}"})
         if patience is not None and waited >= patience:
             history.stopped_early = epoch < num_epochs
             break
     bar.close()
-    if restore_best and best_state is not None:
+    if best_state is not None and isinstance(model, nn.Module):
         model.load_state_dict(best_state)
+    elif best_state is not None:
+        with torch.no_grad():
+            for p, saved in zip(params, best_state):
+                p.copy_(saved)
     return history
 
 
 # ----------------------------------------------------------------------------------------
-# Gradient clipping and adversarial training: what both training loops share
+# Gradient clipping and adversarial training
 # ----------------------------------------------------------------------------------------
 
 def trainable_parameters(net) -> list:
@@ -335,11 +400,14 @@ def clip_gradients(net, theta: float) -> float:
     over all parameters together, so the *direction* of the update is kept and only its length
     is capped. Gradients with a norm of at most ``theta`` are left unchanged. ``net`` is a
     module, a model with a ``params`` list, or a list of parameters. Returns the norm before
-    clipping. :func:`fit` (``clip_grad_norm``) and :func:`seqlib.lm_train.train` (``theta``)
-    both clip here; D2L's ``grad_clipping`` calls it.
+    clipping. :func:`fit` (``clip_grad_norm``) clips here; D2L's ``grad_clipping`` calls it.
     """
     theta = number_in_range(theta, "theta", 0, low_open=True, hint="the largest gradient norm kept")
-    grads = [p.grad for p in trainable_parameters(net) if p.grad is not None]
+    return _clip_norm([p for p in trainable_parameters(net) if p.grad is not None], theta)
+
+
+def _clip_norm(params, theta: float) -> float:
+    grads = [p.grad for p in params]
     if not grads:
         return 0.0
     norm = torch.sqrt(sum(torch.sum(g ** 2) for g in grads))

@@ -30,8 +30,9 @@ from pathlib import Path
 import torch
 
 from seqlib import checkpoint, validation
-from seqlib.copy_task.model import CELLS, CopyModel, evaluate, train
+from seqlib.copy_task.model import CELLS, CopyModel, copy_accuracy, fit_options
 from seqlib.copy_task.task import check_lengths, make_dataset, vocab
+from seqlib.training import fit
 from seqlib.utils import num_params
 
 __all__ = ["build_parser", "parse_args", "run", "main", "run_folder", "OPTIONS"]
@@ -225,9 +226,10 @@ def run(args: argparse.Namespace) -> dict:
             log(f"model: {args.cell}, {num_params(model):,} parameters; training at L={train_lengths[0]}, "
                 f"P={args.padding}, O={train_lengths[2]} ({args.train_samples} samples), testing at {label}")
             data = make_dataset(args.train_samples, args.train_seq_len, args.padding, args.train_output_len, args.seed)
-            history = train(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.learning_rate,
-                            seed=args.seed, device=device, val=(X_test, Y_test), chunk_len=chunk_len, log=log)
-        result = evaluate(model, X_test, Y_test, chunk_len=chunk_len, device=device)
+            history = fit(model, **fit_options(model, data, num_epochs=args.epochs, batch_size=args.batch_size,
+                                               lr=args.learning_rate, seed=args.seed, val=(X_test, Y_test),
+                                               chunk_len=chunk_len, log=log), device=device)
+        result = copy_accuracy(model, X_test, Y_test, chunk_len=chunk_len, device=device)
         seconds = time.perf_counter() - start
         log(f"test ({label}, read in chunks of {chunk_len} steps, state carried): loss {result['loss']:.4f}, "
             f"accuracy {result['acc']:.4f}, copy accuracy {result['copy_acc']:.4f}, "

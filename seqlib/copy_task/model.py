@@ -1,7 +1,8 @@
-r"""The copy-task model, its training loop and its evaluation with the state carried across chunks.
+r"""The copy-task model, the options that train it with :func:`seqlib.training.fit`, and its
+accuracy with the state carried across chunks.
 
 The model (:class:`CopyModel`): an embedding, one recurrent cell of :mod:`seqlib.cells` (any of
-``"rnn"``, ``"lstm"``, ``"gru"``, ``"mlstm"``, ``"mgru"``), and a linear layer to the 11 tokens:
+``"rnn"``, ``"lstm"``, ``"gru"``, ``"mlstm"``, ``"mgru"``), and a linear head to the 11 tokens:
 
 ==================  ==============================  ==========================================
 step                shape                           parameters
@@ -9,15 +10,16 @@ step                shape                           parameters
 ``X``               ``(batch_size, T)``             token indices
 embedding           ``(T, batch_size, e)``          ``11 * e``
 cell, every step    ``(T, batch_size, h)``          see :func:`seqlib.cells.param_names`
-linear              ``(batch_size, T, 11)``         ``h * 11 + 11``
+head                ``(batch_size, T, 11)``         ``h * 11 + 11``
 ==================  ==============================  ==========================================
 
-Training (:func:`train`): Adam on the cross-entropy averaged over every time step, each gradient
-entry clipped to ``[-clip, clip]`` (``torch.nn.utils.clip_grad_value_``). Clipping by value
-bounds each entry and changes the gradient's direction; Day 3's clipping by norm rescales the
-whole gradient and keeps its direction. Both stop an exploding step.
+Training (:func:`fit_options`, for ``fit(model, **fit_options(model, data, ...))``): Adam on the
+cross-entropy averaged over every time step, each gradient entry clipped to ``[-clip, clip]``
+(clipping by value). Clipping by value bounds each entry and changes the gradient's direction;
+Day 3's clipping by norm rescales the whole gradient and keeps its direction. Both stop an
+exploding step.
 
-Evaluation (:func:`evaluate`): a test sequence longer than the training ones is read in chunks of
+Testing (:func:`copy_accuracy`): a test sequence longer than the training ones is read in chunks of
 ``chunk_len`` steps (the training length), the state (``H``, or ``(H, C)`` for the LSTMs) carried
 from chunk to chunk, as when a long stream is processed piece by piece. Carrying the state makes
 the chunked outputs equal to those of the whole sequence read at once.
@@ -25,46 +27,42 @@ the chunked outputs equal to those of the whole sequence read at once.
 
 from __future__ import annotations
 
-import time
-
 import torch
 from torch import nn
 
 from seqlib import validation
 from seqlib.cells import SCRATCH_LAYERS
 from seqlib.copy_task.task import TOKENS, accuracies
-from seqlib.history import History
-from seqlib.utils import progress
 
-__all__ = ["CELLS", "CopyModel", "train", "evaluate", "hidden_states"]
+__all__ = ["CELLS", "CopyModel", "fit_options", "copy_accuracy", "hidden_states"]
 
 CELLS = tuple(SCRATCH_LAYERS)
 """The five cells by name: ``rnn``, ``lstm``, ``gru``, ``mlstm``, ``mgru``."""
 
 
 class CopyModel(nn.Module):
-    """Embedding -> recurrent cell -> linear layer to the 11 tokens.
+    """Embedding -> recurrent cell -> linear head to the 11 tokens.
 
     ``forward(X, state=None)``: ``X`` ``(batch_size, T)`` token indices; returns the logits
-    ``(batch_size, T, 11)`` and the final state (``H`` ``(batch_size, h)``, or ``(H, C)`` for
+    ``(batch_size, T, 11)`` and the final state (``H`` ``(batch_size, num_hiddens)``, or ``(H, C)`` for
     ``"lstm"`` and ``"mlstm"``), to be passed back in to continue the sequence.
     """
 
-    def __init__(self, cell: str = "rnn", embedding_size: int = 11, hidden_size: int = 128,
+    def __init__(self, cell: str = "rnn", embed_size: int = 11, num_hiddens: int = 128,
                  vocab_size: int = len(TOKENS)):
         super().__init__()
         self.cell = validation.one_of(cell, "cell", CELLS)
-        self.embedding_size = validation.positive_int(embedding_size, "embedding_size")
-        self.hidden_size = validation.positive_int(hidden_size, "hidden_size")
+        self.embed_size = validation.positive_int(embed_size, "embed_size")
+        self.num_hiddens = validation.positive_int(num_hiddens, "num_hiddens")
         self.vocab_size = validation.positive_int(vocab_size, "vocab_size")
-        self.embedding = nn.Embedding(vocab_size, embedding_size)
-        self.rnn = SCRATCH_LAYERS[cell](embedding_size, hidden_size)
-        self.linear = nn.Linear(hidden_size, vocab_size)
+        self.embedding = nn.Embedding(vocab_size, embed_size)
+        self.rnn = SCRATCH_LAYERS[cell](embed_size, num_hiddens)
+        self.head = nn.Linear(num_hiddens, vocab_size)
 
     @property
     def config(self) -> dict:
         """The keyword arguments that rebuild this model: ``CopyModel(**model.config)``."""
-        return {"cell": self.cell, "embedding_size": self.embedding_size, "hidden_size": self.hidden_size,
+        return {"cell": self.cell, "embed_size": self.embed_size, "num_hiddens": self.num_hiddens,
                 "vocab_size": self.vocab_size}
 
     def run(self, X: torch.Tensor, state=None):
@@ -74,7 +72,7 @@ class CopyModel(nn.Module):
 
     def forward(self, X: torch.Tensor, state=None):
         H, state = self.run(X, state)
-        return self.linear(H.transpose(0, 1)), state
+        return self.head(H.transpose(0, 1)), state
 
 
 def _batches(data, batch_size: int, generator: torch.Generator):
@@ -106,82 +104,68 @@ def _check_data(data, name):
                                        f"seqlib.copy_task.make_dataset")
 
 
-def train(model: CopyModel, data, *, epochs: int = 10, batch_size: int = 32, lr: float = 0.1,
-          clip: float = 1.0, seed: int = 42, device=None, val=None, chunk_len: int | None = None,
-          desc: str | None = None, log=None) -> History:
-    """Train ``model`` on ``data`` (``(X, Y)`` from :func:`make_dataset`, or a list of pairs of mixed lengths).
+class _Loader:
+    """The shuffled batches of ``data``, new ones every epoch from one seeded generator."""
 
-    Adam (``lr``), loss averaged over every time step, gradients clipped element-wise to
-    ``[-clip, clip]``, batches shuffled with ``seed``. A progress bar per epoch over its batches.
-    ``val``: ``(X, Y)`` evaluated after every epoch (:func:`evaluate`, in chunks of ``chunk_len``).
-    ``log(line)``, if given, receives one line per epoch. Returns a :class:`seqlib.history.History`:
-    ``train_loss``, ``metrics["train_acc"]``, ``metrics["train_copy_acc"]`` per epoch, and with
-    ``val`` also ``val_loss``, ``metrics["val_acc"]``, ``metrics["val_copy_acc"]``.
+    def __init__(self, data, batch_size: int, seed: int):
+        self.data, self.batch_size, self.generator = data, batch_size, torch.Generator().manual_seed(seed)
+
+    def __iter__(self):
+        return iter(_batches(self.data, self.batch_size, self.generator))
+
+
+def _loss(out, Y):
+    """Cross-entropy per position of the model's output ``(logits, state)`` against ``Y`` ``(batch_size, T)``."""
+    return nn.functional.cross_entropy(out[0].reshape(-1, out[0].shape[-1]), Y.reshape(-1))
+
+
+def fit_options(model: CopyModel, data, *, num_epochs: int = 10, batch_size: int = 32, lr: float = 0.1,
+                clip: float = 1.0, seed: int = 42, val=None, chunk_len: int | None = None, log=None,
+                desc: str | None = None) -> dict:
+    """The arguments of :func:`seqlib.training.fit` that train ``model`` on the copy task:
+    ``fit(model, **fit_options(model, data, num_epochs=3))``.
+
+    ``data``: ``(X, Y)`` from :func:`make_dataset`, or a list of pairs of mixed lengths; batches of one
+    length each, shuffled with ``seed``. Adam (``lr``), the loss averaged over every time step,
+    gradients clipped element-wise to ``[-clip, clip]``; accuracies per training batch
+    (``train_acc``, all positions, and ``train_copy_acc``, the copied ones). ``val``: ``(X, Y)``
+    tested after every epoch with :func:`copy_accuracy` in chunks of ``chunk_len`` (``val_loss``,
+    ``val_acc``, ``val_copy_acc``). ``log(line)``, if given, receives one line per epoch. The best
+    epoch is that of the lowest training loss; the weights of the last epoch are kept.
     """
     if not isinstance(model, CopyModel):
         raise validation.ArgumentTypeError(f"model must be a CopyModel, got {type(model).__name__}")
     data = _check_data(data, "data")
-    epochs = validation.positive_int(epochs, "epochs")
-    batch_size = validation.positive_int(batch_size, "batch_size")
-    lr = validation.number_in_range(lr, "lr", 0, low_open=True)
-    clip = validation.number_in_range(clip, "clip", 0, low_open=True)
-    seed = validation.non_negative_int(seed, "seed")
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
     if val is not None:
         _check_data(val, "val")
-    names = ["train_acc", "train_copy_acc"] + (["val_acc", "val_copy_acc"] if val is not None else [])
-    history = History(monitor="train_loss", metrics={name: [] for name in names})
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        model.train()
-        totals, count = {"loss": 0.0, "all": 0.0, "copy": 0.0}, 0
-        bar = progress(_batches(data, batch_size, generator), desc=f"{desc or model.cell} epoch {epoch}/{epochs}",
-                       unit="batch", leave=False)
-        for X, Y in bar:
-            X, Y = X.to(device), Y.to(device)
-            optimizer.zero_grad()
-            logits, _ = model(X)
-            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"the training loss is {loss.item()} at epoch {epoch}: lower the learning rate")
-            loss.backward()
-            nn.utils.clip_grad_value_(model.parameters(), clip)
-            optimizer.step()
-            acc = accuracies(logits.detach(), Y)
-            n = len(X)
-            totals["loss"] += n * loss.item()
-            totals["all"] += n * acc["all"]
-            totals["copy"] += n * acc["copy"]
-            count += n
-            bar.set_postfix(loss=f"{loss.item():.3f}", copy_acc=f"{acc['copy']:.3f}")
-        bar.close()
-        train_seconds = time.perf_counter() - start
-        metrics = {"train_acc": totals["all"] / count, "train_copy_acc": totals["copy"] / count}
-        result = evaluate(model, *val, chunk_len=chunk_len) if val is not None else {}
-        if val is not None:
-            metrics.update(val_acc=result["acc"], val_copy_acc=result["copy_acc"])
-        scores = history.record(epoch, train_loss=totals["loss"] / count, lr=lr, train_time=train_seconds,
-                                epoch_time=time.perf_counter() - start, val_loss=result.get("loss"),
-                                metrics=metrics)
-        if history.improved(scores["train_loss"]):
-            history.best_epoch, history.best_score = epoch, scores["train_loss"]
-        if log is not None:
-            line = (f"epoch {epoch}/{epochs}: train loss {scores['train_loss']:.4f}, accuracy "
-                    f"{scores['train_acc']:.4f}, copy accuracy {scores['train_copy_acc']:.4f}")
+    options = dict(
+        train_loader=_Loader(data, validation.positive_int(batch_size, "batch_size"),
+                             validation.non_negative_int(seed, "seed")),
+        loss_fn=_loss, num_epochs=num_epochs, clip_grad_value=clip, monitor="train_loss", restore_best=False,
+        optimizer=torch.optim.Adam(model.parameters(), lr=validation.number_in_range(lr, "lr", 0, low_open=True)),
+        train_metrics={"train_acc": lambda out, Y: accuracies(out[0], Y)["all"],
+                       "train_copy_acc": lambda out, Y: accuracies(out[0], Y)["copy"]},
+        desc=desc or model.cell)
+    if val is not None:
+        def validate(model):
+            result = copy_accuracy(model, *val, chunk_len=chunk_len)
+            return {"loss": result["loss"], "val_acc": result["acc"], "val_copy_acc": result["copy_acc"]}
+        options["validate"] = validate
+    if log is not None:
+        def on_epoch(h):
+            line = (f"epoch {h.epochs[-1]}/{num_epochs}: train loss {h.train_loss[-1]:.4f}, accuracy "
+                    f"{h.metrics['train_acc'][-1]:.4f}, copy accuracy {h.metrics['train_copy_acc'][-1]:.4f}")
             if val is not None:
-                line += (f"; test loss {scores['val_loss']:.4f}, accuracy {scores['val_acc']:.4f}, "
-                         f"copy accuracy {scores['val_copy_acc']:.4f}")
-            log(line + f" ({train_seconds:.1f} s training)")
-    return history
+                line += (f"; test loss {h.val_loss[-1]:.4f}, accuracy {h.metrics['val_acc'][-1]:.4f}, "
+                         f"copy accuracy {h.metrics['val_copy_acc'][-1]:.4f}")
+            log(line + f" ({h.train_time[-1]:.1f} s training)")
+        options["on_epoch"] = on_epoch
+    return options
 
 
 @torch.no_grad()
-def evaluate(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_len: int | None = None,
-             batch_size: int = 256, device=None) -> dict:
+def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_len: int | None = None,
+                  batch_size: int = 256, device=None) -> dict:
     """Loss and accuracies of ``model`` on ``(X, Y)`` ``(num_samples, T)``, read in chunks of ``chunk_len``.
 
     Each chunk starts from the state the previous one ended with (``None``, zeros, for the first);
