@@ -22,6 +22,14 @@ from seqlib.validation import one_of, positive_int
 
 __all__ = ["History"]
 
+def _exp(mean_loss: float) -> float:
+    """``exp(mean_loss)``, ``inf`` past the largest float (a diverged model) instead of ``OverflowError``."""
+    try:
+        return math.exp(mean_loss)
+    except OverflowError:
+        return math.inf
+
+
 _SERIES = ("train_loss", "val_loss", "lr", "epoch_time", "train_time", "train_tokens", "train_ppl", "val_ppl")
 
 
@@ -97,12 +105,12 @@ class History:
     @property
     def train_ppl(self) -> list[float]:
         """Training perplexity per epoch, :math:`\\exp` of ``train_loss`` (a language model's)."""
-        return [math.exp(loss) for loss in self.train_loss]
+        return [_exp(loss) for loss in self.train_loss]
 
     @property
     def val_ppl(self) -> list[float]:
         """Validation perplexity per epoch, :math:`\\exp` of ``val_loss``."""
-        return [math.exp(loss) for loss in self.val_loss]
+        return [_exp(loss) for loss in self.val_loss]
 
     @property
     def total_time(self) -> float:

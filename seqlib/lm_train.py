@@ -25,11 +25,10 @@ generation is :func:`seqlib.decoding.generate`.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from seqlib.history import _exp
 from seqlib.plots import LivePlot
 from seqlib.training import trainable_parameters
 from seqlib.validation import ArgumentTypeError, number_in_range, positive_int, sequence, tensor
@@ -40,14 +39,6 @@ __all__ = ["lm_loss", "fit_options", "perplexity", "top_k_accuracy"]
 def lm_loss(Y_hat: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy per token of the time-major logits ``Y_hat`` against the targets ``Y`` ``(batch_size, num_steps)``."""
     return nn.functional.cross_entropy(Y_hat, Y.T.reshape(-1).long())
-
-
-def _exp(mean_loss: float) -> float:
-    """``exp(mean_loss)``, ``inf`` past the largest float (a diverged model) instead of ``OverflowError``."""
-    try:
-        return math.exp(mean_loss)
-    except OverflowError:
-        return math.inf
 
 
 def _rows(net, corpus, batch_size, num_steps, device):

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqlib.copy_task import (ALPHABET, TOKENS, CopyModel, accuracies, bits_to_store, blank_baseline, evaluate,
-                              hidden_states, make_dataset, make_sample, to_text, train, vocab)
+from seqlib.copy_task import (ALPHABET, TOKENS, CopyModel, accuracies, bits_to_store, blank_baseline, copy_accuracy,
+                              fit_options, hidden_states, make_dataset, make_sample, to_text, vocab)
 from seqlib.copy_task.cli import OPTIONS, parse_args, run_folder
+from seqlib.training import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = ("rnn", "lstm", "gru", "mlstm", "mgru")
@@ -94,7 +95,7 @@ def test_accuracies_and_the_blank_baseline():
 @pytest.mark.parametrize("cell", CELLS)
 def test_processing_in_chunks_with_the_state_carried_equals_processing_whole(cell):
     torch.manual_seed(0)
-    model = CopyModel(cell, embedding_size=5, hidden_size=7)
+    model = CopyModel(cell, embed_size=5, num_hiddens=7)
     X, Y = make_dataset(4, 9, 2, 4, seed=1)
     whole, final = model(X)
     assert whole.shape == (4, 15, 11)
@@ -105,7 +106,7 @@ def test_processing_in_chunks_with_the_state_carried_equals_processing_whole(cel
     torch.testing.assert_close(torch.cat(pieces, 1), whole)
     for a, b in zip(state if isinstance(state, tuple) else (state,), final if isinstance(final, tuple) else (final,)):
         torch.testing.assert_close(a, b)
-    chunked, at_once = evaluate(model, X, Y, chunk_len=6), evaluate(model, X, Y)
+    chunked, at_once = copy_accuracy(model, X, Y, chunk_len=6), copy_accuracy(model, X, Y)
     assert chunked.pop("loss") == pytest.approx(at_once.pop("loss")) and chunked == at_once
     states = hidden_states(model, X[0])
     assert states["H"].shape == (15, 7) and (("C" in states) == (cell in ("lstm", "mlstm")))
@@ -115,32 +116,82 @@ def test_processing_in_chunks_with_the_state_carried_equals_processing_whole(cel
 def test_training_lowers_the_loss_and_is_seeded():
     data = make_dataset(64, 4, 1, 2, seed=0)
 
-    def fit():
+    def run():
         torch.manual_seed(0)
         model = CopyModel("gru", 11, 16)
-        return model, train(model, data, epochs=3, batch_size=16, lr=0.01, seed=0)
+        return model, fit(model, **fit_options(model, data, num_epochs=3, batch_size=16, lr=0.01, seed=0),
+                          progress=False)
 
-    model, history = fit()
+    model, history = run()
     assert history.train_loss[-1] < history.train_loss[0]
     assert set(history.metrics) == {"train_acc", "train_copy_acc"}
-    assert fit()[1].train_loss == history.train_loss
+    assert run()[1].train_loss == history.train_loss
     mixed = make_dataset(32, (2, 5), 1, 2, seed=0)
-    history = train(model, mixed, epochs=1, batch_size=8, lr=0.01, val=data, chunk_len=7)
-    assert len(history.val_loss) == 1 and "val_copy_acc" in history.metrics
+    lines = []
+    history = fit(model, **fit_options(model, mixed, num_epochs=1, batch_size=8, lr=0.01, val=data, chunk_len=7,
+                                       log=lines.append), progress=False)
+    assert len(history.val_loss) == 1 and list(history.metrics) == ["train_acc", "train_copy_acc", "val_acc",
+                                                                    "val_copy_acc"]
+    assert lines[0].startswith("epoch 1/1: train loss") and "test loss" in lines[0]
+
+
+def _old_copy_loop(model, data, num_epochs, batch_size, lr, seed, val=None, chunk_len=None):
+    """The copy task's loop that fit replaced (copy_task.train before issue 23)."""
+    from seqlib.copy_task.model import _batches
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    losses, accs, val_losses = [], [], []
+    for _ in range(num_epochs):
+        model.train()
+        total, acc, count = 0.0, 0.0, 0
+        for X, Y in _batches(data, batch_size, generator):
+            optimizer.zero_grad()
+            logits, _ = model(X)
+            loss = torch.nn.CrossEntropyLoss()(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_value_(model.parameters(), 1.0)
+            optimizer.step()
+            total += len(X) * loss.item()
+            acc += len(X) * accuracies(logits.detach(), Y)["copy"]
+            count += len(X)
+        losses.append(total / count)
+        accs.append(acc / count)
+        if val is not None:
+            val_losses.append(copy_accuracy(model, *val, chunk_len=chunk_len)["loss"])
+    return losses, accs, val_losses
+
+
+def test_fit_makes_the_same_updates_as_the_loop_it_replaced():
+    """Day 7 keeps its results: clipping by value, the same batches, the same weights bit for bit."""
+    data, test = make_dataset(48, (3, 6), 2, 3, seed=1), make_dataset(20, 10, 2, 3, seed=5)
+    runs = []
+    for new in (False, True):
+        torch.manual_seed(0)
+        model = CopyModel("lstm", 6, 12)
+        if new:
+            h = fit(model, **fit_options(model, data, num_epochs=2, batch_size=16, lr=0.01, seed=0, val=test,
+                                         chunk_len=10), progress=False)
+            numbers = h.train_loss, h.metrics["train_copy_acc"], h.val_loss
+        else:
+            numbers = _old_copy_loop(model, data, 2, 16, 0.01, 0, test, 10)
+        runs.append((numbers, [p.detach().clone() for p in model.parameters()]))
+    (old, old_params), (new, new_params) = runs
+    assert new == old and all(torch.equal(a, b) for a, b in zip(old_params, new_params))
 
 
 def test_model_and_training_reject_bad_input():
     with pytest.raises(ValueError, match="cell must be one of"):
         CopyModel("transformer")
-    with pytest.raises(ValueError, match="hidden_size"):
-        CopyModel("rnn", hidden_size=0)
+    with pytest.raises(ValueError, match="num_hiddens"):
+        CopyModel("rnn", num_hiddens=0)
     model = CopyModel("rnn", 4, 4)
     with pytest.raises(ValueError, match="X"):
         model(torch.tensor([[0, 11]]))
     with pytest.raises(TypeError, match="make_dataset"):
-        train(model, "data")
+        fit_options(model, "data")
     with pytest.raises(ValueError, match="lr must be positive"):
-        train(model, make_dataset(4, 3, 1, 1, seed=0), lr=0)
+        fit_options(model, make_dataset(4, 3, 1, 1, seed=0), lr=0)
 
 
 # ----------------------------------------------------------------------------------------

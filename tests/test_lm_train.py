@@ -1,4 +1,5 @@
-"""seqlib.lm_train: state handling per sampling scheme, perplexity, training, generation."""
+"""seqlib.lm_train: a language model trained by fit (state per sampling scheme, the same updates as the
+loop it replaced), perplexity and top-k accuracy."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import torch
 
 from seqlib.lm import RNNLMFast
 from seqlib.history import History
-from seqlib.lm_train import perplexity, predict, top_k_accuracy, train, train_epoch
+from seqlib.lm_train import fit_options, lm_loss, perplexity, top_k_accuracy
 from seqlib.sampling import SeqDataLoader
-from seqlib.text import Vocab
+from seqlib.training import fit
 
 class Spy(torch.nn.Module):
     """A tiny model that records which states it was given."""
@@ -31,19 +32,70 @@ class Spy(torch.nn.Module):
 
 
 @pytest.mark.parametrize("use_random_iter", [True, False])
-def test_train_epoch_resets_or_carries_the_state(use_random_iter):
+def test_fit_resets_or_carries_the_state(use_random_iter):
     spy = Spy()
     loader = SeqDataLoader(torch.arange(200) % 6, 2, 5, use_random_iter, seed=0)
     opt = torch.optim.SGD(spy.parameters(), lr=0.1)
-    ppl, speed = train_epoch(spy, loader, torch.nn.CrossEntropyLoss(), opt, torch.device("cpu"), use_random_iter)
+    history = fit(spy, loader, loss_fn=lm_loss, optimizer=opt, num_epochs=1, clip_grad_norm=1.0, progress=False,
+                  state="reset" if use_random_iter else "carry")
     n = len(spy.seen)
-    assert n > 1 and ppl > 1 and speed > 0
+    assert n > 1 and history.train_ppl[0] > 1 and history.tokens_per_s > 0
+    assert history.train_tokens == [n * 2 * 5]
     if use_random_iter:
         assert spy.begins == n and all(float(s[0].abs().sum()) == 0 for s in spy.seen)
     else:
         assert spy.begins == 1
         assert all(float(s[0].abs().sum()) > 0 for s in spy.seen[1:]), "the state is carried over"
         assert all(not s[0].requires_grad for s in spy.seen), "and detached: no gradient crosses minibatches"
+
+
+def _old_lm_loop(net, loader, num_epochs, lr, theta=1.0):
+    """The language-model loop that fit replaced (lm_train.train before issue 23): Adam, cosine
+    schedule to lr / 20, state reset or carried per sampling scheme, clipping by global norm."""
+    from seqlib.training import clip_gradients
+
+    opt = torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=num_epochs, eta_min=lr / 20)
+    losses = []
+    for _ in range(num_epochs):
+        net.train()
+        state, total, tokens = None, 0.0, 0
+        for X, Y in loader:
+            if state is None or loader.use_random_iter:
+                state = net.begin_state(batch_size=X.shape[0], device="cpu")
+            else:
+                state = tuple(s.detach() for s in state)
+            y_hat, state = net(X, state)
+            l = torch.nn.CrossEntropyLoss()(y_hat, Y.T.reshape(-1).long()).mean()
+            opt.zero_grad()
+            l.backward()
+            clip_gradients(net, theta)
+            opt.step()
+            total += float(l.detach()) * Y.numel()
+            tokens += Y.numel()
+        schedule.step()
+        losses.append(total / tokens)
+    return losses
+
+
+@pytest.mark.parametrize("cell, use_random_iter, updates", [("lstm", False, None), ("gru", True, None),
+                                                             ("rnn", False, 5)])
+def test_fit_makes_the_same_updates_as_the_loop_it_replaced(cell, use_random_iter, updates):
+    """Days 3 and 6 keep their results: the same seeds give the same weights, bit for bit."""
+    text = torch.tensor([(i * 7 + i // 5) % 11 for i in range(600)])
+    runs = []
+    for new in (False, True):
+        torch.manual_seed(0)
+        net = RNNLMFast(11, 8, cell, dropout=0.3)
+        loader = SeqDataLoader(text, 8, 8, use_random_iter, seed=0, updates_per_epoch=updates)
+        if new:
+            losses = fit(net, loader, **fit_options(net, loader, 3, 0.01), progress=False).train_loss
+        else:
+            losses = _old_lm_loop(net, loader, 3, 0.01)
+        runs.append((losses, [p.detach().clone() for p in net.parameters()]))
+    (old_losses, old_params), (new_losses, new_params) = runs
+    assert new_losses == pytest.approx(old_losses, rel=1e-12)
+    assert all(torch.equal(a, b) for a, b in zip(old_params, new_params))
 
 
 class Uniform:
@@ -120,12 +172,12 @@ def test_top_k_accuracy_rejects_bad_ks():
         top_k_accuracy(net, torch.arange(4).repeat(5), ks=(0,))
 
 
-def test_train_records_history_and_learns():
+def test_fit_options_record_history_and_learn():
     torch.manual_seed(0)
     text = [i % 5 + 1 for i in range(600)]
     net = RNNLMFast(6, 16, "gru")
     loader = SeqDataLoader(text[:500], 4, 10, seed=0)
-    history = train(net, loader, 4, 0.02, val_corpus=text[500:], plot=True, progress_bar=False)
+    history = fit(net, loader, **fit_options(net, loader, 4, 0.02, val_corpus=text[500:], plot=True), progress=False)
     assert isinstance(history, History)
     assert history.epochs == [1, 2, 3, 4] and len(history.train_ppl) == len(history.val_ppl) == 4
     assert history.val_ppl[-1] < 1.5 < history.train_ppl[0]
@@ -139,63 +191,7 @@ def test_train_records_history_and_learns():
     assert history.lr[0] == pytest.approx(0.02) and history.lr[-1] < history.lr[0]  # the cosine schedule
     assert history.train_seconds <= history.total_time
     with pytest.raises(ValueError, match="optimizer must be"):
-        train(net, loader, 1, 0.1, optimizer="lbfgs")
-
-
-@pytest.fixture
-def trained():
-    """A tiny LSTM that has learned 'abcabc...'."""
-    torch.manual_seed(0)
-    vocab = Vocab(list("abc"))
-    net = RNNLMFast(len(vocab), 16, "lstm")
-    text = [vocab[ch] for ch in "abc" * 100]
-    train(net, SeqDataLoader(text, 4, 12, seed=0), 8, 0.05, plot=False, progress_bar=False)
-    return net, vocab
-
-
-def d2l_predict_ch8(prefix, num_preds, net, vocab, device):
-    """The book's predict_ch8 (D2L classic 8.5): warm-up one token at a time, then argmax."""
-    state = net.begin_state(batch_size=1, device=device)
-    outputs = [vocab[prefix[0]]]
-    get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
-    for y in prefix[1:]:
-        _, state = net(get_input(), state)
-        outputs.append(vocab[y])
-    for _ in range(num_preds):
-        y, state = net(get_input(), state)
-        outputs.append(int(y.argmax(dim=1).reshape(1)))
-    return "".join([vocab.idx_to_token[i] for i in outputs])
-
-
-def test_greedy_prediction_matches_the_book_and_continues_the_pattern(trained):
-    net, vocab = trained
-    net.eval()
-    with torch.no_grad():
-        expected = d2l_predict_ch8("abcab", 10, net, vocab, torch.device("cpu"))
-    assert predict("abcab", 10, net, vocab) == expected == "abcab" + "cabcabcabc"
-    assert predict("a", 0, net, vocab) == "a"
-
-
-def test_prediction_with_unknown_characters_and_empty_prefix(trained):
-    net, vocab = trained
-    out = predict("aXb", 3, net, vocab)
-    assert out.startswith("a<unk>b") and len(vocab.to_tokens([vocab[c] for c in "aXb"])) == 3
-    assert len(out) == len("a<unk>b") + 3
-    with pytest.raises(ValueError, match="non-empty string"):
-        predict("", 5, net, vocab)
-    with pytest.raises(ValueError, match=r"temperature must be non-negative \(>= 0\)"):
-        predict("a", 5, net, vocab, temperature=-1)
-
-
-def test_sampling_is_reproducible_and_temperature_matters(trained):
-    net, vocab = trained
-    a = predict("a", 60, net, vocab, temperature=1.0, generator=torch.Generator().manual_seed(1))
-    b = predict("a", 60, net, vocab, temperature=1.0, generator=torch.Generator().manual_seed(1))
-    assert a == b
-    cold = predict("a", 60, net, vocab, temperature=0.01, generator=torch.Generator().manual_seed(2))
-    assert cold == predict("a", 60, net, vocab), "a very low temperature is greedy"
-    hot = predict("a", 60, net, vocab, temperature=100.0, generator=torch.Generator().manual_seed(3))
-    assert hot != cold, "a very high temperature samples almost uniformly"
+        fit_options(net, loader, 1, 0.1, optimizer="lbfgs")
 
 
 # --- issue 13: bad settings get a clear error ----------------------------------------------
@@ -224,32 +220,33 @@ def test_perplexity_accepts_numpy_sizes():
 
 
 @pytest.mark.parametrize("num_epochs", [0, -1])
-def test_train_rejects_no_epochs(num_epochs):
+def test_fit_options_reject_no_epochs(num_epochs):
     """Issue 13 item 9: num_epochs=0 or -1 returned an empty History."""
     net = RNNLMFast(6, 3, "rnn")
     with pytest.raises(ValueError, match=r"num_epochs must be a positive integer"):
-        train(net, SeqDataLoader([i % 6 for i in range(100)], 2, 5), num_epochs, 0.1, plot=False)
+        fit_options(net, SeqDataLoader([i % 6 for i in range(100)], 2, 5), num_epochs, 0.1)
 
 
 def test_an_empty_history_summary_says_so():
     assert History().summary() == "0 epochs: nothing recorded yet"
 
 
-def test_divergence_ends_in_a_clear_error_not_an_overflow():
+def test_divergence_reads_as_infinite_perplexity_not_an_overflow():
     """Issue 13 item 9: a diverging run ended in a bare OverflowError: math range error."""
     torch.manual_seed(0)
     net = RNNLMFast(7, 16, "rnn")
     loader = SeqDataLoader([i % 7 for i in range(600)], 4, 10, seed=0)
-    with pytest.raises(FloatingPointError, match=r"training diverged at epoch \d+.*lower the learning rate"):
-        train(net, loader, 3, 1e4, optimizer="sgd", theta=1e6, plot=False, progress_bar=False)
+    history = fit(net, loader, **fit_options(net, loader, 1, 1e4, optimizer="sgd", theta=1e6), progress=False)
+    assert history.train_loss[0] > 1000 and history.train_ppl == [math.inf]
+    assert "train perplexity inf" in history.summary()
 
 
-def test_train_rejects_bad_learning_rates_and_clipping():
+def test_fit_options_reject_bad_learning_rates_and_clipping():
     net = RNNLMFast(6, 3, "rnn")
     loader = SeqDataLoader([i % 6 for i in range(100)], 2, 5)
     with pytest.raises(ValueError, match=r"lr must be positive"):
-        train(net, loader, 1, 0.0, plot=False)
+        fit_options(net, loader, 1, 0.0)
     with pytest.raises(ValueError, match=r"lr must be a finite number"):
-        train(net, loader, 1, float("nan"), plot=False)
+        fit_options(net, loader, 1, float("nan"))
     with pytest.raises(ValueError, match=r"theta must be positive"):
-        train(net, loader, 1, 0.1, theta=0, plot=False)
+        fit_options(net, loader, 1, 0.1, theta=0)
