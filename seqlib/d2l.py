@@ -34,8 +34,9 @@ from seqlib.plots import LivePlot as Animator
 from seqlib.sampling import SeqDataLoader as _CourseLoader
 from seqlib.sampling import seq_data_iter_random, seq_data_iter_sequential
 from seqlib.text import Vocab, count_corpus, load_corpus_time_machine, read_time_machine, tokenize
-from seqlib.training import clip_gradients, fit, trainable_parameters
+from seqlib.training import _check_loader, clip_gradients, fit, trainable_parameters
 from seqlib.utils import try_gpu
+from seqlib.validation import non_negative_int as _non_negative_int
 from seqlib.validation import number_in_range as _number_in_range
 from seqlib.validation import positive_int as _positive_int
 
@@ -92,6 +93,7 @@ class _Updater(torch.optim.Optimizer):
 def _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, num_epochs, on_epoch=None):
     """The book's training (8.5) as one call of the course's loop: loss per token, clipping at 1,
     the state reset (random sampling) or carried over, detached."""
+    _check_loader(train_iter, "train_iter")
     if not isinstance(updater, torch.optim.Optimizer):
         updater = _Updater(trainable_parameters(net), updater)
     return fit(net, train_iter, loss_fn=lambda y_hat, Y: loss(y_hat, Y.T.reshape(-1).long()).mean(),
@@ -108,9 +110,9 @@ def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
     return history.train_ppl[-1], history.tokens_per_s
 
 
-def predict_ch8(prefix, num_preds, net, vocab, device):
+def predict_ch8(prefix, num_preds, net, vocab, device=None):
     """Generate ``num_preds`` characters after ``prefix``, greedily (D2L 8.5): :func:`seqlib.decoding.generate`."""
-    return generate(net, vocab, prefix, num_preds, device=device)
+    return generate(net, vocab, prefix, _non_negative_int(num_preds, "num_preds"), device=device)
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):

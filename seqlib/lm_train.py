@@ -74,44 +74,6 @@ def _rows(net, corpus, batch_size, num_steps, device):
 
 
 @torch.no_grad()
-def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=None) -> float:
-    """Perplexity of ``net`` on a token stream, e.g. the held-out validation text.
-
-    Deterministic: the stream is cut into ``batch_size`` contiguous rows (no random offset),
-    read ``num_steps`` at a time with the state carried over, and every token after the first
-    of each row is predicted exactly once. Only the ``batch_size`` row starts begin from a
-    zero state, so this is (nearly) the perplexity of reading the text from start to end.
-    A diverged model scores ``inf``.
-    """
-    total, count = 0.0, 0
-    for y_hat, y in _rows(net, corpus, batch_size, num_steps, device):
-        total += float(nn.functional.cross_entropy(y_hat, y, reduction="sum"))
-        count += y.numel()
-    return _exp(total / count)
-
-
-@torch.no_grad()
-def top_k_accuracy(net, corpus, ks=(1, 5), batch_size: int = 8, num_steps: int = 256, device=None) -> dict:
-    """Next-token accuracy of ``net`` on a token stream: ``{k: share of tokens among its k best guesses}``.
-
-    The stream is read exactly as :func:`perplexity` reads it (contiguous rows, state carried),
-    so both numbers describe the same predictions. A token counts as guessed at ``k`` when it is
-    among the ``k`` largest logits (ties broken by ``torch.topk``). ``<unk>`` is a token like any other.
-    """
-    ks = sequence(ks, "ks", non_empty=True, what="the numbers of guesses to score, e.g. ks=(1, 5)")
-    ks = sorted({positive_int(k, "ks", hint="(how many guesses count, e.g. ks=(1, 5))") for k in ks})
-    hits, count = dict.fromkeys(ks, 0), 0
-    for y_hat, y in _rows(net, corpus, batch_size, num_steps, device):
-        if ks[-1] > y_hat.shape[-1]:
-            raise ValueError(f"ks has {ks[-1]} guesses but the vocabulary has only {y_hat.shape[-1]} tokens")
-        top = torch.topk(y_hat, ks[-1], dim=-1).indices == y[:, None]
-        for k in ks:
-            hits[k] += int(top[:, :k].any(dim=1).sum())
-        count += y.numel()
-    return {k: hits[k] / count for k in ks}
-
-
-@torch.no_grad()
 def _mean_nll(net, corpus, batch_size, num_steps, device) -> float:
     total, count = 0.0, 0
     for y_hat, y in _rows(net, corpus, batch_size, num_steps, device):

@@ -401,15 +401,14 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     vocab5 = lambda: text.Vocab([list("abcde")])
     spec("lm_train.perplexity", lambda **kw: lm_train.perplexity(lm_models()["fast"], **kw),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=8), corpus="seq", batch_size="size", num_steps="size")
-    spec("lm_train.train", lambda **kw: lm_train.train(lm_models()["fast"], plot=False, progress_bar=False, **kw),
-         lambda: dict(train_iter=sampling.SeqDataLoader(corpus(), 2, 8), num_epochs=1, lr=0.01, optimizer="adam",
+
+    def lm_fit(loader, **kw):
+        net = lm_models()["fast"]
+        return training.fit(net, loader, **lm_train.fit_options(net, loader, **kw), progress=False)
+    spec("lm_train.fit_options", lm_fit,
+         lambda: dict(loader=sampling.SeqDataLoader(corpus(), 2, 8), num_epochs=1, lr=0.01, optimizer="adam",
                       theta=1.0, weight_decay=0.0),
-         train_iter="loader", num_epochs="size", lr="pos", optimizer="name", theta="pos")
-    spec("lm_train.predict", lambda **kw: lm_train.predict(net=lm_models()["fast"], vocab=vocab5(), device="cpu", **kw),
-         lambda: dict(prefix="ab", num_preds=3, temperature=0.0), prefix="str", num_preds="count", temperature="real")
-    spec("lm_train.detach_state", lm_train.detach_state, lambda: dict(state=(_randn(2, 3), _randn(2, 3))),
-         state="state", ok={"state": {"the wrong batch size", "the wrong width", "one dimension less",
-                                      "NaN entries"}})  # it detaches any tensors
+         loader="loader", num_epochs="size", lr="pos", optimizer="name", theta="pos")
 
     # seqlib.sampling
     for it in ("seq_data_iter_random", "seq_data_iter_sequential"):
@@ -459,10 +458,10 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
         model = linear()
         return dict(model=model, train_loader=regression_loader(), loss_fn=nn.MSELoss(),
                     optimizer=torch.optim.SGD(model.parameters(), lr=0.01), num_epochs=1, mode="min",
-                    min_delta=0.0, patience=None, clip_grad_norm=None)
+                    min_delta=0.0, patience=None, clip_grad_norm=None, clip_grad_value=None)
     spec("training.fit", lambda **kw: training.fit(progress=False, **kw), fit_valid, model="module",
          train_loader="loader", loss_fn="callable", num_epochs="size", mode="name", min_delta="real",
-         patience="optsize", clip_grad_norm="pos")
+         patience="optsize", clip_grad_norm="pos", clip_grad_value="pos")
     spec("training.evaluate", training.evaluate,
          lambda: dict(model=linear(), loader=regression_loader(), loss_fn=nn.MSELoss()),
          model="module", loader="loader", loss_fn="callable", ok={"loss_fn": {"None"}})  # None: metrics only
@@ -979,6 +978,7 @@ _register_day08_specs()
 def _register_day07_specs():
     """Day 7 (issue 15): seqlib.cells' multiplicative cells, seqlib.copy_task, seqlib.checks.day07."""
     cells, ct, day07 = _module("seqlib.cells"), _module("seqlib.copy_task"), _module("seqlib.checks.day07")
+    fit = _module("seqlib.training").fit
     cli = _module("seqlib.copy_task.cli")
     params = {c: (lambda c=c: cells.init_params(c, 2, 3, generator=_g())) for c in ("mlstm", "mgru")}
     spec("cells.mlstm_cell", cells.mlstm_cell,
@@ -994,8 +994,8 @@ def _register_day07_specs():
     spec("copy_task.bits_to_store", ct.bits_to_store, lambda: dict(output_len=3), output_len="size")
     spec("copy_task.blank_baseline", ct.blank_baseline, lambda: dict(seq_len=6, padding=2, output_len=3),
          seq_len="size", padding="size", output_len="size")
-    spec("copy_task.CopyModel", ct.CopyModel, lambda: dict(cell="gru", embedding_size=4, hidden_size=5),
-         cell="name", embedding_size="size", hidden_size="size")
+    spec("copy_task.CopyModel", ct.CopyModel, lambda: dict(cell="gru", embed_size=4, num_hiddens=5),
+         cell="name", embed_size="size", num_hiddens="size")
 
     def model():
         torch.manual_seed(0)
@@ -1003,13 +1003,17 @@ def _register_day07_specs():
 
     data = lambda: ct.make_dataset(6, 4, 1, 2, seed=0)  # noqa: E731
     spec("copy_task.CopyModel.forward", lambda X: model()(X), lambda: dict(X=data()[0]), X="tokens")
-    spec("copy_task.evaluate", lambda X, Y, chunk_len, batch_size: ct.evaluate(model(), X, Y, chunk_len=chunk_len,
-                                                                              batch_size=batch_size),
+    spec("copy_task.copy_accuracy", lambda X, Y, chunk_len, batch_size: ct.copy_accuracy(
+        model(), X, Y, chunk_len=chunk_len, batch_size=batch_size),
          lambda: dict(X=data()[0], Y=data()[1], chunk_len=3, batch_size=4), X="tokens", Y="tokens",
          chunk_len="size", batch_size="size", ok={"chunk_len": {"None"}})  # None: the whole sequence at once
-    spec("copy_task.train", lambda epochs, batch_size, lr, clip, seed: ct.train(
-        model(), data(), epochs=epochs, batch_size=batch_size, lr=lr, clip=clip, seed=seed),
-         lambda: dict(epochs=1, batch_size=4, lr=0.01, clip=1.0, seed=0), epochs="size", batch_size="size",
+
+    def copy_fit(num_epochs, batch_size, lr, clip, seed):
+        m = model()
+        return fit(m, **ct.fit_options(m, data(), num_epochs=num_epochs, batch_size=batch_size, lr=lr, clip=clip,
+                                       seed=seed), progress=False)
+    spec("copy_task.fit_options", copy_fit,
+         lambda: dict(num_epochs=1, batch_size=4, lr=0.01, clip=1.0, seed=0), num_epochs="size", batch_size="size",
          lr="pos", clip="pos", seed="count")
     spec("copy_task.hidden_states", lambda x: ct.hidden_states(model(), x), lambda: dict(x=data()[0][0]),
          x="tokens", ok={"x": {"one dimension less"}})

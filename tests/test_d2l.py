@@ -60,13 +60,13 @@ def test_book_names_and_signatures(name):
 
 
 def test_it_reuses_the_course_implementations():
-    from seqlib import lm, lm_train, plots, sampling, text, utils
+    from seqlib import decoding, lm, plots, sampling, text, training, utils
 
     assert d2l.Vocab is text.Vocab and d2l.tokenize is text.tokenize
     assert d2l.seq_data_iter_random is sampling.seq_data_iter_random
     assert issubclass(d2l.SeqDataLoader, sampling.SeqDataLoader)
     assert d2l.RNNModelScratch is lm.RNNModelScratch and d2l.RNNModel is lm.RNNModel
-    assert d2l.train_epoch_ch8 is lm_train.train_epoch and d2l.predict_ch8 is lm_train.predict
+    assert d2l.generate is decoding.generate and d2l.fit is training.fit  # training and generation are the course's
     assert d2l.Animator is plots.LivePlot and d2l.try_gpu is utils.try_gpu
 
 
@@ -227,3 +227,44 @@ def test_train_ch8_rejects_no_epochs(num_epochs):
     net = d2l.RNNModel(nn.RNN(5, 4), 5)
     with pytest.raises(ValueError, match=r"num_epochs must be a positive integer"):
         d2l.train_ch8(net, [], None, 1.0, num_epochs, torch.device("cpu"))
+
+
+def book_predict_ch8(prefix, num_preds, net, vocab, device):
+    """Section 8.5's predict_ch8 as the book prints it: warm-up one token at a time, then argmax."""
+    state = net.begin_state(batch_size=1, device=device)
+    outputs = [vocab[prefix[0]]]
+    get_input = lambda: torch.tensor([outputs[-1]], device=device).reshape((1, 1))  # noqa: E731
+    for y in prefix[1:]:
+        _, state = net(get_input(), state)
+        outputs.append(vocab[y])
+    for _ in range(num_preds):
+        y, state = net(get_input(), state)
+        outputs.append(int(y.argmax(dim=1).reshape(1)))
+    return "".join([vocab.idx_to_token[i] for i in outputs])
+
+
+def test_train_epoch_and_predict_give_the_books_numbers():
+    """train_epoch_ch8 (a call of fit) makes the book's updates, with an optimizer or the book's sgd;
+    predict_ch8 (a call of decoding.generate) writes the book's greedy text."""
+    from seqlib.lm import init_rnn_state, rnn
+
+    vocab = d2l.Vocab(list("abcab" * 20))
+    corpus = vocab[list("abcabcaabc" * 30)]
+    for concise in (False, True):
+        results = []
+        for ours in (False, True):
+            torch.manual_seed(0)
+            net = (d2l.RNNModel(nn.GRU(len(vocab), 16), vocab_size=len(vocab)) if concise else
+                   d2l.RNNModelScratch(len(vocab), 16, torch.device("cpu"), get_params, init_rnn_state, rnn))
+            updater = (torch.optim.SGD(net.parameters(), 1) if concise else
+                       (lambda batch_size, net=net: d2l.sgd(net.params, 1, batch_size)))
+            random.seed(0)
+            train_iter = list(d2l.seq_data_iter_sequential(corpus, 4, 6))
+            epoch = d2l.train_epoch_ch8 if ours else book_train_epoch_ch8
+            for _ in range(3):
+                ppl, _ = epoch(net, train_iter, nn.CrossEntropyLoss(), updater, torch.device("cpu"), False)
+            results.append((ppl, [p.detach().clone() for p in net.parameters()]))
+        (book_ppl, book_params), (our_ppl, our_params) = results
+        assert our_ppl == pytest.approx(book_ppl, rel=1e-6)  # the book sums float32 products
+        assert all(torch.equal(a, b) for a, b in zip(book_params, our_params))
+        assert d2l.predict_ch8("ab", 12, net, vocab, "cpu") == book_predict_ch8("ab", 12, net, vocab, "cpu")

@@ -208,6 +208,12 @@ def _call(**overrides):
     (dict(clip_grad_norm=0), ValueError, "clip_grad_norm"),
     (dict(metrics={"mae": 3}), TypeError, "metric 'mae'"),
     (dict(scheduler=object()), TypeError, "scheduler"),
+    (dict(clip_grad_value=0), ValueError, "clip_grad_value must be positive"),
+    (dict(clip_grad_norm=1.0, clip_grad_value=1.0), ValueError, "not both"),
+    (dict(state="keep"), ValueError, "state must be one of"),
+    (dict(validate=lambda m: {"loss": 0.0}), ValueError, "val_loader or validate, not both"),
+    (dict(train_metrics={"mae": _mae}, metrics={"mae": _mae}), ValueError, "metric names"),
+    (dict(on_epoch=3), TypeError, "on_epoch"),
 ])
 def test_bad_arguments_raise_clear_errors(overrides, error, match):
     with pytest.raises(error, match=match):
@@ -229,7 +235,9 @@ def test_non_scalar_loss_and_diverging_training_raise_with_advice():
     with pytest.raises(ValueError, match="reduction='mean'"):
         _call(loss_fn=nn.MSELoss(reduction="none"))
     model = Linear()
-    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+    with pytest.raises(FloatingPointError, match=r"training diverged at epoch \d+, batch \d+: the training loss is "
+                                                 r"(nan|inf); lower the learning rate \(lr=1e\+06\), clip the "
+                                                 r"gradients \(clip_grad_norm=1.0\) or check the data for NaNs"):
         _call(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=1e6), num_epochs=20)
 
 
@@ -444,3 +452,78 @@ def test_adversarial_step_is_the_work_of_adversarial_loss_for_one_batch():
     assert torch.allclose(total, again)
     assert all(torch.allclose(g, p.grad) for g, p in zip(grads, model.parameters()))
     assert not model.embedding._forward_hooks
+
+
+# --- what the labs need: clipping by value, per-batch metrics, validate, on_epoch, scratch models -------------
+
+def test_clipping_by_value_bounds_every_gradient_entry():
+    model = Linear()
+    seen = []
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    step = opt.step
+    opt.step = lambda *a, **k: (seen.append(max(float(p.grad.abs().max()) for p in model.parameters())), step())[1]
+    X, y = _regression(32)
+    fit(model, DataLoader(TensorDataset(X, 100 * y), batch_size=8), loss_fn=nn.MSELoss(), optimizer=opt,
+        num_epochs=1, clip_grad_value=0.25, progress=False)
+    assert len(seen) == 4 and max(seen) == pytest.approx(0.25)
+
+
+def test_per_batch_metrics_validate_and_on_epoch():
+    torch.manual_seed(0)
+    model = Linear()
+    train, val = _loaders()
+    epochs = []
+    h = fit(model, train, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+            num_epochs=3, train_metrics={"train_mae": _mae}, progress=False, monitor="val_mae", restore_best=False,
+            validate=lambda m: {"loss": 1.0, "val_mae": evaluate(m, val, metrics={"mae": _mae})["mae"]},
+            on_epoch=lambda history: epochs.append(len(history)))
+    assert epochs == [1, 2, 3] and h.val_loss == [1.0, 1.0, 1.0] and list(h.metrics) == ["train_mae", "val_mae"]
+    assert h.metrics["train_mae"][-1] < h.metrics["train_mae"][0] and h.best_score == min(h.metrics["val_mae"])
+    assert h.metrics["val_mae"][-1] == pytest.approx(evaluate(model, val, metrics={"mae": _mae})["mae"])
+    with pytest.raises(ValueError, match=r"monitor must be one of \['train_loss', 'val_loss'\]"):
+        fit(model, train, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+            num_epochs=1, validate=lambda m: {"loss": 1.0}, monitor="bleu", progress=False)
+
+
+def test_a_scratch_model_trains_and_gets_its_best_weights_back():
+    class ScratchLinear:
+        def __init__(self):
+            self.params = [torch.zeros(3, requires_grad=True)]
+
+        def __call__(self, X):
+            return X @ self.params[0]
+
+        def train(self, mode=True):
+            return self
+
+        def eval(self):
+            return self
+
+    net = ScratchLinear()
+    X, y = _regression(64)
+    loader = DataLoader(TensorDataset(X, y), batch_size=16)
+    snapshots = []
+    h = fit(net, loader, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(net.params, lr=0.1), num_epochs=4,
+            progress=False, monitor="train_loss", mode="max",
+            on_epoch=lambda history: snapshots.append(net.params[0].detach().clone()))
+    assert h.best_epoch == 1 and torch.equal(net.params[0].detach(), snapshots[0])
+
+
+def test_history_plot_draws_through_plots_with_the_best_epoch(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlib import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "plot_curves", lambda curves, **kw: drawn.append(curves) or plt.subplots()[1])
+    h = History()
+    for epoch, (train, val) in enumerate([(2.0, 1.5), (1.0, 0.5)], 1):
+        h.record(epoch, train_loss=train, val_loss=val, lr=0.1, train_time=1.0, epoch_time=1.0)
+    h.best_epoch = 2
+    ax = h.plot(title="run")
+    assert list(drawn[0]) == ["train loss", "validation loss"]
+    assert [line.get_label() for line in ax.get_lines()][-1] == "best epoch (2)"
+    plt.close("all")

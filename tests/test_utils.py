@@ -128,12 +128,12 @@ def test_show_source_collapses_a_long_source_behind_a_toggle(monkeypatch):
 
 
 def test_show_source_can_leave_out_the_docstring(monkeypatch):
-    from seqlib.lm_train import predict
+    from seqlib.lm_train import top_k_accuracy
 
-    full = _shown_source(monkeypatch, predict, max_lines=1000)["text/plain"]
-    code = _shown_source(monkeypatch, predict, docstring=False, max_lines=1000)["text/plain"]
-    assert '"""' in full and '"""' not in code and "Warm-up" not in code
-    assert code.startswith("@torch.no_grad()\ndef predict(") and code.splitlines()[-1] == full.splitlines()[-1]
+    full = _shown_source(monkeypatch, top_k_accuracy, max_lines=1000)["text/plain"]
+    code = _shown_source(monkeypatch, top_k_accuracy, docstring=False, max_lines=1000)["text/plain"]
+    assert '"""' in full and '"""' not in code and "ties broken" not in code
+    assert code.startswith("@torch.no_grad()\ndef top_k_accuracy(") and code.splitlines()[-1] == full.splitlines()[-1]
     assert len(code.splitlines()) < len(full.splitlines())
 
 
