@@ -11,11 +11,8 @@ at its entry. It knows nothing about the task:
 ==========================  ====================================================================
 regression (Day 4)          ``(X, y)`` batches, ``loss_fn=nn.MSELoss()``
 classification (Days 5, 8)  ``(X, lengths, y)`` batches: the model is called as ``model(X, lengths)``
-language models (Days 3, 6) ``state="carry"`` (sequential partitioning: the state is carried from
-                            batch to batch, detached) or ``"reset"`` (random sampling), the loss
-                            of :func:`seqlib.lm_train.lm_loss`; :func:`seqlib.lm_train.fit_options`
-the copy task (Day 7)       gradients clipped by value, accuracies per batch
-                            (:func:`seqlib.copy_task.model.fit_options`)
+language models (Days 3, 6) the state carried or reset: :func:`seqlib.lm_train.fit_options`
+the copy task (Day 7)       clipping by value, accuracies per batch: :func:`seqlib.copy_task.fit_options`
 ==========================  ====================================================================
 
     history = fit(model, train_loader, val_loader, loss_fn=nn.MSELoss(),

@@ -13,11 +13,8 @@ cell, every step    ``(T, batch_size, h)``          see :func:`seqlib.cells.para
 head                ``(batch_size, T, 11)``         ``h * 11 + 11``
 ==================  ==============================  ==========================================
 
-Training (:func:`fit_options`, for ``fit(model, **fit_options(model, data, ...))``): Adam on the
-cross-entropy averaged over every time step, each gradient entry clipped to ``[-clip, clip]``
-(clipping by value). Clipping by value bounds each entry and changes the gradient's direction;
-Day 3's clipping by norm rescales the whole gradient and keeps its direction. Both stop an
-exploding step.
+Training (:func:`fit_options`): gradients clipped by value, which bounds each entry and changes the
+gradient's direction (Day 3's clipping by norm rescales the whole gradient and keeps its direction).
 
 Testing (:func:`copy_accuracy`): a test sequence longer than the training ones is read in chunks of
 ``chunk_len`` steps (the training length), the state (``H``, or ``(H, C)`` for the LSTMs) carried

@@ -100,7 +100,7 @@ def make_dataset(num_samples: int, seq_len: int, padding: int, output_len: int, 
 
     ``seq_len`` may also be a ``(low, high)`` pair (training on mixed lengths): each sample's
     ``L`` is drawn uniformly from ``low .. high`` (``low >= output_len``), ``O`` stays ``output_len``;
-    the samples are then a list of ``(x, y)`` pairs of different lengths (:func:`seqlib.copy_task.train`
+    the samples are then a list of ``(x, y)`` pairs of different lengths (:func:`seqlib.copy_task.fit_options`
     batches them by length).
     """
     num_samples = validation.positive_int(num_samples, "num_samples")
