@@ -81,10 +81,12 @@ def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs,
     _check_loader(train_loader, "train_loader")
     if val_loader is not None:
         _check_loader(val_loader, "val_loader")
-    for name, fn in (("loss_fn", loss_fn), ("validate", validate), ("on_epoch", on_epoch), ("train_loss", train_loss)):
-        if fn is not None and not callable(fn) or name == "loss_fn" and fn is None:
-            raise TypeError(f"{name} must be a function (loss_fn(prediction, target), e.g. nn.MSELoss(); "
-                            f"validate(model) -> dict; on_epoch(history)), got {type(fn).__name__}")
+    for name, fn, usage in (("loss_fn", loss_fn, "loss_fn(prediction, target), e.g. nn.MSELoss()"),
+                            ("validate", validate, "validate(model) -> {'loss': ..., name: ...}"),
+                            ("on_epoch", on_epoch, "on_epoch(history)"),
+                            ("train_loss", train_loss, "train_loss(model, inputs, target)")):
+        if (fn is not None or name == "loss_fn") and not callable(fn):
+            raise TypeError(f"{name} must be a function {usage}, got {type(fn).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, e.g. torch.optim.Adam(model.parameters()); "
                         f"got {type(optimizer).__name__}")
