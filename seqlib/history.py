@@ -30,9 +30,6 @@ def _exp(mean_loss: float) -> float:
         return math.inf
 
 
-_SERIES = ("train_loss", "val_loss", "lr", "epoch_time", "train_time", "train_tokens", "train_ppl", "val_ppl")
-
-
 @dataclass
 class History:
     """What one training run measured, one entry per completed epoch (epochs count from 1).
@@ -127,14 +124,6 @@ class History:
         """Training throughput in tokens per second (``nan`` when tokens were not counted)."""
         seconds = self.train_seconds
         return sum(self.train_tokens) / seconds if self.train_tokens and seconds else float("nan")
-
-    def values(self, name: str) -> list[float]:
-        """The per-epoch values of ``"train_loss"``, ``"val_loss"``, ``"lr"``, ``"val_ppl"``, ... or a metric."""
-        if name in _SERIES:
-            return getattr(self, name)
-        if name in self.metrics:
-            return self.metrics[name]
-        raise KeyError(f"history has no {name!r}; name must be one of {[*_SERIES, *self.metrics]}")
 
     def summary(self) -> str:
         """One line: epochs run, best epoch and score, time; perplexities and tokens/s for a language model."""

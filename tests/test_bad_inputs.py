@@ -477,8 +477,6 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
 
     # seqlib.history
     spec("history.History", history.History, lambda: dict(monitor="val_loss", mode="min"), mode="name")
-    spec("history.History.values", lambda name: history.History().values(name), lambda: dict(name="train_loss"),
-         name="name")
 
     # seqlib.results
     spec("results.record", lambda value: results.record(val_ppl=value), lambda: dict(value=4.2), value="real",
