@@ -37,7 +37,8 @@ __all__ = ["lm_loss", "fit_options", "perplexity", "top_k_accuracy"]
 
 
 def lm_loss(Y_hat: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy per token of the time-major logits ``Y_hat`` against the targets ``Y`` ``(batch_size, num_steps)``."""
+    """Mean cross-entropy per token of the time-major logits ``Y_hat`` ``(num_steps * batch_size, vocab_size)``
+    against the targets ``Y`` ``(batch_size, num_steps)``."""
     return nn.functional.cross_entropy(Y_hat, Y.T.reshape(-1).long())
 
 

@@ -1,12 +1,9 @@
 """The one training loop of the course: :func:`fit`, for every model and every lab.
 
-For each epoch :func:`fit` trains on every batch of a loader (``optimizer.zero_grad()``, the loss,
-``.backward()``, optional clipping by norm or by value, ``optimizer.step()``), validates (loss and
-metrics over a loader with :func:`evaluate`, or any ``validate(model)`` such as a language model's
-perplexity), steps a learning-rate scheduler, keeps the weights of the best epoch, stops early
-when the monitored quantity stops improving, shows a progress bar and returns the one
-:class:`~seqlib.history.History` of everything it measured. Its arguments are checked once, here
-at its entry. It knows nothing about the task:
+Each epoch trains on every batch (clipping by norm or by value), validates, steps a learning-rate
+scheduler, keeps the best epoch's weights, may stop early, and the run returns the one
+:class:`~seqlib.history.History`. Its arguments are checked once, at its entry. It knows nothing
+about the task:
 
 ==========================  ====================================================================
 regression (Day 4)          ``(X, y)`` batches, ``loss_fn=nn.MSELoss()``
@@ -15,14 +12,11 @@ language models (Days 3, 6) the state carried or reset: :func:`seqlib.lm_train.f
 the copy task (Day 7)       clipping by value, accuracies per batch: :func:`seqlib.copy_task.fit_options`
 ==========================  ====================================================================
 
-    history = fit(model, train_loader, val_loader, loss_fn=nn.MSELoss(),
-                  optimizer=torch.optim.Adam(model.parameters(), lr=1e-2),
-                  scheduler=ReduceLROnPlateau(optimizer, factor=0.5, patience=2),
-                  num_epochs=30, patience=5, metrics={"mae": mae})
+    history = fit(model, train_loader, val_loader, loss_fn=nn.MSELoss(), num_epochs=30, patience=5,
+                  optimizer=optimizer, scheduler=ReduceLROnPlateau(optimizer), metrics={"mae": mae})
     history.plot()
 
-Also here: :func:`clip_gradients` (by global norm; D2L's ``grad_clipping``), :func:`evaluate`, and
-:func:`adversarial_loss` (a ``train_loss`` for adversarial training on word embeddings).
+Also here: :func:`clip_gradients`, :func:`evaluate`, :func:`adversarial_loss` (a ``train_loss``).
 """
 
 from __future__ import annotations
@@ -43,9 +37,7 @@ __all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversa
 Metric = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]
 
 
-# ----------------------------------------------------------------------------------------
 # Argument checks, once at the entry: each says what is wrong and how to fix it
-# ----------------------------------------------------------------------------------------
 
 def _check_loader(loader, name: str):
     if isinstance(loader, (torch.Tensor, tuple)) or not isinstance(loader, Iterable):
@@ -130,9 +122,7 @@ def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs,
     return metrics, train_metrics
 
 
-# ----------------------------------------------------------------------------------------
 # Batches, evaluation, the loop
-# ----------------------------------------------------------------------------------------
 
 def _split_batch(batch, device):
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
@@ -147,8 +137,7 @@ def _batch_size(target) -> int:
 
 
 def _check_pair(pred, target):
-    """A floating-point target must not broadcast against the prediction (``(B, 1)`` vs ``(B,)`` gives
-    ``(B, B)``: a loss over every pair, silently). Class indices (integer targets) are not checked."""
+    """A float target must not broadcast against the prediction (``(B, 1)`` vs ``(B,)``: ``(B, B)``)."""
     if (isinstance(pred, torch.Tensor) and isinstance(target, torch.Tensor) and pred.dim() >= 1
             and target.dim() >= 1 and target.is_floating_point() and pred.shape != target.shape):
         try:
@@ -173,17 +162,15 @@ def _scalar(value, what: str) -> float:
 
 
 def _device_of(model) -> torch.device:
-    params = trainable_parameters(model)
-    return params[0].device if params else torch.device("cpu")
+    return next(iter(trainable_parameters(model)), torch.zeros(0)).device
 
 
 def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metric] | None = None,
              device=None) -> dict[str, float]:
     """Mean loss and metrics of ``model`` over ``loader``, in eval mode, without gradients.
 
-    Returns ``{"loss": ..., name: ...}``. Each value is the mean over batches weighted by
-    batch size, which is the exact mean over examples when ``loss_fn`` and every metric
-    return a mean over the batch (``nn.MSELoss()``, accuracy, ...).
+    Returns ``{"loss": ..., name: ...}``: means over batches weighted by batch size, exact means over
+    examples when ``loss_fn`` and every metric return a mean over the batch.
     """
     if not isinstance(model, nn.Module):
         raise ArgumentTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -219,15 +206,11 @@ def _evaluate(model, loader, loss_fn, metrics, device) -> dict[str, float]:
     return {name: total / count for name, total in totals.items()}
 
 
-def _detach(state):
-    """Carry a state (a tensor or a tuple of tensors) into the next batch without its graph."""
-    return state.detach() if isinstance(state, torch.Tensor) else tuple(s.detach() for s in state)
-
-
 def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_norm, clip_grad_value,
                  train_metrics, train_loss, epoch, device):
     """One pass over ``loader``; returns the mean loss, the means of ``train_metrics`` and the tokens read."""
     sums, count, tokens, H = dict.fromkeys(["loss", *train_metrics], 0.0), 0, 0, None
+    begin = getattr(model, "begin_state", None)  # a fresh state; None for a model that starts from zeros itself
     for step, batch in enumerate(loader, 1):
         inputs, target = _split_batch(batch, device)
         n = _batch_size(target)
@@ -241,22 +224,21 @@ def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_
             if state is None:
                 pred = model(*inputs)
             else:  # a fresh state (random sampling, or the epoch's first batch), or the last one detached
-                if H is None or state == "reset":
-                    H = model.begin_state(batch_size=len(inputs[0]), device=device) \
-                        if hasattr(model, "begin_state") else None
+                if H is not None and state == "carry":  # without its graph: gradients stop here
+                    H = H.detach() if isinstance(H, torch.Tensor) else tuple(h.detach() for h in H)
                 else:
-                    H = _detach(H)
+                    H = begin(batch_size=len(inputs[0]), device=device) if begin is not None else None
                 pred, H = model(*inputs, H)
                 tokens += target.numel()
-            _check_pair(pred, target)
+            if step == 1:  # the shapes, once per epoch
+                _check_pair(pred, target)
             loss = loss_fn(pred, target)
         value = _scalar(loss, "loss_fn")
         if value != value or abs(value) == float("inf"):
-            clip = (f"clip the gradients (clip_grad_norm=1.0)" if clip_grad_norm is None and clip_grad_value is None
-                    else "clip the gradients harder")
             raise FloatingPointError(
                 f"training diverged at epoch {epoch}, batch {step}: the training loss is {value}; lower the "
-                f"learning rate (lr={optimizer.param_groups[0]['lr']:g}), {clip} or check the data for NaNs")
+                f"learning rate (lr={optimizer.param_groups[0]['lr']:g}), check the data for NaNs, or clip the "
+                f"gradients {'harder' if clip_grad_norm or clip_grad_value else '(clip_grad_norm=1.0)'}")
         loss.backward()
         if clip_grad_norm is not None:
             _clip_norm([p for p in params if p.grad is not None], clip_grad_norm)
@@ -264,10 +246,9 @@ def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_
             nn.utils.clip_grad_value_(params, clip_grad_value)
         optimizer.step()
         sums["loss"] += n * value
-        if train_metrics:
-            with torch.no_grad():
-                for name, fn in train_metrics.items():
-                    sums[name] += n * _scalar(fn(pred, target), f"metric {name!r}")
+        with torch.no_grad():
+            for name, fn in train_metrics.items():
+                sums[name] += n * _scalar(fn(pred, target), f"metric {name!r}")
         count += n
     if count == 0:
         raise ValueError("train_loader yielded no batches")
@@ -290,12 +271,9 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     ========================  ================================================================
     ``clip_grad_norm``        rescale the whole gradient to this global norm (:func:`clip_gradients`)
     ``clip_grad_value``       clip every gradient entry to ``[-v, v]`` (``nn.utils.clip_grad_value_``)
-    ``state``                 ``None``: ``model(*inputs)``; a recurrent model is called as
-                              ``pred, H = model(*inputs, H)`` with ``H`` a fresh state every batch
-                              (``"reset"``: ``model.begin_state(...)``, or ``None`` without it) or
-                              carried from batch to batch, detached (``"carry"``: truncated
-                              backpropagation through time; fresh at the start of each epoch).
-                              The tokens read (``target.numel()``) go into ``History.train_tokens``
+    ``state``                 ``"reset"`` or ``"carry"``: ``pred, H = model(*inputs, H)``, ``H`` fresh every
+                              batch (``model.begin_state``, or ``None``) or carried over, detached
+                              (truncated BPTT; fresh each epoch); tokens go to ``History.train_tokens``
     ``train_metrics``         ``name -> metric(prediction, target)`` on every training batch
     ``val_loader``            validation batches: loss and ``metrics`` (:func:`evaluate`)
     ``validate``              or ``validate(model) -> {"loss": ..., name: ...}`` for any other validation
@@ -303,9 +281,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
                               validation, else ``"train_loss"``), or a metric; ``"min"`` or ``"max"``
     ``patience``              stop after this many epochs without an improvement larger than ``min_delta``
     ``restore_best``          end with the weights of the best epoch (default), whether or not it stopped early
-    ``train_loss``            ``train_loss(model, inputs, target)`` for objectives that need more than one
-                              forward pass (:func:`adversarial_loss`); it runs after ``zero_grad()``, may
-                              backpropagate part of the loss itself and returns the rest
+    ``train_loss``            ``train_loss(model, inputs, target)``, run after ``zero_grad()``, for objectives
+                              of several passes (:func:`adversarial_loss`): it may backpropagate a part itself
     ========================  ================================================================
 
     ``device`` defaults to the device of the model's parameters; batches are moved there. ``progress``
@@ -349,8 +326,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
         if history.improved(scores[monitor], min_delta):
             history.best_epoch, history.best_score, waited = epoch, scores[monitor], 0
             if restore_best:
-                best_state = (copy.deepcopy(model.state_dict()) if isinstance(model, nn.Module)
-                              else [p.detach().clone() for p in params])
+                best_state = copy.deepcopy(model.state_dict() if isinstance(model, nn.Module) else params)
         else:
             waited += 1
         if on_epoch is not None:
@@ -360,32 +336,28 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
             history.stopped_early = epoch < num_epochs
             break
     bar.close()
-    if best_state is not None and isinstance(model, nn.Module):
-        model.load_state_dict(best_state)
-    elif best_state is not None:
-        with torch.no_grad():
-            for p, saved in zip(params, best_state):
-                p.copy_(saved)
+    if best_state is not None:
+        if isinstance(best_state, dict):
+            model.load_state_dict(best_state)
+        else:
+            with torch.no_grad():
+                for p, saved in zip(params, best_state):
+                    p.copy_(saved)
     return history
 
 
-# ----------------------------------------------------------------------------------------
 # Gradient clipping and adversarial training
-# ----------------------------------------------------------------------------------------
 
 def trainable_parameters(net) -> list:
     """The parameters of ``net``: a module, a scratch model with a ``params`` list, or a list of tensors."""
     if isinstance(net, nn.Module):
         return [p for p in net.parameters() if p.requires_grad]
-    if net is None or isinstance(net, (str, torch.Tensor)) or not (
-            hasattr(net, "params") or hasattr(net, "parameters") or isinstance(net, (list, tuple))):
-        raise ArgumentTypeError(f"net must be a model (an nn.Module, or a scratch model with .params) or a list of "
-                                f"parameters, got {type(net).__name__}")
-    if hasattr(net, "params"):
-        return list(net.params)
-    if hasattr(net, "parameters"):
-        return list(net.parameters())
-    return list(net)
+    if hasattr(net, "params") or hasattr(net, "parameters"):
+        return list(net.params if hasattr(net, "params") else net.parameters())
+    if isinstance(net, (list, tuple)):
+        return list(net)
+    raise ArgumentTypeError(f"net must be a model (an nn.Module, or a scratch model with .params) or a list of "
+                            f"parameters, got {type(net).__name__}")
 
 
 def clip_gradients(net, theta: float) -> float:
@@ -429,11 +401,9 @@ def adversarial_loss(epsilon: float, loss_fn=None):
         \mathcal{L}_{\text{train}} = \mathcal{L}(E) + \mathcal{L}(E + r)
 
     with the norm taken per sentence (over all its positions and dimensions) and :math:`r` held
-    constant (no gradient flows through it). Padding positions get no perturbation, since the
-    loss does not depend on them. The cost is one more forward and one more backward pass per
-    batch. The clean loss is backpropagated here (that gives :math:`g` and the clean loss's
-    parameter gradients at once); :func:`seqlib.training.fit` backpropagates the perturbed
-    loss, and the gradients add up. The value returned is :math:`\mathcal{L}_{\text{train}}`.
+    constant. Padding positions get no perturbation (the loss does not depend on them). The clean
+    loss is backpropagated here (that gives :math:`g` and its parameter gradients at once);
+    :func:`fit` backpropagates the perturbed loss, and the gradients add up.
 
     ==================  ===============================  ==================================
     ``inputs``          ``(X, lengths)``                 as ``model(X, lengths)`` takes them

@@ -138,7 +138,8 @@ def fit_options(model: CopyModel, data, *, num_epochs: int = 10, batch_size: int
     options = dict(
         train_loader=_Loader(data, validation.positive_int(batch_size, "batch_size"),
                              validation.non_negative_int(seed, "seed")),
-        loss_fn=_loss, num_epochs=num_epochs, clip_grad_value=validation.number_in_range(clip, "clip", 0, low_open=True), monitor="train_loss", restore_best=False,
+        loss_fn=_loss, num_epochs=num_epochs, monitor="train_loss", restore_best=False,
+        clip_grad_value=validation.number_in_range(clip, "clip", 0, low_open=True),
         optimizer=torch.optim.Adam(model.parameters(), lr=validation.number_in_range(lr, "lr", 0, low_open=True)),
         train_metrics={"train_acc": lambda out, Y: accuracies(out[0], Y)["all"],
                        "train_copy_acc": lambda out, Y: accuracies(out[0], Y)["copy"]},
