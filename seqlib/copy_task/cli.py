@@ -23,6 +23,7 @@ so a ``--load`` with the same test options sees the same test set.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -121,23 +122,15 @@ def parse_args(argv=None):
                      argv, _check)
 
 
-class _Log:
-    """Lines to the terminal (past the progress bars) and, given a path, to the log file."""
+def _printer(file):
+    """``log(line)``: to the terminal (past the progress bars) and, given an open file, to the log file."""
+    from tqdm import tqdm
 
-    def __init__(self, path: Path | None):
-        self.file = open(path, "w") if path is not None else None
-
-    def __call__(self, line: str) -> None:
-        from tqdm import tqdm
-
+    def log(line: str) -> None:
         tqdm.write(line)
-        if self.file is not None:
-            self.file.write(line + "\n")
-            self.file.flush()
-
-    def close(self):
-        if self.file is not None:
-            self.file.close()
+        if file is not None:
+            print(line, file=file, flush=True)
+    return log
 
 
 def _plots(folder: Path, history, result, label: str) -> None:
@@ -226,11 +219,8 @@ def run(args) -> dict:
         staging = Path(tempfile.mkdtemp(prefix=f".{args.folder.name}.", dir=args.folder.parent))
         staging.chmod(0o755)
     try:
-        log = _Log(staging / f"{args.folder.name}.log" if staging else None)
-        try:
-            summary = _run(args, log, staging)
-        finally:
-            log.close()
+        with open(staging / f"{args.folder.name}.log", "w") if staging else contextlib.nullcontext() as file:
+            summary = _run(args, _printer(file), staging)
         if staging is not None:
             (staging / MARKER).write_text(f"made by {PROG}: --overwrite may replace this folder\n")
             if args.folder.exists():
