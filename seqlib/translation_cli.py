@@ -38,7 +38,7 @@ def main(argv=None) -> int:
                                     load_multi30k, pair_loader, seq_vocab, tokenize)
     from seqlib.utils import default_device, num_params, seed_everything
 
-    args = cli.parse(PROG, __doc__.split("\n\n")[0], OPTIONS, argv)
+    args = cli.parse(PROG, "Train the Day 9 model (German to English) longer; print its BLEU.", OPTIONS, argv)
     seed_everything(args.seed)
     device = default_device()
     start = time.perf_counter()
