@@ -31,6 +31,7 @@ Data
 - ``seqlib.dates``      dates in many languages and formats (Babel) and their ISO form: seeded splits,
   parsing back, exact match
 - ``seqlib.translation`` parallel data: vocabularies, pair batches, Multi30k, sacreBLEU's BLEU, a longer run
+- ``seqlib.translation_cli`` ``python -m seqlib.translation``: the Day 9 model trained longer, its BLEU
 
 Training
 - ``seqlib.training``   ``fit`` (validation, LR schedule, early stopping), evaluation, gradient clipping,
@@ -56,11 +57,13 @@ Showing and checking
   tables
 - ``seqlib.validation`` the one validation layer: positive integers, probabilities, names, tensors of a
   given shape (in the lesson's notation), dtype and sizes; one kind of message everywhere
+- ``seqlib.cli``        one style for every command line: an option table, every flag checked before any
+  data is read, one-line errors naming the flag
 
 Compatibility and speed
 - ``seqlib.d2l``        the classic *Dive into Deep Learning* API of chapters 8-9 on the course's code
-- ``seqlib.bench``      ``python -m seqlib.bench``: training throughput of every model form
-- ``seqlib.reference``  lab costs that mean the same on every machine: the reference workload and units
+- ``seqlib.bench``      training throughput of the language models' three forms (Day 3; ``make bench``
+  runs the course's benchmark and ``make calibrate`` the machine's reference time, both in ``tools/``)
 """
 
 __version__ = "0.1.0"

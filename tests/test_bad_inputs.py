@@ -26,7 +26,8 @@ entries of ``KNOWN_OPEN`` below).
 
 Not driven, with the reason: plotting and widget display functions (``seqlib.plots``,
 ``seqlib.heatmaps``, ``seqlib.diagrams``, ``seqlib.widgets``: figures, checked by their own tests), ``seqlib.bench``
-(a command-line benchmark), ``seqlib.d2l``'s ``Animator``/``Timer`` (display helpers of the
+(timings), the command lines (``seqlib.cli``, ``seqlib.copy_task.cli``, ``seqlib.translation_cli``: every flag is
+driven by ``tests/test_cli.py``), ``seqlib.d2l``'s ``Animator``/``Timer`` (display helpers of the
 classic API), the documented *unchecked* inner-loop functions (``seqlib.cells``'
 ``*_step``/``*_pointwise``, ``seqlib.fused``' scans: their checked callers are driven), the
 validation helpers themselves (``seqlib.validation``: their own tests), the data-download
@@ -979,7 +980,6 @@ _register_day08_specs()
 def _register_day07_specs():
     """Day 7 (issue 15): seqlib.cells' multiplicative cells, seqlib.copy_task, seqlib.checks.day07."""
     cells, ct, day07 = _module("seqlib.cells"), _module("seqlib.copy_task"), _module("seqlib.checks.day07")
-    cli = _module("seqlib.copy_task.cli")
     params = {c: (lambda c=c: cells.init_params(c, 2, 3, generator=_g())) for c in ("mlstm", "mgru")}
     spec("cells.mlstm_cell", cells.mlstm_cell,
          lambda: dict(X=_randn(4, 2), state=(_randn(4, 3), _randn(4, 3, seed=1)), params=params["mlstm"]()),
@@ -1013,7 +1013,6 @@ def _register_day07_specs():
          lr="pos", clip="pos", seed="count")
     spec("copy_task.hidden_states", lambda x: ct.hidden_states(model(), x), lambda: dict(x=data()[0][0]),
          x="tokens", ok={"x": {"one dimension less"}})
-    spec("copy_task.cli.run_folder", cli.run_folder, lambda: dict(log="rnn.log"), log="str")
     spec("checks.day07.check_copy_sample", lambda **kw: day07.check_copy_sample(ct.make_sample, **kw),
          lambda: dict(seq_len=8, padding=2, output_len=3, seed=1), seq_len="size", padding="size",
          output_len="size", seed="count")
@@ -1083,7 +1082,7 @@ def test_the_suite_covers_every_public_module():
     import pkgutil
 
     excluded = {"seqlib.plots", "seqlib.heatmaps", "seqlib.diagrams", "seqlib.widgets", "seqlib.bench", "seqlib.validation",
-                "seqlib.reference", "seqlib.cells.equations", "seqlib.cells.checked", "seqlib.cells.layers",
+                "seqlib.cli", "seqlib.copy_task.cli", "seqlib.translation_cli", "seqlib.cells.equations", "seqlib.cells.checked", "seqlib.cells.layers",
                 "seqlib.checks", "seqlib.checks.day04", "seqlib.checks.day05"}
     # the package seqlib.copy_task re-exports its modules' callables: the specs drive them through it
     excluded |= {"seqlib.copy_task.task", "seqlib.copy_task.model", "seqlib.copy_task.__main__"}
