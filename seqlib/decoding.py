@@ -46,7 +46,7 @@ from seqlib import validation
 from seqlib.text import ngram_tuples
 
 __all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "filter_logits", "entropy", "LMStep", "prime",
-           "Generated", "sample", "greedy", "Hypothesis", "beam_search", "score_continuation",
+           "Generated", "sample", "generate", "greedy", "Hypothesis", "beam_search", "score_continuation",
            "avg_log_likelihood", "find_loop", "distinct_n", "repetition_rate", "seen_share"]
 
 
@@ -172,15 +172,8 @@ class LMStep:
         return self.net.begin_state(batch_size=validation.positive_int(batch_size, "batch_size"), device=self.device)
 
     @torch.no_grad()
-    def __call__(self, state, tokens):
-        tokens = validation.tensor(torch.as_tensor(tokens) if isinstance(tokens, (list, tuple)) else tokens, "tokens",
-                                   shape=("batch_size",), dtype="integer", hint="one token per row of the state")
-        first = state[0] if isinstance(state, (tuple, list)) and state else state
-        if isinstance(first, torch.Tensor) and first.dim() > self.batch_dim \
-                and first.shape[self.batch_dim] != tokens.shape[0]:
-            raise ValueError(f"tokens has {tokens.shape[0]} rows but the state holds {first.shape[self.batch_dim]} "
-                             "sequences: pass one token per row of the state (begin_state(batch_size) sets the rows)")
-        Y, state = self.net(tokens.reshape(-1, 1).to(self.device), state)
+    def __call__(self, state, tokens):  # per token: no checks here (the decoders check their input once)
+        Y, state = self.net(torch.as_tensor(tokens).reshape(-1, 1).to(self.device), state)
         return torch.log_softmax(Y.float(), dim=-1), state
 
 
@@ -269,6 +262,36 @@ def sample(step, state, prompt, max_len: int, *, num_samples: int = 1, temperatu
         if t + 1 < max_len:
             log_probs, state = step(state, next_tokens)
     return Generated(tokens, scores, lengths)
+
+
+def generate(model, vocab, prefix: str, num_preds: int, *, temperature: float = 0.0, top_k: int | None = None,
+             top_p: float | None = None, seed: int | None = None, device=None) -> str:
+    """Continue ``prefix`` by ``num_preds`` characters: the course's one text generation (D2L's ``predict_ch8``).
+
+    ``model`` is a character language model (``model(X, state)``, ``begin_state``: :class:`LMStep`).
+    It reads the prefix from a zero state, then draws each next character as :func:`sample` does:
+    ``temperature=0`` (the default) is greedy, ``T < 1`` sharpens the distribution (safer, more
+    repetitive), ``T > 1`` flattens it; ``top_k``/``top_p`` filter it. ``seed`` makes the draws
+    reproducible (the same text on any device); ``device``: where the state lives (default: the model's).
+    Returns the prefix *as the model read it* (a character outside ``vocab`` reads as ``<unk>`` and
+    is shown so) followed by the generated characters; the model's training mode is restored.
+    """
+    if not isinstance(prefix, str) or not prefix:
+        raise ValueError(f"prefix must be a non-empty string: the model needs at least one token to start from, "
+                         f"e.g. generate(model, vocab, 't', 50); got {prefix!r:.40}")
+    generator = None if seed is None else torch.Generator().manual_seed(validation.non_negative_int(seed, "seed"))
+    was_training = getattr(model, "training", False)
+    step = LMStep(model)
+    if device is not None:
+        step.device = torch.device(device)
+    try:
+        ids = vocab[list(prefix)]
+        out = sample(step, step.begin_state(1), ids, num_preds, temperature=temperature, top_k=top_k, top_p=top_p,
+                     generator=generator)
+    finally:
+        if isinstance(model, nn.Module):
+            model.train(was_training)
+    return "".join(vocab.idx_to_token[i] for i in ids + out.tokens[0].tolist())
 
 
 def greedy(step, state, prompt, max_len: int, *, eos: int | None = None) -> Generated:

@@ -245,6 +245,25 @@ def test_lm_step_wraps_the_course_language_models(form):
     assert float(scored.sum()) == pytest.approx(hyps[-1].log_prob, abs=1e-4)
 
 
+def test_generate_continues_a_prefix_greedily_or_by_seeded_sampling():
+    from seqlib.lm import RNNLMFast
+
+    torch.manual_seed(0)
+    vocab = Vocab(list("the time traveller was expounding a recondite matter to us"))
+    net = RNNLMFast(len(vocab), 16, "lstm").train()
+    step = dec.LMStep(net)
+    greedy = dec.greedy(step, step.begin_state(1), vocab[list("the t?me")], 20)
+    text = dec.generate(net, vocab, "the t?me", 20)
+    assert text == "the t<unk>me" + "".join(vocab.to_tokens(greedy.tokens[0]))  # the prefix as the model read it
+    net.train()
+    a = dec.generate(net, vocab, "the", 30, temperature=1.0, top_k=5, seed=1)
+    assert a == dec.generate(net, vocab, "the", 30, temperature=1.0, top_k=5, seed=1) and len(a) == 33
+    assert net.training, "the model's training mode is restored"
+    assert dec.generate(net, vocab, "the", 0) == "the"
+    with pytest.raises(ValueError, match="non-empty string"):
+        dec.generate(net, vocab, "", 5)
+
+
 def test_an_empty_prompt_is_refused():
     m = Markov2()
     with pytest.raises(ValueError, match="at least one token"):
