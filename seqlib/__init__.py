@@ -24,7 +24,7 @@ Recurrent networks
 Data
 - ``seqlib.data``       fetch, verify and cache the course's data sets (offline folder, cache, canonical address)
 - ``seqlib.text``       from text to tokens: readers (Time Machine, MR, IMDb), tokenizers, the one ``Vocab``, n-grams
-- ``seqlib.sampling``   random and sequential partitioning of a corpus into language-model minibatches
+- ``seqlib.partitioning`` random and sequential partitioning of a corpus into language-model minibatches
 - ``seqlib.batching``   variable-length batches: padding, masks, masked pooling, collate, length buckets,
   reversal within lengths and both directions of a recurrent layer over a padded batch
 - ``seqlib.timeseries`` sine-wave data, sliding-window data sets, forecasting baselines

@@ -231,7 +231,7 @@ def _vocab():
 def _register_specs():  # noqa: C901 (one entry per public callable)
     text, batching, classifiers = _module("seqlib.text"), _module("seqlib.batching"), _module("seqlib.classifiers")
     cells, lm, lm_train = _module("seqlib.cells"), _module("seqlib.lm"), _module("seqlib.lm_train")
-    sampling, timeseries, training = _module("seqlib.sampling"), _module("seqlib.timeseries"), _module("seqlib.training")
+    partitioning, timeseries, training = _module("seqlib.partitioning"), _module("seqlib.timeseries"), _module("seqlib.training")
     history, results, utils, data = (_module("seqlib.history"), _module("seqlib.results"),
                                      _module("seqlib.utils"), _module("seqlib.data"))
     d2l, fused = _module("seqlib.d2l"), _module("seqlib.fused")
@@ -402,7 +402,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     spec("lm_train.perplexity", lambda **kw: lm_train.perplexity(lm_models()["fast"], **kw),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=8), corpus="seq", batch_size="size", num_steps="size")
     spec("lm_train.train", lambda **kw: lm_train.train(lm_models()["fast"], plot=False, progress_bar=False, **kw),
-         lambda: dict(train_iter=sampling.SeqDataLoader(corpus(), 2, 8), num_epochs=1, lr=0.01, optimizer="adam",
+         lambda: dict(train_iter=partitioning.SeqDataLoader(corpus(), 2, 8), num_epochs=1, lr=0.01, optimizer="adam",
                       theta=1.0, weight_decay=0.0),
          train_iter="loader", num_epochs="size", lr="pos", optimizer="name", theta="pos")
     spec("lm_train.predict", lambda **kw: lm_train.predict(net=lm_models()["fast"], vocab=vocab5(), device="cpu", **kw),
@@ -411,17 +411,17 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
          state="state", ok={"state": {"the wrong batch size", "the wrong width", "one dimension less",
                                       "NaN entries"}})  # it detaches any tensors
 
-    # seqlib.sampling
+    # seqlib.partitioning
     for it in ("seq_data_iter_random", "seq_data_iter_sequential"):
-        spec(f"sampling.{it}", lambda it=it, **kw: list(getattr(sampling, it)(**kw)),
+        spec(f"partitioning.{it}", lambda it=it, **kw: list(getattr(partitioning, it)(**kw)),
              lambda: dict(corpus=corpus(), batch_size=2, num_steps=5), corpus="seq", batch_size="size",
              num_steps="size")
-    spec("sampling.min_corpus_length", sampling.min_corpus_length,
+    spec("partitioning.min_corpus_length", partitioning.min_corpus_length,
          lambda: dict(batch_size=2, num_steps=5, use_random_iter=False), batch_size="size", num_steps="size")
-    spec("sampling.SeqDataLoader", lambda **kw: list(sampling.SeqDataLoader(**kw)),
+    spec("partitioning.SeqDataLoader", lambda **kw: list(partitioning.SeqDataLoader(**kw)),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=5, seed=0), corpus="seq", batch_size="size",
          num_steps="size")
-    spec("sampling.minibatch_layout", sampling.minibatch_layout,
+    spec("partitioning.minibatch_layout", partitioning.minibatch_layout,
          lambda: dict(num_tokens=50, batch_size=2, num_steps=5, use_random_iter=True, seed=0),
          num_tokens="size", batch_size="size", num_steps="size", seed="count")
 
@@ -506,7 +506,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     spec("d2l.sgd", d2l.sgd, lambda: dict(params=list(with_grads().parameters()), lr=0.1, batch_size=2),
          lr="pos", batch_size="size")
     spec("d2l.train_ch8", lambda **kw: d2l.train_ch8(net=lm_models()["fast"], vocab=vocab5(), device="cpu", **kw),
-         lambda: dict(train_iter=sampling.SeqDataLoader(corpus(), 2, 8), lr=0.5, num_epochs=1),
+         lambda: dict(train_iter=partitioning.SeqDataLoader(corpus(), 2, 8), lr=0.5, num_epochs=1),
          train_iter="loader", lr="pos", num_epochs="size")
     spec("d2l.predict_ch8", lambda **kw: d2l.predict_ch8(net=lm_models()["fast"], vocab=vocab5(), **kw),
          lambda: dict(prefix="ab", num_preds=3), prefix="str", num_preds="count")
@@ -682,12 +682,12 @@ _register_day06_specs()
 
 def _register_day06_lab_specs():
     """Day 6's lab (issue 14): next-token accuracy, rounds of a long corpus, a vocabulary read back."""
-    lm_train, sampling, text, lm = (_module(f"seqlib.{m}") for m in ("lm_train", "sampling", "text", "lm"))
+    lm_train, partitioning, text, lm = (_module(f"seqlib.{m}") for m in ("lm_train", "partitioning", "text", "lm"))
     corpus = lambda: [i % 5 for i in range(200)]
     spec("lm_train.top_k_accuracy", lambda **kw: lm_train.top_k_accuracy(lm.RNNLMFast(5, 4, "gru"), **kw),
          lambda: dict(corpus=corpus(), ks=[1, 2], batch_size=2, num_steps=8), corpus="seq", ks="seq",
          batch_size="size", num_steps="size")
-    spec("sampling.SeqDataLoader.updates_per_epoch", lambda **kw: list(sampling.SeqDataLoader(**kw)),
+    spec("partitioning.SeqDataLoader.updates_per_epoch", lambda **kw: list(partitioning.SeqDataLoader(**kw)),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=5, seed=0, updates_per_epoch=30), corpus="seq",
          batch_size="size", num_steps="size", updates_per_epoch="size")
     spec("decoding.find_loop", _module("seqlib.decoding").find_loop, lambda: dict(sequence="abcabcabc", min_repeats=3),
