@@ -71,22 +71,15 @@ def to_bits(nats: float) -> float:
 
 def _as_tokens(tokens, vocab_size: int, name: str = "tokens") -> np.ndarray:
     """``tokens`` (a list, array or tensor of token indices) as a 1-d ``int64`` array, checked."""
-    if isinstance(tokens, str):
-        raise validation.ArgumentTypeError(f"{name} must be token indices, not a string; encode the text "
-                                           f"first: vocab[list(text)]")
-    if isinstance(tokens, torch.Tensor):
-        tokens = tokens.detach().cpu().numpy()
-    array = np.asarray(tokens)
-    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
-        raise validation.ArgumentTypeError(
-            f"{name} must be a flat sequence of token indices (ints), got an array of shape {array.shape} "
-            f"and dtype {array.dtype}; encode the text first: vocab[list(text)]")
-    array = array.astype(np.int64, copy=False)
-    if array.size and (array.min() < 0 or array.max() >= vocab_size):
-        bad = int(array.min()) if array.min() < 0 else int(array.max())
-        raise ValueError(f"{name} holds token indices from 0 to {vocab_size - 1} (vocab_size={vocab_size}); got "
-                         f"{bad}: encode the text with the vocabulary the model was built for")
-    return array
+    hint = "encode the text first: vocab[list(text)]"
+    try:
+        if tokens is None or isinstance(tokens, (str, bytes)):
+            raise TypeError
+        array = np.asarray(tokens.detach().cpu() if isinstance(tokens, torch.Tensor) else tokens)
+        ids = torch.as_tensor(array if array.size else array.astype(np.int64))
+    except (TypeError, ValueError, RuntimeError):
+        raise validation.ArgumentTypeError(f"{name} must be token indices, got {tokens!r:.40}; {hint}") from None
+    return validation.token_ids(ids, name, vocab_size, shape=("num_tokens",), hint=hint).numpy().astype(np.int64)
 
 
 def _ngram_codes(x: np.ndarray, n: int, V: int) -> np.ndarray:

@@ -172,17 +172,10 @@ class Vocab:
         vocabulary of ``<unk>`` and ``<pad>`` only.
         """
         positive_int(min_freq, "min_freq")
-        if isinstance(tokenized, str):
-            raise validation.ArgumentTypeError(
-                "Vocab.for_sentences expects tokenised sentences (lists of tokens), not one string; "
-                "use Vocab.for_sentences([tokenize_sentence(s) for s in sentences])")
-        if isinstance(tokenized, collections.abc.Iterator):  # a generator of token lists
-            tokenized = list(tokenized)
+        tokenized = list(tokenized) if isinstance(tokenized, collections.abc.Iterator) else tokenized  # a generator
         sequence(tokenized, "tokenized", of=(list, tuple), what="a list of tokenised sentences (lists of tokens)",
-                 hint="use [tokenize_sentence(s) for s in sentences]")
-        vocab = cls([list(t) for t in tokenized], min_freq=min_freq, reserved_tokens=[PAD])
-        assert vocab[UNK] == UNK_IDX and vocab[PAD] == PAD_IDX
-        return vocab
+                 hint="use Vocab.for_sentences([tokenize_sentence(s) for s in sentences])")
+        return cls([list(t) for t in tokenized], min_freq=min_freq, reserved_tokens=[PAD])
 
     @classmethod
     def from_tokens(cls, idx_to_token: Sequence[str], token_freqs: Iterable = ()) -> Vocab:
@@ -217,24 +210,17 @@ class Vocab:
 
         Every index must be in ``[0, len(vocab))``: a negative one is an error, not a count from the end.
         """
-        if isinstance(indices, (list, tuple, np.ndarray, np.integer)):
-            if isinstance(indices, (list, tuple)) and not indices:
-                return []
-            try:
-                indices = torch.as_tensor(indices)
-            except (TypeError, ValueError, RuntimeError, OverflowError):
-                raise validation.ArgumentTypeError(f"indices must be token indices (whole numbers from 0 to "
-                                                   f"{len(self) - 1}), got {indices!r:.80}") from None
-        elif not isinstance(indices, torch.Tensor):  # one index
-            index = non_negative_int(indices, "indices", hint="a token index, or a list of them")
-            if index < len(self):
-                return self.idx_to_token[index]
-            indices = torch.tensor(min(index, 2**63 - 1))  # out of range: reported below
-        validation.token_ids(indices, "indices", len(self), shape=((), ("num_tokens",)))
-        indices = indices.tolist()
-        if not isinstance(indices, list):
-            return self.idx_to_token[indices]
-        return [self.idx_to_token[index] for index in indices]
+        if isinstance(indices, (list, tuple)) and not indices:
+            return []
+        if not isinstance(indices, (list, tuple, torch.Tensor, np.ndarray, np.integer)):  # one index
+            indices = min(non_negative_int(indices, "indices", hint="a token index, or a list of them"), 2**63 - 1)
+        try:
+            ids = torch.as_tensor(indices)
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            raise validation.ArgumentTypeError(f"indices must be token indices (whole numbers from 0 to "
+                                               f"{len(self) - 1}), got {indices!r:.80}") from None
+        ids = validation.token_ids(ids, "indices", len(self), shape=((), ("num_tokens",))).tolist()
+        return self.idx_to_token[ids] if isinstance(ids, int) else [self.idx_to_token[i] for i in ids]
 
     def encode(self, sentence: str | Sequence[str]) -> list[int]:
         """Indices of a sentence (a string is split by :func:`tokenize_sentence` first); ``[]`` for an empty one."""
@@ -314,8 +300,7 @@ def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str]
 
     from seqlib import data
 
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    validation.one_of(split, "split", ("train", "test"))
     found: dict[int, list[tuple[str, str]]] = {1: [], 0: []}
     with tarfile.open(data.fetch("aclImdb")) as tar:
         for member in tar:
@@ -337,8 +322,7 @@ def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str]
 def ngram_tuples(tokens: Sequence, n: int) -> list[tuple]:
     """Every run of ``n`` consecutive tokens, repeats kept, to count them:
     ``ngram_tuples("abcd", 2)`` -> ``[("a","b"), ("b","c"), ("c","d")]``."""
-    n = positive_int(n, "n", hint="(the length of the n-grams)")
-    return list(zip(*(tokens[i:] for i in range(n))))
+    return list(zip(*(tokens[i:] for i in range(positive_int(n, "n", hint="(the length of the n-grams)")))))
 
 
 def ngram_features(tokens: Sequence[str], n: int = 2) -> list[str]:

@@ -580,26 +580,17 @@ def _register_day06_specs():
     spec("ngram.NgramLM.log_probs_next", lambda contexts: lm(3).log_probs_next(contexts),
          lambda: dict(contexts=torch.tensor([[0, 1], [-1, 2]])), contexts="tensor",
          ok={"contexts": {"one dimension less"}})  # a 1-d context is one row (documented)
-    spec("ngram.NgramLM.top_k_accuracy", lambda tokens, ks, chunk: lm().top_k_accuracy(tokens, ks, chunk=chunk),
-         lambda: dict(tokens=text[:20], ks=[1, 2], chunk=4), tokens="seq", ks="seq", chunk="size")
+    spec("ngram.NgramLM.predictions", lambda tokens, chunk: list(lm().predictions(tokens, chunk=chunk)),
+         lambda: dict(tokens=text[:20], chunk=4), tokens="seq", chunk="size")
     spec("ngram.NgramLM.tune_k", lambda val_tokens, ks: lm(2, "add-k").tune_k(val_tokens, ks),
          lambda: dict(val_tokens=text[:20], ks=[1.0, 0.1]), val_tokens="seq", ks="seq",
          aliases={"val_tokens": ("tokens",)})
     spec("ngram.NgramLM.begin_state", lambda batch_size: lm(3).begin_state(batch_size), lambda: dict(batch_size=2),
          batch_size="size")
-    spec("ngram.NgramLM.step", lambda state, tokens: lm(3).step(state, tokens),
-         lambda: dict(state=torch.tensor([[0, 1], [-1, 2]]), tokens=torch.tensor([1, 3])), state="tensor",
-         tokens="tensor", aliases={"state": ("contexts",)},
-         ok={"state": {"one dimension less"}})  # a 1-d state is one row, like a 1-d context
+    # NgramLM.step is per-token code (the decoders call it once per token): unchecked by design
 
     # seqlib.decoding
     logits = lambda: dict(logits=_randn(2, 6))
-    spec("decoding.apply_temperature", dec.apply_temperature, lambda: dict(logits=_randn(2, 6), temperature=0.7),
-         logits="ftensor", temperature="pos", ok={"logits": {"one dimension less"}})  # (vocab_size,) is valid
-    spec("decoding.top_k_filter", dec.top_k_filter, lambda: dict(logits=_randn(2, 6), k=3), logits="ftensor",
-         k="size", ok={"logits": {"one dimension less"}})
-    spec("decoding.top_p_filter", dec.top_p_filter, lambda: dict(logits=_randn(2, 6), p=0.8), logits="ftensor",
-         p="prob", ok={"logits": {"one dimension less"}})
     spec("decoding.filter_logits", dec.filter_logits,
          lambda: dict(logits=_randn(2, 6), temperature=0.8, top_k=4, top_p=0.9), logits="ftensor",
          temperature="pos", top_k="optsize", top_p="prob",
@@ -629,22 +620,18 @@ def _register_day06_specs():
          lambda: dict(step=step(), prompt=[0, 1], max_len=5, beam_width=3, alpha=1.0, eos=3, batch_dim=0),
          step="callable", prompt="seq", max_len="size", beam_width="size", alpha="pos", eos="int", batch_dim="count",
          ok={"eos": {"None"}, "batch_dim": {"None"}})  # None: no end token; the step's own batch_dim
-    spec("decoding.score_continuation",
-         lambda step, prompt, continuation: dec.score_continuation(step, state(len(continuation)) if isinstance(
-             continuation, torch.Tensor) and continuation.dim() == 2 and len(continuation) else state(), prompt,
-             continuation),
-         lambda: dict(step=step(), prompt=[0, 1], continuation=torch.tensor([[2, 1, 0]])), step="callable",
-         prompt="seq", continuation="tokens", ok={"continuation": {"one dimension less"}})  # one row
-
     def lm_net():
         torch.manual_seed(0)
         return _module("seqlib.lm").concise_model("lstm", 5, 4)
     spec("decoding.LMStep", dec.LMStep, lambda: dict(net=lm_net(), batch_dim=1), net="module",
          batch_dim="count", ok={"batch_dim": {"None"}})
-    spec("decoding.LMStep.__call__", lambda state, tokens: dec.LMStep(lm_net())(state, tokens),
-         lambda: dict(state=lm_net().begin_state(batch_size=2), tokens=torch.tensor([1, 3])), state="state",
-         tokens="tokens", aliases={"tokens": ("X",)},  # the model's own check names its input X
-         ok={"state": {"one dimension less"}})  # torch.nn accepts an unbatched state
+    # LMStep.__call__ is per-token code (the decoders check their input once): unchecked by design
+    spec("decoding.generate", lambda **kw: dec.generate(lm_net(), Vocab(list("abcd")), **kw),
+         lambda: dict(prefix="ab", num_preds=3, temperature=0.5, top_k=2, top_p=0.9, seed=0),
+         prefix="str", num_preds="count", temperature="pos", top_k="optsize", top_p="prob", seed="count",
+         ok={"top_p": {"None"}, "seed": {"None"}})  # None: no top-p filter; the global random generator
+    spec("decoding.top_k_accuracy", dec.top_k_accuracy,
+         lambda: dict(predictions=[(_randn(4, 5), torch.tensor([0, 1, 4, 2]))], ks=[1, 2]), ks="seq")
     gen = lambda: dec.sample(step(), state(2), [0, 1], 5, num_samples=2, generator=_g())
     spec("decoding.avg_log_likelihood", dec.avg_log_likelihood, lambda: dict(generated=gen()), generated="callable")
     samples = lambda: dict(sequences=["to be or not", "to be"], n=2)
