@@ -250,6 +250,7 @@ def generate(model, vocab, prefix: str, num_preds: int, *, temperature: float = 
     if not isinstance(prefix, str) or not prefix:
         raise ValueError(f"prefix must be a non-empty string: the model needs at least one token to start from, "
                          f"e.g. generate(model, vocab, 't', 50); got {prefix!r:.40}")
+    num_preds = validation.non_negative_int(num_preds, "num_preds", hint="(characters to generate)")
     generator = None if seed is None else torch.Generator().manual_seed(validation.non_negative_int(seed, "seed"))
     was_training = getattr(model, "training", False)
     step = LMStep(model)

@@ -1,30 +1,19 @@
-"""From text to tokens: readers, tokenizers, the vocabulary, n-grams and splits.
+"""From text to tokens: readers, tokenizers, the one vocabulary, n-grams and splits.
 
-The D2L part follows *Dive into Deep Learning* (classic PyTorch edition, section 8.2) and
-keeps its semantics, so that :mod:`seqlib.d2l` can export it unchanged:
-
-* :func:`preprocess` cleans one line: every run of non-letters becomes one space, the line
-  is stripped and lower-cased. :func:`read_time_machine` applies it line by line and keeps
-  the lines (joined without separator they make the 170,580-character corpus).
-* :func:`tokenize` splits *lines* into word or character tokens (D2L's name and signature).
-* :class:`Vocab` maps tokens to indices and back, most frequent tokens first, index 0 is
-  ``<unk>``; it is the course's one vocabulary (characters on Day 3, words and n-grams on Day 5).
-* :func:`load_corpus_time_machine` returns the character corpus as a list of indices.
-
-Sentences (Day 5), in the order a review meets them::
+* :func:`preprocess`, :func:`read_time_machine`, :func:`tokenize` (lines -> word or character
+  tokens), :class:`Vocab` and :func:`load_corpus_time_machine` keep the semantics of *Dive into
+  Deep Learning* (classic edition, 8.2), so that :mod:`seqlib.d2l` exports them unchanged.
+* Sentences (Day 5)::
 
     "It doesn't work."  --tokenize_sentence-->  ["it", "does", "n't", "work", "."]
                         --vocab.encode------->  [12, 57, 31, 402, 3]   (Vocab.for_sentences:
                                                                         <unk> = 0, <pad> = 1)
 
-:func:`load_mr` (Pang & Lee's sentence polarity data through :mod:`seqlib.data`),
-:func:`load_imdb` (the IMDb reviews of Maas et al. 2011, online only) and
-:func:`stratified_split`. Batching the encoded sentences is :mod:`seqlib.batching`'s job.
-
-Two kinds of n-grams, with two names: :func:`ngram_tuples` (every run of ``n`` tokens, for
-counting them: Zipf's law on Day 3) and :func:`ngram_features` (the distinct 1- to n-grams of a
-sentence as strings: the features of the bag-of-n-grams baseline). :func:`train_val_split`
-holds out the *end* of a corpus as validation text.
+  read by :func:`load_mr` (Pang & Lee) or :func:`load_imdb` (Maas et al. 2011, online only), split
+  by :func:`stratified_split`; :mod:`seqlib.batching` batches them.
+* :func:`ngram_tuples` (every run of ``n`` tokens, to count them), :func:`ngram_features` (the
+  distinct 1- to n-grams of a sentence, the bag-of-n-grams features), :func:`train_val_split`
+  (the *end* of a corpus as validation text).
 """
 
 from __future__ import annotations

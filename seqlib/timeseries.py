@@ -280,7 +280,7 @@ def _series(series, dtype) -> np.ndarray:
     data = _numbers(series, "series", dtype)
     if data.ndim not in (1, 2):
         raise ValueError(f"series must have shape (T,) or (num_series, T), got {data.shape}")
-    return data.reshape(-1, data.shape[-1]) if data.ndim == 1 else data
+    return data[None, :] if data.ndim == 1 else data
 
 
 def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
