@@ -37,8 +37,9 @@ Training
   adversarial loss
 - ``seqlib.history``    ``History``: the one record of a training run (``fit`` and the language-model loop)
 - ``seqlib.lm_train``   what only language models add: state carried or reset, perplexity, their loop, generation
-- ``seqlib.decoding``   from a model to text over one ``step`` protocol: temperature, top-k, top-p, greedy,
-  sampling, beam search; measures of generated text (likelihood, distinct-n, repetition)
+- ``seqlib.decoding``   from a model to text over one ``step`` protocol: ``generate`` (the one text generation),
+  temperature, top-k, top-p, greedy, sampling, beam search; next-token top-k accuracy; measures of
+  generated text (likelihood, distinct-n, repetition)
 - ``seqlib.checkpoint`` save and load a model with its vocabulary and configuration (``weights_only``), with
   errors that say what is wrong
 

@@ -28,13 +28,10 @@ A prompt is read first (:func:`prime`); then each decoder picks the next token f
   raw sum, ``1``: mean per token). ``beam_width = 1`` is greedy decoding; beam search usually, not
   always, finds a more probable sequence than greedy.
 
-Input is checked once, where a call enters (the filter settings, the prompt, ``eos``); the loops
-over tokens run no checks. Measures (a stable estimate wants many samples):
-:func:`top_k_accuracy` (is the true next token among the ``k`` most probable?),
-:func:`avg_log_likelihood` (nats per generated token under the model itself, unfiltered),
-:func:`distinct_n` (distinct n-grams over all n-grams of all samples: diversity),
-:func:`repetition_rate` (share of a sample's n-grams that repeat an earlier one: loops),
-:func:`seen_share` (share of generated words that occur in the training text) and :func:`find_loop`.
+Input is checked once, where a call enters; the loops over tokens run no checks. Measures:
+:func:`top_k_accuracy` (next-token accuracy), and of generated text (a stable estimate wants many
+samples) :func:`avg_log_likelihood`, :func:`distinct_n`, :func:`repetition_rate`, :func:`seen_share`,
+:func:`find_loop`.
 """
 
 from __future__ import annotations
@@ -70,10 +67,9 @@ def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None) -> torch.Tensor:
     """Temperature, then top-k, then top-p (the order of most libraries), shape kept; ``None`` skips a filter.
 
-    ``logits / T``; ``T = 0`` is the limit: only the most probable token (the first on ties) keeps its
-    logit. Top-k keeps the ``k`` largest logits of a row (exactly ``k``: ties by the lower index); top-p
-    keeps tokens from the most probable down until their probability reaches ``p`` (``1e-9`` of slack for
-    rounding: two tokens of 0.3 reach ``p = 0.6``; the most probable one is always kept). Dropped: ``-inf``.
+    ``logits / T`` (``T = 0``: only the argmax keeps its logit); dropped tokens get ``-inf``. Top-p keeps
+    tokens from the most probable down until their probability reaches ``p`` (``1e-9`` of slack for
+    rounding: two tokens of 0.3 reach ``p = 0.6``), always the most probable one.
     """
     return _filter(_logits(logits), *_filters(temperature, top_k, top_p))
 
@@ -302,7 +298,8 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
     ends with ``eos`` is finished and leaves the beam; decoding stops after ``max_len`` tokens, when
     none is live, or when no live prefix can still enter the best ``beam_width`` (its log-probability
     only falls: at best it keeps it to ``max_len`` tokens). Finished and live hypotheses are then
-    ranked by ``log_prob / len ** alpha``. A first step where every token has probability 0 is an error.
+    ranked by ``log_prob / len ** alpha``. A first step where every token has probability 0 is an error;
+    at a later such step the live prefixes end.
     ``batch_dim``: the dimension of the state that holds the beams (default: ``step.batch_dim``, else 0).
     """
     max_len = validation.positive_int(max_len, "max_len", hint="(tokens to generate)")
@@ -320,9 +317,11 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
         best, order = torch.sort(candidates[pool], descending=True, stable=True)  # the best without sorting all
         best, flat = best[:width], pool[order[:width]]
         best, flat = best[torch.isfinite(best)], flat[torch.isfinite(best)]
-        if t == 0 and len(best) == 0:
-            raise ValueError("every first token has probability 0 (all log-probabilities are -inf): there is "
-                             "nothing to search; check the model's output after the prompt")
+        if len(best) == 0:   # no token can follow: the live prefixes end here
+            if t == 0:
+                raise ValueError("every first token has probability 0 (all log-probabilities are -inf): there is "
+                                 "nothing to search; check the model's output after the prompt")
+            break
         live = []
         for score, parent, token in zip(best.tolist(), (flat // V).tolist(), (flat % V).tolist()):
             prefix = prefixes[parent] + [token]

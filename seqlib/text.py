@@ -71,14 +71,9 @@ def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
 
     ``tokenize(["the time"], "char")`` -> ``[["t", "h", "e", " ", "t", "i", "m", "e"]]``.
     """
-    if isinstance(lines, str):
-        raise validation.ArgumentTypeError("tokenize expects a list of lines, not one string; "
-                                           "wrap it: tokenize([text], ...)")
     validation.one_of(token, "token", ("word", "char"), hint="use token='word' or token='char'")
-    sequence(lines, "lines", of=str, what="a list of lines (strings)")
-    if token == "word":
-        return [line.split() for line in lines]
-    return [list(line) for line in lines]
+    sequence(lines, "lines", of=str, what="a list of lines (strings)", hint="wrap one text: tokenize([text], ...)")
+    return [line.split() if token == "word" else list(line) for line in lines]
 
 
 _CLITICS = re.compile(r"(n't|'s|'re|'ve|'d|'ll|'m)\b")

@@ -28,10 +28,6 @@ __all__ = ["SineWaves", "sine_waves", "sine_splits", "WindowDataset", "split_ser
            "persistence_forecast", "LinearAR", "fit_ar"]
 
 
-# ----------------------------------------------------------------------------------------
-# Sine waves
-# ----------------------------------------------------------------------------------------
-
 @dataclass(frozen=True, eq=False)
 class SineWaves:
     """Sine-wave series: ``values`` (observed, with noise) and ``clean``, both (num_series, length).
@@ -102,10 +98,6 @@ def sine_splits(seed: int, length: int, *, noise: float = 0.0, period=20.0, ampl
                              rng=np.random.default_rng([seed, zlib.crc32(name.encode())]))
             for name, n in sizes.items()}
 
-
-# ----------------------------------------------------------------------------------------
-# Sliding windows
-# ----------------------------------------------------------------------------------------
 
 class WindowDataset(Dataset):
     """Sliding windows over one series (shape ``(T,)``) or many (shape ``(num_series, T)``).
@@ -205,10 +197,6 @@ def split_series(series, num_val: int, num_test: int, window: int):
     return (data[:n_train], data[val_start - window:test_start], data[test_start - window:])
 
 
-# ----------------------------------------------------------------------------------------
-# Baselines
-# ----------------------------------------------------------------------------------------
-
 def persistence_forecast(X, horizon: int | None = None):
     """Repeat the last value of each window: ``X`` (batch, window) -> (batch,) or (batch, horizon).
 
@@ -256,7 +244,7 @@ class LinearAR:
         if X.ndim != 2 or X.shape[1] < p:
             raise ValueError(f"X must be windows of shape (batch, window) with window >= {p} for an AR({p}) "
                              f"model, got shape {tuple(X.shape)}")
-        weights = np.asarray(self.coef, dtype=np.float64)[::-1].copy()  # oldest lag first, to match X[:, -p:]
+        weights = self.coef[::-1].copy()  # oldest lag first, to match X[:, -p:]
         if isinstance(X, torch.Tensor):
             # integer windows are computed in floating point (the coefficients must not be truncated)
             dtype = X.dtype if X.is_floating_point() else torch.get_default_dtype()

@@ -348,6 +348,12 @@ def test_beam_search_refuses_a_first_step_where_every_token_is_impossible():
     with pytest.raises(ValueError, match="probability 0"):
         dec.beam_search(dead, torch.zeros(1), [0], 5)
 
+    def dies_later(state, tokens):  # token 1 then nothing: the prefix [1] is the answer, not []
+        rows = torch.full((len(tokens), 4), float("-inf"))
+        rows[:, 1] = 0.0 if int(state.reshape(-1)[0]) == 0 else float("-inf")
+        return rows, state + 1
+    assert dec.beam_search(dies_later, torch.zeros(1), [0], 5, beam_width=2) == [dec.Hypothesis([1], 0.0, 0.0)]
+
 
 def test_top_k_accuracy_ranks_ties_by_the_lower_index():
     scores = torch.tensor([[0.0, 2.0, 2.0, 1.0], [3.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
