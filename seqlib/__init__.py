@@ -24,7 +24,7 @@ Recurrent networks
 Data
 - ``seqlib.data``       fetch, verify and cache the course's data sets (offline folder, cache, canonical address)
 - ``seqlib.text``       from text to tokens: readers (Time Machine, MR, IMDb), tokenizers, the one ``Vocab``, n-grams
-- ``seqlib.sampling``   random and sequential partitioning of a corpus into language-model minibatches
+- ``seqlib.partitioning`` random and sequential partitioning of a corpus into language-model minibatches
 - ``seqlib.batching``   variable-length batches: padding, masks, masked pooling, collate, length buckets,
   reversal within lengths and both directions of a recurrent layer over a padded batch
 - ``seqlib.timeseries`` sine-wave data, sliding-window data sets, forecasting baselines
@@ -38,8 +38,9 @@ Training
   adversarial loss
 - ``seqlib.history``    ``History``: the one record of a training run (``fit`` and the language-model loop)
 - ``seqlib.lm_train``   what only language models add: state carried or reset, perplexity, their loop, generation
-- ``seqlib.decoding``   from a model to text over one ``step`` protocol: temperature, top-k, top-p, greedy,
-  sampling, beam search; measures of generated text (likelihood, distinct-n, repetition)
+- ``seqlib.decoding``   from a model to text over one ``step`` protocol: ``generate`` (the one text generation),
+  temperature, top-k, top-p, greedy, sampling, beam search; next-token top-k accuracy; measures of
+  generated text (likelihood, distinct-n, repetition)
 - ``seqlib.checkpoint`` save and load a model with its vocabulary and configuration (``weights_only``), with
   errors that say what is wrong
 
