@@ -4,7 +4,6 @@ and the data loader's checksum and offline paths for the UD files."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 from pathlib import Path
 
@@ -14,9 +13,11 @@ from torch import nn
 
 from seqlib import data
 from seqlib.batching import bidirectional_states, padding_mask, reverse_padded
-from seqlib.tagging import (EOW, PAD_TAG, UPOS, MostFrequentTag, TaggedDataset, Tagger, accuracy,
-                            char_vocab, collate_tagged, load_treebank, perceptron_tagger,
-                            predict, read_conllu, spell, tag_ids, tag_sentence, tokenize_words)
+from seqlib.baselines import MostFrequentTag, perceptron_tagger
+from seqlib.batching import make_loader
+from seqlib.tagging import (EOW, PAD_TAG, TaggedDataset, Tagger, char_vocab, collate_tagged, predict_tags, spell,
+                            tag_sentence)
+from seqlib.treebank import UPOS, accuracy, load_treebank, read_conllu, tag_ids, tokenize_words
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab
 from seqlib.utils import num_params
 
@@ -150,8 +151,8 @@ def test_a_sentence_alone_and_padded_in_a_batch_gets_the_same_emissions(kwargs):
     use_chars = kwargs.pop("chars", False)
     words, chars, ds = _batch()
     torch.manual_seed(0)
-    model = Tagger(len(words), embed_size=8, num_hiddens=6, num_chars=len(chars) if use_chars else None,
-                   char_embed=4, char_filters=5, **kwargs).eval()
+    model = Tagger(len(words), embed_size=8, num_hiddens=6, char_vocab_size=len(chars) if use_chars else None,
+                   char_embed_size=4, char_filters=5, **kwargs).eval()
     ch = chars if use_chars else None
     X, lengths, C, C_index, Y = collate_tagged(list(ds), ch)
     emissions = model(X, lengths, C, C_index)
@@ -168,9 +169,9 @@ def test_a_sentence_alone_and_padded_in_a_batch_gets_the_same_emissions(kwargs):
 def test_a_tagger_learns_a_tiny_training_set(crf):
     words, chars, ds = _batch()
     torch.manual_seed(0)
-    model = Tagger(len(words), embed_size=8, num_hiddens=8, num_chars=len(chars), char_embed=4,
+    model = Tagger(len(words), embed_size=8, num_hiddens=8, char_vocab_size=len(chars), char_embed_size=4,
                    char_filters=4, dropout=0.0, crf=crf)
-    loader = torch.utils.data.DataLoader(ds, batch_size=3, collate_fn=functools.partial(collate_tagged, chars=chars))
+    loader = make_loader(ds, batch_size=3)
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     batch = next(iter(loader))
     first = model.loss(*batch).item()
@@ -179,7 +180,7 @@ def test_a_tagger_learns_a_tiny_training_set(crf):
         model.loss(*batch).backward()
         opt.step()
     assert model.loss(*batch).item() < first / 5
-    gold, pred = predict(model, loader)
+    gold, pred = predict_tags(model, loader)
     assert gold == [tag_ids(t) for _, t in SENTENCES] and accuracy(gold, pred) == 1.0
     result = tag_sentence(model, words, chars, ["The", "cheetah", "sleeps"])
     assert [r["word"] for r in result] == ["The", "cheetah", "sleeps"]

@@ -12,7 +12,7 @@ import torch
 
 from seqlib.batching import padding_mask
 from seqlib.checks.feedback import call_student, report, require_callable
-from seqlib.seq2seq import AdditiveAttention
+from seqlib.attention import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
 
