@@ -1,11 +1,9 @@
 r"""The baselines a neural model must beat: a bag of n-grams for sentences (Day 5), counting taggers (Day 8).
 
-=====================  =================================================================
-:class:`NgramFeatures`  binary bag-of-n-gram features of tokenised sentences
-:class:`BagOfNgrams`    logistic regression on them, optionally NBSVM's naive-Bayes scaling
-:class:`MostFrequentTag`  each word's most frequent training tag; a rule for unseen words
-:func:`perceptron_tagger` NLTK's averaged perceptron tagger, trained on the treebank
-=====================  =================================================================
+- :class:`NgramFeatures` and :class:`BagOfNgrams`: logistic regression on binary bag-of-n-gram
+  features, optionally with NBSVM's naive-Bayes scaling (Day 5)
+- :class:`MostFrequentTag`: each word's most frequent training tag, a rule for unseen words (Day 8)
+- :func:`perceptron_tagger`: NLTK's averaged perceptron tagger, trained on the treebank (Day 8)
 """
 
 from __future__ import annotations
@@ -107,6 +105,9 @@ class BagOfNgrams(nn.Module):
                              hint="as NgramFeatures.batch gives them")
         validation.tensor(offsets, "offsets", shape=("batch_size",), dtype="integer", non_empty=True,
                           hint="the start of each sentence in ids, as NgramFeatures.batch gives them")
+        if len(offsets) and int(offsets.max()) > len(ids):
+            raise ValueError(f"offsets point past the end of ids ({int(offsets.max())} > {len(ids)}): pass the "
+                             "ids and offsets of one batch, as NgramFeatures.batch gives them")
         return self.bag(ids, offsets, per_sample_weights=self.scale[ids]).squeeze(-1) + self.bias
 
     @staticmethod

@@ -37,10 +37,8 @@ padding stays in place) and concatenates the two states at every position:
     \overleftarrow{\mathbf{h}}_t = g(\mathbf{x}_t, \overleftarrow{\mathbf{h}}_{t+1}), \qquad
     \mathbf{h}_t = [\overrightarrow{\mathbf{h}}_t ; \overleftarrow{\mathbf{h}}_t] \in \mathbb{R}^{2h} .
 
-Padding positions count for nothing, whatever they hold. Word dropout (:func:`drop_words`) and
-the embedding's initialisation (:func:`init_embedding`) act on padded token ids too. An **empty
-sentence** (length 0) has no state: the datasets and :func:`collate` refuse it, saying which one it is;
-the functions that run inside a model (masks, poolings, reversal) check nothing.
+Padding positions count for nothing, whatever they hold. An **empty sentence** has no state: the
+datasets and :func:`collate` refuse it; what runs inside a model (masks, poolings, reversal) checks nothing.
 """
 
 from __future__ import annotations
@@ -62,10 +60,9 @@ __all__ = ["PaddedDataset", "collate", "SentenceDataset", "LengthBucketSampler",
 class PaddedDataset(torch.utils.data.Dataset):
     """Items that are tuples of fields, with how :func:`collate` batches each field (``pad_values``).
 
-    A number pads that field's 1-d tensors on the right to the longest of the batch; ``None``
-    stacks it (numbers, 0-d tensors) or keeps it as a list (anything else, e.g. word forms). Item
-    ``i``'s length for bucketing is the longest of its padded fields. A subclass may override
-    :meth:`collate` to add what a batch needs (:class:`seqlib.tagging.TaggedDataset` adds characters).
+    A number pads that field's 1-d tensors on the right to the longest of the batch; ``None`` stacks
+    it (numbers) or keeps a list (e.g. word forms). An item's length for bucketing is that of its
+    longest padded field. A subclass may add to :meth:`collate` (``TaggedDataset`` adds characters).
     """
 
     def __init__(self, items, pad_values: Sequence = (PAD_IDX, None)):
@@ -87,16 +84,11 @@ class PaddedDataset(torch.utils.data.Dataset):
 
 
 def collate(batch, pad_values: Sequence = (PAD_IDX, None)):
-    """Batch a list of items field by field; the lengths of the first field follow it.
-
-    ``(ids, label)`` items (``pad_values=(PAD_IDX, None)``, :class:`SentenceDataset`) give
-    ``(X (B, T), lengths (B,), y (B,))`` as :func:`seqlib.training.fit` wants, with X right-padded
-    with ``<pad>``; an item ``(a, b, c)`` with ``pad_values=(p, q, r)`` gives ``(A, lengths, B, C)``.
-    Raises ``ValueError`` for an empty first field (a sentence without tokens).
-    """
-    if not batch:
-        raise ValueError("batch must be a non-empty list of items, got an empty one")
-    fields = []
+    """Batch items field by field, the lengths of the first field after it: ``(ids, label)`` items give
+    ``(X (B, T), lengths (B,), y (B,))``, X right-padded with ``<pad>``; ``(a, b, c)`` items give
+    ``(A, lengths, B, C)``. An empty first field (a sentence without tokens) is a ``ValueError``."""
+    validation.sequence(batch, "batch", non_empty=True, what="a list of items (tuples of fields)")
+    fields = []  # a number pads the field; None stacks numbers or keeps a list
     for values, pad in zip(zip(*batch), pad_values):
         if pad is not None:
             fields.append(nn.utils.rnn.pad_sequence(list(values), batch_first=True, padding_value=pad))
@@ -112,17 +104,15 @@ def collate(batch, pad_values: Sequence = (PAD_IDX, None)):
 
 
 class SentenceDataset(PaddedDataset):
-    """Encoded sentences and labels: item ``i`` is ``(LongTensor of token ids, float label)``.
-
-    Sentences are encoded with :meth:`seqlib.text.Vocab.encode`; those longer than ``max_len``
-    tokens are cut to their first ``max_len`` tokens.
-    """
+    """Sentences encoded by :meth:`seqlib.text.Vocab.encode` (cut to ``max_len`` tokens) and their labels:
+    item ``i`` is ``(token ids, float label)``."""
 
     def __init__(self, sentences: Sequence[str], labels: Sequence[int], vocab: Vocab,
                  max_len: int | None = None):
         validation.sequence(sentences, "sentences", of=str, what="a list of sentences (strings)")
         if max_len is not None:
             max_len = validation.positive_int(max_len, "max_len", hint="(tokens kept per sentence) or None")
+        validation.sequence(labels, "labels", what="a list of labels (numbers), one per sentence")
         labels = torch.as_tensor(np.asarray(labels, dtype=np.float32)).reshape(-1)
         if len(sentences) != len(labels):
             raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels: give one label per sentence")
@@ -141,13 +131,9 @@ class LengthBucketSampler(torch.utils.data.Sampler):
     def __init__(self, lengths, batch_size, seed, pool=50):
         batch_size = validation.positive_int(batch_size, "batch_size")
         pool = validation.positive_int(pool, "pool", hint="(batches per pool sorted by length)")
-        seed = validation.non_negative_int(seed, "seed")
-        lengths = np.asarray(lengths)
-        if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
-            raise validation.ArgumentTypeError(f"lengths must be a flat list of integers (one per item), "
-                                               f"got an array of shape {lengths.shape} and dtype {lengths.dtype}")
-        self.lengths, self.batch_size, self.pool = lengths, batch_size, pool
-        self.rng = np.random.default_rng(seed)
+        self.lengths = np.asarray(validation.sequence(lengths, "lengths", what="a list of lengths, one per item"))
+        self.batch_size, self.pool = batch_size, pool
+        self.rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
 
     def __iter__(self):
         order = self.rng.permutation(len(self.lengths))
@@ -166,20 +152,16 @@ class LengthBucketSampler(torch.utils.data.Sampler):
 
 def make_loader(dataset: PaddedDataset, batch_size: int = 64, shuffle: bool = False,
                 seed: int = 0) -> torch.utils.data.DataLoader:
-    """A DataLoader of the dataset's :meth:`~PaddedDataset.collate` batches.
-
-    ``shuffle=True`` (training): batches of items of similar lengths
-    (:class:`LengthBucketSampler`), drawn in a random order that is reproducible from ``seed``.
-    ``shuffle=False``: the dataset's order.
-    """
+    """A DataLoader of the dataset's :meth:`~PaddedDataset.collate` batches: ``shuffle=True`` (training)
+    draws batches of similar lengths (:class:`LengthBucketSampler`) in an order reproducible from ``seed``;
+    ``shuffle=False`` keeps the dataset's order."""
     batch_size = validation.positive_int(batch_size, "batch_size")
     if not isinstance(dataset, PaddedDataset):
         raise validation.ArgumentTypeError(f"dataset must be a seqlib.batching.PaddedDataset, "
                                            f"got {type(dataset).__name__}")
     if shuffle:
-        return torch.utils.data.DataLoader(dataset, batch_sampler=LengthBucketSampler(dataset.lengths, batch_size,
-                                                                                      seed),
-                                           collate_fn=dataset.collate)
+        sampler = LengthBucketSampler(dataset.lengths, batch_size, seed)
+        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=dataset.collate)
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=dataset.collate)
 
 
@@ -210,8 +192,8 @@ def masked_max(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def drop_words(X: torch.Tensor, p: float, pad_idx: int = PAD_IDX, unk_idx: int = UNK_IDX) -> torch.Tensor:
-    """Word dropout (training only): each real token of X (B, T) becomes ``<unk>`` with probability ``p``,
-    so that the ``<unk>`` vector is trained for the words unseen in training; padding stays padding."""
+    """Word dropout: each real token of X (B, T) becomes ``<unk>`` with probability ``p`` (training), so
+    that the ``<unk>`` vector, which words unseen in training read, is trained."""
     return X.masked_fill((torch.rand(X.shape, device=X.device) < p) & (X != pad_idx), unk_idx)
 
 

@@ -111,7 +111,6 @@ class RNNClassifier(nn.Module):
         self.last_attention = None
 
     def _check_batch(self, X, lengths):
-        """Once per call: token ids (B, T) within the vocabulary, one length in [1, T] per sentence."""
         validation.token_ids(X, "X", self.embedding.num_embeddings)
         return validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1],
                                   hint="one length per sentence of X, each at least one token "
@@ -148,13 +147,10 @@ class RNNClassifier(nn.Module):
 
 @torch.no_grad()
 def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> list[dict]:
-    """Predicted probability of "positive" for each raw sentence (model in eval mode, on its own device).
+    """P(positive) of each raw sentence (split by :func:`seqlib.text.tokenize_sentence`; model in eval mode).
 
-    The sentences are split by :func:`seqlib.text.tokenize_sentence` and encoded by ``vocab``.
-
-    Returns one dict per sentence: ``tokens``, ``p_positive``, ``unknown`` (share of tokens
-    outside the vocabulary) and ``attention`` (list of weights per token, or ``None`` if the
-    model does not pool with attention). Raises ``ValueError`` for an empty sentence.
+    One dict per sentence: ``tokens``, ``p_positive``, ``unknown`` (share of tokens outside the
+    vocabulary), ``attention`` (weights per token, or ``None`` without attention pooling).
     """
     if isinstance(sentences, str):
         sentences = [sentences]
@@ -179,11 +175,8 @@ def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> l
 
 
 def attention_html(result: dict) -> str:
-    """One :func:`predict_proba` result as HTML: the verdict, then each token as dark as its attention weight.
-
-    Without attention weights (another pooling) the tokens are shown plain. The share of unknown
-    words is reported when there are any. Tokens are HTML-escaped.
-    """
+    """One :func:`predict_proba` result as HTML: the verdict (and the share of unknown words), then each
+    token (escaped) as dark as its attention weight, plain without attention."""
     weights = result["attention"] or [0.0] * len(result["tokens"])
     top = max(weights) or 1.0
     spans = "".join(
@@ -215,13 +208,11 @@ class SentenceLM(nn.Module):
         \log p_{\rightarrow}(x_{b,t+1} \mid \overrightarrow{\mathbf{h}}_{b,t})
         + \sum_{t=2}^{L_b} \log p_{\leftarrow}(x_{b,t-1} \mid \overleftarrow{\mathbf{h}}_{b,t}) \Big]
 
-    with :math:`L_b` the length of sentence :math:`b` and :math:`N` the number of predictions (:math:`L_b - 1` per
-    sentence and direction). Each :math:`p(\cdot \mid \mathbf{h})` is an **adaptive softmax**
-    (Grave et al. 2017, :class:`torch.nn.AdaptiveLogSoftmaxWithLoss`): the ``cutoffs[0]``
-    most frequent tokens get a full softmax, the rarer ones are grouped into clusters
-    predicted with smaller projections, which makes a vocabulary of 9,000 words about six
-    times cheaper than a full output layer (it needs the vocabulary ordered by frequency, as
-    :meth:`seqlib.text.Vocab.for_sentences` makes it). Cutoffs at or above the vocabulary size are dropped.
+    with :math:`L_b` the length of sentence :math:`b` and :math:`N` the number of predictions. Each
+    :math:`p(\cdot \mid \mathbf{h})` is an **adaptive softmax** (Grave et al. 2017,
+    :class:`torch.nn.AdaptiveLogSoftmaxWithLoss`): the ``cutoffs[0]`` most frequent tokens get a full
+    softmax, rarer ones clusters with smaller projections (about six times cheaper for 9,000 words;
+    the vocabulary must be ordered by frequency). Cutoffs past the vocabulary are dropped.
 
     ============== ===================== ====================================================
     X              (B, T) long           token ids, right-padded (as :func:`~seqlib.batching.collate` gives)
@@ -234,9 +225,8 @@ class SentenceLM(nn.Module):
     forward        -> () float           :math:`\mathcal{L}`, the mean over the N predictions
     ============== ===================== ====================================================
 
-    A batch of one-token sentences has nothing to predict: its loss is 0.
-    ``forward(X, lengths)`` returns a loss, so :func:`seqlib.training.fit` trains it with
-    ``loss_fn=lambda nll, y: nll`` (the labels of the batch are ignored).
+    One-token sentences have nothing to predict (loss 0). ``forward`` returns the loss:
+    :func:`seqlib.training.fit` trains it with ``loss_fn=lambda nll, y: nll`` (labels ignored).
     """
 
     def __init__(self, classifier: RNNClassifier, cutoffs: Sequence[int] = (500, 2000),
@@ -246,9 +236,7 @@ class SentenceLM(nn.Module):
             raise validation.ArgumentTypeError(f"classifier must be an RNNClassifier (SentenceLM pretrains its "
                                                f"encoder), got {type(classifier).__name__}")
         div_value = validation.number_in_range(div_value, "div_value", 0, low_open=True)
-        if isinstance(cutoffs, (str, bytes)) or not isinstance(cutoffs, Sequence):
-            raise validation.ArgumentTypeError(f"cutoffs must be a list of increasing token counts, got {cutoffs!r}")
-        cutoffs = [validation.positive_int(c, "cutoffs[i]") for c in cutoffs]
+        cutoffs = [validation.positive_int(c, "cutoffs[i]") for c in validation.sequence(cutoffs, "cutoffs")]
         if cutoffs != sorted(set(cutoffs)):
             raise ValueError(f"cutoffs must be strictly increasing, got {cutoffs}")
         self.classifier = classifier

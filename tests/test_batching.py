@@ -65,7 +65,7 @@ def test_loader_buckets_by_length_and_is_reproducible():
 # --- issue 13: bad input gets a clear error ---------------------------------------------------
 
 def test_bad_batches_and_masks_are_explained():
-    with pytest.raises(ValueError, match=r"batch must be a non-empty list"):
+    with pytest.raises(ValueError, match=r"batch is empty"):
         collate([])
     with pytest.raises(ValueError, match=r"item 1 is empty"):
         SentenceDataset(["a", ""], [0, 1], Vocab([["a"]]))
