@@ -59,12 +59,10 @@ class NgramFeatures:
 
     def batch(self, tokenized: Sequence[Sequence[str]]):
         """``(ids, offsets)`` for :class:`BagOfNgrams` (an ``nn.EmbeddingBag`` input)."""
-        if isinstance(tokenized, str) or not isinstance(tokenized, Sequence):
-            raise validation.ArgumentTypeError(f"tokenized must be a list of token lists, got {type(tokenized).__name__}")
+        validation.sequence(tokenized, "tokenized", of=(list, tuple), what="a list of token lists")
         if len(tokenized) == 0:
             raise ValueError("tokenized has no sentences: an empty batch has nothing to classify")
-        if not all(isinstance(t, Sequence) and not isinstance(t, str) and all(isinstance(w, str) for w in t)
-                   for t in tokenized):
+        if not all(isinstance(w, str) for t in tokenized for w in t):
             raise validation.ArgumentTypeError("tokenized must be a list of token lists (lists of strings)")
         encoded = [self.encode(t) for t in tokenized]
         offsets = torch.tensor([0, *np.cumsum([len(e) for e in encoded])[:-1]], dtype=torch.long)

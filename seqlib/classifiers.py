@@ -90,10 +90,9 @@ class RNNClassifier(nn.Module):
         num_layers = validation.positive_int(num_layers, "num_layers")
         dropout = validation.probability(dropout, "dropout")
         word_dropout = validation.probability(word_dropout, "word_dropout")
-        pad_idx = int(validation.number_in_range(validation.non_negative_int(pad_idx, "pad_idx"), "pad_idx",
-                                                 0, vocab_size - 1, hint="a token index of the vocabulary"))
-        unk_idx = int(validation.number_in_range(validation.non_negative_int(unk_idx, "unk_idx"), "unk_idx",
-                                                 0, vocab_size - 1, hint="a token index of the vocabulary"))
+        pad_idx, unk_idx = (int(validation.number_in_range(validation.non_negative_int(i, name), name, 0, vocab_size - 1,
+                                                           hint="a token index of the vocabulary"))
+                            for i, name in ((pad_idx, "pad_idx"), (unk_idx, "unk_idx")))
         if embed_init is not None:
             validation.number_in_range(embed_init, "embed_init", 0, low_open=True, hint="or None")
         self.cell, self.pooling, self.pack = cell, pooling, pack

@@ -16,10 +16,8 @@ H           (B, T, D) float     states; D = ``num_hiddens``, doubled when bidire
 emissions   (B, T, K) float     one score per tag (K = 17 universal tags)
 ==========  ==================  ===================================================================
 
-A bidirectional layer (:func:`seqlib.batching.bidirectional_states`, its equations there) runs a
-second recurrent network over each sentence reversed within its length and concatenates the two
-states at every position. The CRF output layer is :mod:`seqlib.crf`; the baselines (most frequent
-tag, averaged perceptron) are in :mod:`seqlib.baselines`.
+Both directions: :func:`seqlib.batching.bidirectional_states` (its equations there); the CRF output
+layer: :mod:`seqlib.crf`; the baselines (most frequent tag, averaged perceptron): :mod:`seqlib.baselines`.
 """
 
 from __future__ import annotations
