@@ -22,7 +22,6 @@ layer: :mod:`seqlib.crf`; the baselines (most frequent tag, averaged perceptron)
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,7 +34,7 @@ from seqlib.crf import CRF
 from seqlib.text import PAD_IDX, Vocab
 from seqlib.treebank import UPOS, check_sentences, tag_ids
 
-__all__ = ["PAD_TAG", "spell", "char_vocab", "TaggedDataset", "collate_tagged", "CharCNN", "Tagger",
+__all__ = ["PAD_TAG", "spell", "char_vocab", "TaggedDataset", "CharCNN", "Tagger",
            "predict_tags", "tag_sentence"]
 
 PAD_TAG = -100   # the target at padding: torch's cross_entropy ignores it (ignore_index)
@@ -54,8 +53,8 @@ def char_vocab(sentences) -> Vocab:
 
 
 class TaggedDataset(PaddedDataset):
-    """Sentences encoded for a tagger: item ``i`` is ``(word ids (L,), forms, tag ids (L,))``; its batches
-    (:func:`seqlib.batching.make_loader`) are ``(X, lengths, C, C_index, Y)`` (:func:`collate_tagged`).
+    """Sentences encoded for a tagger: item ``i`` is ``(word ids (L,), forms, tag ids (L,))``; a batch
+    (:func:`seqlib.batching.make_loader`, :meth:`collate`) is ``(X, lengths, C, C_index, Y)``.
 
     ``words`` is the word-form vocabulary of the training split (``Vocab.for_sentences``: forms
     never seen in training map to ``<unk>``), ``chars`` the character vocabulary
@@ -65,34 +64,25 @@ class TaggedDataset(PaddedDataset):
     def __init__(self, sentences, words: Vocab, chars: Vocab | None = None):
         if not isinstance(words, Vocab) or (chars is not None and not isinstance(chars, Vocab)):
             raise validation.ArgumentTypeError("words (and chars, if given) must be seqlib.text.Vocab objects")
-        self.chars = chars
+        self.chars, self.spelled = chars, {}              # each form's character ids, encoded once
         super().__init__(((torch.tensor(words[list(w)], dtype=torch.long), list(w), torch.tensor(tag_ids(t)))
                           for w, t in check_sentences(sentences)), pad_values=(PAD_IDX, None, PAD_TAG))
 
     def collate(self, batch):
-        return collate_tagged(batch, self.chars)
-
-
-_SPELLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def collate_tagged(batch, chars: Vocab | None = None):
-    """Pad a list of :class:`TaggedDataset` items into ``(X, lengths, C, C_index, Y)`` (shapes: module docstring).
-
-    ``C`` holds the characters of each distinct word form of the batch once (``chars`` encodes
-    them; without it ``C`` is a (1, 1) placeholder and ``C_index`` zeros).
-    """
-    X, lengths, forms, Y = collate(batch, (PAD_IDX, None, PAD_TAG))
-    if chars is None:
-        return X, lengths, torch.full((1, 1), PAD_IDX), torch.zeros_like(X), Y
-    rows: dict[str, int] = {}
-    index = np.zeros(X.shape, dtype=np.int64)
-    for b, sentence in enumerate(forms):
-        index[b, :len(sentence)] = [rows.setdefault(w, len(rows)) for w in sentence]
-    spelled = _SPELLED.setdefault(chars, {})           # each form's character ids, encoded once per vocabulary
-    C = nn.utils.rnn.pad_sequence([spelled.get(w) if w in spelled else spelled.setdefault(
-        w, torch.tensor(chars[spell(w)])) for w in rows], batch_first=True, padding_value=PAD_IDX)
-    return X, lengths, C, torch.from_numpy(index), Y
+        """Pad the items into ``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form of the batch
+        once (without ``chars``, a (1, 1) placeholder, and ``C_index`` zeros)."""
+        X, lengths, forms, Y = collate(batch, self.pad_values)
+        if self.chars is None:
+            return X, lengths, torch.full((1, 1), PAD_IDX), torch.zeros_like(X), Y
+        rows: dict[str, int] = {}
+        index = np.zeros(X.shape, dtype=np.int64)
+        for b, sentence in enumerate(forms):
+            index[b, :len(sentence)] = [rows.setdefault(w, len(rows)) for w in sentence]
+        for w in rows:
+            if w not in self.spelled:
+                self.spelled[w] = torch.tensor(self.chars[spell(w)])
+        C = nn.utils.rnn.pad_sequence([self.spelled[w] for w in rows], batch_first=True, padding_value=PAD_IDX)
+        return X, lengths, C, torch.from_numpy(index), Y
 
 
 class CharCNN(nn.Module):
@@ -229,8 +219,8 @@ def tag_sentence(model: Tagger, words: Vocab, chars: Vocab | None, tokens: Seque
     model.eval()
     try:
         device = next(model.parameters()).device
-        item = (torch.tensor(words[list(tokens)]), list(tokens), torch.zeros(len(tokens), dtype=torch.long))
-        X, lengths, C, C_index, _ = collate_tagged([item], chars)
+        sentence = TaggedDataset([(list(tokens), ["X"] * len(tokens))], words, chars)
+        X, lengths, C, C_index, _ = sentence.collate(sentence.items)
         emissions = model(X.to(device), lengths, C.to(device), C_index.to(device))
         p, best = torch.softmax(emissions[0], -1).max(-1)
         path = model.crf.viterbi(emissions)[0][0].tolist() if model.crf is not None else [None] * len(tokens)
