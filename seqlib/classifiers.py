@@ -242,7 +242,7 @@ class SentenceLM(nn.Module):
         vocab_size = classifier.embedding.num_embeddings
         self.num_hiddens = classifier.rnn.hidden_size
         cutoffs = [c for c in cutoffs if c < vocab_size] or [vocab_size - 1]
-        self.out = nn.ModuleList(
+        self.head = nn.ModuleList(
             nn.AdaptiveLogSoftmaxWithLoss(self.num_hiddens, vocab_size, cutoffs, div_value=div_value)
             for _ in range(classifier.num_directions))
 
@@ -252,16 +252,16 @@ class SentenceLM(nn.Module):
         H, _ = self.classifier.encode(X, lengths)             # (B, T, dirs * h)
         has_next = padding_mask(lengths, X.shape[1])[:, 1:]   # (B, T-1): x_{t+1} is real
         h, nll = self.num_hiddens, []
-        for d, out in enumerate(self.out):
+        for d, head in enumerate(self.head):
             H_d = H[..., d * h:(d + 1) * h]                   # the states of direction d
             # forward: the state at t predicts x_{t+1}; backward: the state at t+1 predicts x_t
             src, tgt = (H_d[:, :-1], X[:, 1:]) if d == 0 else (H_d[:, 1:], X[:, :-1])
-            picked = -out(src[has_next], tgt[has_next]).output   # -log p of the targets
+            picked = -head(src[has_next], tgt[has_next]).output  # -log p of the targets
             nll_d = H.new_zeros(has_next.shape).masked_scatter(has_next, picked)
             nll.append(nn.functional.pad(nll_d, (0, 1) if d == 0 else (1, 0)))  # (B, T)
         return torch.stack(nll, dim=-1)
 
     def forward(self, X, lengths):
         lengths = self.classifier._check_batch(X, lengths)
-        count = (lengths - 1).clamp(min=0).sum() * len(self.out)
+        count = (lengths - 1).clamp(min=0).sum() * len(self.head)
         return self.token_nll(X, lengths).sum() / count.clamp(min=1)

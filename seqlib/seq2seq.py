@@ -149,9 +149,6 @@ class Seq2Seq(nn.Module):
 def sequence_loss(logits: torch.Tensor, target: torch.Tensor, pad_idx: int = PAD_IDX) -> torch.Tensor:
     """Mean cross-entropy over the real target tokens: ``logits (B, T, V)``, ``target (B, T)``; positions
     holding ``pad_idx`` count for nothing (``ignore_index``), whatever the model predicts there."""
-    validation.tensor(logits, "logits", shape=("batch_size", "tgt_len", "vocab_size"), dtype="float", non_empty=True)
-    validation.token_ids(target, "target", logits.shape[-1], shape=("batch_size", "tgt_len"),
-                         sizes={"batch_size": logits.shape[0], "tgt_len": logits.shape[1]})
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
                                        ignore_index=pad_idx)
 

@@ -851,9 +851,6 @@ def _register_day09_specs():
     spec("seq2seq.Seq2Seq.forward", lambda src, src_len, tgt_in: net()(src, src_len, tgt_in),
          lambda: dict(src=src(), src_len=torch.tensor([3, 2]), tgt_in=torch.tensor([[2, 4], [2, 5]])),
          src="tokens", src_len="lengths", tgt_in="tokens")
-    spec("seq2seq.sequence_loss", s2s.sequence_loss,
-         lambda: dict(logits=_randn(2, 3, 5), target=torch.tensor([[4, 2, 1], [3, 1, 1]])),
-         logits="ftensor", target="tokens")
     spec("seq2seq.translate_greedy", lambda **kw: s2s.translate_greedy(net(), **kw),
          lambda: dict(src=src(), src_len=torch.tensor([3, 2]), bos=2, eos=3, max_len=4),
          src="tokens", src_len="lengths", max_len="size", bos="count", eos="count")
