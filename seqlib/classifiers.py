@@ -21,16 +21,11 @@ alpha           (B, T) float         attention weights, 0 at padding, rows sum t
 logits          (B,) float           ``RNNClassifier.forward``; ``sigmoid`` gives P(positive)
 ==============  ===================  =======================================================
 
-Also here: :func:`predict_proba` and :func:`attention_html` (raw sentences in, probabilities
-and attention weights out, and their HTML rendering for the lab and its widget; the renderer
-belongs with the page helpers once they have one home) and :class:`SentenceLM`, which pretrains
-a classifier's embedding and RNN as a language model on unlabelled sentences (Dai & Le 2015).
-The bag-of-n-grams baseline is in :mod:`seqlib.baselines`; adversarial training is
-:func:`seqlib.training.adversarial_loss`.
-
-Bad inputs: ``forward`` checks its batch once (an **empty sentence** cannot be classified:
-``ValueError``); an **all-unknown sentence** is classified from the ``<unk>`` embedding alone:
-a valid probability, no error (:func:`predict_proba` reports the share of unknown tokens).
+Also here: :func:`predict_proba` (raw sentences in, probabilities and attention weights out),
+:func:`attention_html` (their HTML, for the lab's widget: it belongs with the page helpers once
+they have one home) and :class:`SentenceLM` (pretraining the encoder as a language model, Dai & Le
+2015). The bag-of-n-grams baseline: :mod:`seqlib.baselines`. ``forward`` checks its batch once: an
+**empty sentence** is a ``ValueError``; an **all-unknown** one is classified from ``<unk>`` alone.
 """
 
 from __future__ import annotations

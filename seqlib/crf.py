@@ -79,8 +79,7 @@ class CRF(nn.Module):
         validation.tensor(emissions, "emissions", shape=("batch_size", "num_steps", "num_tags"), dtype="float",
                           sizes={"num_tags": self.num_tags}, non_empty=True)
         sizes = {"batch_size": emissions.shape[0], "num_steps": emissions.shape[1]}
-        if mask is None:
-            mask = torch.ones(emissions.shape[:2], dtype=torch.bool, device=emissions.device)
+        mask = emissions.new_ones(emissions.shape[:2], dtype=torch.bool) if mask is None else mask
         validation.tensor(mask, "mask", shape=("batch_size", "num_steps"), dtype="bool", sizes=sizes,
                           hint="one row per sentence of emissions, True at real tokens, e.g. "
                                "seqlib.batching.padding_mask(lengths, T)")
