@@ -180,22 +180,3 @@ def perceptron_tagger(sentences, nr_iter: int = 5, seed: int = 0):
     finally:
         random.setstate(state)
     return tagger
-
-
-def perceptron_tagger(sentences, nr_iter: int = 5, seed: int = 0):
-    """NLTK's averaged perceptron tagger trained on ``sentences`` (nothing downloaded); ``.tag(words)``.
-    Its training shuffles the sentences with Python's ``random``, seeded here with ``seed``."""
-    import random
-    from nltk.tag.perceptron import PerceptronTagger
-
-    validation.positive_int(nr_iter, "nr_iter")
-    seed = validation.non_negative_int(seed, "seed")
-    sentences = check_sentences(sentences)
-    state = random.getstate()
-    random.seed(seed)
-    try:
-        tagger = PerceptronTagger(load=False)
-        tagger.train([list(zip(words, tags)) for words, tags in sentences], nr_iter=nr_iter)
-    finally:
-        random.setstate(state)
-    return tagger
