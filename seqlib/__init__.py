@@ -13,24 +13,27 @@ Recurrent networks
   smoothing, held-out loss in nats and bits per token
 - ``seqlib.copy_task``  the copy task (Day 7): samples, the model over any of the five cells, training with
   the state carried across chunks, ``python -m seqlib.copy_task`` for long runs
-- ``seqlib.classifiers`` sentence classifiers: attention pooling, the RNN classifier, language-model
-  pretraining of its encoder, the bag-of-n-grams baseline
-- ``seqlib.tagging``    sequence labelling (Day 8): CoNLL-U treebanks, tag ids, padded tagged batches with
-  characters, the BiLSTM tagger, most-frequent-tag and perceptron baselines
+- ``seqlib.attention``  the masked softmax, additive and dot-product attention, attention pooling
+- ``seqlib.classifiers`` sentence classifiers (Day 5): the RNN classifier, its predictions shown,
+  language-model pretraining of its encoder
+- ``seqlib.tagging``    sequence labelling (Day 8): tagged batches with characters, the BiLSTM tagger, its predictions
 - ``seqlib.crf``        the linear-chain CRF output layer: path scores, the forward algorithm, Viterbi, brute force
-- ``seqlib.seq2seq``    sequence to sequence: bidirectional GRU encoder, GRU decoder, additive and
-  dot-product attention with padding masks, the decoding step for greedy and beam search
+- ``seqlib.seq2seq``    sequence to sequence: bidirectional GRU encoder, GRU decoder with or without attention,
+  the decoding step for greedy and beam search
+- ``seqlib.baselines``  what a neural model must beat: bag of n-grams (Day 5), most frequent tag and the
+  averaged perceptron (Day 8)
 
 Data
 - ``seqlib.data``       fetch, verify and cache the course's data sets (offline folder, cache, canonical address)
 - ``seqlib.text``       from text to tokens: readers (Time Machine, MR, IMDb), tokenizers, the one ``Vocab``, n-grams
 - ``seqlib.partitioning`` random and sequential partitioning of a corpus into language-model minibatches
-- ``seqlib.batching``   variable-length batches: padding, masks, masked pooling, collate, length buckets,
-  reversal within lengths and both directions of a recurrent layer over a padded batch
+- ``seqlib.batching``   variable-length batches: the one padded dataset, collate and loader (length buckets),
+  masks, masked pooling, word dropout, reversal within lengths, both directions of a recurrent layer
+- ``seqlib.treebank``   Universal Dependencies: CoNLL-U reader, UPOS tag ids, words as UD splits them, tagging accuracy
 - ``seqlib.timeseries`` sine-wave data, sliding-window data sets, forecasting baselines
 - ``seqlib.dates``      dates in many languages and formats (Babel) and their ISO form: seeded splits,
   parsing back, exact match
-- ``seqlib.translation`` parallel data: vocabularies, pair batches, Multi30k, sacreBLEU's BLEU, a longer run
+- ``seqlib.translation`` parallel data: vocabularies, the pair dataset, Multi30k, sacreBLEU's BLEU, a longer run
 - ``seqlib.translation_cli`` ``python -m seqlib.translation``: the Day 9 model trained longer, its BLEU
 
 Training

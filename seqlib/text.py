@@ -313,7 +313,7 @@ def ngram_features(tokens: Sequence[str], n: int = 2) -> list[str]:
     """The distinct 1- to n-grams of a sentence as strings (words joined by a space), in first-seen order.
 
     ``ngram_features(["not", "good", "not", "good"], 2)`` -> ``["not", "good", "not good", "good not"]``:
-    the binary features of the bag-of-n-grams baseline (:class:`seqlib.classifiers.NgramFeatures`).
+    the binary features of the bag-of-n-grams baseline (:class:`seqlib.baselines.NgramFeatures`).
     """
     n = positive_int(n, "n", hint="(the longest n-gram)")
     sequence(tokens, "tokens", of=str, what="a list of tokens (strings)")

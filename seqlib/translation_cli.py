@@ -33,16 +33,17 @@ OPTIONS = [  # (flags, default, rule, help)
 def main(argv=None) -> int:
     """Train, translate the test set greedily and by beam search, print BLEU and the time taken."""
     from seqlib.seq2seq import Seq2Seq, sequence_loss, translate_beam, translate_greedy
+    from seqlib.batching import make_loader
     from seqlib.training import fit
     from seqlib.translation import (BOS_IDX, EOS_IDX, SPLITS, PairDataset, bleu_signature, corpus_bleu,
-                                    load_multi30k, pair_loader, seq_vocab, tokenize)
+                                    bleu_tokens, load_multi30k, seq_vocab)
     from seqlib.utils import default_device, num_params, seed_everything
 
     args = cli.parse(PROG, "Train the Day 9 model (German to English) longer; print its BLEU.", OPTIONS, argv)
     seed_everything(args.seed)
     device = default_device()
     start = time.perf_counter()
-    data = {s: [[tokenize(x) for x in lines[:args.train_pairs if s == "train" else None]]
+    data = {s: [[bleu_tokens(x) for x in lines[:args.train_pairs if s == "train" else None]]
                 for lines in load_multi30k(s)] for s in SPLITS}
     refs = load_multi30k("test_2016_flickr")[1]
     src_vocab, tgt_vocab = (seq_vocab(data["train"][k], args.min_freq) for k in (0, 1))
@@ -51,14 +52,14 @@ def main(argv=None) -> int:
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), args.embed_size, args.num_hiddens,
                     None if args.attention == "none" else args.attention, args.dropout).to(device)
     print(f"vocabularies: {len(src_vocab)} German, {len(tgt_vocab)} English tokens; {num_params(model):,} parameters")
-    history = fit(model, pair_loader(train, args.batch_size, shuffle=True, seed=args.seed),
-                  pair_loader(val, 256), loss_fn=sequence_loss, num_epochs=args.num_epochs, clip_grad_norm=1.0,
+    history = fit(model, make_loader(train, args.batch_size, shuffle=True, seed=args.seed),
+                  make_loader(val, 256), loss_fn=sequence_loss, num_epochs=args.num_epochs, clip_grad_norm=1.0,
                   optimizer=torch.optim.Adam(model.parameters(), lr=args.lr), desc="seq2seq")
     for epoch, tl, vl in zip(history.epochs, history.train_loss, history.val_loss):
         print(f"epoch {epoch}: train loss {tl:.3f}, val loss {vl:.3f}")
     test = PairDataset(*data["test_2016_flickr"], src_vocab, tgt_vocab)
     greedy = []
-    for src, src_len, _, _ in pair_loader(test, 256):
+    for src, src_len, _, _ in make_loader(test, 256):
         greedy += translate_greedy(model, src, src_len, bos=BOS_IDX, eos=EOS_IDX, max_len=args.max_len)
     beam = [translate_beam(model, s.tolist(), bos=BOS_IDX, eos=EOS_IDX, max_len=min(args.max_len, 3 * len(s) // 2 + 5),
                            beam_width=args.beam_width) for s in test.src]

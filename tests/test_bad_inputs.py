@@ -231,6 +231,7 @@ def _vocab():
 
 def _register_specs():  # noqa: C901 (one entry per public callable)
     text, batching, classifiers = _module("seqlib.text"), _module("seqlib.batching"), _module("seqlib.classifiers")
+    attention, baselines = _module("seqlib.attention"), _module("seqlib.baselines")
     cells, lm, lm_train = _module("seqlib.cells"), _module("seqlib.lm"), _module("seqlib.lm_train")
     partitioning, timeseries, training = _module("seqlib.partitioning"), _module("seqlib.timeseries"), _module("seqlib.training")
     history, results, utils, data = (_module("seqlib.history"), _module("seqlib.results"),
@@ -279,29 +280,15 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
          lambda: dict(sentences=["a good film", "dull !"], labels=[1, 0], vocab=_vocab(), max_len=None),
          sentences="strs", labels="seq", max_len="optsize")
     spec("batching.collate", batching.collate,
-         lambda: dict(batch=[(torch.tensor([2, 3]), 1.0), (torch.tensor([4]), 0.0)], pad_idx=1),
-         batch="loader", pad_idx="count")
+         lambda: dict(batch=[(torch.tensor([2, 3]), 1.0), (torch.tensor([4]), 0.0)]), batch="loader")
     spec("batching.LengthBucketSampler", batching.LengthBucketSampler,
          lambda: dict(lengths=[3, 1, 2, 5], batch_size=2, seed=0, pool=2),
          lengths="seq", batch_size="size", seed="count", pool="size")
     spec("batching.make_loader", batching.make_loader, lambda: dict(dataset=dataset(), batch_size=2, seed=0),
          batch_size="size", dataset="module")
-    spec("batching.padding_mask", batching.padding_mask, lambda: dict(lengths=torch.tensor([2, 1]), max_len=3),
-         lengths="lengths", max_len="optsize", ok={"lengths": {"one length missing", "one length too many"}})
-    pool_args = lambda: dict(H=_randn(2, 3, 4), mask=torch.tensor([[True, True, False], [True, False, False]]))
-    spec("batching.masked_mean", batching.masked_mean, pool_args, H="ftensor", mask="mask", aliases={"H": ("mask",)})
-    spec("batching.masked_max", batching.masked_max, pool_args, H="ftensor", mask="mask", aliases={"H": ("mask",)})
-    spec("batching.reverse_padded", batching.reverse_padded,
-         lambda: dict(X=_randn(2, 3, 4), lengths=torch.tensor([3, 1])), X="ftensor", lengths="lengths")
-    spec("batching.bidirectional_states", lambda **kw: batching.bidirectional_states(
-        nn.LSTM(4, 2, batch_first=True), nn.LSTM(4, 2, batch_first=True), **kw),
-         lambda: dict(E=_randn(2, 3, 4), lengths=torch.tensor([3, 1])), E="ftensor", lengths="lengths")
-
     # seqlib.classifiers
-    spec("classifiers.AttentionPooling", classifiers.AttentionPooling, lambda: dict(num_inputs=4, num_hiddens=3),
+    spec("attention.AttentionPooling", attention.AttentionPooling, lambda: dict(num_inputs=4, num_hiddens=3),
          num_inputs="size", num_hiddens="optsize")
-    spec("classifiers.AttentionPooling.forward",
-         lambda H, mask: classifiers.AttentionPooling(4).forward(H, mask), pool_args, H="ftensor", mask="mask")
     spec("classifiers.RNNClassifier", classifiers.RNNClassifier,
          lambda: dict(vocab_size=8, embed_size=4, num_hiddens=3, cell="lstm", pooling="last", dropout=0.0,
                       num_layers=1, word_dropout=0.0, pad_idx=1, unk_idx=0),
@@ -321,14 +308,14 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
          lambda: dict(classifier=clf(), cutoffs=(3,), div_value=2.0), classifier="module", div_value="pos")
     spec("classifiers.SentenceLM.forward", lambda X, lengths: classifiers.SentenceLM(clf(), cutoffs=(3,))(X, lengths),
          batch, X="tokens", lengths="lengths")
-    spec("classifiers.NgramFeatures", classifiers.NgramFeatures,
+    spec("baselines.NgramFeatures", baselines.NgramFeatures,
          lambda: dict(tokenized=[["a", "good", "film"], ["dull"]], n=2, min_freq=1),
          tokenized="strs", n="size", min_freq="size", ok={"tokenized": {"empty"}})
-    ngrams = lambda: classifiers.NgramFeatures([["a", "good", "film"], ["dull"]], n=2)
-    spec("classifiers.NgramFeatures.batch", lambda tokenized: ngrams().batch(tokenized),
+    ngrams = lambda: baselines.NgramFeatures([["a", "good", "film"], ["dull"]], n=2)
+    spec("baselines.NgramFeatures.batch", lambda tokenized: ngrams().batch(tokenized),
          lambda: dict(tokenized=[["a", "good"], ["dull"]]), tokenized="strs")
-    spec("classifiers.BagOfNgrams", classifiers.BagOfNgrams, lambda: dict(num_features=5), num_features="size")
-    spec("classifiers.BagOfNgrams.forward", lambda ids, offsets: classifiers.BagOfNgrams(5)(ids, offsets),
+    spec("baselines.BagOfNgrams", baselines.BagOfNgrams, lambda: dict(num_features=5), num_features="size")
+    spec("baselines.BagOfNgrams.forward", lambda ids, offsets: baselines.BagOfNgrams(5)(ids, offsets),
          lambda: dict(ids=torch.tensor([0, 2, 4]), offsets=torch.tensor([0, 2])), ids="tokens")
 
     # seqlib.cells (the checked forms; the *_step/*_pointwise inner loops are unchecked by design)
@@ -852,12 +839,6 @@ def _register_day09_specs():
     spec("seq2seq.Seq2Seq.forward", lambda src, src_len, tgt_in: net()(src, src_len, tgt_in),
          lambda: dict(src=src(), src_len=torch.tensor([3, 2]), tgt_in=torch.tensor([[2, 4], [2, 5]])),
          src="tokens", src_len="lengths", tgt_in="tokens")
-    spec("seq2seq.masked_softmax", s2s.masked_softmax,
-         lambda: dict(scores=_randn(2, 3, 4), mask=torch.tensor([[True] * 4, [True, True, False, False]])),
-         scores="ftensor", mask="mask")
-    spec("seq2seq.sequence_loss", s2s.sequence_loss,
-         lambda: dict(logits=_randn(2, 3, 5), target=torch.tensor([[4, 2, 1], [3, 1, 1]])),
-         logits="ftensor", target="tokens")
     spec("seq2seq.translate_greedy", lambda **kw: s2s.translate_greedy(net(), **kw),
          lambda: dict(src=src(), src_len=torch.tensor([3, 2]), bos=2, eos=3, max_len=4),
          src="tokens", src_len="lengths", max_len="size", bos="count", eos="count")
@@ -872,10 +853,7 @@ def _register_day09_specs():
                                                                  tgt_vocab=tr.seq_vocab(["xy"])),
          lambda: dict(sources=["ab", "b"], targets=["xy", "y"], max_len=5), sources="strs", targets="strs",
          max_len="optsize")
-    spec("translation.pair_loader", lambda **kw: list(tr.pair_loader(
-        tr.PairDataset(["ab", "b"], ["xy", "y"], tr.seq_vocab(["ab"]), tr.seq_vocab(["xy"])), **kw)),
-         lambda: dict(batch_size=2, shuffle=True, seed=0), batch_size="size", seed="count")
-    spec("translation.tokenize", tr.tokenize, lambda: dict(sentence="Ein Mann."), sentence="str")
+    spec("translation.bleu_tokens", tr.bleu_tokens, lambda: dict(sentence="Ein Mann."), sentence="str")
     spec("translation.load_multi30k", tr.load_multi30k, lambda: dict(split="val"), split="name",
          needs=("multi30k-val.de", "multi30k-val.en"))
     spec("translation.corpus_bleu", tr.corpus_bleu, lambda: dict(outputs=["a man ."], references=["A man."]),
@@ -893,6 +871,7 @@ _register_day09_specs()
 def _register_day08_specs():
     """Day 8 (issue 16): seqlib.tagging, seqlib.crf, seqlib.checks.day08."""
     tg, crf_mod, day08 = _module("seqlib.tagging"), _module("seqlib.crf"), _module("seqlib.checks.day08")
+    tb, bl = _module("seqlib.treebank"), _module("seqlib.baselines")
     from seqlib.text import Vocab
 
     sents = [(["The", "dog", "barks", "."], ["DET", "NOUN", "VERB", "PUNCT"]), (["Dogs", "bark"], ["NOUN", "VERB"])]
@@ -912,40 +891,34 @@ def _register_day08_specs():
 
     mask = lambda: torch.tensor([[True, True, True], [True, True, False]])  # noqa: E731
     # seqlib.tagging
-    spec("tagging.read_conllu", tg.read_conllu, lambda: dict(text=conllu), text="str")
-    spec("tagging.load_treebank", tg.load_treebank, lambda: dict(split="test"), split="name",
+    spec("treebank.read_conllu", tb.read_conllu, lambda: dict(text=conllu), text="str")
+    spec("treebank.load_treebank", tb.load_treebank, lambda: dict(split="test"), split="name",
          needs=("ud-english-lines-test",))
-    spec("tagging.tag_ids", tg.tag_ids, lambda: dict(tags=["DET", "NOUN"]), tags="strs")
-    spec("tagging.spell", tg.spell, lambda: dict(word="cat"), word="str")
+    spec("treebank.tag_ids", tb.tag_ids, lambda: dict(tags=["DET", "NOUN"]), tags="strs")
     spec("tagging.char_vocab", tg.char_vocab, lambda: dict(sentences=sents), sentences="seq")
     spec("tagging.TaggedDataset", lambda **kw: len(tg.TaggedDataset(**kw, words=words())),
          lambda: dict(sentences=sents), sentences="seq")
-    spec("tagging.CharCNN", tg.CharCNN, lambda: dict(num_chars=10, embed_size=4, num_filters=3, width=3),
-         num_chars="size", embed_size="size", num_filters="size", width="size")
-    spec("tagging.Tagger", tg.Tagger, lambda: dict(num_words=9, num_tags=5, embed_size=4, num_hiddens=3,
-                                                   num_layers=1, num_chars=None, dropout=0.1, word_dropout=0.1),
-         num_words="size", num_tags="size", embed_size="size", num_hiddens="size", num_layers="size",
-         num_chars="optsize", dropout="prob", word_dropout="prob")
+    spec("tagging.CharCNN", tg.CharCNN, lambda: dict(char_vocab_size=10, char_embed_size=4, num_filters=3, width=3),
+         char_vocab_size="size", char_embed_size="size", num_filters="size", width="size")
+    spec("tagging.Tagger", tg.Tagger, lambda: dict(vocab_size=9, num_tags=5, embed_size=4, num_hiddens=3,
+                                                   num_layers=1, char_vocab_size=None, dropout=0.1, word_dropout=0.1),
+         vocab_size="size", num_tags="size", embed_size="size", num_hiddens="size", num_layers="size",
+         char_vocab_size="optsize", dropout="prob", word_dropout="prob")
     spec("tagging.Tagger.forward", lambda X, lengths: tagger()(X, lengths),
          lambda: dict(X=torch.tensor([[2, 3, 4], [5, 6, 1]]), lengths=torch.tensor([3, 2])),
          X="tokens", lengths="lengths")
-    spec("tagging.accuracy", tg.accuracy, lambda: dict(gold=[[1, 2], [3]], pred=[[1, 0], [3]]),
+    spec("treebank.accuracy", tb.accuracy, lambda: dict(gold=[[1, 2], [3]], pred=[[1, 0], [3]]),
          gold="seq", pred="seq")
-    spec("tagging.MostFrequentTag", tg.MostFrequentTag, lambda: dict(unknown="suffix"), unknown="name")
-    spec("tagging.MostFrequentTag.fit", lambda sentences: tg.MostFrequentTag().fit(sentences).tag(["dog"]),
+    spec("baselines.MostFrequentTag", bl.MostFrequentTag, lambda: dict(unknown="suffix"), unknown="name")
+    spec("baselines.MostFrequentTag.fit", lambda sentences: bl.MostFrequentTag().fit(sentences).tag(["dog"]),
          lambda: dict(sentences=sents), sentences="seq")
-    spec("tagging.perceptron_tagger", lambda **kw: tg.perceptron_tagger(**kw).tag(["The", "dog"]),
+    spec("baselines.perceptron_tagger", lambda **kw: bl.perceptron_tagger(**kw).tag(["The", "dog"]),
          lambda: dict(sentences=sents, nr_iter=1, seed=0), sentences="seq", nr_iter="size", seed="count")
-    spec("tagging.tokenize_words", tg.tokenize_words, lambda: dict(text="It's a dog."), text="str")
+    spec("treebank.tokenize_words", tb.tokenize_words, lambda: dict(text="It's a dog."), text="str")
     spec("tagging.tag_sentence", lambda tokens: tg.tag_sentence(tagger(crf=True), words(), None, tokens),
          lambda: dict(tokens=["The", "cat"]), tokens="strs")
     # seqlib.crf
     spec("crf.CRF", crf_mod.CRF, lambda: dict(num_tags=3), num_tags="size")
-    spec("crf.CRF.log_partition", lambda **kw: crf().log_partition(**kw),
-         lambda: dict(emissions=_randn(2, 3, 3), mask=mask()), emissions="ftensor", mask="mask", ok={"mask": {"None"}})  # None: every position is real
-    spec("crf.CRF.score", lambda **kw: crf().score(**kw),
-         lambda: dict(emissions=_randn(2, 3, 3), tags=torch.tensor([[0, 1, 2], [2, 2, 0]]), mask=mask()),
-         emissions="ftensor", tags="tokens", mask="mask", ok={"mask": {"None"}})
     spec("crf.CRF.nll", lambda **kw: crf().nll(**kw),
          lambda: dict(emissions=_randn(2, 3, 3), tags=torch.tensor([[0, 1, 2], [2, 2, 0]]), mask=mask()),
          emissions="ftensor", tags="tokens", mask="mask", ok={"mask": {"None"}})

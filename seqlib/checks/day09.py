@@ -1,7 +1,7 @@
 """Instant feedback on the exercises of Day 9 (sequence to sequence with attention).
 
 Each check runs the student's function on inputs whose answer comes from the tested reference
-(:class:`seqlib.seq2seq.AdditiveAttention` for one decoder step; the ranking rule of
+(:class:`seqlib.attention.AdditiveAttention` for one decoder step; the ranking rule of
 :func:`seqlib.decoding.beam_search`, a stable sort of all extensions, for one step of beam search)
 and reports in the course's one format (:func:`seqlib.checks.feedback.report`). A check never raises on a wrong answer.
 """
@@ -12,7 +12,7 @@ import torch
 
 from seqlib.batching import padding_mask
 from seqlib.checks.feedback import call_student, report, require_callable
-from seqlib.seq2seq import AdditiveAttention
+from seqlib.attention import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
 
