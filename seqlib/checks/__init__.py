@@ -14,6 +14,6 @@
 A lab imports its day's checks: ``from seqlib.checks.day02 import check_lstm_step``.
 """
 
-from seqlib.checks.feedback import as_array, call_student, report, require_callable, shape_str
+from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, guard, report, require_callable, shape_str
 
-__all__ = ["report", "call_student", "as_array", "require_callable", "shape_str"]
+__all__ = ["Verdict", "report", "guard", "call_student", "as_array", "as_tensor", "require_callable", "shape_str"]

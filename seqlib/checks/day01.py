@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import as_array, call_student, report, require_callable, shape_str
+from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, require_callable, shape_str
 from seqlib.validation import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
@@ -70,7 +70,8 @@ def _rnn_step_mistakes(x_t, h_prev, W_xh, W_hh, b_h):
     return out
 
 
-def check_rnn_step(rnn_step) -> bool:
+@guard
+def check_rnn_step(rnn_step) -> Verdict:
     """Check ``rnn_step(x_t, h_prev, W_xh, W_hh, b_h) -> h_t`` against ``torch.nn.RNNCell``.
 
     The batched RNN step, rows are examples:
@@ -152,8 +153,9 @@ def _rnn_num_params_reference(num_inputs, num_hiddens, num_outputs) -> int:
     )
 
 
+@guard
 def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs: int,
-                         num_steps: int | None = None) -> bool:
+                         num_steps: int | None = None) -> Verdict:
     """Check a parameter count of the RNN ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)``, ``y_t = W_hq h_t + b_q``.
 
     ``answer`` is the student's integer; the sizes are d = ``num_inputs``, h = ``num_hiddens``,

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from seqlib.checks.feedback import as_array, call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, require_callable
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
 __all__ = ["check_window_dataset", "check_persistence_mse"]
@@ -28,7 +28,8 @@ def _numbers(values) -> str:
 # Exercise 1: the sliding-window Dataset
 # ----------------------------------------------------------------------------------------
 
-def check_window_dataset(cls) -> bool:
+@guard
+def check_window_dataset(cls) -> Verdict:
     """Check a Dataset class ``cls(series, window)`` of many-to-one windows.
 
     ``series`` has shape (num_series, T); item ``i`` is ``(x, y)`` with ``x`` the ``window``
@@ -117,7 +118,8 @@ def check_window_dataset(cls) -> bool:
 # Exercise 2: the persistence baseline
 # ----------------------------------------------------------------------------------------
 
-def check_persistence_mse(fn) -> bool:
+@guard
+def check_persistence_mse(fn) -> Verdict:
     """Check ``fn(X, y)``: the MSE of predicting each window's last value, as a float.
 
     ``X`` has shape (batch, window), ``y`` shape (batch,).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report, require_callable
 from seqlib.copy_task.task import TOKENS, make_sample, to_text
 from seqlib.validation import non_negative_int, positive_int
 
@@ -23,7 +23,7 @@ def _as_text(value):
     if isinstance(value, str):
         return value
     try:
-        ids = value.tolist() if isinstance(value, torch.Tensor) else list(value)
+        ids = value.tolist() if hasattr(value, "tolist") else list(value)  # a tensor, a NumPy array
         if all(isinstance(i, int) and 0 <= i < len(TOKENS) for i in ids):
             return to_text(ids)
         if all(isinstance(i, str) and len(i) == 1 for i in ids):
@@ -33,6 +33,7 @@ def _as_text(value):
     return None
 
 
+@guard
 def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, output_len: int = 5,
                       seed: int = 7) -> Verdict:
     """Check ``make_copy_sample(seq_len, padding, output_len, seed)`` -> ``(x, y)`` against
@@ -107,6 +108,7 @@ def _mlstm_diagnosis(H_out, X, H, C, p):
     return None
 
 
+@guard
 def check_mlstm_step(mlstm_step) -> Verdict:
     """Check ``mlstm_step(X, H, C, p)`` -> ``(H, C)`` against :func:`seqlib.cells.mlstm_step`
     (``p``: the parameters of ``seqlib.cells.init_params("mlstm", ...)``)."""
@@ -122,10 +124,10 @@ def check_mlstm_step(mlstm_step) -> Verdict:
             return report(False, f"mlstm_step raised {err} for {sizes}",
                           "X is (batch_size, num_inputs): multiply as X @ p['W_xi']; M is (batch_size, num_hiddens)",
                           expected=expected)
-        if not isinstance(out, (tuple, list)) or len(out) != 2 or not all(isinstance(t, torch.Tensor) for t in out):
+        H_out, C_out = (as_tensor(t) for t in out) if isinstance(out, (tuple, list)) and len(out) == 2 else (None, None)
+        if H_out is None or C_out is None:
             return report(False, f"mlstm_step returned {type(out).__name__}, not the pair (H, C) of tensors",
                           "return both the hidden state and the cell state", expected=expected)
-        H_out, C_out = out
         if H_out.shape != want_H.shape or C_out.shape != want_C.shape:
             return report(False, f"mlstm_step returned shapes {tuple(H_out.shape)} and {tuple(C_out.shape)} "
                                  f"for {sizes}", "every gate is (batch_size, num_hiddens)", expected=expected)

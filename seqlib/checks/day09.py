@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report, require_callable
 from seqlib.seq2seq import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
@@ -41,7 +41,8 @@ def _reference_attention(s, H, mask, W_q, W_k, v):
     return context[:, 0], weights[:, 0]
 
 
-def check_attention_step(attention_step) -> bool:
+@guard
+def check_attention_step(attention_step) -> Verdict:
     """Check ``attention_step(s, H, mask, W_q, W_k, v)`` -> ``(context (B, k), weights (B, S))``: additive
     attention for one decoder step, padding masked."""
     failed = require_callable(attention_step, "attention_step", "attention_step(s, H, mask, W_q, W_k, v)")
@@ -55,27 +56,27 @@ def check_attention_step(attention_step) -> bool:
         return report(False, f"attention_step raised {err}",
                       "s @ W_q.T has shape (B, a); H @ W_k.T has shape (B, S, a): add them with s's term "
                       "unsqueezed at dim 1", expected=want)
-    if not (isinstance(out, tuple) and len(out) == 2 and all(isinstance(x, torch.Tensor) for x in out)):
+    c, w = (as_tensor(x, like=context) for x in out) if isinstance(out, (tuple, list)) and len(out) == 2 else (None, None)
+    if c is None or w is None:
         return report(False, f"attention_step returned {type(out).__name__}, not a pair of tensors",
                       "return context, weights", expected=want)
-    c, w = out
     if tuple(w.shape) != tuple(weights.shape) or tuple(c.shape) != tuple(context.shape):
         return report(False, f"got context {tuple(c.shape)} and weights {tuple(w.shape)}",
                       "the scores have one value per source position: (B, S); the context is a weighted "
                       "sum of the rows of H over S", expected=want)
-    pad_weight = float(w.detach().masked_select(~args[2]).abs().sum())
+    pad_weight = float(w.masked_select(~args[2]).abs().sum())
     if pad_weight > 1e-6:
         return report(False, f"the padding receives attention weight ({pad_weight:.3g} in all)",
                       "set the scores of padding positions to -inf (masked_fill with ~mask) before the softmax",
                       expected="weight 0 at every padding position")
-    if not torch.allclose(w.detach().sum(-1), torch.ones(len(w)), atol=1e-5):
+    if not torch.allclose(w.sum(-1), torch.ones(len(w)), atol=1e-5):
         return report(False, "the weights of a row do not sum to 1",
                       "take the softmax over the source positions (dim=-1)", expected="rows that sum to 1")
-    if not torch.allclose(w.detach(), weights, atol=1e-5):
+    if not torch.allclose(w, weights, atol=1e-5):
         return report(False, f"the weights differ from additive attention's (max |diff| "
-                             f"{float((w.detach() - weights).abs().max()):.3g})",
+                             f"{float((w - weights).abs().max()):.3g})",
                       "e_i = v . tanh(W_q s + W_k h_i), then a masked softmax", expected=want)
-    if not torch.allclose(c.detach(), context, atol=1e-4):
+    if not torch.allclose(c, context, atol=1e-4):
         return report(False, "the weights are right but the context is not",
                       "context = sum over i of weights[:, i] * H[:, i] (a batched matrix product)", expected=want)
     return report(True, "attention_step gives the additive attention weights (0 on padding, rows summing "
@@ -97,7 +98,8 @@ def _reference_beam(totals, log_probs, width):
     return scores[:width], flat[:width] // V, flat[:width] % V
 
 
-def check_beam_step(beam_step) -> bool:
+@guard
+def check_beam_step(beam_step) -> Verdict:
     """Check ``beam_step(totals, log_probs, beam_width)`` -> ``(scores, parents, tokens)``: the ``beam_width``
     best extensions over all live prefixes (not per prefix), best first."""
     failed = require_callable(beam_step, "beam_step", "beam_step(totals, log_probs, beam_width)")
