@@ -282,3 +282,30 @@ def test_a_right_answer_on_the_gpu_passes(name, capsys):
     leaf = lambda v: v.cuda() if isinstance(v, torch.Tensor) else v  # noqa: E731
     verdict, out = run(name, [answering(r, leaf) for r in CHECKS[name][1]], capsys)
     assert verdict == PASSED, out
+
+
+# --- an answer hard-coded for the lab's case fails, and no check prints what it grades (issue 25) ---
+
+def _hard_coded(right, *lab_case):
+    answer = right(*lab_case)
+    return lambda *args: answer
+
+
+def test_a_hard_coded_copy_sample_fails_and_the_sample_is_not_printed(capsys):
+    lab = (12, 3, 5, 7)  # check_copy_sample's defaults, as the lab calls it
+    verdict, out = run("check_copy_sample", [_hard_coded(make_sample, *lab)], capsys)
+    x, y = (day07.to_text(t) for t in make_sample(*lab))
+    assert verdict == FAILED and "make_copy_sample(" in out
+    for answer in (("?" * 20, " " * 20), (x, " " * 20), (x, y[::-1])):  # wrong on the lab's case
+        verdict, out = run("check_copy_sample", [lambda *a, answer=answer: answer], capsys)
+        assert verdict == FAILED and repr(y) not in out and (repr(x) not in out or answer[0] == x), out
+
+
+def test_a_hard_coded_beam_step_or_attention_step_fails_and_values_are_not_printed(capsys):
+    verdict, out = run("check_beam_step", [_hard_coded(beam_step, *day09.beam_case())], capsys)
+    assert verdict == FAILED and "beam_case(" in out
+    scores = beam_step(*day09.beam_case())[0]
+    verdict, out = run("check_beam_step", [lambda t, lp, k: (scores[:k] - 1, torch.zeros(k), torch.zeros(k))], capsys)
+    assert verdict == FAILED and f"{scores[0].item():.3f}" not in out and f"{scores[0].item():.2f}" not in out
+    verdict, out = run("check_attention_step", [_hard_coded(attention_step, *day09.attention_case())], capsys)
+    assert verdict == FAILED and "attention_case(" in out

@@ -4,6 +4,8 @@ Each check runs the student's function, compares it with the tested reference of
 :mod:`seqlib.copy_task` or :mod:`seqlib.cells` (never a second copy of the lesson's code), names
 the mistake when it recognises one and reports in the course's one format
 (:func:`seqlib.checks.feedback.report`). It returns a ``Verdict`` and never raises on a wrong answer.
+The copy task's check grades the lab's sample and two drawn anew at every call, and describes a right
+sample without printing it, so that an answer hard-coded for the lab's sample fails.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report, require_callable
-from seqlib.copy_task.task import TOKENS, make_sample, to_text
-from seqlib.validation import non_negative_int, positive_int
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, fresh_seeds, guard, report, require_callable
+from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
+from seqlib.validation import non_negative_int
 
 __all__ = ["check_copy_sample", "check_mlstm_step"]
 
@@ -38,14 +40,24 @@ def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, out
                       seed: int = 7) -> Verdict:
     """Check ``make_copy_sample(seq_len, padding, output_len, seed)`` -> ``(x, y)`` against
     :func:`seqlib.copy_task.make_sample` (strings of characters or token indices are both accepted)."""
+    cases = [(*check_lengths(seq_len, padding, output_len), non_negative_int(seed, "seed"))]
+    cases += [(5 + s % 8, 1 + s % 4, 2 + s % (3 + s % 8), s) for s in fresh_seeds()]  # 2 <= O < L
     failed = require_callable(make_copy_sample, "make_copy_sample",
                               "make_copy_sample(seq_len, padding, output_len, seed)")
-    if failed is not None:
-        return failed
-    L, P, O = positive_int(seq_len, "seq_len"), positive_int(padding, "padding"), positive_int(output_len, "output_len")
-    seed = non_negative_int(seed, "seed")
+    for case in cases:
+        if failed is not None:
+            return failed
+        failed = _grade_copy_sample(make_copy_sample, *case)
+    return failed if failed is not None else report(
+        True, f"make_copy_sample builds the task on {len(cases)} samples: L symbols, P '$', O blanks in; "
+              "L + P blanks, then the first O symbols out")
+
+
+def _grade_copy_sample(make_copy_sample, L, P, O, seed):
+    """``None`` if ``make_copy_sample`` is right for these lengths and seed, else the failure reported."""
     want_x, want_y = (to_text(t) for t in make_sample(L, P, O, seed))
-    expected = f"x = {want_x!r}, y = {want_y!r}"
+    expected = (f"for make_copy_sample({L}, {P}, {O}, {seed}): x = the {L} symbols the seed draws, {P} '$', {O} "
+                f"blanks; y = {L + P} blanks, then x's first {O} symbols")
     out, err = call_student(make_copy_sample, L, P, O, seed)
     if err:
         return report(False, f"make_copy_sample raised {err}", "build the input, then the target, as lists of "
@@ -71,16 +83,16 @@ def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, out
     if y[:L + P] != " " * (L + P):
         return report(False, f"y should start with L + P = {L + P} blanks; it starts with {y[:L + P]!r}",
                       "nothing is to be output while the model reads", expected=expected)
+    if y == want_y:
+        return None
     if y[L + P:] == x[:O][::-1]:
         return report(False, "y copies the symbols in reverse order", "copy x's first O symbols in order",
                       expected=expected)
     if y[L + P:] == x[L - O:L]:
         return report(False, "y copies the last O symbols of the input", "the task copies the FIRST O symbols",
                       expected=expected)
-    if y != want_y:
-        return report(False, f"y ends with {y[L + P:]!r}", "the last O positions hold the first O input symbols",
-                      expected=expected)
-    return report(True, f"make_copy_sample builds the task: {x!r} -> {y!r}")
+    return report(False, f"y ends with {y[L + P:]!r}", "the last O positions hold the first O input symbols",
+                  expected=expected)
 
 
 def _mlstm_cases():

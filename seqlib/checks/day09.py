@@ -4,6 +4,8 @@ Each check runs the student's function on inputs whose answer comes from the tes
 (:class:`seqlib.seq2seq.AdditiveAttention` for one decoder step; the ranking rule of
 :func:`seqlib.decoding.beam_search`, a stable sort of all extensions, for one step of beam search)
 and reports in the course's one format (:func:`seqlib.checks.feedback.report`). A check never raises on a wrong answer.
+It grades the lab's case and two drawn anew at every call (:func:`seqlib.checks.feedback.fresh_seeds`), so that
+an answer hard-coded for one case fails, and it describes what a right answer gives without printing its values.
 """
 
 from __future__ import annotations
@@ -11,20 +13,20 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, fresh_seeds, guard, report, require_callable
 from seqlib.seq2seq import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
 
 
-def attention_case():
+def attention_case(seed: int = 9):
     """The inputs of the attention exercise: ``s (B, h), H (B, S, k), mask (B, S), W_q (a, h), W_k (a, k), v (a,)``.
 
-    Two sources of lengths 4 and 2 padded to 5; the padding of ``H`` holds large values, so a
-    context that reads padding shows."""
-    g = torch.Generator().manual_seed(9)
-    B, S, h, k, a = 2, 5, 3, 4, 6
-    mask = padding_mask(torch.tensor([4, 2]), S)
+    ``seed`` draws the values and the sizes: 2 or 3 sources, each shorter than the S = 5 to 7
+    positions of the batch; the padding of ``H`` holds large values, so a context that reads it shows."""
+    g = torch.Generator().manual_seed(seed)
+    B, S, h, k, a = 2 + seed % 2, 5 + seed % 3, 3, 4, 6
+    mask = padding_mask(torch.randint(1, S, (B,), generator=g), S)
     H = torch.randn(B, S, k, generator=g)
     H = torch.where(mask[:, :, None], H, torch.full_like(H, 50.0))
     return (torch.randn(B, h, generator=g), H, mask, torch.randn(a, h, generator=g),
@@ -46,11 +48,19 @@ def check_attention_step(attention_step) -> Verdict:
     """Check ``attention_step(s, H, mask, W_q, W_k, v)`` -> ``(context (B, k), weights (B, S))``: additive
     attention for one decoder step, padding masked."""
     failed = require_callable(attention_step, "attention_step", "attention_step(s, H, mask, W_q, W_k, v)")
-    if failed is not None:
-        return failed
-    args = attention_case()
+    for seed in (9, *fresh_seeds()):
+        if failed is not None:
+            return failed
+        failed = _grade_attention(attention_step, seed)
+    return failed if failed is not None else report(True, "attention_step gives the additive attention weights (0 on padding, rows summing "
+                                  "to 1) and the context vector of one decoder step, on 3 cases")
+
+
+def _grade_attention(attention_step, seed):
+    """``None`` if ``attention_step`` is right on ``attention_case(seed)``, else the failure reported."""
+    args = attention_case(seed)
     context, weights = _reference_attention(*args)
-    want = f"context of shape {tuple(context.shape)} and weights of shape {tuple(weights.shape)}"
+    want = f"for attention_case({seed}): context of shape {tuple(context.shape)} and weights of shape {tuple(weights.shape)}"
     out, err = call_student(attention_step, *args)
     if err:
         return report(False, f"attention_step raised {err}",
@@ -79,13 +89,18 @@ def check_attention_step(attention_step) -> Verdict:
     if not torch.allclose(c, context, atol=1e-4):
         return report(False, "the weights are right but the context is not",
                       "context = sum over i of weights[:, i] * H[:, i] (a batched matrix product)", expected=want)
-    return report(True, "attention_step gives the additive attention weights (0 on padding, rows summing "
-                        "to 1) and the context vector of one decoder step")
+    return None
 
 
-def beam_case():
+def beam_case(seed: int | None = None):
     """One step of beam search, midway: ``totals (K,)`` (log-probabilities of the K live prefixes),
-    ``log_probs (K, V)`` (their next-token distributions) and ``beam_width``."""
+    ``log_probs (K, V)`` (their next-token distributions) and ``beam_width``: the lab's case, or with
+    a ``seed`` one drawn at random (2 to 4 prefixes, 3 to 6 tokens, a width from 2 to K)."""
+    if seed is not None:
+        g = torch.Generator().manual_seed(seed)
+        K, V = 2 + seed % 3, 3 + seed % 4
+        return (torch.log_softmax(torch.randn(K, generator=g, dtype=torch.float64), 0),
+                torch.log_softmax(2 * torch.randn(K, V, generator=g, dtype=torch.float64), 1), 2 + seed % (K - 1))
     totals = torch.log(torch.tensor([0.5, 0.4, 0.1], dtype=torch.float64))
     log_probs = torch.log(torch.tensor([[0.30, 0.35, 0.35, 1e-9], [0.90, 0.05, 0.05, 1e-9],
                                         [0.20, 0.30, 0.20, 0.30]], dtype=torch.float64))
@@ -103,11 +118,20 @@ def check_beam_step(beam_step) -> Verdict:
     """Check ``beam_step(totals, log_probs, beam_width)`` -> ``(scores, parents, tokens)``: the ``beam_width``
     best extensions over all live prefixes (not per prefix), best first."""
     failed = require_callable(beam_step, "beam_step", "beam_step(totals, log_probs, beam_width)")
-    if failed is not None:
-        return failed
-    totals, log_probs, width = beam_case()
+    for seed in (None, *fresh_seeds()):
+        if failed is not None:
+            return failed
+        failed = _grade_beam(beam_step, seed)
+    return failed if failed is not None else report(True, "beam_step keeps the beam_width best extensions over all prefixes (in the lab's "
+                                  "case the best one extends the second prefix, and the first prefix keeps two)")
+
+
+def _grade_beam(beam_step, seed):
+    """``None`` if ``beam_step`` is right on ``beam_case(seed)``, else the failure reported."""
+    totals, log_probs, width = beam_case(seed)
     scores, parents, tokens = _reference_beam(totals, log_probs, width)
-    want = f"scores {[round(x, 3) for x in scores.tolist()]}, parents {parents.tolist()}, tokens {tokens.tolist()}"
+    want = (f"for beam_case({'' if seed is None else seed}): the {width} best of the {log_probs.numel()} extensions, "
+            "best first, as (scores, parents, tokens)")
     out, err = call_student(beam_step, totals, log_probs, width)
     if err:
         return report(False, f"beam_step raised {err}", "add totals[:, None] to log_probs, flatten, keep the "
@@ -139,5 +163,4 @@ def check_beam_step(beam_step) -> Verdict:
         return report(False, f"the scores are right but parents {got[1].tolist()} / tokens {got[2].tolist()} "
                              "are not", "in the flattened (K * V,) scores, index i is parent i // V, token i % V",
                       expected=want)
-    return report(True, f"beam_step keeps the {width} best extensions over all prefixes: the best one extends "
-                        "the second prefix, and the first prefix keeps two")
+    return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import operator
 import os
+import random
 import signal
 import threading
 import time
@@ -30,8 +31,8 @@ import traceback
 import numpy as np
 import torch
 
-__all__ = ["Verdict", "report", "guard", "call_student", "as_array", "as_tensor", "require_callable", "shape_str",
-           "LIMIT"]
+__all__ = ["Verdict", "report", "guard", "call_student", "fresh_seeds", "as_array", "as_tensor", "require_callable",
+           "shape_str", "LIMIT"]
 
 PASS, FAIL = "✅", "❌"
 
@@ -224,6 +225,12 @@ def call_student(fn, *args, case: str = ""):
                     "NaN comes from 0/0, inf - inf, 0 * inf or the log of a negative number: print the "
                     "intermediate values of your function on a small input to find the first NaN")
     return result, None
+
+
+def fresh_seeds(n: int = 2) -> list[int]:
+    """``n`` seeds drawn anew at every call (not from the lab's seeded generators): cases beside the lab's
+    that an answer hard-coded for the lab's case cannot pass."""
+    return [random.SystemRandom().randrange(10**6) for _ in range(n)]
 
 
 def as_array(value) -> np.ndarray | None:
