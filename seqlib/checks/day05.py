@@ -72,7 +72,8 @@ def check_masked_pooling(mean_pool, max_pool) -> Verdict:
     if failed_mean is not None or failed_max is not None:
         return Verdict(False)
     alone = as_tensor(call_student(mean_pool, H[1:2, :1], mask[1:2, :1])[0], like=H)
-    if alone is None or alone.shape != (1, H.shape[2]) or not torch.allclose(alone, masked_mean(H, mask)[1:2], atol=1e-5):
+    if alone is None or alone.shape != (1, H.shape[2]) or not torch.allclose(alone, masked_mean(H, mask)[1:2],
+                                                                              atol=1e-5):
         return report(False, "mean_pool gives a different result for a sentence alone and padded in a batch",
                       "use only the mask to tell real tokens from padding",
                       expected="the same summary alone and padded in a batch")

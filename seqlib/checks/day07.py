@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, fresh_seeds, guard, report, require_callable
+from seqlib.checks.feedback import (Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report,
+                                    require_callable)
 from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
 from seqlib.validation import non_negative_int
 
@@ -44,13 +45,10 @@ def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, out
     cases += [(5 + s % 8, 1 + s % 4, 2 + s % (3 + s % 8), s) for s in fresh_seeds()]  # 2 <= O < L
     failed = require_callable(make_copy_sample, "make_copy_sample",
                               "make_copy_sample(seq_len, padding, output_len, seed)")
-    for case in cases:
-        if failed is not None:
-            return failed
-        failed = _grade_copy_sample(make_copy_sample, *case)
-    return failed if failed is not None else report(
-        True, f"make_copy_sample builds the task on {len(cases)} samples: L symbols, P '$', O blanks in; "
-              "L + P blanks, then the first O symbols out")
+    return failed if failed is not None else first_failure(
+        lambda *case: _grade_copy_sample(make_copy_sample, *case), cases,
+        f"make_copy_sample builds the task on {len(cases)} samples: L symbols, P '$', O blanks in; "
+        "L + P blanks, then the first O symbols out")
 
 
 def _grade_copy_sample(make_copy_sample, L, P, O, seed):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, fresh_seeds, guard, report, require_callable
+from seqlib.checks.feedback import (Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report,
+                                    require_callable)
 from seqlib.seq2seq import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
@@ -48,25 +49,25 @@ def check_attention_step(attention_step) -> Verdict:
     """Check ``attention_step(s, H, mask, W_q, W_k, v)`` -> ``(context (B, k), weights (B, S))``: additive
     attention for one decoder step, padding masked."""
     failed = require_callable(attention_step, "attention_step", "attention_step(s, H, mask, W_q, W_k, v)")
-    for seed in (9, *fresh_seeds()):
-        if failed is not None:
-            return failed
-        failed = _grade_attention(attention_step, seed)
-    return failed if failed is not None else report(True, "attention_step gives the additive attention weights (0 on padding, rows summing "
-                                  "to 1) and the context vector of one decoder step, on 3 cases")
+    return failed if failed is not None else first_failure(
+        lambda seed: _grade_attention(attention_step, seed), [(9,), *zip(fresh_seeds())],
+        "attention_step gives the additive attention weights (0 on padding, rows summing to 1) and the context "
+        "vector of one decoder step, on 3 cases")
 
 
 def _grade_attention(attention_step, seed):
     """``None`` if ``attention_step`` is right on ``attention_case(seed)``, else the failure reported."""
     args = attention_case(seed)
     context, weights = _reference_attention(*args)
-    want = f"for attention_case({seed}): context of shape {tuple(context.shape)} and weights of shape {tuple(weights.shape)}"
+    want = (f"for attention_case({seed}): context of shape {tuple(context.shape)} and weights of shape "
+            f"{tuple(weights.shape)}")
     out, err = call_student(attention_step, *args)
     if err:
         return report(False, f"attention_step raised {err}",
                       "s @ W_q.T has shape (B, a); H @ W_k.T has shape (B, S, a): add them with s's term "
                       "unsqueezed at dim 1", expected=want)
-    c, w = (as_tensor(x, like=context) for x in out) if isinstance(out, (tuple, list)) and len(out) == 2 else (None, None)
+    pair = isinstance(out, (tuple, list)) and len(out) == 2
+    c, w = (as_tensor(x, like=context) for x in out) if pair else (None, None)
     if c is None or w is None:
         return report(False, f"attention_step returned {type(out).__name__}, not a pair of tensors",
                       "return context, weights", expected=want)
@@ -118,12 +119,10 @@ def check_beam_step(beam_step) -> Verdict:
     """Check ``beam_step(totals, log_probs, beam_width)`` -> ``(scores, parents, tokens)``: the ``beam_width``
     best extensions over all live prefixes (not per prefix), best first."""
     failed = require_callable(beam_step, "beam_step", "beam_step(totals, log_probs, beam_width)")
-    for seed in (None, *fresh_seeds()):
-        if failed is not None:
-            return failed
-        failed = _grade_beam(beam_step, seed)
-    return failed if failed is not None else report(True, "beam_step keeps the beam_width best extensions over all prefixes (in the lab's "
-                                  "case the best one extends the second prefix, and the first prefix keeps two)")
+    return failed if failed is not None else first_failure(
+        lambda seed: _grade_beam(beam_step, seed), [(None,), *zip(fresh_seeds())],
+        "beam_step keeps the beam_width best extensions over all prefixes (in the lab's case the best one "
+        "extends the second prefix, and the first prefix keeps two)")
 
 
 def _grade_beam(beam_step, seed):
@@ -139,28 +138,28 @@ def _grade_beam(beam_step, seed):
     if not (isinstance(out, tuple) and len(out) == 3):
         return report(False, f"beam_step returned {type(out).__name__}, not (scores, parents, tokens)",
                       "return three tensors", expected=want)
-    try:
-        got = [torch.as_tensor(x).reshape(-1) for x in out]
-    except (TypeError, ValueError, RuntimeError):
+    got = [as_tensor(x) for x in out]
+    if any(x is None for x in got):
         return report(False, "beam_step's results are not tensors", "return three tensors", expected=want)
+    got = [x.reshape(-1) for x in got]
     if any(len(x) != width for x in got):
         return report(False, f"beam_step kept {[len(x) for x in got]} extensions",
                       f"keep exactly beam_width = {width} extensions in all, not beam_width per prefix",
                       expected=want)
-    if not torch.allclose(got[0].double(), scores, atol=1e-6):
+    if not torch.allclose(got[0], scores, atol=1e-6):
         per_row = totals + log_probs.max(dim=1).values
-        if torch.allclose(torch.sort(got[0].double(), descending=True).values,
+        if torch.allclose(torch.sort(got[0], descending=True).values,
                           torch.sort(per_row, descending=True).values, atol=1e-6):
             return report(False, "beam_step keeps the best extension of each prefix",
                           "rank all K x V extensions together (flatten), so a good prefix may keep several",
                           expected=want)
-        if torch.allclose(got[0].double(), _reference_beam(torch.zeros_like(totals), log_probs, width)[0], atol=1e-6):
+        if torch.allclose(got[0], _reference_beam(torch.zeros_like(totals), log_probs, width)[0], atol=1e-6):
             return report(False, "beam_step ranks by the last token only",
                           "add each prefix's total log-probability (totals[:, None] + log_probs)", expected=want)
         return report(False, f"the scores {[round(x, 3) for x in got[0].tolist()]} are not the best ones",
                       "sort the flattened totals[:, None] + log_probs in descending order", expected=want)
     if got[1].tolist() != parents.tolist() or got[2].tolist() != tokens.tolist():
-        return report(False, f"the scores are right but parents {got[1].tolist()} / tokens {got[2].tolist()} "
-                             "are not", "in the flattened (K * V,) scores, index i is parent i // V, token i % V",
+        return report(False, f"the scores are right but parents {got[1].long().tolist()} / tokens "
+                             f"{got[2].long().tolist()} are not", "in the flattened (K * V,) scores, index i is parent i // V, token i % V",
                       expected=want)
     return None

@@ -31,7 +31,7 @@ import traceback
 import numpy as np
 import torch
 
-__all__ = ["Verdict", "report", "guard", "call_student", "fresh_seeds", "as_array", "as_tensor", "require_callable",
+__all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor", "require_callable",
            "shape_str", "LIMIT"]
 
 PASS, FAIL = "✅", "❌"
@@ -225,6 +225,15 @@ def call_student(fn, *args, case: str = ""):
                     "NaN comes from 0/0, inf - inf, 0 * inf or the log of a negative number: print the "
                     "intermediate values of your function on a small input to find the first NaN")
     return result, None
+
+
+def first_failure(grade, cases, passed: str) -> Verdict:
+    """``grade(*case)`` for each case in turn (``None`` when right, else the failure it reported): the first
+    failure, or ``passed`` reported once every case is right."""
+    for case in cases:
+        if (failed := grade(*case)) is not None:
+            return failed
+    return report(True, passed)
 
 
 def fresh_seeds(n: int = 2) -> list[int]:
