@@ -160,6 +160,7 @@ def _grade_beam(beam_step, seed):
                       "sort the flattened totals[:, None] + log_probs in descending order", expected=want)
     if got[1].tolist() != parents.tolist() or got[2].tolist() != tokens.tolist():
         return report(False, f"the scores are right but parents {got[1].long().tolist()} / tokens "
-                             f"{got[2].long().tolist()} are not", "in the flattened (K * V,) scores, index i is parent i // V, token i % V",
+                             f"{got[2].long().tolist()} are not",
+                      "in the flattened (K * V,) scores, index i is parent i // V, token i % V",
                       expected=want)
     return None

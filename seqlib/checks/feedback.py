@@ -31,8 +31,8 @@ import traceback
 import numpy as np
 import torch
 
-__all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor", "require_callable",
-           "shape_str", "LIMIT"]
+__all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor",
+           "require_callable", "shape_str", "LIMIT"]
 
 PASS, FAIL = "✅", "❌"
 
