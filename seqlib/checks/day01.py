@@ -91,7 +91,7 @@ def check_rnn_step(rnn_step) -> Verdict:
     The reference is an ``nn.RNNCell`` (float64) holding the same weights, with ``bias_ih = b_h``
     and ``bias_hh = 0``. Several shapes are tried (batch 1 and > 1, square and non-square
     weights); the first failure is explained (missing tanh or bias, transposed weight,
-    wrong output shape, an exception). Prints the verdict and returns ``True`` or ``False``.
+    wrong output shape, an exception). Prints the verdict and returns it (a ``Verdict``).
     """
     failed = require_callable(rnn_step, "rnn_step", "rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")
     if failed is not None:

@@ -250,7 +250,7 @@ def as_array(value) -> np.ndarray | None:
         value = value.detach().cpu().to(torch.float64 if value.is_floating_point() else value.dtype).numpy()
     try:
         return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past float64 (10**400)
+    except (TypeError, ValueError, OverflowError, RuntimeError):  # past float64 (10**400); tensors needing grad
         return None
 
 
