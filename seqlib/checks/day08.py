@@ -54,10 +54,16 @@ def check_bidirectional(fn) -> Verdict:
         return report(False, f"bidirectional returned shape {tuple(out.shape)}",
                       "concatenate the two directions on the last dimension (dim=-1)", expected=want)
     if torch.allclose(out, expected, atol=1e-5):
-        alone = as_tensor(call_student(fn, fwd, bwd, E[1:2, :2], lengths[1:2])[0], like=expected)
-        if alone is not None and alone.shape == out[1:2, :2].shape and torch.allclose(alone, out[1:2, :2], atol=1e-5):
-            return report(True, "both directions are right, and a sentence gets the same states alone and "
-                                "padded in a batch")
+        alone, err = call_student(fn, fwd, bwd, E[1:2, :2], lengths[1:2])
+        alone = as_tensor(alone, like=expected)
+        if err or alone is None or alone.shape != out[1:2, :2].shape or not torch.allclose(alone, out[1:2, :2],
+                                                                                            atol=1e-5):
+            return report(False, "right for the batch, but for one sentence alone (a batch of 1) bidirectional "
+                          + (f"raised {err}" if err else "gives other states"),
+                          "nothing may depend on the batch size or the padding: use lengths for each sentence",
+                          expected="the same states for a sentence alone as padded in a batch")
+        return report(True, "both directions are right, and a sentence gets the same states alone and "
+                            "padded in a batch")
     h = expected.shape[-1] // 2
     if not torch.allclose(out[..., :h], expected[..., :h], atol=1e-5):
         return report(False, "the forward half (the first h features) is wrong",
