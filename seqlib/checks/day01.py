@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, require_callable, shape_str
+from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, shape_str
 from seqlib.validation import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
@@ -70,7 +70,7 @@ def _rnn_step_mistakes(x_t, h_prev, W_xh, W_hh, b_h):
     return out
 
 
-@guard
+@guard("rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")
 def check_rnn_step(rnn_step) -> Verdict:
     """Check ``rnn_step(x_t, h_prev, W_xh, W_hh, b_h) -> h_t`` against ``torch.nn.RNNCell``.
 
@@ -93,9 +93,6 @@ def check_rnn_step(rnn_step) -> Verdict:
     weights); the first failure is explained (missing tanh or bias, transposed weight,
     wrong output shape, an exception). Prints the verdict and returns it (a ``Verdict``).
     """
-    failed = require_callable(rnn_step, "rnn_step", "rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")
-    if failed is not None:
-        return failed
     for seed, (batch_size, num_inputs, num_hiddens) in enumerate(_RNN_STEP_CASES):
         args, expected = _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed)
         case = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
@@ -153,7 +150,7 @@ def _rnn_num_params_reference(num_inputs, num_hiddens, num_outputs) -> int:
     )
 
 
-@guard
+@guard()
 def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs: int,
                          num_steps: int | None = None) -> Verdict:
     """Check a parameter count of the RNN ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)``, ``y_t = W_hq h_t + b_q``.

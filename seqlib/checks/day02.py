@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
 from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
@@ -106,7 +106,7 @@ def _lstm_diagnosis(H, C, x, h, c, W):
     return None
 
 
-@guard
+@guard("lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh)")
 def check_lstm_step(lstm_step) -> Verdict:
     """Check ``lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`` against ``nn.LSTMCell``.
 
@@ -114,9 +114,6 @@ def check_lstm_step(lstm_step) -> Verdict:
     ``(4*num_hiddens, num_hiddens)``, the blocks stacked in the order i, f, g, o;
     ``x`` is ``(batch_size, num_inputs)``, ``h`` and ``c`` are ``(batch_size, num_hiddens)``.
     """
-    failed = require_callable(lstm_step, "lstm_step", "lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh)")
-    if failed is not None:
-        return failed
     for cell, x, h, c, W, sizes in _cases(nn.LSTMCell, seed=0):
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
@@ -197,16 +194,13 @@ def _gru_diagnosis(H, x, h, W):
     return None
 
 
-@guard
+@guard("gru_step(x, h, W_ih, W_hh, b_ih, b_hh)")
 def check_gru_step(gru_step) -> Verdict:
     """Check ``gru_step(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`` against ``nn.GRUCell``.
 
     Layout of ``nn.GRUCell``: ``W_ih`` is ``(3*num_hiddens, num_inputs)``, ``W_hh`` is
     ``(3*num_hiddens, num_hiddens)``, the blocks stacked r, z, n; same for the two biases.
     """
-    failed = require_callable(gru_step, "gru_step", "gru_step(x, h, W_ih, W_hh, b_ih, b_hh)")
-    if failed is not None:
-        return failed
     for cell, x, h, _, W, sizes in _cases(nn.GRUCell, seed=10):
         with torch.no_grad():
             want = cell(x, h)
@@ -261,7 +255,7 @@ def _count_diagnosis(kind, got, d, h):
     return "it does not match a count we recognise"
 
 
-@guard
+@guard()
 def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> Verdict:
     """Check predicted parameter counts ``{"rnn": n, "gru": n, "lstm": n}`` of one-layer
     ``nn.RNN``/``nn.GRU``/``nn.LSTM`` with ``input_size=num_inputs``, ``hidden_size=num_hiddens``.

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
 from seqlib.fused import unfuse
 from seqlib.validation import positive_int
 
@@ -29,12 +29,9 @@ def _as_float(value):
         return None
 
 
-@guard
+@guard("perplexity_fn(p)")
 def check_perplexity(perplexity_fn) -> Verdict:
     """``perplexity_fn(p)``: ``p`` a 1-D tensor of the probabilities a model gave to the true next tokens."""
-    failed = require_callable(perplexity_fn, "perplexity_fn", "perplexity_fn(p)")
-    if failed is not None:
-        return failed
     cases = [
         (torch.full((10,), 1 / 28), "a model that gives every one of 28 characters 1/28"),
         (torch.ones(5), "a model that is always sure and always right"),
@@ -81,12 +78,9 @@ def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
         return cells.to_torch(params, nn.LSTMCell(4 * h, h, dtype=XW_t.dtype))(XW_t, (H, C))
 
 
-@guard
+@guard("step_fn(XW_t, H, C, W_h)")
 def check_fused_lstm_step(step_fn) -> Verdict:
     """``step_fn(XW_t, H, C, W_h) -> (H_new, C_new)``: one LSTM step from fused gates ``[I | F | O | C_tilde]``."""
-    failed = require_callable(step_fn, "step_fn", "step_fn(XW_t, H, C, W_h)")
-    if failed is not None:
-        return failed
     g = torch.Generator().manual_seed(0)
     batch_size, h = 3, 4
     XW_t, H, C = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (4 * h, h, h))
@@ -119,16 +113,13 @@ def check_fused_lstm_step(step_fn) -> Verdict:
                   expected="the (H_new, C_new) of torch.nn.LSTMCell with the same weights")
 
 
-@guard
+@guard("sample_fn(logits, temperature, generator)")
 def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
     """``sample_fn(logits, temperature, generator) -> int``: greedy at 0, else a draw from softmax(logits / T).
 
     ``num_draws`` (the lab's, a positive integer; a bad one is a ``ValueError`` naming it) draws per temperature.
     """
     num_draws = positive_int(num_draws, "num_draws", hint="(draws per temperature, e.g. 4000)")
-    failed = require_callable(sample_fn, "sample_fn", "sample_fn(logits, temperature, generator)")
-    if failed is not None:
-        return failed
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5])
     got, error = call_student(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0))
     if error:

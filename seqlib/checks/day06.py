@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
 from seqlib.decoding import filter_logits
 
 __all__ = ["check_filter_logits", "check_bits_and_perplexity"]
@@ -64,12 +64,9 @@ def _hint(logits, settings, got) -> str:
     return "every logit you drop becomes float('-inf'); the kept ones keep their (tempered) values"
 
 
-@guard
+@guard("filter_fn(logits, temperature, top_k, top_p)")
 def check_filter_logits(filter_fn) -> Verdict:
     """``filter_fn(logits, temperature=1.0, top_k=None, top_p=None)`` on a 1-D tensor of logits."""
-    failed = require_callable(filter_fn, "filter_fn", "filter_fn(logits, temperature, top_k, top_p)")
-    if failed is not None:
-        return failed
     for logits, settings, what in _cases():
         expected = filter_logits(logits, **settings)
         full = {"temperature": 1.0, "top_k": None, "top_p": None, **settings}
@@ -93,12 +90,9 @@ def check_filter_logits(filter_fn) -> Verdict:
     return report(True, "temperature, top-k and top-p give the same distributions as seqlib.decoding.filter_logits")
 
 
-@guard
+@guard("convert_fn(nats)")
 def check_bits_and_perplexity(convert_fn) -> Verdict:
     """``convert_fn(nats) -> (bits, perplexity)`` for a loss in nats per token."""
-    failed = require_callable(convert_fn, "convert_fn", "convert_fn(nats)")
-    if failed is not None:
-        return failed
     for nats in (0.0, math.log(2), 1.75, 4.2):
         expected = (nats / math.log(2), math.exp(nats))
         got, error = call_student(convert_fn, nats)

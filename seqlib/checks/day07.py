@@ -13,8 +13,7 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import (Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report,
-                                    require_callable)
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report
 from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
 from seqlib.validation import non_negative_int
 
@@ -36,16 +35,14 @@ def _as_text(value):
     return None
 
 
-@guard
+@guard("make_copy_sample(seq_len, padding, output_len, seed)")
 def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, output_len: int = 5,
                       seed: int = 7) -> Verdict:
     """Check ``make_copy_sample(seq_len, padding, output_len, seed)`` -> ``(x, y)`` against
     :func:`seqlib.copy_task.make_sample` (strings of characters or token indices are both accepted)."""
     cases = [(*check_lengths(seq_len, padding, output_len), non_negative_int(seed, "seed"))]
     cases += [(5 + s % 8, 1 + s % 4, 2 + s % (3 + s % 8), s) for s in fresh_seeds()]  # 2 <= O < L
-    failed = require_callable(make_copy_sample, "make_copy_sample",
-                              "make_copy_sample(seq_len, padding, output_len, seed)")
-    return failed if failed is not None else first_failure(
+    return first_failure(
         lambda *case: _grade_copy_sample(make_copy_sample, *case), cases,
         f"make_copy_sample builds the task on {len(cases)} samples: L symbols, P '$', O blanks in; "
         "L + P blanks, then the first O symbols out")
@@ -118,13 +115,10 @@ def _mlstm_diagnosis(H_out, X, H, C, p):
     return None
 
 
-@guard
+@guard("mlstm_step(X, H, C, p)")
 def check_mlstm_step(mlstm_step) -> Verdict:
     """Check ``mlstm_step(X, H, C, p)`` -> ``(H, C)`` against :func:`seqlib.cells.mlstm_step`
     (``p``: the parameters of ``seqlib.cells.init_params("mlstm", ...)``)."""
-    failed = require_callable(mlstm_step, "mlstm_step", "mlstm_step(X, H, C, p)")
-    if failed is not None:
-        return failed
     for X, H, C, p, sizes in _mlstm_cases():
         want_H, want_C = cells.mlstm_step(X, H, C, p)
         expected = f"(H, C), each of shape {tuple(want_H.shape)}, equal to seqlib.cells.mlstm_step's"

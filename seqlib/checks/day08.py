@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from seqlib.batching import bidirectional_states, padding_mask
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
 from seqlib.crf import CRF
 
 __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
@@ -28,7 +28,7 @@ def _bidirectional_case():
     return fwd, bwd, E, lengths
 
 
-@guard
+@guard("bidirectional(forward_rnn, backward_rnn, E, lengths)")
 @torch.no_grad()
 def check_bidirectional(fn) -> Verdict:
     """Check ``fn(forward_rnn, backward_rnn, E, lengths)`` -> (B, T, 2h): both directions, lengths respected.
@@ -36,9 +36,6 @@ def check_bidirectional(fn) -> Verdict:
     The padding of the test batch holds large values and the sentences have different lengths, so
     running the backward network from the padding, or flipping the whole padded row, shows.
     """
-    failed = require_callable(fn, "bidirectional", "bidirectional(forward_rnn, backward_rnn, E, lengths)")
-    if failed is not None:
-        return failed
     fwd, bwd, E, lengths = _bidirectional_case()
     expected = bidirectional_states(fwd, bwd, E, lengths)
     want = f"a tensor of shape {tuple(expected.shape)} = (B, T, 2h): [forward ; backward] states, zeros at padding"
@@ -103,13 +100,10 @@ def _as_float(value):
         return None
 
 
-@guard
+@guard("path_score(emissions, transitions, start, end, tags)")
 @torch.no_grad()
 def check_path_score(fn) -> Verdict:
     """Check ``fn(emissions, transitions, start, end, tags)`` -> the score s(y) of one tag path (a number)."""
-    failed = require_callable(fn, "path_score", "path_score(emissions, transitions, start, end, tags)")
-    if failed is not None:
-        return failed
     crf, E, tags = _crf_case()
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.score(E.unsqueeze(0), torch.tensor([tags]))[0])
@@ -144,7 +138,7 @@ def check_path_score(fn) -> Verdict:
                   expected=want)
 
 
-@guard
+@guard("log_partition(emissions, transitions, start, end)")
 @torch.no_grad()
 def check_log_partition(fn) -> Verdict:
     """Check ``fn(emissions, transitions, start, end)`` -> log Z of one sentence (the forward algorithm).
@@ -152,9 +146,6 @@ def check_log_partition(fn) -> Verdict:
     A second case has emissions around 1000, where summing probabilities instead of working in
     log space overflows.
     """
-    failed = require_callable(fn, "log_partition", "log_partition(emissions, transitions, start, end)")
-    if failed is not None:
-        return failed
     crf, E, _ = _crf_case()
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.log_partition(E.unsqueeze(0))[0])

@@ -13,8 +13,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import (Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report,
-                                    require_callable)
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report
 from seqlib.seq2seq import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
@@ -44,12 +43,11 @@ def _reference_attention(s, H, mask, W_q, W_k, v):
     return context[:, 0], weights[:, 0]
 
 
-@guard
+@guard("attention_step(s, H, mask, W_q, W_k, v)")
 def check_attention_step(attention_step) -> Verdict:
     """Check ``attention_step(s, H, mask, W_q, W_k, v)`` -> ``(context (B, k), weights (B, S))``: additive
     attention for one decoder step, padding masked."""
-    failed = require_callable(attention_step, "attention_step", "attention_step(s, H, mask, W_q, W_k, v)")
-    return failed if failed is not None else first_failure(
+    return first_failure(
         lambda seed: _grade_attention(attention_step, seed), [(9,), *zip(fresh_seeds())],
         "attention_step gives the additive attention weights (0 on padding, rows summing to 1) and the context "
         "vector of one decoder step, on 3 cases")
@@ -114,12 +112,11 @@ def _reference_beam(totals, log_probs, width):
     return scores[:width], flat[:width] // V, flat[:width] % V
 
 
-@guard
+@guard("beam_step(totals, log_probs, beam_width)")
 def check_beam_step(beam_step) -> Verdict:
     """Check ``beam_step(totals, log_probs, beam_width)`` -> ``(scores, parents, tokens)``: the ``beam_width``
     best extensions over all live prefixes (not per prefix), best first."""
-    failed = require_callable(beam_step, "beam_step", "beam_step(totals, log_probs, beam_width)")
-    return failed if failed is not None else first_failure(
+    return first_failure(
         lambda seed: _grade_beam(beam_step, seed), [(None,), *zip(fresh_seeds())],
         "beam_step keeps the beam_width best extensions over all prefixes (in the lab's case the best one "
         "extends the second prefix, and the first prefix keeps two)")

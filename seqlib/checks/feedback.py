@@ -20,6 +20,7 @@ not compare, into feedback. Each day's checks live in ``seqlib.checks.dayNN`` an
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 import os
 import random
@@ -102,12 +103,11 @@ def report(ok: bool, message: str, hint: str | None = None, *, expected: str | N
     return Verdict(ok)
 
 
-def require_callable(fn, name: str, definition: str) -> bool | None:
+def require_callable(fn, name: str, definition: str) -> Verdict | None:
     """``None`` if ``fn`` is callable, else report it (``❌ name should be ...``) and return ``False``.
 
     ``definition`` is how the student defines it, e.g. ``"rnn_step(x_t, h_prev, W_xh, W_hh, b_h)"``
-    or ``"the class SlidingWindows(series, window)"``. Use: ``if (r := require_callable(...)) is
-    not None: return r``, or ``failed = require_callable(...)``.
+    or ``"the class SlidingWindows(series, window)"``; :func:`guard` calls it for every check.
     """
     if callable(fn):
         return None
@@ -132,29 +132,42 @@ class _TimeUp(BaseException):
 _calls = 0  # calls of students' code so far: what :func:`guard` tells the lab's errors from the answer's by
 
 
-def guard(check):
+def guard(*definitions: str):
     """Decorator of every check: whatever the student's answer does, the check reports and never raises.
 
-    A call of the student's code that did not return within :data:`LIMIT` seconds, or that returned
-    NaN, ends the check with that diagnosis; an answer the check could not compare with the
-    reference (an unexpected type, say) is reported as such. An error raised before any of the
-    student's code ran is the lab's (a bad size argument) and is raised.
+    ``definitions``: how the student defines each function the check's first arguments take, e.g.
+    ``@guard("rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")``; one that is not callable is reported
+    (:func:`require_callable`) before the check runs. A call of the student's code that did not
+    return within :data:`LIMIT` seconds, or that returned NaN, ends the check with that diagnosis;
+    an answer the check could not compare with the reference (an unexpected type, say) is reported
+    as such. An error raised before any of the student's code ran is the lab's (a bad size argument)
+    and is raised.
     """
-    @functools.wraps(check)
-    def checked(*args, **kwargs):
-        calls = _calls
-        try:
-            return check(*args, **kwargs)
-        except _Stop as stop:
-            return report(False, str(stop), stop.hint)
-        except Exception as err:  # noqa: BLE001 - an answer of any type must get feedback
-            if _calls == calls:
-                raise
-            return report(False, f"the check could not compare your answer with the reference "
-                                  f"({type(err).__name__}: {str(err)[:120]})",
-                          "return what the exercise asks for: the types and shapes in the check's docstring "
-                          f"(help({check.__name__}))")
-    return checked
+    def decorate(check):
+        names = list(inspect.signature(check).parameters)
+
+        @functools.wraps(check)
+        def checked(*args, **kwargs):
+            given = {**dict(zip(names, args)), **kwargs}
+            for name, definition in zip(names, definitions):
+                failed = require_callable(given.get(name), definition.removeprefix("the class ").split("(")[0],
+                                          definition)
+                if failed is not None:
+                    return failed
+            calls = _calls
+            try:
+                return check(*args, **kwargs)
+            except _Stop as stop:
+                return report(False, str(stop), stop.hint)
+            except Exception as err:  # noqa: BLE001 - an answer of any type must get feedback
+                if _calls == calls:
+                    raise
+                return report(False, f"the check could not compare your answer with the reference "
+                                      f"({type(err).__name__}: {str(err)[:120]})",
+                              "return what the exercise asks for: the types and shapes in the check's docstring "
+                              f"(help({check.__name__}))")
+        return checked
+    return decorate
 
 
 def _has_nan(value) -> bool:
