@@ -13,32 +13,37 @@ Recurrent networks
   smoothing, held-out loss in nats and bits per token
 - ``seqlib.copy_task``  the copy task (Day 7): samples, the model over any of the five cells, training with
   the state carried across chunks, ``python -m seqlib.copy_task`` for long runs
-- ``seqlib.classifiers`` sentence classifiers: attention pooling, the RNN classifier, language-model
-  pretraining of its encoder, the bag-of-n-grams baseline
-- ``seqlib.tagging``    sequence labelling (Day 8): CoNLL-U treebanks, tag ids, padded tagged batches with
-  characters, the BiLSTM tagger, most-frequent-tag and perceptron baselines
+- ``seqlib.attention``  the masked softmax, additive and dot-product attention, attention pooling
+- ``seqlib.classifiers`` sentence classifiers (Day 5): the RNN classifier, its predictions shown,
+  language-model pretraining of its encoder
+- ``seqlib.tagging``    sequence labelling (Day 8): tagged batches with characters, the BiLSTM tagger, its predictions
 - ``seqlib.crf``        the linear-chain CRF output layer: path scores, the forward algorithm, Viterbi, brute force
-- ``seqlib.seq2seq``    sequence to sequence: bidirectional GRU encoder, GRU decoder, additive and
-  dot-product attention with padding masks, the decoding step for greedy and beam search
+- ``seqlib.seq2seq``    sequence to sequence: bidirectional GRU encoder, GRU decoder with or without attention,
+  the decoding step for greedy and beam search
+- ``seqlib.baselines``  what a neural model must beat: bag of n-grams (Day 5), most frequent tag and the
+  averaged perceptron (Day 8)
 
 Data
 - ``seqlib.data``       fetch, verify and cache the course's data sets (offline folder, cache, canonical address)
 - ``seqlib.text``       from text to tokens: readers (Time Machine, MR, IMDb), tokenizers, the one ``Vocab``, n-grams
-- ``seqlib.sampling``   random and sequential partitioning of a corpus into language-model minibatches
-- ``seqlib.batching``   variable-length batches: padding, masks, masked pooling, collate, length buckets,
-  reversal within lengths and both directions of a recurrent layer over a padded batch
+- ``seqlib.partitioning`` random and sequential partitioning of a corpus into language-model minibatches
+- ``seqlib.batching``   variable-length batches: the one padded dataset, collate and loader (length buckets),
+  masks, masked pooling, word dropout, reversal within lengths, both directions of a recurrent layer
+- ``seqlib.treebank``   Universal Dependencies: CoNLL-U reader, UPOS tag ids, words as UD splits them, tagging accuracy
 - ``seqlib.timeseries`` sine-wave data, sliding-window data sets, forecasting baselines
 - ``seqlib.dates``      dates in many languages and formats (Babel) and their ISO form: seeded splits,
   parsing back, exact match
-- ``seqlib.translation`` parallel data: vocabularies, pair batches, Multi30k, sacreBLEU's BLEU, a longer run
+- ``seqlib.translation`` parallel data: vocabularies, the pair dataset, Multi30k, sacreBLEU's BLEU, a longer run
+- ``seqlib.translation_cli`` ``python -m seqlib.translation``: the Day 9 model trained longer, its BLEU
 
 Training
 - ``seqlib.training``   ``fit`` (validation, LR schedule, early stopping), evaluation, gradient clipping,
   adversarial loss
 - ``seqlib.history``    ``History``: the one record of a training run (``fit`` and the language-model loop)
 - ``seqlib.lm_train``   what only language models add: state carried or reset, perplexity, their loop, generation
-- ``seqlib.decoding``   from a model to text over one ``step`` protocol: temperature, top-k, top-p, greedy,
-  sampling, beam search; measures of generated text (likelihood, distinct-n, repetition)
+- ``seqlib.decoding``   from a model to text over one ``step`` protocol: ``generate`` (the one text generation),
+  temperature, top-k, top-p, greedy, sampling, beam search; next-token top-k accuracy; measures of
+  generated text (likelihood, distinct-n, repetition)
 - ``seqlib.checkpoint`` save and load a model with its vocabulary and configuration (``weights_only``), with
   errors that say what is wrong
 
@@ -56,11 +61,13 @@ Showing and checking
   tables
 - ``seqlib.validation`` the one validation layer: positive integers, probabilities, names, tensors of a
   given shape (in the lesson's notation), dtype and sizes; one kind of message everywhere
+- ``seqlib.cli``        one style for every command line: an option table, every flag checked before any
+  data is read, one-line errors naming the flag
 
 Compatibility and speed
 - ``seqlib.d2l``        the classic *Dive into Deep Learning* API of chapters 8-9 on the course's code
-- ``seqlib.bench``      ``python -m seqlib.bench``: training throughput of every model form
-- ``seqlib.reference``  lab costs that mean the same on every machine: the reference workload and units
+- ``seqlib.bench``      training throughput of the language models' three forms (Day 3; ``make bench``
+  runs the course's benchmark and ``make calibrate`` the machine's reference time, both in ``tools/``)
 """
 
 __version__ = "0.1.0"

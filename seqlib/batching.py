@@ -1,11 +1,16 @@
 r"""Variable-length batches: padding, masks, masked pooling, collate, length buckets, both directions.
 
 Sentences have different lengths; a batch pads them on the right to the longest one and keeps
-their true lengths, and everything downstream must ignore the padding. The pieces::
+their true lengths, and everything downstream must ignore the padding. One dataset, collate and
+loader serve Days 5, 8 and 9; each use says which fields to pad with what::
 
-    SentenceDataset   item i: (token ids (L_i,) long, label () float)    (encoded by Vocab.encode)
-    collate           a list of B items -> X (B, T), lengths (B,), y (B,)  padded with <pad>
+    PaddedDataset     items (tuples of fields) and a pad value per field (None: not padded)
+    collate           B items -> (field 0 padded (B, T), lengths (B,), the other fields batched)
     make_loader       a DataLoader of collate batches; shuffle=True: length buckets, seeded
+
+    SentenceDataset   (token ids, label)             -> X, lengths, y              (Day 5)
+    TaggedDataset     (word ids, forms, tag ids)     -> X, lengths, C, C_index, Y  (Day 8, seqlib.tagging)
+    PairDataset       (source, target in, target out) -> src, src_len, tgt_in, tgt_out (Day 9, seqlib.translation)
 
 ================  ==================  ==========================================================
 X                 (B, T) long         token ids, right-padded with ``<pad>`` (T = longest)
@@ -32,8 +37,8 @@ padding stays in place) and concatenates the two states at every position:
     \overleftarrow{\mathbf{h}}_t = g(\mathbf{x}_t, \overleftarrow{\mathbf{h}}_{t+1}), \qquad
     \mathbf{h}_t = [\overrightarrow{\mathbf{h}}_t ; \overleftarrow{\mathbf{h}}_t] \in \mathbb{R}^{2h} .
 
-Padding positions count for nothing, whatever they hold. An **empty sentence** (length 0) has
-no state to classify: :func:`collate` raises ``ValueError`` saying which one it is.
+Padding positions count for nothing, whatever they hold. An **empty sentence** has no state: the
+datasets and :func:`collate` refuse it; what runs inside a model (masks, poolings, reversal) checks nothing.
 """
 
 from __future__ import annotations
@@ -46,68 +51,73 @@ import torch
 from torch import nn
 
 from seqlib import validation
-from seqlib.text import PAD_IDX, Vocab
+from seqlib.text import PAD_IDX, UNK_IDX, Vocab
 
-__all__ = ["SentenceDataset", "collate", "LengthBucketSampler", "make_loader", "padding_mask",
-           "masked_mean", "masked_max", "reverse_padded", "bidirectional_states"]
+__all__ = ["PaddedDataset", "collate", "SentenceDataset", "LengthBucketSampler", "make_loader", "padding_mask",
+           "masked_mean", "masked_max", "drop_words", "init_embedding", "reverse_padded", "bidirectional_states"]
 
 
-class SentenceDataset(torch.utils.data.Dataset):
-    """Encoded sentences and labels: item ``i`` is ``(LongTensor of token ids, float label)``.
+class PaddedDataset(torch.utils.data.Dataset):
+    """Items that are tuples of fields, with how :func:`collate` batches each field (``pad_values``).
 
-    Sentences are encoded with :meth:`seqlib.text.Vocab.encode`; those longer than ``max_len``
-    tokens are cut to their first ``max_len`` tokens.
+    A number pads that field's 1-d tensors on the right to the longest of the batch; ``None`` stacks
+    it (numbers) or keeps a list (e.g. word forms). An item's length for bucketing is that of its
+    longest padded field. A subclass may add to :meth:`collate` (``TaggedDataset`` adds characters).
     """
 
-    def __init__(self, sentences: Sequence[str], labels: Sequence[int], vocab: Vocab,
-                 max_len: int | None = None):
-        if isinstance(sentences, str) or not isinstance(sentences, Sequence) \
-                or not all(isinstance(s, str) for s in sentences):
-            raise validation.ArgumentTypeError(f"sentences must be a list of strings, got {sentences!r:.60}")
-        if not hasattr(vocab, "encode"):
-            raise validation.ArgumentTypeError(f"vocab must be a seqlib.text.Vocab, got {type(vocab).__name__}")
-        if max_len is not None:
-            max_len = validation.positive_int(max_len, "max_len", hint="(tokens kept per sentence) or None")
-        if isinstance(labels, str) or not isinstance(labels, (Sequence, np.ndarray, torch.Tensor)):
-            raise validation.ArgumentTypeError(f"labels must be a list of numbers, got {type(labels).__name__}")
-        if len(sentences) != len(labels):
-            raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels: give one label per sentence")
-        self.ids = [torch.tensor(vocab.encode(s)[:max_len], dtype=torch.long) for s in sentences]
-        self.labels = torch.tensor(labels, dtype=torch.float32)
+    def __init__(self, items, pad_values: Sequence = (PAD_IDX, None)):
+        self.items, self.pad_values = list(items), tuple(pad_values)
+        padded = [k for k, v in enumerate(self.pad_values) if v is not None]
+        self.lengths = [max(len(item[k]) for k in padded) for item in self.items]
+        empty = [i for i, item in enumerate(self.items) if len(item[0]) == 0]
+        if empty:
+            raise ValueError(f"item {empty[0]} is empty (no tokens): drop empty sentences before batching")
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.items)
 
     def __getitem__(self, i):
-        return self.ids[i], self.labels[i]
+        return self.items[i]
+
+    def collate(self, batch):
+        return collate(batch, self.pad_values)
 
 
-def collate(batch, pad_idx: int = PAD_IDX):
-    """Pad a list of ``(ids, label)`` pairs into a batch ``(X, lengths, y)`` (as :func:`seqlib.training.fit` wants).
-
-    ======== ============== ====================================================
-    X        (B, T) long    token ids, padded on the right with ``pad_idx``; T = longest
-    lengths  (B,) long      number of real tokens of each sentence
-    y        (B,) float     labels
-    ======== ============== ====================================================
-
-    Raises ``ValueError`` for an empty sentence (length 0): it has no state to classify.
-    """
-    pad_idx = validation.non_negative_int(pad_idx, "pad_idx")
-    if not isinstance(batch, Sequence) or len(batch) == 0:
-        raise ValueError(f"batch must be a non-empty list of (ids, label) pairs, got "
-                         f"{'an empty one' if isinstance(batch, Sequence) else type(batch).__name__}")
-    if not all(isinstance(item, (tuple, list)) and len(item) == 2 for item in batch):
-        raise validation.ArgumentTypeError("batch must be a list of (ids, label) pairs, as SentenceDataset gives them")
-    ids, labels = zip(*batch)
-    for k, s in enumerate(ids):
-        validation.tensor(s, f"the ids of sentence {k}", shape=("num_tokens",), dtype="integer")
-    lengths = torch.tensor([len(s) for s in ids], dtype=torch.long)
+def collate(batch, pad_values: Sequence = (PAD_IDX, None)):
+    """Batch items field by field, the lengths of the first field after it: ``(ids, label)`` items give
+    ``(X (B, T), lengths (B,), y (B,))``, X right-padded with ``<pad>``; ``(a, b, c)`` items give
+    ``(A, lengths, B, C)``. An empty first field (a sentence without tokens) is a ``ValueError``."""
+    validation.sequence(batch, "batch", non_empty=True, what="a list of items (tuples of fields)")
+    fields = []  # a number pads the field; None stacks numbers or keeps a list
+    for values, pad in zip(zip(*batch), pad_values):
+        if pad is not None:
+            fields.append(nn.utils.rnn.pad_sequence(list(values), batch_first=True, padding_value=pad))
+        elif isinstance(values[0], (int, float, torch.Tensor)):
+            fields.append(torch.stack([torch.as_tensor(v) for v in values]))
+        else:
+            fields.append(list(values))
+    lengths = torch.tensor([len(item[0]) for item in batch], dtype=torch.long)
     if (lengths == 0).any():
         raise ValueError(f"sentence {int((lengths == 0).nonzero()[0])} of the batch is empty (no tokens); "
                          "drop empty sentences before batching")
-    X = nn.utils.rnn.pad_sequence(list(ids), batch_first=True, padding_value=pad_idx)
-    return X, lengths, torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in labels])
+    return fields[0], lengths, *fields[1:]
+
+
+class SentenceDataset(PaddedDataset):
+    """Sentences encoded by :meth:`seqlib.text.Vocab.encode` (cut to ``max_len`` tokens) and their labels:
+    item ``i`` is ``(token ids, float label)``."""
+
+    def __init__(self, sentences: Sequence[str], labels: Sequence[int], vocab: Vocab,
+                 max_len: int | None = None):
+        validation.sequence(sentences, "sentences", of=str, what="a list of sentences (strings)")
+        if max_len is not None:
+            max_len = validation.positive_int(max_len, "max_len", hint="(tokens kept per sentence) or None")
+        validation.sequence(labels, "labels", what="a list of labels (numbers), one per sentence")
+        labels = torch.as_tensor(np.asarray(labels, dtype=np.float32)).reshape(-1)
+        if len(sentences) != len(labels):
+            raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels: give one label per sentence")
+        ids = [torch.tensor(vocab.encode(s)[:max_len], dtype=torch.long) for s in sentences]
+        super().__init__(zip(ids, labels))
 
 
 class LengthBucketSampler(torch.utils.data.Sampler):
@@ -121,13 +131,9 @@ class LengthBucketSampler(torch.utils.data.Sampler):
     def __init__(self, lengths, batch_size, seed, pool=50):
         batch_size = validation.positive_int(batch_size, "batch_size")
         pool = validation.positive_int(pool, "pool", hint="(batches per pool sorted by length)")
-        seed = validation.non_negative_int(seed, "seed")
-        lengths = np.asarray(lengths)
-        if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
-            raise validation.ArgumentTypeError(f"lengths must be a flat list of integers (one per item), "
-                                               f"got an array of shape {lengths.shape} and dtype {lengths.dtype}")
-        self.lengths, self.batch_size, self.pool = lengths, batch_size, pool
-        self.rng = np.random.default_rng(seed)
+        self.lengths = np.asarray(validation.sequence(lengths, "lengths", what="a list of lengths, one per item"))
+        self.batch_size, self.pool = batch_size, pool
+        self.rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
 
     def __iter__(self):
         order = self.rng.permutation(len(self.lengths))
@@ -144,32 +150,24 @@ class LengthBucketSampler(torch.utils.data.Sampler):
         return math.ceil(len(self.lengths) / self.batch_size)
 
 
-def make_loader(dataset: SentenceDataset, batch_size: int = 64, shuffle: bool = False,
+def make_loader(dataset: PaddedDataset, batch_size: int = 64, shuffle: bool = False,
                 seed: int = 0) -> torch.utils.data.DataLoader:
-    """A DataLoader of :func:`collate` batches.
-
-    ``shuffle=True`` (training): batches of sentences of similar lengths
-    (:class:`LengthBucketSampler`), drawn in a random order that is reproducible from ``seed``.
-    ``shuffle=False``: the dataset's order.
-    """
+    """A DataLoader of the dataset's :meth:`~PaddedDataset.collate` batches: ``shuffle=True`` (training)
+    draws batches of similar lengths (:class:`LengthBucketSampler`) in an order reproducible from ``seed``;
+    ``shuffle=False`` keeps the dataset's order."""
     batch_size = validation.positive_int(batch_size, "batch_size")
-    if not isinstance(dataset, SentenceDataset):
-        raise validation.ArgumentTypeError(f"dataset must be a SentenceDataset, got {type(dataset).__name__}")
+    if not isinstance(dataset, PaddedDataset):
+        raise validation.ArgumentTypeError(f"dataset must be a seqlib.batching.PaddedDataset, "
+                                           f"got {type(dataset).__name__}")
     if shuffle:
-        lengths = [len(s) for s in dataset.ids]
-        return torch.utils.data.DataLoader(dataset, batch_sampler=LengthBucketSampler(lengths, batch_size, seed),
-                                           collate_fn=collate)
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=collate)
+        sampler = LengthBucketSampler(dataset.lengths, batch_size, seed)
+        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=dataset.collate)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=dataset.collate)
 
 
 def padding_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
     """Boolean (B, T) mask, True at real tokens: ``mask[b, t] = t < lengths[b]`` (on the device of ``lengths``)."""
-    if max_len is not None:
-        max_len = validation.non_negative_int(max_len, "max_len", hint="(num_steps, the padded length)")
-    lengths = validation.lengths(lengths, "lengths", max_len=max_len, min_len=0,
-                                 hint="one length per sequence; pass max_len at least the longest length")
-    if lengths.numel() == 0 and max_len is None:
-        raise ValueError("lengths is empty: pass max_len to make a mask for an empty batch")
+    lengths = torch.as_tensor(lengths)
     T = int(lengths.max()) if max_len is None else max_len
     return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
 
@@ -181,7 +179,6 @@ def masked_mean(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     H (B, T, D), mask (B, T) bool -> (B, D). Padding positions do not count, whatever they hold.
     """
-    _check_pooling(H, mask)
     m = mask.unsqueeze(-1).to(H.dtype)
     return (H * m).sum(1) / m.sum(1).clamp(min=1)
 
@@ -191,18 +188,22 @@ def masked_max(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     H (B, T, D), mask (B, T) bool -> (B, D). Padding is filled with :math:`-\infty` first, so it never wins.
     """
-    _check_pooling(H, mask)
     return H.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
 
 
-def _check_pooling(H, mask):
-    validation.tensor(H, "H", shape=("batch_size", "num_steps", "num_hiddens"), dtype="float")
-    validation.tensor(mask, "mask", shape=("batch_size", "num_steps"), dtype="bool",
-                      sizes={"batch_size": H.shape[0], "num_steps": H.shape[1]},
-                      hint="batch_size and num_steps are those of H; make it with padding_mask(lengths, num_steps)")
-    if H.shape[0] and not bool(mask.any(dim=1).all()):
-        raise ValueError("mask has a row without any real token: an empty sentence has no state to pool; "
-                         "drop empty sentences before batching")
+def drop_words(X: torch.Tensor, p: float, pad_idx: int = PAD_IDX, unk_idx: int = UNK_IDX) -> torch.Tensor:
+    """Word dropout: each real token of X (B, T) becomes ``<unk>`` with probability ``p`` (training), so
+    that the ``<unk>`` vector, which words unseen in training read, is trained."""
+    return X.masked_fill((torch.rand(X.shape, device=X.device) < p) & (X != pad_idx), unk_idx)
+
+
+def init_embedding(embedding: nn.Embedding, scale: float, pad_idx: int = PAD_IDX) -> nn.Embedding:
+    """Embeddings uniform in ``[-scale, scale]`` (small vectors train faster than PyTorch's N(0, 1);
+    Kim 2014 uses 0.25), the ``<pad>`` row zero."""
+    with torch.no_grad():
+        embedding.weight.uniform_(-scale, scale)
+        embedding.weight[pad_idx] = 0
+    return embedding
 
 
 def reverse_padded(X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -210,13 +211,9 @@ def reverse_padded(X: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
     ``[[a, b, c, pad], [d, e, pad, pad]]`` -> ``[[c, b, a, pad], [e, d, pad, pad]]``. Its own inverse.
     """
-    validation.tensor(X, "X", shape=(("batch_size", "num_steps"), ("batch_size", "num_steps", "num_features")),
-                      non_empty=True)
-    lengths = validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1],
-                                 hint="one length per row of X, each from 1 to X.shape[1]")
     T = X.shape[1]
     t = torch.arange(T, device=X.device).expand(X.shape[0], T)
-    L = lengths.to(X.device).unsqueeze(1)
+    L = torch.as_tensor(lengths).to(X.device).unsqueeze(1)
     index = torch.where(t < L, L - 1 - t, t)
     return X.gather(1, index.view(*index.shape, *[1] * (X.dim() - 2)).expand_as(X))
 
@@ -231,13 +228,6 @@ def bidirectional_states(forward_rnn: nn.Module, backward_rnn: nn.Module, E: tor
     network reads before it, so the states of the real words equal those of a packed batch, and
     PyTorch can use its fused kernel for the whole batch (faster on a CPU than a packed batch).
     """
-    validation.tensor(E, "E", shape=("batch_size", "num_steps", "num_inputs"), dtype="float", non_empty=True)
-    lengths = validation.lengths(lengths, "lengths", batch_size=E.shape[0], max_len=E.shape[1],
-                                 hint="one length per sentence of E, each from 1 to E.shape[1]")
-    for name, rnn in (("forward_rnn", forward_rnn), ("backward_rnn", backward_rnn)):
-        if not isinstance(rnn, nn.RNNBase) or not rnn.batch_first or rnn.bidirectional:
-            raise validation.ArgumentTypeError(f"{name} must be a one-directional torch.nn RNN, LSTM or GRU "
-                                               f"with batch_first=True, got {rnn!r:.60}")
     forward = forward_rnn(E)[0]
     backward = reverse_padded(backward_rnn(reverse_padded(E, lengths))[0], lengths)
     mask = padding_mask(lengths.to(E.device), E.shape[1]).unsqueeze(-1)

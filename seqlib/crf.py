@@ -63,6 +63,8 @@ class CRF(nn.Module):
     :math:`\\log Z` (the forward algorithm), ``nll(E, tags, mask)`` the training loss (mean over
     real tokens), ``viterbi(E, mask)`` the best path and its score. The module docstring has
     the equations and shapes. Transitions start at zero: at first the CRF is independent softmax.
+    ``nll`` and ``viterbi`` check their input (once per call); ``score`` and ``log_partition``, the
+    lesson's equations, do not (``mask=None``: every position is real).
     """
 
     def __init__(self, num_tags: int):
@@ -77,8 +79,7 @@ class CRF(nn.Module):
         validation.tensor(emissions, "emissions", shape=("batch_size", "num_steps", "num_tags"), dtype="float",
                           sizes={"num_tags": self.num_tags}, non_empty=True)
         sizes = {"batch_size": emissions.shape[0], "num_steps": emissions.shape[1]}
-        if mask is None:
-            mask = torch.ones(emissions.shape[:2], dtype=torch.bool, device=emissions.device)
+        mask = emissions.new_ones(emissions.shape[:2], dtype=torch.bool) if mask is None else mask
         validation.tensor(mask, "mask", shape=("batch_size", "num_steps"), dtype="bool", sizes=sizes,
                           hint="one row per sentence of emissions, True at real tokens, e.g. "
                                "seqlib.batching.padding_mask(lengths, T)")
@@ -93,9 +94,14 @@ class CRF(nn.Module):
                                  f"{int(real.min())} to {int(real.max())}")
         return mask
 
+    def nll(self, emissions, tags, mask=None):
+        """Negative log-likelihood of the gold paths, summed over sentences, divided by the real tokens."""
+        mask = self._check(emissions, mask, tags)
+        return (self.log_partition(emissions, mask) - self.score(emissions, tags, mask)).sum() / mask.sum()
+
     def score(self, emissions, tags, mask=None):
         """:math:`s(\\mathbf{y})` of the given tag paths: (B, T, K), (B, T), (B, T) -> (B,)."""
-        mask = self._check(emissions, mask, tags)
+        mask = emissions.new_ones(emissions.shape[:2], dtype=torch.bool) if mask is None else mask
         tags = tags.masked_fill(~mask, 0)
         m = mask.to(emissions.dtype)
         emit = emissions.gather(2, tags.unsqueeze(-1)).squeeze(-1)             # E[t, y_t]: (B, T)
@@ -105,17 +111,11 @@ class CRF(nn.Module):
 
     def log_partition(self, emissions, mask=None):
         """:math:`\\log Z` by the forward algorithm in log space: (B, T, K), (B, T) -> (B,)."""
-        mask = self._check(emissions, mask)
         alpha = self.start + emissions[:, 0]                                    # (B, K)
         for t in range(1, emissions.shape[1]):
             step = torch.logsumexp(alpha.unsqueeze(2) + self.transitions, dim=1) + emissions[:, t]
-            alpha = torch.where(mask[:, t:t + 1], step, alpha)                   # padding: keep alpha
+            alpha = step if mask is None else torch.where(mask[:, t:t + 1], step, alpha)  # padding: keep alpha
         return torch.logsumexp(alpha + self.end, dim=1)
-
-    def nll(self, emissions, tags, mask=None):
-        """Negative log-likelihood of the gold paths, summed over sentences, divided by the real tokens."""
-        mask = self._check(emissions, mask, tags)
-        return (self.log_partition(emissions, mask) - self.score(emissions, tags, mask)).sum() / mask.sum()
 
     @torch.no_grad()
     def viterbi(self, emissions, mask=None):

@@ -32,8 +32,8 @@ from babel.dates import format_date, get_date_format, get_day_names, get_month_n
 
 from seqlib import validation
 
-__all__ = ["LOCALES", "FIRST_DAY", "LAST_DAY", "Example", "patterns", "generate", "make_splits", "parse_date",
-           "exact_match", "char_accuracy"]
+__all__ = ["LOCALES", "FIRST_DAY", "LAST_DAY", "Example", "patterns", "make_examples", "make_splits",
+           "parse_date", "exact_match", "char_accuracy"]
 
 #: The locales the dates are written in (CLDR names).
 LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "pt_PT", "nl_NL")
@@ -69,7 +69,7 @@ def _dates(num: int, rng: np.random.Generator) -> list[datetime.date]:
     return [FIRST_DAY + datetime.timedelta(days=int(d)) for d in days]
 
 
-def generate(dates, seed: int = 0, locales=LOCALES) -> list[Example]:
+def make_examples(dates, seed: int = 0, locales=LOCALES) -> list[Example]:
     """One :class:`Example` per date: a locale and one of its patterns drawn at random (seeded)."""
     rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
     choices = [(loc, p) for loc in locales for p in patterns(loc)]
@@ -94,7 +94,7 @@ def make_splits(num_train: int, num_val: int, num_test: int, seed: int = 0):
                          f"{sum(sizes):,} (train + validation + test)")
     rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
     dates = _dates(sum(sizes), rng)
-    examples = generate(dates, seed=seed + 1)
+    examples = make_examples(dates, seed=seed + 1)
     cuts = np.cumsum([0] + sizes)
     return tuple([(e.text, e.iso) for e in examples[a:b]] for a, b in zip(cuts[:-1], cuts[1:]))
 

@@ -2,7 +2,7 @@ r"""What training and measuring a language model adds to :func:`seqlib.training.
 options, and measures over a token stream read with the state carried (perplexity, top-k accuracy).
 
 A language model ``net(X, state) -> (Y, state)`` reads minibatches ``(X, Y)`` of a
-:class:`~seqlib.sampling.SeqDataLoader`; its loss is the mean cross-entropy per token in nats, and
+:class:`~seqlib.partitioning.SeqDataLoader`; its loss is the mean cross-entropy per token in nats, and
 perplexity is the exponential of that mean:
 
 .. math::

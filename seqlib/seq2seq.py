@@ -21,14 +21,8 @@ true previous token :math:`y_{t-1}`, with :math:`y_0` = ``<bos>``), and stops at
 **Without attention** the fixed summary :math:`\mathbf{c}` (the last state of each direction) is all
 the decoder gets, at every step (:math:`\mathbf{c}_t = \mathbf{c}`: the bottleneck). **With attention**
 the decoder looks back at every source position, with the padding mask :math:`m_i` (1 at real tokens,
-0 at padding) so that padding never receives weight. Two scores:
-
-.. math::
-
-    e_{ti} = \mathbf{v}^\top \tanh(\mathbf{W}_q \mathbf{s}_t + \mathbf{W}_k \mathbf{h}_i)
-    \ \text{(additive, Bahdanau)}, \qquad
-    e_{ti} = \frac{(\mathbf{W}_q \mathbf{s}_t)^\top (\mathbf{W}_k \mathbf{h}_i)}{\sqrt{d}}
-    \ \text{(scaled dot product, the transformer's)}
+0 at padding) so that padding never receives weight: additive (Bahdanau) or scaled dot-product scores,
+both in :mod:`seqlib.attention`. The output layer :math:`\mathbf{W}_v` is the decoder's ``head``.
 
 The attention is computed *after* the recurrent step, from :math:`\mathbf{s}_t` (Luong et al.'s
 placement; Bahdanau et al. attend from :math:`\mathbf{s}_{t-1}` and feed :math:`\mathbf{c}_t` into the
@@ -50,71 +44,18 @@ protocol; the state is batch-first, so beam search reorders it along dimension 0
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlib import decoding, validation
+from seqlib.attention import AdditiveAttention, DotProductAttention
 from seqlib.batching import padding_mask
 from seqlib.text import PAD_IDX
 
-__all__ = ["masked_softmax", "AdditiveAttention", "DotProductAttention", "Encoder", "Decoder", "Seq2Seq",
-           "sequence_loss", "Seq2SeqStep", "translate_greedy", "translate_beam", "plot_attention"]
+__all__ = ["Encoder", "Decoder", "Seq2Seq", "sequence_loss", "Seq2SeqStep", "translate_greedy", "translate_beam", "plot_attention"]
 
 ATTENTIONS = (None, "additive", "dot")
-
-
-def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last axis of ``scores`` ``(B, T, S)`` that gives padding (``mask`` ``(B, S)`` False)
-    exactly zero weight: :math:`\\alpha_{ti} = m_i e^{e_{ti}} / \\sum_j m_j e^{e_{tj}}`."""
-    validation.tensor(scores, "scores", shape=("batch_size", "num_queries", "num_keys"), dtype="float")
-    validation.tensor(mask, "mask", shape=("batch_size", "num_keys"), dtype="bool",
-                      sizes={"batch_size": scores.shape[0], "num_keys": scores.shape[2]},
-                      hint="batch_size and num_keys are those of scores; True at real positions "
-                           "(seqlib.batching.padding_mask(lengths, num_keys))")
-    if mask.numel() and not bool(mask.any(dim=1).all()):
-        raise ValueError("mask has a row without any real position: an empty source has nothing to attend to")
-    return torch.softmax(scores.masked_fill(~mask[:, None, :], float("-inf")), dim=-1)
-
-
-class AdditiveAttention(nn.Module):
-    """Bahdanau's score
-    :math:`e_{ti} = \\mathbf{v}^\\top \\tanh(\\mathbf{W}_q \\mathbf{s}_t + \\mathbf{W}_k \\mathbf{h}_i)`.
-
-    ``forward(queries (B, T, q), keys (B, S, k), mask (B, S))`` -> ``context (B, T, k), weights (B, T, S)``
-    (the keys are also the values).
-    """
-
-    def __init__(self, query_size: int, key_size: int, num_hiddens: int):
-        super().__init__()
-        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
-        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
-        self.v = nn.Linear(num_hiddens, 1, bias=False)
-
-    def scores(self, queries, keys):
-        features = torch.tanh(self.W_q(queries)[:, :, None, :] + self.W_k(keys)[:, None, :, :])  # (B, T, S, a)
-        return self.v(features).squeeze(-1)
-
-    def forward(self, queries, keys, mask):
-        weights = masked_softmax(self.scores(queries, keys), mask)
-        return weights @ keys, weights
-
-
-class DotProductAttention(AdditiveAttention):
-    """Scaled dot-product score
-    :math:`e_{ti} = (\\mathbf{W}_q \\mathbf{s}_t)^\\top (\\mathbf{W}_k \\mathbf{h}_i) / \\sqrt{d}`,
-    the transformer's (same shapes as :class:`AdditiveAttention`)."""
-
-    def __init__(self, query_size: int, key_size: int, num_hiddens: int):
-        nn.Module.__init__(self)
-        self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
-        self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
-        self.d = num_hiddens
-
-    def scores(self, queries, keys):
-        return self.W_q(queries) @ self.W_k(keys).transpose(1, 2) / math.sqrt(self.d)
 
 
 class Encoder(nn.Module):
@@ -151,7 +92,7 @@ class Decoder(nn.Module):
         self.attention = None if attention is None else \
             (AdditiveAttention if attention == "additive" else DotProductAttention)(num_hiddens, enc_size, num_hiddens)
         self.W_o = nn.Linear(num_hiddens + enc_size, num_hiddens)
-        self.W_v = nn.Linear(num_hiddens, vocab_size)
+        self.head = nn.Linear(num_hiddens, vocab_size)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, tgt_in, s, H, c, mask):
@@ -164,7 +105,7 @@ class Decoder(nn.Module):
         else:
             context, weights = self.attention(S_dec, H, mask)                # (B, T, 2h), (B, T, S)
         out = torch.tanh(self.W_o(self.dropout(torch.cat([S_dec, context], dim=-1))))
-        return self.W_v(self.dropout(out)), s, weights
+        return self.head(self.dropout(out)), s, weights
 
 
 class Seq2Seq(nn.Module):
@@ -208,9 +149,6 @@ class Seq2Seq(nn.Module):
 def sequence_loss(logits: torch.Tensor, target: torch.Tensor, pad_idx: int = PAD_IDX) -> torch.Tensor:
     """Mean cross-entropy over the real target tokens: ``logits (B, T, V)``, ``target (B, T)``; positions
     holding ``pad_idx`` count for nothing (``ignore_index``), whatever the model predicts there."""
-    validation.tensor(logits, "logits", shape=("batch_size", "tgt_len", "vocab_size"), dtype="float", non_empty=True)
-    validation.token_ids(target, "target", logits.shape[-1], shape=("batch_size", "tgt_len"),
-                         sizes={"batch_size": logits.shape[0], "tgt_len": logits.shape[1]})
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
                                        ignore_index=pad_idx)
 

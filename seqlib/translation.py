@@ -2,10 +2,9 @@ r"""Parallel data for sequence to sequence: vocabularies, batches, Multi30k, BLE
 
 =====================  ==========================================================================
 ``seq_vocab``          a :class:`seqlib.text.Vocab` with ``<unk>`` 0, ``<pad>`` 1, ``<bos>`` 2, ``<eos>`` 3
-``PairDataset``        item ``i``: ``(source ids (S_i,), target ids (T_i,))``, targets end with ``<eos>``
-``collate_pairs``      B items -> ``src (B, S), src_len (B,), tgt_in (B, T), tgt_out (B, T)``
-``pair_loader``        a ``DataLoader`` of those batches; ``shuffle=True``: length buckets, seeded
-``tokenize``           lower-cased words by sacreBLEU's ``13a`` tokenizer (the tokens BLEU counts)
+``PairDataset``        a :class:`seqlib.batching.PaddedDataset` of pairs; :func:`seqlib.batching.make_loader`
+                       gives batches ``src (B, S), src_len (B,), tgt_in (B, T), tgt_out (B, T)``
+``bleu_tokens``        lower-cased words by sacreBLEU's ``13a`` tokenizer (the tokens BLEU counts)
 ``load_multi30k``      German and English sentences of a Multi30k split, checksummed (``seqlib.data``)
 ``corpus_bleu``        sacreBLEU's corpus BLEU of detokenised outputs against raw references
 =====================  ==========================================================================
@@ -28,18 +27,14 @@ by sacreBLEU, whose *signature* (tokenizer, case, smoothing, version) makes scor
 
 from __future__ import annotations
 
-import argparse
-import time
-
-import numpy as np
 import torch
 
 from seqlib import validation
-from seqlib.batching import LengthBucketSampler
+from seqlib.batching import PaddedDataset, make_loader
 from seqlib.text import PAD, PAD_IDX, Vocab
 
-__all__ = ["BOS", "EOS", "BOS_IDX", "EOS_IDX", "seq_vocab", "PairDataset", "collate_pairs", "pair_loader",
-           "tokenize", "load_multi30k", "corpus_bleu", "bleu_signature"]
+__all__ = ["BOS", "EOS", "BOS_IDX", "EOS_IDX", "seq_vocab", "PairDataset", "bleu_tokens", "load_multi30k",
+           "corpus_bleu", "bleu_signature"]
 
 BOS, EOS = "<bos>", "<eos>"
 BOS_IDX, EOS_IDX = 2, 3
@@ -56,9 +51,15 @@ def seq_vocab(sequences, min_freq: int = 1) -> Vocab:
     return vocab
 
 
-class PairDataset(torch.utils.data.Dataset):
-    """Source and target sequences encoded with their vocabularies; each target gets a final ``<eos>``.
-    Sequences are cut to ``max_len`` tokens (``None``: kept whole); an empty source is an error."""
+class PairDataset(PaddedDataset):
+    """Source and target sequences encoded with their vocabularies, for :func:`seqlib.batching.make_loader`.
+
+    Item ``i`` is ``(source ids, tgt_in, tgt_out)``: the target shifted for teacher forcing, ``<bos>``
+    first in ``tgt_in`` and ``<eos>`` last in ``tgt_out``; all three are padded with ``<pad>``, and a
+    pair's length for bucketing is the longer of source and target (the decoder's output layer, the
+    costliest part of training, runs over every target position, padding included). Sequences are
+    cut to ``max_len`` tokens (``None``: kept whole); an empty source is an error.
+    """
 
     def __init__(self, sources, targets, src_vocab: Vocab, tgt_vocab: Vocab, max_len: int | None = None):
         validation.sequence(sources, "sources", of=(str, list, tuple), what="a list of token sequences")
@@ -66,47 +67,18 @@ class PairDataset(torch.utils.data.Dataset):
         if len(sources) != len(targets):
             raise ValueError(f"{len(sources)} sources for {len(targets)} targets: the data must be parallel")
         cut = slice(None) if max_len is None else slice(validation.positive_int(max_len, "max_len"))
-        self.src = [torch.tensor(src_vocab[list(s)[cut]], dtype=torch.long) for s in sources]
-        self.tgt = [torch.tensor(tgt_vocab[list(t)[cut]] + [EOS_IDX], dtype=torch.long) for t in targets]
-        empty = [i for i, s in enumerate(self.src) if len(s) == 0]
-        if empty:
-            raise ValueError(f"source {empty[0]} is empty: drop empty sentences before building the data set")
+        src = [torch.tensor(src_vocab[list(s)[cut]], dtype=torch.long) for s in sources]
+        tgt = [tgt_vocab[list(t)[cut]] for t in targets]
+        super().__init__(((s, torch.tensor([BOS_IDX] + t), torch.tensor(t + [EOS_IDX])) for s, t in zip(src, tgt)),
+                         pad_values=(PAD_IDX, PAD_IDX, PAD_IDX))
 
-    def __len__(self) -> int:
-        return len(self.src)
-
-    def __getitem__(self, i):
-        return self.src[i], self.tgt[i]
+    @property
+    def src(self) -> list[torch.Tensor]:
+        """The source ids of every pair."""
+        return [item[0] for item in self.items]
 
 
-def collate_pairs(batch):
-    """``[(src, tgt), ...]`` -> ``(src (B, S), src_len (B,), tgt_in (B, T), tgt_out (B, T))``, padded with ``<pad>``."""
-    pad = torch.nn.utils.rnn.pad_sequence
-    src = pad([s for s, _ in batch], batch_first=True, padding_value=PAD_IDX)
-    src_len = torch.tensor([len(s) for s, _ in batch])
-    tgt_in = pad([torch.cat([torch.tensor([BOS_IDX]), t[:-1]]) for _, t in batch], batch_first=True,
-                 padding_value=PAD_IDX)
-    tgt_out = pad([t for _, t in batch], batch_first=True, padding_value=PAD_IDX)
-    return src, src_len, tgt_in, tgt_out
-
-
-def pair_loader(dataset: PairDataset, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
-    """Batches of :func:`collate_pairs`; ``shuffle=True``: pairs of similar lengths together, order from ``seed``.
-
-    A pair's length for bucketing is the longer of its source and target: the decoder's output
-    layer, the costliest part of training, runs over every target position, padding included, so
-    bucketing by the source alone would leave about a third of the target batch as padding."""
-    batch_size = validation.positive_int(batch_size, "batch_size")
-    if not isinstance(dataset, PairDataset):
-        raise validation.ArgumentTypeError(f"dataset must be a PairDataset, got {type(dataset).__name__}")
-    if shuffle:
-        lengths = np.array([max(len(s), len(t)) for s, t in zip(dataset.src, dataset.tgt)])
-        sampler = LengthBucketSampler(lengths, batch_size, seed)
-        return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_pairs)
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, collate_fn=collate_pairs)
-
-
-def tokenize(sentence: str) -> list[str]:
+def bleu_tokens(sentence: str) -> list[str]:
     """Lower-cased word tokens by sacreBLEU's ``13a`` tokenizer (the mteval-v13a rules: punctuation split
     off, hyphens and apostrophes inside words kept): ``"A man's T-shirt."`` -> ``["a", "man's", "t-shirt", "."]``.
     Joining them with spaces is the detokenised output BLEU reads (13a gives the same tokens back)."""
@@ -155,54 +127,7 @@ def bleu_signature(*, lowercase: bool = True) -> str:
     return str(metric.get_signature())
 
 
-def _main(argv=None) -> None:
-    """Train the lab's Multi30k model (German to English) longer, on the command line; print its BLEU."""
-    from seqlib.seq2seq import Seq2Seq, sequence_loss, translate_beam, translate_greedy
-    from seqlib.training import fit
-    from seqlib.utils import default_device, num_params, seed_everything
+if __name__ == "__main__":  # python -m seqlib.translation: the command line lives in seqlib.translation_cli
+    from seqlib.translation_cli import main
 
-    p = argparse.ArgumentParser(prog="python -m seqlib.translation", description=_main.__doc__)
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--embed", type=int, default=256)
-    p.add_argument("--hiddens", type=int, default=256)
-    p.add_argument("--min-freq", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--attention", default="additive", choices=["additive", "dot", "none"])
-    p.add_argument("--max-len", type=int, default=40)
-    p.add_argument("--beam-width", type=int, default=5)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train-pairs", type=int, default=None, help="only the first N training pairs (a quick check)")
-    args = p.parse_args(argv)
-    seed_everything(args.seed)
-    device = default_device()
-    start = time.perf_counter()
-    data = {s: [[tokenize(x) for x in lines[:args.train_pairs if s == "train" else None]]
-                for lines in load_multi30k(s)] for s in SPLITS}
-    refs = load_multi30k("test_2016_flickr")[1]
-    src_vocab, tgt_vocab = (seq_vocab(data["train"][k], args.min_freq) for k in (0, 1))
-    train = PairDataset(*data["train"], src_vocab, tgt_vocab, max_len=args.max_len)
-    val = PairDataset(*data["val"], src_vocab, tgt_vocab)
-    model = Seq2Seq(len(src_vocab), len(tgt_vocab), args.embed, args.hiddens,
-                    None if args.attention == "none" else args.attention, args.dropout).to(device)
-    print(f"vocabularies: {len(src_vocab)} German, {len(tgt_vocab)} English tokens; {num_params(model):,} parameters")
-    history = fit(model, pair_loader(train, args.batch_size, shuffle=True, seed=args.seed),
-                  pair_loader(val, 256), loss_fn=sequence_loss, num_epochs=args.epochs, clip_grad_norm=1.0,
-                  optimizer=torch.optim.Adam(model.parameters(), lr=args.lr), desc="seq2seq")
-    for epoch, tl, vl in zip(history.epochs, history.train_loss, history.val_loss):
-        print(f"epoch {epoch}: train loss {tl:.3f}, val loss {vl:.3f}")
-    test = PairDataset(*data["test_2016_flickr"], src_vocab, tgt_vocab)
-    greedy = []
-    for src, src_len, _, _ in pair_loader(test, 256):
-        greedy += translate_greedy(model, src, src_len, bos=BOS_IDX, eos=EOS_IDX, max_len=args.max_len)
-    beam = [translate_beam(model, s.tolist(), bos=BOS_IDX, eos=EOS_IDX, max_len=min(args.max_len, 3 * len(s) // 2 + 5),
-                           beam_width=args.beam_width) for s in test.src]
-    text = lambda ids: " ".join(tgt_vocab.to_tokens(ids))  # noqa: E731
-    print(f"BLEU greedy {corpus_bleu([text(o) for o in greedy], refs):.1f}, beam {args.beam_width} "
-          f"{corpus_bleu([text(o) for o in beam], refs):.1f} ({bleu_signature()}); "
-          f"{time.perf_counter() - start:.0f} s in all, {sum(history.train_time):.0f} s training")
-
-
-if __name__ == "__main__":
-    _main()
+    raise SystemExit(main())

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import random
+
+import numpy as np
 
 import pytest
 import torch
@@ -151,11 +154,89 @@ def test_a_file_with_arbitrary_objects_is_refused_without_running_them(tmp_path)
     with open(tmp_path / "evil.pt", "wb") as f:
         pickle.dump({"format": "seqlib-checkpoint", "x": _Trap(trap)}, f, protocol=2)
     torch.save({"format": "seqlib-checkpoint", "vocab": Vocab(list("ab"))}, tmp_path / "objects.pt")
-    for name in ("evil.pt", "objects.pt"):
-        with pytest.raises(ck.CheckpointCorruptError) as info:
+    torch.save({"format": "seqlib-checkpoint", "extra": {"loss": np.float64(1.5)}}, tmp_path / "numpy.pt")
+    for name, found in (("evil.pt", "io.open"), ("objects.pt", "seqlib.text.Vocab"), ("numpy.pt", "numpy")):
+        with pytest.raises(ck.CheckpointUnsafeError) as info:
             ck.load(tmp_path / name, CharLSTM)
-        assert "objects other than tensors and plain data" in str(info.value)
+        msg = str(info.value)
+        assert "objects other than tensors and plain data" in msg and found in msg and "weights_only=False" in msg
+        assert isinstance(info.value, ck.CheckpointError) and not isinstance(info.value, ck.CheckpointCorruptError)
     assert not trap.exists()
+
+
+def _random_bytes(seed, start=b""):
+    rng = random.Random(seed)
+    return start + bytes(rng.randrange(256) for _ in range(300))
+
+
+DAMAGED = {  # file contents -> words the message must hold
+    "empty": (b"", "empty"),
+    "lfs": (b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 12345\n", "git lfs pull"),
+    "html": (b"<!DOCTYPE html>\n<html><body>404: Not Found</body></html>\n", "web page"),
+    "text": (b"hello world, these are my notes\n", "not a PyTorch file"),
+    "json": (b'{"format": "seqlib-checkpoint"}', "not a PyTorch file"),
+    **{f"random{seed}": (_random_bytes(seed), "") for seed in range(5)},
+    # bytes that look like a pickle or a zip archive get as far as torch's unpickler (a KeyError, an IndexError)
+    **{f"pickle-like{seed}": (_random_bytes(seed, b"\x80\x02"), "truncated or damaged") for seed in range(8)},
+    "zip-like": (b"PK\x03\x04" + _random_bytes(0), "truncated or damaged"),
+}
+
+
+@pytest.mark.parametrize("name", DAMAGED)
+def test_a_damaged_file_is_told_from_an_unsafe_one(tmp_path, name):
+    content, words = DAMAGED[name]
+    (tmp_path / "m.pt").write_bytes(content)
+    for call in (lambda: ck.load(tmp_path / "m.pt", CharLSTM), lambda: ck.describe(tmp_path / "m.pt")):
+        with pytest.raises(ck.CheckpointCorruptError) as info:
+            call()
+        msg = str(info.value)
+        assert words in msg and "save the model again" in msg and "weights_only=False" not in msg, msg
+
+
+def test_save_keeps_numpy_numbers_and_strings_as_plain_data(tmp_path):
+    vocab = Vocab(list(TEXT))
+    config = {"vocab_size": np.int64(len(vocab)), "num_hiddens": 16}
+    extra = dict(val_loss=np.float64(1.62), name=np.str_("run"), ok=np.bool_(True), curve=[np.float32(0.5), 2],
+                 sizes=(np.int32(1), {"k": np.float64(2.0)}))
+    path = ck.save(tmp_path / "m.pt", CharLSTM(len(vocab)), vocab, config, **extra)
+    loaded = ck.load(path, CharLSTM)
+    assert loaded.extra == {"val_loss": 1.62, "name": "run", "ok": True, "curve": [0.5, 2], "sizes": (1, {"k": 2.0})}
+    assert type(loaded.extra["val_loss"]) is float and type(loaded.extra["name"]) is str
+    assert type(loaded.config["vocab_size"]) is int and type(loaded.extra["ok"]) is bool
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"scale": torch.tensor(1.0)}, "extra['scale'] is a Tensor"),
+    ({"kinds": {"a", "b"}}, "extra['kinds'] is a set"),
+    ({"table": {1: "a"}}, "has the key 1"),
+    ({"when": np.datetime64("2024-01-01")}, "extra['when']"),
+    ({"tokens": Vocab(list("ab"))}, "is a Vocab"),
+])
+def test_save_refuses_what_load_would_refuse_and_changes_nothing(tmp_path, extra, words):
+    vocab = Vocab(list(TEXT))
+    model = CharLSTM(len(vocab))
+    old = ck.save(tmp_path / "m.pt", model, vocab, {"vocab_size": len(vocab)}).read_bytes()
+    for path in (tmp_path / "m.pt", tmp_path / "new" / "sub" / "m.pt"):
+        with pytest.raises(ck.CheckpointArgumentError, match=words.replace("[", "\\[")):
+            ck.save(path, model, vocab, {"vocab_size": len(vocab)}, **extra)
+    assert (tmp_path / "m.pt").read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
+def test_every_error_is_a_checkpoint_error(saved, tmp_path):
+    path, *_ = saved
+    calls = [lambda: ck.load(path, "CharLSTM"), lambda: ck.load(path, CharLSTM, device="not a device"),
+             lambda: ck.load(path, lambda **config: "not a model"), lambda: ck.load(42, CharLSTM),
+             lambda: ck.describe(None), lambda: ck.save(path, "model", None, {})]
+    for call in calls:
+        with pytest.raises(ck.CheckpointArgumentError) as info:
+            call()
+        assert isinstance(info.value, ck.CheckpointError) and isinstance(info.value, TypeError)
+
+    def refuses(**config):
+        raise ValueError("num_hiddens must be even")
+
+    with pytest.raises(ck.CheckpointMismatchError, match="num_hiddens must be even"):
+        ck.load(path, refuses)
 
 
 def test_save_refuses_what_weights_only_loading_could_not_read(tmp_path):
@@ -177,6 +258,7 @@ def test_an_interrupted_save_leaves_no_file(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ck.torch, "save", broken_save)
-    with pytest.raises(KeyboardInterrupt):
-        ck.save(tmp_path / "m.pt", model, vocab, {"vocab_size": len(vocab)})
-    assert list(tmp_path.iterdir()) == []
+    for path in (tmp_path / "m.pt", tmp_path / "new" / "sub" / "m.pt"):
+        with pytest.raises(KeyboardInterrupt):
+            ck.save(path, model, vocab, {"vocab_size": len(vocab)})
+    assert list(tmp_path.iterdir()) == []  # no file, no folder

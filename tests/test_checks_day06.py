@@ -53,7 +53,9 @@ def test_check_filter_logits_accepts_a_right_answer_and_names_each_mistake(capsy
     assert not check_filter_logits(lambda l, T, k, p: l)  # the stub
     assert "divide the logits by the temperature" in capsys.readouterr().out
     assert not check_filter_logits(lambda l, T, k, p: 1 / 0)
-    assert not check_filter_logits(lambda l, T, k, p: l.tolist())
+    assert not check_filter_logits(lambda l, T, k, p: l.tolist())  # a list is read as a tensor: the stub again
+    assert "divide the logits by the temperature" in capsys.readouterr().out
+    assert not check_filter_logits(lambda l, T, k, p: l[:3])
     assert "same shape" in capsys.readouterr().out
     assert not check_filter_logits("not a function")
 

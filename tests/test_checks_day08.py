@@ -80,4 +80,28 @@ def test_log_partition_right_answer_viterbi_and_overflow(capsys):
     assert not day08.check_log_partition(viterbi)
     assert not day08.check_log_partition(probability_space)
     out = capsys.readouterr().out
-    assert "Viterbi" in out and "overflows" in out
+    assert "Viterbi" in out and "returns NaN (not a number) for emissions 300 times larger" in out
+
+    def overflows(E, A, s, e):  # inf for large scores
+        return right(E, A, s, e) if E.abs().max() < 100 else torch.tensor(float("inf"))
+
+    assert not day08.check_log_partition(overflows)
+    assert "overflows" in capsys.readouterr().out
+    assert not day08.check_log_partition(lambda *a: torch.tensor(float("nan")))  # issue 24: not "overflows"
+    out = capsys.readouterr().out
+    assert "returns NaN" in out and "overflows" not in out
+
+
+def test_bidirectional_an_error_on_the_second_call_is_feedback(capsys):
+    """Issue 24: the check calls the function twice (a batch, then one sentence alone); the second may raise."""
+    calls = []
+
+    def only_once(fwd, bwd, E, lengths):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("called again")
+        return bidirectional_states(fwd, bwd, E, lengths)
+
+    assert not day08.check_bidirectional(only_once)
+    out = capsys.readouterr().out
+    assert out.startswith("❌") and "one sentence alone" in out and "RuntimeError: called again" in out and len(calls) == 2

@@ -112,13 +112,14 @@ def test_training_the_crf_alone_learns_a_forbidden_transition():
 
 
 def test_bad_inputs_say_what_is_wrong():
+    """nll (training) and viterbi (decoding) are the CRF's boundaries; score and log_partition are the lesson."""
     crf = CRF(3)
     with pytest.raises(ValueError, match="num_tags"):
-        crf.log_partition(torch.zeros(1, 2, 4))
+        crf.viterbi(torch.zeros(1, 2, 4))
     with pytest.raises(ValueError, match="first position"):
-        crf.log_partition(torch.zeros(1, 2, 3), torch.tensor([[False, True]]))
+        crf.viterbi(torch.zeros(1, 2, 3), torch.tensor([[False, True]]))
     with pytest.raises(ValueError, match=r"tags must lie in \[0, 3\)"):
-        crf.score(torch.zeros(1, 2, 3), torch.tensor([[0, 3]]))
+        crf.nll(torch.zeros(1, 2, 3), torch.tensor([[0, 3]]))
     with pytest.raises(ValueError, match="too many to enumerate"):
         brute_force(torch.zeros(20, 3), torch.zeros(3, 3), torch.zeros(3), torch.zeros(3))
     with pytest.raises(ValueError, match="num_tags"):

@@ -11,7 +11,7 @@ import torch
 from seqlib.lm import RNNLMFast
 from seqlib.history import History
 from seqlib.lm_train import fit_options, lm_loss, perplexity, top_k_accuracy
-from seqlib.sampling import SeqDataLoader
+from seqlib.partitioning import SeqDataLoader
 from seqlib.training import fit
 
 class Spy(torch.nn.Module):

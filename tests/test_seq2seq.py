@@ -12,11 +12,13 @@ import pytest
 import torch
 
 from seqlib import data, decoding
-from seqlib.seq2seq import (AdditiveAttention, DotProductAttention, Seq2Seq, Seq2SeqStep, masked_softmax,
-                            plot_attention, sequence_loss, translate_beam, translate_greedy)
+from seqlib.attention import AdditiveAttention, DotProductAttention, masked_softmax
+from seqlib.batching import make_loader
+from seqlib.seq2seq import (Seq2Seq, Seq2SeqStep, plot_attention, sequence_loss, translate_beam,
+                            translate_greedy)
 from seqlib.text import PAD_IDX
-from seqlib.translation import (BOS_IDX, EOS_IDX, PairDataset, bleu_signature, collate_pairs, corpus_bleu,
-                                load_multi30k, pair_loader, seq_vocab, tokenize)
+from seqlib.translation import (BOS_IDX, EOS_IDX, PairDataset, bleu_signature, bleu_tokens, corpus_bleu,
+                                load_multi30k, seq_vocab)
 
 MIRROR = os.environ.get("SEQLIB_DATA_DIR")
 needs_multi30k = pytest.mark.skipif(not MIRROR or not (Path(MIRROR) / "multi30k").is_dir(),
@@ -146,21 +148,21 @@ def test_beam_search_finds_the_better_sequence_greedy_misses():
 def test_pairs_are_shifted_for_teacher_forcing_and_padded():
     sv, tv = seq_vocab(["abc", "ab"]), seq_vocab(["xy", "x"])
     ds = PairDataset(["abc", "ab"], ["xy", "x"], sv, tv)
-    src, src_len, tgt_in, tgt_out = collate_pairs([ds[0], ds[1]])
+    src, src_len, tgt_in, tgt_out = ds.collate([ds[0], ds[1]])
     assert src_len.tolist() == [3, 2] and src[1, 2] == PAD_IDX
     assert tgt_in[:, 0].tolist() == [BOS_IDX, BOS_IDX]
     assert tgt_out.tolist() == [[tv["x"], tv["y"], EOS_IDX], [tv["x"], EOS_IDX, PAD_IDX]]
     assert tgt_in[0, 1:].tolist() == tgt_out[0, :-1].tolist()
-    assert sum(len(b[1]) for b in pair_loader(ds, 1, shuffle=True, seed=0)) == 2
+    assert sum(len(b[1]) for b in make_loader(ds, 1, shuffle=True, seed=0)) == 2
     with pytest.raises(ValueError, match="parallel"):
         PairDataset(["a"], ["x", "y"], sv, tv)
     with pytest.raises(ValueError, match="empty"):
         PairDataset([""], ["x"], sv, tv)
 
 
-def test_tokenize_is_13a_lower_cased():
-    assert tokenize("A man's T-shirt, red.") == ["a", "man's", "t-shirt", ",", "red", "."]
-    assert tokenize("  Zwei Männer.\n") == ["zwei", "männer", "."]
+def test_bleu_tokens_are_13a_lower_cased():
+    assert bleu_tokens("A man's T-shirt, red.") == ["a", "man's", "t-shirt", ",", "red", "."]
+    assert bleu_tokens("  Zwei Männer.\n") == ["zwei", "männer", "."]
 
 
 def test_bleu_on_a_tiny_example_equals_the_formula_and_sacrebleu():
@@ -224,7 +226,7 @@ def test_shuffled_batches_group_pairs_by_the_longer_side():
     sources = ["ab"] * 40
     targets = ["x" if k % 2 else "xxxxxxxxx" for k in range(40)]
     ds = PairDataset(sources, targets, seq_vocab(sources), seq_vocab(targets))
-    batches = list(pair_loader(ds, 4, shuffle=True, seed=3))
+    batches = list(make_loader(ds, 4, shuffle=True, seed=3))
     assert sum(len(b[1]) for b in batches) == 40
     for _, _, _, tgt_out in batches:
         assert len(set((tgt_out != PAD_IDX).sum(1).tolist())) == 1     # every target of the batch alike

@@ -4,7 +4,6 @@ and the data loader's checksum and offline paths for the UD files."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 from pathlib import Path
 
@@ -14,9 +13,10 @@ from torch import nn
 
 from seqlib import data
 from seqlib.batching import bidirectional_states, padding_mask, reverse_padded
-from seqlib.tagging import (EOW, PAD_TAG, UPOS, MostFrequentTag, TaggedDataset, Tagger, accuracy,
-                            char_vocab, collate_tagged, load_treebank, perceptron_tagger,
-                            predict, read_conllu, spell, tag_ids, tag_sentence, tokenize_words)
+from seqlib.baselines import MostFrequentTag, perceptron_tagger
+from seqlib.batching import make_loader
+from seqlib.tagging import EOW, PAD_TAG, TaggedDataset, Tagger, char_vocab, predict_tags, spell, tag_sentence
+from seqlib.treebank import UPOS, accuracy, load_treebank, read_conllu, tag_ids, tokenize_words
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab
 from seqlib.utils import num_params
 
@@ -69,7 +69,7 @@ def test_vocabularies_and_padding():
     assert words["<unk>"] == UNK_IDX and words["<pad>"] == PAD_IDX and words["cheetah"] == UNK_IDX
     assert spell("cat") == ["<w>", "c", "a", "t", "</w>"] and chars[EOW] > PAD_IDX
     ds = TaggedDataset(SENTENCES, words, chars)
-    X, lengths, C, C_index, Y = collate_tagged([ds[0], ds[1]], chars)
+    X, lengths, C, C_index, Y = ds.collate([ds[0], ds[1]])
     assert lengths.tolist() == [4, 2] and X.shape == Y.shape == C_index.shape == (2, 4)
     assert (X[1, 2:] == PAD_IDX).all() and (Y[1, 2:] == PAD_TAG).all()
     assert Y[0].tolist() == tag_ids(SENTENCES[0][1])
@@ -80,10 +80,11 @@ def test_vocabularies_and_padding():
             assert chars.to_tokens(row[row != PAD_IDX].tolist()) == spell(w)
     assert C.shape[0] == len({w for s, _ in SENTENCES[:2] for w in s})
     # without a character vocabulary: a placeholder
-    X2, *_ = collate_tagged([ds[0]])
-    assert X2.tolist() == X[:1].tolist()
+    words_only = TaggedDataset(SENTENCES, words)
+    X2, _, C2, C_index2, _ = words_only.collate([words_only[0]])
+    assert X2.tolist() == X[:1].tolist() and C2.shape == (1, 1) and not C_index2.any()
     with pytest.raises(ValueError, match="empty"):
-        collate_tagged([])
+        ds.collate([])
 
 
 def test_reverse_padded_reverses_real_tokens_only_and_is_its_own_inverse():
@@ -150,14 +151,15 @@ def test_a_sentence_alone_and_padded_in_a_batch_gets_the_same_emissions(kwargs):
     use_chars = kwargs.pop("chars", False)
     words, chars, ds = _batch()
     torch.manual_seed(0)
-    model = Tagger(len(words), embed_size=8, num_hiddens=6, num_chars=len(chars) if use_chars else None,
-                   char_embed=4, char_filters=5, **kwargs).eval()
-    ch = chars if use_chars else None
-    X, lengths, C, C_index, Y = collate_tagged(list(ds), ch)
+    model = Tagger(len(words), embed_size=8, num_hiddens=6, char_vocab_size=len(chars) if use_chars else None,
+                   char_embed_size=4, char_filters=5, **kwargs).eval()
+    if not use_chars:
+        ds = TaggedDataset(SENTENCES, words)
+    X, lengths, C, C_index, Y = ds.collate(list(ds))
     emissions = model(X, lengths, C, C_index)
     assert emissions.shape == (3, 4, len(UPOS))
     for b in range(3):
-        alone = model(*collate_tagged([ds[b]], ch)[:4])
+        alone = model(*ds.collate([ds[b]])[:4])
         assert torch.allclose(alone[0], emissions[b, :int(lengths[b])], atol=1e-6)
     mask = padding_mask(lengths, 4)
     tags = model.decode(emissions, mask)
@@ -168,9 +170,9 @@ def test_a_sentence_alone_and_padded_in_a_batch_gets_the_same_emissions(kwargs):
 def test_a_tagger_learns_a_tiny_training_set(crf):
     words, chars, ds = _batch()
     torch.manual_seed(0)
-    model = Tagger(len(words), embed_size=8, num_hiddens=8, num_chars=len(chars), char_embed=4,
+    model = Tagger(len(words), embed_size=8, num_hiddens=8, char_vocab_size=len(chars), char_embed_size=4,
                    char_filters=4, dropout=0.0, crf=crf)
-    loader = torch.utils.data.DataLoader(ds, batch_size=3, collate_fn=functools.partial(collate_tagged, chars=chars))
+    loader = make_loader(ds, batch_size=3)
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     batch = next(iter(loader))
     first = model.loss(*batch).item()
@@ -179,7 +181,7 @@ def test_a_tagger_learns_a_tiny_training_set(crf):
         model.loss(*batch).backward()
         opt.step()
     assert model.loss(*batch).item() < first / 5
-    gold, pred = predict(model, loader)
+    gold, pred = predict_tags(model, loader)
     assert gold == [tag_ids(t) for _, t in SENTENCES] and accuracy(gold, pred) == 1.0
     result = tag_sentence(model, words, chars, ["The", "cheetah", "sleeps"])
     assert [r["word"] for r in result] == ["The", "cheetah", "sleeps"]

@@ -1,6 +1,7 @@
 """Instant feedback on the labs' exercises: the machinery once, one module per day.
 
-- ``seqlib.checks.feedback``  how every check reports: one format, a mark, what was expected, a hint
+- ``seqlib.checks.feedback``  how every check reports: one format, a mark, what was expected, a hint; how it
+  calls the student's code: a time limit per call, NaN and exceptions explained, never raised
 - ``seqlib.checks.day01``     one RNN step, the parameter count of an RNN
 - ``seqlib.checks.day02``     the LSTM and GRU steps, parameter counts of the three cells
 - ``seqlib.checks.day03``     perplexity, the fused LSTM step, sampling with a temperature
@@ -14,6 +15,8 @@
 A lab imports its day's checks: ``from seqlib.checks.day02 import check_lstm_step``.
 """
 
-from seqlib.checks.feedback import as_array, call_student, report, require_callable, shape_str
+from seqlib.checks.feedback import (Verdict, as_array, as_tensor, call_student, first_failure, fresh_seeds, guard,
+                                    report, require_callable, shape_str)
 
-__all__ = ["report", "call_student", "as_array", "require_callable", "shape_str"]
+__all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor",
+           "require_callable", "shape_str"]

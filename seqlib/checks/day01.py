@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import as_array, call_student, report, require_callable, shape_str
+from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, shape_str
 from seqlib.validation import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
@@ -70,7 +70,8 @@ def _rnn_step_mistakes(x_t, h_prev, W_xh, W_hh, b_h):
     return out
 
 
-def check_rnn_step(rnn_step) -> bool:
+@guard("rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")
+def check_rnn_step(rnn_step) -> Verdict:
     """Check ``rnn_step(x_t, h_prev, W_xh, W_hh, b_h) -> h_t`` against ``torch.nn.RNNCell``.
 
     The batched RNN step, rows are examples:
@@ -90,11 +91,8 @@ def check_rnn_step(rnn_step) -> bool:
     The reference is an ``nn.RNNCell`` (float64) holding the same weights, with ``bias_ih = b_h``
     and ``bias_hh = 0``. Several shapes are tried (batch 1 and > 1, square and non-square
     weights); the first failure is explained (missing tanh or bias, transposed weight,
-    wrong output shape, an exception). Prints the verdict and returns ``True`` or ``False``.
+    wrong output shape, an exception). Prints the verdict and returns it (a ``Verdict``).
     """
-    failed = require_callable(rnn_step, "rnn_step", "rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")
-    if failed is not None:
-        return failed
     for seed, (batch_size, num_inputs, num_hiddens) in enumerate(_RNN_STEP_CASES):
         args, expected = _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed)
         case = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
@@ -152,8 +150,9 @@ def _rnn_num_params_reference(num_inputs, num_hiddens, num_outputs) -> int:
     )
 
 
+@guard()
 def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs: int,
-                         num_steps: int | None = None) -> bool:
+                         num_steps: int | None = None) -> Verdict:
     """Check a parameter count of the RNN ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)``, ``y_t = W_hq h_t + b_q``.
 
     ``answer`` is the student's integer; the sizes are d = ``num_inputs``, h = ``num_hiddens``,

@@ -4,29 +4,24 @@ Each check runs the student's code on small random inputs, compares it with ``to
 (``nn.LSTMCell``, ``nn.GRUCell``, the parameter counts of ``nn.RNN``/``nn.GRU``/``nn.LSTM``),
 names the mistake when it recognises one and reports in the course's one format
 (:func:`seqlib.checks.feedback.report`): a mark, what is wrong, what was expected, a hint.
-It returns ``True`` or ``False`` and never raises on a wrong answer.
+It returns a ``Verdict`` and never raises on a wrong answer.
 """
 
 from __future__ import annotations
 
 import itertools
+import numbers
 
 import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_array, call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
 from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
 
 _ATOL = 1e-5
-
-
-def _as_tensor(value):
-    """``value`` as a float64 tensor, or ``None`` if it is not an array of numbers."""
-    arr = as_array(value)
-    return None if arr is None else torch.as_tensor(arr)
 
 
 def _random_cell(cls, num_inputs, num_hiddens, seed):
@@ -111,16 +106,14 @@ def _lstm_diagnosis(H, C, x, h, c, W):
     return None
 
 
-def check_lstm_step(lstm_step) -> bool:
+@guard("lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh)")
+def check_lstm_step(lstm_step) -> Verdict:
     """Check ``lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`` against ``nn.LSTMCell``.
 
     Layout of ``nn.LSTMCell``: ``W_ih`` is ``(4*num_hiddens, num_inputs)``, ``W_hh`` is
     ``(4*num_hiddens, num_hiddens)``, the blocks stacked in the order i, f, g, o;
     ``x`` is ``(batch_size, num_inputs)``, ``h`` and ``c`` are ``(batch_size, num_hiddens)``.
     """
-    failed = require_callable(lstm_step, "lstm_step", "lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh)")
-    if failed is not None:
-        return failed
     for cell, x, h, c, W, sizes in _cases(nn.LSTMCell, seed=0):
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
@@ -132,7 +125,7 @@ def check_lstm_step(lstm_step) -> bool:
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             return report(False, f"lstm_step should return the tuple (h_new, c_new), got {type(out).__name__}",
                           "end with `return h_new, c_new`")
-        H, C = (_as_tensor(o) for o in out)
+        H, C = (as_tensor(o) for o in out)
         if H is None or C is None:
             return report(False, "lstm_step should return two arrays of numbers", "return h_new, c_new")
         for name, got, want in (("h_new", H, want_h), ("c_new", C, want_c)):
@@ -201,15 +194,13 @@ def _gru_diagnosis(H, x, h, W):
     return None
 
 
-def check_gru_step(gru_step) -> bool:
+@guard("gru_step(x, h, W_ih, W_hh, b_ih, b_hh)")
+def check_gru_step(gru_step) -> Verdict:
     """Check ``gru_step(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`` against ``nn.GRUCell``.
 
     Layout of ``nn.GRUCell``: ``W_ih`` is ``(3*num_hiddens, num_inputs)``, ``W_hh`` is
     ``(3*num_hiddens, num_hiddens)``, the blocks stacked r, z, n; same for the two biases.
     """
-    failed = require_callable(gru_step, "gru_step", "gru_step(x, h, W_ih, W_hh, b_ih, b_hh)")
-    if failed is not None:
-        return failed
     for cell, x, h, _, W, sizes in _cases(nn.GRUCell, seed=10):
         with torch.no_grad():
             want = cell(x, h)
@@ -221,7 +212,7 @@ def check_gru_step(gru_step) -> bool:
         if isinstance(out, (tuple, list)):
             return report(False, f"gru_step returned a {type(out).__name__} of {len(out)} items",
                           "a GRU has no cell state: return h_new alone")
-        H = _as_tensor(out)
+        H = as_tensor(out)
         if H is None or H.shape != want.shape:
             got = "something that is not an array" if H is None else f"shape {tuple(H.shape)}"
             return report(False, f"gru_step returned {got} for {sizes}",
@@ -264,7 +255,8 @@ def _count_diagnosis(kind, got, d, h):
     return "it does not match a count we recognise"
 
 
-def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> bool:
+@guard()
+def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> Verdict:
     """Check predicted parameter counts ``{"rnn": n, "gru": n, "lstm": n}`` of one-layer
     ``nn.RNN``/``nn.GRU``/``nn.LSTM`` with ``input_size=num_inputs``, ``hidden_size=num_hiddens``.
 
@@ -286,7 +278,7 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> bo
         want = sum(p.numel() for p in _MODULES[kind](num_inputs, num_hiddens).parameters())
         got = counts[kind]
         label = f"nn.{kind.upper()}(input_size={num_inputs}, hidden_size={num_hiddens})"
-        if got is None or isinstance(got, bool) or not isinstance(got, int):
+        if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             results.append(report(False, f"{label}: fill in a whole number (got {got!r})", formula,
                                   expected="a whole number"))
         elif got == want:

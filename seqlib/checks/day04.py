@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from seqlib.checks.feedback import as_array, call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
 __all__ = ["check_window_dataset", "check_persistence_mse"]
@@ -28,7 +28,9 @@ def _numbers(values) -> str:
 # Exercise 1: the sliding-window Dataset
 # ----------------------------------------------------------------------------------------
 
-def check_window_dataset(cls) -> bool:
+@guard("the class SlidingWindows(series, window), a torch.utils.data.Dataset with __init__, __len__ and "
+       "__getitem__,")
+def check_window_dataset(cls) -> Verdict:
     """Check a Dataset class ``cls(series, window)`` of many-to-one windows.
 
     ``series`` has shape (num_series, T); item ``i`` is ``(x, y)`` with ``x`` the ``window``
@@ -38,11 +40,6 @@ def check_window_dataset(cls) -> bool:
     series = np.array([[100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
     reference = WindowDataset(series, window)
     want = len(reference)
-    failed = require_callable(cls, "SlidingWindows",
-                              "the class SlidingWindows(series, window), a torch.utils.data.Dataset with "
-                              "__init__, __len__ and __getitem__,")
-    if failed is not None:
-        return failed
     ds, err = call_student(cls, series, window)
     if err:
         return report(False, f"SlidingWindows(series, window=4) raised {err}",
@@ -117,14 +114,12 @@ def check_window_dataset(cls) -> bool:
 # Exercise 2: the persistence baseline
 # ----------------------------------------------------------------------------------------
 
-def check_persistence_mse(fn) -> bool:
+@guard("persistence_mse(X, y)")
+def check_persistence_mse(fn) -> Verdict:
     """Check ``fn(X, y)``: the MSE of predicting each window's last value, as a float.
 
     ``X`` has shape (batch, window), ``y`` shape (batch,).
     """
-    failed = require_callable(fn, "persistence_mse", "persistence_mse(X, y)")
-    if failed is not None:
-        return failed
     ramp = 0.1 * torch.arange(20, dtype=torch.float32)
     ramp_windows = WindowDataset(ramp, 5)
     X, y = ramp_windows.tensors()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import masked_max, masked_mean, padding_mask
-from seqlib.checks.feedback import Verdict, call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, guard, report
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
 
@@ -28,9 +28,6 @@ def _pooling_cases():
 
 def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
     """``None`` if ``fn`` pools like ``ref``, else the failure reported (``False``)."""
-    failed = require_callable(fn, name, f"{name}(H, mask)")
-    if failed is not None:
-        return failed
     expected = ref(H, mask)
     want = f"a tensor of shape {tuple(expected.shape)} = (B, D), the pooled states of the real tokens only"
     out, err = call_student(fn, H, mask)
@@ -39,14 +36,14 @@ def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
                       expected=want)
     if out is None:
         return report(False, f"{name} returned None", "did you forget `return`?", expected=want)
-    if not isinstance(out, torch.Tensor):
-        return report(False, f"{name} returned a {type(out).__name__}", "return a torch tensor", expected=want)
+    if (out := as_tensor(out, like=expected)) is None:
+        return report(False, f"{name} did not return an array of numbers", "return a torch tensor", expected=want)
     if tuple(out.shape) != tuple(expected.shape):
         return report(False, f"{name} returned shape {tuple(out.shape)}",
                       "reduce over the time dimension (dim=1)", expected=want)
     if not torch.allclose(out, expected, atol=1e-5):
-        out_zero, _ = call_student(fn, zero_pad, mask)
-        if isinstance(out_zero, torch.Tensor) and out_zero.shape == expected.shape \
+        out_zero = as_tensor(call_student(fn, zero_pad, mask)[0], like=expected)
+        if out_zero is not None and out_zero.shape == expected.shape \
                 and torch.allclose(out_zero, ref(zero_pad, mask), atol=1e-5):
             return report(False, f"{name} is right only when the padding holds zeros", hint_pad, expected=want)
         return report(False, f"{name} differs from the expected pooled states (max |diff| "
@@ -54,7 +51,8 @@ def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
     return None
 
 
-def check_masked_pooling(mean_pool, max_pool) -> bool:
+@guard("mean_pool(H, mask)", "max_pool(H, mask)")
+def check_masked_pooling(mean_pool, max_pool) -> Verdict:
     """Check ``mean_pool(H, mask)`` and ``max_pool(H, mask)``: H (B, T, D), mask (B, T) bool -> (B, D).
 
     The padding of the test batch holds large values, so any leak of padding shows.
@@ -70,8 +68,9 @@ def check_masked_pooling(mean_pool, max_pool) -> bool:
         "padding never wins; filling them with 0 is wrong when every real state is negative")
     if failed_mean is not None or failed_max is not None:
         return Verdict(False)
-    alone = mean_pool(H[1:2, :1], mask[1:2, :1])
-    if not torch.allclose(alone, mean_pool(H, mask)[1:2], atol=1e-5):
+    alone = as_tensor(call_student(mean_pool, H[1:2, :1], mask[1:2, :1])[0], like=H)
+    if alone is None or alone.shape != (1, H.shape[2]) or not torch.allclose(alone, masked_mean(H, mask)[1:2],
+                                                                              atol=1e-5):
         return report(False, "mean_pool gives a different result for a sentence alone and padded in a batch",
                       "use only the mask to tell real tokens from padding",
                       expected="the same summary alone and padded in a batch")
@@ -79,11 +78,9 @@ def check_masked_pooling(mean_pool, max_pool) -> bool:
                         "alone and padded in a batch")
 
 
-def check_accuracy_from_logits(accuracy) -> bool:
+@guard("accuracy(logits, y)")
+def check_accuracy_from_logits(accuracy) -> Verdict:
     """Check ``accuracy(logits, y)`` -> a Python float in [0, 1]; logits (B,), labels y (B,) of 0/1."""
-    failed = require_callable(accuracy, "accuracy", "accuracy(logits, y)")
-    if failed is not None:
-        return failed
     logits = torch.tensor([2.0, -1.0, 0.3, -0.2, 4.0, -3.0, 0.1, -0.4])
     y = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0])
     expected = 6 / 8                                    # thresholding at 0.5 would give 4 / 8
@@ -93,15 +90,12 @@ def check_accuracy_from_logits(accuracy) -> bool:
         return report(False, f"accuracy raised {err}", "compare (logits > 0) with the labels", expected=want)
     if out is None:
         return report(False, "accuracy returned None", "did you forget `return`?", expected=want)
-    was_tensor = isinstance(out, torch.Tensor)
-    if was_tensor:
-        if out.numel() != 1:
-            return report(False, f"accuracy returned a tensor of shape {tuple(out.shape)}",
-                          "take the mean of the correct predictions, and .item() to get a Python float",
-                          expected=want)
-        out = out.item()
-    if not isinstance(out, (float, int)):
-        return report(False, f"accuracy returned a {type(out).__name__}", "return a float", expected=want)
+    was_tensor, value = isinstance(out, torch.Tensor), as_array(out)
+    if value is None or value.size != 1:
+        return report(False, f"accuracy returned a {type(out).__name__}"
+                      + ("" if value is None else f" of shape {value.shape}"),
+                      "take the mean of the correct predictions, and .item() to get a Python float", expected=want)
+    out = float(value.reshape(()))
     if abs(out - expected) < 1e-6:
         tip = " (tip: return a Python float with .item(), so that it can be printed and recorded)" if was_tensor else ""
         return report(True, f"accuracy = {expected} on the test batch: a logit > 0 means class 1 "

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from seqlib.checks.feedback import call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
 from seqlib.decoding import filter_logits
 
 __all__ = ["check_filter_logits", "check_bits_and_perplexity"]
@@ -64,11 +64,9 @@ def _hint(logits, settings, got) -> str:
     return "every logit you drop becomes float('-inf'); the kept ones keep their (tempered) values"
 
 
-def check_filter_logits(filter_fn) -> bool:
+@guard("filter_fn(logits, temperature, top_k, top_p)")
+def check_filter_logits(filter_fn) -> Verdict:
     """``filter_fn(logits, temperature=1.0, top_k=None, top_p=None)`` on a 1-D tensor of logits."""
-    failed = require_callable(filter_fn, "filter_fn", "filter_fn(logits, temperature, top_k, top_p)")
-    if failed is not None:
-        return failed
     for logits, settings, what in _cases():
         expected = filter_logits(logits, **settings)
         full = {"temperature": 1.0, "top_k": None, "top_p": None, **settings}
@@ -78,12 +76,12 @@ def check_filter_logits(filter_fn) -> bool:
                     if "ZeroDivision" in str(error) or settings.get("temperature") == 0 else
                     "it receives a 1-D tensor of logits and the three settings (None means no filter)")
             return report(False, f"filter_fn raised {error} for {what}", hint)
-        if not isinstance(got, torch.Tensor) or got.shape != logits.shape:
+        if (array := as_tensor(got, like=expected)) is None or array.shape != logits.shape:
             return report(False, f"for {what} filter_fn returned {type(got).__name__}"
-                          + (f" of shape {tuple(got.shape)}" if isinstance(got, torch.Tensor) else ""),
+                          + (f" of shape {tuple(array.shape)}" if array is not None else ""),
                           "return a tensor of the same shape as logits, with -inf where a token is dropped",
                           expected=f"a tensor of shape {tuple(logits.shape)}")
-        got = got.to(expected.dtype)
+        got = array
         if _kept(got) != _kept(expected) or not torch.allclose(got[torch.isfinite(expected)],
                                                                expected[torch.isfinite(expected)], atol=1e-6):
             return report(False, f"for {what} you kept tokens {_kept(got)} with values "
@@ -92,11 +90,9 @@ def check_filter_logits(filter_fn) -> bool:
     return report(True, "temperature, top-k and top-p give the same distributions as seqlib.decoding.filter_logits")
 
 
-def check_bits_and_perplexity(convert_fn) -> bool:
+@guard("convert_fn(nats)")
+def check_bits_and_perplexity(convert_fn) -> Verdict:
     """``convert_fn(nats) -> (bits, perplexity)`` for a loss in nats per token."""
-    failed = require_callable(convert_fn, "convert_fn", "convert_fn(nats)")
-    if failed is not None:
-        return failed
     for nats in (0.0, math.log(2), 1.75, 4.2):
         expected = (nats / math.log(2), math.exp(nats))
         got, error = call_student(convert_fn, nats)

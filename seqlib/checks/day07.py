@@ -4,6 +4,8 @@ Each check runs the student's function, compares it with the tested reference of
 :mod:`seqlib.copy_task` or :mod:`seqlib.cells` (never a second copy of the lesson's code), names
 the mistake when it recognises one and reports in the course's one format
 (:func:`seqlib.checks.feedback.report`). It returns a ``Verdict`` and never raises on a wrong answer.
+The copy task's check grades the lab's sample and two drawn anew at every call, and describes a right
+sample without printing it, so that an answer hard-coded for the lab's sample fails.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, call_student, report, require_callable
-from seqlib.copy_task.task import TOKENS, make_sample, to_text
-from seqlib.validation import non_negative_int, positive_int
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
+from seqlib.validation import non_negative_int
 
 __all__ = ["check_copy_sample", "check_mlstm_step"]
 
@@ -23,7 +25,7 @@ def _as_text(value):
     if isinstance(value, str):
         return value
     try:
-        ids = value.tolist() if isinstance(value, torch.Tensor) else list(value)
+        ids = value.tolist() if hasattr(value, "tolist") else list(value)  # a tensor, a NumPy array
         if all(isinstance(i, int) and 0 <= i < len(TOKENS) for i in ids):
             return to_text(ids)
         if all(isinstance(i, str) and len(i) == 1 for i in ids):
@@ -33,18 +35,24 @@ def _as_text(value):
     return None
 
 
+@guard("make_copy_sample(seq_len, padding, output_len, seed)")
 def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, output_len: int = 5,
                       seed: int = 7) -> Verdict:
     """Check ``make_copy_sample(seq_len, padding, output_len, seed)`` -> ``(x, y)`` against
     :func:`seqlib.copy_task.make_sample` (strings of characters or token indices are both accepted)."""
-    failed = require_callable(make_copy_sample, "make_copy_sample",
-                              "make_copy_sample(seq_len, padding, output_len, seed)")
-    if failed is not None:
-        return failed
-    L, P, O = positive_int(seq_len, "seq_len"), positive_int(padding, "padding"), positive_int(output_len, "output_len")
-    seed = non_negative_int(seed, "seed")
+    cases = [(*check_lengths(seq_len, padding, output_len), non_negative_int(seed, "seed"))]
+    cases += [(5 + s % 8, 1 + s % 4, 2 + s % (3 + s % 8), s) for s in fresh_seeds()]  # 2 <= O < L
+    return first_failure(
+        lambda *case: _grade_copy_sample(make_copy_sample, *case), cases,
+        f"make_copy_sample builds the task on {len(cases)} samples: L symbols, P '$', O blanks in; "
+        "L + P blanks, then the first O symbols out")
+
+
+def _grade_copy_sample(make_copy_sample, L, P, O, seed):
+    """``None`` if ``make_copy_sample`` is right for these lengths and seed, else the failure reported."""
     want_x, want_y = (to_text(t) for t in make_sample(L, P, O, seed))
-    expected = f"x = {want_x!r}, y = {want_y!r}"
+    expected = (f"for make_copy_sample({L}, {P}, {O}, {seed}): x = the {L} symbols the seed draws, {P} '$', {O} "
+                f"blanks; y = {L + P} blanks, then x's first {O} symbols")
     out, err = call_student(make_copy_sample, L, P, O, seed)
     if err:
         return report(False, f"make_copy_sample raised {err}", "build the input, then the target, as lists of "
@@ -70,16 +78,16 @@ def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, out
     if y[:L + P] != " " * (L + P):
         return report(False, f"y should start with L + P = {L + P} blanks; it starts with {y[:L + P]!r}",
                       "nothing is to be output while the model reads", expected=expected)
+    if y == want_y:
+        return None
     if y[L + P:] == x[:O][::-1]:
         return report(False, "y copies the symbols in reverse order", "copy x's first O symbols in order",
                       expected=expected)
     if y[L + P:] == x[L - O:L]:
         return report(False, "y copies the last O symbols of the input", "the task copies the FIRST O symbols",
                       expected=expected)
-    if y != want_y:
-        return report(False, f"y ends with {y[L + P:]!r}", "the last O positions hold the first O input symbols",
-                      expected=expected)
-    return report(True, f"make_copy_sample builds the task: {x!r} -> {y!r}")
+    return report(False, f"y ends with {y[L + P:]!r}", "the last O positions hold the first O input symbols",
+                  expected=expected)
 
 
 def _mlstm_cases():
@@ -107,12 +115,10 @@ def _mlstm_diagnosis(H_out, X, H, C, p):
     return None
 
 
+@guard("mlstm_step(X, H, C, p)")
 def check_mlstm_step(mlstm_step) -> Verdict:
     """Check ``mlstm_step(X, H, C, p)`` -> ``(H, C)`` against :func:`seqlib.cells.mlstm_step`
     (``p``: the parameters of ``seqlib.cells.init_params("mlstm", ...)``)."""
-    failed = require_callable(mlstm_step, "mlstm_step", "mlstm_step(X, H, C, p)")
-    if failed is not None:
-        return failed
     for X, H, C, p, sizes in _mlstm_cases():
         want_H, want_C = cells.mlstm_step(X, H, C, p)
         expected = f"(H, C), each of shape {tuple(want_H.shape)}, equal to seqlib.cells.mlstm_step's"
@@ -122,10 +128,10 @@ def check_mlstm_step(mlstm_step) -> Verdict:
             return report(False, f"mlstm_step raised {err} for {sizes}",
                           "X is (batch_size, num_inputs): multiply as X @ p['W_xi']; M is (batch_size, num_hiddens)",
                           expected=expected)
-        if not isinstance(out, (tuple, list)) or len(out) != 2 or not all(isinstance(t, torch.Tensor) for t in out):
+        H_out, C_out = (as_tensor(t) for t in out) if isinstance(out, (tuple, list)) and len(out) == 2 else (None, None)
+        if H_out is None or C_out is None:
             return report(False, f"mlstm_step returned {type(out).__name__}, not the pair (H, C) of tensors",
                           "return both the hidden state and the cell state", expected=expected)
-        H_out, C_out = out
         if H_out.shape != want_H.shape or C_out.shape != want_C.shape:
             return report(False, f"mlstm_step returned shapes {tuple(H_out.shape)} and {tuple(C_out.shape)} "
                                  f"for {sizes}", "every gate is (batch_size, num_hiddens)", expected=expected)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from seqlib.batching import bidirectional_states, padding_mask
-from seqlib.checks.feedback import Verdict, call_student, report, require_callable
+from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
 from seqlib.crf import CRF
 
 __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
@@ -28,6 +28,7 @@ def _bidirectional_case():
     return fwd, bwd, E, lengths
 
 
+@guard("bidirectional(forward_rnn, backward_rnn, E, lengths)")
 @torch.no_grad()
 def check_bidirectional(fn) -> Verdict:
     """Check ``fn(forward_rnn, backward_rnn, E, lengths)`` -> (B, T, 2h): both directions, lengths respected.
@@ -35,9 +36,6 @@ def check_bidirectional(fn) -> Verdict:
     The padding of the test batch holds large values and the sentences have different lengths, so
     running the backward network from the padding, or flipping the whole padded row, shows.
     """
-    failed = require_callable(fn, "bidirectional", "bidirectional(forward_rnn, backward_rnn, E, lengths)")
-    if failed is not None:
-        return failed
     fwd, bwd, E, lengths = _bidirectional_case()
     expected = bidirectional_states(fwd, bwd, E, lengths)
     want = f"a tensor of shape {tuple(expected.shape)} = (B, T, 2h): [forward ; backward] states, zeros at padding"
@@ -45,17 +43,24 @@ def check_bidirectional(fn) -> Verdict:
     if err:
         return report(False, f"bidirectional raised {err}",
                       "E is (B, T, e) with batch_first=True; lengths is (B,)", expected=want)
-    if not isinstance(out, torch.Tensor):
+    if (got := as_tensor(out, like=expected)) is None:
         return report(False, f"bidirectional returned {'None' if out is None else type(out).__name__}",
                       "return the concatenated states as one tensor", expected=want)
+    out = got
     if tuple(out.shape) != tuple(expected.shape):
         return report(False, f"bidirectional returned shape {tuple(out.shape)}",
                       "concatenate the two directions on the last dimension (dim=-1)", expected=want)
     if torch.allclose(out, expected, atol=1e-5):
-        alone = fn(fwd, bwd, E[1:2, :2], lengths[1:2])
-        if isinstance(alone, torch.Tensor) and torch.allclose(alone[0], out[1, :2], atol=1e-5):
-            return report(True, "both directions are right, and a sentence gets the same states alone and "
-                                "padded in a batch")
+        alone, err = call_student(fn, fwd, bwd, E[1:2, :2], lengths[1:2])
+        alone = as_tensor(alone, like=expected)
+        if err or alone is None or alone.shape != out[1:2, :2].shape or not torch.allclose(alone, out[1:2, :2],
+                                                                                            atol=1e-5):
+            return report(False, "right for the batch, but for one sentence alone (a batch of 1) bidirectional "
+                          + (f"raised {err}" if err else "gives other states"),
+                          "nothing may depend on the batch size or the padding: use lengths for each sentence",
+                          expected="the same states for a sentence alone as padded in a batch")
+        return report(True, "both directions are right, and a sentence gets the same states alone and "
+                            "padded in a batch")
     h = expected.shape[-1] // 2
     if not torch.allclose(out[..., :h], expected[..., :h], atol=1e-5):
         return report(False, "the forward half (the first h features) is wrong",
@@ -95,12 +100,10 @@ def _as_float(value):
         return None
 
 
+@guard("path_score(emissions, transitions, start, end, tags)")
 @torch.no_grad()
 def check_path_score(fn) -> Verdict:
     """Check ``fn(emissions, transitions, start, end, tags)`` -> the score s(y) of one tag path (a number)."""
-    failed = require_callable(fn, "path_score", "path_score(emissions, transitions, start, end, tags)")
-    if failed is not None:
-        return failed
     crf, E, tags = _crf_case()
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.score(E.unsqueeze(0), torch.tensor([tags]))[0])
@@ -135,6 +138,7 @@ def check_path_score(fn) -> Verdict:
                   expected=want)
 
 
+@guard("log_partition(emissions, transitions, start, end)")
 @torch.no_grad()
 def check_log_partition(fn) -> Verdict:
     """Check ``fn(emissions, transitions, start, end)`` -> log Z of one sentence (the forward algorithm).
@@ -142,9 +146,6 @@ def check_log_partition(fn) -> Verdict:
     A second case has emissions around 1000, where summing probabilities instead of working in
     log space overflows.
     """
-    failed = require_callable(fn, "log_partition", "log_partition(emissions, transitions, start, end)")
-    if failed is not None:
-        return failed
     crf, E, _ = _crf_case()
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.log_partition(E.unsqueeze(0))[0])
@@ -167,7 +168,7 @@ def check_log_partition(fn) -> Verdict:
                       "alpha_1 = start + emissions[0]; alpha_t[j] = emissions[t, j] + logsumexp_i(alpha_{t-1}[i] "
                       "+ transitions[i, j]); log Z = logsumexp(alpha_T + end)", expected=want)
     big = E * 300
-    out_big, err = call_student(fn, big, A, s, e)
+    out_big, err = call_student(fn, big, A, s, e, case="for emissions 300 times larger")
     value_big = _as_float(out_big) if not err else None
     expected_big = float(crf.log_partition(big.unsqueeze(0))[0])
     if value_big is None or not abs(value_big - expected_big) < 1e-3 * abs(expected_big):

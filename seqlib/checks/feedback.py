@@ -9,23 +9,38 @@ one specific message and returns a :class:`Verdict` (true when the answer passed
        expected: what a right answer gives
        hint: what to try
 
-A check never raises on a wrong answer (papermill fails a lab on any error): exceptions
-raised by the student's code are caught and explained (:func:`call_student`). Each day's
-checks live in ``seqlib.checks.dayNN`` and report through :func:`report`.
+A check never raises on a wrong answer (papermill fails a lab on any error). It calls the
+student's code only through :func:`call_student`, which returns the student's exception as text
+to explain, gives up on a call that runs past :data:`LIMIT` seconds and stops at a result holding
+NaN; the decorator :func:`guard` of every check turns those two, and any answer the check could
+not compare, into feedback. Each day's checks live in ``seqlib.checks.dayNN`` and report through
+:func:`report`.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import operator
+import os
+import random
+import signal
+import threading
+import time
 import traceback
 
 import numpy as np
 import torch
 
-__all__ = ["Verdict", "report", "call_student", "as_array", "require_callable", "shape_str"]
+__all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor",
+           "require_callable", "shape_str", "LIMIT"]
 
 PASS, FAIL = "✅", "❌"
 
+
+#: Seconds one call of the student's code may run before the check gives up on it (an endless loop?);
+#: the environment variable ``SEQLIB_CHECK_LIMIT`` sets another (the tests use 0.5).
+LIMIT = float(os.environ.get("SEQLIB_CHECK_LIMIT", "5"))
 
 #: Feedback lines wrap at this width, so that they fit the book's column without scrolling.
 WIDTH = 78
@@ -88,12 +103,11 @@ def report(ok: bool, message: str, hint: str | None = None, *, expected: str | N
     return Verdict(ok)
 
 
-def require_callable(fn, name: str, definition: str) -> bool | None:
+def require_callable(fn, name: str, definition: str) -> Verdict | None:
     """``None`` if ``fn`` is callable, else report it (``❌ name should be ...``) and return ``False``.
 
     ``definition`` is how the student defines it, e.g. ``"rnn_step(x_t, h_prev, W_xh, W_hh, b_h)"``
-    or ``"the class SlidingWindows(series, window)"``. Use: ``if (r := require_callable(...)) is
-    not None: return r``, or ``failed = require_callable(...)``.
+    or ``"the class SlidingWindows(series, window)"``; :func:`guard` calls it for every check.
     """
     if callable(fn):
         return None
@@ -103,29 +117,161 @@ def require_callable(fn, name: str, definition: str) -> bool | None:
                   f"define {definition} first, then pass the {what} itself (not its name or its result)")
 
 
-def call_student(fn, *args, **kwargs):
-    """Call ``fn(*args, **kwargs)``; return ``(result, None)``, or ``(None, error)`` if it raised.
+class _Stop(Exception):
+    """The student's call ended the check: it ran past :data:`LIMIT` or returned NaN (:func:`guard` reports it)."""
 
-    ``error`` is a one-line description: the exception, and the student's line that raised it.
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class _TimeUp(BaseException):
+    """Raised into the student's code at the limit: a BaseException, so ``except Exception`` cannot swallow it."""
+
+
+_calls = 0  # calls of students' code so far: what :func:`guard` tells the lab's errors from the answer's by
+
+
+def guard(*definitions: str):
+    """Decorator of every check: whatever the student's answer does, the check reports and never raises.
+
+    ``definitions``: how the student defines each function the check's first arguments take, e.g.
+    ``@guard("rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")``; one that is not callable is reported
+    (:func:`require_callable`) before the check runs. A call of the student's code that did not
+    return within :data:`LIMIT` seconds, or that returned NaN, ends the check with that diagnosis;
+    an answer the check could not compare with the reference (an unexpected type, say) is reported
+    as such. An error raised before any of the student's code ran is the lab's (a bad size argument)
+    and is raised.
     """
+    def decorate(check):
+        names = list(inspect.signature(check).parameters)
+
+        @functools.wraps(check)
+        def checked(*args, **kwargs):
+            given = {**dict(zip(names, args)), **kwargs}
+            for name, definition in zip(names, definitions):
+                failed = require_callable(given.get(name), definition.removeprefix("the class ").split("(")[0],
+                                          definition)
+                if failed is not None:
+                    return failed
+            calls = _calls
+            try:
+                return check(*args, **kwargs)
+            except _Stop as stop:
+                return report(False, str(stop), stop.hint)
+            except Exception as err:  # noqa: BLE001 - an answer of any type must get feedback
+                if _calls == calls:
+                    raise
+                return report(False, f"the check could not compare your answer with the reference "
+                                      f"({type(err).__name__}: {str(err)[:120]})",
+                              "return what the exercise asks for: the types and shapes in the check's docstring "
+                              f"(help({check.__name__}))")
+        return checked
+    return decorate
+
+
+def _has_nan(value) -> bool:
+    if isinstance(value, torch.Tensor):
+        return bool(value.is_floating_point() and torch.isnan(value.detach()).any())
+    if isinstance(value, (np.ndarray, np.floating, float)):
+        return bool(np.issubdtype(np.asarray(value).dtype, np.floating) and np.isnan(value).any())
+    return isinstance(value, (tuple, list)) and any(_has_nan(v) for v in value[:10_000])
+
+
+def _run_with_limit(fn, args):
+    """``fn(*args)`` stopped after :data:`LIMIT` s: by SIGALRM in the main thread (Linux, macOS:
+    Jupyter and Colab run cells there), else in a daemon thread that is left behind if it never returns."""
+    def time_up(*_):
+        raise _TimeUp
+
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGALRM, time_up)
+        start, (outer, interval) = time.monotonic(), signal.setitimer(signal.ITIMER_REAL, LIMIT)
+        try:
+            return fn(*args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+            if outer:  # someone else's timer was running: give it back what is left of it
+                signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3), interval)
+    box = {}
+
+    def target():
+        try:
+            box["result"] = fn(*args)
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = err
+
+    worker = threading.Thread(target=target, daemon=True, name="student code")
+    worker.start()
+    worker.join(LIMIT)
+    if worker.is_alive():
+        raise _TimeUp
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def call_student(fn, *args, case: str = ""):
+    """Call ``fn(*args)``; return ``(result, None)``, or ``(None, error)`` if it raised.
+
+    ``error`` is a one-line description: the exception, and the student's line that raised it. A
+    call that runs past :data:`LIMIT` seconds or returns NaN ends the check (:func:`guard` reports it,
+    followed by ``case``, e.g. ``"for emissions 300 times larger"``).
+    """
+    global _calls
+    _calls += 1
+    name, case = getattr(fn, "__name__", ""), case and f" {case}"
+    name = name if name.isidentifier() else "your function"
     try:
-        return fn(*args, **kwargs), None
+        result = _run_with_limit(fn, args)
+    except _TimeUp:
+        raise _Stop(f"{name} did not return within {LIMIT:g} s{case} - an endless loop?",
+                    "look for a loop whose condition never changes (a while loop whose variable is never "
+                    "updated); run your function on a small input and interrupt it to see where it is") from None
     except Exception as err:  # noqa: BLE001 - the student's code may raise anything
         frames = traceback.extract_tb(err.__traceback__)
         where = f" (in: {frames[-1].line})" if len(frames) > 1 and frames[-1].line else ""
         return None, f"{type(err).__name__}: {err}{where}"
+    if _has_nan(result):
+        raise _Stop(f"{name} returns NaN (not a number){case}",
+                    "NaN comes from 0/0, inf - inf, 0 * inf or the log of a negative number: print the "
+                    "intermediate values of your function on a small input to find the first NaN")
+    return result, None
+
+
+def first_failure(grade, cases, passed: str) -> Verdict:
+    """``grade(*case)`` for each case in turn (``None`` when right, else the failure it reported): the first
+    failure, or ``passed`` reported once every case is right."""
+    for case in cases:
+        if (failed := grade(*case)) is not None:
+            return failed
+    return report(True, passed)
+
+
+def fresh_seeds(n: int = 2) -> list[int]:
+    """``n`` seeds drawn anew at every call (not from the lab's seeded generators): cases beside the lab's
+    that an answer hard-coded for the lab's case cannot pass."""
+    return [random.SystemRandom().randrange(10**6) for _ in range(n)]
 
 
 def as_array(value) -> np.ndarray | None:
     """``value`` (NumPy array, torch tensor, nested list) as a float64 array; ``None`` if it is not numbers."""
     if value is None:
         return None
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
+    if isinstance(value, torch.Tensor):  # any device and dtype (NumPy has no bfloat16)
+        value = value.detach().cpu().to(torch.float64 if value.is_floating_point() else value.dtype).numpy()
     try:
         return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past float64 (10**400)
+    except (TypeError, ValueError, OverflowError, RuntimeError):  # past float64 (10**400); tensors needing grad
         return None
+
+
+def as_tensor(value, like: torch.Tensor | None = None) -> torch.Tensor | None:
+    """``value`` (any container, dtype or device) as a CPU tensor of ``like``'s dtype (default float64); ``None``
+    if it is not numbers: a right answer in NumPy or in another float type compares with the reference."""
+    arr = as_array(value)
+    return None if arr is None else torch.as_tensor(arr, dtype=torch.float64 if like is None else like.dtype)
 
 
 def shape_str(shape) -> str:
