@@ -148,7 +148,7 @@ def test_a_failed_run_leaves_nothing_and_changes_nothing(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("the loss is not finite")
 
-    monkeypatch.setattr(copy_cli, "train", fail)
+    monkeypatch.setattr(copy_cli, "fit", fail)
     with pytest.raises(RuntimeError, match="not finite"):
         copy_cli.main(["-l", "run.log", *TINY])
     assert not any(tmp_path.iterdir())  # the rerun is not blocked
