@@ -276,8 +276,7 @@ class RNNLMFast(nn.Module):
     probability (and the others scaled by ``1 / (1 - dropout)``), a regulariser for small corpora.
     ``manual_bptt`` (standard LSTM only): ``True`` runs :func:`seqlib.fused.lstm_bptt`, whose
     backward pass is written out by hand (faster); ``False`` runs ``lstm_scan`` and lets autograd
-    derive it. Both compute the same function and the same gradients. ``model(X, state)`` checks
-    its input once (:func:`_check_call`); ``forward`` checks nothing.
+    derive it. Both compute the same function and the same gradients.
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, cell: str = "lstm", *,
@@ -394,10 +393,9 @@ class RNNModel(nn.Module):
     """``torch.nn.RNN``/``LSTM``/``GRU`` layer on one-hot inputs plus a linear output layer (D2L 8.6).
 
     ``RNNModel(rnn_layer, vocab_size)``; ``model(X, state)`` with ``X`` ``(batch_size, num_steps)``
-    checks its input once (:func:`_check_call`), then ``forward`` returns ``(num_steps * batch_size,
-    vocab_size)`` logits ``Y`` and the new state. The output layer is ``head`` (D2L: ``linear``).
-    ``begin_state(device, batch_size=1)`` (note D2L's argument order; pass keywords). A layer with
-    ``batch_first=True`` computes the same function (its output is made time-major).
+    returns ``(num_steps * batch_size, vocab_size)`` logits ``Y`` and the new state; the output layer
+    is ``head`` (D2L's ``linear``). ``begin_state(device, batch_size=1)`` (note D2L's argument order;
+    pass keywords). A layer with ``batch_first=True`` computes the same function.
     """
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):

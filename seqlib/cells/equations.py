@@ -223,11 +223,9 @@ def gru_step(X, H, p, reset_after: bool = True):
     r"""One GRU step: the input parts :math:`X_t W_{x*} + b_*` and the recurrent parts
     :math:`H_{t-1} W_{h*}` of the gates r, z, h, then :func:`gru_pointwise`. Returns ``H``.
 
-    ``reset_after=True`` (the default) is what ``torch.nn.GRU`` and cuDNN compute: the reset gate
-    scales the candidate's recurrent term *after* the matrix product, and that term has its own
-    bias ``b_hh``. ``reset_after=False`` is the GRU of Cho et al. (2014) and *Dive into Deep
-    Learning*: the gate resets the state *before* the product (no ``b_hh``). Shapes as
-    :func:`rnn_step`; ``p``: :data:`GRU_PARAM_NAMES` (without ``b_hh`` when ``reset_after=False``).
+    ``reset_after=True`` (``torch.nn.GRU``, cuDNN): the reset gate scales the candidate's recurrent
+    term *after* the matrix product, a term with its own bias ``b_hh``; ``False`` (Cho et al. 2014,
+    D2L): *before* it, no ``b_hh``. Shapes as :func:`rnn_step`; ``p``: :data:`GRU_PARAM_NAMES`.
     """
     Gx = [X @ p["W_xr"] + p["b_r"], X @ p["W_xz"] + p["b_z"], X @ p["W_xh"] + p["b_h"]]
     if reset_after:
