@@ -105,12 +105,12 @@ def test_step_is_one_time_step_and_no_state_means_zeros():
     lstm, gru = cells.LSTMScratch(3, 4), cells.GRUScratch(3, 4)
     X = torch.randn(5, 2, 3)
     outputs, (H, C) = lstm(X)
-    state = (torch.zeros(2, 4), torch.zeros(2, 4))
+    state = lstm.begin_state(2)
     for X_t in X:
         state = lstm.step(X_t, state)
     _close(state[0], H)
     _close(state[1], C)
-    H_gru = torch.zeros(2, 4)
+    H_gru = gru.begin_state(2)
     for X_t in X:
         H_gru = gru.step(X_t, H_gru)
     _close(H_gru, gru(X)[1])

@@ -111,8 +111,7 @@ def test_scratch_layers_step_through_time_and_train_every_parameter(cell):
     layer = cells.SCRATCH_LAYERS[cell](3, 4, dtype=F64)
     X = _randn(5, 2, 3, seed=3)
     outputs, final = layer(X)
-    zeros = torch.zeros(2, 4, dtype=F64)
-    state = (zeros, zeros) if cell in ("lstm", "mlstm") else zeros
+    state = layer.begin_state(2)
     for X_t in X:
         state = layer.step(X_t, state)
     for a, b in zip(final if isinstance(final, tuple) else (final,), state if isinstance(state, tuple) else (state,)):

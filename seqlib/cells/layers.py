@@ -19,7 +19,7 @@ class _Scratch(nn.Module):
     """What the scratch layers share: named parameters, the loop over time, copies from torch.
 
     ``forward(inputs, state=None)``: ``inputs`` ``(num_steps, batch_size, num_inputs)``, time-major as
-    ``nn.RNN``; ``state`` as :meth:`step` takes it, ``None`` for zeros. Returns ``outputs``
+    ``nn.RNN``; ``state`` as :meth:`step` takes it, ``None`` for :meth:`begin_state`. Returns ``outputs``
     ``(num_steps, batch_size, num_hiddens)`` (every ``H_t``) and the last state. A layer inside a
     model: no input checks (the model checks its input once per call).
     """
@@ -38,10 +38,13 @@ class _Scratch(nn.Module):
         """One time step: the new state from ``X`` ``(batch_size, num_inputs)`` and the state."""
         raise NotImplementedError
 
+    def begin_state(self, batch_size: int):
+        """The zero state of ``batch_size`` sequences: ``H``, or ``(H, C)`` for the LSTMs."""
+        H = getattr(self, self.names[0]).new_zeros(batch_size, self.num_hiddens)
+        return (H, H) if self.kind in ("lstm", "mlstm") else H
+
     def forward(self, inputs: torch.Tensor, state=None):
-        if state is None:
-            H = inputs.new_zeros(inputs.shape[1], self.num_hiddens)
-            state = (H, H) if self.kind in ("lstm", "mlstm") else H
+        state = self.begin_state(inputs.shape[1]) if state is None else state
         outputs = []
         for X in inputs:
             state = self.step(X, state)
