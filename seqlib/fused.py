@@ -14,7 +14,8 @@ The equations are those of :mod:`seqlib.cells`; this module only arranges the wo
    once per sequence (:func:`packed_matmul`), the weight gradient of all steps in one product.
 
 This is the only module of the course that calls private PyTorch operators
-(``torch.ops.mkldnn``, in :func:`packed_matmul`).
+(``torch.ops.mkldnn``, in :func:`packed_matmul`). Its functions are the inner loops of the models
+of :mod:`seqlib.lm` and check nothing: the models check their input once per call.
 """
 
 from __future__ import annotations
@@ -23,25 +24,10 @@ import functools
 
 import torch
 
-from seqlib import validation
-from seqlib.cells import GATES, LSTM_VARIANTS, gru_pointwise, lstm_pointwise, param_names, rnn_pointwise
+from seqlib.cells import GATES, gru_pointwise, lstm_pointwise, param_names, rnn_pointwise
 
 __all__ = ["fuse", "unfuse", "rnn_scan", "lstm_scan", "gru_scan", "packed_matmul", "LSTMWithBPTT",
            "lstm_bptt"]
-
-
-def _check_scan(XW, state, W_h, num_gates: int, parts=("H",)):
-    """Once per sequence, never per step: ``XW`` ``(num_steps, batch_size, G * h)``, the state's tuple
-    of ``(batch_size, h)`` tensors and ``W_h`` ``(h, G * h)``."""
-    validation.tensor(W_h, "W_h", shape=("num_hiddens", f"{num_gates} * num_hiddens"), dtype="float")
-    h = W_h.shape[0]
-    validation.tensor(W_h, "W_h", shape=("num_hiddens", f"{num_gates} * num_hiddens"),
-                      sizes={f"{num_gates} * num_hiddens": num_gates * h})
-    validation.tensor(XW, "XW", shape=("num_steps", "batch_size", f"{num_gates} * num_hiddens"), dtype="float",
-                      sizes={f"{num_gates} * num_hiddens": num_gates * h})
-    if XW.shape[0] == 0:
-        raise ValueError("XW has no time steps; a sequence needs at least one step")
-    validation.state(state, "state", parts, sizes={"batch_size": XW.shape[1], "num_hiddens": h})
 
 
 def fuse(params, cell: str):
@@ -56,14 +42,7 @@ def fuse(params, cell: str):
 
     Other parameters (the GRU's ``b_hh``, peepholes) are not fused; take them from ``params``.
     """
-    gates = GATES[validation.one_of(cell, "cell", list(GATES))]
-    if not isinstance(params, dict):
-        raise validation.ArgumentTypeError(f"params must be a dict of tensors (seqlib.cells.init_params), "
-                                           f"got {type(params).__name__}")
-    missing = [n for g in gates for n in (f"W_x{g}", f"W_h{g}", f"b_{g}") if n not in params]
-    if missing:
-        raise ValueError(f"params is missing {', '.join(missing)} for cell={cell!r}; "
-                         f"make them with seqlib.cells.init_params({cell!r}, ...)")
+    gates = GATES[cell]
     return (torch.cat([params[f"W_x{g}"] for g in gates], dim=1),
             torch.cat([params[f"W_h{g}"] for g in gates], dim=1),
             torch.cat([params[f"b_{g}"] for g in gates]))
@@ -72,13 +51,7 @@ def fuse(params, cell: str):
 def unfuse(W_x, W_h, b, cell: str) -> dict:
     """The inverse of :func:`fuse`: ``{"W_x*": ..., "W_h*": ..., "b_*": ...}`` for each gate of ``cell``
     (views of the fused tensors, in the order of :func:`seqlib.cells.param_names`)."""
-    G = len(GATES[validation.one_of(cell, "cell", list(GATES))])
-    validation.tensor(W_h, "W_h", shape=("num_hiddens", f"{G} * num_hiddens"))
     h = W_h.shape[0]
-    sizes = {f"{G} * num_hiddens": G * h}
-    validation.tensor(W_h, "W_h", shape=("num_hiddens", f"{G} * num_hiddens"), sizes=sizes)
-    validation.tensor(W_x, "W_x", shape=("num_inputs", f"{G} * num_hiddens"), sizes=sizes)
-    validation.tensor(b, "b", shape=(f"{G} * num_hiddens",), sizes=sizes)
     params = {}
     for k, g in enumerate(GATES[cell]):
         block = slice(k * h, (k + 1) * h)
@@ -96,7 +69,6 @@ def rnn_scan(XW, state, W_h):
     returns   ``(Hs, (H,))``, ``Hs``: ``(num_steps, batch_size, h)``, all states
     ========  ===============================================================
     """
-    _check_scan(XW, state, W_h, 1)
     H, = state
     outputs = []
     for XW_t in XW.unbind(0):
@@ -120,7 +92,6 @@ def lstm_scan(XW, state, W_h, variant: str = "lstm", peepholes=None):
     returns         ``(Hs, (H, C))``, ``Hs``: ``(num_steps, batch_size, h)``
     ==============  ===========================================================
     """
-    _check_scan(XW, state, W_h, len(GATES[validation.one_of(variant, "variant", list(LSTM_VARIANTS))]), ("H", "C"))
     H, C = state
     h = H.shape[1]
     outputs = []
@@ -147,10 +118,6 @@ def gru_scan(XW, state, W_h, b_hh, reset_after: bool = True):
     returns     ``(Hs, (H,))``, ``Hs``: ``(num_steps, batch_size, h)``
     ==========  ===========================================================
     """
-    _check_scan(XW, state, W_h, 3)
-    if reset_after:
-        validation.tensor(b_hh, "b_hh", shape=("num_hiddens",), sizes={"num_hiddens": W_h.shape[0]},
-                          hint="reset_after=True needs the candidate's recurrent bias")
     H, = state
     h = H.shape[1]
     W_h_gates, W_hh = W_h[:, :2 * h], W_h[:, 2 * h:]
@@ -181,8 +148,6 @@ def packed_matmul(W, batch_size: int):
     ``A``, ``C``    ``(batch_size, n)``, ``(batch_size, m)``
     ==============  ===========================================
     """
-    validation.tensor(W, "W", shape=("n", "m"), dtype="float")
-    batch_size = validation.positive_int(batch_size, "batch_size")
     if W.device.type == "cpu" and W.dtype == torch.float32 and _onednn_linear_available():
         W_packed = torch.ops.mkldnn._reorder_linear_weight(W.T.contiguous(), batch_size)
 
@@ -300,7 +265,6 @@ def lstm_bptt(XW, state, W_h):
 
     Same arguments and results as ``lstm_scan(XW, state, W_h)``: ``(Hs, (H, C))``.
     """
-    _check_scan(XW, state, W_h, 4, ("H", "C"))
     H, C = state
     Hs, C = LSTMWithBPTT.apply(XW, H, C, W_h)
     return Hs, (Hs[-1], C)

@@ -23,6 +23,10 @@ output layer on one-hot inputs, exactly D2L's ``RNNModel``.
 
 :meth:`RNNLMFast.from_lesson` and :meth:`RNNLMFast.to_torch` copy weights between the
 forms, so that the tests can check that all three compute the same function.
+
+Calling a model, ``model(X, state)``, checks ``X`` and ``state`` once (:func:`_check_call`), then
+runs ``model.forward(X, state)``, which checks nothing: the loops over time steps and the scans
+inside it run unchecked, and decoding calls ``forward`` once per generated token.
 """
 
 from __future__ import annotations
@@ -55,6 +59,23 @@ def _sizes(first, num_hiddens, name="batch_size"):
     return validation.positive_int(first, name), validation.positive_int(num_hiddens, "num_hiddens")
 
 
+def _check_call(model, args, kwargs) -> None:
+    """The one input check of a language model's call ``model(X, state)`` (a forward pre-hook of the
+    ``nn.Module`` forms): ``X`` token indices ``(batch_size, num_steps)`` below ``vocab_size``, ``state``
+    what ``model.begin_state(batch_size=...)`` makes. Never run per time step or per generated token."""
+    named = dict(zip(("X", "state"), args), **kwargs)
+    X, state = named.get("X"), named.get("state")
+    validation.token_ids(X, "X", model.vocab_size)
+    shape, sizes = ("batch_size", "num_hiddens"), {"batch_size": X.shape[0], "num_hiddens": model.num_hiddens}
+    if isinstance(model, RNNModel):  # torch.nn's states: (num_layers * num_directions, batch_size, num_hiddens)
+        shape = ("num_layers * num_directions", *shape)
+        sizes[shape[0]] = model.num_directions * model.rnn.num_layers
+        if not isinstance(model.rnn, nn.LSTM):  # nn.RNN and nn.GRU carry the single tensor H
+            validation.tensor(state, "state", shape=shape, sizes=sizes, dtype="float", hint="use model.begin_state()")
+            return
+    validation.state(state, "state", model.state_parts, shape=shape, sizes=sizes)
+
+
 def _lesson_names(cell, reset_after=False):
     """Names of the lesson form's parameter list: the cell's, the output layer's, then ``b_hh``."""
     names = cells.param_names(cell, reset_after=False) + ("W_hq", "b_q")
@@ -68,14 +89,6 @@ def _get_params(cell, vocab_size, num_hiddens, device, reset_after=False):
     p["W_hq"] = cells.init_tensor(num_hiddens, vocab_size, num_hiddens=num_hiddens, init="d2l", device=device)
     p["b_q"] = cells.init_tensor(vocab_size, num_hiddens=num_hiddens, bias=True, init="d2l", device=device)
     return [p[name].requires_grad_(True) for name in _lesson_names(cell, reset_after)]
-
-
-def _check_lesson_state(inputs, state, parts, p):
-    """The lesson form's inputs and state (the tuple ``parts``), checked once per call, not per step."""
-    validation.tensor(inputs, "inputs", shape=("num_steps", "batch_size", "vocab_size"),
-                      sizes={"vocab_size": p["W_hq"].shape[1]}, dtype="float")
-    sizes = {"batch_size": inputs.shape[1], "num_hiddens": p["W_hq"].shape[0]}
-    return validation.state(state, "state", parts, sizes=sizes)
 
 
 def get_rnn_params(vocab_size: int, num_hiddens: int, device):
@@ -92,16 +105,16 @@ def init_rnn_state(batch_size: int, num_hiddens: int, device):
 def rnn(inputs, state, params):
     r"""Plain RNN over a sequence, lesson form: :func:`seqlib.cells.rnn_step`, then the output layer.
 
-    .. math::  H_t = \tanh(X_t W_{xh} + H_{t-1} W_{hh} + b_h), \qquad  O_t = H_t W_{hq} + b_q
+    .. math::  H_t = \tanh(X_t W_{xh} + H_{t-1} W_{hh} + b_h), \qquad  Y_t = H_t W_{hq} + b_q
 
     ==========  ============================================
     ``inputs``  ``(num_steps, batch_size, vocab_size)`` one-hot
     ``state``   ``(H,)``, ``H``: ``(batch_size, num_hiddens)``
-    returns     ``(O, (H,))``, ``O``: ``(num_steps * batch_size, vocab_size)``
+    returns     ``(Y, (H,))``, ``Y``: ``(num_steps * batch_size, vocab_size)``
     ==========  ============================================
     """
     p = dict(zip(_lesson_names("rnn"), params))
-    H, = _check_lesson_state(inputs, state, ("H",), p)
+    H, = state
     outputs = []
     for X in inputs:
         H = cells.rnn_step(X, H, p)
@@ -122,16 +135,8 @@ def init_lstm_state(batch_size: int, num_hiddens: int, device):
 
 
 def lstm(inputs, state, params):
-    r"""LSTM over a sequence, lesson form: :func:`seqlib.cells.lstm_step`, then the output layer.
-
-    .. math::
-
-        I_t &= \sigma(X_t W_{xi} + H_{t-1} W_{hi} + b_i), \quad
-        F_t = \sigma(X_t W_{xf} + H_{t-1} W_{hf} + b_f), \quad
-        O_t = \sigma(X_t W_{xo} + H_{t-1} W_{ho} + b_o)\\
-        \tilde C_t &= \tanh(X_t W_{xc} + H_{t-1} W_{hc} + b_c), \quad
-        C_t = F_t \odot C_{t-1} + I_t \odot \tilde C_t, \quad
-        H_t = O_t \odot \tanh(C_t), \quad Y_t = H_t W_{hq} + b_q
+    r"""LSTM over a sequence, lesson form: :func:`seqlib.cells.lstm_step` (the equations of
+    :func:`seqlib.cells.lstm_pointwise`), then the output layer :math:`Y_t = H_t W_{hq} + b_q`.
 
     ==========  ============================================
     ``inputs``  ``(num_steps, batch_size, vocab_size)`` one-hot
@@ -140,7 +145,7 @@ def lstm(inputs, state, params):
     ==========  ============================================
     """
     p = dict(zip(_lesson_names("lstm"), params))
-    H, C = _check_lesson_state(inputs, state, ("H", "C"), p)
+    H, C = state
     outputs = []
     for X in inputs:
         H, C = cells.lstm_step(X, H, C, p)
@@ -164,31 +169,16 @@ def init_gru_state(batch_size: int, num_hiddens: int, device):
 
 
 def gru(inputs, state, params, reset_after: bool = False):
-    r"""GRU over a sequence, lesson form: :func:`seqlib.cells.gru_step`, then the output layer.
+    r"""GRU over a sequence, lesson form: :func:`seqlib.cells.gru_step` (the equations of
+    :func:`seqlib.cells.gru_pointwise`), then the output layer :math:`Y_t = H_t W_{hq} + b_q`.
 
-    .. math::
-
-        R_t &= \sigma(X_t W_{xr} + H_{t-1} W_{hr} + b_r), \qquad
-        Z_t = \sigma(X_t W_{xz} + H_{t-1} W_{hz} + b_z)\\
-        \tilde H_t &= \tanh\big(X_t W_{xh} + (R_t \odot H_{t-1}) W_{hh} + b_h\big)
-            &\text{(reset\_after=False: Cho et al. 2014, D2L)}\\
-        \tilde H_t &= \tanh\big(X_t W_{xh} + b_h + R_t \odot (H_{t-1} W_{hh} + b_{hh})\big)
-            &\text{(reset\_after=True: torch.nn.GRU, cuDNN)}\\
-        H_t &= Z_t \odot H_{t-1} + (1 - Z_t) \odot \tilde H_t
-
-    The two candidates differ only in *where* the reset gate acts: before or after the
-    product with ``W_hh``. Resetting after it lets a fast implementation compute the
-    recurrent products of all three gates in one matrix product. Use
-    ``functools.partial(gru, reset_after=True)`` as the ``forward_fn`` of
-    :class:`RNNModelScratch` with parameters from ``get_gru_params(..., reset_after=True)``.
+    ``reset_after=False`` (D2L, Cho et al. 2014) resets the state before the product with
+    ``W_hh``, ``True`` (``torch.nn.GRU``) after it, which lets a fast implementation compute the
+    recurrent products of all three gates in one matrix product. Shapes as :func:`rnn`; with
+    ``reset_after=True``, use parameters from ``get_gru_params(..., reset_after=True)``.
     """
-    names = _lesson_names("gru", reset_after)
-    if len(params) != len(names):
-        raise ValueError(f"gru(reset_after={reset_after}) needs {len(names)} parameters, got {len(params)}; "
-                         f"make them with get_gru_params(vocab_size, num_hiddens, device, "
-                         f"reset_after={reset_after})")
-    p = dict(zip(names, params))
-    H, = _check_lesson_state(inputs, state, ("H",), p)
+    p = dict(zip(_lesson_names("gru", reset_after), params))
+    H, = state
     outputs = []
     for X in inputs:
         H = cells.gru_step(X, H, p, reset_after)
@@ -200,10 +190,11 @@ class RNNModelScratch:
     """A language model from the lesson's three functions (D2L 8.5).
 
     ``RNNModelScratch(vocab_size, num_hiddens, device, get_params, init_state, forward_fn)``:
-    ``net(X, state)`` one-hot encodes ``X`` (``(batch_size, num_steps)`` indices) into
-    ``(num_steps, batch_size, vocab_size)`` and calls ``forward_fn(inputs, state, params)``.
-    ``net.params`` is the list of parameters; ``net.parameters()`` returns the same list (so
-    that optimisers and the course's training loop accept it like an ``nn.Module``).
+    ``net(X, state)`` checks ``X`` and ``state`` once, then :meth:`forward` one-hot encodes ``X``
+    (``(batch_size, num_steps)`` indices) into ``(num_steps, batch_size, vocab_size)`` and calls
+    ``forward_fn(inputs, state, params)``. ``net.params`` is the list of parameters;
+    ``net.parameters()`` returns the same list (so that optimisers and the course's training loop
+    accept it like an ``nn.Module``).
     """
 
     def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
@@ -213,9 +204,13 @@ class RNNModelScratch:
         self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
         self.params = get_params(vocab_size, num_hiddens, device)
         self.init_state, self.forward_fn = init_state, forward_fn
+        self.state_parts = ("H", "C")[:len(init_state(1, num_hiddens, device))]
 
     def __call__(self, X, state):
-        validation.token_ids(X, "X", self.vocab_size)
+        _check_call(self, (X, state), {})
+        return self.forward(X, state)
+
+    def forward(self, X, state):
         X = nnf.one_hot(X.T.long(), self.vocab_size).type(self.params[0].dtype)  # float32 unless made otherwise
         return self.forward_fn(X, state, self.params)
 
@@ -295,6 +290,8 @@ class RNNLMFast(nn.Module):
             raise ValueError(f"variant={variant!r} is an LSTM option; the {cell} has no variants")
         vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
         self.vocab_size, self.num_hiddens, self.cell = vocab_size, num_hiddens, cell
+        self.state_parts = ("H", "C") if cell == "lstm" else ("H",)
+        self.register_forward_pre_hook(_check_call, with_kwargs=True)
         self.variant = variant if cell == "lstm" else None
         self.reset_after = reset_after if cell == "gru" else None
         self.dropout = validation.number_in_range(dropout, "dropout", 0.0, 1.0, high_open=True)
@@ -315,9 +312,6 @@ class RNNLMFast(nn.Module):
         # Inputs of all steps at once, (num_steps, batch_size, G*h). A one-hot row times W_x is
         # a row of W_x, so look the rows up (embedding) instead of multiplying; adding the bias
         # to the V rows first is cheaper than adding it to all num_steps * batch_size of them.
-        validation.token_ids(X, "X", self.vocab_size)  # checked once per call, never per step
-        validation.state(state, "state", ("H", "C") if self.cell == "lstm" else ("H",),
-                         sizes={"batch_size": X.shape[0], "num_hiddens": self.num_hiddens})
         XW = nnf.embedding(X.T, self.W_x + self.b)
         if self.cell == "rnn":
             Hs, state = rnn_scan(XW, state, self.W_h)
@@ -386,8 +380,8 @@ class RNNLMFast(nn.Module):
             if self.cell == "gru":
                 params["b_hh"] = self.b_hh
             cells.to_torch(params, layer)
-            model.linear.weight.copy_(self.W_hq.T)
-            model.linear.bias.copy_(self.b_q)
+            model.head.weight.copy_(self.W_hq.T)
+            model.head.bias.copy_(self.b_q)
         return model
 
 
@@ -398,10 +392,10 @@ class RNNLMFast(nn.Module):
 class RNNModel(nn.Module):
     """``torch.nn.RNN``/``LSTM``/``GRU`` layer on one-hot inputs plus a linear output layer (D2L 8.6).
 
-    ``RNNModel(rnn_layer, vocab_size)``; ``forward(inputs, state)`` with ``inputs``
-    ``(batch_size, num_steps)`` returns ``(num_steps * batch_size, vocab_size)`` logits and the
-    new state. ``begin_state(device, batch_size=1)`` (note D2L's argument order; pass keywords).
-    A layer with ``batch_first=True`` computes the same function (its output is made time-major).
+    ``RNNModel(rnn_layer, vocab_size)``; ``model(X, state)`` with ``X`` ``(batch_size, num_steps)``
+    returns ``(num_steps * batch_size, vocab_size)`` logits ``Y`` and the new state; the output layer
+    is ``head`` (D2L's ``linear``). ``begin_state(device, batch_size=1)`` (note D2L's argument order;
+    pass keywords). A layer with ``batch_first=True`` computes the same function.
     """
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
@@ -416,27 +410,22 @@ class RNNModel(nn.Module):
         self.vocab_size = vocab_size
         self.num_hiddens = self.rnn.hidden_size
         self.num_directions = 2 if self.rnn.bidirectional else 1
-        self.linear = nn.Linear(self.num_hiddens * self.num_directions, self.vocab_size)
+        self.state_parts = ("H", "C")  # nn.LSTM's; nn.RNN and nn.GRU carry H alone
+        self.head = nn.Linear(self.num_hiddens * self.num_directions, self.vocab_size)
+        self.register_forward_pre_hook(_check_call, with_kwargs=True)
 
-    def forward(self, inputs, state):
-        validation.token_ids(inputs, "X", self.vocab_size)
-        shape = ("num_layers * num_directions", "batch_size", "num_hiddens")
-        sizes = dict(zip(shape, (self.num_directions * self.rnn.num_layers, inputs.shape[0], self.num_hiddens)))
-        if isinstance(self.rnn, nn.LSTM):
-            validation.state(state, "state", ("H", "C"), shape=shape, sizes=sizes)
-        else:  # nn.RNN and nn.GRU carry the single tensor H
-            validation.tensor(state, "state", shape=shape, sizes=sizes, dtype="float", hint="use model.begin_state()")
+    def forward(self, X, state):
         # a batch_first layer reads (batch_size, num_steps, vocab_size); the rows out are time-major either way
-        X = nnf.one_hot((inputs if self.rnn.batch_first else inputs.T).long(), self.vocab_size)
-        Y, state = self.rnn(X.to(self.linear.weight.dtype), state)
-        Y = Y.transpose(0, 1) if self.rnn.batch_first else Y
-        output = self.linear(Y.reshape((-1, Y.shape[-1])))
-        return output, state
+        inputs = nnf.one_hot((X if self.rnn.batch_first else X.T).long(), self.vocab_size)
+        H, state = self.rnn(inputs.to(self.head.weight.dtype), state)
+        H = H.transpose(0, 1) if self.rnn.batch_first else H
+        Y = self.head(H.reshape((-1, H.shape[-1])))
+        return Y, state
 
     def begin_state(self, device=None, batch_size=1):
         batch_size = validation.positive_int(batch_size, "batch_size")
         shape = (self.num_directions * self.rnn.num_layers, batch_size, self.num_hiddens)
-        zeros = torch.zeros(shape, device=device, dtype=self.linear.weight.dtype)
+        zeros = torch.zeros(shape, device=device, dtype=self.head.weight.dtype)
         if not isinstance(self.rnn, nn.LSTM):
             return zeros
         return (zeros, zeros.clone())

@@ -1,4 +1,9 @@
-"""The one validation layer of the course: every public function and class checks its input here.
+"""The one validation module: the checks that run where a user crosses into seqlib.
+
+Those boundaries are model constructors, one check per call of a top-level model, the training
+loop's entry, data readers and loaders, metrics, checkpoint save and load, the command lines and
+the exercise checks; they call these helpers. Code inside them (per-time-step, per-token and
+per-layer code, the scans, what a lab shows as the lesson) checks nothing.
 
 Each helper returns the checked value (converted where that is harmless: a NumPy integer becomes an
 ``int``) or raises the course's own error: ``ArgumentTypeError`` (a ``TypeError`` that is also a
@@ -21,6 +26,7 @@ how to fix it.
 ``token_ids(X, name, vocab_size)``               an integer tensor of token indices in ``[0, vocab_size)``
 ``lengths(value, name, batch_size, max_len)``    the lengths of a padded batch: one integer per sequence
 ``state(value, name, ("H", "C"), shape=...)``    a recurrent state: the tuple of tensors a model carries
+``float_array(value, name, ndim=...)``            an array (tensor, NumPy, lists) as NumPy floats
 ===============================================  ==============================================
 
 Shapes are written in the lesson's notation: ``tensor(X, "X", shape=("batch_size", "num_steps"),
@@ -29,7 +35,6 @@ dtype="integer", sizes={"batch_size": 32})`` fails with a message such as ::
     X must have shape (batch_size, num_steps) [batch_size=32], got a tensor of shape (16, 35) and
     dtype torch.int64: its batch_size is 16, not 32; ...
 
-Validate once, at the entry of a forward or training call, never inside a loop over time steps.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import numbers
 import torch
 
 __all__ = ["ArgumentTypeError", "float_array", "positive_int", "non_negative_int", "finite_number", "number_in_range",
-           "probability", "one_of", "sequence", "tensor", "token_ids", "lengths", "state", "shape_text"]
+           "probability", "one_of", "sequence", "tensor", "token_ids", "lengths", "state"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -108,8 +113,6 @@ def number_in_range(value, name: str, low: float | None = None, high: float | No
     too_low = low is not None and (x <= low if low_open else x < low)
     too_high = high is not None and (x >= high if high_open else x > high)
     if too_low or too_high:
-        left = "unbounded below" if low is None else ("(" if low_open else "[") + f"{low:g}"
-        right = "unbounded above" if high is None else f"{high:g}" + (")" if high_open else "]")
         if low is None:
             where = f"{'<' if high_open else '<='} {high:g}"
         elif high is None and low == 0:
@@ -117,7 +120,7 @@ def number_in_range(value, name: str, low: float | None = None, high: float | No
         elif high is None:
             where = f"{'>' if low_open else '>='} {low:g}"
         else:
-            where = f"in {left}, {right}"
+            where = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         raise ValueError(f"{name} must be {where}, got {value!r}{_hint(hint)}")
     return x
 
@@ -196,7 +199,7 @@ def float_array(value, name: str, *, ndim: int, what: str, hint: str = ""):
     return a
 
 
-def shape_text(shape) -> str:
+def _shape_text(shape) -> str:
     """``("batch_size", "num_steps")`` -> ``"(batch_size, num_steps)"``; a 1-tuple keeps its comma."""
     parts = [str(s) for s in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
@@ -222,7 +225,7 @@ def tensor(value, name: str, *, shape=None, dtype: str | None = None, sizes: dic
         what = type(value).__name__
         if hasattr(value, "shape"):
             what += f" of shape {tuple(value.shape)}"
-        expected = f" of shape {shape_text(shape)}" if shape is not None and _is_single(shape) else ""
+        expected = f" of shape {_shape_text(shape)}" if shape is not None and _is_single(shape) else ""
         if value is None:
             raise ArgumentTypeError(f"{name} must be a torch.Tensor{expected}, got None{_hint(hint)}")
         raise ArgumentTypeError(f"{name} must be a torch.Tensor{expected}, got a {what}; "
@@ -236,7 +239,7 @@ def tensor(value, name: str, *, shape=None, dtype: str | None = None, sizes: dic
         candidates = [tuple(shape)] if _is_single(shape) else [tuple(s) for s in shape]
         problems = [_shape_problem(value, s, sizes) for s in candidates]
         if all(problems):
-            expected = " or ".join(shape_text(s) for s in candidates)
+            expected = " or ".join(_shape_text(s) for s in candidates)
             known = ", ".join(f"{k}={v}" for k, v in sizes.items())
             problem = problems[0] if len(candidates) == 1 else "it matches none of them"
             raise ValueError(f"{name} must have shape {expected}" + (f" [{known}]" if known else "")
@@ -293,7 +296,7 @@ def state(value, name: str, parts=("H",), *, shape=("batch_size", "num_hiddens")
     """
     parts = tuple(parts)
     tuple_text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-    each = f"{'each ' if len(parts) > 1 else ''}of shape {shape_text(shape)}"
+    each = f"{'each ' if len(parts) > 1 else ''}of shape {_shape_text(shape)}"
     if isinstance(value, torch.Tensor):
         raise ArgumentTypeError(
             f"{name} must be the tuple {tuple_text}, {each}; got a single tensor of shape {tuple(value.shape)}"

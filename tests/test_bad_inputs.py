@@ -28,8 +28,9 @@ Not driven, with the reason: plotting and widget display functions (``seqlib.plo
 ``seqlib.heatmaps``, ``seqlib.diagrams``, ``seqlib.widgets``: figures, checked by their own tests), ``seqlib.bench``
 (timings), the command lines (``seqlib.cli``, ``seqlib.copy_task.cli``, ``seqlib.translation_cli``: every flag is
 driven by ``tests/test_cli.py``), ``seqlib.d2l``'s ``Animator``/``Timer`` (display helpers of the
-classic API), the documented *unchecked* inner-loop functions (``seqlib.cells``'
-``*_step``/``*_pointwise``, ``seqlib.fused``' scans: their checked callers are driven), the
+classic API), the per-step and per-layer code that checks nothing by design (``seqlib.cells``'
+``*_step``/``*_pointwise`` and the scratch layers' ``forward``, ``seqlib.fused``: the models built on
+them check their input once per call, and those calls are driven), the
 validation helpers themselves (``seqlib.validation``: their own tests), the data-download
 functions that need the network (``seqlib.data``: its own tests with a local server; ``fetch``
 and ``read_text`` are driven with unknown names), and the student-feedback checks'
@@ -236,7 +237,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     partitioning, timeseries, training = _module("seqlib.partitioning"), _module("seqlib.timeseries"), _module("seqlib.training")
     history, results, utils, data = (_module("seqlib.history"), _module("seqlib.results"),
                                      _module("seqlib.utils"), _module("seqlib.data"))
-    d2l, fused = _module("seqlib.d2l"), _module("seqlib.fused")
+    d2l = _module("seqlib.d2l")
     day01, day02, day03 = _module("seqlib.checks.day01"), _module("seqlib.checks.day02"), _module("seqlib.checks.day03")
     feedback = _module("seqlib.checks.feedback")
 
@@ -318,37 +319,19 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     spec("baselines.BagOfNgrams.forward", lambda ids, offsets: baselines.BagOfNgrams(5)(ids, offsets),
          lambda: dict(ids=torch.tensor([0, 2, 4]), offsets=torch.tensor([0, 2])), ids="tokens")
 
-    # seqlib.cells (the checked forms; the *_step/*_pointwise inner loops are unchecked by design)
+    # seqlib.cells: the constructors and the copies (the steps and the layers' forward check nothing by design)
     spec("cells.param_names", cells.param_names, lambda: dict(cell="lstm"), cell="name")
     spec("cells.init_tensor", lambda shape, **kw: cells.init_tensor(*shape, **kw),
          lambda: dict(shape=(2, 3), num_hiddens=3, init="torch"), num_hiddens="size", init="name")
     spec("cells.init_params", cells.init_params, lambda: dict(cell="gru", num_inputs=2, num_hiddens=3, init="d2l"),
          cell="name", num_inputs="size", num_hiddens="size", init="name")
     params = {c: (lambda c=c: cells.init_params(c, 2, 3, generator=_g())) for c in ("rnn", "lstm", "gru")}
-    spec("cells.rnn_cell", cells.rnn_cell, lambda: dict(X=_randn(4, 2), H=_randn(4, 3, seed=1), params=params["rnn"]()),
-         X="ftensor", H="ftensor", params="module", ok={"H": {"None"}})  # None: zeros
-    spec("cells.lstm_cell", cells.lstm_cell,
-         lambda: dict(X=_randn(4, 2), state=(_randn(4, 3), _randn(4, 3, seed=1)), params=params["lstm"](),
-                      variant="lstm"), X="ftensor", state="state", params="module", variant="name")
-    spec("cells.gru_cell", cells.gru_cell, lambda: dict(X=_randn(4, 2), H=_randn(4, 3, seed=1), params=params["gru"]()),
-         X="ftensor", H="ftensor", params="module", ok={"H": {"None"}})  # None: zeros
-    for layer in ("RNNScratch", "LSTMScratch", "GRUScratch"):
+    for layer in ("RNNScratch", "LSTMScratch", "GRUScratch", "MLSTMScratch", "MGRUScratch"):
         cls = getattr(cells, layer)
         spec(f"cells.{layer}", cls, lambda: dict(num_inputs=2, num_hiddens=3), num_inputs="size", num_hiddens="size")
-        spec(f"cells.{layer}.forward", lambda inputs, cls=cls: cls(2, 3, generator=_g())(inputs),
-             lambda: dict(inputs=_randn(5, 4, 2)), inputs="ftensor")
     spec("cells.to_torch", cells.to_torch, lambda: dict(params=params["lstm"](), module=nn.LSTM(2, 3)),
          params="module", module="module")
     spec("cells.from_torch", cells.from_torch, lambda: dict(module=nn.GRU(2, 3)), module="module")
-
-    # seqlib.fused: fuse/unfuse and the packed product (the scans are unchecked inner loops)
-    spec("fused.fuse", fused.fuse, lambda: dict(params=params["lstm"](), cell="lstm"), params="module", cell="name")
-    spec("fused.unfuse", lambda **kw: fused.unfuse(**kw),
-         lambda: dict(zip(("W_x", "W_h", "b"), fused.fuse(params["gru"](), "gru")), cell="gru"),
-         W_x="ftensor", W_h="ftensor", b="ftensor", cell="name",
-         ok={k: {"the wrong dtype", "NaN entries"} for k in ("W_x", "W_h", "b")})  # views, whatever they hold
-    spec("fused.packed_matmul", fused.packed_matmul, lambda: dict(W=_randn(3, 4), batch_size=2),
-         W="ftensor", batch_size="size", ok={"W": {"NaN entries", "the wrong dtype"}})  # returns a product
 
     # seqlib.lm
     for cell in ("rnn", "lstm", "gru"):
@@ -935,15 +918,9 @@ _register_day08_specs()
 
 
 def _register_day07_specs():
-    """Day 7 (issue 15): seqlib.cells' multiplicative cells, seqlib.copy_task, seqlib.checks.day07."""
-    cells, ct, day07 = _module("seqlib.cells"), _module("seqlib.copy_task"), _module("seqlib.checks.day07")
+    """Day 7 (issue 15): seqlib.copy_task, seqlib.checks.day07 (the multiplicative cells' layers: above)."""
+    ct, day07 = _module("seqlib.copy_task"), _module("seqlib.checks.day07")
     fit = _module("seqlib.training").fit
-    params = {c: (lambda c=c: cells.init_params(c, 2, 3, generator=_g())) for c in ("mlstm", "mgru")}
-    spec("cells.mlstm_cell", cells.mlstm_cell,
-         lambda: dict(X=_randn(4, 2), state=(_randn(4, 3), _randn(4, 3, seed=1)), params=params["mlstm"]()),
-         X="ftensor", state="state", params="module")
-    spec("cells.mgru_cell", cells.mgru_cell, lambda: dict(X=_randn(4, 2), H=_randn(4, 3, seed=1), params=params["mgru"]()),
-         X="ftensor", H="ftensor", params="module", ok={"H": {"None"}})  # None: zeros
     spec("copy_task.make_sample", ct.make_sample, lambda: dict(seq_len=6, padding=2, output_len=3, seed=0),
          seq_len="size", padding="size", output_len="size", seed="count")
     spec("copy_task.make_dataset", ct.make_dataset,
@@ -1044,7 +1021,7 @@ def test_the_suite_covers_every_public_module():
     import pkgutil
 
     excluded = {"seqlib.plots", "seqlib.heatmaps", "seqlib.diagrams", "seqlib.widgets", "seqlib.bench", "seqlib.validation",
-                "seqlib.cli", "seqlib.copy_task.cli", "seqlib.translation_cli", "seqlib.cells.equations", "seqlib.cells.checked", "seqlib.cells.layers",
+                "seqlib.cli", "seqlib.copy_task.cli", "seqlib.translation_cli", "seqlib.cells.equations", "seqlib.cells.layers", "seqlib.fused",
                 "seqlib.checks", "seqlib.checks.day04", "seqlib.checks.day05"}
     # the package seqlib.copy_task re-exports its modules' callables: the specs drive them through it
     excluded |= {"seqlib.copy_task.task", "seqlib.copy_task.model", "seqlib.copy_task.__main__"}

@@ -1,9 +1,8 @@
-"""seqlib.cells: the from-scratch LSTM and GRU agree with torch.nn, have correct gradients and
-fail clearly on bad input."""
+"""seqlib.cells: the from-scratch cells agree with torch.nn and with their equations written out by
+hand, have correct gradients, and their constructors and copies fail clearly on bad input."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -102,16 +101,16 @@ def test_gru_scratch_matches_nn_gru_outputs_states_and_gradients(shape):
     _close(scratch.b_r.grad, gru.bias_hh_l0.grad.chunk(3)[0])
 
 
-def test_step_is_one_time_step():
+def test_step_is_one_time_step_and_no_state_means_zeros():
     lstm, gru = cells.LSTMScratch(3, 4), cells.GRUScratch(3, 4)
     X = torch.randn(5, 2, 3)
     outputs, (H, C) = lstm(X)
-    state = None
+    state = lstm.begin_state(2)
     for X_t in X:
         state = lstm.step(X_t, state)
     _close(state[0], H)
     _close(state[1], C)
-    H_gru = None
+    H_gru = gru.begin_state(2)
     for X_t in X:
         H_gru = gru.step(X_t, H_gru)
     _close(H_gru, gru(X)[1])
@@ -123,22 +122,12 @@ def test_cells_match_torch_cells_one_step_in_float32(batch_size):
     gru_cell = _torch_module(nn.GRUCell, 5, 7, seed=22, dtype=torch.float32)
     X = _randn(batch_size, 5, seed=23, dtype=torch.float32)
     H, C = _randn(batch_size, 7, seed=24, dtype=torch.float32), _randn(batch_size, 7, seed=25, dtype=torch.float32)
-    H_s, C_s = cells.lstm_cell(X, (H, C), cells.from_torch(lstm_cell))
+    H_s, C_s = cells.lstm_step(X, H, C, cells.from_torch(lstm_cell))
     H_t, C_t = lstm_cell(X, (H, C))
     assert H_s.dtype == torch.float32
     torch.testing.assert_close(H_s, H_t, atol=1e-6, rtol=0)
     torch.testing.assert_close(C_s, C_t, atol=1e-6, rtol=0)
-    torch.testing.assert_close(cells.gru_cell(X, H, cells.from_torch(gru_cell)), gru_cell(X, H), atol=1e-6, rtol=0)
-
-
-def test_none_state_means_zeros():
-    params = cells.init_params("lstm", 3, 4, generator=torch.Generator().manual_seed(0))
-    X = _randn(2, 3, dtype=torch.float32)
-    zeros = torch.zeros(2, 4)
-    for a, b in zip(cells.lstm_cell(X, None, params), cells.lstm_cell(X, (zeros, zeros), params)):
-        torch.testing.assert_close(a, b)
-    gparams = cells.init_params("gru", 3, 4, generator=torch.Generator().manual_seed(0))
-    torch.testing.assert_close(cells.gru_cell(X, None, gparams), cells.gru_cell(X, zeros, gparams))
+    torch.testing.assert_close(cells.gru_step(X, H, cells.from_torch(gru_cell)), gru_cell(X, H), atol=1e-6, rtol=0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -152,19 +141,19 @@ def test_gru_reset_before_follows_the_d2l_equations():
     R = torch.sigmoid(X @ p["W_xr"] + H @ p["W_hr"] + p["b_r"])
     Z = torch.sigmoid(X @ p["W_xz"] + H @ p["W_hz"] + p["b_z"])
     H_tilde = torch.tanh(X @ p["W_xh"] + (R * H) @ p["W_hh"] + p["b_h"])
-    torch.testing.assert_close(cells.gru_cell(X, H, p, reset_after=False), Z * H + (1 - Z) * H_tilde)
+    torch.testing.assert_close(cells.gru_step(X, H, p, reset_after=False), Z * H + (1 - Z) * H_tilde)
 
 
 def test_gru_formulations_differ_and_coincide_when_the_reset_gate_is_open():
     p = cells.init_params("gru", 3, 4, dtype=F64, generator=torch.Generator().manual_seed(4))
     X, H = _randn(5, 3, seed=5), _randn(5, 4, seed=6)
     p_before = {k: v for k, v in p.items() if k != "b_hh"}
-    assert (cells.gru_cell(X, H, p) - cells.gru_cell(X, H, p_before, reset_after=False)).abs().max() > 1e-3
+    assert (cells.gru_step(X, H, p) - cells.gru_step(X, H, p_before, reset_after=False)).abs().max() > 1e-3
     # With R = 1 (huge b_r) and b_hh = 0 the two candidates are the same function.
     open_gate = dict(p, b_r=torch.full((4,), 50.0, dtype=F64), b_hh=torch.zeros(4, dtype=F64))
     open_before = {k: v for k, v in open_gate.items() if k != "b_hh"}
-    torch.testing.assert_close(cells.gru_cell(X, H, open_gate),
-                               cells.gru_cell(X, H, open_before, reset_after=False))
+    torch.testing.assert_close(cells.gru_step(X, H, open_gate),
+                               cells.gru_step(X, H, open_before, reset_after=False))
 
 
 # ----------------------------------------------------------------------------------------
@@ -172,12 +161,12 @@ def test_gru_formulations_differ_and_coincide_when_the_reset_gate_is_open():
 # ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("batch_size, num_inputs, num_hiddens", [(1, 2, 3), (3, 4, 2)])
-def test_lstm_cell_gradcheck(batch_size, num_inputs, num_hiddens):
+def test_lstm_step_gradcheck(batch_size, num_inputs, num_hiddens):
     p = cells.init_params("lstm", num_inputs, num_hiddens, dtype=F64, generator=torch.Generator().manual_seed(0))
     names = list(p)
 
     def fn(X, H, C, *values):
-        return cells.lstm_cell(X, (H, C), dict(zip(names, values)))
+        return cells.lstm_step(X, H, C, dict(zip(names, values)))
 
     inputs = [_randn(batch_size, num_inputs, seed=1), _randn(batch_size, num_hiddens, seed=2),
               _randn(batch_size, num_hiddens, seed=3), *p.values()]
@@ -188,13 +177,13 @@ def test_lstm_cell_gradcheck(batch_size, num_inputs, num_hiddens):
 
 @pytest.mark.parametrize("reset_after", [True, False])
 @pytest.mark.parametrize("batch_size, num_inputs, num_hiddens", [(1, 2, 3), (3, 4, 2)])
-def test_gru_cell_gradcheck(reset_after, batch_size, num_inputs, num_hiddens):
+def test_gru_step_gradcheck(reset_after, batch_size, num_inputs, num_hiddens):
     p = cells.init_params("gru", num_inputs, num_hiddens, reset_after=reset_after, dtype=F64,
                               generator=torch.Generator().manual_seed(0))
     names = list(p)
 
     def fn(X, H, *values):
-        return cells.gru_cell(X, H, dict(zip(names, values)), reset_after=reset_after)
+        return cells.gru_step(X, H, dict(zip(names, values)), reset_after)
 
     inputs = [_randn(batch_size, num_inputs, seed=1), _randn(batch_size, num_hiddens, seed=2), *p.values()]
     assert torch.autograd.gradcheck(fn, [t.clone().requires_grad_() for t in inputs])
@@ -255,79 +244,12 @@ def test_load_params_checks_names_and_shapes():
 
 
 # ----------------------------------------------------------------------------------------
-# Bad input: clear errors
+# Bad input to the copies and the constructors: clear errors
 # ----------------------------------------------------------------------------------------
 
 @pytest.fixture
 def lstm_params():
     return cells.init_params("lstm", 3, 4, generator=torch.Generator().manual_seed(0))
-
-
-@pytest.fixture
-def gru_params():
-    return cells.init_params("gru", 3, 4, generator=torch.Generator().manual_seed(0))
-
-
-def test_lstm_cell_rejects_a_single_tensor_state(lstm_params):
-    with pytest.raises(TypeError, match=r"state must be the tuple \(H, C\).*got a single tensor"):
-        cells.lstm_cell(torch.zeros(2, 3), torch.zeros(2, 4), lstm_params)
-
-
-@pytest.mark.parametrize("state", [(torch.zeros(2, 4),), [torch.zeros(2, 4)] * 3, "H, C"])
-def test_lstm_cell_rejects_a_state_that_is_not_a_pair(lstm_params, state):
-    with pytest.raises(TypeError, match=r"state must be the tuple \(H, C\) or None"):
-        cells.lstm_cell(torch.zeros(2, 3), state, lstm_params)
-
-
-def test_lstm_cell_rejects_mismatched_state_shapes(lstm_params):
-    with pytest.raises(ValueError, match=r"C must have shape \(batch_size, num_hiddens\) = \(2, 4\).*got \(2, 5\)"):
-        cells.lstm_cell(torch.zeros(2, 3), (torch.zeros(2, 4), torch.zeros(2, 5)), lstm_params)
-    with pytest.raises(ValueError, match=r"H must have shape.*got \(3, 4\)"):
-        cells.lstm_cell(torch.zeros(2, 3), (torch.zeros(3, 4), torch.zeros(2, 4)), lstm_params)
-    with pytest.raises(ValueError, match=r"leading layer axis: pass H\[0\]"):
-        cells.lstm_cell(torch.zeros(2, 3), (torch.zeros(1, 2, 4), torch.zeros(2, 4)), lstm_params)
-
-
-def test_cells_reject_bad_inputs(lstm_params, gru_params):
-    for cell, params, state in ((cells.lstm_cell, lstm_params, None), (cells.gru_cell, gru_params, None)):
-        with pytest.raises(ValueError, match=r"X has 5 features .* expect num_inputs=3"):
-            cell(torch.zeros(2, 5), state, params)
-        with pytest.raises(ValueError, match=r"takes ONE time step.*Scratch"):
-            cell(torch.zeros(6, 2, 3), state, params)
-        with pytest.raises(ValueError, match=r"X\.unsqueeze\(0\)"):
-            cell(torch.zeros(3), state, params)
-        with pytest.raises(TypeError, match=r"torch\.as_tensor"):
-            cell(np.zeros((2, 3)), state, params)
-        with pytest.raises(TypeError, match=r"X is torch\.float64 but the parameters are torch\.float32"):
-            cell(torch.zeros(2, 3, dtype=F64), state, params)
-
-
-def test_gru_cell_rejects_an_lstm_state(gru_params):
-    with pytest.raises(TypeError, match=r"single tensor H.*an LSTM's \(H, C\)"):
-        cells.gru_cell(torch.zeros(2, 3), (torch.zeros(2, 4), torch.zeros(2, 4)), gru_params)
-    with pytest.raises(ValueError, match=r"H must have shape .* = \(2, 4\)"):
-        cells.gru_cell(torch.zeros(2, 3), torch.zeros(2, 6), gru_params)
-
-
-def test_cells_reject_incomplete_or_misshapen_params(lstm_params, gru_params):
-    incomplete = {k: v for k, v in lstm_params.items() if k != "W_hf"}
-    with pytest.raises(ValueError, match=r"params is missing W_hf.*init_params\('lstm'"):
-        cells.lstm_cell(torch.zeros(2, 3), None, incomplete)
-    with pytest.raises(ValueError, match=r"params\['b_o'\] should have shape \(4,\)"):
-        cells.lstm_cell(torch.zeros(2, 3), None, dict(lstm_params, b_o=torch.zeros(5)))
-    with pytest.raises(TypeError, match=r"params must be a dict"):
-        cells.lstm_cell(torch.zeros(2, 3), None, list(lstm_params.values()))
-    no_b_hh = {k: v for k, v in gru_params.items() if k != "b_hh"}
-    with pytest.raises(ValueError, match=r"missing b_hh.*reset_after=True"):
-        cells.gru_cell(torch.zeros(2, 3), None, no_b_hh)
-    cells.gru_cell(torch.zeros(2, 3), None, no_b_hh, reset_after=False)  # fine without b_hh
-
-
-def test_modules_reject_a_single_step(lstm_params):
-    with pytest.raises(ValueError, match=r"\(num_steps, batch_size, num_inputs\)"):
-        cells.LSTMScratch(3, 4)(torch.zeros(2, 3))
-    with pytest.raises(ValueError, match=r"\(num_steps, batch_size, num_inputs\)"):
-        cells.GRUScratch(3, 4)(torch.zeros(2, 3))
 
 
 @pytest.mark.parametrize("module, message", [
@@ -350,8 +272,13 @@ def test_scratch_layer_rejects_another_cells_module():
 
 
 def test_copy_to_torch_rejects_mismatched_sizes_and_d2l_gru(lstm_params):
-    with pytest.raises(ValueError, match=r"weight_ih: the torch module has shape \(20, 3\).*\(16, 3\)"):
+    with pytest.raises(ValueError, match=r"params\['W_xi'\] has shape \(3, 4\), but the torch module has "
+                                         r"input_size=3, hidden_size=5"):
         cells.to_torch(lstm_params, nn.LSTM(3, 5))
+    with pytest.raises(ValueError, match=r"params is missing W_hf"):
+        cells.to_torch({k: v for k, v in lstm_params.items() if k != "W_hf"}, nn.LSTM(3, 4))
+    with pytest.raises(TypeError, match=r"params must be a dict"):
+        cells.to_torch(list(lstm_params.values()), nn.LSTM(3, 4))
     d2l = cells.init_params("gru", 3, 4, reset_after=False)
     with pytest.raises(ValueError, match="nn.GRU cannot represent exactly"):
         cells.to_torch(d2l, nn.GRU(3, 4))
@@ -381,7 +308,7 @@ def test_rnn_scratch_matches_nn_rnn_outputs_states_and_gradients(shape):
     _close(scratch.b_h.grad, rnn.bias_ih_l0.grad)
     back = cells.to_torch(scratch.params, nn.RNNCell(*shape[2:], dtype=F64))
     X, H = _randn(3, shape[2], seed=33), _randn(3, shape[3], seed=34)
-    _close(back(X, H), cells.rnn_cell(X, H, scratch.params))
+    _close(back(X, H), cells.rnn_step(X, H, scratch.params))
 
 
 def _sigmoid_by_hand(x):
@@ -415,7 +342,7 @@ def test_lstm_variants_follow_their_equations(variant):
     p = cells.init_params(variant, 3, 5, dtype=F64, generator=torch.Generator().manual_seed(40))
     assert tuple(p) == cells.param_names(variant)
     X, H, C = _randn(4, 3, seed=41), _randn(4, 5, seed=42), _randn(4, 5, seed=43)
-    H_new, C_new = cells.lstm_cell(X, (H, C), p, variant=variant)
+    H_new, C_new = cells.lstm_step(X, H, C, p, variant)
     H_ref, C_ref = _lstm_by_hand(X, H, C, p, variant)
     _close(H_new, H_ref)
     _close(C_new, C_ref)
@@ -428,17 +355,10 @@ def test_lstm_variants_follow_their_equations(variant):
 def test_lstm_variants_differ_from_each_other():
     p = cells.init_params("peephole", 3, 5, dtype=F64, generator=torch.Generator().manual_seed(44))
     X, H, C = _randn(4, 3, seed=45), _randn(4, 5, seed=46), _randn(4, 5, seed=47)
-    outputs = [cells.lstm_cell(X, (H, C), p, variant=v)[1] for v in cells.LSTM_VARIANTS]
+    outputs = [cells.lstm_step(X, H, C, p, v)[1] for v in cells.LSTM_VARIANTS]
     for k in range(len(outputs)):
         for j in range(k):
             assert (outputs[k] - outputs[j]).abs().max() > 1e-3
-
-
-def test_lstm_cell_rejects_an_unknown_variant(lstm_params):
-    with pytest.raises(ValueError, match="unknown LSTM variant 'forgetful'"):
-        cells.lstm_cell(torch.zeros(2, 3), None, lstm_params, variant="forgetful")
-    with pytest.raises(ValueError, match=r"params is missing w_ci, w_cf, w_co.*init_params\('peephole'"):
-        cells.lstm_cell(torch.zeros(2, 3), None, lstm_params, variant="peephole")
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
@@ -451,32 +371,9 @@ def test_both_grus_follow_their_equations_by_hand(reset_after):
         H_tilde = torch.tanh(X @ p["W_xh"] + p["b_h"] + R * (H @ p["W_hh"] + p["b_hh"]))
     else:
         H_tilde = torch.tanh(X @ p["W_xh"] + (R * H) @ p["W_hh"] + p["b_h"])
-    _close(cells.gru_cell(X, H, p, reset_after=reset_after), Z * H + (1 - Z) * H_tilde)
+    _close(cells.gru_step(X, H, p, reset_after), Z * H + (1 - Z) * H_tilde)
     if reset_after:  # and it is nn.GRUCell
-        _close(cells.gru_cell(X, H, p), cells.to_torch(p, nn.GRUCell(3, 4, dtype=F64))(X, H))
-
-
-def test_steps_are_the_cells_without_checks():
-    g = torch.Generator().manual_seed(60)
-    X, H, C = _randn(2, 3, seed=61), _randn(2, 4, seed=62), _randn(2, 4, seed=63)
-    p_rnn = cells.init_params("rnn", 3, 4, dtype=F64, generator=g)
-    _close(cells.rnn_step(X, H, p_rnn), cells.rnn_cell(X, H, p_rnn))
-    for variant in cells.LSTM_VARIANTS:
-        p = cells.init_params(variant, 3, 4, dtype=F64, generator=g)
-        for a, b in zip(cells.lstm_step(X, H, C, p, variant), cells.lstm_cell(X, (H, C), p, variant=variant)):
-            _close(a, b)
-    for reset_after in (True, False):
-        p = cells.init_params("gru", 3, 4, reset_after=reset_after, dtype=F64, generator=g)
-        _close(cells.gru_step(X, H, p, reset_after), cells.gru_cell(X, H, p, reset_after=reset_after))
-
-
-def test_rnn_cell_checks_its_input():
-    p = cells.init_params("rnn", 3, 4)
-    with pytest.raises(ValueError, match=r"X has 5 features"):
-        cells.rnn_cell(torch.zeros(2, 5), None, p)
-    with pytest.raises(TypeError, match=r"single tensor H"):
-        cells.rnn_cell(torch.zeros(2, 3), (torch.zeros(2, 4),), p)
-    torch.testing.assert_close(cells.rnn_cell(torch.zeros(2, 3), None, p), torch.tanh(p["b_h"]).expand(2, 4))
+        _close(cells.gru_step(X, H, p), cells.to_torch(p, nn.GRUCell(3, 4, dtype=F64))(X, H))
 
 
 # ----------------------------------------------------------------------------------------
@@ -516,9 +413,9 @@ def test_gate_tables():
         assert torch.equal(lstm.weight_hh_l0.chunk(4)[k], p[f"W_h{g}"].T)
 
 
-# --- issue 13: sizes and empty sequences get a clear error ------------------------------------
+# --- issue 13: sizes get a clear error ----------------------------------------------------------
 
-def test_init_tensor_checks_num_hiddens_and_the_layers_reject_empty_sequences():
+def test_init_tensor_checks_num_hiddens():
     """Issue 13: init_tensor(num_hiddens=0) raised ZeroDivisionError, a negative one "math domain error"."""
     with pytest.raises(ValueError, match=r"num_hiddens must be a positive integer"):
         cells.init_tensor(3, num_hiddens=0)
@@ -526,5 +423,3 @@ def test_init_tensor_checks_num_hiddens_and_the_layers_reject_empty_sequences():
         cells.init_tensor(3, num_hiddens=-2)
     with pytest.raises(ValueError, match=r"shape\[0\] must be a non-negative integer"):
         cells.init_tensor(-3, num_hiddens=2)
-    with pytest.raises(ValueError, match=r"LSTMScratch: inputs has no time steps"):
-        cells.LSTMScratch(3, 4)(torch.randn(0, 2, 3))

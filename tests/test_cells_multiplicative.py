@@ -1,6 +1,6 @@
 """The multiplicative cells of seqlib.cells (Day 7): their equations by hand, their relation to the
 LSTM and GRU (M_t = H_{t-1} gives the base cell back), gradients of all five cells in float64,
-the scratch layers, and clear errors for bad input. (Parity of the RNN, LSTM and GRU with torch.nn:
+the scratch layers. (Parity of the RNN, LSTM and GRU with torch.nn:
 tests/test_cells.py.)"""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_mlstm_follows_its_equations_by_hand():
     gate = {g: X @ p[f"W_x{g}"] + M @ p[f"W_m{g}"] + p[f"b_{g}"] for g in "ifoc"}
     C_new = torch.sigmoid(gate["f"]) * C + torch.sigmoid(gate["i"]) * torch.tanh(gate["c"])
     H_new = torch.sigmoid(gate["o"]) * torch.tanh(C_new)
-    H_s, C_s = cells.mlstm_cell(X, (H, C), p)
+    H_s, C_s = cells.mlstm_step(X, H, C, p)
     torch.testing.assert_close(C_s, C_new)
     torch.testing.assert_close(H_s, H_new)
 
@@ -54,7 +54,7 @@ def test_mgru_follows_its_equations_by_hand():
     R = torch.sigmoid(X @ p["W_xr"] + M @ p["W_mr"] + p["b_r"])
     Z = torch.sigmoid(X @ p["W_xz"] + M @ p["W_mz"] + p["b_z"])
     H_tilde = torch.tanh(X @ p["W_xh"] + p["b_h"] + R * (M @ p["W_mh"] + p["b_hh"]))
-    torch.testing.assert_close(cells.mgru_cell(X, H, p), Z * H + (1 - Z) * H_tilde)
+    torch.testing.assert_close(cells.mgru_step(X, H, p), Z * H + (1 - Z) * H_tilde)
 
 
 def _identity_m(p, X):
@@ -73,10 +73,10 @@ def test_with_m_equal_to_h_the_multiplicative_cell_is_its_base_cell(cell, base):
     base_params = {name.replace("W_m", "W_h"): v for name, v in p.items() if name not in ("W_xm", "W_hm")}
     H, C = _randn(6, 4, seed=10), _randn(6, 4, seed=11)
     if cell == "mlstm":
-        for a, b in zip(cells.mlstm_cell(X, (H, C), p), cells.lstm_cell(X, (H, C), base_params)):
+        for a, b in zip(cells.mlstm_step(X, H, C, p), cells.lstm_step(X, H, C, base_params)):
             torch.testing.assert_close(a, b)
     else:
-        torch.testing.assert_close(cells.mgru_cell(X, H, p), cells.gru_cell(X, H, base_params))
+        torch.testing.assert_close(cells.mgru_step(X, H, p), cells.gru_step(X, H, base_params))
     assert (cells.multiplicative_state(X, H, p) - H).abs().max() == 0
 
 
@@ -86,8 +86,8 @@ def _state(cell, batch_size, h, seed):
     return [_randn(batch_size, h, seed=seed)]
 
 
-CELL_FUNCTIONS = {"rnn": cells.rnn_cell, "lstm": cells.lstm_cell, "gru": cells.gru_cell,
-                  "mlstm": cells.mlstm_cell, "mgru": cells.mgru_cell}
+CELL_FUNCTIONS = {"rnn": cells.rnn_step, "lstm": cells.lstm_step, "gru": cells.gru_step,
+                  "mlstm": cells.mlstm_step, "mgru": cells.mgru_step}
 
 
 @pytest.mark.parametrize("cell", list(CELL_FUNCTIONS))
@@ -100,7 +100,7 @@ def test_all_five_cells_gradcheck_in_float64(cell, batch_size, num_inputs, num_h
 
     def f(X, *rest):
         s, values = rest[:len(state)], rest[len(state):]
-        return fn(X, tuple(s) if len(s) == 2 else s[0], dict(zip(names, values)))
+        return fn(X, *s, dict(zip(names, values)))
 
     inputs = [_randn(batch_size, num_inputs, seed=1), *state, *p.values()]
     assert torch.autograd.gradcheck(f, [t.clone().requires_grad_() for t in inputs])
@@ -111,7 +111,7 @@ def test_scratch_layers_step_through_time_and_train_every_parameter(cell):
     layer = cells.SCRATCH_LAYERS[cell](3, 4, dtype=F64)
     X = _randn(5, 2, 3, seed=3)
     outputs, final = layer(X)
-    state = None
+    state = layer.begin_state(2)
     for X_t in X:
         state = layer.step(X_t, state)
     for a, b in zip(final if isinstance(final, tuple) else (final,), state if isinstance(state, tuple) else (state,)):
@@ -134,28 +134,6 @@ def test_state_carried_across_chunks_equals_the_whole_sequence(cell):
         torch.testing.assert_close(a, b)
 
 
-def test_multiplicative_cells_reject_bad_input():
-    p, q = _params("mlstm"), _params("mgru")
-    X, H = _randn(2, 3), _randn(2, 4)
-    with pytest.raises(TypeError, match="mlstm_cell: state must be the tuple"):
-        cells.mlstm_cell(X, H, p)
-    with pytest.raises(TypeError, match="mgru_cell: the state is the single tensor"):
-        cells.mgru_cell(X, (H, H), q)
-    with pytest.raises(ValueError, match="mgru_cell: params is missing W_xm"):
-        cells.mgru_cell(X, H, {k: v for k, v in q.items() if k != "W_xm"})
-    with pytest.raises(ValueError, match=r"mlstm_cell: params\['W_mi'\] should have shape \(4, 4\)"):
-        cells.mlstm_cell(X, None, dict(p, W_mi=torch.zeros(3, 4, dtype=F64)))
-    with pytest.raises(ValueError, match="mlstm_cell: X has 5 features"):
-        cells.mlstm_cell(_randn(2, 5), None, p)
-    with pytest.raises(ValueError, match="MLSTMScratch"):
-        cells.mlstm_cell(_randn(4, 2, 3), None, p)
+def test_a_scratch_layer_copies_only_its_own_torch_module():
     with pytest.raises(TypeError, match="MGRUScratch.from_torch needs"):
         cells.MGRUScratch.from_torch(torch.nn.GRU(3, 4))
-
-
-def test_none_state_means_zeros_for_the_multiplicative_cells():
-    p, q = _params("mlstm"), _params("mgru")
-    X, zeros = _randn(2, 3), torch.zeros(2, 4, dtype=F64)
-    for a, b in zip(cells.mlstm_cell(X, None, p), cells.mlstm_cell(X, (zeros, zeros), p)):
-        torch.testing.assert_close(a, b)
-    torch.testing.assert_close(cells.mgru_cell(X, None, q), cells.mgru_cell(X, zeros, q))

@@ -70,12 +70,6 @@ def test_packed_matmul_is_a_matrix_product(dtype):
     assert torch.allclose(mm(A, C), C + A @ W, atol=1e-5)
 
 
-def test_no_time_steps_is_an_error():
-    XW, H0, C0, W_h = inputs(torch.float32)
-    with pytest.raises(ValueError, match="at least one step"):
-        lstm_bptt(XW[:0], (H0, C0), W_h)
-
-
 # ----------------------------------------------------------------------------------------
 # The fused scans are the cells looped over time
 # ----------------------------------------------------------------------------------------
@@ -98,31 +92,31 @@ def _close(a, b, tol=1e-12):
     torch.testing.assert_close(a, b, atol=tol, rtol=0)
 
 
-def test_rnn_scan_is_the_rnn_cell_looped():
+def test_rnn_scan_is_the_rnn_step_looped():
     p, X, H0, _, XW, W_h = _cell_setup("rnn")
     Hs, (H_T,) = rnn_scan(XW, (H0,), W_h)
     H = H0
     for t in range(T):
-        H = cells.rnn_cell(X[t], H, p)
+        H = cells.rnn_step(X[t], H, p)
         _close(Hs[t], H)
     _close(H_T, H)
 
 
 @pytest.mark.parametrize("variant", list(cells.LSTM_VARIANTS))
-def test_lstm_scan_is_the_lstm_cell_looped(variant):
+def test_lstm_scan_is_the_lstm_step_looped(variant):
     p, X, H0, C0, XW, W_h = _cell_setup(variant)
     peepholes = tuple(p[n] for n in cells.PEEPHOLES) if variant == "peephole" else None
     assert W_h.shape == (h, len(cells.GATES[variant]) * h)
     Hs, (H_T, C_T) = lstm_scan(XW, (H0, C0), W_h, variant, peepholes)
     state = (H0, C0)
     for t in range(T):
-        state = cells.lstm_cell(X[t], state, p, variant=variant)
+        state = cells.lstm_step(X[t], *state, p, variant)
         _close(Hs[t], state[0])
     _close(H_T, state[0])
     _close(C_T, state[1])
 
 
-def test_lstm_bptt_is_the_lstm_cell_looped():
+def test_lstm_bptt_is_the_lstm_step_looped():
     p, X, H0, C0, XW, W_h = _cell_setup("lstm", seed=3)
     Hs, (H_T, C_T) = lstm_bptt(XW, (H0, C0), W_h)
     scratch = cells.LSTMScratch(NUM_INPUTS, h, dtype=F64).load_params(p)
@@ -132,12 +126,12 @@ def test_lstm_bptt_is_the_lstm_cell_looped():
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_gru_scan_is_the_gru_cell_looped(reset_after):
+def test_gru_scan_is_the_gru_step_looped(reset_after):
     p, X, H0, _, XW, W_h = _cell_setup("gru", reset_after)
     Hs, (H_T,) = gru_scan(XW, (H0,), W_h, p.get("b_hh"), reset_after)
     H = H0
     for t in range(T):
-        H = cells.gru_cell(X[t], H, p, reset_after=reset_after)
+        H = cells.gru_step(X[t], H, p, reset_after)
         _close(Hs[t], H)
     _close(H_T, H)
 
@@ -152,27 +146,3 @@ def test_fuse_and_unfuse_are_inverse_and_follow_the_gate_table(cell):
     back = unfuse(W_x, W_h, b, cell)
     assert list(back) == list(cells.param_names(cell, reset_after=False))
     assert all(torch.equal(back[n], p[n]) for n in back)
-
-
-
-# --- issue 13: the scans check their input once per sequence ----------------------------------
-
-def test_scans_reject_a_single_tensor_state_and_wrong_shapes():
-    from seqlib.fused import gru_scan, lstm_bptt, lstm_scan, rnn_scan
-
-    h, B, T = 3, 2, 4
-    XW4, W4 = torch.randn(T, B, 4 * h), torch.randn(h, 4 * h)
-    H = torch.zeros(B, h)
-    for scan in (lstm_scan, lstm_bptt):
-        with pytest.raises(TypeError, match=r"state must be the tuple \(H, C\).*single tensor of shape \(2, 3\)"):
-            scan(XW4, H, W4)
-        with pytest.raises(ValueError, match=r"XW must have shape \(num_steps, batch_size, 4 \* num_hiddens\)"):
-            scan(XW4[..., :-1], (H, H), W4)
-        with pytest.raises(ValueError, match=r"C must have shape \(batch_size, num_hiddens\)"):
-            scan(XW4, (H, torch.zeros(B + 1, h)), W4)
-    with pytest.raises(ValueError, match=r"XW has no time steps"):
-        lstm_bptt(XW4[:0], (H, H), W4)
-    with pytest.raises(TypeError, match=r"state must be the tuple \(H,\)"):
-        rnn_scan(torch.randn(T, B, h), H, torch.randn(h, h))
-    with pytest.raises(ValueError, match=r"b_hh must be a torch.Tensor of shape \(num_hiddens,\), got None"):
-        gru_scan(torch.randn(T, B, 3 * h), (H,), torch.randn(h, 3 * h), None, reset_after=True)

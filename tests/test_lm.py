@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as nnf
 
-from seqlib import cells, lm
+from seqlib import cells, decoding, lm, validation
 from seqlib.cells import LSTM_VARIANTS
-from seqlib.lm import RNNLMFast, RNNModel, concise_model, gru, lesson_model
+from seqlib.lm import RNNLMFast, RNNModel, concise_model, lesson_model
 from seqlib.utils import num_params
 
 V, H, B, T = 11, 6, 3, 7
@@ -75,7 +75,7 @@ def test_fast_form_equals_torch_nn_outputs_states_and_gradients(cell):
     assert torch.allclose(y1, y2, atol=1e-10)
     assert all(torch.allclose(a, b[0], atol=1e-10) for a, b in zip(s1, s2))
     g1 = torch.autograd.grad(loss_of(y1, s1), [fast.W_hq, fast.W_x])
-    g2 = torch.autograd.grad(loss_of(y2, tuple(s[0] for s in s2)), [model.linear.weight, model.rnn.weight_ih_l0])
+    g2 = torch.autograd.grad(loss_of(y2, tuple(s[0] for s in s2)), [model.head.weight, model.rnn.weight_ih_l0])
     assert torch.allclose(g1[0], g2[0].T, atol=1e-10)
     assert torch.allclose(g1[1].sum(), g2[1].sum(), atol=1e-9)  # same numbers, other block order
 
@@ -105,17 +105,15 @@ def test_lesson_form_is_the_cells_looped_plus_the_output_layer(cell, reset_after
     X, state = tokens(), random_state(cell)
     y, final = net(X, state)
     inputs = nnf.one_hot(X.T, V).double()
-    state = state if cell == "lstm" else state[0]
     for t in range(T):
         if cell == "rnn":
-            state = cells.rnn_cell(inputs[t], state, p)
+            state = (cells.rnn_step(inputs[t], *state, p),)
         elif cell == "lstm":
-            state = cells.lstm_cell(inputs[t], state, p)
+            state = cells.lstm_step(inputs[t], *state, p)
         else:
-            state = cells.gru_cell(inputs[t], state, p, reset_after=reset_after)
-        H = state[0] if cell == "lstm" else state
-        assert torch.allclose(y[t * B:(t + 1) * B], H @ W_hq + b_q, atol=1e-12)
-    assert torch.allclose(final[-1], state[-1] if cell == "lstm" else state, atol=1e-12)
+            state = (cells.gru_step(inputs[t], *state, p, reset_after),)
+        assert torch.allclose(y[t * B:(t + 1) * B], state[0] @ W_hq + b_q, atol=1e-12)
+    assert torch.allclose(final[-1], state[-1], atol=1e-12)
 
 
 def test_lesson_parameters_have_d2ls_initialisation_and_names():
@@ -162,8 +160,6 @@ def test_bad_options_are_explained():
         RNNLMFast(V, H, "gru", reset_after=False).to_torch()
     with pytest.raises(ValueError, match="no 'cifg' variant"):
         RNNLMFast(V, H, "lstm", variant="cifg").to_torch()
-    with pytest.raises(ValueError, match="needs 12 parameters"):
-        gru(torch.zeros(T, B, V), (torch.zeros(B, H),), lesson("gru").params, reset_after=True)
     with pytest.raises(ValueError, match="GRU option"):
         lesson_model("lstm", V, H, reset_after=True)
 
@@ -273,3 +269,40 @@ def test_models_check_their_inputs_once_with_the_lesson_notation():
         RNNModel(torch.nn.Linear(V, H), V)
     with pytest.raises(ValueError, match=r"dropout must be"):
         RNNLMFast(V, H, dropout=1.0)
+    with pytest.raises(TypeError, match=r"state must be the tuple \(H,\)"):
+        lesson_model("rnn", V, H)(torch.randint(0, V, (2, T)), "state")
+    with pytest.raises(ValueError, match=r"state must have shape \(num_layers \* num_directions, batch_size, "):
+        concise_model("gru", V, H)(torch.randint(0, V, (2, T)), torch.zeros(2, H))
+
+
+def _counting_checks(monkeypatch) -> list:
+    """Count every call into seqlib.validation (its public functions, replaced by counting wrappers)."""
+    calls = []
+    for name in validation.__all__:
+        check = getattr(validation, name)
+        if callable(check) and not isinstance(check, type):
+            def counted(*args, _check=check, _name=name, **kwargs):
+                calls.append(_name)
+                return _check(*args, **kwargs)
+            monkeypatch.setattr(validation, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("make", [lambda: RNNLMFast(V, H, "lstm"), lambda: lesson_model("gru", V, H),
+                                  lambda: concise_model("lstm", V, H)])
+def test_generating_200_tokens_runs_no_input_check_per_token(make, monkeypatch):
+    """Issue 23: the model checks its input once per call; decoding calls forward, which checks nothing."""
+    net = make()
+    calls = _counting_checks(monkeypatch)
+    counts = {}
+    for num_tokens in (20, 200):
+        calls.clear()
+        step = decoding.LMStep(net)
+        generated = decoding.sample(step, step.begin_state(1), [1, 2, 3], num_tokens,
+                                    generator=torch.Generator().manual_seed(0))
+        assert generated.tokens.shape == (1, num_tokens)
+        counts[num_tokens] = len(calls)
+    assert counts[200] == counts[20], f"input checks per generated token: {counts}"
+    calls.clear()
+    net(tokens(), net.begin_state(batch_size=B, device="cpu"))  # a call of the model itself checks, once
+    assert 0 < calls.count("token_ids") == 1

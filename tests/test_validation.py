@@ -104,7 +104,7 @@ def test_tensor_alternative_shapes_exact_sizes_finite_and_non_empty():
         v.tensor(torch.tensor([1.0, math.nan]), "X", finite=True)
     with pytest.raises(ValueError, match=r"X is empty"):
         v.tensor(torch.zeros(0, 3), "X", non_empty=True)
-    assert v.shape_text(("batch_size",)) == "(batch_size,)"
+    assert v._shape_text(("batch_size",)) == "(batch_size,)"
 
 
 def test_token_ids():

@@ -50,24 +50,22 @@ axis, ``(num_layers, batch_size, h)``; here a state is ``(batch_size, h)``.
 
 Where things are (all importable from ``seqlib.cells``)
 -------------------------------------------------------
-``seqlib.cells.equations``: the gate tables, the one initialisation and the equations in three layers;
-``seqlib.cells.checked``: the cells with clear errors for bad input; ``seqlib.cells.layers``: the
-scratch layers over a sequence and the copies to and from ``torch.nn``.
+``seqlib.cells.equations``: the gate tables, the one initialisation and the equations in two layers;
+``seqlib.cells.layers``: the scratch layers over a sequence and the copies to and from ``torch.nn``.
 
 * the **element-wise part** of a step, from the gates' pre-activations
   (:func:`rnn_pointwise`, :func:`lstm_pointwise`, :func:`gru_pointwise`): the equations, shared
   with the fused speed forms, which compute the pre-activations with one matrix product;
 * the **step** (:func:`rnn_step`, :func:`lstm_step`, :func:`gru_step`, :func:`mlstm_step`,
   :func:`mgru_step`): pre-activations gate by gate (the multiplicative ones after
-  :func:`multiplicative_state`), then the element-wise part; no input checks, for loops that
-  checked once;
-* the **cell** (:func:`rnn_cell`, :func:`lstm_cell`, :func:`gru_cell`, :func:`mlstm_cell`,
-  :func:`mgru_cell`): the step with clear errors for bad input, ``None`` for a zero state; and
-  the layers :class:`RNNScratch`, :class:`LSTMScratch`, :class:`GRUScratch`,
-  :class:`MLSTMScratch`, :class:`MGRUScratch` over a sequence (:data:`SCRATCH_LAYERS` by name).
+  :func:`multiplicative_state`), then the element-wise part;
+* the **layers** :class:`RNNScratch`, :class:`LSTMScratch`, :class:`GRUScratch`,
+  :class:`MLSTMScratch`, :class:`MGRUScratch`: the step looped over a sequence
+  (:data:`SCRATCH_LAYERS` by name).
+
+Per-step code checks nothing: the models built on these cells check their input once per call.
 """
 
-from seqlib.cells.checked import gru_cell, lstm_cell, mgru_cell, mlstm_cell, rnn_cell
 from seqlib.cells.equations import (GATES, GRU_PARAM_NAMES, LSTM_PARAM_NAMES, LSTM_VARIANTS, MULTIPLICATIVE,
                                     PEEPHOLES, RNN_PARAM_NAMES, TORCH_GATES, gru_pointwise, gru_step, init_params,
                                     init_tensor, lstm_pointwise, lstm_step, mgru_step, mlstm_step,
@@ -81,7 +79,6 @@ __all__ = [
     "init_tensor", "init_params",
     "rnn_pointwise", "lstm_pointwise", "gru_pointwise", "multiplicative_state",
     "rnn_step", "lstm_step", "gru_step", "mlstm_step", "mgru_step",
-    "rnn_cell", "lstm_cell", "gru_cell", "mlstm_cell", "mgru_cell",
     "RNNScratch", "LSTMScratch", "GRUScratch", "MLSTMScratch", "MGRUScratch", "SCRATCH_LAYERS",
     "to_torch", "from_torch",
 ]

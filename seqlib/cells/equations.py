@@ -93,11 +93,9 @@ def init_tensor(*shape: int, num_hiddens: int, bias: bool = False, init: str = "
     if init == "torch":
         bound = 1.0 / math.sqrt(num_hiddens)
         return torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound, generator=generator)
-    if init == "d2l":
-        if bias:
-            return torch.zeros(shape, dtype=dtype, device=device)
-        return torch.randn(shape, generator=generator, dtype=dtype, device=device) * 0.01
-    raise ValueError(f"unknown init {init!r}; choose 'torch' (uniform, like torch.nn) or 'd2l' (N(0, 0.01^2))")
+    if bias:
+        return torch.zeros(shape, dtype=dtype, device=device)
+    return torch.randn(shape, generator=generator, dtype=dtype, device=device) * 0.01
 
 
 def init_params(cell: str, num_inputs: int, num_hiddens: int, *, reset_after: bool = True,
@@ -158,8 +156,6 @@ def lstm_pointwise(G, C, variant: str = "lstm", peepholes=None):
         G_i, G_f, G_o, G_c = G
         w_ci, w_cf, w_co = peepholes
         I, F = torch.sigmoid(G_i + w_ci * C), torch.sigmoid(G_f + w_cf * C)
-    else:
-        raise ValueError(f"unknown LSTM variant {variant!r}; choose one of {list(LSTM_VARIANTS)}")
     C_tilde = torch.tanh(G_c)
     C = F * C + I * C_tilde
     O = torch.sigmoid(G_o + w_co * C if variant == "peephole" else G_o)
@@ -194,25 +190,43 @@ def gru_pointwise(Gx, Gh, H, *, reset_after: bool = True, b_hh=None, W_hh=None):
 
 
 # ----------------------------------------------------------------------------------------
-# Steps: pre-activations gate by gate, then the equations (no input checks)
+# Steps: pre-activations gate by gate, then the equations
 # ----------------------------------------------------------------------------------------
 
 def rnn_step(X, H, p):
-    r"""One plain RNN step, no input checks: :math:`H_t = \tanh(X_t W_{xh} + H_{t-1} W_{hh} + b_h)`."""
+    r"""One plain RNN step: :math:`H_t = \tanh(X_t W_{xh} + H_{t-1} W_{hh} + b_h)`, also the output.
+
+    ``X``: ``(batch_size, num_inputs)``; ``H``: ``(batch_size, num_hiddens)``; ``p``: the parameters
+    by name (:data:`RNN_PARAM_NAMES`, from :func:`init_params`). Every step function of this module
+    takes its state this way and runs no input checks: a loop over time calls it at every step.
+    """
     return rnn_pointwise(X @ p["W_xh"] + H @ p["W_hh"] + p["b_h"])
 
 
 def lstm_step(X, H, C, p, variant: str = "lstm"):
-    r"""One LSTM step, no input checks: :math:`G_* = X_t W_{x*} + H_{t-1} W_{h*} + b_*` for each
-    gate, then :func:`lstm_pointwise`. Returns ``(H, C)``."""
+    r"""One LSTM step: :math:`G_* = X_t W_{x*} + H_{t-1} W_{h*} + b_*` for each gate, then
+    :func:`lstm_pointwise`.
+
+    ==========  ==============================================================================
+    ``X``       ``(batch_size, num_inputs)``
+    ``H, C``    ``(batch_size, num_hiddens)`` each: :math:`H_{t-1}`, :math:`C_{t-1}`
+    ``p``       :func:`param_names` of ``variant`` (:data:`LSTM_PARAM_NAMES` for the standard LSTM)
+    returns     ``(H, C)``, each ``(batch_size, num_hiddens)``; ``H`` is also the output
+    ==========  ==============================================================================
+    """
     G = [X @ p["W_x" + g] + H @ p["W_h" + g] + p["b_" + g] for g in GATES[variant]]
     peepholes = (p["w_ci"], p["w_cf"], p["w_co"]) if variant == "peephole" else None
     return lstm_pointwise(G, C, variant, peepholes)
 
 
 def gru_step(X, H, p, reset_after: bool = True):
-    r"""One GRU step, no input checks: the input parts :math:`X_t W_{x*} + b_*` and the recurrent
-    parts :math:`H_{t-1} W_{h*}` of the gates r, z, h, then :func:`gru_pointwise`."""
+    r"""One GRU step: the input parts :math:`X_t W_{x*} + b_*` and the recurrent parts
+    :math:`H_{t-1} W_{h*}` of the gates r, z, h, then :func:`gru_pointwise`. Returns ``H``.
+
+    ``reset_after=True`` (``torch.nn.GRU``, cuDNN): the reset gate scales the candidate's recurrent
+    term *after* the matrix product, a term with its own bias ``b_hh``; ``False`` (Cho et al. 2014,
+    D2L): *before* it, no ``b_hh``. Shapes as :func:`rnn_step`; ``p``: :data:`GRU_PARAM_NAMES`.
+    """
     Gx = [X @ p["W_xr"] + p["b_r"], X @ p["W_xz"] + p["b_z"], X @ p["W_xh"] + p["b_h"]]
     if reset_after:
         return gru_pointwise(Gx, (H @ p["W_hr"], H @ p["W_hz"], H @ p["W_hh"]), H, b_hh=p["b_hh"])
@@ -235,7 +249,7 @@ def multiplicative_state(X, H, p):
 
 
 def mlstm_step(X, H, C, p):
-    r"""One multiplicative LSTM step (Krause et al. 2016), no input checks. Returns ``(H, C)``.
+    r"""One multiplicative LSTM step (Krause et al. 2016). Returns ``(H, C)``.
 
     .. math::
 
@@ -250,7 +264,7 @@ def mlstm_step(X, H, C, p):
 
 
 def mgru_step(X, H, p):
-    r"""One multiplicative GRU step, no input checks: the construction of the mLSTM applied to the
+    r"""One multiplicative GRU step: the construction of the mLSTM applied to the
     GRU (``reset_after=True``, as ``nn.GRU``). Returns ``H``.
 
     .. math::

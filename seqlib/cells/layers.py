@@ -7,9 +7,8 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from seqlib.cells.checked import _describe, gru_cell, lstm_cell, mgru_cell, mlstm_cell, rnn_cell
 from seqlib.cells.equations import (TORCH_GATES, gru_step, init_params, lstm_step, mgru_step, mlstm_step, param_names,
-                                    rnn_step)
+                                    param_shape, rnn_step)
 from seqlib import validation
 
 # ----------------------------------------------------------------------------------------
@@ -19,8 +18,10 @@ from seqlib import validation
 class _Scratch(nn.Module):
     """What the scratch layers share: named parameters, the loop over time, copies from torch.
 
-    ``forward`` checks the inputs once (the first step runs the checked cell), then runs the
-    unchecked step: the checks cost nothing per step.
+    ``forward(inputs, state=None)``: ``inputs`` ``(num_steps, batch_size, num_inputs)``, time-major as
+    ``nn.RNN``; ``state`` as :meth:`step` takes it, ``None`` for :meth:`begin_state`. Returns ``outputs``
+    ``(num_steps, batch_size, num_hiddens)`` (every ``H_t``) and the last state. A layer inside a
+    model: no input checks (the model checks its input once per call).
     """
 
     kind = ""
@@ -34,22 +35,19 @@ class _Scratch(nn.Module):
             setattr(self, name, nn.Parameter(value))
 
     def step(self, X, state):
-        """One time step with input checks: the new state from ``X`` ``(batch_size, num_inputs)``."""
+        """One time step: the new state from ``X`` ``(batch_size, num_inputs)`` and the state."""
         raise NotImplementedError
 
-    def _step(self, X, state):
-        raise NotImplementedError
+    def begin_state(self, batch_size: int):
+        """The zero state of ``batch_size`` sequences: ``H``, or ``(H, C)`` for the LSTMs."""
+        H = getattr(self, self.names[0]).new_zeros(batch_size, self.num_hiddens)
+        return (H, H) if self.kind in ("lstm", "mlstm") else H
 
     def forward(self, inputs: torch.Tensor, state=None):
-        validation.tensor(inputs, "inputs", shape=("num_steps", "batch_size", "num_inputs"),
-                          hint=f"{type(self).__name__} runs over a sequence; for one time step call "
-                               f"the cell function directly")
-        if inputs.shape[0] == 0:
-            raise ValueError(f"{type(self).__name__}: inputs has no time steps (shape {tuple(inputs.shape)}); "
-                             "a sequence needs at least one step")
+        state = self.begin_state(inputs.shape[1]) if state is None else state
         outputs = []
-        for t, X in enumerate(inputs):
-            state = self.step(X, state) if t == 0 else self._step(X, state)
+        for X in inputs:
+            state = self.step(X, state)
             outputs.append(state[0] if isinstance(state, tuple) else state)  # H is the output
         return torch.stack(outputs), state
 
@@ -66,7 +64,7 @@ class _Scratch(nn.Module):
 
     @property
     def params(self) -> dict[str, nn.Parameter]:
-        """The parameters by name (the dict the cell function takes)."""
+        """The parameters by name (the dict the step functions take)."""
         return {n: getattr(self, n) for n in self.names}
 
     @torch.no_grad()
@@ -89,49 +87,32 @@ class _Scratch(nn.Module):
 
 
 class RNNScratch(_Scratch):
-    """A plain RNN layer built on :func:`rnn_cell`, like ``nn.RNN`` (tanh, one layer).
-
-    ``forward(inputs, H=None)``: ``inputs`` ``(num_steps, batch_size, num_inputs)``; returns
-    ``outputs`` ``(num_steps, batch_size, num_hiddens)`` and the last ``H``.
-    """
+    """A plain RNN layer built on :func:`rnn_step`, like ``nn.RNN`` (tanh, one layer); the state is ``H``."""
 
     kind = "rnn"
 
     def step(self, X, H):
-        return rnn_cell(X, H, self.params)
-
-    def _step(self, X, H):
         return rnn_step(X, H, self.params)
 
 
 class LSTMScratch(_Scratch):
-    """An LSTM layer built on :func:`lstm_cell`: the loop over time, like ``nn.LSTM`` with one layer.
+    """An LSTM layer built on :func:`lstm_step`, like ``nn.LSTM`` with one layer; the state is ``(H, C)``.
 
-    ``forward(inputs, state=None)`` takes ``inputs`` of shape ``(num_steps, batch_size, num_inputs)``
-    and ``state`` ``(H, C)`` (each ``(batch_size, num_hiddens)``) or ``None``; it returns
-    ``outputs`` of shape ``(num_steps, batch_size, num_hiddens)`` (every ``H_t``) and the last ``(H, C)``.
-    ``step(X, state)`` is one time step; ``LSTMScratch.from_torch(module)`` copies an ``nn.LSTM``
-    (one layer) or ``nn.LSTMCell``.
+    ``LSTMScratch.from_torch(module)`` copies an ``nn.LSTM`` (one layer) or ``nn.LSTMCell``.
     """
 
     kind = "lstm"
 
     def step(self, X, state):
-        return lstm_cell(X, state, self.params)
-
-    def _step(self, X, state):
         return lstm_step(X, *state, self.params)
 
 
 class GRUScratch(_Scratch):
-    """A GRU layer built on :func:`gru_cell`, like ``nn.GRU`` with one layer.
+    """A GRU layer built on :func:`gru_step`, like ``nn.GRU`` with one layer; the state is ``H``.
 
-    ``forward(inputs, state=None)`` takes ``inputs`` of shape ``(num_steps, batch_size, num_inputs)``
-    and the initial hidden state ``H`` (``(batch_size, num_hiddens)``) or ``None``; it returns
-    ``outputs`` ``(num_steps, batch_size, num_hiddens)`` and the last ``H``.
     ``reset_after=True`` matches ``nn.GRU``; ``False`` is the D2L / Cho et al. formulation.
-    ``step(X, H)`` is one time step; ``GRUScratch.from_torch(module)`` copies an ``nn.GRU``
-    (one layer) or ``nn.GRUCell`` (into a ``reset_after=True`` GRU).
+    ``GRUScratch.from_torch(module)`` copies an ``nn.GRU`` (one layer) or ``nn.GRUCell``
+    (into a ``reset_after=True`` GRU).
     """
 
     kind = "gru"
@@ -142,9 +123,6 @@ class GRUScratch(_Scratch):
         self.reset_after = reset_after
 
     def step(self, X, H):
-        return gru_cell(X, H, self.params, reset_after=self.reset_after)
-
-    def _step(self, X, H):
         return gru_step(X, H, self.params, self.reset_after)
 
     def extra_repr(self) -> str:
@@ -152,29 +130,21 @@ class GRUScratch(_Scratch):
 
 
 class MLSTMScratch(_Scratch):
-    """A multiplicative LSTM layer (Krause et al. 2016) built on :func:`mlstm_cell`; the interface of
-    :class:`LSTMScratch`: ``forward(inputs, state=None)`` returns every ``H_t`` and the last ``(H, C)``.
-    ``torch.nn`` has no such layer."""
+    """A multiplicative LSTM layer (Krause et al. 2016) built on :func:`mlstm_step`; the state is
+    ``(H, C)``. ``torch.nn`` has no such layer."""
 
     kind = "mlstm"
 
     def step(self, X, state):
-        return mlstm_cell(X, state, self.params)
-
-    def _step(self, X, state):
         return mlstm_step(X, *state, self.params)
 
 
 class MGRUScratch(_Scratch):
-    """A multiplicative GRU layer built on :func:`mgru_cell`; the interface of :class:`GRUScratch`:
-    ``forward(inputs, H=None)`` returns every ``H_t`` and the last ``H``."""
+    """A multiplicative GRU layer built on :func:`mgru_step`; the state is ``H``."""
 
     kind = "mgru"
 
     def step(self, X, H):
-        return mgru_cell(X, H, self.params)
-
-    def _step(self, X, H):
         return mgru_step(X, H, self.params)
 
 
@@ -223,11 +193,27 @@ def _torch_tensors(module):
     return kind, tuple(getattr(module, f"{n}{suffix}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
 
-def _copy(dst, src, what):
-    if tuple(dst.shape) != tuple(src.shape):
-        raise ValueError(f"{what}: the torch module has shape {tuple(dst.shape)} but the parameters give "
-                         f"{tuple(src.shape)}; create the module with matching input_size and hidden_size")
-    dst.copy_(src)
+def _params_for(module_tensors, kind: str, params) -> dict:
+    """``params`` as tensors of the torch module's dtype and device, each checked against its sizes."""
+    W_ih, W_hh = module_tensors[:2]
+    if not isinstance(params, Mapping):
+        raise validation.ArgumentTypeError(f"params must be a dict of tensors (seqlib.cells.init_params), "
+                                           f"got {type(params).__name__}")
+    if kind == "gru" and "b_hh" not in params:
+        raise ValueError("to_torch: params has no 'b_hh': these are reset_after=False (D2L-style) GRU "
+                         "parameters, which nn.GRU cannot represent exactly (it applies the reset gate after "
+                         "the recurrent product). Use init_params('gru', ..., reset_after=True).")
+    names = param_names(kind)
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ValueError(f"params is missing {', '.join(missing)} (it needs {', '.join(names)})")
+    p = {n: torch.as_tensor(params[n]).to(dtype=W_ih.dtype, device=W_ih.device) for n in names}
+    for n in names:
+        if tuple(p[n].shape) != param_shape(n, W_ih.shape[1], W_hh.shape[1]):
+            raise ValueError(f"params[{n!r}] has shape {tuple(p[n].shape)}, but the torch module has "
+                             f"input_size={W_ih.shape[1]}, hidden_size={W_hh.shape[1]}; create the module "
+                             f"with the sizes of the parameters")
+    return p
 
 
 @torch.no_grad()
@@ -240,23 +226,12 @@ def to_torch(params: Mapping, module: nn.Module) -> nn.Module:
     is zero, except for the GRU's candidate block, which gets ``b_hh``. Parameters of the
     ``reset_after=False`` GRU (no ``b_hh``) have no exact ``nn.GRU`` equivalent. Returns ``module``.
     """
-    if not isinstance(params, Mapping):
-        raise validation.ArgumentTypeError(f"params must be a dict of tensors (seqlib.cells.init_params), "
-                                           f"got {type(params).__name__}")
     kind, (W_ih, W_hh, b_ih, b_hh) = _torch_tensors(module)
-    if kind == "gru" and "b_hh" not in params:
-        raise ValueError("to_torch: params has no 'b_hh': these are reset_after=False (D2L-style) GRU "
-                         "parameters, which nn.GRU cannot represent exactly (it applies the reset gate after "
-                         "the recurrent product). Use init_params('gru', ..., reset_after=True).")
-    names = param_names(kind)
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ValueError(f"params is missing {', '.join(missing)} (it needs {', '.join(names)})")
-    p = {n: torch.as_tensor(params[n]).to(dtype=W_ih.dtype, device=W_ih.device) for n in names}
+    p = _params_for((W_ih, W_hh), kind, params)
     order = TORCH_GATES[kind]
-    _copy(W_ih, torch.cat([p[f"W_x{g}"].T for g in order]), "weight_ih")
-    _copy(W_hh, torch.cat([p[f"W_h{g}"].T for g in order]), "weight_hh")
-    _copy(b_ih, torch.cat([p[f"b_{g}"] for g in order]), "bias_ih")
+    W_ih.copy_(torch.cat([p[f"W_x{g}"].T for g in order]))
+    W_hh.copy_(torch.cat([p[f"W_h{g}"].T for g in order]))
+    b_ih.copy_(torch.cat([p[f"b_{g}"] for g in order]))
     b_hh.zero_()
     if kind == "gru":
         h = p["b_hh"].shape[0]

@@ -214,7 +214,7 @@ def hidden_states(model: CopyModel, x: torch.Tensor) -> dict:
         raise ValueError("x has no time steps (shape (0,)); pass a sequence such as make_sample(...)[0]")
     device = next(model.parameters()).device
     E = model.embedding(x.to(device)[:, None])          # (T, 1, e)
-    state, Hs, Cs = None, [], []
+    state, Hs, Cs = model.rnn.begin_state(1), [], []
     for e in E:
         state = model.rnn.step(e, state)
         Hs.append((state[0] if isinstance(state, tuple) else state)[0])
