@@ -1,7 +1,7 @@
-"""Figures that open up a recurrent network: truncated BPTT, one LSTM step, the forget gate as a
-time constant, and the paths that single units take over time (Day 2).
+"""Figures that open up a recurrent network: the RNN unrolled in time (Day 1), truncated BPTT, one
+LSTM step, the forget gate as a time constant, and the paths that single units take over time (Day 2).
 
-Every figure fits the book's column (:data:`seqlib.plots.COLUMN_INCHES` wide) with at most two
+Every figure fits the book's column (:data:`seqlib.page.style.COLUMN_INCHES` wide) with at most two
 panels side by side; legends sit inside the axes or below them. One-panel functions draw into
 ``ax`` when given one and return the axes; multi-panel figures return the figure. The numbers
 come from the lab (a trained model's gates, accuracies): these functions only draw them.
@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import FancyBboxPatch
 
 from seqlib.heatmaps import heatmap
-from seqlib.plots import COLUMN_INCHES, _axes
+from seqlib.page.style import COLUMN_INCHES, new_axes
 from seqlib.validation import finite_number, float_array, positive_int
 
-__all__ = ["draw_truncated_bptt", "forget_half_life", "plot_forget_decay", "plot_forget_bias",
+__all__ = ["draw_unrolled_rnn", "draw_truncated_bptt", "forget_half_life", "plot_forget_decay", "plot_forget_bias",
            "plot_lstm_step", "plot_unit_paths"]
 
 _STEP_KEYS = ("I", "F", "O", "C_tilde", "C")
@@ -34,8 +35,59 @@ def _vector(name, value, size=None):
 
 
 # ----------------------------------------------------------------------------------------
-# Truncated backpropagation through time
+# The RNN unrolled in time, and truncated backpropagation through time
 # ----------------------------------------------------------------------------------------
+
+def draw_unrolled_rnn(num_steps: int = 4, *, weights: Sequence[str] = ("W_{xh}", "W_{hh}", "W_{hq}"),
+                      names: Sequence[str] = ("x", "h", "y"), title: str | None = None, ax=None):
+    """Draw an RNN unrolled over ``num_steps`` time steps, with the weights on the arrows.
+
+    Boxes ``x_t`` (bottom), ``h_t`` (middle) and ``y_t`` (top) for t = 1..num_steps plus the
+    initial state ``h_0``; arrows x_t -> h_t, h_{t-1} -> h_t and h_t -> y_t are labelled with
+    ``weights`` (LaTeX, without dollars), one colour per weight, the same at every step.
+    ``names`` are the letters of input, state and output. Returns the axes (axis hidden).
+    """
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be at least 1, got {num_steps}")
+    if len(weights) != 3 or len(names) != 3:
+        raise ValueError("weights and names each need three entries: input->state, state->state, state->output")
+    x, h, y = names
+    w_in, w_rec, w_out = weights
+    colors = {"in": "tab:blue", "rec": "tab:red", "out": "tab:green"}
+    dx, rows = 2.2, {"x": 0.0, "h": 1.6, "y": 3.2}
+    box_w, box_h = 0.9, 0.55
+    ax = new_axes(ax, 1.9 * (num_steps + 1), 3.6)
+
+    def box(cx, cy, label, face):
+        ax.add_patch(FancyBboxPatch((cx - box_w / 2, cy - box_h / 2), box_w, box_h,
+                                    boxstyle="round,pad=0.05", fc=face, ec="0.2", lw=1.2))
+        ax.text(cx, cy, f"${label}$", ha="center", va="center", fontsize=13)
+
+    def arrow(start, end, label, color, offset):
+        ax.annotate("", xy=end, xytext=start,
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=1.8, shrinkA=0, shrinkB=0))
+        mid = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
+        ax.text(*mid, f"${label}$", color=color, ha="center", va="center", fontsize=11,
+                bbox=dict(fc="white", ec="none", pad=0.5))
+
+    box(0, rows["h"], f"{h}_0", "0.92")
+    for t in range(1, num_steps + 1):
+        cx = t * dx
+        box(cx, rows["x"], f"{x}_{{{t}}}", "#dbe9f6")
+        box(cx, rows["h"], f"{h}_{{{t}}}", "#fbe3d6")
+        box(cx, rows["y"], f"{y}_{{{t}}}", "#dcefdc")
+        arrow((cx, rows["x"] + box_h / 2 + 0.05), (cx, rows["h"] - box_h / 2 - 0.05), w_in, colors["in"], (0.38, 0))
+        arrow((cx, rows["h"] + box_h / 2 + 0.05), (cx, rows["y"] - box_h / 2 - 0.05), w_out, colors["out"], (0.38, 0))
+        arrow((cx - dx + box_w / 2 + 0.05, rows["h"]), (cx - box_w / 2 - 0.05, rows["h"]), w_rec, colors["rec"], (0, 0.3))
+    ax.set_xlim(-0.8, num_steps * dx + 0.8)
+    ax.set_ylim(-0.6, rows["y"] + 0.7)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 
 def draw_truncated_bptt(num_steps: int = 12, chunk: int = 4, *, ax=None):
     """States ``H_0 .. H_{num_steps-1}`` in a row: values flow forward across every boundary,
@@ -49,7 +101,7 @@ def draw_truncated_bptt(num_steps: int = 12, chunk: int = 4, *, ax=None):
     chunk = positive_int(chunk, "chunk")
     if num_steps < 2:
         raise ValueError(f"num_steps must be at least 2 to show a step, got {num_steps}")
-    ax = _axes(ax, (COLUMN_INCHES, 1.7))
+    ax = new_axes(ax, COLUMN_INCHES, 1.7)
     for t in range(num_steps):
         ax.add_patch(plt.Rectangle((t - 0.3, -0.3), 0.6, 0.6, fc="#dbe9f6", ec="k"))
         ax.text(t, 0, f"$H_{{{t}}}$", ha="center", va="center", fontsize=9)
@@ -92,7 +144,7 @@ def plot_forget_decay(b_f: float, num_steps: int = 80, *, reference: Sequence[fl
     """
     b_f = finite_number(b_f, "b_f")
     num_steps = positive_int(num_steps, "num_steps")
-    ax = _axes(ax, (COLUMN_INCHES / 2, 2.6))
+    ax = new_axes(ax, COLUMN_INCHES / 2, 2.6)
     t = np.arange(num_steps + 1)
     colors = plt.cm.viridis(np.linspace(0, 0.85, max(1, len(reference))))
     for ref, color in zip(reference, colors):

@@ -3,7 +3,8 @@ r"""Heatmaps over time: the course's one heatmap helper, hidden states, LSTM gat
 **One orientation.** Every heatmap is drawn by :func:`heatmap`, which takes an array of shape
 ``(num_steps, num_units)`` and puts time on the horizontal axis, like every curve of
 :mod:`seqlib.plots`: time step :math:`t = 1, \dots, T` from left to right, unit
-:math:`j = 1, \dots, n` from bottom to top.
+:math:`j = 1, \dots, n` from bottom to top (or named rows, the first at the top: an attention
+map's input tokens in reading order).
 
 Colour scales are fixed so that figures can be compared: 0..1 for sigmoid gates (0 = closed,
 1 = open), -1..1 for tanh quantities (candidates, hidden states). One-panel functions draw into
@@ -18,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from seqlib.plots import COLUMN_INCHES, _axes
+from seqlib.page.style import COLUMN_INCHES, new_axes
 from seqlib.validation import float_array
 
 __all__ = ["heatmap", "plot_hidden_states", "GATES", "plot_gates", "plot_cell_vs_hidden"]
@@ -39,47 +40,61 @@ def _max_labels(ax) -> int:
     return max(5, int(width / LABEL_INCHES))
 
 
-def _time_axis(ax, num_steps, step_labels, max_labels=None):
-    """Time steps t = 1..num_steps on the x axis, labelled with ``step_labels``, thinned to
-    ``max_labels`` (default: as many as fit along the axes at the course's tick-label size)."""
+def _labels(labels):
+    """Tick labels: ``str`` of each, a space shown as ␣."""
+    return ["␣" if label == " " else str(label) for label in labels]
+
+
+def _time_axis(ax, num_steps, step_labels, xlabel=None):
+    """Time steps t = 1..num_steps on the x axis, labelled with ``step_labels``, thinned to as many
+    as fit along the axes at the course's tick-label size (words are written upright)."""
     if step_labels is None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("time step $t$")
+        ax.set_xlabel(xlabel or "time step $t$")
         return
     step_labels = list(step_labels)
     if len(step_labels) != num_steps:
         raise ValueError(f"step_labels has {len(step_labels)} entries for {num_steps} time steps")
-    if max_labels is None:
-        max_labels = _max_labels(ax)
-    every = -(-num_steps // max_labels)  # ceil: at most max_labels labels
+    every = -(-num_steps // _max_labels(ax))  # ceil: at most as many labels as fit
     ticks = list(range(1, num_steps + 1, every))
-    ax.set_xticks(ticks, ["␣" if step_labels[t - 1] == " " else str(step_labels[t - 1]) for t in ticks])  # ␣: a space
-    ax.set_xlabel("time step $t$, labelled with its input" + (f" (every {every})" if every > 1 else ""))
+    ax.set_xticks(ticks, _labels(step_labels[t - 1] for t in ticks))
+    if max(len(str(label)) for label in step_labels) > 1:
+        ax.tick_params(axis="x", labelrotation=90)
+    ax.set_xlabel((xlabel or "time step $t$, labelled with its input") + (f" (every {every})" if every > 1 else ""))
 
 
 def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", title: str | None = None,
             step_labels: Sequence[str] | None = None, ylabel: str = "hidden unit $j$",
-            colorbar: str | bool = True, ax=None):
+            colorbar: str | bool = True, row_labels: Sequence[str] | None = None,
+            xlabel: str | None = None, ax=None):
     """The course's one heatmap: ``M`` of shape (num_steps, num_units), time on the x axis.
 
     Column ``t`` shows ``M[t - 1]`` (time steps t = 1..num_steps, left to right), row ``j`` shows
     unit ``j`` (1..num_units, bottom to top); colours span [``vmin``, ``vmax``] whatever the data,
     so that figures compare. ``step_labels`` (one per step) labels the time axis, e.g. with the
-    inputs. ``colorbar``: ``True``, ``False`` or the colour bar's label. Returns the image.
+    inputs; ``row_labels`` (one per unit) names the rows instead of numbering them, the first at
+    the top (tokens in reading order). ``colorbar``: ``True``, ``False`` or the colour bar's
+    label. Returns the image.
     """
     M = _steps_by_units("M", M)
     if not vmin < vmax:
         raise ValueError(f"need vmin < vmax, got {vmin} and {vmax}")
     num_steps, num_units = M.shape
-    ax = _axes(ax, (min(COLUMN_INCHES, max(5, 0.3 * num_steps + 2)), min(4, max(2, 0.2 * num_units + 1))))
+    if row_labels is not None and len(row_labels) != num_units:
+        raise ValueError(f"row_labels has {len(row_labels)} entries for {num_units} rows")
+    ax = new_axes(ax, max(5, 0.3 * num_steps + 2), min(4, max(2, 0.2 * num_units + 1)))
     image = ax.imshow(M.T, aspect="auto", origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                       extent=(0.5, num_steps + 0.5, 0.5, num_units + 0.5), interpolation="nearest")
     if colorbar is not False:
         ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02,
                            label=colorbar if isinstance(colorbar, str) else None)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if row_labels is None:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        ax.set_yticks(range(1, num_units + 1), _labels(row_labels))
+        ax.invert_yaxis()
     ax.set_ylabel(ylabel)
-    _time_axis(ax, num_steps, step_labels)
+    _time_axis(ax, num_steps, step_labels, xlabel)
     if title:
         ax.set_title(title)
     return image
@@ -104,7 +119,7 @@ def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | N
         return image.axes
     if kind != "lines":
         raise ValueError(f"kind must be 'lines' or 'heatmap', got {kind!r}")
-    ax = _axes(ax, (5, 3))
+    ax = new_axes(ax, 5, 3)
     steps = np.arange(1, num_steps + 1)
     for j in range(num_hiddens):
         ax.plot(steps, H[:, j], marker="." if num_steps <= 30 else None, label=f"$h_{{t,{j + 1}}}$")

@@ -32,7 +32,7 @@ from torch import nn
 from seqlib.history import History
 from seqlib.plots import LivePlot
 from seqlib.training import clip_gradients, trainable_parameters
-from seqlib.utils import progress
+from seqlib.page import progress
 from seqlib.validation import ArgumentTypeError, non_negative_int, number_in_range, positive_int, sequence, tensor
 
 __all__ = ["detach_state", "train_epoch", "perplexity", "top_k_accuracy", "train", "predict"]

@@ -159,7 +159,7 @@ def _main(argv=None) -> None:
     """Train the lab's Multi30k model (German to English) longer, on the command line; print its BLEU."""
     from seqlib.seq2seq import Seq2Seq, sequence_loss, translate_beam, translate_greedy
     from seqlib.training import fit
-    from seqlib.utils import default_device, num_params, seed_everything
+    from seqlib.page import default_device, num_params, seed_everything
 
     p = argparse.ArgumentParser(prog="python -m seqlib.translation", description=_main.__doc__)
     p.add_argument("--epochs", type=int, default=8)

@@ -17,7 +17,7 @@ import torch  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 
 from seqlib.heatmaps import LABEL_INCHES, heatmap, plot_cell_vs_hidden, plot_gates, plot_hidden_states  # noqa: E402
-from seqlib.plots import COLUMN_INCHES  # noqa: E402
+from seqlib.page import COLUMN_INCHES  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

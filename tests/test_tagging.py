@@ -18,7 +18,7 @@ from seqlib.tagging import (EOW, PAD_TAG, UPOS, MostFrequentTag, TaggedDataset, 
                             char_vocab, collate_tagged, load_treebank, perceptron_tagger,
                             predict, read_conllu, spell, tag_ids, tag_sentence, tokenize_words)
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab
-from seqlib.utils import num_params
+from seqlib.page import num_params
 
 TINY = """# sent_id = 1
 # text = The page's dog barks.

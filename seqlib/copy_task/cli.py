@@ -32,7 +32,7 @@ import torch
 from seqlib import checkpoint, validation
 from seqlib.copy_task.model import CELLS, CopyModel, evaluate, train
 from seqlib.copy_task.task import check_lengths, make_dataset, vocab
-from seqlib.utils import num_params
+from seqlib.page import num_params
 
 __all__ = ["build_parser", "parse_args", "run", "main", "run_folder", "OPTIONS"]
 
@@ -160,7 +160,7 @@ def _plots(folder: Path, history, result, label: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqlib.plots import figsize, use_course_style
+    from seqlib.page import figsize, use_course_style
 
     use_course_style()
     epochs = history.epochs

@@ -34,7 +34,7 @@ from seqlib import validation
 from seqlib.cells import SCRATCH_LAYERS
 from seqlib.copy_task.task import TOKENS, accuracies
 from seqlib.history import History
-from seqlib.utils import progress
+from seqlib.page import progress
 
 __all__ = ["CELLS", "CopyModel", "train", "evaluate", "hidden_states"]
 

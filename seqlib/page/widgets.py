@@ -17,8 +17,6 @@ from __future__ import annotations
 import html
 import numbers
 
-import matplotlib.pyplot as plt
-
 __all__ = ["slider_plot", "text_view", "generator_view"]
 
 _NO_WIDGETS = "(The interactive version needs ipywidgets: pip install ipywidgets)"
@@ -41,6 +39,8 @@ def _show(result):
 
         display(HTML(result))
     else:
+        import matplotlib.pyplot as plt
+
         plt.show()
 
 
@@ -164,6 +164,8 @@ def text_view(render, text: str, *, step: bool = False, description: str = "text
                     _show(view(value, slider.value if slider is not None else 0))
                     message.value = ""
                 except ValueError as err:
+                    import matplotlib.pyplot as plt
+
                     plt.close("all")
                     message.value = f"⚠ {err}"
         finally:

@@ -3,12 +3,11 @@
 :func:`say` writes a sentence that quotes measured numbers (the only way a lab's text states a
 time, a speed ratio or an accuracy: the text then always agrees with the run beside it).
 
-A lab calls :func:`record` once it has measured something worth comparing between
-runs (a validation perplexity, a test accuracy, a throughput). The numbers are shown
-as a small table in the notebook and carried in the cell's output under the MIME type
-:data:`RESULTS_MIME`; ``tools/build.py`` reads them back from the executed notebook
-with :func:`collect` and writes ``_build/results.json`` and the book's
-"Results at a glance" page.
+A lab calls :func:`record` once it has measured something worth comparing between runs (a
+validation perplexity, a test accuracy, a throughput). The numbers are shown as a small table in
+the notebook and carried in the cell's output under the MIME type :data:`RESULTS_MIME`;
+``tools/build.py`` reads them back from the executed notebook with :func:`collect` and writes
+``_build/results.json`` and the book's "Results at a glance" page.
 
 A headline number is a mean over seeds with its spread: :func:`mean_std` computes both (the
 population standard deviation, ``ddof=0``), :func:`mean_pm_std` writes them as ``95.1% ± 0.10%``.
@@ -21,7 +20,8 @@ import math
 import numbers
 import re
 
-from .validation import ArgumentTypeError
+from seqlib.page.show import _display
+from seqlib.validation import ArgumentTypeError
 
 RESULTS_MIME = "application/vnd.seqlib.results+json"
 
@@ -39,9 +39,9 @@ def mean_pm_std(values, fmt: str = ".1%", std_fmt: str | None = None) -> str:
     """``"mean ± std"`` over seeds, each formatted with ``fmt`` (the std with ``std_fmt`` if given);
     a single seed gives the value alone."""
     mean, std = mean_std(values)
-    if len(values) == 1:
-        return format(mean, fmt)
-    return f"{mean:{fmt}} ± {std:{std_fmt or fmt}}"
+    return format(mean, fmt) if len(values) == 1 else f"{mean:{fmt}} ± {std:{std_fmt or fmt}}"
+
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -85,26 +85,13 @@ def record(**metrics) -> dict:
     if not metrics:
         raise ValueError("record() needs at least one name=value pair, e.g. record(val_ppl=4.2)")
     clean = {name: _clean(name, value) for name, value in metrics.items()}
-    rows_html = "".join(
-        f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(_fmt(v))}</td></tr>"
-        for k, v in clean.items()
-    )
+    rows = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(_fmt(v))}</td></tr>"
+                   for k, v in clean.items())
     width = max(len(k) for k in clean)
-    text = "Recorded results:\n" + "\n".join(f"  {k:<{width}}  {_fmt(v)}" for k, v in clean.items())
-    bundle = {
-        "text/plain": text,
-        "text/html": (
-            '<table class="seqlib-results"><thead><tr><th>recorded result</th><th>value</th>'
-            f"</tr></thead><tbody>{rows_html}</tbody></table>"
-        ),
-        RESULTS_MIME: clean,
-    }
-    if _in_ipython():
-        from IPython.display import display
-
-        display(bundle, raw=True)
-    else:  # plain Python (IPython may be installed, but no shell displays the bundle): a readable table
-        print(text)
+    _display({"text/plain": "Recorded results:\n" + "\n".join(f"  {k:<{width}}  {_fmt(v)}" for k, v in clean.items()),
+              "text/html": '<table class="seqlib-results"><thead><tr><th>recorded result</th><th>value</th>'
+                           f"</tr></thead><tbody>{rows}</tbody></table>",
+              RESULTS_MIME: clean})
     return clean
 
 
@@ -123,21 +110,7 @@ def say(markdown: str) -> None:
     if not isinstance(markdown, str) or not markdown.strip():
         raise ArgumentTypeError(f"say() needs the text to show, as a non-empty string (Markdown), "
                                 f"got {markdown!r:.60}")
-    if _in_ipython():
-        from IPython.display import Markdown, display
-
-        display(Markdown(markdown))
-    else:
-        print(markdown)
-
-
-def _in_ipython() -> bool:
-    """True inside a running IPython shell or Jupyter kernel (which can show the MIME bundle)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None
+    _display({"text/markdown": markdown, "text/plain": markdown})
 
 
 def collect(nb) -> dict:
