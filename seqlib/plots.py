@@ -1,11 +1,9 @@
-"""Curves and corpus figures: curves (static, and live while training), Zipf's law, and where
-the corpus goes under the two minibatch schemes.
+"""Curves (static, and live while training), Zipf's law, and where the corpus goes under the two
+minibatch schemes.
 
-Heatmaps live in :mod:`seqlib.heatmaps` and the figures that open up a network (the unrolled RNN,
-truncated BPTT, one LSTM step) in :mod:`seqlib.diagrams`; all three draw in the course's one style
-(:mod:`seqlib.page.style`), with whatever varies over time on the horizontal axis. One-panel
-functions draw into ``ax`` when given one (to compose figures with ``plt.subplots``), otherwise
-into a new figure, and return the axes; multi-panel figures return the figure.
+Like :mod:`seqlib.heatmaps` and :mod:`seqlib.diagrams`, in the one style of :mod:`seqlib.page.style`,
+with time on the horizontal axis; one-panel functions draw into ``ax`` when given one (else into a
+new figure) and return the axes, multi-panel figures return the figure.
 """
 
 from __future__ import annotations
@@ -14,16 +12,16 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from seqlib.page import show, style
+from seqlib.validation import positive_int
 
 __all__ = ["plot_curves", "LivePlot", "plot_zipf", "plot_minibatch_layout"]
 
 
-# ----------------------------------------------------------------------------------------
-# Curves: static, and live while training
-# ----------------------------------------------------------------------------------------
+# --- curves: static, and live while training ---------------------------------------------
 
 def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = "step",
                 ylabel: str = "", title: str | None = None, logy: bool = False,
@@ -78,42 +76,29 @@ class LivePlot:
         self.legend = [] if legend is None else list(legend)
         self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
         self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
+        if xlim and xlim[0] == xlim[1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
+            xlim = None
         self.config = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim, xscale=xscale, yscale=yscale)
         self.X, self.Y, self.fmts = None, None, fmts
         self._handle = None
         plt.close(self.fig)  # shown through the display handle only, not again at the cell's end
 
-    def _configure(self, ax):
-        c = self.config
-        ax.set_xlabel(c["xlabel"]), ax.set_ylabel(c["ylabel"])
-        ax.set_xscale(c["xscale"]), ax.set_yscale(c["yscale"])
-        if c["xlim"] and c["xlim"][0] != c["xlim"][1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
-            ax.set_xlim(c["xlim"])
-        if c["ylim"]:
-            ax.set_ylim(c["ylim"])
-        if self.legend:
-            ax.legend(self.legend)
-        ax.grid(True)
-
     def add(self, x, y):
-        if not hasattr(y, "__len__"):
-            y = [y]
-        n = len(y)
-        if not hasattr(x, "__len__"):
-            x = [x] * n
+        y = list(y) if hasattr(y, "__len__") else [y]
+        x = list(x) if hasattr(x, "__len__") else [x] * len(y)
         if self.X is None:
-            self.X = [[] for _ in range(n)]
-        if self.Y is None:
-            self.Y = [[] for _ in range(n)]
+            self.X, self.Y = [[] for _ in y], [[] for _ in y]
         for i, (a, b) in enumerate(zip(x, y)):
             if a is not None and b is not None:
-                self.X[i].append(a)
-                self.Y[i].append(b)
+                self.X[i].append(a), self.Y[i].append(b)
         ax = self.axes[0]
         ax.cla()
         for x_i, y_i, fmt in zip(self.X, self.Y, self.fmts):
             ax.plot(x_i, y_i, fmt)
-        self._configure(ax)
+        ax.set(**{key: value for key, value in self.config.items() if value is not None})
+        if self.legend:
+            ax.legend(self.legend)
+        ax.grid(True)
         if self.fig.get_layout_engine() is None:  # the course style lays figures out already (constrained)
             self.fig.tight_layout()
         self.show()
@@ -129,9 +114,7 @@ class LivePlot:
             self._handle.update(self.fig)
 
 
-# ----------------------------------------------------------------------------------------
-# Corpus figures
-# ----------------------------------------------------------------------------------------
+# --- corpus figures -----------------------------------------------------------------------
 
 def plot_zipf(freqs: dict, ax=None):
     """Frequency against rank on log-log axes, one line per entry of ``freqs`` (label -> counts, any order).
@@ -159,10 +142,7 @@ def plot_minibatch_layout(corpus_length: int = 35, batch_size: int = 2, num_step
     their labels stay legible at the book's column width. Drawn from the real iterators of
     :mod:`seqlib.sampling` with ``random.Random(seed)``. Returns the figure.
     """
-    from matplotlib.patches import Patch
-
     from seqlib.sampling import minibatch_layout
-    from seqlib.validation import positive_int
 
     per_line = positive_int(per_line, "per_line", hint="(positions per line of the strip)")
     num_lines = -(-positive_int(corpus_length, "corpus_length") // per_line)

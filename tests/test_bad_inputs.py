@@ -487,7 +487,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     spec("page.results.collect", results.collect, lambda: dict(nb={"cells": []}), nb="module")
     spec("page.runtime.seed_everything", runtime.seed_everything, lambda: dict(seed=0), seed="count")
     spec("page.runtime.num_params", runtime.num_params, lambda: dict(model=linear()), model="module")
-    spec("page.show.show_table", lambda **kw: show.show_table(display_it=False, **kw),
+    spec("page.show.show_table", show.show_table,
          lambda: dict(header=["model", "ppl"], rows=[["lstm", 4.2]]), header="strs", rows="seq",
          ok={"rows": {"empty"}, "header": {"a list of numbers"}})  # a table without rows; numbers as headers
     spec("page.show.show_source", show.show_source, lambda: dict(obj=runtime.num_params), obj="module")

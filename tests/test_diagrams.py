@@ -54,7 +54,7 @@ def test_draw_unrolled_rnn_takes_other_names_and_rejects_bad_sizes():
     ax = draw_unrolled_rnn(2, weights=("A", "B", "C"), names=("u", "s", "o"))
     texts = [t.get_text() for t in ax.texts]
     assert "$s_0$" in texts and "$u_{2}$" in texts and texts.count("$B$") == 2
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="num_steps must be a positive integer"):
         draw_unrolled_rnn(0)
     with pytest.raises(ValueError, match="three entries"):
         draw_unrolled_rnn(2, weights=("A", "B"))

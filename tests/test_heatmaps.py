@@ -91,7 +91,7 @@ def test_plot_hidden_states_heatmap_shows_units_as_rows_and_labels_steps():
 
 @pytest.mark.parametrize("kwargs, message", [({"H": np.zeros((2, 3, 4))}, "num_steps, num_hiddens"),
                                              ({"H": np.zeros((2, 3)), "kind": "bars"}, "kind"),
-                                             ({"H": np.zeros((2, 3)), "step_labels": "abc"}, "3 step_labels")])
+                                             ({"H": np.zeros((2, 3)), "step_labels": "abc"}, "step_labels has 3 entries")])
 def test_plot_hidden_states_rejects_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plot_hidden_states(**kwargs)

@@ -34,7 +34,7 @@ def test_try_gpu_rejects_a_bad_index_naming_it(i):
         try_gpu(i)
 
 
-def test_show_source_and_show_table_name_a_bad_argument():
+def test_show_source_and_show_table_name_a_bad_argument(capsys):
     from seqlib.page import show_source, show_table
 
     for obj in (None, "num_params", 3):
@@ -44,7 +44,7 @@ def test_show_source_and_show_table_name_a_bad_argument():
         show_table(None, [])
     with pytest.raises(TypeError, match=r"rows\[0\]"):
         show_table(["a", "b"], ["xy"])            # a string is not a row
-    assert show_table(["a"], [], display_it=False)["text/plain"] == "a"
+    assert show_table(["a"], [], note="n") is None and capsys.readouterr().out == "a\nn\n"
     assert show_table(["a"], [["1"]]) is None  # shown once; nothing left for the cell to print again
 
 

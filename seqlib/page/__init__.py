@@ -8,8 +8,8 @@
 - ``seqlib.page.widgets``  every interactive control of the labs (``slider_plot``, ``text_view``,
   ``generator_view``), with a static rendering for the book
 
-The figures that teach (:mod:`seqlib.plots`, :mod:`seqlib.heatmaps`, :mod:`seqlib.diagrams`) are
-modules of their own, all drawn in the style of :mod:`seqlib.page.style`.
+The figures that teach are modules of their own (``seqlib.plots``, ``seqlib.heatmaps``,
+``seqlib.diagrams``), all in the style of ``seqlib.page.style``.
 """
 
 from seqlib.page.results import mean_pm_std, mean_std, record, say

@@ -1,16 +1,11 @@
 """Numbers from a run: recorded for the book build, and quoted in a lab's prose.
 
-:func:`say` writes a sentence that quotes measured numbers (the only way a lab's text states a
-time, a speed ratio or an accuracy: the text then always agrees with the run beside it).
-
-A lab calls :func:`record` once it has measured something worth comparing between runs (a
-validation perplexity, a test accuracy, a throughput). The numbers are shown as a small table in
-the notebook and carried in the cell's output under the MIME type :data:`RESULTS_MIME`;
-``tools/build.py`` reads them back from the executed notebook with :func:`collect` and writes
-``_build/results.json`` and the book's "Results at a glance" page.
-
-A headline number is a mean over seeds with its spread: :func:`mean_std` computes both (the
-population standard deviation, ``ddof=0``), :func:`mean_pm_std` writes them as ``95.1% ± 0.10%``.
+:func:`say` writes a sentence that quotes measured numbers (the only way a lab's text states a time,
+a speed ratio or an accuracy: the text then always agrees with the run beside it). :func:`record`
+keeps a lab's headline numbers in the cell's output under :data:`RESULTS_MIME`, where
+``tools/build.py`` finds them (:func:`collect`) for ``_build/results.json`` and the book's "Results at
+a glance" page. A headline number is a mean over seeds with its spread: :func:`mean_std` (population
+standard deviation, ``ddof=0``), written as ``95.1% ± 0.10%`` by :func:`mean_pm_std`.
 """
 
 from __future__ import annotations
@@ -42,35 +37,23 @@ def mean_pm_std(values, fmt: str = ".1%", std_fmt: str | None = None) -> str:
     return format(mean, fmt) if len(values) == 1 else f"{mean:{fmt}} ± {std:{std_fmt or fmt}}"
 
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
 def _clean(name: str, value):
-    if not _NAME.match(name):
-        raise ValueError(
-            f"result name {name!r} must be lower_snake_case (letters, digits, underscores), "
-            "e.g. val_ppl_lstm"
-        )
-    if isinstance(value, bool):
-        raise TypeError(f"result {name!r} is a bool; record a number (e.g. an accuracy) instead")
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real) or hasattr(value, "item"):
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValueError(f"result {name!r} is {value}; only finite numbers can be recorded")
-        return value
-    if isinstance(value, str):
-        return value
-    raise TypeError(
-        f"result {name!r} has type {type(value).__name__}; record numbers or short strings"
-    )
+    """``value`` as a plain ``int``, finite ``float`` or ``str``, or an error naming the result."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"result name {name!r} must be lower_snake_case (letters, digits, underscores), "
+                         "e.g. val_ppl_lstm")
+    if isinstance(value, str) or isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return value if isinstance(value, str) else int(value)
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) or hasattr(value, "item")):
+        raise TypeError(f"result {name!r} has type {type(value).__name__}; record a number (e.g. an "
+                        "accuracy, not a bool) or a short string")
+    if not math.isfinite(value := float(value)):
+        raise ValueError(f"result {name!r} is {value}; only finite numbers can be recorded")
+    return value
 
 
 def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def record(**metrics) -> dict:
@@ -98,14 +81,10 @@ def record(**metrics) -> dict:
 def say(markdown: str) -> None:
     """Show a sentence or paragraph of the lab's text that quotes numbers from this run.
 
-    ``markdown`` is usually an f-string, with any conclusion conditional on the numbers::
-
-        faster = "faster than" if ratio > 1.1 else "about as fast as"
-        say(f"On this machine the fused LSTM ran **{ratio:.1f}x** the lesson form's speed: {faster} it.")
-
-    The cell that calls it is tagged ``remove-input`` (and its source collapsed in Jupyter), so the
-    book shows just the text. In Jupyter it is rendered as Markdown (math included); in plain
-    Python it is printed.
+    ``markdown`` is usually an f-string, with any conclusion conditional on the numbers
+    (``say(f"... ran **{ratio:.1f}x** as fast: {'faster' if ratio > 1.1 else 'about as fast'}")``).
+    The cell is tagged ``remove-input``, so the book shows just the text, rendered as Markdown
+    (math included); plain Python prints it.
     """
     if not isinstance(markdown, str) or not markdown.strip():
         raise ArgumentTypeError(f"say() needs the text to show, as a non-empty string (Markdown), "

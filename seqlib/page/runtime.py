@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import torch
+import tqdm.auto
+import tqdm.std
 
 from seqlib.validation import non_negative_int
 
@@ -65,26 +67,18 @@ def num_params(model) -> int:
 
 
 def progress(iterable=None, **kwargs):
-    """A tqdm progress bar: a widget in Jupyter, text in a terminal.
+    """A tqdm progress bar: a widget in Jupyter, text in a terminal; ``TQDM_DISABLE=1`` turns every bar off.
 
-    While ``make book`` executes the labs it sets ``SEQLIB_PROGRESS=terminal``: the bar is then
-    drawn in the build's terminal, past Jupyter's output capture (in a kernel, file descriptor 2
-    is a pipe into the notebook; ``sys.stderr.fileno()`` is the kernel's copy of the original
-    stderr, which it does not watch), not stored in the book. ``TQDM_DISABLE=1`` turns every bar
-    off (the tests do), the notebook widget too.
+    ``make book`` sets ``SEQLIB_PROGRESS=terminal``: the bar goes to the build's terminal, not into the
+    book, through ``sys.stderr.fileno()`` (in a kernel, the original stderr, which Jupyter does not
+    capture; file descriptor 2 is a pipe into the notebook).
     """
     if os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes"):
         kwargs.setdefault("disable", True)  # tqdm reads this variable itself, but its notebook bar does not
     if os.environ.get("SEQLIB_PROGRESS") != "terminal":
-        from tqdm.auto import tqdm
-
-        return tqdm(iterable, **kwargs)
-    from tqdm.std import tqdm
-
+        return tqdm.auto.tqdm(iterable, **kwargs)
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         fd = 2
-    kwargs.setdefault("file", open(fd, "w", closefd=False))
-    kwargs.setdefault("leave", False)
-    return tqdm(iterable, **kwargs)
+    return tqdm.std.tqdm(iterable, **{"file": open(fd, "w", closefd=False), "leave": False, **kwargs})

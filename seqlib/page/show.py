@@ -6,6 +6,7 @@ Each shows a rich bundle (HTML) in Jupyter, Colab and the book, and prints its p
 
 from __future__ import annotations
 
+import ast
 import html
 import inspect
 import os
@@ -34,11 +35,7 @@ def _display(bundle: dict, plain: str | None = None) -> None:
         print(bundle["text/plain"] if plain is None else plain)
 
 
-#: Longest source (in lines) that :func:`show_source` shows open; a longer one is collapsed.
-SHOW_SOURCE_MAX_LINES = 30
-
-
-def show_source(obj, *, docstring: bool = True, max_lines: int = SHOW_SOURCE_MAX_LINES) -> None:
+def show_source(obj, *, docstring: bool = True, max_lines: int = 30) -> None:
     """Display the source code of a function or class in the notebook (nothing of seqlib is hidden).
 
     ``show_source(seqlib.fused.lstm_scan)`` shows the code with syntax highlighting in Jupyter,
@@ -71,8 +68,6 @@ def show_source(obj, *, docstring: bool = True, max_lines: int = SHOW_SOURCE_MAX
 
 def _without_docstring(source: str) -> str:
     """``source`` (one function or class, dedented) without the docstring of its first definition."""
-    import ast
-
     node = ast.parse(source).body[0]
     first = node.body[0] if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None
     if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)):
@@ -95,14 +90,13 @@ def _highlighted(source: str) -> str:
             f'padding: 0.5em; font-size: 0.85em; line-height: 125%; margin: 0.3em 0">{body}</pre>')
 
 
-def show_table(header, rows, *, note: str | None = None, display_it: bool = True):
+def show_table(header, rows, *, note: str | None = None) -> None:
     """Show a table of results: an HTML table in the notebook and the book, aligned text elsewhere.
 
     ``header`` is a sequence of column names, ``rows`` a sequence of rows (values are shown with
     ``str``; format numbers before). Every column but the first is right-aligned. ``note`` is a
-    small line under the table. Shows it and returns ``None`` (so that a table left as a cell's
-    last line does not print twice); ``display_it=False`` shows nothing and returns the
-    ``{"text/html": ..., "text/plain": ...}`` bundle.
+    small line under the table. Returns ``None``, so that a table left as a cell's last line
+    does not print twice.
     """
     header = [str(h) for h in sequence(header, "header", what="a list of column names")]
     sequence(rows, "rows", what="a list of rows (each a list of values)")
@@ -126,7 +120,4 @@ def show_table(header, rows, *, note: str | None = None, display_it: bool = True
     if note:
         markup += f"<p><small>{html.escape(note)}</small></p>"
         lines.append(note)
-    bundle = {"text/html": markup, "text/plain": "\n".join(lines)}
-    if not display_it:
-        return bundle
-    _display(bundle)
+    _display({"text/html": markup, "text/plain": "\n".join(lines)})

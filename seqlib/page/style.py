@@ -12,7 +12,7 @@ inside the axes or below them, never to the right. The figures of :mod:`seqlib.p
 
 from __future__ import annotations
 
-import matplotlib as mpl
+import matplotlib.pyplot as plt
 
 from seqlib.validation import finite_number, positive_int
 
@@ -38,21 +38,13 @@ def use_course_style() -> None:
     Figures at 100 dpi, :data:`COLUMN_INCHES` wide by default, 10-pt text and 9-pt tick
     labels and legends, constrained layout (labels never cut off), no top/right spines.
     """
-    mpl.rcParams.update(_STYLE)
+    plt.rcParams.update(_STYLE)
 
 
 def figsize(nrows: int = 1, ncols: int = 1, *, row_height: float = 2.6,
             width: float = COLUMN_INCHES) -> tuple[float, float]:
-    """``(width, height)`` in inches of a figure of ``nrows`` x ``ncols`` panels that fits the column.
-
-    ====================  ==========================================================
-    argument              meaning
-    ====================  ==========================================================
-    ``nrows``, ``ncols``  panels down and across; ``ncols`` at most 3 (put more panels
-                          in more rows or in another figure)
-    ``row_height``        height of one row of panels, inches
-    ``width``             at most :data:`COLUMN_INCHES` (narrower for a small figure)
-    ====================  ==========================================================
+    """``(width, height)`` in inches of a figure of ``nrows`` x ``ncols`` panels (``ncols`` at most 3)
+    that fits the column: ``width`` at most :data:`COLUMN_INCHES`, ``row_height`` inches per row.
 
     Example: ``fig, axes = plt.subplots(2, 2, figsize=figsize(2, 2))``.
     """
@@ -71,8 +63,4 @@ def figsize(nrows: int = 1, ncols: int = 1, *, row_height: float = 2.6,
 def new_axes(ax=None, width: float = COLUMN_INCHES, height: float = 2.6):
     """``ax`` if given (to compose figures with ``plt.subplots``), else the axes of a new figure of
     ``width`` x ``height`` inches, no wider than the column."""
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(min(width, COLUMN_INCHES), height))[1]
+    return ax if ax is not None else plt.subplots(figsize=(min(width, COLUMN_INCHES), height))[1]
