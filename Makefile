@@ -48,10 +48,10 @@ refresh: $(STAMP)
 	$(VPY) tools/normalize.py --refresh
 
 bench: $(STAMP)
-	$(VPY) -m seqlib.bench
+	$(VPY) -m tools.bench
 
 calibrate: $(STAMP)
-	$(VPY) -m seqlib.reference
+	$(VPY) -m tools.reference
 
 clean:
 	rm -rf _build

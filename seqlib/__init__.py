@@ -33,14 +33,16 @@ Data
 - ``seqlib.dates``      dates in many languages and formats (Babel) and their ISO form: seeded splits,
   parsing back, exact match
 - ``seqlib.translation`` parallel data: vocabularies, pair batches, Multi30k, sacreBLEU's BLEU, a longer run
+- ``seqlib.translation_cli`` ``python -m seqlib.translation``: the Day 9 model trained longer, its BLEU
 
 Training
 - ``seqlib.training``   ``fit`` (validation, LR schedule, early stopping), evaluation, gradient clipping,
   adversarial loss
 - ``seqlib.history``    ``History``: the one record of a training run
 - ``seqlib.lm_train``   what only language models add: state carried or reset, perplexity, their loop, generation
-- ``seqlib.decoding``   from a model to text over one ``step`` protocol: temperature, top-k, top-p, greedy,
-  sampling, beam search; measures of generated text (likelihood, distinct-n, repetition)
+- ``seqlib.decoding``   from a model to text over one ``step`` protocol: ``generate`` (the one text generation),
+  temperature, top-k, top-p, greedy, sampling, beam search; next-token top-k accuracy; measures of
+  generated text (likelihood, distinct-n, repetition)
 - ``seqlib.checkpoint`` save and load a model with its vocabulary and configuration (``weights_only``), with
   errors that say what is wrong
 
@@ -57,9 +59,13 @@ The page and the checks
   expected, hint), one module per day
 - ``seqlib.validation`` the one validation layer: positive integers, probabilities, names, tensors of a
   given shape (in the lesson's notation), dtype and sizes; one kind of message everywhere
+- ``seqlib.cli``        one style for every command line: an option table, every flag checked before any
+  data is read, one-line errors naming the flag
 
-Compatibility
+Compatibility and speed
 - ``seqlib.d2l``        the classic *Dive into Deep Learning* API of chapters 8-9 on the course's code
+- ``seqlib.bench``      training throughput of the language models' three forms (Day 3; ``make bench``
+  runs the course's benchmark and ``make calibrate`` the machine's reference time, both in ``tools/``)
 """
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ Code written against the book runs with only its import changed::
 
 Names, signatures, defaults (``max_tokens=10000`` in :func:`load_data_time_machine`) and
 semantics are the book's. The functions *are* the course's (from :mod:`seqlib.text`,
-:mod:`seqlib.sampling`, :mod:`seqlib.lm`, :mod:`seqlib.lm_train`, :mod:`seqlib.page`); this
+:mod:`seqlib.partitioning`, :mod:`seqlib.lm`, :mod:`seqlib.lm_train`, :mod:`seqlib.page`); this
 module only adds the names the book uses and the book's small utilities (``Timer``,
 ``Accumulator``, ``sgd``). Differences, all on inputs the book's code would mishandle: a
 corpus too short for one minibatch raises ``ValueError`` (the book yields nothing),
@@ -31,8 +31,8 @@ from torch import nn
 from seqlib.lm import RNNModel, RNNModelScratch
 from seqlib.lm_train import predict, train_epoch
 from seqlib.plots import LivePlot as Animator
-from seqlib.sampling import SeqDataLoader as _CourseLoader
-from seqlib.sampling import seq_data_iter_random, seq_data_iter_sequential
+from seqlib.partitioning import SeqDataLoader as _CourseLoader
+from seqlib.partitioning import seq_data_iter_random, seq_data_iter_sequential
 from seqlib.text import Vocab, count_corpus, load_corpus_time_machine, read_time_machine, tokenize
 from seqlib.training import clip_gradients
 from seqlib.page.runtime import try_gpu

@@ -141,25 +141,35 @@ def fetch(name: str) -> Path:
     an unknown name, :class:`ChecksumError` for a corrupt copy in ``$SEQLIB_DATA_DIR`` and
     :class:`DataNotAvailableError` when no verified copy can be had (the message says how to fix it).
     """
+    return _fetch(name)[0]
+
+
+def read_text(name: str) -> str:
+    """The text of data set ``name`` (UTF-8; Latin-1/Windows-1252 archive originals decoded;
+    a ``.gz`` file decompressed after its checksum is verified)."""
+    path, verified = _fetch(name)
+    return (gzip.decompress(verified) if path.name.endswith(".gz") else verified).decode("utf-8")
+
+
+def _fetch(name: str) -> tuple[Path, bytes]:
+    """``(path, verified bytes)``: :func:`fetch`, with the bytes it verified (read once, hashed once)."""
     ds = _entry(name)
     for folder in _offline_folders():
         path = folder / ds.file
-        if not path.is_file():
-            continue
-        verified, actual = _verify(path.read_bytes(), ds)
-        if verified is None:
-            raise ChecksumError(
-                f"{path} (found through SEQLIB_DATA_DIR) does not match its checksum: expected "
-                f"{ds.known_hash}, got {_alg(ds)}:{actual}. It is corrupt or another version; "
-                f"replace it with a fresh copy of {ds.url} (seqlib never modifies that folder), "
-                "or unset SEQLIB_DATA_DIR to download a copy into the cache.")
-        return path
-    cached = cache_dir() / ds.file
-    corrupt = None
+        if path.is_file():
+            verified, actual = _verify(path.read_bytes(), ds)
+            if verified is None:
+                raise ChecksumError(
+                    f"{path} (found through SEQLIB_DATA_DIR) does not match its checksum: expected "
+                    f"{ds.known_hash}, got {_alg(ds)}:{actual}. It is corrupt or another version; "
+                    f"replace it with a fresh copy of {ds.url} (seqlib never modifies that folder), "
+                    "or unset SEQLIB_DATA_DIR to download a copy into the cache.")
+            return path, verified
+    cached, corrupt = cache_dir() / ds.file, None
     if cached.is_file():
         verified, actual = _verify(cached.read_bytes(), ds)
         if verified is not None:
-            return cached
+            return cached, verified
         corrupt = f"{_alg(ds)}:{actual}"
     _check_cache_folder(name, ds, cached.parent)
     try:
@@ -171,94 +181,64 @@ def fetch(name: str) -> Path:
             _download_from_archive(ds)
     except (OSError, ValueError, KeyError, tarfile.TarError) as err:
         raise DataNotAvailableError(_failure_message(name, ds, err, cached, corrupt)) from err
-    return cached
-
-
-def _repository_root() -> Path | None:
-    """The root of the course repository when seqlib runs from a checkout (else ``None``)."""
-    root = Path(__file__).resolve().parents[1]
-    return root if (root / "pyproject.toml").is_file() and (root / "labs").is_dir() else None
+    return cached, cached.read_bytes()
 
 
 def _offline_folders() -> list[Path]:
     """The absolute folders that ``$SEQLIB_DATA_DIR`` names, in lookup order (none if unset).
 
     An absolute path names one folder; a relative one is tried from the current folder, then
-    from the repository root (a lab runs in ``labs/``, the variable was set at the root).
+    from the root of the course repository when seqlib runs from a checkout (a lab runs in
+    ``labs/``, the variable was set at the root).
     """
     raw = os.environ.get("SEQLIB_DATA_DIR")
     if not raw:
         return []
-    offline = Path(raw).expanduser()
+    offline, root = Path(raw).expanduser(), Path(__file__).resolve().parents[1]
     if offline.is_absolute():
         return [Path(os.path.normpath(offline))]
     folders = [Path(os.path.abspath(offline))]
-    root = _repository_root()
-    if root is not None:
-        from_root = Path(os.path.normpath(root / offline))
-        if from_root not in folders:
-            folders.append(from_root)
+    if (root / "pyproject.toml").is_file() and (root / "labs").is_dir():
+        folders += [f for f in [Path(os.path.normpath(root / offline))] if f not in folders]
     return folders
 
 
 def _offline_description() -> str:
     """How the failure message describes ``$SEQLIB_DATA_DIR``: its value and the absolute folders tried."""
-    raw = os.environ.get("SEQLIB_DATA_DIR")
+    raw, folders = os.environ.get("SEQLIB_DATA_DIR"), _offline_folders()
     if not raw:
         return "SEQLIB_DATA_DIR is not set"
-    folders = _offline_folders()
+    where = f"it is not in the offline folder SEQLIB_DATA_DIR={raw}"
     if [str(f) for f in folders] == [raw]:
-        return f"it is not in the offline folder SEQLIB_DATA_DIR={raw}"
-    tried = " nor in ".join(str(f) for f in folders)
-    if len(folders) > 1:  # a relative path: both absolute folders tried
-        return (f"it is not in the offline folder SEQLIB_DATA_DIR={raw} (a relative path, looked up "
-                f"from the current folder and then from the repository root): neither in {tried}")
-    return f"it is not in the offline folder SEQLIB_DATA_DIR={raw} ({tried})"
+        return where
+    if len(folders) > 1:
+        return (f"{where} (a relative path, looked up from the current folder and then from the repository "
+                f"root): neither in {' nor in '.join(str(f) for f in folders)}")
+    return f"{where} ({folders[0]})"
 
 
 def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
-    """Make sure a download can be stored in ``folder``; otherwise say what is wrong with it.
-
-    A cache folder that is a file, cannot be created or is not writable is not a network problem.
-    """
-    root = cache_dir()
-    problem = None
-    for parent in [folder, *folder.parents]:
-        if parent.exists():
-            if not parent.is_dir():
-                problem = f"{parent} is not a folder (it is a file)"
-            break
+    """Make sure a download can be stored in ``folder``; otherwise say what is wrong with it
+    (a cache folder that is a file, cannot be created or is not writable is not a network problem)."""
+    problem = next((f"{p} is not a folder (it is a file)" for p in [folder, *folder.parents]
+                    if p.exists() and not p.is_dir()), None)
     if problem is None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            problem = f"it cannot be created ({err.strerror or err})"
-    if problem is None:
-        try:
             fd, probe = tempfile.mkstemp(dir=folder, prefix=".seqlib-write-test-")
-        except OSError as err:
-            problem = f"it is not writable ({err.strerror or err})"
-        else:
             os.close(fd)
             os.unlink(probe)
+        except OSError as err:
+            problem = (f"it cannot be created ({err.strerror or err})" if not folder.is_dir()
+                       else f"it is not writable ({err.strerror or err})")
     if problem is not None:
         source = "SEQLIB_CACHE_DIR" if os.environ.get("SEQLIB_CACHE_DIR") else "the default cache location"
         raise DataNotAvailableError(
             f"Data set {name!r} ({ds.file}) is not available: {_offline_description()}, and it cannot be "
-            f"cached: the cache folder {root} (from {source}) is unusable: {problem}.\n"
+            f"cached: the cache folder {cache_dir()} (from {source}) is unusable: {problem}.\n"
             "To fix it, point SEQLIB_CACHE_DIR at a folder you can write to:\n"
             "    export SEQLIB_CACHE_DIR=/path/to/writable/folder\n"
             f"or put {ds.file} into a folder and point SEQLIB_DATA_DIR at it (nothing is written there).")
-
-
-def read_text(name: str) -> str:
-    """The text of data set ``name`` (UTF-8; Latin-1/Windows-1252 archive originals decoded;
-    a ``.gz`` file decompressed after its checksum is verified)."""
-    ds = _entry(name)
-    verified, _ = _verify(fetch(name).read_bytes(), ds)
-    if ds.file.endswith(".gz"):
-        verified = gzip.decompress(verified)
-    return verified.decode("utf-8")
 
 
 def _entry(name: str) -> Dataset:

@@ -1,4 +1,4 @@
-r"""Decoding: from a model's next-token distribution to text, and measures of the text it makes.
+r"""Decoding: from a model's next-token distribution to text, and measures of that text.
 
 Every decoder is written over one protocol, so that a character model (Day 6), an n-gram
 model (:class:`seqlib.ngram.NgramLM`) and a translation decoder (Day 9) share it::
@@ -12,31 +12,31 @@ model (:class:`seqlib.ngram.NgramLM`) and a translation decoder (Day 9) share it
 ``state``      anything the model carries      beam search reorders it along ``batch_dim``
 =============  ==============================  ============================================
 
-:class:`LMStep` wraps a course language model (``net(X, state)`` -> time-major logits) in it.
-A prompt is read first (``prime``); then each decoder picks the next token from the
-distribution ``p = softmax(log_probs)``:
+:class:`LMStep` wraps a course language model (``net(X, state)`` -> time-major logits) in it, and
+:func:`generate` is the one text generation of a character model (prefix string in, text out).
+A prompt is read first (:func:`prime`); then each decoder picks the next token from
+``p = softmax(log_probs)``:
 
 * **greedy**: the most probable token (ties: the lowest index); deterministic, and it loops.
-* **sampling** with temperature ``T``: draw from ``softmax(log_probs / T)``. ``T -> 0`` is greedy,
+* **sampling** with ``temperature`` ``T``: draw from ``softmax(log_probs / T)``. ``T -> 0`` is greedy,
   ``T = 1`` the model, ``T -> infinity`` uniform. **top-k** keeps the ``k`` most probable tokens,
   **top-p** (nucleus) the smallest set whose probability reaches ``p``; the rest get probability 0
-  and the kept ones are renormalised. Ties are broken by the lower token index everywhere, so
-  top-k keeps exactly ``k`` tokens and every filter is deterministic.
+  and the kept ones are renormalised. Ties go to the lower token index everywhere, so top-k keeps
+  exactly ``k`` tokens and every filter is deterministic.
 * **beam search** keeps the ``beam_width`` most probable prefixes at every step. A finished
-  hypothesis (one that emitted ``eos``) is scored with a length normalisation
-  ``score = log P(y) / len(y) ** alpha`` (``alpha = 0``: raw sum, ``1``: mean per token).
-  ``beam_width = 1`` is greedy decoding. Beam search is a heuristic: it usually, not always,
-  finds a more probable sequence than greedy.
+  hypothesis (one that emitted ``eos``) is scored ``log P(y) / len(y) ** alpha`` (``alpha = 0``:
+  raw sum, ``1``: mean per token). ``beam_width = 1`` is greedy decoding; beam search usually, not
+  always, finds a more probable sequence than greedy.
 
-Measures of generated text (a stable estimate wants many samples): :func:`avg_log_likelihood`
-(nats per token under the model itself, unfiltered), :func:`distinct_n` (distinct n-grams over
-all n-grams of all samples: diversity), :func:`repetition_rate` (share of a sample's n-grams
-that repeat an earlier one of the same sample: loops) and :func:`seen_share` (share of
-generated words that occur in the training text).
+Input is checked once, where a call enters; the loops over tokens run no checks. Measures:
+:func:`top_k_accuracy` (next-token accuracy), and of generated text (a stable estimate wants many
+samples) :func:`avg_log_likelihood`, :func:`distinct_n`, :func:`repetition_rate`, :func:`seen_share`,
+:func:`find_loop`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -45,95 +45,52 @@ from torch import nn
 from seqlib import validation
 from seqlib.text import ngram_tuples
 
-__all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "filter_logits", "entropy", "LMStep", "prime",
-           "Generated", "sample", "greedy", "Hypothesis", "beam_search", "score_continuation",
-           "avg_log_likelihood", "find_loop", "distinct_n", "repetition_rate", "seen_share"]
+__all__ = ["filter_logits", "entropy", "LMStep", "prime", "Generated", "sample", "generate", "greedy",
+           "Hypothesis", "beam_search", "top_k_accuracy", "avg_log_likelihood", "distinct_n", "repetition_rate",
+           "seen_share", "find_loop"]
 
 
-def _logits(logits, name: str = "logits") -> torch.Tensor:
-    return validation.tensor(logits, name, shape=(("vocab_size",), ("batch_size", "vocab_size")), dtype="float",
+def _filters(temperature, top_k, top_p) -> tuple:
+    """The three filter settings, checked once per call (never per token)."""
+    return (validation.number_in_range(temperature, "temperature", 0, hint="0 means greedy, 1 the model itself"),
+            None if top_k is None else validation.positive_int(top_k, "top_k", hint="how many tokens top-k keeps"),
+            None if top_p is None else validation.number_in_range(
+                top_p, "top_p", 0, 1, low_open=True, hint="the probability mass top-p keeps"))
+
+
+def _logits(logits) -> torch.Tensor:
+    return validation.tensor(logits, "logits", shape=(("vocab_size",), ("batch_size", "vocab_size")), dtype="float",
                              non_empty=True, hint="the scores of every token, e.g. a model's log_probs")
-
-
-def _checked_filters(temperature, top_k, top_p) -> tuple:
-    """The three filter settings, checked once (never inside a loop over time steps)."""
-    T = validation.number_in_range(temperature, "temperature", 0, hint="0 means greedy, 1 the model itself")
-    k = None if top_k is None else validation.positive_int(top_k, "top_k", hint="how many tokens top-k keeps")
-    p = None if top_p is None else validation.number_in_range(top_p, "top_p", 0, 1, low_open=True,
-                                                              hint="the probability mass top-p keeps")
-    return T, k, p
-
-
-def apply_temperature(logits, temperature: float) -> torch.Tensor:
-    """``logits / T``, shape kept (``(vocab_size,)`` or ``(batch_size, vocab_size)``).
-
-    ``T = 0`` is the limit: only the most probable token (the first on ties) keeps its logit,
-    every other one becomes ``-inf``, so sampling from it is greedy decoding.
-    """
-    return _temperature(_logits(logits), _checked_filters(temperature, None, None)[0])
-
-
-def _temperature(logits: torch.Tensor, T: float) -> torch.Tensor:
-    if T == 0:
-        keep = nn.functional.one_hot(logits.argmax(dim=-1), logits.shape[-1]).bool()
-        return logits.masked_fill(~keep, float("-inf"))
-    return logits / T
-
-
-def _sorted(logits: torch.Tensor):
-    """Logits sorted from the largest down, ties by the lower index (a stable sort)."""
-    return torch.sort(logits, dim=-1, descending=True, stable=True)
-
-
-def top_k_filter(logits, k: int) -> torch.Tensor:
-    """Keep the ``k`` largest logits of each row (exactly ``k``: ties by the lower index), the rest ``-inf``."""
-    return _top_k(_logits(logits), validation.positive_int(k, "k", hint="how many tokens top-k sampling keeps"))
-
-
-def _top_k(logits: torch.Tensor, k: int) -> torch.Tensor:
-    if k >= logits.shape[-1]:
-        return logits.clone()
-    _, order = _sorted(logits)
-    drop = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, order[..., k:], True)
-    return logits.masked_fill(drop, float("-inf"))
-
-
-def top_p_filter(logits, p: float) -> torch.Tensor:
-    """Keep the smallest set of tokens whose probability reaches ``p`` (the nucleus), the rest ``-inf``.
-
-    Tokens are taken from the most probable down (ties by the lower index) until their total
-    probability is at least ``p`` (up to rounding: ``1e-9`` of slack, so that two tokens of 0.3 reach
-    ``p = 0.6``); ``p = 1`` keeps every token, and the most probable token is always kept.
-    """
-    p = validation.number_in_range(p, "p", 0, 1, low_open=True, hint="the probability mass top-p sampling keeps")
-    return _top_p(_logits(logits), p)
-
-
-def _top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
-    if p >= 1:
-        return logits.clone()
-    sorted_logits, order = _sorted(logits)
-    probs = torch.softmax(sorted_logits.double(), dim=-1)
-    before = torch.cumsum(probs, dim=-1) - probs            # the mass of the tokens ranked above each one
-    drop_sorted = before >= p - 1e-9                        # enough mass already: drop this token
-    drop_sorted[..., 0] = False
-    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-    return logits.masked_fill(drop, float("-inf"))
 
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None) -> torch.Tensor:
-    """Temperature first, then top-k, then top-p (the order of most libraries); ``None`` skips a filter."""
-    return _filter(_logits(logits), *_checked_filters(temperature, top_k, top_p))
+    """Temperature, then top-k, then top-p (the order of most libraries), shape kept; ``None`` skips a filter.
+
+    ``logits / T`` (``T = 0``: only the argmax keeps its logit); dropped tokens get ``-inf``. Top-p keeps
+    tokens from the most probable down until their probability reaches ``p`` (``1e-9`` of slack for
+    rounding: two tokens of 0.3 reach ``p = 0.6``), always the most probable one.
+    """
+    return _filter(_logits(logits), *_filters(temperature, top_k, top_p))
 
 
 def _filter(logits: torch.Tensor, T: float, k: int | None, p: float | None) -> torch.Tensor:
-    logits = _temperature(logits, T)
+    if T == 0:
+        keep = nn.functional.one_hot(logits.argmax(dim=-1), logits.shape[-1]).bool()
+        logits = logits.masked_fill(~keep, float("-inf"))
+    else:
+        logits = logits / T
+    if k is None and (p is None or p >= 1):
+        return logits
+    ranked, order = torch.sort(logits, dim=-1, descending=True, stable=True)
+    drop = torch.zeros_like(ranked, dtype=torch.bool)
     if k is not None:
-        logits = _top_k(logits, k)
-    if p is not None:
-        logits = _top_p(logits, p)
-    return logits
+        drop[..., k:] = True
+    if p is not None and p < 1:
+        probs = torch.softmax(ranked.masked_fill(drop, float("-inf")).double(), dim=-1)
+        drop |= torch.cumsum(probs, dim=-1) - probs >= p - 1e-9   # the tokens ranked above hold p already
+        drop[..., 0] = False
+    return logits.masked_fill(torch.zeros_like(drop).scatter(-1, order, drop), float("-inf"))
 
 
 def entropy(logits) -> torch.Tensor:
@@ -162,8 +119,7 @@ class LMStep:
                                                f"{type(net).__name__}")
         self.net = net
         net.eval()
-        modules = net.modules() if isinstance(net, nn.Module) else []
-        found = 1 if any(isinstance(m, nn.RNNBase) for m in modules) else 0
+        found = int(isinstance(net, nn.Module) and any(isinstance(m, nn.RNNBase) for m in net.modules()))
         self.batch_dim = found if batch_dim is None else validation.non_negative_int(batch_dim, "batch_dim")
         params = list(net.parameters())
         self.device = params[0].device if params else torch.device("cpu")
@@ -172,15 +128,8 @@ class LMStep:
         return self.net.begin_state(batch_size=validation.positive_int(batch_size, "batch_size"), device=self.device)
 
     @torch.no_grad()
-    def __call__(self, state, tokens):
-        tokens = validation.tensor(torch.as_tensor(tokens) if isinstance(tokens, (list, tuple)) else tokens, "tokens",
-                                   shape=("batch_size",), dtype="integer", hint="one token per row of the state")
-        first = state[0] if isinstance(state, (tuple, list)) and state else state
-        if isinstance(first, torch.Tensor) and first.dim() > self.batch_dim \
-                and first.shape[self.batch_dim] != tokens.shape[0]:
-            raise ValueError(f"tokens has {tokens.shape[0]} rows but the state holds {first.shape[self.batch_dim]} "
-                             "sequences: pass one token per row of the state (begin_state(batch_size) sets the rows)")
-        Y, state = self.net(tokens.reshape(-1, 1).to(self.device), state)
+    def __call__(self, state, tokens):  # per token: no checks here (the decoders check their input once)
+        Y, state = self.net(torch.as_tensor(tokens).reshape(-1, 1).to(self.device), state)
         return torch.log_softmax(Y.float(), dim=-1), state
 
 
@@ -188,36 +137,47 @@ def _prompt(prompt, num_rows: int | None = None) -> torch.Tensor:
     """A prompt as a ``(num_rows, prompt_len)`` tensor: one list of indices repeated, or one row per sample
     (``num_rows=None``: as many rows as the prompt has, one for a 1-d prompt)."""
     hint = "encode it first, e.g. vocab[list('ROMEO:')]"
-    if prompt is None or isinstance(prompt, (str, bytes)):
-        raise validation.ArgumentTypeError(f"prompt must be token indices, got {prompt!r:.40}; {hint}")
     try:
+        if prompt is None or isinstance(prompt, (str, bytes)):
+            raise TypeError
         ids = torch.as_tensor(prompt)
     except (TypeError, ValueError, RuntimeError, OverflowError):
         raise validation.ArgumentTypeError(f"prompt must be a list of token indices, got {prompt!r:.60}; {hint}") \
             from None
-    if num_rows is None:
-        num_rows = len(ids) if ids.dim() == 2 else 1
     if ids.numel() == 0:
         raise ValueError("the prompt is empty: the model needs at least one token to start from "
                          "(a character of text, or the begin-of-sequence token)")
-    if ids.dim() == 1:
-        ids = ids.expand(num_rows, -1)
-    validation.tensor(ids, "prompt", shape=("batch_size", "prompt_len"), dtype="integer", sizes={"batch_size": num_rows},
-                      hint="a list of token indices (e.g. vocab[list('ROMEO:')]), one for every sample")
-    return ids.long()
+    num_rows = (len(ids) if ids.dim() == 2 else 1) if num_rows is None else num_rows
+    validation.tensor(ids.expand(num_rows, -1) if ids.dim() == 1 else ids, "prompt", shape=("batch_size", "prompt_len"),
+                      dtype="integer", sizes={"batch_size": num_rows}, hint=f"one row of indices per sample; {hint}")
+    return ids.long().expand(num_rows, -1)
 
 
-@torch.no_grad()
-def prime(step, state, prompt):
-    """Read a prompt (``(batch_size, prompt_len)``, or one list for one row); return ``(log_probs, state)``
-    after its last token: the distribution of the first token to generate."""
+def _step_function(step):
     if not callable(step):
         raise validation.ArgumentTypeError(f"step must be a function step(state, tokens) -> (log_probs, state), "
                                            f"got {type(step).__name__}; for a language model use LMStep(net)")
-    prompt = _prompt(prompt)
+    return step
+
+
+def _eos(eos, vocab_size: int):
+    if eos is not None and validation.non_negative_int(eos, "eos", hint="the index of the end token") >= vocab_size:
+        raise ValueError(f"eos={eos} is not a token of the model's vocabulary (indices 0 to {vocab_size - 1}): "
+                         "it could never end a sequence; pass the index of the end token, e.g. vocab['<eos>']")
+    return eos
+
+
+@torch.no_grad()
+def _prime(step, state, prompt: torch.Tensor):
     for t in range(prompt.shape[1]):
         log_probs, state = step(state, prompt[:, t])
     return torch.log_softmax(log_probs.float(), dim=-1), state
+
+
+def prime(step, state, prompt):
+    """Read a prompt (``(batch_size, prompt_len)``, or one list for one row); return ``(log_probs, state)``
+    after its last token: the distribution of the first token to generate."""
+    return _prime(_step_function(step), state, _prompt(prompt))
 
 
 class Generated(NamedTuple):
@@ -242,9 +202,9 @@ def sample(step, state, prompt, max_len: int, *, num_samples: int = 1, temperatu
     """
     max_len = validation.non_negative_int(max_len, "max_len", hint="(tokens to generate)")
     num_samples = validation.positive_int(num_samples, "num_samples")
-    T, k, p = _checked_filters(temperature, top_k, top_p)
-    eos = None if eos is None else validation.non_negative_int(eos, "eos", hint="the index of the end token")
-    log_probs, state = prime(step, state, _prompt(prompt, num_samples))
+    T, k, p = _filters(temperature, top_k, top_p)
+    log_probs, state = _prime(_step_function(step), state, _prompt(prompt, num_samples))
+    eos = _eos(eos, log_probs.shape[-1])
     tokens = torch.zeros(num_samples, max_len, dtype=torch.long)
     scores = torch.zeros(num_samples, max_len)
     done = torch.zeros(num_samples, dtype=torch.bool)
@@ -269,6 +229,37 @@ def sample(step, state, prompt, max_len: int, *, num_samples: int = 1, temperatu
         if t + 1 < max_len:
             log_probs, state = step(state, next_tokens)
     return Generated(tokens, scores, lengths)
+
+
+def generate(model, vocab, prefix: str, num_preds: int, *, temperature: float = 0.0, top_k: int | None = None,
+             top_p: float | None = None, seed: int | None = None, device=None) -> str:
+    """Continue ``prefix`` by ``num_preds`` characters: the course's one text generation (D2L's ``predict_ch8``).
+
+    ``model`` is a character language model (``model(X, state)``, ``begin_state``: :class:`LMStep`).
+    It reads the prefix from a zero state, then draws each next character as :func:`sample` does:
+    ``temperature=0`` (the default) is greedy, ``T < 1`` sharpens the distribution (safer, more
+    repetitive), ``T > 1`` flattens it; ``top_k``/``top_p`` filter it. ``seed`` makes the draws
+    reproducible (the same text on any device); ``device``: where the state lives (default: the model's).
+    Returns the prefix *as the model read it* (a character outside ``vocab`` reads as ``<unk>`` and
+    is shown so) followed by the generated characters; the model's training mode is restored.
+    """
+    if not isinstance(prefix, str) or not prefix:
+        raise ValueError(f"prefix must be a non-empty string: the model needs at least one token to start from, "
+                         f"e.g. generate(model, vocab, 't', 50); got {prefix!r:.40}")
+    num_preds = validation.non_negative_int(num_preds, "num_preds", hint="(characters to generate)")
+    generator = None if seed is None else torch.Generator().manual_seed(validation.non_negative_int(seed, "seed"))
+    was_training = getattr(model, "training", False)
+    step = LMStep(model)
+    if device is not None:
+        step.device = torch.device(device)
+    try:
+        ids = vocab[list(prefix)]
+        out = sample(step, step.begin_state(1), ids, num_preds, temperature=temperature, top_k=top_k, top_p=top_p,
+                     generator=generator)
+    finally:
+        if isinstance(model, nn.Module):
+            model.train(was_training)
+    return "".join(vocab.idx_to_token[i] for i in ids + out.tokens[0].tolist())
 
 
 def greedy(step, state, prompt, max_len: int, *, eos: int | None = None) -> Generated:
@@ -307,29 +298,34 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
     ends with ``eos`` is finished and leaves the beam; decoding stops after ``max_len`` tokens, when
     none is live, or when no live prefix can still enter the best ``beam_width`` (its log-probability
     only falls: at best it keeps it to ``max_len`` tokens). Finished and live hypotheses are then
-    ranked by ``log_prob / len ** alpha``.
+    ranked by ``log_prob / len ** alpha``. A first step where every token has probability 0 is an error;
+    at a later such step the live prefixes end.
     ``batch_dim``: the dimension of the state that holds the beams (default: ``step.batch_dim``, else 0).
     """
     max_len = validation.positive_int(max_len, "max_len", hint="(tokens to generate)")
     width = validation.positive_int(beam_width, "beam_width", hint="1 is greedy decoding")
     alpha = validation.number_in_range(alpha, "alpha", 0, hint="0: total log-probability, 1: per token")
     dim = getattr(step, "batch_dim", 0) if batch_dim is None else validation.non_negative_int(batch_dim, "batch_dim")
-    eos = None if eos is None else validation.non_negative_int(eos, "eos", hint="the index of the end token")
-    log_probs, state = prime(step, state, _prompt(prompt, 1))
+    log_probs, state = _prime(_step_function(step), state, _prompt(prompt, 1))
+    eos = _eos(eos, log_probs.shape[-1])
     prefixes, totals = [[]], torch.zeros(1, dtype=torch.float64)
     finished: list[Hypothesis] = []
     for t in range(max_len):
         V = log_probs.shape[-1]
         candidates = (totals[:, None] + log_probs.double().cpu()).reshape(-1)   # (live * V,)
         pool = torch.nonzero(candidates >= candidates.topk(min(width, len(candidates))).values[-1])[:, 0]
-        best, order = _sorted(candidates[pool])          # the best `width` without sorting all live * V
+        best, order = torch.sort(candidates[pool], descending=True, stable=True)  # the best without sorting all
         best, flat = best[:width], pool[order[:width]]
         best, flat = best[torch.isfinite(best)], flat[torch.isfinite(best)]
-        parents, tokens = flat // V, flat % V
+        if len(best) == 0:   # no token can follow: the live prefixes end here
+            if t == 0:
+                raise ValueError("every first token has probability 0 (all log-probabilities are -inf): there is "
+                                 "nothing to search; check the model's output after the prompt")
+            break
         live = []
-        for score, parent, token in zip(best.tolist(), parents.tolist(), tokens.tolist()):
+        for score, parent, token in zip(best.tolist(), (flat // V).tolist(), (flat % V).tolist()):
             prefix = prefixes[parent] + [token]
-            if eos is not None and token == eos:
+            if token == eos:
                 finished.append(Hypothesis(prefix, score, score / len(prefix) ** alpha))
             else:
                 live.append((prefix, score, parent, token))
@@ -348,77 +344,73 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
     return sorted(finished, key=lambda h: -h.score)[:width]
 
 
-@torch.no_grad()
-def score_continuation(step, state, prompt, continuation) -> torch.Tensor:
-    """``log P(y_t | prompt, y_<t)`` of every token of a given continuation (teacher forcing): ``(batch_size, len)``.
+def top_k_accuracy(predictions, ks=(1, 5)) -> dict[int, float]:
+    """Next-token accuracy: ``{k: share of the targets among the k most probable tokens}``.
 
-    Scores any text under the model: a beam's output, a sample, or the real continuation.
+    ``predictions``: ``(scores, targets)`` pairs, batch by batch: ``scores`` ``(N, vocab_size)`` (logits
+    or log-probabilities, a tensor or an array) and ``targets`` ``(N,)``, the tokens that came. A target's
+    rank counts the tokens scored higher and the tied ones with a lower index (as top-k filtering keeps
+    them), so a target is guessed at ``k`` exactly when top-k filtering would keep it.
     """
-    cont = continuation
-    if isinstance(cont, (list, tuple)):
-        cont = torch.as_tensor(cont) if len(cont) else torch.zeros(0, dtype=torch.long)
-    if isinstance(cont, torch.Tensor) and cont.dim() == 1:
-        cont = cont[None, :]
-    validation.tensor(cont, "continuation", shape=("batch_size", "length"), dtype="integer",
-                      hint="the token indices to score, one row per sample")
-    if cont.numel() == 0:
-        return torch.zeros(cont.shape, dtype=torch.float32)
-    log_probs, state = prime(step, state, _prompt(prompt, len(cont)))
-    low, high = int(cont.min()), int(cont.max())
-    if low < 0 or high >= log_probs.shape[-1]:
-        raise ValueError(f"continuation holds token indices from 0 to {log_probs.shape[-1] - 1} (the model's "
-                         f"vocabulary); got {low if low < 0 else high}")
-    out = torch.zeros(cont.shape, dtype=torch.float32)
-    for t in range(cont.shape[1]):
-        out[:, t] = log_probs.float().cpu().gather(1, cont[:, t:t + 1]).squeeze(1)
-        if t + 1 < cont.shape[1]:
-            log_probs, state = step(state, cont[:, t])
-            log_probs = torch.log_softmax(log_probs.float(), dim=-1)
-    return out
+    ks = sorted({validation.positive_int(k, "ks", hint="(how many guesses count, e.g. ks=(1, 5))")
+                 for k in validation.sequence(ks, "ks", non_empty=True, what="the numbers of guesses, e.g. (1, 5)")})
+    hits, count = dict.fromkeys(ks, 0), 0
+    for scores, targets in predictions:
+        scores, targets = torch.as_tensor(scores), torch.as_tensor(targets).reshape(-1, 1).to(scores.device)
+        if scores.dim() != 2 or len(scores) != len(targets) or int(targets.min()) < 0 \
+                or int(targets.max()) >= scores.shape[1]:
+            raise ValueError(f"predictions must be (scores, targets) pairs of shapes (N, vocab_size) and (N,) with "
+                             f"targets in [0, vocab_size); got {tuple(scores.shape)} and {len(targets)} targets "
+                             f"from {int(targets.min())} to {int(targets.max())}")
+        truth = scores.gather(1, targets)
+        lower = torch.arange(scores.shape[1], device=scores.device) < targets
+        rank = (scores > truth).sum(1) + ((scores == truth) & lower).sum(1)
+        for k in ks:
+            hits[k] += int((rank < k).sum())
+        count += len(targets)
+    if count == 0:
+        raise ValueError("there is no prediction to score: a text needs at least 2 tokens (the first is only context)")
+    return {k: hits[k] / count for k in ks}
 
 
 def avg_log_likelihood(generated: Generated) -> float:
     """Mean log-likelihood per generated token under the model (nats; higher = more typical text)."""
     if not isinstance(generated, Generated):
-        raise validation.ArgumentTypeError(f"generated must be the Generated result of sample, greedy or "
-                                           f"beam search's tokens rescored, got {type(generated).__name__}")
-    total = int(generated.lengths.sum())
-    if total == 0:
+        raise validation.ArgumentTypeError(f"generated must be the Generated result of sample or greedy, got "
+                                           f"{type(generated).__name__}")
+    if int(generated.lengths.sum()) == 0:
         raise ValueError("nothing was generated (every length is 0)")
-    return float(generated.log_probs.sum()) / total
+    return float(generated.log_probs.sum()) / int(generated.lengths.sum())
 
 
-def _sequences(sequences, name: str = "sequences") -> list:
-    if isinstance(sequences, str):
-        sequences = [sequences]
-    validation.sequence(sequences, name, non_empty=True, of=(str, list, tuple),
-                        what="a list of samples (strings or lists of tokens)")
-    return [list(s) for s in sequences]
+def _samples(sequences) -> list:
+    validation.sequence([sequences] if isinstance(sequences, str) else sequences, "sequences", non_empty=True,
+                        of=(str, list, tuple), what="a list of samples (strings or lists of tokens)")
+    return [list(s) for s in ([sequences] if isinstance(sequences, str) else sequences)]
 
 
 def distinct_n(sequences, n: int) -> float:
     """Distinct n-grams over all n-grams of all ``sequences`` (a string's tokens are its characters;
-    pass lists of words for word n-grams): 1 = no n-gram ever repeats, near 0 = the same few again."""
-    grams = [g for s in _sequences(sequences) for g in ngram_tuples(s, n)]
-    return len(set(grams)) / len(grams) if grams else 0.0
+    pass lists of words for word n-grams): 1 = no n-gram ever repeats, near 0 = the same few again.
+    NaN when no sample has ``n`` tokens: without any n-gram, diversity is undefined (not 0)."""
+    grams = [g for s in _samples(sequences) for g in ngram_tuples(s, n)]
+    return len(set(grams)) / len(grams) if grams else math.nan
 
 
 def repetition_rate(sequences, n: int = 3) -> float:
-    """Mean over samples of the share of a sample's n-grams that already occurred earlier in that sample."""
-    rates = []
-    for s in _sequences(sequences):
-        grams = ngram_tuples(s, n)
-        if grams:
-            rates.append(1 - len(set(grams)) / len(grams))
-    return sum(rates) / len(rates) if rates else 0.0
+    """Mean over samples of the share of a sample's n-grams that already occurred earlier in that sample
+    (samples shorter than ``n`` do not count; NaN when no sample has an n-gram)."""
+    rates = [1 - len(set(g)) / len(g) for g in (ngram_tuples(s, n) for s in _samples(sequences)) if g]
+    return sum(rates) / len(rates) if rates else math.nan
 
 
 def seen_share(words, known) -> float:
     """Share of ``words`` (a list of words, or one list of words per sample) found in ``known`` (a set of
     training words, or a :class:`seqlib.text.Vocab` of them: ``<unk>`` does not count as known)."""
-    if isinstance(words, str):
-        raise validation.ArgumentTypeError("words must be a list of words, not one string: split it first, "
-                                           "e.g. seqlib.text.tokenize_sentence(text)")
+    if isinstance(words, str) or isinstance(known, str):
+        raise validation.ArgumentTypeError(
+            f"{'words' if isinstance(words, str) else 'known'} must be a list or set of words, not one string "
+            "(a string would match parts of words): split it first, e.g. set(seqlib.text.tokenize_sentence(text))")
     validation.sequence(words, "words", non_empty=True, of=(str, list, tuple),
                         what="a list of words, or one list of words per sample")
     if hasattr(known, "token_to_idx"):
@@ -435,11 +427,13 @@ def find_loop(sequence, min_repeats: int = 3):
     holds to the end (the loop began there). A string's items are its characters. Greedy decoding
     of a language model usually ends in such a loop; sampling does not. An empty sequence has none.
     """
-    min_repeats = validation.positive_int(min_repeats, "min_repeats", hint="(how often a block must repeat)")
-    if min_repeats < 2:
+    if validation.positive_int(min_repeats, "min_repeats", hint="(how often a block must repeat)") < 2:
         raise ValueError("min_repeats must be at least 2: a block seen once is not a loop")
-    items = list(_sequences(sequence)[0]) if isinstance(sequence, str) else list(
-        validation.sequence(sequence, "sequence", what="a string or a list of tokens"))
+    if hasattr(sequence, "ndim") and sequence.ndim != 1:
+        raise ValueError(f"sequence must be one sequence of tokens (1-d), got shape {tuple(sequence.shape)}; "
+                         "pass one row, e.g. out.tokens[0]")
+    items = sequence.tolist() if hasattr(sequence, "tolist") else list(
+        validation.sequence(sequence, "sequence", strings=True, what="a string or a list of tokens"))
     n = len(items)
     for p in range(1, n // min_repeats + 1):
         start = n - min_repeats * p

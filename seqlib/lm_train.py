@@ -67,7 +67,7 @@ def _diverged(where: str, value: float, lr=None, theta=None) -> FloatingPointErr
 def _check_iter(train_iter):
     if not isinstance(train_iter, Iterable) or isinstance(train_iter, (torch.Tensor, str)):
         raise ArgumentTypeError(f"train_iter must be a loader of (X, Y) minibatches such as "
-                                f"seqlib.sampling.SeqDataLoader, got {type(train_iter).__name__}")
+                                f"seqlib.partitioning.SeqDataLoader, got {type(train_iter).__name__}")
 
 
 def _lr_of(updater):
@@ -205,7 +205,7 @@ def _optimizer(name, params, lr, weight_decay):
 def train(net, train_iter, num_epochs: int, lr: float, *, val_corpus=None, optimizer: str = "adam",
           weight_decay: float = 0.0, theta: float = 1.0, device=None, plot: bool = True, title: str | None = None,
           progress_bar: bool = True, on_epoch=None) -> History:
-    """Train ``net`` on ``train_iter`` (a :class:`~seqlib.sampling.SeqDataLoader`) for ``num_epochs``.
+    """Train ``net`` on ``train_iter`` (a :class:`~seqlib.partitioning.SeqDataLoader`) for ``num_epochs``.
 
     ``optimizer``: ``"adam"`` (default; AdamW, i.e. decoupled ``weight_decay``, if that is
     positive), ``"sgd"`` or a ``torch.optim.Optimizer``. The

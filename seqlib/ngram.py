@@ -45,8 +45,8 @@ integer (its tokens as digits in base ``V``), counted with ``np.unique`` and loo
 ``log_likelihoods``     ``(num_tokens - 1,)``              ``log P(x_t | context)`` for ``t >= 1``
 ======================  =================================  ======================================
 
-:meth:`NgramLM.top_k_accuracy` is next-token accuracy (is the true token among the ``k`` most
-probable?). :meth:`NgramLM.step` and :meth:`NgramLM.begin_state` follow the decoding protocol of
+:meth:`NgramLM.predictions` feeds :func:`seqlib.decoding.top_k_accuracy` (is the true token among the
+``k`` most probable?). :meth:`NgramLM.step` and :meth:`NgramLM.begin_state` follow the decoding protocol of
 :mod:`seqlib.decoding`, so the n-gram model generates text with the same decoders as a network.
 """
 
@@ -71,22 +71,15 @@ def to_bits(nats: float) -> float:
 
 def _as_tokens(tokens, vocab_size: int, name: str = "tokens") -> np.ndarray:
     """``tokens`` (a list, array or tensor of token indices) as a 1-d ``int64`` array, checked."""
-    if isinstance(tokens, str):
-        raise validation.ArgumentTypeError(f"{name} must be token indices, not a string; encode the text "
-                                           f"first: vocab[list(text)]")
-    if isinstance(tokens, torch.Tensor):
-        tokens = tokens.detach().cpu().numpy()
-    array = np.asarray(tokens)
-    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
-        raise validation.ArgumentTypeError(
-            f"{name} must be a flat sequence of token indices (ints), got an array of shape {array.shape} "
-            f"and dtype {array.dtype}; encode the text first: vocab[list(text)]")
-    array = array.astype(np.int64, copy=False)
-    if array.size and (array.min() < 0 or array.max() >= vocab_size):
-        bad = int(array.min()) if array.min() < 0 else int(array.max())
-        raise ValueError(f"{name} holds token indices from 0 to {vocab_size - 1} (vocab_size={vocab_size}); got "
-                         f"{bad}: encode the text with the vocabulary the model was built for")
-    return array
+    hint = "encode the text first: vocab[list(text)]"
+    try:
+        if tokens is None or isinstance(tokens, (str, bytes)):
+            raise TypeError
+        array = np.asarray(tokens.detach().cpu() if isinstance(tokens, torch.Tensor) else tokens)
+        ids = torch.as_tensor(array if array.size else array.astype(np.int64))
+    except (TypeError, ValueError, RuntimeError):
+        raise validation.ArgumentTypeError(f"{name} must be token indices, got {tokens!r:.40}; {hint}") from None
+    return validation.token_ids(ids, name, vocab_size, shape=("num_tokens",), hint=hint).numpy().astype(np.int64)
 
 
 def _ngram_codes(x: np.ndarray, n: int, V: int) -> np.ndarray:
@@ -198,17 +191,15 @@ class NgramLM:
 
     def _contexts(self, contexts) -> np.ndarray:
         array = np.asarray(contexts.detach().cpu() if isinstance(contexts, torch.Tensor) else contexts)
-        if array.ndim == 1:
-            array = array[None, :]
+        array = array[None, :] if array.ndim == 1 else array
         if array.ndim != 2 or (array.size and not np.issubdtype(array.dtype, np.integer)):
             raise validation.ArgumentTypeError(
                 f"contexts must be token indices of shape (batch_size, context_length) (-1 = no token), got an "
                 f"array of shape {array.shape} and dtype {array.dtype}")
-        array = array.astype(np.int64, copy=False)
         if array.size and (array.max() >= self.vocab_size or array.min() < -1):
             raise ValueError(f"contexts hold token indices from 0 to {self.vocab_size - 1}, or -1 for no token; got "
                              f"values from {array.min()} to {array.max()}")
-        return array
+        return array.astype(np.int64, copy=False)
 
     def log_probs_next(self, contexts) -> np.ndarray:
         """``log P(w | context)`` for every token ``w``: shape ``(batch_size, vocab_size)``.
@@ -217,19 +208,23 @@ class NgramLM:
         (a 1-d context is one row; only its last ``order - 1`` tokens matter). Every row sums to one
         in probability, for any context, seen or not.
         """
-        contexts = self._contexts(contexts)
+        return self._log_probs_next(self._contexts(contexts))
+
+    def _log_probs_next(self, contexts: np.ndarray) -> np.ndarray:
         B, V = len(contexts), self.vocab_size
-        p = self._probs(np.repeat(contexts, V, axis=0), np.tile(np.arange(V), B)).reshape(B, V)
         with np.errstate(divide="ignore"):
-            return np.log(p)
+            return np.log(self._probs(np.repeat(contexts, V, axis=0), np.tile(np.arange(V), B)).reshape(B, V))
 
     def _windows(self, x: np.ndarray) -> np.ndarray:
         """The context of every token after the first: ``(num_tokens - 1, order - 1)``, ``-1``-padded."""
-        m = self.order - 1
-        if not m:
-            return np.zeros((max(len(x) - 1, 0), 0), dtype=np.int64)
-        padded = np.concatenate([np.full(m, -1, dtype=np.int64), x])
-        return np.lib.stride_tricks.sliding_window_view(padded, m)[1:len(x)]
+        padded = np.concatenate([np.full(self.order - 1, -1, dtype=np.int64), x])
+        return np.lib.stride_tricks.sliding_window_view(padded, self.order - 1)[1:len(x)]
+
+    def _text(self, tokens) -> np.ndarray:
+        x = _as_tokens(tokens, self.vocab_size)
+        if len(x) < 2:
+            raise ValueError("the text needs at least 2 tokens: the first one is only context")
+        return x
 
     def log_likelihoods(self, tokens) -> np.ndarray:
         """``log P(x_t | x_{t-n+1} .. x_{t-1})`` for ``t = 1 .. num_tokens - 1``: shape ``(num_tokens - 1,)``."""
@@ -237,60 +232,50 @@ class NgramLM:
         with np.errstate(divide="ignore"):
             return np.log(self._probs(self._windows(x), x[1:]))
 
-    def top_k_accuracy(self, tokens, ks=(1, 5), *, chunk: int = 256) -> dict[int, float]:
-        """Share of the tokens after the first that are among the ``k`` most probable next tokens, per ``k``.
+    def predictions(self, tokens, *, chunk: int = 256):
+        """The model's next-token log-probabilities of a text, for :func:`seqlib.decoding.top_k_accuracy`.
 
-        Ties are ranked by the lower token index (as top-k sampling keeps them). Each distinct context
-        is scored once, ``chunk`` contexts at a time (a ``(chunk, vocab_size)`` array).
+        Yields ``(log_probs, targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``, that together cover every
+        token after the first. Each distinct context is scored once, ``chunk`` contexts at a time.
         """
-        x = _as_tokens(tokens, self.vocab_size)
-        if len(x) < 2:
-            raise ValueError("the text needs at least 2 tokens: the first one is only context")
-        ks = [validation.positive_int(k, "k") for k in validation.sequence(ks, "ks", non_empty=True)]
-        chunk = validation.positive_int(chunk, "chunk")
+        x, chunk = self._text(tokens), validation.positive_int(chunk, "chunk")
         contexts, targets = self._windows(x), x[1:]
-        if contexts.shape[1]:
-            unique, inverse = np.unique(contexts, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-        else:                                                  # the unigram model: one empty context
-            unique, inverse = contexts[:1], np.zeros(len(targets), dtype=np.int64)
+        unique, inverse = np.unique(contexts, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
         order = np.argsort(inverse, kind="stable")
         bounds = np.searchsorted(inverse[order], np.arange(0, len(unique) + chunk, chunk))
-        ranks = np.empty(len(targets), dtype=np.int64)
         for i, start in enumerate(range(0, len(unique), chunk)):
-            lp = self.log_probs_next(unique[start:start + chunk])           # (chunk, vocab_size)
+            log_probs = self._log_probs_next(unique[start:start + chunk])            # (chunk, vocab_size)
             positions = order[bounds[i]:bounds[i + 1]]
-            for j in range(0, len(positions), 1024):                       # bounded memory: 1024 rows at once
+            for j in range(0, len(positions), 1024):                                # bounded memory
                 where = positions[j:j + 1024]
-                rows, y = lp[inverse[where] - start], targets[where]
-                truth = rows[np.arange(len(y)), y][:, None]
-                ranks[where] = ((rows > truth).sum(1)
-                                + ((rows == truth) & (np.arange(self.vocab_size) < y[:, None])).sum(1))
-        return {k: float((ranks < k).mean()) for k in ks}
+                yield log_probs[inverse[where] - start], targets[where]
 
     def loss(self, tokens) -> float:
         """Mean negative log-likelihood per token of a text (every token after the first), in nats.
 
         ``to_bits(model.loss(val))`` is bits per token, ``math.exp(model.loss(val))`` the perplexity.
         """
-        x = _as_tokens(tokens, self.vocab_size)
-        if len(x) < 2:
-            raise ValueError("the text needs at least 2 tokens: the first one is only context")
-        return float(-self.log_likelihoods(x).mean())
+        return float(-self.log_likelihoods(self._text(tokens)).mean())
 
     def tune_k(self, val_tokens, ks=(1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)) -> dict[float, float]:
-        """Add-k smoothing: the validation loss (nats per token) of every ``k`` in ``ks``; sets ``self.k`` to the best."""
+        """Add-k smoothing: the validation loss (nats per token) of every ``k`` in ``ks``; sets ``self.k`` to the
+        best. Everything is checked first: a call that fails leaves ``k`` as it was."""
         if self.smoothing != "add-k":
             raise ValueError("tune_k tunes add-k smoothing; build the model with smoothing='add-k'")
-        validation.sequence(ks, "ks", non_empty=True, what="a list of pseudo-counts k > 0")
-        losses = {}
-        for k in ks:
-            self.k = validation.number_in_range(k, "k", 0, low_open=True)
-            losses[self.k] = self.loss(val_tokens)
+        ks = [validation.number_in_range(k, "k", 0, low_open=True, hint="the pseudo-count of add-k smoothing")
+              for k in validation.sequence(ks, "ks", non_empty=True, what="a list of pseudo-counts k > 0")]
+        x, before, losses = self._text(val_tokens), self.k, {}
+        try:
+            for k in ks:
+                self.k = k
+                losses[k] = self.loss(x)
+        finally:
+            self.k = before
         self.k = min(losses, key=losses.get)
         return losses
 
-    # -- the decoding protocol of seqlib.decoding ---------------------------------------------------
+    # -- the decoding protocol of seqlib.decoding (per token: no checks) -------------------------------
 
     def begin_state(self, batch_size: int = 1) -> np.ndarray:
         """The empty context of ``batch_size`` rows: shape ``(batch_size, order - 1)``, all ``-1``."""
@@ -299,12 +284,9 @@ class NgramLM:
     def step(self, state, tokens):
         """Read one token per row, return ``(log_probs, state)``: ``(batch_size, vocab_size)`` log-probabilities
         of the next token (a ``torch.float32`` tensor) and the context shifted by the token read."""
-        state = self._contexts(state)
-        tokens = _as_tokens(tokens, self.vocab_size)  # (batch_size,): one token per row of the state
-        if len(tokens) != len(state):
-            raise ValueError(f"step got {len(tokens)} tokens for a state of {len(state)} rows")
+        tokens = np.asarray(tokens.cpu() if isinstance(tokens, torch.Tensor) else tokens, dtype=np.int64)
         state = np.concatenate([state, tokens[:, None]], axis=1)[:, 1:]  # drop the oldest token (order 1: none kept)
-        return torch.from_numpy(self.log_probs_next(state)).float(), state
+        return torch.from_numpy(self._log_probs_next(state)).float(), state
 
     def __repr__(self) -> str:
         extra = f", k={self.k:g}" if self.smoothing == "add-k" else ""

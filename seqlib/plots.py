@@ -140,9 +140,9 @@ def plot_minibatch_layout(corpus_length: int = 35, batch_size: int = 2, num_step
     of the minibatch it is an input of; its colour is the minibatch (legend below the figure;
     grey: not an input). The corpus wraps every ``per_line`` positions, so that the boxes and
     their labels stay legible at the book's column width. Drawn from the real iterators of
-    :mod:`seqlib.sampling` with ``random.Random(seed)``. Returns the figure.
+    :mod:`seqlib.partitioning` with ``random.Random(seed)``. Returns the figure.
     """
-    from seqlib.sampling import minibatch_layout
+    from seqlib.partitioning import minibatch_layout
 
     per_line = positive_int(per_line, "per_line", hint="(positions per line of the strip)")
     num_lines = -(-positive_int(corpus_length, "corpus_length") // per_line)

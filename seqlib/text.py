@@ -1,30 +1,19 @@
-"""From text to tokens: readers, tokenizers, the vocabulary, n-grams and splits.
+"""From text to tokens: readers, tokenizers, the one vocabulary, n-grams and splits.
 
-The D2L part follows *Dive into Deep Learning* (classic PyTorch edition, section 8.2) and
-keeps its semantics, so that :mod:`seqlib.d2l` can export it unchanged:
-
-* :func:`preprocess` cleans one line: every run of non-letters becomes one space, the line
-  is stripped and lower-cased. :func:`read_time_machine` applies it line by line and keeps
-  the lines (joined without separator they make the 170,580-character corpus).
-* :func:`tokenize` splits *lines* into word or character tokens (D2L's name and signature).
-* :class:`Vocab` maps tokens to indices and back, most frequent tokens first, index 0 is
-  ``<unk>``; it is the course's one vocabulary (characters on Day 3, words and n-grams on Day 5).
-* :func:`load_corpus_time_machine` returns the character corpus as a list of indices.
-
-Sentences (Day 5), in the order a review meets them::
+* :func:`preprocess`, :func:`read_time_machine`, :func:`tokenize` (lines -> word or character
+  tokens), :class:`Vocab` and :func:`load_corpus_time_machine` keep the semantics of *Dive into
+  Deep Learning* (classic edition, 8.2), so that :mod:`seqlib.d2l` exports them unchanged.
+* Sentences (Day 5)::
 
     "It doesn't work."  --tokenize_sentence-->  ["it", "does", "n't", "work", "."]
                         --vocab.encode------->  [12, 57, 31, 402, 3]   (Vocab.for_sentences:
                                                                         <unk> = 0, <pad> = 1)
 
-:func:`load_mr` (Pang & Lee's sentence polarity data through :mod:`seqlib.data`),
-:func:`load_imdb` (the IMDb reviews of Maas et al. 2011, online only) and
-:func:`stratified_split`. Batching the encoded sentences is :mod:`seqlib.batching`'s job.
-
-Two kinds of n-grams, with two names: :func:`ngram_tuples` (every run of ``n`` tokens, for
-counting them: Zipf's law on Day 3) and :func:`ngram_features` (the distinct 1- to n-grams of a
-sentence as strings: the features of the bag-of-n-grams baseline). :func:`train_val_split`
-holds out the *end* of a corpus as validation text.
+  read by :func:`load_mr` (Pang & Lee) or :func:`load_imdb` (Maas et al. 2011, online only), split
+  by :func:`stratified_split`; :mod:`seqlib.batching` batches them.
+* :func:`ngram_tuples` (every run of ``n`` tokens, to count them), :func:`ngram_features` (the
+  distinct 1- to n-grams of a sentence, the bag-of-n-grams features), :func:`train_val_split`
+  (the *end* of a corpus as validation text).
 """
 
 from __future__ import annotations
@@ -82,14 +71,9 @@ def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
 
     ``tokenize(["the time"], "char")`` -> ``[["t", "h", "e", " ", "t", "i", "m", "e"]]``.
     """
-    if isinstance(lines, str):
-        raise validation.ArgumentTypeError("tokenize expects a list of lines, not one string; "
-                                           "wrap it: tokenize([text], ...)")
     validation.one_of(token, "token", ("word", "char"), hint="use token='word' or token='char'")
-    sequence(lines, "lines", of=str, what="a list of lines (strings)")
-    if token == "word":
-        return [line.split() for line in lines]
-    return [list(line) for line in lines]
+    sequence(lines, "lines", of=str, what="a list of lines (strings)", hint="wrap one text: tokenize([text], ...)")
+    return [line.split() if token == "word" else list(line) for line in lines]
 
 
 _CLITICS = re.compile(r"(n't|'s|'re|'ve|'d|'ll|'m)\b")
@@ -172,17 +156,10 @@ class Vocab:
         vocabulary of ``<unk>`` and ``<pad>`` only.
         """
         positive_int(min_freq, "min_freq")
-        if isinstance(tokenized, str):
-            raise validation.ArgumentTypeError(
-                "Vocab.for_sentences expects tokenised sentences (lists of tokens), not one string; "
-                "use Vocab.for_sentences([tokenize_sentence(s) for s in sentences])")
-        if isinstance(tokenized, collections.abc.Iterator):  # a generator of token lists
-            tokenized = list(tokenized)
+        tokenized = list(tokenized) if isinstance(tokenized, collections.abc.Iterator) else tokenized  # a generator
         sequence(tokenized, "tokenized", of=(list, tuple), what="a list of tokenised sentences (lists of tokens)",
-                 hint="use [tokenize_sentence(s) for s in sentences]")
-        vocab = cls([list(t) for t in tokenized], min_freq=min_freq, reserved_tokens=[PAD])
-        assert vocab[UNK] == UNK_IDX and vocab[PAD] == PAD_IDX
-        return vocab
+                 hint="use Vocab.for_sentences([tokenize_sentence(s) for s in sentences])")
+        return cls([list(t) for t in tokenized], min_freq=min_freq, reserved_tokens=[PAD])
 
     @classmethod
     def from_tokens(cls, idx_to_token: Sequence[str], token_freqs: Iterable = ()) -> Vocab:
@@ -217,24 +194,17 @@ class Vocab:
 
         Every index must be in ``[0, len(vocab))``: a negative one is an error, not a count from the end.
         """
-        if isinstance(indices, (list, tuple, np.ndarray, np.integer)):
-            if isinstance(indices, (list, tuple)) and not indices:
-                return []
-            try:
-                indices = torch.as_tensor(indices)
-            except (TypeError, ValueError, RuntimeError, OverflowError):
-                raise validation.ArgumentTypeError(f"indices must be token indices (whole numbers from 0 to "
-                                                   f"{len(self) - 1}), got {indices!r:.80}") from None
-        elif not isinstance(indices, torch.Tensor):  # one index
-            index = non_negative_int(indices, "indices", hint="a token index, or a list of them")
-            if index < len(self):
-                return self.idx_to_token[index]
-            indices = torch.tensor(min(index, 2**63 - 1))  # out of range: reported below
-        validation.token_ids(indices, "indices", len(self), shape=((), ("num_tokens",)))
-        indices = indices.tolist()
-        if not isinstance(indices, list):
-            return self.idx_to_token[indices]
-        return [self.idx_to_token[index] for index in indices]
+        if isinstance(indices, (list, tuple)) and not indices:
+            return []
+        if not isinstance(indices, (list, tuple, torch.Tensor, np.ndarray, np.integer)):  # one index
+            indices = min(non_negative_int(indices, "indices", hint="a token index, or a list of them"), 2**63 - 1)
+        try:
+            ids = torch.as_tensor(indices)
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            raise validation.ArgumentTypeError(f"indices must be token indices (whole numbers from 0 to "
+                                               f"{len(self) - 1}), got {indices!r:.80}") from None
+        ids = validation.token_ids(ids, "indices", len(self), shape=((), ("num_tokens",))).tolist()
+        return self.idx_to_token[ids] if isinstance(ids, int) else [self.idx_to_token[i] for i in ids]
 
     def encode(self, sentence: str | Sequence[str]) -> list[int]:
         """Indices of a sentence (a string is split by :func:`tokenize_sentence` first); ``[]`` for an empty one."""
@@ -314,8 +284,7 @@ def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str]
 
     from seqlib import data
 
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    validation.one_of(split, "split", ("train", "test"))
     found: dict[int, list[tuple[str, str]]] = {1: [], 0: []}
     with tarfile.open(data.fetch("aclImdb")) as tar:
         for member in tar:
@@ -337,8 +306,7 @@ def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str]
 def ngram_tuples(tokens: Sequence, n: int) -> list[tuple]:
     """Every run of ``n`` consecutive tokens, repeats kept, to count them:
     ``ngram_tuples("abcd", 2)`` -> ``[("a","b"), ("b","c"), ("c","d")]``."""
-    n = positive_int(n, "n", hint="(the length of the n-grams)")
-    return list(zip(*(tokens[i:] for i in range(n))))
+    return list(zip(*(tokens[i:] for i in range(positive_int(n, "n", hint="(the length of the n-grams)")))))
 
 
 def ngram_features(tokens: Sequence[str], n: int = 2) -> list[str]:

@@ -22,15 +22,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from seqlib.validation import ArgumentTypeError, finite_number, positive_int
+from seqlib.validation import ArgumentTypeError, finite_number, non_negative_int, number_in_range, positive_int
 
 __all__ = ["SineWaves", "sine_waves", "sine_splits", "WindowDataset", "split_series",
            "persistence_forecast", "LinearAR", "fit_ar"]
 
-
-# ----------------------------------------------------------------------------------------
-# Sine waves
-# ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, eq=False)
 class SineWaves:
@@ -74,10 +70,8 @@ def sine_waves(num_series: int, length: int, *, noise: float = 0.0, period=20.0,
     mean squared error below ``noise ** 2`` (the noise floor). ``rng`` is a NumPy
     ``Generator`` or a seed. Arrays are float32.
     """
-    num_series = positive_int(num_series, "num_series")
-    length = positive_int(length, "length")
-    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or noise < 0:
-        raise ValueError(f"noise must be a non-negative number (the noise's standard deviation), got {noise!r}")
+    num_series, length = positive_int(num_series, "num_series"), positive_int(length, "length")
+    noise = number_in_range(noise, "noise", 0, hint="the noise's standard deviation")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     period = _draw(period, "period", num_series, rng)
     amplitude = _draw(amplitude, "amplitude", num_series, rng)
@@ -97,18 +91,13 @@ def sine_splits(seed: int, length: int, *, noise: float = 0.0, period=20.0, ampl
     does (growing the training set leaves the test set as it was). Series never repeat
     across splits, so no window of one split can leak into another.
     """
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = non_negative_int(seed, "seed")
     if not sizes:
         raise ValueError("name the splits and their sizes, e.g. sine_splits(0, 150, train=200, val=100, test=500)")
     return {name: sine_waves(n, length, noise=noise, period=period, amplitude=amplitude,
-                             rng=np.random.default_rng([int(seed), zlib.crc32(name.encode())]))
+                             rng=np.random.default_rng([seed, zlib.crc32(name.encode())]))
             for name, n in sizes.items()}
 
-
-# ----------------------------------------------------------------------------------------
-# Sliding windows
-# ----------------------------------------------------------------------------------------
 
 class WindowDataset(Dataset):
     """Sliding windows over one series (shape ``(T,)``) or many (shape ``(num_series, T)``).
@@ -133,16 +122,7 @@ class WindowDataset(Dataset):
     """
 
     def __init__(self, series, window: int, *, horizon: int = 1, many_to_many: bool = False, stride: int = 1):
-        if isinstance(series, torch.Tensor):
-            series = series.detach().cpu().numpy()
-        try:
-            data = np.asarray(series, dtype=np.float32)
-        except (TypeError, ValueError):
-            raise TypeError(f"series must be an array of numbers, got {type(series).__name__}") from None
-        if data.ndim == 1:
-            data = data[None, :]
-        if data.ndim != 2:
-            raise ValueError(f"series must have shape (T,) or (num_series, T), got {data.shape}")
+        data = _series(series, np.float32)
         self.window = positive_int(window, "window")
         self.horizon = positive_int(horizon, "horizon")
         self.stride = positive_int(stride, "stride")
@@ -154,7 +134,7 @@ class WindowDataset(Dataset):
         if length < self.window + self.horizon:
             raise ValueError(f"series of length {length} are too short for window={self.window} plus "
                              f"horizon={self.horizon}: use a shorter window or longer series")
-        self.data = torch.from_numpy(data.copy())
+        self.data = torch.from_numpy(data.copy())   # (num_series, T)
         self.windows_per_series = (length - self.window - self.horizon) // self.stride + 1
 
     def __len__(self) -> int:
@@ -217,10 +197,6 @@ def split_series(series, num_val: int, num_test: int, window: int):
     return (data[:n_train], data[val_start - window:test_start], data[test_start - window:])
 
 
-# ----------------------------------------------------------------------------------------
-# Baselines
-# ----------------------------------------------------------------------------------------
-
 def persistence_forecast(X, horizon: int | None = None):
     """Repeat the last value of each window: ``X`` (batch, window) -> (batch,) or (batch, horizon).
 
@@ -268,7 +244,7 @@ class LinearAR:
         if X.ndim != 2 or X.shape[1] < p:
             raise ValueError(f"X must be windows of shape (batch, window) with window >= {p} for an AR({p}) "
                              f"model, got shape {tuple(X.shape)}")
-        weights = np.asarray(self.coef, dtype=np.float64)[::-1].copy()  # oldest lag first, to match X[:, -p:]
+        weights = self.coef[::-1].copy()  # oldest lag first, to match X[:, -p:]
         if isinstance(X, torch.Tensor):
             # integer windows are computed in floating point (the coefficients must not be truncated)
             dtype = X.dtype if X.is_floating_point() else torch.get_default_dtype()
@@ -287,6 +263,14 @@ def _numbers(values, name: str, dtype) -> np.ndarray:
                                 f"got {type(values).__name__} {str(values)[:40]!r}: {err}") from None
 
 
+def _series(series, dtype) -> np.ndarray:
+    """One series ``(T,)`` or many ``(num_series, T)`` as a ``(num_series, T)`` array, or an error naming it."""
+    data = _numbers(series, "series", dtype)
+    if data.ndim not in (1, 2):
+        raise ValueError(f"series must have shape (T,) or (num_series, T), got {data.shape}")
+    return data[None, :] if data.ndim == 1 else data
+
+
 def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
     """Least-squares AR(``order``) fit on a series (T,) or many series (num_series, T).
 
@@ -294,12 +278,7 @@ def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
     ``x_t = c + sum_i a_i x_{t-i}``; the coefficients minimise the summed squared errors
     (``numpy.linalg.lstsq``). With ``intercept=False``, ``c = 0``.
     """
-    order = positive_int(order, "order")
-    data = _numbers(series, "series", np.float64)
-    if data.ndim == 1:
-        data = data[None, :]
-    if data.ndim != 2:
-        raise ValueError(f"series must have shape (T,) or (num_series, T), got {data.shape}")
+    order, data = positive_int(order, "order"), _series(series, np.float64)
     if data.shape[1] <= order:
         raise ValueError(f"series of length {data.shape[1]} are too short to fit AR({order})")
     runs = np.lib.stride_tricks.sliding_window_view(data, order + 1, axis=1).reshape(-1, order + 1)

@@ -28,9 +28,6 @@ by sacreBLEU, whose *signature* (tokenizer, case, smoothing, version) makes scor
 
 from __future__ import annotations
 
-import argparse
-import time
-
 import numpy as np
 import torch
 
@@ -155,54 +152,7 @@ def bleu_signature(*, lowercase: bool = True) -> str:
     return str(metric.get_signature())
 
 
-def _main(argv=None) -> None:
-    """Train the lab's Multi30k model (German to English) longer, on the command line; print its BLEU."""
-    from seqlib.seq2seq import Seq2Seq, sequence_loss, translate_beam, translate_greedy
-    from seqlib.training import fit
-    from seqlib.page import default_device, num_params, seed_everything
+if __name__ == "__main__":  # python -m seqlib.translation: the command line lives in seqlib.translation_cli
+    from seqlib.translation_cli import main
 
-    p = argparse.ArgumentParser(prog="python -m seqlib.translation", description=_main.__doc__)
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--embed", type=int, default=256)
-    p.add_argument("--hiddens", type=int, default=256)
-    p.add_argument("--min-freq", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--attention", default="additive", choices=["additive", "dot", "none"])
-    p.add_argument("--max-len", type=int, default=40)
-    p.add_argument("--beam-width", type=int, default=5)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--train-pairs", type=int, default=None, help="only the first N training pairs (a quick check)")
-    args = p.parse_args(argv)
-    seed_everything(args.seed)
-    device = default_device()
-    start = time.perf_counter()
-    data = {s: [[tokenize(x) for x in lines[:args.train_pairs if s == "train" else None]]
-                for lines in load_multi30k(s)] for s in SPLITS}
-    refs = load_multi30k("test_2016_flickr")[1]
-    src_vocab, tgt_vocab = (seq_vocab(data["train"][k], args.min_freq) for k in (0, 1))
-    train = PairDataset(*data["train"], src_vocab, tgt_vocab, max_len=args.max_len)
-    val = PairDataset(*data["val"], src_vocab, tgt_vocab)
-    model = Seq2Seq(len(src_vocab), len(tgt_vocab), args.embed, args.hiddens,
-                    None if args.attention == "none" else args.attention, args.dropout).to(device)
-    print(f"vocabularies: {len(src_vocab)} German, {len(tgt_vocab)} English tokens; {num_params(model):,} parameters")
-    history = fit(model, pair_loader(train, args.batch_size, shuffle=True, seed=args.seed),
-                  pair_loader(val, 256), loss_fn=sequence_loss, num_epochs=args.epochs, clip_grad_norm=1.0,
-                  optimizer=torch.optim.Adam(model.parameters(), lr=args.lr), desc="seq2seq")
-    for epoch, tl, vl in zip(history.epochs, history.train_loss, history.val_loss):
-        print(f"epoch {epoch}: train loss {tl:.3f}, val loss {vl:.3f}")
-    test = PairDataset(*data["test_2016_flickr"], src_vocab, tgt_vocab)
-    greedy = []
-    for src, src_len, _, _ in pair_loader(test, 256):
-        greedy += translate_greedy(model, src, src_len, bos=BOS_IDX, eos=EOS_IDX, max_len=args.max_len)
-    beam = [translate_beam(model, s.tolist(), bos=BOS_IDX, eos=EOS_IDX, max_len=min(args.max_len, 3 * len(s) // 2 + 5),
-                           beam_width=args.beam_width) for s in test.src]
-    text = lambda ids: " ".join(tgt_vocab.to_tokens(ids))  # noqa: E731
-    print(f"BLEU greedy {corpus_bleu([text(o) for o in greedy], refs):.1f}, beam {args.beam_width} "
-          f"{corpus_bleu([text(o) for o in beam], refs):.1f} ({bleu_signature()}); "
-          f"{time.perf_counter() - start:.0f} s in all, {sum(history.train_time):.0f} s training")
-
-
-if __name__ == "__main__":
-    _main()
+    raise SystemExit(main())

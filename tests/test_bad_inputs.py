@@ -26,7 +26,8 @@ entries of ``KNOWN_OPEN`` below).
 
 Not driven, with the reason: plotting and widget display functions (``seqlib.plots``, ``seqlib.heatmaps``,
 ``seqlib.diagrams``, ``seqlib.page.style``, ``seqlib.page.widgets``: figures, checked by their own tests), ``seqlib.bench``
-(a command-line benchmark), ``seqlib.d2l``'s ``Animator``/``Timer`` (display helpers of the
+(timings), the command lines (``seqlib.cli``, ``seqlib.copy_task.cli``, ``seqlib.translation_cli``: every flag is
+driven by ``tests/test_cli.py``), ``seqlib.d2l``'s ``Animator``/``Timer`` (display helpers of the
 classic API), the documented *unchecked* inner-loop functions (``seqlib.cells``'
 ``*_step``/``*_pointwise``, ``seqlib.fused``' scans: their checked callers are driven), the
 validation helpers themselves (``seqlib.validation``: their own tests), the data-download
@@ -231,7 +232,7 @@ def _vocab():
 def _register_specs():  # noqa: C901 (one entry per public callable)
     text, batching, classifiers = _module("seqlib.text"), _module("seqlib.batching"), _module("seqlib.classifiers")
     cells, lm, lm_train = _module("seqlib.cells"), _module("seqlib.lm"), _module("seqlib.lm_train")
-    sampling, timeseries, training = _module("seqlib.sampling"), _module("seqlib.timeseries"), _module("seqlib.training")
+    partitioning, timeseries, training = _module("seqlib.partitioning"), _module("seqlib.timeseries"), _module("seqlib.training")
     history, results, data = _module("seqlib.history"), _module("seqlib.page.results"), _module("seqlib.data")
     runtime, show = _module("seqlib.page.runtime"), _module("seqlib.page.show")
     d2l, fused = _module("seqlib.d2l"), _module("seqlib.fused")
@@ -402,7 +403,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     spec("lm_train.perplexity", lambda **kw: lm_train.perplexity(lm_models()["fast"], **kw),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=8), corpus="seq", batch_size="size", num_steps="size")
     spec("lm_train.train", lambda **kw: lm_train.train(lm_models()["fast"], plot=False, progress_bar=False, **kw),
-         lambda: dict(train_iter=sampling.SeqDataLoader(corpus(), 2, 8), num_epochs=1, lr=0.01, optimizer="adam",
+         lambda: dict(train_iter=partitioning.SeqDataLoader(corpus(), 2, 8), num_epochs=1, lr=0.01, optimizer="adam",
                       theta=1.0, weight_decay=0.0),
          train_iter="loader", num_epochs="size", lr="pos", optimizer="name", theta="pos")
     spec("lm_train.predict", lambda **kw: lm_train.predict(net=lm_models()["fast"], vocab=vocab5(), device="cpu", **kw),
@@ -411,17 +412,17 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
          state="state", ok={"state": {"the wrong batch size", "the wrong width", "one dimension less",
                                       "NaN entries"}})  # it detaches any tensors
 
-    # seqlib.sampling
+    # seqlib.partitioning
     for it in ("seq_data_iter_random", "seq_data_iter_sequential"):
-        spec(f"sampling.{it}", lambda it=it, **kw: list(getattr(sampling, it)(**kw)),
+        spec(f"partitioning.{it}", lambda it=it, **kw: list(getattr(partitioning, it)(**kw)),
              lambda: dict(corpus=corpus(), batch_size=2, num_steps=5), corpus="seq", batch_size="size",
              num_steps="size")
-    spec("sampling.min_corpus_length", sampling.min_corpus_length,
+    spec("partitioning.min_corpus_length", partitioning.min_corpus_length,
          lambda: dict(batch_size=2, num_steps=5, use_random_iter=False), batch_size="size", num_steps="size")
-    spec("sampling.SeqDataLoader", lambda **kw: list(sampling.SeqDataLoader(**kw)),
+    spec("partitioning.SeqDataLoader", lambda **kw: list(partitioning.SeqDataLoader(**kw)),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=5, seed=0), corpus="seq", batch_size="size",
          num_steps="size")
-    spec("sampling.minibatch_layout", sampling.minibatch_layout,
+    spec("partitioning.minibatch_layout", partitioning.minibatch_layout,
          lambda: dict(num_tokens=50, batch_size=2, num_steps=5, use_random_iter=True, seed=0),
          num_tokens="size", batch_size="size", num_steps="size", seed="count")
 
@@ -504,7 +505,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     spec("d2l.sgd", d2l.sgd, lambda: dict(params=list(with_grads().parameters()), lr=0.1, batch_size=2),
          lr="pos", batch_size="size")
     spec("d2l.train_ch8", lambda **kw: d2l.train_ch8(net=lm_models()["fast"], vocab=vocab5(), device="cpu", **kw),
-         lambda: dict(train_iter=sampling.SeqDataLoader(corpus(), 2, 8), lr=0.5, num_epochs=1),
+         lambda: dict(train_iter=partitioning.SeqDataLoader(corpus(), 2, 8), lr=0.5, num_epochs=1),
          train_iter="loader", lr="pos", num_epochs="size")
     spec("d2l.predict_ch8", lambda **kw: d2l.predict_ch8(net=lm_models()["fast"], vocab=vocab5(), **kw),
          lambda: dict(prefix="ab", num_preds=3), prefix="str", num_preds="count")
@@ -578,26 +579,17 @@ def _register_day06_specs():
     spec("ngram.NgramLM.log_probs_next", lambda contexts: lm(3).log_probs_next(contexts),
          lambda: dict(contexts=torch.tensor([[0, 1], [-1, 2]])), contexts="tensor",
          ok={"contexts": {"one dimension less"}})  # a 1-d context is one row (documented)
-    spec("ngram.NgramLM.top_k_accuracy", lambda tokens, ks, chunk: lm().top_k_accuracy(tokens, ks, chunk=chunk),
-         lambda: dict(tokens=text[:20], ks=[1, 2], chunk=4), tokens="seq", ks="seq", chunk="size")
+    spec("ngram.NgramLM.predictions", lambda tokens, chunk: list(lm().predictions(tokens, chunk=chunk)),
+         lambda: dict(tokens=text[:20], chunk=4), tokens="seq", chunk="size")
     spec("ngram.NgramLM.tune_k", lambda val_tokens, ks: lm(2, "add-k").tune_k(val_tokens, ks),
          lambda: dict(val_tokens=text[:20], ks=[1.0, 0.1]), val_tokens="seq", ks="seq",
          aliases={"val_tokens": ("tokens",)})
     spec("ngram.NgramLM.begin_state", lambda batch_size: lm(3).begin_state(batch_size), lambda: dict(batch_size=2),
          batch_size="size")
-    spec("ngram.NgramLM.step", lambda state, tokens: lm(3).step(state, tokens),
-         lambda: dict(state=torch.tensor([[0, 1], [-1, 2]]), tokens=torch.tensor([1, 3])), state="tensor",
-         tokens="tensor", aliases={"state": ("contexts",)},
-         ok={"state": {"one dimension less"}})  # a 1-d state is one row, like a 1-d context
+    # NgramLM.step is per-token code (the decoders call it once per token): unchecked by design
 
     # seqlib.decoding
     logits = lambda: dict(logits=_randn(2, 6))
-    spec("decoding.apply_temperature", dec.apply_temperature, lambda: dict(logits=_randn(2, 6), temperature=0.7),
-         logits="ftensor", temperature="pos", ok={"logits": {"one dimension less"}})  # (vocab_size,) is valid
-    spec("decoding.top_k_filter", dec.top_k_filter, lambda: dict(logits=_randn(2, 6), k=3), logits="ftensor",
-         k="size", ok={"logits": {"one dimension less"}})
-    spec("decoding.top_p_filter", dec.top_p_filter, lambda: dict(logits=_randn(2, 6), p=0.8), logits="ftensor",
-         p="prob", ok={"logits": {"one dimension less"}})
     spec("decoding.filter_logits", dec.filter_logits,
          lambda: dict(logits=_randn(2, 6), temperature=0.8, top_k=4, top_p=0.9), logits="ftensor",
          temperature="pos", top_k="optsize", top_p="prob",
@@ -627,22 +619,18 @@ def _register_day06_specs():
          lambda: dict(step=step(), prompt=[0, 1], max_len=5, beam_width=3, alpha=1.0, eos=3, batch_dim=0),
          step="callable", prompt="seq", max_len="size", beam_width="size", alpha="pos", eos="int", batch_dim="count",
          ok={"eos": {"None"}, "batch_dim": {"None"}})  # None: no end token; the step's own batch_dim
-    spec("decoding.score_continuation",
-         lambda step, prompt, continuation: dec.score_continuation(step, state(len(continuation)) if isinstance(
-             continuation, torch.Tensor) and continuation.dim() == 2 and len(continuation) else state(), prompt,
-             continuation),
-         lambda: dict(step=step(), prompt=[0, 1], continuation=torch.tensor([[2, 1, 0]])), step="callable",
-         prompt="seq", continuation="tokens", ok={"continuation": {"one dimension less"}})  # one row
-
     def lm_net():
         torch.manual_seed(0)
         return _module("seqlib.lm").concise_model("lstm", 5, 4)
     spec("decoding.LMStep", dec.LMStep, lambda: dict(net=lm_net(), batch_dim=1), net="module",
          batch_dim="count", ok={"batch_dim": {"None"}})
-    spec("decoding.LMStep.__call__", lambda state, tokens: dec.LMStep(lm_net())(state, tokens),
-         lambda: dict(state=lm_net().begin_state(batch_size=2), tokens=torch.tensor([1, 3])), state="state",
-         tokens="tokens", aliases={"tokens": ("X",)},  # the model's own check names its input X
-         ok={"state": {"one dimension less"}})  # torch.nn accepts an unbatched state
+    # LMStep.__call__ is per-token code (the decoders check their input once): unchecked by design
+    spec("decoding.generate", lambda **kw: dec.generate(lm_net(), Vocab(list("abcd")), **kw),
+         lambda: dict(prefix="ab", num_preds=3, temperature=0.5, top_k=2, top_p=0.9, seed=0),
+         prefix="str", num_preds="count", temperature="pos", top_k="optsize", top_p="prob", seed="count",
+         ok={"top_p": {"None"}, "seed": {"None"}})  # None: no top-p filter; the global random generator
+    spec("decoding.top_k_accuracy", dec.top_k_accuracy,
+         lambda: dict(predictions=[(_randn(4, 5), torch.tensor([0, 1, 4, 2]))], ks=[1, 2]), ks="seq")
     gen = lambda: dec.sample(step(), state(2), [0, 1], 5, num_samples=2, generator=_g())
     spec("decoding.avg_log_likelihood", dec.avg_log_likelihood, lambda: dict(generated=gen()), generated="callable")
     samples = lambda: dict(sequences=["to be or not", "to be"], n=2)
@@ -680,12 +668,12 @@ _register_day06_specs()
 
 def _register_day06_lab_specs():
     """Day 6's lab (issue 14): next-token accuracy, rounds of a long corpus, a vocabulary read back."""
-    lm_train, sampling, text, lm = (_module(f"seqlib.{m}") for m in ("lm_train", "sampling", "text", "lm"))
+    lm_train, partitioning, text, lm = (_module(f"seqlib.{m}") for m in ("lm_train", "partitioning", "text", "lm"))
     corpus = lambda: [i % 5 for i in range(200)]
     spec("lm_train.top_k_accuracy", lambda **kw: lm_train.top_k_accuracy(lm.RNNLMFast(5, 4, "gru"), **kw),
          lambda: dict(corpus=corpus(), ks=[1, 2], batch_size=2, num_steps=8), corpus="seq", ks="seq",
          batch_size="size", num_steps="size")
-    spec("sampling.SeqDataLoader.updates_per_epoch", lambda **kw: list(sampling.SeqDataLoader(**kw)),
+    spec("partitioning.SeqDataLoader.updates_per_epoch", lambda **kw: list(partitioning.SeqDataLoader(**kw)),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=5, seed=0, updates_per_epoch=30), corpus="seq",
          batch_size="size", num_steps="size", updates_per_epoch="size")
     spec("decoding.find_loop", _module("seqlib.decoding").find_loop, lambda: dict(sequence="abcabcabc", min_repeats=3),
@@ -977,7 +965,6 @@ _register_day08_specs()
 def _register_day07_specs():
     """Day 7 (issue 15): seqlib.cells' multiplicative cells, seqlib.copy_task, seqlib.checks.day07."""
     cells, ct, day07 = _module("seqlib.cells"), _module("seqlib.copy_task"), _module("seqlib.checks.day07")
-    cli = _module("seqlib.copy_task.cli")
     params = {c: (lambda c=c: cells.init_params(c, 2, 3, generator=_g())) for c in ("mlstm", "mgru")}
     spec("cells.mlstm_cell", cells.mlstm_cell,
          lambda: dict(X=_randn(4, 2), state=(_randn(4, 3), _randn(4, 3, seed=1)), params=params["mlstm"]()),
@@ -1011,7 +998,6 @@ def _register_day07_specs():
          lr="pos", clip="pos", seed="count")
     spec("copy_task.hidden_states", lambda x: ct.hidden_states(model(), x), lambda: dict(x=data()[0][0]),
          x="tokens", ok={"x": {"one dimension less"}})
-    spec("copy_task.cli.run_folder", cli.run_folder, lambda: dict(log="rnn.log"), log="str")
     spec("checks.day07.check_copy_sample", lambda **kw: day07.check_copy_sample(ct.make_sample, **kw),
          lambda: dict(seq_len=8, padding=2, output_len=3, seed=1), seq_len="size", padding="size",
          output_len="size", seed="count")
@@ -1082,7 +1068,7 @@ def test_the_suite_covers_every_public_module():
 
     excluded = {"seqlib.plots", "seqlib.heatmaps", "seqlib.diagrams", "seqlib.page.style", "seqlib.page.widgets",
                 "seqlib.bench", "seqlib.validation",
-                "seqlib.reference", "seqlib.cells.equations", "seqlib.cells.checked", "seqlib.cells.layers",
+                "seqlib.cli", "seqlib.copy_task.cli", "seqlib.translation_cli", "seqlib.cells.equations", "seqlib.cells.checked", "seqlib.cells.layers",
                 "seqlib.checks", "seqlib.checks.day04", "seqlib.checks.day05"}
     # the package seqlib.copy_task re-exports its modules' callables: the specs drive them through it
     excluded |= {"seqlib.copy_task.task", "seqlib.copy_task.model", "seqlib.copy_task.__main__"}

@@ -1,4 +1,5 @@
-"""seqlib.bench: every model form and cell is measured; the JSON output has the documented keys."""
+"""seqlib.bench (Day 3's throughput of the model forms) and the course's benchmark, tools/bench.py:
+every model form and cell is measured; the table and the JSON output have the documented keys."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import torch
 
 from seqlib import bench
+from tools import bench as course_bench
 
 KEYS = {f"{form}_{cell}" for form in ("lesson", "fast", "torch") for cell in ("rnn", "lstm", "gru")}
 REFERENCES = {"fast_lstm_autograd", "torch_lstm_onednn_off"}
@@ -15,7 +17,7 @@ REFERENCES = {"fast_lstm_autograd", "torch_lstm_onednn_off"}
 def test_run_measures_every_form_and_cell():
     results = bench.run(batch_size=2, num_steps=3, num_hiddens=8, seconds=0.01, repeats=1)
     assert set(results) == KEYS | REFERENCES and all(v > 0 for v in results.values())
-    text = bench.table(results)
+    text = course_bench.table(results)
     lines = text.splitlines()
     assert lines[0].split()[:2] == ["cell", "lesson"] and [line.split()[0] for line in lines[1:4]] == list(bench.CELLS)
     assert "autograd" in text and "oneDNN switched off" in text
@@ -27,12 +29,14 @@ def test_references_only_with_the_lstm_and_on_request():
     assert torch.backends.mkldnn.enabled  # switched back on
 
 
-def test_json_output(capsys):
-    bench.main(["--json", "--num-hiddens", "8", "--batch-size", "2", "--num-steps", "3",
-                "--seconds", "0.01", "--repeats", "1"])
+def test_json_output(capsys, monkeypatch):
+    monkeypatch.setattr(course_bench.reference, "reference_seconds", lambda: 3.5)  # its own test: test_build
+    assert course_bench.main(["--json", "--num-hiddens", "8", "--batch-size", "2", "--num-steps", "3",
+                              "--seconds", "0.01", "--repeats", "1"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert KEYS <= set(out) and all(out[k] > 0 for k in KEYS)
     assert out["config"]["num_hiddens"] == 8 and out["config"]["vocab_size"] == 28
+    assert out["config"]["minutes_per_unit"] == 2.0
 
 
 def test_models_of_each_form_have_the_same_size_but_for_torch_second_bias():

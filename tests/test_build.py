@@ -148,7 +148,7 @@ def test_a_lab_that_cannot_be_read_publishes_no_stale_page_or_numbers(tmp_path, 
 
 
 def test_reference_units_budget_and_parallel_wall_time_are_computed_and_shown():
-    from seqlib import reference
+    from tools import reference
 
     # one unit is a minute on a machine whose reference time is the CI class's
     ci = reference.CI_REFERENCE_SECONDS
@@ -350,7 +350,7 @@ def test_the_reference_is_settled_from_before_and_after_and_drift_is_reported(ca
 
 
 def test_reference_seconds_is_the_median_of_its_runs(monkeypatch):
-    from seqlib import reference
+    from tools import reference
     times = iter([10.0, 11.0, 20.0, 29.0, 30.0, 33.0])      # the warm-up is not timed: 3 runs
     monkeypatch.setattr(reference, "_workload", lambda: None)
     monkeypatch.setattr(reference.time, "perf_counter", lambda: next(times))

@@ -1,22 +1,14 @@
 """seqlib.copy_task (Day 7): the samples, the model with its state carried across chunks, the
-training loop, and the command-line tool end to end (run folder, --load, every bad option)."""
+training loop (the command-line tool: tests/test_cli.py)."""
 
 from __future__ import annotations
-
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from seqlib.copy_task import (ALPHABET, TOKENS, CopyModel, accuracies, bits_to_store, blank_baseline, evaluate,
                               hidden_states, make_dataset, make_sample, to_text, train, vocab)
-from seqlib.copy_task.cli import OPTIONS, parse_args, run_folder
 
-ROOT = Path(__file__).resolve().parents[1]
 CELLS = ("rnn", "lstm", "gru", "mlstm", "mgru")
 
 
@@ -141,92 +133,3 @@ def test_model_and_training_reject_bad_input():
         train(model, "data")
     with pytest.raises(ValueError, match="lr must be positive"):
         train(model, make_dataset(4, 3, 1, 1, seed=0), lr=0)
-
-
-# ----------------------------------------------------------------------------------------
-# The command-line tool
-# ----------------------------------------------------------------------------------------
-
-def _cli(*args, cwd):
-    env = dict(os.environ, TQDM_DISABLE="1", PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "seqlib.copy_task", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
-
-
-TINY = ["-c", "mlstm", "-iseq", "4", "-oseq", "2", "-p", "1", "-tseq", "9", "-toseq", "3", "-hs", "8",
-        "-em", "5", "-ep", "2", "-trs", "48", "-ts", "20", "-b", "16", "-lr", "0.01", "-s", "3"]
-
-
-def test_the_tool_runs_end_to_end_and_load_reproduces_the_test_accuracy(tmp_path):
-    done = _cli("-l", "tiny.log", *TINY, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    folder = tmp_path / "tiny"
-    assert {p.name for p in folder.iterdir()} == {"tiny.log", "loss.png", "accuracy.png", "per_position.png",
-                                                 "model.pth", "summary.json"}
-    summary = json.loads((folder / "summary.json").read_text())
-    assert summary["cell"] == "mlstm" and summary["train_lengths"] == [4, 1, 2]
-    assert len(summary["history"]["train_loss"]) == 2 and len(summary["test"]["per_position"]) == 3
-    log = (folder / "tiny.log").read_text()
-    assert "configuration:" in log and "epoch 2/2" in log and "copy accuracy" in log
-    payload = torch.load(folder / "model.pth", weights_only=True)
-    assert payload["config"]["cell"] == "mlstm" and "rnn.W_xm" in payload["state_dict"]
-    for png in ("loss.png", "accuracy.png", "per_position.png"):
-        assert (folder / png).read_bytes()[:4] == b"\x89PNG"
-    again = _cli("--load", "tiny", "-tseq", "9", "-toseq", "3", "-p", "1", "-ts", "20", "-s", "3",
-                 "-l", "tiny-again", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
-    reloaded = json.loads((tmp_path / "tiny-again" / "summary.json").read_text())
-    assert reloaded["test"] == summary["test"]
-    assert not (tmp_path / "tiny-again" / "model.pth").exists()
-    refused = _cli("-l", "tiny.log", *TINY, cwd=tmp_path)
-    assert refused.returncode == 2 and "run folder tiny exists" in refused.stderr
-    assert (folder / "model.pth").exists()
-
-
-def test_help_lists_every_option_with_its_default():
-    text = _cli("--help", cwd=ROOT).stdout
-    for short, long, _, default, _ in OPTIONS:
-        assert f"{short} " in text and long in text, long
-    assert "--load PATH" in text and "(default: rnn.log)" in text and "(default: 0.1)" in text
-
-
-@pytest.mark.parametrize("argv, option, words", [
-    (["-c", "tree"], "-c/--cell", "invalid choice"),
-    (["-oseq", "101"], "-oseq/--train_output_len", "longer than the input"),
-    (["-tseq", "20", "-toseq", "21"], "-toseq/--test_output_len", "longer than the input"),
-    (["-hs", "0"], "-hs/--hidden_size", "positive"),
-    (["-iseq", "-5"], "-iseq/--train_seq_len", "positive"),
-    (["-p", "0"], "-p/--padding", "positive"),
-    (["-b", "0"], "-b/--batch_size", "positive"),
-    (["-em", "0"], "-em/--embedding_size", "positive"),
-    (["-ep", "0"], "-ep/--epochs", "positive"),
-    (["-trs", "0"], "-trs/--train_samples", "positive"),
-    (["-ts", "0"], "-ts/--test_samples", "positive"),
-    (["-lr", "0"], "-lr/--learning_rate", "positive"),
-    (["-s", "-1"], "-s/--seed", "non-negative"),
-    (["-b", "many"], "-b/--batch_size", "invalid int value"),
-    (["-d", "tpu"], "-d/--device", "invalid choice"),
-    (["--load", "no/such/model.pth"], "--load", "no saved model"),
-])
-def test_every_bad_option_stops_with_one_line_naming_it(argv, option, words, capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as stop:
-        parse_args(argv)
-    assert stop.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and option in err and words in err, err
-
-
-def test_an_unavailable_device_and_an_existing_folder_are_refused(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(SystemExit):
-        parse_args(["-d", "cuda"])
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "-d/--device: cuda is not available" in err
-    (tmp_path / "lstm").mkdir()
-    with pytest.raises(SystemExit):
-        parse_args(["-l", "lstm.log"])
-    assert "-l/--log: the run folder lstm exists" in capsys.readouterr().err
-    assert parse_args(["-l", "lstm.log", "--overwrite"]).overwrite
-    assert run_folder("rnn.log") == Path("rnn") and run_folder("runs/a") == Path("runs/a")

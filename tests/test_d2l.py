@@ -60,12 +60,12 @@ def test_book_names_and_signatures(name):
 
 
 def test_it_reuses_the_course_implementations():
-    from seqlib import lm, lm_train, plots, sampling, text
+    from seqlib import lm, lm_train, partitioning, plots, text
     from seqlib.page import runtime
 
     assert d2l.Vocab is text.Vocab and d2l.tokenize is text.tokenize
-    assert d2l.seq_data_iter_random is sampling.seq_data_iter_random
-    assert issubclass(d2l.SeqDataLoader, sampling.SeqDataLoader)
+    assert d2l.seq_data_iter_random is partitioning.seq_data_iter_random
+    assert issubclass(d2l.SeqDataLoader, partitioning.SeqDataLoader)
     assert d2l.RNNModelScratch is lm.RNNModelScratch and d2l.RNNModel is lm.RNNModel
     assert d2l.train_epoch_ch8 is lm_train.train_epoch and d2l.predict_ch8 is lm_train.predict
     assert d2l.Animator is plots.LivePlot and d2l.try_gpu is runtime.try_gpu

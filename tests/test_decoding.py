@@ -46,7 +46,7 @@ class Markov2:
 def test_temperature_zero_is_the_argmax():
     logits = torch.randn(4, 9, generator=torch.Generator().manual_seed(0))
     logits[1, 2] = logits[1, 5] = logits[1].max() + 1  # a tie: the first one wins
-    kept = dec.apply_temperature(logits, 0)
+    kept = dec.filter_logits(logits, 0)
     assert torch.equal(torch.isfinite(kept).sum(1), torch.ones(4, dtype=torch.long))
     assert torch.equal(kept.argmax(1), logits.argmax(1)) and int(kept[1].argmax()) == 2
     probs = torch.softmax(kept, dim=-1)
@@ -56,18 +56,18 @@ def test_temperature_zero_is_the_argmax():
 def test_very_high_temperature_approaches_uniform():
     logits = torch.tensor([5.0, 1.0, -3.0, 0.0, 2.0])
     for T, tol in ((1e2, 0.02), (1e4, 2e-4), (1e6, 2e-6)):
-        probs = torch.softmax(dec.apply_temperature(logits, T), dim=-1)
+        probs = torch.softmax(dec.filter_logits(logits, T), dim=-1)
         assert torch.allclose(probs, torch.full((5,), 0.2), atol=tol)
-    assert float(dec.entropy(dec.apply_temperature(logits, 1e6))) == pytest.approx(math.log(5), abs=1e-6)
-    assert float(dec.entropy(dec.apply_temperature(logits, 0))) == 0.0
-    assert float(dec.entropy(logits)) > float(dec.entropy(dec.apply_temperature(logits, 0.5)))
+    assert float(dec.entropy(dec.filter_logits(logits, 1e6))) == pytest.approx(math.log(5), abs=1e-6)
+    assert float(dec.entropy(dec.filter_logits(logits, 0))) == 0.0
+    assert float(dec.entropy(logits)) > float(dec.entropy(dec.filter_logits(logits, 0.5)))
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 8])
 def test_top_k_keeps_exactly_k_tokens_even_with_ties(k):
     logits = torch.tensor([[1.0, 3.0, 3.0, 3.0, 0.5, 3.0, 2.0, -1.0],
                            [0.0] * 8])
-    kept = dec.top_k_filter(logits, k)
+    kept = dec.filter_logits(logits, top_k=k)
     assert torch.equal(torch.isfinite(kept).sum(1), torch.full((2,), k))
     for row, out in zip(logits, kept):
         finite = torch.isfinite(out)
@@ -82,7 +82,7 @@ def test_top_p_keeps_the_smallest_set_that_reaches_p():
         logits = 2 * torch.randn(12, generator=g)
         p = float(torch.rand(1, generator=g)) * 0.98 + 0.01
         probs = torch.softmax(logits.double(), -1)
-        kept = torch.isfinite(dec.top_p_filter(logits, p))
+        kept = torch.isfinite(dec.filter_logits(logits, top_p=p))
         mass = float(probs[kept].sum())
         assert mass >= p - 1e-9
         assert mass - float(probs[kept].min()) < p  # without its least probable token the set falls short
@@ -91,30 +91,31 @@ def test_top_p_keeps_the_smallest_set_that_reaches_p():
 
 def test_top_p_with_ties():
     logits = torch.log(torch.tensor([0.3, 0.3, 0.3, 0.1]))
-    assert torch.isfinite(dec.top_p_filter(logits, 0.5)).tolist() == [True, True, False, False]
-    assert torch.isfinite(dec.top_p_filter(logits, 0.6)).tolist() == [True, True, False, False]  # reaches p
-    assert torch.isfinite(dec.top_p_filter(logits, 0.61)).tolist() == [True, True, True, False]
-    assert torch.isfinite(dec.top_p_filter(logits, 1.0)).all()
-    assert torch.isfinite(dec.top_p_filter(logits, 1e-6)).sum() == 1  # the most probable is always kept
+    assert torch.isfinite(dec.filter_logits(logits, top_p=0.5)).tolist() == [True, True, False, False]
+    assert torch.isfinite(dec.filter_logits(logits, top_p=0.6)).tolist() == [True, True, False, False]  # reaches p
+    assert torch.isfinite(dec.filter_logits(logits, top_p=0.61)).tolist() == [True, True, True, False]
+    assert torch.isfinite(dec.filter_logits(logits, top_p=1.0)).all()
+    assert torch.isfinite(dec.filter_logits(logits, top_p=1e-6)).sum() == 1  # the most probable is always kept
     tied = torch.zeros(2, 4)  # rows are filtered independently
-    assert torch.isfinite(dec.top_p_filter(tied, 0.5)).tolist() == [[True, True, False, False]] * 2
+    assert torch.isfinite(dec.filter_logits(tied, top_p=0.5)).tolist() == [[True, True, False, False]] * 2
 
 
 def test_filter_logits_applies_temperature_then_top_k_then_top_p():
     logits = torch.tensor([2.0, 1.5, 1.0, 0.0, -1.0])
     out = dec.filter_logits(logits, temperature=0.5, top_k=3, top_p=0.9)
-    expected = dec.top_p_filter(dec.top_k_filter(logits / 0.5, 3), 0.9)
+    expected = dec.filter_logits(dec.filter_logits(logits / 0.5, top_k=3), top_p=0.9)
     assert torch.equal(out, expected)
+    assert torch.isfinite(out).tolist() == [True, True, False, False, False]  # top-3, then 0.9 of their mass
     assert torch.equal(dec.filter_logits(logits), logits)
 
 
 @pytest.mark.parametrize("call", [
-    lambda: dec.top_k_filter(torch.zeros(4), 0),
-    lambda: dec.top_p_filter(torch.zeros(4), 0.0),
-    lambda: dec.top_p_filter(torch.zeros(4), 1.5),
-    lambda: dec.apply_temperature(torch.zeros(4), -1.0),
-    lambda: dec.apply_temperature([0.1, 0.2], 1.0),
-    lambda: dec.top_k_filter(torch.zeros(2, 3, 4), 1),
+    lambda: dec.filter_logits(torch.zeros(4), top_k=0),
+    lambda: dec.filter_logits(torch.zeros(4), top_p=0.0),
+    lambda: dec.filter_logits(torch.zeros(4), top_p=1.5),
+    lambda: dec.filter_logits(torch.zeros(4), -1.0),
+    lambda: dec.filter_logits([0.1, 0.2], 1.0),
+    lambda: dec.filter_logits(torch.zeros(2, 3, 4), top_k=1),
 ])
 def test_bad_filter_arguments_are_clear_errors(call):
     with pytest.raises(ValueError):
@@ -159,8 +160,8 @@ def test_sampled_tokens_respect_top_k_and_their_log_probs_are_the_models():
     m = Markov2(seed=5, sharp=0.5)
     out = dec.sample(m.step, m.begin_state(4), [2], 25, num_samples=4, top_k=2,
                      generator=torch.Generator().manual_seed(0))
-    rescored = dec.score_continuation(m.step, m.begin_state(4), [2], out.tokens)
-    assert torch.allclose(out.log_probs, rescored, atol=1e-6)
+    for row, lp in zip(out.tokens.tolist(), out.log_probs):  # the recorded log-probabilities are the model's
+        assert float(lp.sum()) == pytest.approx(m.log_prob([2], row), abs=1e-5)
     for row in out.tokens.tolist():
         prev, tok = -1, 2
         for y in row:
@@ -228,7 +229,6 @@ def test_decoders_run_an_ngram_model():
 @pytest.mark.parametrize("form", ["concise", "fast"])
 def test_lm_step_wraps_the_course_language_models(form):
     from seqlib.lm import RNNLMFast, concise_model
-    from seqlib.lm_train import predict
 
     torch.manual_seed(0)
     vocab = Vocab(list("the time traveller was expounding a recondite matter to us"))
@@ -237,12 +237,31 @@ def test_lm_step_wraps_the_course_language_models(form):
     assert step.batch_dim == (1 if form == "concise" else 0)
     prompt = vocab[list("the ")]
     out = dec.greedy(step, step.begin_state(1), prompt, 20)
-    assert "".join(vocab.to_tokens(out.tokens[0])) == predict("the ", 20, net, vocab)[4:]
+    assert "the " + "".join(vocab.to_tokens(out.tokens[0])) == dec.generate(net, vocab, "the ", 20)
     [beam] = dec.beam_search(step, step.begin_state(1), prompt, 20, beam_width=1)
     assert beam.tokens == out.tokens[0].tolist()
+    assert beam.log_prob == pytest.approx(float(out.log_probs.sum()), abs=1e-4)
     hyps = dec.beam_search(step, step.begin_state(1), prompt, 20, beam_width=3, alpha=0.0)
-    scored = dec.score_continuation(step, step.begin_state(1), prompt, hyps[-1].tokens)
-    assert float(scored.sum()) == pytest.approx(hyps[-1].log_prob, abs=1e-4)
+    assert hyps[0].log_prob >= beam.log_prob - 1e-4
+
+
+def test_generate_continues_a_prefix_greedily_or_by_seeded_sampling():
+    from seqlib.lm import RNNLMFast
+
+    torch.manual_seed(0)
+    vocab = Vocab(list("the time traveller was expounding a recondite matter to us"))
+    net = RNNLMFast(len(vocab), 16, "lstm").train()
+    step = dec.LMStep(net)
+    greedy = dec.greedy(step, step.begin_state(1), vocab[list("the t?me")], 20)
+    text = dec.generate(net, vocab, "the t?me", 20)
+    assert text == "the t<unk>me" + "".join(vocab.to_tokens(greedy.tokens[0]))  # the prefix as the model read it
+    net.train()
+    a = dec.generate(net, vocab, "the", 30, temperature=1.0, top_k=5, seed=1)
+    assert a == dec.generate(net, vocab, "the", 30, temperature=1.0, top_k=5, seed=1) and len(a) == 33
+    assert net.training, "the model's training mode is restored"
+    assert dec.generate(net, vocab, "the", 0) == "the"
+    with pytest.raises(ValueError, match="non-empty string"):
+        dec.generate(net, vocab, "", 5)
 
 
 def test_an_empty_prompt_is_refused():
@@ -259,7 +278,9 @@ def test_distinct_n_and_repetition_rate():
     assert dec.distinct_n([["to", "be", "or", "not", "to", "be"]], 2) == pytest.approx(4 / 5)
     assert dec.repetition_rate(["abcabcabc"], 3) == pytest.approx(4 / 7)  # abc bca cab, then 4 repeats
     assert dec.repetition_rate(["abcdefg", "aaaa"], 2) == pytest.approx((0 + 2 / 3) / 2)
-    assert dec.distinct_n(["a"], 2) == 0.0 and dec.repetition_rate(["a"], 2) == 0.0
+    assert math.isnan(dec.distinct_n(["a"], 2)) and math.isnan(dec.repetition_rate(["a"], 2))
+    assert math.isnan(dec.distinct_n(["ab"], 3)), "no trigram at all is not 'maximally repetitive'"
+    assert dec.repetition_rate(["a", "abab"], 2) == pytest.approx(1 / 3)  # a sample without n-grams does not count
 
 
 def test_seen_share_with_a_set_or_a_vocabulary():
@@ -269,6 +290,8 @@ def test_seen_share_with_a_set_or_a_vocabulary():
     assert dec.seen_share(["<unk>"], vocab) == 0.0  # <unk> is not a word of the training text
     with pytest.raises(ArgumentTypeError, match="split it first"):
         dec.seen_share("to be or not", vocab)
+    with pytest.raises(ArgumentTypeError, match="not one string"):  # it would match substrings: "o" in "to be"
+        dec.seen_share(["o", "be"], "to be or not")
 
 
 def _brute_loop(items, min_repeats):
@@ -303,3 +326,79 @@ def test_find_loop_agrees_with_brute_force_on_random_token_lists():
             assert dec.find_loop(items, min_repeats=r) == _brute_loop(items, r)
     with pytest.raises(ValueError, match="at least 2"):
         dec.find_loop("aaaa", min_repeats=1)
+
+
+def test_find_loop_takes_one_row_of_tokens():
+    assert dec.find_loop(torch.tensor([5, 1, 2, 1, 2, 1, 2])) == (1, 2)
+    with pytest.raises(ValueError, match="one row"):
+        dec.find_loop(torch.zeros(2, 6, dtype=torch.long))
+
+
+def test_an_eos_outside_the_vocabulary_is_refused():
+    m = Markov2(V=5)
+    for decode in (lambda: dec.sample(m.step, m.begin_state(), [0], 5, eos=5),
+                   lambda: dec.beam_search(m.step, m.begin_state(), [0], 5, eos=99)):
+        with pytest.raises(ValueError, match="not a token of the model's vocabulary"):
+            decode()
+
+
+def test_beam_search_refuses_a_first_step_where_every_token_is_impossible():
+    def dead(state, tokens):
+        return torch.full((len(tokens), 4), float("-inf")), state
+    with pytest.raises(ValueError, match="probability 0"):
+        dec.beam_search(dead, torch.zeros(1), [0], 5)
+
+    def dies_later(state, tokens):  # token 1 then nothing: the prefix [1] is the answer, not []
+        rows = torch.full((len(tokens), 4), float("-inf"))
+        rows[:, 1] = 0.0 if int(state.reshape(-1)[0]) == 0 else float("-inf")
+        return rows, state + 1
+    assert dec.beam_search(dies_later, torch.zeros(1), [0], 5, beam_width=2) == [dec.Hypothesis([1], 0.0, 0.0)]
+
+
+def test_top_k_accuracy_ranks_ties_by_the_lower_index():
+    scores = torch.tensor([[0.0, 2.0, 2.0, 1.0], [3.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    targets = torch.tensor([2, 0, 3])       # ranks 1, 0 and 3
+    assert dec.top_k_accuracy([(scores, targets)], ks=(1, 2, 4)) == {1: 1 / 3, 2: 2 / 3, 4: 1.0}
+    halves = [(scores[:2], targets[:2]), (scores[2:].numpy(), targets[2:].numpy())]  # batch by batch, any array
+    assert dec.top_k_accuracy(halves, ks=(2,)) == {2: 2 / 3}
+    g = torch.Generator().manual_seed(0)
+    scores, targets = torch.randn(50, 7, generator=g).round(decimals=1), torch.randint(0, 7, (50,), generator=g)
+    kept = torch.isfinite(dec.filter_logits(scores, top_k=3)).gather(1, targets[:, None])
+    assert dec.top_k_accuracy([(scores, targets)], ks=[3])[3] == pytest.approx(float(kept.float().mean()))
+    with pytest.raises(ValueError, match="targets in"):
+        dec.top_k_accuracy([(scores, targets + 7)])
+
+
+class TinyCharLM(nn.Module):
+    """A language model with the course interface and no checks of its own (embedding -> head)."""
+
+    def __init__(self, vocab_size: int):
+        super().__init__()
+        self.embedding, self.head = nn.Embedding(vocab_size, 8), nn.Linear(8, vocab_size)
+
+    def begin_state(self, batch_size=1, device=None):
+        return torch.zeros(batch_size, 8, device=device)
+
+    def forward(self, X, state):
+        H = self.embedding(X.T) + state                     # time-major, as the course's models
+        return self.head(H).reshape(-1, self.head.out_features), H[-1]
+
+
+def test_generating_runs_no_input_check_per_token(monkeypatch):
+    """Decoding checks its input once per call: 10 or 200 tokens run the same number of checks."""
+    from seqlib import validation
+
+    calls = []
+    for name in ("tensor", "positive_int", "non_negative_int", "number_in_range", "sequence", "token_ids", "state"):
+        real = getattr(validation, name)
+        monkeypatch.setattr(validation, name, lambda *a, real=real, **kw: calls.append(1) or real(*a, **kw))
+    vocab = Vocab(list("abcdefgh "))
+    net = TinyCharLM(len(vocab))
+    counts = []
+    for num_preds in (10, 200):
+        calls.clear()
+        assert len(dec.generate(net, vocab, "abc", num_preds, temperature=1.0, top_k=3, seed=0)) == 3 + num_preds
+        step = dec.LMStep(net)
+        dec.beam_search(step, step.begin_state(1), [1, 2], num_preds, beam_width=2)
+        counts.append(len(calls))
+    assert counts[0] == counts[1], f"input checks grew with the number of tokens: {counts}"

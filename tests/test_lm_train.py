@@ -10,7 +10,7 @@ import torch
 from seqlib.lm import RNNLMFast
 from seqlib.history import History
 from seqlib.lm_train import perplexity, predict, top_k_accuracy, train, train_epoch
-from seqlib.sampling import SeqDataLoader
+from seqlib.partitioning import SeqDataLoader
 from seqlib.text import Vocab
 
 class Spy(torch.nn.Module):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from seqlib.decoding import top_k_accuracy
 from seqlib.ngram import NgramLM, to_bits
 from seqlib.validation import ArgumentTypeError
 
@@ -130,6 +131,17 @@ def test_tune_k_picks_the_best_pseudo_count():
         NgramLM(3, V).fit(toy_text(V)).tune_k(toy_text(V))
 
 
+@pytest.mark.parametrize("ks,val", [([0.5, -1.0], None), ([0.5, "x"], None), ([0.5], [1]), ([0.5], "text")])
+def test_a_failed_tune_k_leaves_k_unchanged(ks, val):
+    V = 5
+    model = NgramLM(3, V, "add-k", k=0.7).fit(toy_text(V))
+    with pytest.raises((ValueError, TypeError)):
+        model.tune_k(toy_text(V, 50, seed=5) if val is None else val, ks=ks)
+    assert model.k == 0.7
+    with pytest.raises(RuntimeError, match="fit"):
+        NgramLM(3, V, "add-k", k=0.7).tune_k(toy_text(V), ks=[0.1])
+
+
 def test_step_protocol_reads_one_token_at_a_time():
     V = 5
     x = toy_text(V)
@@ -152,7 +164,7 @@ def test_top_k_accuracy_ranks_the_true_token_among_every_token():
     lp = model.log_probs_next(model._windows(y))  # every position's full distribution at once
     rank = np.array([(row > row[t]).sum() + ((row == row[t]) & (np.arange(V) < t)).sum()
                      for row, t in zip(lp, y[1:])])
-    acc = model.top_k_accuracy(y, ks=(1, 2, 6), chunk=2)
+    acc = top_k_accuracy(model.predictions(y, chunk=2), ks=(1, 2, 6))
     assert acc == {k: pytest.approx((rank < k).mean()) for k in (1, 2, 6)} and acc[6] == 1.0
     assert acc[1] == pytest.approx(np.mean(lp.argmax(1) == y[1:]))
 

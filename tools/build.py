@@ -6,7 +6,7 @@
     python tools/build.py --force         # re-execute every lab
 
 Steps:
-0. Time the reference workload (:mod:`seqlib.reference`), before the labs and, in full mode,
+0. Time the reference workload (:mod:`tools.reference`), before the labs and, in full mode,
    again after them (:func:`settle_reference`): lab times are reported in seconds and in
    machine-independent reference units (one unit is about a minute on a CI-class 2-core
    machine), against each lab's budget in units (:func:`tools.course.lab_budget`).
@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 import nbformat  # noqa: E402
 
-from seqlib import reference  # noqa: E402
 from seqlib.page.results import RESULTS_MIME, collect  # noqa: E402
+from tools import reference  # noqa: E402
 from tools.course import lab_budget, lab_title, toc_labs  # noqa: E402
 from tools.execute import run_lab  # noqa: E402
 from tools.results_page import (  # noqa: E402

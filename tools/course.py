@@ -39,7 +39,7 @@ def lab_notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "labs").glob("*.ipynb"))
 
 
-# Each lab's budget in reference units (seqlib.reference: one unit is about a minute on a
+# Each lab's budget in reference units (tools/reference.py: one unit is about a minute on a
 # CI-class 2-core machine), full mode. A lab may declare its own in its notebook metadata
 # ("seqlib": {"budget": N}); this is the default.
 DEFAULT_BUDGET = 4

@@ -168,7 +168,7 @@ def results_page(labs: dict, mode: str, machine: dict | None = None, wall: dict 
         "Seconds depend on the machine. **Reference units** do not: the build times a small fixed "
         "workload on the machine first, and one unit is about one minute on a 2-core machine of the "
         "class the course's CI runs on. A lab's budget is in units too. To predict a lab's time on your "
-        "machine, run `make calibrate` (or `python -m seqlib.reference`): it prints how many minutes one "
+        "machine, run `make calibrate` in the course repository: it prints how many minutes one "
         "unit takes there; multiply by the lab's units.", "",
         "| lab | status | run time (s) | reference units | budget (units) |", "|---|---|---|---|---|",
     ]

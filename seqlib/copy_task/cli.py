@@ -9,149 +9,128 @@ Every run writes a folder named after ``--log`` (``rnn.log`` -> ``rnn/``) holdin
 ``per_position.png``  test accuracy at each copied position
 ``model.pth``         the model (:mod:`seqlib.checkpoint`: loads with ``weights_only=True``)
 ``summary.json``      the configuration, the history and the test results
+``.seqlib-run``       the mark of a folder this tool made: only such a folder may be replaced
 ====================  ==============================================================
 
-An existing folder is never overwritten (``--overwrite`` allows it). ``--load PATH`` tests a saved
-model (``model.pth`` or its run folder) on the test options given, without training; it writes a
-folder only when ``--log`` is given. A bad option stops the program with one line naming it.
-The training data come from ``seed``, the test data from ``seed + 1``, so a ``--load`` with the
-same test options sees the same test set.
+A run is written to a hidden folder beside its own and moved into place when it is complete, so a
+run that fails leaves nothing behind and changes nothing. An existing run folder is replaced only
+with ``--overwrite``, and never a folder or file this tool did not make. ``--load PATH`` tests a
+saved model (``model.pth`` or its run folder) on the test options given, without training; it
+writes a folder only when ``--log`` is given. Every option is checked before anything is read or
+written (:mod:`seqlib.cli`). The training data come from ``seed``, the test data from ``seed + 1``,
+so a ``--load`` with the same test options sees the same test set.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
+import os
 import shutil
-import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from seqlib import checkpoint, validation
+from seqlib import checkpoint, cli
 from seqlib.copy_task.model import CELLS, CopyModel, evaluate, train
-from seqlib.copy_task.task import check_lengths, make_dataset, vocab
+from seqlib.copy_task.task import make_dataset, vocab
 from seqlib.page import num_params
 
-__all__ = ["build_parser", "parse_args", "run", "main", "run_folder", "OPTIONS"]
+__all__ = ["OPTIONS", "MARKER", "parse_args", "run", "main", "run_folder"]
 
-OPTIONS = [  # (short, long, type, default, help)
-    ("-d", "--device", str, "cpu", "cpu, cuda or mps"),
-    ("-l", "--log", str, "rnn.log", "run name: the run folder and its log file are named after it"),
-    ("-iseq", "--train_seq_len", int, 100, "L: symbols to read in training"),
-    ("-tseq", "--test_seq_len", int, 100, "L: symbols to read in the test"),
-    ("-p", "--padding", int, 10, "P: number of delimiters"),
-    ("-oseq", "--train_output_len", int, 50, "O: symbols to copy back in training (<= L)"),
-    ("-toseq", "--test_output_len", int, 50, "O: symbols to copy back in the test (<= L)"),
-    ("-b", "--batch_size", int, 32, "batch size"),
-    ("-em", "--embedding_size", int, 11, "embedding size"),
-    ("-hs", "--hidden_size", int, 128, "hidden size"),
-    ("-c", "--cell", str, "rnn", "rnn, gru, lstm, mgru or mlstm"),
-    ("-ep", "--epochs", int, 10, "epochs"),
-    ("-lr", "--learning_rate", float, 0.1, "Adam's learning rate"),
-    ("-s", "--seed", int, 42, "seed (training data: seed, test data: seed + 1)"),
-    ("-trs", "--train_samples", int, 10000, "training samples"),
-    ("-ts", "--test_samples", int, 1000, "test samples"),
+PROG = "python -m seqlib.copy_task"
+MARKER = ".seqlib-run"
+OPTIONS = [  # (flags, default, rule, help): the assignment's short flags, the glossary's long ones
+    (("-d", "--device"), "cpu", cli.one_of("cpu", "cuda", "mps"), "where to train and test"),
+    (("-l", "--log"), None, cli.TEXT, "run name, e.g. rnn.log: the run folder and its log are named after it "
+                                      "(rnn.log when training; with --load, a folder only if given)"),
+    (("-iseq", "--train-seq-len"), 100, cli.POSITIVE, "L: symbols to read in training"),
+    (("-tseq", "--test-seq-len"), 100, cli.POSITIVE, "L: symbols to read in the test"),
+    (("-p", "--padding"), 10, cli.POSITIVE, "P: number of delimiters"),
+    (("-oseq", "--train-output-len"), 50, cli.POSITIVE, "O: symbols to copy back in training (<= L)"),
+    (("-toseq", "--test-output-len"), 50, cli.POSITIVE, "O: symbols to copy back in the test (<= L)"),
+    (("-b", "--batch-size"), 32, cli.POSITIVE, "batch size"),
+    (("-em", "--embed-size"), 11, cli.POSITIVE, "embedding size"),
+    (("-hs", "--num-hiddens"), 128, cli.POSITIVE, "hidden units"),
+    (("-c", "--cell"), "rnn", cli.one_of(*CELLS), "the recurrent cell"),
+    (("-ep", "--num-epochs"), 10, cli.POSITIVE, "epochs"),
+    (("-lr", "--lr"), 0.1, cli.POSITIVE_NUMBER, "Adam's learning rate"),
+    (("-s", "--seed"), 42, cli.NON_NEGATIVE, "seed (training data: seed, test data: seed + 1)"),
+    (("-trs", "--train-samples"), 10000, cli.POSITIVE, "training samples"),
+    (("-ts", "--test-samples"), 1000, cli.POSITIVE, "test samples"),
+    ("--load", None, cli.TEXT, "test the model saved at this path (model.pth or its run folder) without "
+                               "training; the training options are not used"),
+    ("--overwrite", False, bool, "replace a run folder of the same name that this tool made"),
 ]
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        """One line, naming the option (argparse's own messages do), then exit status 2."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m seqlib.copy_task",
-                     description="Train a recurrent cell to copy a sequence; test it on longer ones.",
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for short, long, kind, default, text in OPTIONS:
-        extra = {"choices": ["cpu", "cuda", "mps"]} if long == "--device" else \
-            {"choices": list(CELLS)} if long == "--cell" else {}
-        parser.add_argument(short, long, type=kind, default=default, help=text, **extra)
-    parser.add_argument("--load", type=str, default=None, metavar="PATH",
-                        help="test the model saved at PATH (model.pth or its run folder) without training")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
-    return parser
-
-
-def _flag(parser, dest: str) -> str:
-    action = next(a for a in parser._actions if a.dest == dest)
-    return "/".join(action.option_strings)
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    """The options, checked: a bad value exits with one line naming its option."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    explicit_log = any(a in ("-l", "--log") or a.startswith("--log=") for a in (argv if argv is not None else sys.argv[1:]))
-    args.explicit_log = explicit_log
-    for dest in ("train_seq_len", "test_seq_len", "padding", "train_output_len", "test_output_len", "batch_size",
-                 "embedding_size", "hidden_size", "epochs", "train_samples", "test_samples"):
-        if getattr(args, dest) < 1:
-            parser.error(f"argument {_flag(parser, dest)}: must be a positive integer, got {getattr(args, dest)}")
-    if args.seed < 0:
-        parser.error(f"argument {_flag(parser, 'seed')}: must be a non-negative integer, got {args.seed}")
-    if not args.learning_rate > 0:
-        parser.error(f"argument {_flag(parser, 'learning_rate')}: must be positive, got {args.learning_rate}")
-    for out, seq in (("train_output_len", "train_seq_len"), ("test_output_len", "test_seq_len")):
-        if getattr(args, out) > getattr(args, seq):
-            parser.error(f"argument {_flag(parser, out)}: {getattr(args, out)} is longer than the input "
-                         f"({_flag(parser, seq)} {getattr(args, seq)}): only the first symbols are copied")
-    available = {"cpu": True, "cuda": torch.cuda.is_available(),
-                 "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
-    if not available[args.device]:
-        parser.error(f"argument {_flag(parser, 'device')}: {args.device} is not available on this machine; "
-                     f"use -d cpu")
-    if args.load is not None:
-        path = Path(args.load)
-        path = path / "model.pth" if path.is_dir() else path
-        if not path.is_file():
-            parser.error(f"argument --load: no saved model at {args.load}")
-        args.load = str(path)
-    if args.load is None or explicit_log:
-        try:
-            folder = run_folder(args.log)
-        except ValueError as err:
-            parser.error(f"argument {_flag(parser, 'log')}: {err}")
-        if folder.exists() and not args.overwrite:
-            parser.error(f"argument {_flag(parser, 'log')}: the run folder {folder} exists; choose another name "
-                         f"or pass --overwrite")
-    return args
 
 
 def run_folder(log: str) -> Path:
     """The folder of a run named ``log``: ``rnn.log`` -> ``rnn``, ``runs/a`` -> ``runs/a``."""
-    if not isinstance(log, str) or not log.strip() or _names_no_folder(log):
-        raise validation.ArgumentTypeError(f"log must be a run name such as 'rnn.log', got {log!r:.60}")
     path = Path(log)
-    return path.with_suffix("") if path.suffix == ".log" else path
+    name = path.name[:-4] if path.name.endswith(".log") else path.name
+    if name in ("", ".", ".."):
+        raise ValueError(f"must name a run, such as rnn.log, got {log!r}")
+    return path.with_name(name)
 
 
-def _names_no_folder(log: str) -> bool:
-    """Whether ``log`` names no folder (``".log"``, ``"."``, ``"/"``)."""
-    return Path(log).with_suffix("").name in ("", ".", "..") if Path(log).suffix == ".log" else Path(log).name in (
-        "", ".", "..")
+def _check(args) -> None:
+    """What the option table cannot say: lengths against each other, the device, --load, the run folder."""
+    for out, seq in (("train_output_len", "train_seq_len"), ("test_output_len", "test_seq_len")):
+        if getattr(args, out) > getattr(args, seq):
+            raise cli.Refused(out, f"{getattr(args, out)} is longer than the input ({getattr(args, seq)} "
+                                   f"symbols): only the first symbols of the input are copied")
+    mps = getattr(torch.backends, "mps", None)
+    if not {"cpu": True, "cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available()}[
+            args.device]:
+        raise cli.Refused("device", f"{args.device} is not available on this machine; use -d cpu")
+    args.saved = None
+    if args.load is not None:
+        path = Path(args.load) / "model.pth" if Path(args.load).is_dir() else Path(args.load)
+        try:
+            args.saved = checkpoint.load(path, CopyModel, device=torch.device(args.device))
+        except (checkpoint.CheckpointError, OSError) as err:
+            raise cli.Refused("load", str(err)) from None
+        if "train_lengths" not in args.saved.extra:
+            raise cli.Refused("load", f"{path} holds a CopyModel but not its training lengths: it was not saved "
+                                      f"by {PROG}; give the model.pth of a run folder")
+        args.load = str(path)
+    args.folder = None
+    if args.load is None or args.log is not None:
+        args.log = args.log or "rnn.log"
+        try:
+            args.folder = folder = run_folder(args.log)
+        except ValueError as err:
+            raise cli.Refused("log", str(err)) from None
+        above = next(p for p in folder.parents if p.exists())  # the nearest that exists: "." at the latest
+        if not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
+            raise cli.Refused("log", f"{above} is {'not a folder' if not above.is_dir() else 'not writable'}, so "
+                                     f"the run folder {folder} cannot be made there; choose another name")
+        if folder.exists() and not (folder / MARKER).is_file():
+            what = "a folder that this tool did not make" if folder.is_dir() else "a file"
+            raise cli.Refused("log", f"{folder} is {what}; it is never replaced: choose another run name, or "
+                                     f"move it away")
+        if folder.exists() and not args.overwrite:
+            raise cli.Refused("log", f"the run folder {folder} exists; choose another name or pass --overwrite "
+                                     f"to replace it")
 
 
-class _Log:
-    """Lines to the terminal (past the progress bars) and, once a folder exists, to the log file."""
+def parse_args(argv=None):
+    """The options, checked (see :mod:`seqlib.cli`): a bad value exits with one line naming its option."""
+    return cli.parse(PROG, "Train a recurrent cell to copy a sequence; test it on longer ones.", OPTIONS,
+                     argv, _check)
 
-    def __init__(self, path: Path | None):
-        self.file = open(path, "w") if path is not None else None
 
-    def __call__(self, line: str) -> None:
-        from tqdm import tqdm
+def _printer(file):
+    """``log(line)``: to the terminal (past the progress bars) and, given an open file, to the log file."""
+    from tqdm import tqdm
 
+    def log(line: str) -> None:
         tqdm.write(line)
-        if self.file is not None:
-            self.file.write(line + "\n")
-            self.file.flush()
-
-    def close(self):
-        if self.file is not None:
-            self.file.close()
+        if file is not None:
+            print(line, file=file, flush=True)
+    return log
 
 
 def _plots(folder: Path, history, result, label: str) -> None:
@@ -160,99 +139,99 @@ def _plots(folder: Path, history, result, label: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqlib.page import figsize, use_course_style
+    from seqlib.page import use_course_style
+    from seqlib.plots import plot_curves
 
     use_course_style()
-    epochs = history.epochs
-    if epochs:
-        fig, ax = plt.subplots(figsize=figsize(1, 1))
-        ax.plot(epochs, history.train_loss, "o-", label="training")
-        ax.plot(epochs, history.val_loss, "s--", label=f"test ({label})")
-        ax.set(xlabel="epoch", ylabel="cross-entropy per position", title="loss")
-        ax.legend(loc="best")
-        fig.savefig(folder / "loss.png")
-        plt.close(fig)
-        fig, ax = plt.subplots(figsize=figsize(1, 1))
-        for key, style, name in (("train_acc", "o-", "training, all positions"),
-                                 ("train_copy_acc", "o:", "training, copied positions"),
-                                 ("val_acc", "s-", f"test, all positions ({label})"),
-                                 ("val_copy_acc", "s:", "test, copied positions")):
-            ax.plot(epochs, history.metrics[key], style, label=name)
-        ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
-        ax.legend(loc="lower right")
-        fig.savefig(folder / "accuracy.png")
-        plt.close(fig)
-    fig, ax = plt.subplots(figsize=figsize(1, 1))
+    if history is not None:
+        m = history.metrics
+        ax = plot_curves({"training": history.train_loss, f"test ({label})": history.val_loss}, x=history.epochs,
+                         xlabel="epoch", ylabel="cross-entropy per position", title="loss", marker="o")
+        ax.figure.savefig(folder / "loss.png")
+        ax = plot_curves({"training, all positions": m["train_acc"], "training, copied positions":
+                          m["train_copy_acc"], f"test, all positions ({label})": m["val_acc"],
+                          "test, copied positions": m["val_copy_acc"]}, x=history.epochs, xlabel="epoch",
+                         ylabel="accuracy", title="accuracy", marker="o")
+        ax.set_ylim(0, 1.02)
+        ax.figure.savefig(folder / "accuracy.png")
     per = result["per_position"]
-    ax.plot(range(1, len(per) + 1), per, ".-")
+    ax = plot_curves({"test accuracy": per}, xlabel="copied position", ylabel="test accuracy",
+                     title=f"test ({label})", marker=".")
     ax.axhline(1 / 9, color="gray", ls=":", label="chance (1/9)")
-    ax.set(xlabel="copied position", ylabel="test accuracy", ylim=(0, 1.02), title=f"test ({label})")
+    ax.set_ylim(0, 1.02)
     ax.legend(loc="best")
-    fig.savefig(folder / "per_position.png")
-    plt.close(fig)
+    ax.figure.savefig(folder / "per_position.png")
+    plt.close("all")
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Train (or ``--load``) and test as ``args`` say; write the run folder; return the summary."""
-    folder = run_folder(args.log) if (args.load is None or args.explicit_log) else None
+def _run(args, log, folder: Path | None) -> dict:
+    config = {k: v for k, v in vars(args).items() if k not in ("saved", "folder")}
+    device = torch.device(args.device)
+    if args.saved is not None:
+        model, train_lengths = args.saved.model, args.saved.extra["train_lengths"]
+        log(f"loaded {args.load}: {model.cell}, {num_params(model):,} parameters, trained at "
+            f"L={train_lengths[0]}, P={train_lengths[1]}, O={train_lengths[2]}")
+        config = {k: config[k] for k in ("device", "log", "test_seq_len", "padding", "test_output_len", "seed",
+                                         "test_samples", "load")} | {"model": model.config}
+    else:
+        train_lengths = [args.train_seq_len, args.padding, args.train_output_len]
+        torch.manual_seed(args.seed)
+        model = CopyModel(args.cell, args.embed_size, args.num_hiddens).to(device)
+    log("configuration: " + json.dumps(config))
+    chunk_len = sum(train_lengths)
+    X_test, Y_test = make_dataset(args.test_samples, args.test_seq_len, args.padding, args.test_output_len,
+                                  args.seed + 1)
+    label = f"L={args.test_seq_len}, O={args.test_output_len}"
+    start = time.perf_counter()
+    history = None
+    if args.saved is None:
+        log(f"model: {args.cell}, {num_params(model):,} parameters; training at L={train_lengths[0]}, "
+            f"P={args.padding}, O={train_lengths[2]} ({args.train_samples} samples), testing at {label}")
+        data = make_dataset(args.train_samples, args.train_seq_len, args.padding, args.train_output_len, args.seed)
+        history = train(model, data, epochs=args.num_epochs, batch_size=args.batch_size, lr=args.lr,
+                        seed=args.seed, device=device, val=(X_test, Y_test), chunk_len=chunk_len, log=log)
+    result = evaluate(model, X_test, Y_test, chunk_len=chunk_len, device=device)
+    seconds = time.perf_counter() - start
+    log(f"test ({label}, read in chunks of {chunk_len} steps, state carried): loss {result['loss']:.4f}, "
+        f"accuracy {result['acc']:.4f}, copy accuracy {result['copy_acc']:.4f}, "
+        f"sequences copied without error {result['sequence_acc']:.4f}")
+    summary = {"config": config, "cell": model.cell, "num_params": num_params(model),
+               "train_lengths": train_lengths, "test": result, "seconds": round(seconds, 3),
+               "torch": torch.__version__}
+    if history is not None:
+        summary["history"] = {"epoch": history.epochs, "train_loss": history.train_loss,
+                              "test_loss": history.val_loss, **history.metrics, "train_seconds": history.train_time}
     if folder is not None:
-        if folder.exists():
-            shutil.rmtree(folder)  # only with --overwrite: parse_args refused otherwise
-        folder.mkdir(parents=True)
-    log = _Log(folder / Path(args.log).name if folder is not None else None)
-    config = {k: v for k, v in vars(args).items() if k not in ("explicit_log",)}
-    try:
-        device = torch.device(args.device)
-        if args.load is not None:
-            saved = checkpoint.load(args.load, CopyModel, device=device)
-            model, train_lengths = saved.model, saved.extra["train_lengths"]
-            log(f"loaded {args.load}: {model.cell}, {num_params(model):,} parameters, trained at "
-                f"L={train_lengths[0]}, P={train_lengths[1]}, O={train_lengths[2]}")
-            config = {k: config[k] for k in ("device", "log", "test_seq_len", "padding", "test_output_len", "seed",
-                                             "test_samples", "load")} | {"model": model.config}
-        else:
-            train_lengths = list(check_lengths(args.train_seq_len, args.padding, args.train_output_len))
-            torch.manual_seed(args.seed)
-            model = CopyModel(args.cell, args.embedding_size, args.hidden_size).to(device)
-        log("configuration: " + json.dumps(config))
-        chunk_len = sum(train_lengths)
-        X_test, Y_test = make_dataset(args.test_samples, args.test_seq_len, args.padding, args.test_output_len,
-                                      args.seed + 1)
-        label = f"L={args.test_seq_len}, O={args.test_output_len}"
-        start = time.perf_counter()
-        history = None
-        if args.load is None:
-            log(f"model: {args.cell}, {num_params(model):,} parameters; training at L={train_lengths[0]}, "
-                f"P={args.padding}, O={train_lengths[2]} ({args.train_samples} samples), testing at {label}")
-            data = make_dataset(args.train_samples, args.train_seq_len, args.padding, args.train_output_len, args.seed)
-            history = train(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.learning_rate,
-                            seed=args.seed, device=device, val=(X_test, Y_test), chunk_len=chunk_len, log=log)
-        result = evaluate(model, X_test, Y_test, chunk_len=chunk_len, device=device)
-        seconds = time.perf_counter() - start
-        log(f"test ({label}, read in chunks of {chunk_len} steps, state carried): loss {result['loss']:.4f}, "
-            f"accuracy {result['acc']:.4f}, copy accuracy {result['copy_acc']:.4f}, "
-            f"sequences copied without error {result['sequence_acc']:.4f}")
-        summary = {"config": config, "cell": model.cell, "num_params": num_params(model),
-                   "train_lengths": train_lengths, "test": result, "seconds": round(seconds, 3),
-                   "torch": torch.__version__}
         if history is not None:
-            summary["history"] = {"epoch": history.epochs, "train_loss": history.train_loss,
-                                  "test_loss": history.val_loss, **history.metrics,
-                                  "train_seconds": history.train_time}
-        if folder is not None:
-            if history is not None:
-                checkpoint.save(folder / "model.pth", model, vocab(), model.config, train_lengths=train_lengths,
-                                seed=args.seed, test_copy_acc=result["copy_acc"])
-            _plots(folder, history if history is not None else _NoHistory(), result, label)
-            (folder / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-            log(f"run folder: {folder}")
+            checkpoint.save(folder / "model.pth", model, vocab(), model.config, train_lengths=train_lengths,
+                            seed=args.seed, test_copy_acc=result["copy_acc"])
+        _plots(folder, history, result, label)
+        (folder / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+        log(f"run folder: {args.folder}")
+    return summary
+
+
+def run(args) -> dict:
+    """Train (or ``--load``) and test as ``args`` (from :func:`parse_args`) say; write the run folder
+    (in a hidden folder beside it, moved into place at the end); return the summary."""
+    staging = None
+    if args.folder is not None:
+        args.folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{args.folder.name}.", dir=args.folder.parent))
+        staging.chmod(0o755)
+    try:
+        with open(staging / f"{args.folder.name}.log", "w") if staging else contextlib.nullcontext() as file:
+            summary = _run(args, _printer(file), staging)
+        if staging is not None:
+            (staging / MARKER).write_text(f"made by {PROG}: --overwrite may replace this folder\n")
+            if args.folder.exists():
+                shutil.rmtree(args.folder)  # a run folder of this tool's, and --overwrite: _check made sure
+            staging.rename(args.folder)
         return summary
-    finally:
-        log.close()
-
-
-class _NoHistory:
-    epochs: list = []
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def main(argv=None) -> int:

@@ -17,11 +17,13 @@ Semantics, offsets and the order of random draws are those of *Dive into Deep Le
 (classic edition, section 8.3): with the same seed of Python's ``random`` module they yield
 the same minibatches. Two additions: pass ``rng=random.Random(seed)`` for a private random
 stream, and a corpus too short for a single minibatch raises a ``ValueError`` saying how long
-it must be (instead of silently yielding nothing).
+it must be (instead of silently yielding nothing). The input is checked once, when an iterator
+or a :class:`SeqDataLoader` is made; the epochs run unchecked.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 
 import numpy as np
@@ -45,29 +47,38 @@ def min_corpus_length(batch_size: int, num_steps: int, use_random_iter: bool) ->
     return (batch_size + 1) * num_steps + (0 if use_random_iter else 1)
 
 
-def _prepare(corpus, batch_size, num_steps, use_random_iter):
+def _corpus(corpus, batch_size, num_steps, use_random_iter) -> torch.Tensor:
+    """The corpus as a 1-d integer tensor long enough for one minibatch, checked once where a call enters."""
     batch_size, num_steps = positive_int(batch_size, "batch_size"), positive_int(num_steps, "num_steps")
+    hint = "encode the text first, e.g. [vocab[t] for line in tokens for t in line]"
     if corpus is None or isinstance(corpus, str) or not hasattr(corpus, "__len__"):
-        raise ValueError(f"corpus must be a flat sequence of token indices (ints), got {type(corpus).__name__}; "
-                         "encode the text first, e.g. [vocab[t] for line in tokens for t in line]")
+        raise ValueError(f"corpus must be a flat sequence of token indices (ints), got {type(corpus).__name__}; {hint}")
     corpus = torch.as_tensor(corpus) if len(corpus) else torch.zeros(0, dtype=torch.long)
     if corpus.dim() != 1 or corpus.is_floating_point():
-        raise ValueError("corpus must be a flat sequence of token indices (ints), "
-                         f"got a tensor of shape {tuple(corpus.shape)} and dtype {corpus.dtype}; "
-                         "flatten lines first, e.g. [vocab[t] for line in tokens for t in line]")
+        raise ValueError(f"corpus must be a flat sequence of token indices (ints), got a tensor of shape "
+                         f"{tuple(corpus.shape)} and dtype {corpus.dtype}; {hint}")
     if len(corpus) and int(corpus.min()) < 0:
-        raise ValueError(f"corpus holds a negative token index ({int(corpus.min())}); token indices start at 0: "
-                         "encode the text with vocab[...]")
+        raise ValueError(f"corpus holds a negative token index ({int(corpus.min())}); token indices start at 0: {hint}")
     need = min_corpus_length(batch_size, num_steps, use_random_iter)
     if len(corpus) < need:
-        kind = "random" if use_random_iter else "sequential"
-        raise ValueError(
-            f"corpus of {len(corpus)} tokens is too short for one minibatch of {batch_size} x "
-            f"{num_steps} tokens with {kind} sampling: it needs at least {need} tokens. "
-            "Use a longer corpus or a smaller batch_size / num_steps.")
+        raise ValueError(f"corpus of {len(corpus)} tokens is too short for one minibatch of {batch_size} x {num_steps} "
+                         f"tokens with {'random' if use_random_iter else 'sequential'} sampling: it needs at least "
+                         f"{need} tokens. Use a longer corpus or a smaller batch_size / num_steps.")
     return corpus
 
 
+def _checked(use_random_iter: bool):
+    """Check the corpus and sizes once, when the iterator is made, then run the lesson's code unchecked."""
+    def wrap(batches):
+        @functools.wraps(batches)
+        def checked(corpus, batch_size: int, num_steps: int, *, rng=None):
+            corpus = _corpus(corpus, batch_size, num_steps, use_random_iter)
+            return batches(corpus, int(batch_size), int(num_steps), rng=rng)
+        return checked
+    return wrap
+
+
+@_checked(use_random_iter=True)
 def seq_data_iter_random(corpus, batch_size: int, num_steps: int, *, rng=None):
     """Minibatches of non-overlapping subsequences in random order (state reset every minibatch).
 
@@ -82,23 +93,18 @@ def seq_data_iter_random(corpus, batch_size: int, num_steps: int, *, rng=None):
 
     ``rng``: a ``random.Random`` (default: the ``random`` module, as in D2L).
     """
-    corpus = _prepare(corpus, batch_size, num_steps, use_random_iter=True)
     rng = random if rng is None else rng
     offset = rng.randint(0, num_steps - 1)
     num_subseqs = (len(corpus) - offset - 1) // num_steps
     initial_indices = list(range(offset, offset + num_subseqs * num_steps, num_steps))
     rng.shuffle(initial_indices)
     num_batches = num_subseqs // batch_size
-    steps = torch.arange(num_steps)
-
-    def batches():
-        for i in range(0, batch_size * num_batches, batch_size):
-            positions = torch.tensor(initial_indices[i: i + batch_size])[:, None] + steps
-            yield corpus[positions], corpus[positions + 1]
-
-    return batches()
+    for i in range(0, batch_size * num_batches, batch_size):
+        positions = torch.tensor(initial_indices[i: i + batch_size])[:, None] + torch.arange(num_steps)
+        yield corpus[positions], corpus[positions + 1]
 
 
+@_checked(use_random_iter=False)
 def seq_data_iter_sequential(corpus, batch_size: int, num_steps: int, *, rng=None):
     """Minibatches that continue each other row by row (state carried over between minibatches).
 
@@ -114,19 +120,14 @@ def seq_data_iter_sequential(corpus, batch_size: int, num_steps: int, *, rng=Non
 
     ``rng``: a ``random.Random`` (default: the ``random`` module, as in D2L).
     """
-    corpus = _prepare(corpus, batch_size, num_steps, use_random_iter=False)
     rng = random if rng is None else rng
     offset = rng.randint(0, num_steps)
     num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
     Xs = corpus[offset: offset + num_tokens].reshape(batch_size, -1)
     Ys = corpus[offset + 1: offset + 1 + num_tokens].reshape(batch_size, -1)
     num_batches = Xs.shape[1] // num_steps
-
-    def batches():
-        for i in range(0, num_steps * num_batches, num_steps):
-            yield Xs[:, i: i + num_steps], Ys[:, i: i + num_steps]
-
-    return batches()
+    for i in range(0, num_steps * num_batches, num_steps):
+        yield Xs[:, i: i + num_steps], Ys[:, i: i + num_steps]
 
 
 class SeqDataLoader:
@@ -146,7 +147,7 @@ class SeqDataLoader:
 
     def __init__(self, corpus, batch_size: int, num_steps: int, use_random_iter: bool = False, *,
                  seed: int | None = None, updates_per_epoch: int | None = None):
-        self.corpus = _prepare(corpus, batch_size, num_steps, use_random_iter)
+        self.corpus = _corpus(corpus, batch_size, num_steps, use_random_iter)
         self.batch_size, self.num_steps = int(batch_size), int(num_steps)
         if seed is not None:
             seed = non_negative_int(seed, "seed")
@@ -155,11 +156,12 @@ class SeqDataLoader:
                                              hint="(minibatches per epoch; None: one pass over the corpus)")
         self.use_random_iter = use_random_iter
         self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
+        self._batches = self.data_iter_fn.__wrapped__  # the corpus is checked: each epoch runs unchecked
         self.rng = random.Random(seed) if seed is not None else None
         self.updates_per_epoch, self._pass = updates_per_epoch, None
 
     def _new_pass(self):
-        return self.data_iter_fn(self.corpus, self.batch_size, self.num_steps, rng=self.rng)
+        return self._batches(self.corpus, self.batch_size, self.num_steps, rng=self.rng)
 
     def __iter__(self):
         if self.updates_per_epoch is None:

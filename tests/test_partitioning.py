@@ -14,7 +14,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seqlib.sampling import (SeqDataLoader, min_corpus_length, minibatch_layout, seq_data_iter_random,
+from seqlib.partitioning import (SeqDataLoader, min_corpus_length, minibatch_layout, seq_data_iter_random,
                              seq_data_iter_sequential)
 
 

@@ -14,7 +14,7 @@ small recurrent models, from scratch and ``torch.nn``, and two-thread steps of a
 so that **one unit is about one minute on a 2-core machine of the class CI runs on**
 (:data:`CI_REFERENCE_SECONDS` was measured on one). A lab's budget is stated in units: a
 budget of 4 means about 4 minutes there. To predict a lab's time on your machine, multiply its
-units by ``minutes_per_unit()`` (``python -m seqlib.reference`` prints it).
+units by ``minutes_per_unit()`` (``make calibrate``, i.e. ``python -m tools.reference``, prints it).
 
 ========================  ===============================================================
 ``reference_seconds()``   time the reference workload here (median of ``repeats``), seconds
@@ -29,15 +29,21 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
-import torch
-from torch import nn
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from seqlib import cli  # noqa: E402
 
 __all__ = ["CI_REFERENCE_SECONDS", "reference_seconds", "units", "minutes_per_unit", "machine"]
 
 # The reference workload's time on a 2-core machine of the CI class (AMD EPYC with AVX-512,
-# torch 2.13.0+cpu), measured with `python -m seqlib.reference` on the idle machine, three runs
+# torch 2.13.0+cpu), measured with `python -m tools.reference` on the idle machine, three runs
 # (1.73-1.76 s): one unit = one minute there. Slower machines of the same class (the issue that
 # introduced units measured one about twice as slow) simply take more minutes per unit.
 CI_REFERENCE_SECONDS = 1.75
@@ -153,11 +159,14 @@ def describe(reference: float) -> str:
             f"{reference:.2f} s, so one unit = {minutes_per_unit(reference):.2f} min here")
 
 
-def main() -> None:
-    reference = reference_seconds()
+def main(argv=None) -> int:
+    args = cli.parse("python -m tools.reference", "How many minutes one reference unit takes on this machine.",
+                     [("--repeats", 5, cli.POSITIVE, "timed runs of the workload; the median counts")], argv)
+    reference = reference_seconds(args.repeats)
     print(describe(reference))
     print(f"A lab of B units takes about B x {minutes_per_unit(reference):.2f} minutes on this machine.")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
