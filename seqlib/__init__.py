@@ -18,6 +18,8 @@ Recurrent networks
   language-model pretraining of its encoder
 - ``seqlib.tagging``    sequence labelling (Day 8): tagged batches with characters, the BiLSTM tagger, its predictions
 - ``seqlib.crf``        the linear-chain CRF output layer: path scores, the forward algorithm, Viterbi, brute force
+- ``seqlib.attention``  attention over a padded batch: the masked softmax, additive and dot-product
+  scores, attention pooling
 - ``seqlib.seq2seq``    sequence to sequence: bidirectional GRU encoder, GRU decoder with or without attention,
   the decoding step for greedy and beam search
 - ``seqlib.baselines``  what a neural model must beat: bag of n-grams (Day 5), most frequent tag and the
@@ -39,7 +41,7 @@ Data
 Training
 - ``seqlib.training``   ``fit`` (validation, LR schedule, early stopping), evaluation, gradient clipping,
   adversarial loss
-- ``seqlib.history``    ``History``: the one record of a training run (``fit`` and the language-model loop)
+- ``seqlib.history``    ``History``: the one record of a training run
 - ``seqlib.lm_train``   what only language models add: state carried or reset, perplexity, their loop, generation
 - ``seqlib.decoding``   from a model to text over one ``step`` protocol: ``generate`` (the one text generation),
   temperature, top-k, top-p, greedy, sampling, beam search; next-token top-k accuracy; measures of
@@ -47,18 +49,17 @@ Training
 - ``seqlib.checkpoint`` save and load a model with its vocabulary and configuration (``weights_only``), with
   errors that say what is wrong
 
-Showing and checking
-- ``seqlib.plots``      every figure but the heatmaps: curves, the live training plot, the unrolled RNN,
-  Zipf's law, minibatch layouts
+Figures that teach (all in the one style of ``seqlib.page.style``)
+- ``seqlib.plots``      curves, the live training plot, Zipf's law, minibatch layouts
 - ``seqlib.heatmaps``   the one heatmap helper (time on the x axis): hidden states, gates, cell vs hidden state
-- ``seqlib.diagrams``   figures that open up a recurrent network: truncated BPTT, one LSTM step, the
-  forget gate as a time constant, paths of single units
-- ``seqlib.widgets``    every interactive control of the labs, with a static rendering for the book
+- ``seqlib.diagrams``   figures that open up a recurrent network: the unrolled RNN, truncated BPTT, one
+  LSTM step, the forget gate as a time constant, paths of single units
+
+The page and the checks
+- ``seqlib.page``       everything a lab uses around its lessons (``from seqlib.page import ...``): the
+  figure style, ``record``/``say``, ``show_source``, tables, seeding, the device, progress bars, widgets
 - ``seqlib.checks``     instant feedback on the exercises: one format (mark, what is wrong, what was
   expected, hint), one module per day
-- ``seqlib.results``    record a lab's headline numbers for the course's results page
-- ``seqlib.utils``      seeding, the device, progress bars, ``show_source``, parameter counts, results
-  tables
 - ``seqlib.validation`` the one validation layer: positive integers, probabilities, names, tensors of a
   given shape (in the lesson's notation), dtype and sizes; one kind of message everywhere
 - ``seqlib.cli``        one style for every command line: an option table, every flag checked before any

@@ -11,7 +11,7 @@ Code written against the book runs with only its import changed::
 
 Names, signatures, defaults (``max_tokens=10000`` in :func:`load_data_time_machine`) and
 semantics are the book's. The functions *are* the course's (from :mod:`seqlib.text`,
-:mod:`seqlib.partitioning`, :mod:`seqlib.lm`, :mod:`seqlib.utils`; training is one call of
+:mod:`seqlib.partitioning`, :mod:`seqlib.lm`, :mod:`seqlib.page`; training is one call of
 :func:`seqlib.training.fit`, generation :func:`seqlib.decoding.generate`); this module only adds the
 names the book uses and the book's small utilities (``Timer``, ``Accumulator``, ``sgd``). Differences, all on inputs the book's code would mishandle: a
 corpus too short for one minibatch raises ``ValueError`` (the book yields nothing),
@@ -35,7 +35,7 @@ from seqlib.partitioning import SeqDataLoader as _CourseLoader
 from seqlib.partitioning import seq_data_iter_random, seq_data_iter_sequential
 from seqlib.text import Vocab, count_corpus, load_corpus_time_machine, read_time_machine, tokenize
 from seqlib.training import _check_loader, clip_gradients, fit, trainable_parameters
-from seqlib.utils import try_gpu
+from seqlib.page.runtime import try_gpu
 from seqlib.validation import non_negative_int as _non_negative_int
 from seqlib.validation import number_in_range as _number_in_range
 from seqlib.validation import positive_int as _positive_int

@@ -1,10 +1,8 @@
-"""Figures that open up a recurrent network: truncated BPTT, one LSTM step, the forget gate as a
-time constant, and the paths that single units take over time (Day 2).
+"""Figures that open up a recurrent network: the RNN unrolled in time (Day 1), truncated BPTT, one
+LSTM step, the forget gate as a time constant, and the paths that single units take over time (Day 2).
 
-Every figure fits the book's column (:data:`seqlib.plots.COLUMN_INCHES` wide) with at most two
-panels side by side; legends sit inside the axes or below them. One-panel functions draw into
-``ax`` when given one and return the axes; multi-panel figures return the figure. The numbers
-come from the lab (a trained model's gates, accuracies): these functions only draw them.
+The numbers come from the lab (a trained model's gates, accuracies): these functions only draw them,
+in the one style of :mod:`seqlib.page.style`, as :mod:`seqlib.plots` does.
 """
 
 from __future__ import annotations
@@ -14,12 +12,13 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import FancyBboxPatch
 
 from seqlib.heatmaps import heatmap
-from seqlib.plots import COLUMN_INCHES, _axes
-from seqlib.validation import finite_number, float_array, positive_int
+from seqlib.page.style import COLUMN_INCHES, new_axes
+from seqlib.validation import ArgumentTypeError, finite_number, float_array, positive_int
 
-__all__ = ["draw_truncated_bptt", "forget_half_life", "plot_forget_decay", "plot_forget_bias",
+__all__ = ["draw_unrolled_rnn", "draw_truncated_bptt", "forget_half_life", "plot_forget_decay", "plot_forget_bias",
            "plot_lstm_step", "plot_unit_paths"]
 
 _STEP_KEYS = ("I", "F", "O", "C_tilde", "C")
@@ -33,9 +32,48 @@ def _vector(name, value, size=None):
     return a
 
 
-# ----------------------------------------------------------------------------------------
-# Truncated backpropagation through time
-# ----------------------------------------------------------------------------------------
+# --- the RNN unrolled in time, and truncated backpropagation through time ---------------------
+
+def draw_unrolled_rnn(num_steps: int = 4, *, weights: Sequence[str] = ("W_{xh}", "W_{hh}", "W_{hq}"),
+                      names: Sequence[str] = ("x", "h", "y"), title: str | None = None, ax=None):
+    """Draw an RNN unrolled over ``num_steps`` time steps, with the weights on the arrows.
+
+    Boxes ``x_t`` (bottom), ``h_t`` (middle) and ``y_t`` (top) for t = 1..num_steps plus the
+    initial state ``h_0``; arrows x_t -> h_t, h_{t-1} -> h_t and h_t -> y_t are labelled with
+    ``weights`` (LaTeX, without dollars), one colour per weight, the same at every step.
+    ``names`` are the letters of input, state and output. Returns the axes (axis hidden).
+    """
+    num_steps = positive_int(num_steps, "num_steps")
+    if len(weights) != 3 or len(names) != 3:
+        raise ValueError("weights and names each need three entries: input->state, state->state, state->output")
+    dx, rows, box_w, box_h = 2.2, (0.0, 1.6, 3.2), 0.9, 0.55  # rows of x, h and y
+    gap = box_h / 2 + 0.05
+    ax = new_axes(ax, 1.9 * (num_steps + 1), 3.6)
+
+    def box(cx, cy, label, face):
+        ax.add_patch(FancyBboxPatch((cx - box_w / 2, cy - box_h / 2), box_w, box_h,
+                                    boxstyle="round,pad=0.05", fc=face, ec="0.2", lw=1.2))
+        ax.text(cx, cy, f"${label}$", ha="center", va="center", fontsize=13)
+
+    def arrow(start, end, label, color, offset):
+        ax.annotate("", xy=end, xytext=start,
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=1.8, shrinkA=0, shrinkB=0))
+        mid = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
+        ax.text(*mid, f"${label}$", color=color, ha="center", va="center", fontsize=11,
+                bbox=dict(fc="white", ec="none", pad=0.5))
+
+    box(0, rows[1], f"{names[1]}_0", "0.92")
+    for t in range(1, num_steps + 1):
+        cx = t * dx
+        for name, row, face in zip(names, rows, ("#dbe9f6", "#fbe3d6", "#dcefdc")):
+            box(cx, row, f"{name}_{{{t}}}", face)
+        arrow((cx, rows[0] + gap), (cx, rows[1] - gap), weights[0], "tab:blue", (0.38, 0))
+        arrow((cx, rows[1] + gap), (cx, rows[2] - gap), weights[2], "tab:green", (0.38, 0))
+        arrow((cx - dx + box_w / 2 + 0.05, rows[1]), (cx - box_w / 2 - 0.05, rows[1]), weights[1], "tab:red", (0, 0.3))
+    ax.set(xlim=(-0.8, num_steps * dx + 0.8), ylim=(-0.6, rows[2] + 0.7), aspect="equal", title=title or "")
+    ax.axis("off")
+    return ax
+
 
 def draw_truncated_bptt(num_steps: int = 12, chunk: int = 4, *, ax=None):
     """States ``H_0 .. H_{num_steps-1}`` in a row: values flow forward across every boundary,
@@ -45,11 +83,10 @@ def draw_truncated_bptt(num_steps: int = 12, chunk: int = 4, *, ax=None):
     and grey, dotted, across a cut, where a dashed red line is labelled ``detach()``. Returns the
     axes (axis hidden).
     """
-    num_steps = positive_int(num_steps, "num_steps")
-    chunk = positive_int(chunk, "chunk")
+    num_steps, chunk = positive_int(num_steps, "num_steps"), positive_int(chunk, "chunk")
     if num_steps < 2:
         raise ValueError(f"num_steps must be at least 2 to show a step, got {num_steps}")
-    ax = _axes(ax, (COLUMN_INCHES, 1.7))
+    ax = new_axes(ax, COLUMN_INCHES, 1.7)
     for t in range(num_steps):
         ax.add_patch(plt.Rectangle((t - 0.3, -0.3), 0.6, 0.6, fc="#dbe9f6", ec="k"))
         ax.text(t, 0, f"$H_{{{t}}}$", ha="center", va="center", fontsize=9)
@@ -69,9 +106,7 @@ def draw_truncated_bptt(num_steps: int = 12, chunk: int = 4, *, ax=None):
     return ax
 
 
-# ----------------------------------------------------------------------------------------
-# The forget gate as a time constant
-# ----------------------------------------------------------------------------------------
+# --- the forget gate as a time constant -------------------------------------------------------
 
 def forget_half_life(b_f: float) -> float:
     """Steps until a memory held by a constant forget gate ``F = sigmoid(b_f)`` is halved.
@@ -90,17 +125,12 @@ def plot_forget_decay(b_f: float, num_steps: int = 80, *, reference: Sequence[fl
     number written beside it, and in the title); thin curves for the ``reference`` biases, whose
     half-lives the legend (below the axes) gives. Returns the axes.
     """
-    b_f = finite_number(b_f, "b_f")
-    num_steps = positive_int(num_steps, "num_steps")
-    ax = _axes(ax, (COLUMN_INCHES / 2, 2.6))
-    t = np.arange(num_steps + 1)
-    colors = plt.cm.viridis(np.linspace(0, 0.85, max(1, len(reference))))
-    for ref, color in zip(reference, colors):
-        F_ref = 1 / (1 + math.exp(-ref))
-        ax.plot(t, F_ref ** t, color=color, lw=1, alpha=0.8,
+    b_f, num_steps = finite_number(b_f, "b_f"), positive_int(num_steps, "num_steps")
+    ax, t = new_axes(ax, COLUMN_INCHES / 2, 2.6), np.arange(num_steps + 1)
+    for ref, color in zip(reference, plt.cm.viridis(np.linspace(0, 0.85, max(1, len(reference))))):
+        ax.plot(t, (1 / (1 + math.exp(-ref))) ** t, color=color, lw=1, alpha=0.8,
                 label=f"$b_f = {ref:g}$: {_steps(forget_half_life(ref))}")
-    F = 1 / (1 + math.exp(-b_f))
-    half = forget_half_life(b_f)
+    F, half = 1 / (1 + math.exp(-b_f)), forget_half_life(b_f)
     ax.plot(t, F ** t, color="k", lw=2.5, label=f"$b_f = {b_f:g}$")
     ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
     if half <= num_steps:
@@ -116,9 +146,7 @@ def plot_forget_decay(b_f: float, num_steps: int = 80, *, reference: Sequence[fl
 
 
 def _steps(n: float) -> str:
-    if math.isinf(n):
-        return "no decay"
-    return f"{n:.1f} steps" if n < 10 else f"{n:.0f} steps"
+    return "no decay" if math.isinf(n) else f"{n:.1f} steps" if n < 10 else f"{n:.0f} steps"
 
 
 def plot_forget_bias(b_f: float, F_trace, offsets, accuracies, *, delta: float, accuracy: float,
@@ -134,11 +162,7 @@ def plot_forget_bias(b_f: float, F_trace, offsets, accuracies, *, delta: float, 
     offsets = _vector("offsets", offsets)
     accuracies = _vector("accuracies", accuracies, len(offsets))
     delta, accuracy = finite_number(delta, "delta"), finite_number(accuracy, "accuracy")
-    if hasattr(F_trace, "detach"):
-        F_trace = F_trace.detach().cpu()
-    F_trace = np.asarray(F_trace, dtype=float)
-    if F_trace.ndim != 2:
-        raise ValueError(f"F_trace must have shape (num_steps, num_hiddens), got {F_trace.shape}")
+    F_trace = float_array(F_trace, "F_trace", ndim=2, what="of shape (num_steps, num_hiddens)")
     fig = plt.figure(figsize=(COLUMN_INCHES, 6.2), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.45, 1])
     ax_decay, ax_acc = top.subplots(1, 2)
@@ -150,15 +174,12 @@ def plot_forget_bias(b_f: float, F_trace, offsets, accuracies, *, delta: float, 
         ax_acc.legend(loc="lower right")
     ax_acc.set(xlabel=r"offset $\Delta$ on every forget bias", ylabel=f"accuracy, length {len(F_trace)}",
                ylim=(0, 1.05), title=f"trained LSTM: accuracy {accuracy:.2f} at $\\Delta = {delta:+g}$")
-    ax_heat = bottom.subplots()
-    heatmap(F_trace, vmin=0, vmax=1, cmap="viridis", ax=ax_heat, step_labels=step_labels,
+    heatmap(F_trace, vmin=0, vmax=1, cmap="viridis", ax=bottom.subplots(), step_labels=step_labels,
             colorbar="$F_t$", title=f"trained LSTM: forget gates with $\\Delta = {delta:+g}$ on every bias")
     return fig
 
 
-# ----------------------------------------------------------------------------------------
-# One LSTM step, unit by unit
-# ----------------------------------------------------------------------------------------
+# --- one LSTM step, unit by unit --------------------------------------------------------------
 
 def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answer: str, title: str = "",
                    hold: float = 0.95):
@@ -171,16 +192,12 @@ def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answ
     ``hold`` are shaded. Top: the gates; bottom left: the cell update
     ``C_t = F_t * C_{t-1} + I_t * C~_t``; bottom right: the answer. Returns the figure.
     """
-    if not isinstance(step, Mapping):
-        raise TypeError(f"step must be a dict of the step's values, got {type(step).__name__}")
-    missing = [k for k in _STEP_KEYS if k not in step]
+    missing = [k for k in _STEP_KEYS if not isinstance(step, Mapping) or k not in step]
     if missing:
-        raise ValueError(f"step is missing {', '.join(missing)}; expected keys {', '.join(_STEP_KEYS)}")
-    values = {k: _vector(f"step[{k!r}]", step[k]) for k in _STEP_KEYS}
-    num_hiddens = len(values["I"])
-    for k, v in values.items():
-        if len(v) != num_hiddens:
-            raise ValueError(f"step[{k!r}] has {len(v)} values, step['I'] has {num_hiddens}")
+        raise ArgumentTypeError(f"step must be a dict of the step's values with keys {', '.join(_STEP_KEYS)}; "
+                                f"missing {', '.join(missing)}")
+    num_hiddens = len(_vector("step['I']", step["I"]))
+    values = {k: _vector(f"step[{k!r}]", step[k], num_hiddens) for k in _STEP_KEYS}
     C_prev = _vector("C_prev", C_prev, num_hiddens)
     symbols = [str(s) for s in symbols]
     probs = _vector("probs", probs, len(symbols))
@@ -217,9 +234,7 @@ def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answ
     return fig
 
 
-# ----------------------------------------------------------------------------------------
-# Paths of single units over time
-# ----------------------------------------------------------------------------------------
+# --- paths of single units over time ----------------------------------------------------------
 
 def plot_unit_paths(C, H, units: Sequence[int], labels: Sequence[str], *, legend_title: str = ""):
     """Cell state (left) and hidden state (right) of a few units over time, one line per example.
@@ -229,8 +244,9 @@ def plot_unit_paths(C, H, units: Sequence[int], labels: Sequence[str], *, legend
     ``labels`` one label per example (its colour and legend entry,
     the legend below the panels). Returns the figure.
     """
-    C, H = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v, dtype=float) for v in (C, H))
-    if C.ndim != 3 or C.shape != H.shape:
+    C, H = (float_array(v, name, ndim=3, what="of shape (num_steps, num_examples, num_hiddens)")
+            for v, name in ((C, "C"), (H, "H")))
+    if C.shape != H.shape:
         raise ValueError(f"C and H must both have shape (num_steps, num_examples, num_hiddens), "
                          f"got {C.shape} and {H.shape}")
     num_steps, num_examples, num_hiddens = C.shape

@@ -3,11 +3,11 @@ r"""Heatmaps over time: the course's one heatmap helper, hidden states, LSTM gat
 **One orientation.** Every heatmap is drawn by :func:`heatmap`, which takes an array of shape
 ``(num_steps, num_units)`` and puts time on the horizontal axis, like every curve of
 :mod:`seqlib.plots`: time step :math:`t = 1, \dots, T` from left to right, unit
-:math:`j = 1, \dots, n` from bottom to top.
+:math:`j = 1, \dots, n` from bottom to top (or named rows, the first at the top: an attention
+map's input tokens in reading order).
 
 Colour scales are fixed so that figures can be compared: 0..1 for sigmoid gates (0 = closed,
-1 = open), -1..1 for tanh quantities (candidates, hidden states). One-panel functions draw into
-``ax`` when given one and return the axes; multi-panel figures return the figure.
+1 = open), -1..1 for tanh quantities (candidates, hidden states).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from seqlib.plots import COLUMN_INCHES, _axes
+from seqlib.page.style import COLUMN_INCHES, new_axes
 from seqlib.validation import float_array
 
-__all__ = ["heatmap", "plot_hidden_states", "GATES", "plot_gates", "plot_cell_vs_hidden"]
+__all__ = ["heatmap", "plot_hidden_states", "plot_gates", "plot_cell_vs_hidden"]
 
 
 def _steps_by_units(name, value):
@@ -33,53 +33,62 @@ def _steps_by_units(name, value):
 LABEL_INCHES = 0.2  # room for one step label on the time axis (a character at 9 points, and a gap)
 
 
-def _max_labels(ax) -> int:
-    """How many step labels fit side by side along ``ax`` (its nominal width), at least 5."""
-    width = ax.get_window_extent().width / ax.figure.dpi  # inches, in a figure or a subfigure
-    return max(5, int(width / LABEL_INCHES))
+def _labels(labels):
+    """Tick labels: ``str`` of each, a space shown as ␣."""
+    return ["␣" if label == " " else str(label) for label in labels]
 
 
-def _time_axis(ax, num_steps, step_labels, max_labels=None):
-    """Time steps t = 1..num_steps on the x axis, labelled with ``step_labels``, thinned to
-    ``max_labels`` (default: as many as fit along the axes at the course's tick-label size)."""
+def _time_axis(ax, num_steps, step_labels, xlabel=None):
+    """Time steps t = 1..num_steps on the x axis, labelled with ``step_labels``, thinned to as many
+    as fit along the axes at the course's tick-label size (words are written upright)."""
     if step_labels is None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("time step $t$")
+        ax.set_xlabel(xlabel or "time step $t$")
         return
     step_labels = list(step_labels)
     if len(step_labels) != num_steps:
         raise ValueError(f"step_labels has {len(step_labels)} entries for {num_steps} time steps")
-    if max_labels is None:
-        max_labels = _max_labels(ax)
-    every = -(-num_steps // max_labels)  # ceil: at most max_labels labels
+    fit = max(5, int(ax.get_window_extent().width / ax.figure.dpi / LABEL_INCHES))  # labels along the axes
+    every = -(-num_steps // fit)  # ceil: at most as many labels as fit
     ticks = list(range(1, num_steps + 1, every))
-    ax.set_xticks(ticks, ["␣" if step_labels[t - 1] == " " else str(step_labels[t - 1]) for t in ticks])  # ␣: a space
-    ax.set_xlabel("time step $t$, labelled with its input" + (f" (every {every})" if every > 1 else ""))
+    ax.set_xticks(ticks, _labels(step_labels[t - 1] for t in ticks))
+    if max(len(str(label)) for label in step_labels) > 1:
+        ax.tick_params(axis="x", labelrotation=90)
+    ax.set_xlabel((xlabel or "time step $t$, labelled with its input") + (f" (every {every})" if every > 1 else ""))
 
 
 def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", title: str | None = None,
             step_labels: Sequence[str] | None = None, ylabel: str = "hidden unit $j$",
-            colorbar: str | bool = True, ax=None):
+            colorbar: str | bool = True, row_labels: Sequence[str] | None = None,
+            xlabel: str | None = None, ax=None):
     """The course's one heatmap: ``M`` of shape (num_steps, num_units), time on the x axis.
 
     Column ``t`` shows ``M[t - 1]`` (time steps t = 1..num_steps, left to right), row ``j`` shows
     unit ``j`` (1..num_units, bottom to top); colours span [``vmin``, ``vmax``] whatever the data,
     so that figures compare. ``step_labels`` (one per step) labels the time axis, e.g. with the
-    inputs. ``colorbar``: ``True``, ``False`` or the colour bar's label. Returns the image.
+    inputs; ``row_labels`` (one per unit) names the rows instead of numbering them, the first at
+    the top (tokens in reading order). ``colorbar``: ``True``, ``False`` or the colour bar's
+    label. Returns the image.
     """
     M = _steps_by_units("M", M)
     if not vmin < vmax:
         raise ValueError(f"need vmin < vmax, got {vmin} and {vmax}")
     num_steps, num_units = M.shape
-    ax = _axes(ax, (min(COLUMN_INCHES, max(5, 0.3 * num_steps + 2)), min(4, max(2, 0.2 * num_units + 1))))
+    if row_labels is not None and len(row_labels) != num_units:
+        raise ValueError(f"row_labels has {len(row_labels)} entries for {num_units} rows")
+    ax = new_axes(ax, max(5, 0.3 * num_steps + 2), min(4, max(2, 0.2 * num_units + 1)))
     image = ax.imshow(M.T, aspect="auto", origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                       extent=(0.5, num_steps + 0.5, 0.5, num_units + 0.5), interpolation="nearest")
     if colorbar is not False:
         ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02,
                            label=colorbar if isinstance(colorbar, str) else None)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if row_labels is None:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    else:
+        ax.set_yticks(range(1, num_units + 1), _labels(row_labels))
+        ax.invert_yaxis()
     ax.set_ylabel(ylabel)
-    _time_axis(ax, num_steps, step_labels)
+    _time_axis(ax, num_steps, step_labels, xlabel)
     if title:
         ax.set_title(title)
     return image
@@ -96,18 +105,14 @@ def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | N
     """
     H = _steps_by_units("H", H)
     num_steps, num_hiddens = H.shape
-    if step_labels is not None and len(step_labels) != num_steps:
-        raise ValueError(f"{len(step_labels)} step_labels for {num_steps} time steps")
     if kind == "heatmap":
-        image = heatmap(H, vmin=-vmax, vmax=vmax, step_labels=step_labels, title=title,
-                        colorbar="$h_{t,j}$", ax=ax)
-        return image.axes
+        return heatmap(H, vmin=-vmax, vmax=vmax, step_labels=step_labels, title=title, colorbar="$h_{t,j}$",
+                       ax=ax).axes
     if kind != "lines":
         raise ValueError(f"kind must be 'lines' or 'heatmap', got {kind!r}")
-    ax = _axes(ax, (5, 3))
-    steps = np.arange(1, num_steps + 1)
-    for j in range(num_hiddens):
-        ax.plot(steps, H[:, j], marker="." if num_steps <= 30 else None, label=f"$h_{{t,{j + 1}}}$")
+    ax = new_axes(ax, 5, 3)
+    ax.plot(np.arange(1, num_steps + 1), H, marker="." if num_steps <= 30 else None,
+            label=[f"$h_{{t,{j + 1}}}$" for j in range(num_hiddens)])
     ax.set_ylim(-1.05 * vmax, 1.05 * vmax)
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_ylabel("hidden state")
@@ -120,13 +125,31 @@ def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | N
     return ax
 
 
-# key in the gates dict -> (title, colour range, colour map)
-GATES = {
-    "I": ("input gate $I_t$", (0.0, 1.0), "viridis"),
-    "F": ("forget gate $F_t$", (0.0, 1.0), "viridis"),
-    "O": ("output gate $O_t$", (0.0, 1.0), "viridis"),
-    "C_tilde": (r"candidate $\tilde{C}_t$", (-1.0, 1.0), "RdBu_r"),
+#: The panels of :func:`plot_gates`: key in the gates dict -> (title, lowest, highest colour, colour map).
+_GATE_PANELS = {
+    "I": ("input gate $I_t$", 0.0, 1.0, "viridis"),
+    "F": ("forget gate $F_t$", 0.0, 1.0, "viridis"),
+    "O": ("output gate $O_t$", 0.0, 1.0, "viridis"),
+    "C_tilde": (r"candidate $\tilde{C}_t$", -1.0, 1.0, "RdBu_r"),
 }
+
+
+def _stacked(panels, *, ncols=1, step_labels=None, title=None, figsize=None):
+    """Heatmaps ``{title: (M, vmin, vmax, cmap)}`` in rows of ``ncols`` panels sharing their axes, the
+    time axis labelled on the bottom row, each row high enough for every hidden unit. Returns the figure."""
+    nrows, num_hiddens = len(panels) // ncols, next(iter(panels.values()))[0].shape[1]
+    row_inches = 0.75 + 0.06 * min(num_hiddens, 40)  # a title, and room for every unit to show
+    fig, axes = plt.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False, layout="constrained",
+                             figsize=figsize or (COLUMN_INCHES, nrows * row_inches + 0.5 + (0.3 if title else 0)))
+    for i, (ax, (name, (M, vmin, vmax, cmap))) in enumerate(zip(axes.flat, panels.items())):
+        heatmap(M, vmin=vmin, vmax=vmax, cmap=cmap, title=name, step_labels=step_labels, ax=ax)
+        if i // ncols < nrows - 1:
+            ax.set_xlabel("")
+        if i % ncols:
+            ax.set_ylabel("")
+    if title:
+        fig.suptitle(title)
+    return fig
 
 
 def plot_gates(gates, *, step_labels=None, title=None, ncols: int = 1, figsize=None):
@@ -139,36 +162,17 @@ def plot_gates(gates, *, step_labels=None, title=None, ncols: int = 1, figsize=N
     rows, the default: every time step gets the column's full width) or 2 (a 2 x 2 grid, for
     short sequences). Returns the figure.
     """
-    missing = [k for k in GATES if k not in gates]
+    missing = [k for k in _GATE_PANELS if k not in gates]
     if missing:
-        raise ValueError(f"gates is missing {', '.join(missing)}; expected keys {', '.join(GATES)}")
+        raise ValueError(f"gates is missing {', '.join(missing)}; expected keys {', '.join(_GATE_PANELS)}")
     if ncols not in (1, 2):
         raise ValueError(f"ncols must be 1 (four rows) or 2 (a 2 x 2 grid), got {ncols!r}")
-    arrays = {k: _steps_by_units(f"gates['{k}']", gates[k]) for k in GATES}
-    num_steps, num_hiddens = arrays["I"].shape
+    arrays = {k: _steps_by_units(f"gates['{k}']", gates[k]) for k in _GATE_PANELS}
     for key, a in arrays.items():
-        if a.shape != (num_steps, num_hiddens):
-            raise ValueError(f"gates[{key!r}] has shape {a.shape}, gates['I'] has {(num_steps, num_hiddens)}")
-    nrows = 4 // ncols
-    if figsize is None:
-        figsize = (COLUMN_INCHES, nrows * _row_inches(num_hiddens) + 0.5 + (0.3 if title else 0))
-    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, sharex=True, sharey=True, squeeze=False,
-                             layout="constrained")
-    for i, (ax, (key, (name, (lo, hi), cmap))) in enumerate(zip(axes.flat, GATES.items())):
-        bottom = i // ncols == nrows - 1
-        heatmap(arrays[key], vmin=lo, vmax=hi, cmap=cmap, title=name, step_labels=step_labels, ax=ax)
-        if not bottom:
-            ax.set_xlabel("")
-        if i % ncols:
-            ax.set_ylabel("")
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def _row_inches(num_hiddens):
-    """Height of one heatmap row: a title, and enough room for every hidden unit to show."""
-    return 0.75 + 0.06 * min(num_hiddens, 40)
+        if a.shape != arrays["I"].shape:
+            raise ValueError(f"gates[{key!r}] has shape {a.shape}, gates['I'] has {arrays['I'].shape}")
+    return _stacked({name: (arrays[k], *rest) for k, (name, *rest) in _GATE_PANELS.items()}, ncols=ncols,
+                    step_labels=step_labels, title=title, figsize=figsize)
 
 
 def plot_cell_vs_hidden(C, H, *, c_max=None, step_labels=None, title=None, figsize=None):
@@ -187,14 +191,7 @@ def plot_cell_vs_hidden(C, H, *, c_max=None, step_labels=None, title=None, figsi
         c_max = max(1.0, largest)
     elif not c_max > 0:
         raise ValueError(f"c_max must be positive, got {c_max!r}")
-    clipped = largest > c_max
-    c_title = f"cell state $C_t$ (range ±{c_max:.2g}" + (f", clipped; max |C| = {largest:.2g})" if clipped else ")")
-    if figsize is None:
-        figsize = (COLUMN_INCHES, 2 * _row_inches(C.shape[1]) + 0.5 + (0.3 if title else 0))
-    fig, axes = plt.subplots(2, 1, figsize=figsize, sharex=True, sharey=True, layout="constrained")
-    heatmap(C, vmin=-c_max, vmax=c_max, title=c_title, step_labels=step_labels, ax=axes[0])
-    heatmap(H, title="hidden state $H_t$ (range ±1)", step_labels=step_labels, ax=axes[1])
-    axes[0].set_xlabel("")
-    if title:
-        fig.suptitle(title)
-    return fig
+    c_title = f"cell state $C_t$ (range ±{c_max:.2g}" + (f", clipped; max |C| = {largest:.2g})"
+                                                         if largest > c_max else ")")
+    return _stacked({c_title: (C, -c_max, c_max, "RdBu_r"), "hidden state $H_t$ (range ±1)": (H, -1, 1, "RdBu_r")},
+                    step_labels=step_labels, title=title, figsize=figsize)

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from seqlib.history import History
-from seqlib.utils import progress as progress_bar
+from seqlib.page import progress as progress_bar
 from seqlib.validation import ArgumentTypeError, number_in_range, one_of, positive_int
 
 __all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss", "adversarial_step"]
@@ -286,7 +286,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     ========================  ================================================================
 
     ``device`` defaults to the device of the model's parameters; batches are moved there. ``progress``
-    shows a progress bar over epochs (:func:`seqlib.utils.progress`; ``TQDM_DISABLE=1`` silences it).
+    shows a progress bar over epochs (:func:`seqlib.page.progress`; ``TQDM_DISABLE=1`` silences it).
     A non-finite training loss raises ``FloatingPointError`` naming the epoch and batch, with advice.
     """
     if monitor is None:

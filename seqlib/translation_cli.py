@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     from seqlib.training import fit
     from seqlib.translation import (BOS_IDX, EOS_IDX, SPLITS, PairDataset, bleu_signature, corpus_bleu,
                                     bleu_tokens, load_multi30k, seq_vocab)
-    from seqlib.utils import default_device, num_params, seed_everything
+    from seqlib.page import default_device, num_params, seed_everything
 
     args = cli.parse(PROG, "Train the Day 9 model (German to English) longer; print its BLEU.", OPTIONS, argv)
     seed_everything(args.seed)

@@ -24,8 +24,8 @@ to record every outcome instead of failing (used to count them: ``python
 tests/test_bad_inputs.py /path/file.jsonl`` prints the table; with ``--known-open`` it prints the
 entries of ``KNOWN_OPEN`` below).
 
-Not driven, with the reason: plotting and widget display functions (``seqlib.plots``,
-``seqlib.heatmaps``, ``seqlib.diagrams``, ``seqlib.widgets``: figures, checked by their own tests), ``seqlib.bench``
+Not driven, with the reason: plotting and widget display functions (``seqlib.plots``, ``seqlib.heatmaps``,
+``seqlib.diagrams``, ``seqlib.page.style``, ``seqlib.page.widgets``: figures, checked by their own tests), ``seqlib.bench``
 (timings), the command lines (``seqlib.cli``, ``seqlib.copy_task.cli``, ``seqlib.translation_cli``: every flag is
 driven by ``tests/test_cli.py``), ``seqlib.d2l``'s ``Animator``/``Timer`` (display helpers of the
 classic API), the per-step and per-layer code that checks nothing by design (``seqlib.cells``'
@@ -235,8 +235,8 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     attention, baselines = _module("seqlib.attention"), _module("seqlib.baselines")
     cells, lm, lm_train = _module("seqlib.cells"), _module("seqlib.lm"), _module("seqlib.lm_train")
     partitioning, timeseries, training = _module("seqlib.partitioning"), _module("seqlib.timeseries"), _module("seqlib.training")
-    history, results, utils, data = (_module("seqlib.history"), _module("seqlib.results"),
-                                     _module("seqlib.utils"), _module("seqlib.data"))
+    history, results, data = _module("seqlib.history"), _module("seqlib.page.results"), _module("seqlib.data")
+    runtime, show = _module("seqlib.page.runtime"), _module("seqlib.page.show")
     d2l = _module("seqlib.d2l")
     day01, day02, day03 = _module("seqlib.checks.day01"), _module("seqlib.checks.day02"), _module("seqlib.checks.day03")
     feedback = _module("seqlib.checks.feedback")
@@ -449,18 +449,16 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     # seqlib.history
     spec("history.History", history.History, lambda: dict(monitor="val_loss", mode="min"), mode="name")
 
-    # seqlib.results
-    spec("results.record", lambda value: results.record(val_ppl=value), lambda: dict(value=4.2), value="real",
+    # seqlib.page
+    spec("page.results.record", lambda value: results.record(val_ppl=value), lambda: dict(value=4.2), value="real",
          aliases={"value": ("val_ppl",)}, ok={"value": {"a string"}})  # short strings can be recorded
-    spec("results.collect", results.collect, lambda: dict(nb={"cells": []}), nb="module")
-
-    # seqlib.utils
-    spec("utils.seed_everything", utils.seed_everything, lambda: dict(seed=0), seed="count")
-    spec("utils.num_params", utils.num_params, lambda: dict(model=linear()), model="module")
-    spec("utils.show_table", lambda **kw: utils.show_table(display_it=False, **kw),
+    spec("page.results.collect", results.collect, lambda: dict(nb={"cells": []}), nb="module")
+    spec("page.runtime.seed_everything", runtime.seed_everything, lambda: dict(seed=0), seed="count")
+    spec("page.runtime.num_params", runtime.num_params, lambda: dict(model=linear()), model="module")
+    spec("page.show.show_table", show.show_table,
          lambda: dict(header=["model", "ppl"], rows=[["lstm", 4.2]]), header="strs", rows="seq",
          ok={"rows": {"empty"}, "header": {"a list of numbers"}})  # a table without rows; numbers as headers
-    spec("utils.show_source", utils.show_source, lambda: dict(obj=utils.num_params), obj="module")
+    spec("page.show.show_source", show.show_source, lambda: dict(obj=runtime.num_params), obj="module")
 
     # seqlib.d2l (the classic API)
     spec("d2l.load_data_time_machine", lambda **kw: d2l.load_data_time_machine(max_tokens=500, **kw),
@@ -1020,8 +1018,9 @@ def test_the_suite_covers_every_public_module():
     """Every module of seqlib with public callables is driven, or excluded above with a reason."""
     import pkgutil
 
-    excluded = {"seqlib.plots", "seqlib.heatmaps", "seqlib.diagrams", "seqlib.widgets", "seqlib.bench", "seqlib.validation",
-                "seqlib.cli", "seqlib.copy_task.cli", "seqlib.translation_cli", "seqlib.cells.equations", "seqlib.cells.layers", "seqlib.fused",
+    excluded = {"seqlib.plots", "seqlib.heatmaps", "seqlib.diagrams", "seqlib.page.style", "seqlib.page.widgets",
+                "seqlib.bench", "seqlib.validation",
+                "seqlib.cli", "seqlib.copy_task.cli", "seqlib.translation_cli", "seqlib.cells.equations", "seqlib.fused", "seqlib.cells.layers",
                 "seqlib.checks", "seqlib.checks.day04", "seqlib.checks.day05"}
     # the package seqlib.copy_task re-exports its modules' callables: the specs drive them through it
     excluded |= {"seqlib.copy_task.task", "seqlib.copy_task.model", "seqlib.copy_task.__main__"}

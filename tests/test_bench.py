@@ -40,7 +40,7 @@ def test_json_output(capsys, monkeypatch):
 
 
 def test_models_of_each_form_have_the_same_size_but_for_torch_second_bias():
-    from seqlib.utils import num_params
+    from seqlib.page import num_params
 
     for cell, blocks in (("rnn", 1), ("lstm", 4), ("gru", 3)):
         lesson, fast, torch_ = (num_params(bench.make_model(f, cell, 28, 16)) for f in bench.FORMS)

@@ -23,7 +23,7 @@ def test_execute_collects_recorded_results_and_smoke_flag(tmp_path):
     lab = _notebook(
         tmp_path / "ok.ipynb",
         "import os\nSMOKE = os.environ['SEQLIB_SMOKE'] == '1'",
-        "from seqlib.results import record\nrecord(acc=0.5, smoke=int(SMOKE))",
+        "from seqlib.page import record\nrecord(acc=0.5, smoke=int(SMOKE))",
     )
     entry = build.execute(lab, tmp_path / "out.ipynb", smoke=True, timeout=60)
     assert entry["status"] == "ok" and entry["error"] is None
@@ -79,9 +79,9 @@ def test_results_page_is_in_the_toc():
 def test_a_failing_lab_is_reported_the_others_still_run_and_the_build_fails(tmp_path, capsys):
     (tmp_path / "labs").mkdir()
     _notebook(tmp_path / "labs" / "day01_ok.ipynb",
-              "from seqlib.results import record\nrecord(answer=42)")
+              "from seqlib.page import record\nrecord(answer=42)")
     _notebook(tmp_path / "labs" / "day02_bad.ipynb", "x = 1", "1 / 0")
-    _notebook(tmp_path / "labs" / "day03_ok.ipynb", "from seqlib.results import record\nrecord(answer=43)")
+    _notebook(tmp_path / "labs" / "day03_ok.ipynb", "from seqlib.page import record\nrecord(answer=43)")
     toc = tmp_path / "_toc.yml"
     toc.write_text(
         "format: jb-book\nroot: book/index\nchapters:\n"
@@ -121,7 +121,7 @@ def test_a_hung_lab_is_stopped_and_run_again(tmp_path, monkeypatch):
 
 
 def test_a_failed_lab_leaves_no_numbers_behind_even_from_cells_before_the_error(tmp_path):
-    lab = _notebook(tmp_path / "half.ipynb", "from seqlib.results import record\nrecord(acc=0.9)", "1 / 0")
+    lab = _notebook(tmp_path / "half.ipynb", "from seqlib.page import record\nrecord(acc=0.9)", "1 / 0")
     entry = build.execute(lab, tmp_path / "out.ipynb", smoke=True, timeout=60)
     assert entry["status"] == "failed" and entry["results"] == {}
 
@@ -130,7 +130,7 @@ def test_a_lab_that_cannot_be_read_publishes_no_stale_page_or_numbers(tmp_path, 
     """Issue 13, item 1: after a good run, a lab whose notebook is broken (not JSON) must not keep
     the old page and numbers: its page says it failed and results.json has no numbers for it."""
     (tmp_path / "labs").mkdir()
-    lab = _notebook(tmp_path / "labs" / "day01_fragile.ipynb", "from seqlib.results import record\nrecord(answer=42)")
+    lab = _notebook(tmp_path / "labs" / "day01_fragile.ipynb", "from seqlib.page import record\nrecord(answer=42)")
     toc = tmp_path / "_toc.yml"
     toc.write_text("format: jb-book\nroot: book/index\nchapters:\n  - file: labs/day01_fragile\n"
                    "  - file: book/setup\n  - file: book/instructors\n  - file: book/results\n  - file: book/references\n")

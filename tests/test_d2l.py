@@ -60,14 +60,15 @@ def test_book_names_and_signatures(name):
 
 
 def test_it_reuses_the_course_implementations():
-    from seqlib import decoding, lm, partitioning, plots, text, training, utils
+    from seqlib import decoding, lm, partitioning, plots, text, training
+    from seqlib.page import runtime
 
     assert d2l.Vocab is text.Vocab and d2l.tokenize is text.tokenize
     assert d2l.seq_data_iter_random is partitioning.seq_data_iter_random
     assert issubclass(d2l.SeqDataLoader, partitioning.SeqDataLoader)
     assert d2l.RNNModelScratch is lm.RNNModelScratch and d2l.RNNModel is lm.RNNModel
     assert d2l.generate is decoding.generate and d2l.fit is training.fit  # training and generation are the course's
-    assert d2l.Animator is plots.LivePlot and d2l.try_gpu is utils.try_gpu
+    assert d2l.Animator is plots.LivePlot and d2l.try_gpu is runtime.try_gpu
 
 
 @pytest.fixture(scope="module")

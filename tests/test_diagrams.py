@@ -1,4 +1,4 @@
-"""seqlib.diagrams: Day 2's explanatory figures fit the book's column, draw what they are given (shapes,
+"""seqlib.diagrams: Day 1's and Day 2's explanatory figures fit the book's column, draw what they are given (shapes,
 labels, panels) and refuse bad input with a clear error."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.patches import FancyBboxPatch, Rectangle  # noqa: E402
 
-from seqlib.diagrams import (draw_truncated_bptt, forget_half_life, plot_forget_bias, plot_forget_decay,  # noqa: E402
-                             plot_lstm_step, plot_unit_paths)
-from seqlib.plots import COLUMN_INCHES  # noqa: E402
+from seqlib.diagrams import (draw_truncated_bptt, draw_unrolled_rnn, forget_half_life, plot_forget_bias,  # noqa: E402
+                             plot_forget_decay, plot_lstm_step, plot_unit_paths)
+from seqlib.page import COLUMN_INCHES  # noqa: E402
 
 RNG = np.random.default_rng(0)
 N = 6  # hidden units
@@ -31,6 +31,34 @@ def close_figures():
 
 def _texts(ax):
     return [t.get_text() for t in ax.texts]
+
+
+# --- the unrolled RNN ----------------------------------------------------------------------------
+
+def test_draw_unrolled_rnn_has_three_boxes_per_step_and_labelled_shared_weights():
+    ax = draw_unrolled_rnn(num_steps=3, title="unrolled")
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == 3 * 3 + 1  # x_t, h_t, y_t per step, and h_0
+    texts = [t.get_text() for t in ax.texts]
+    for label in ["$x_{1}$", "$h_{3}$", "$y_{2}$", "$h_0$"]:
+        assert label in texts
+    assert texts.count("$W_{xh}$") == texts.count("$W_{hh}$") == texts.count("$W_{hq}$") == 3
+    colors = {t.get_text(): t.get_color() for t in ax.texts if t.get_text().startswith("$W")}
+    assert len(set(colors.values())) == 3  # one colour per weight matrix
+    arrows = [c for c in ax.get_children() if type(c).__name__ == "Annotation"]
+    assert len(arrows) == 3 * 3
+    assert ax.get_title() == "unrolled" and not ax.axison
+
+
+def test_draw_unrolled_rnn_takes_other_names_and_rejects_bad_sizes():
+    ax = draw_unrolled_rnn(2, weights=("A", "B", "C"), names=("u", "s", "o"))
+    texts = [t.get_text() for t in ax.texts]
+    assert "$s_0$" in texts and "$u_{2}$" in texts and texts.count("$B$") == 2
+    with pytest.raises(ValueError, match="num_steps must be a positive integer"):
+        draw_unrolled_rnn(0)
+    with pytest.raises(ValueError, match="three entries"):
+        draw_unrolled_rnn(2, weights=("A", "B"))
+
 
 
 # --- truncated BPTT ------------------------------------------------------------------------------

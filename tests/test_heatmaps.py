@@ -17,7 +17,7 @@ import torch  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 
 from seqlib.heatmaps import LABEL_INCHES, heatmap, plot_cell_vs_hidden, plot_gates, plot_hidden_states  # noqa: E402
-from seqlib.plots import COLUMN_INCHES  # noqa: E402
+from seqlib.page import COLUMN_INCHES  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ def test_plot_hidden_states_heatmap_shows_units_as_rows_and_labels_steps():
 
 @pytest.mark.parametrize("kwargs, message", [({"H": np.zeros((2, 3, 4))}, "num_steps, num_hiddens"),
                                              ({"H": np.zeros((2, 3)), "kind": "bars"}, "kind"),
-                                             ({"H": np.zeros((2, 3)), "step_labels": "abc"}, "3 step_labels")])
+                                             ({"H": np.zeros((2, 3)), "step_labels": "abc"}, "step_labels has 3 entries")])
 def test_plot_hidden_states_rejects_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plot_hidden_states(**kwargs)

@@ -9,7 +9,7 @@ import torch.nn.functional as nnf
 from seqlib import cells, decoding, lm, validation
 from seqlib.cells import LSTM_VARIANTS
 from seqlib.lm import RNNLMFast, RNNModel, concise_model, lesson_model
-from seqlib.utils import num_params
+from seqlib.page import num_params
 
 V, H, B, T = 11, 6, 3, 7
 CASES = [("rnn", False), ("lstm", False), ("gru", False), ("gru", True)]

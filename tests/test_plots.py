@@ -1,5 +1,5 @@
-"""seqlib.plots: curves, the live plot, the unrolled RNN and the corpus figures carry the expected artists
-and refuse bad input clearly."""
+"""seqlib.plots and the course's figure style: curves, the live plot and the corpus figures carry the
+expected artists and refuse bad input clearly."""
 
 import matplotlib
 
@@ -8,9 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
-from seqlib.plots import LivePlot, draw_unrolled_rnn, plot_curves, plot_minibatch_layout, plot_zipf  # noqa: E402
+from seqlib.plots import LivePlot, plot_curves, plot_minibatch_layout, plot_zipf  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -58,31 +57,6 @@ def test_live_plot_draws_time_on_the_x_axis():
     assert ax.get_xlabel() == "epoch" and ax.get_xlim() == (0.5, 3.5)
 
 
-def test_draw_unrolled_rnn_has_three_boxes_per_step_and_labelled_shared_weights():
-    ax = draw_unrolled_rnn(num_steps=3, title="unrolled")
-    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
-    assert len(boxes) == 3 * 3 + 1  # x_t, h_t, y_t per step, and h_0
-    texts = [t.get_text() for t in ax.texts]
-    for label in ["$x_{1}$", "$h_{3}$", "$y_{2}$", "$h_0$"]:
-        assert label in texts
-    assert texts.count("$W_{xh}$") == texts.count("$W_{hh}$") == texts.count("$W_{hq}$") == 3
-    colors = {t.get_text(): t.get_color() for t in ax.texts if t.get_text().startswith("$W")}
-    assert len(set(colors.values())) == 3  # one colour per weight matrix
-    arrows = [c for c in ax.get_children() if type(c).__name__ == "Annotation"]
-    assert len(arrows) == 3 * 3
-    assert ax.get_title() == "unrolled" and not ax.axison
-
-
-def test_draw_unrolled_rnn_takes_other_names_and_rejects_bad_sizes():
-    ax = draw_unrolled_rnn(2, weights=("A", "B", "C"), names=("u", "s", "o"))
-    texts = [t.get_text() for t in ax.texts]
-    assert "$s_0$" in texts and "$u_{2}$" in texts and texts.count("$B$") == 2
-    with pytest.raises(ValueError, match="at least 1"):
-        draw_unrolled_rnn(0)
-    with pytest.raises(ValueError, match="three entries"):
-        draw_unrolled_rnn(2, weights=("A", "B"))
-
-
 def test_zipf_plot_has_one_sorted_line_per_ngram_order():
     ax = plot_zipf({"words": [1, 5, 3], "bigrams": [2, 1]})
     lines = ax.get_lines()
@@ -91,12 +65,12 @@ def test_zipf_plot_has_one_sorted_line_per_ngram_order():
 
 
 def test_minibatch_layout_figure_has_a_strip_per_scheme():
-    fig = plot_minibatch_layout(num_tokens=30, batch_size=2, num_steps=4, seed=1)
+    fig = plot_minibatch_layout(corpus_length=30, batch_size=2, num_steps=4, seed=1)
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert len(fig.axes) == 2 and titles[0].startswith("random sampling") and titles[1].startswith("sequential")
     assert len(fig.axes[0].patches) == 30
     # legible in the book: the column's width, labels of 8 pt or more, legend below the panels
-    from seqlib.plots import COLUMN_INCHES
+    from seqlib.page import COLUMN_INCHES
 
     assert fig.get_size_inches()[0] <= COLUMN_INCHES
     assert min(t.get_fontsize() for ax in fig.axes for t in ax.texts) >= 8
@@ -107,7 +81,7 @@ def test_minibatch_layout_figure_has_a_strip_per_scheme():
 def test_course_style_and_figsize_fit_the_book_column():
     import matplotlib as mpl
 
-    from seqlib.plots import COLUMN_INCHES, figsize, use_course_style
+    from seqlib.page import COLUMN_INCHES, figsize, use_course_style
 
     with mpl.rc_context():
         use_course_style()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqlib.results import RESULTS_MIME, collect, record
+from seqlib.page.results import RESULTS_MIME, collect, record
 
 
 def test_record_returns_clean_python_values(capsys):
@@ -53,7 +53,7 @@ def test_record_outside_jupyter_prints_a_readable_table_not_a_mime_dict():
     import sys
     from pathlib import Path
 
-    code = "from seqlib.results import record; record(val_ppl=4.25, steps=3)"
+    code = "from seqlib.page import record; record(val_ppl=4.25, steps=3)"
     env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=120, check=True).stdout
@@ -62,22 +62,25 @@ def test_record_outside_jupyter_prints_a_readable_table_not_a_mime_dict():
 
 
 def test_say_shows_markdown_and_rejects_an_empty_text(capsys, monkeypatch):
-    from seqlib import results
+    from seqlib.page import results, show
 
     results.say("The fused form ran **1.5x** as fast.")
     assert capsys.readouterr().out == "The fused form ran **1.5x** as fast.\n"
     shown = []
-    monkeypatch.setattr(results, "_in_ipython", lambda: True)
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    monkeypatch.setattr(show, "_in_ipython", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw: shown.append(obj))
     results.say("**2.0x**")
-    assert type(shown[0]).__name__ == "Markdown" and shown[0].data == "**2.0x**"
+    record(acc=0.5)
+    assert shown[0] == {"text/markdown": "**2.0x**", "text/plain": "**2.0x**"}
+    assert shown[1][RESULTS_MIME] == {"acc": 0.5} and "<table" in shown[1]["text/html"]
     for bad in ("", "  ", None, 3.5):
         with pytest.raises(TypeError, match="say\\(\\) needs the text"):
             results.say(bad)
 
 
 def test_mean_std_and_its_format_over_seeds():
-    from seqlib.results import mean_pm_std, mean_std
+    from seqlib.page import mean_pm_std, mean_std
+
     mean, std = mean_std([0.9, 0.95, 1.0])
     assert mean == pytest.approx(0.95) and std == pytest.approx(np.std([0.9, 0.95, 1.0]))
     assert mean_std([0.5]) == (0.5, 0.0)

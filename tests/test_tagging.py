@@ -18,7 +18,7 @@ from seqlib.batching import make_loader
 from seqlib.tagging import EOW, PAD_TAG, TaggedDataset, Tagger, char_vocab, predict_tags, spell, tag_sentence
 from seqlib.treebank import UPOS, accuracy, load_treebank, read_conllu, tag_ids, tokenize_words
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab
-from seqlib.utils import num_params
+from seqlib.page import num_params
 
 TINY = """# sent_id = 1
 # text = The page's dog barks.

@@ -1,4 +1,4 @@
-"""seqlib.widgets: the controls draw their default view as an ordinary output, re-render through the
+"""seqlib.page.widgets: the controls draw their default view as an ordinary output, re-render through the
 callback (without a display), and degrade without ipywidgets."""
 
 import sys
@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from seqlib.widgets import generator_view, slider_plot, text_view  # noqa: E402
+from seqlib.page import generator_view, slider_plot, text_view  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*non-interactive.*:UserWarning")
 

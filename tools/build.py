@@ -18,7 +18,7 @@ Steps:
    in the same mode (the key is stored in ``<out>/executed/manifest.json``).
    A failing lab is reported with its cell and error; the other labs still run.
 2. Collect per-lab run times and the numbers each lab recorded with
-   ``seqlib.results.record`` into ``<out>/results.json`` (raw names) and the "Results at a glance"
+   ``seqlib.page.record`` into ``<out>/results.json`` (raw names) and the "Results at a glance"
    page (:mod:`tools.results_page`), which shows them as ``book/results_catalogue.yml`` says:
    grouped into comparisons, each number with a plain-language label, its unit and what it is
    compared with.
@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import nbformat  # noqa: E402
 
-from seqlib.results import RESULTS_MIME, collect  # noqa: E402
+from seqlib.page.results import RESULTS_MIME, collect  # noqa: E402
 from tools import reference  # noqa: E402
 from tools.course import lab_budget, lab_title, toc_labs  # noqa: E402
 from tools.execute import run_lab  # noqa: E402

@@ -1,6 +1,6 @@
 """The "Results at a glance" page of the book, for people: tools/build.py writes it after the labs ran.
 
-Each lab's recorded numbers (``seqlib.results.record``; raw names in ``_build/results.json``) are
+Each lab's recorded numbers (``seqlib.page.record``; raw names in ``_build/results.json``) are
 shown as ``book/results_catalogue.yml`` describes them: grouped into comparisons, each number with
 a plain-language label, its unit, and what kind of figure it is (measured in this run, a baseline,
 the best possible, the course's target, a published result). Keys the catalogue does not name

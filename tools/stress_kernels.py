@@ -44,9 +44,9 @@ def tiny_notebook(folder: Path) -> Path:
 
 
 def widget_notebook(folder: Path) -> Path:
-    """Three cells like a lab's last one: a figure function and a ``seqlib.widgets.slider_plot``."""
+    """Three cells like a lab's last one: a figure function and a ``seqlib.page.slider_plot``."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in (
-        "import matplotlib.pyplot as plt\nfrom seqlib.widgets import slider_plot",
+        "import matplotlib.pyplot as plt\nfrom seqlib.page import slider_plot",
         "def draw(a=0.5):\n    fig, ax = plt.subplots(figsize=(2, 2))\n    ax.plot([0, a])\n    plt.show()",
         "slider_plot(draw, a=(0.0, 1.0, 0.1, 0.5))")])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

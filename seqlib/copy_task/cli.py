@@ -36,8 +36,8 @@ import torch
 from seqlib import checkpoint, cli
 from seqlib.copy_task.model import CELLS, CopyModel, copy_accuracy, fit_options
 from seqlib.copy_task.task import make_dataset, vocab
+from seqlib.page import num_params
 from seqlib.training import fit
-from seqlib.utils import num_params
 
 __all__ = ["OPTIONS", "MARKER", "parse_args", "run", "main", "run_folder"]
 
@@ -140,7 +140,8 @@ def _plots(folder: Path, history, result, label: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from seqlib.plots import plot_curves, use_course_style
+    from seqlib.page import use_course_style
+    from seqlib.plots import plot_curves
 
     use_course_style()
     if history is not None:

@@ -1,8 +1,11 @@
+"""seqlib.page: seeding, the device, progress bars, showing source and tables (figures, results and
+widgets have their own test files)."""
+
 import numpy as np
 import pytest
 import torch
 
-from seqlib.utils import seed_everything, try_gpu
+from seqlib.page.runtime import seed_everything, try_gpu
 
 
 def test_seed_everything_makes_numpy_and_torch_repeatable():
@@ -17,7 +20,7 @@ def test_seed_everything_makes_numpy_and_torch_repeatable():
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
 def test_seed_everything_rejects_bad_seeds(seed):
-    with pytest.raises(ValueError, match="non-negative integer"):
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         seed_everything(seed)
 
 
@@ -31,8 +34,8 @@ def test_try_gpu_rejects_a_bad_index_naming_it(i):
         try_gpu(i)
 
 
-def test_show_source_and_show_table_name_a_bad_argument():
-    from seqlib.utils import show_source, show_table
+def test_show_source_and_show_table_name_a_bad_argument(capsys):
+    from seqlib.page import show_source, show_table
 
     for obj in (None, "num_params", 3):
         with pytest.raises(TypeError, match="obj must be a function, class, method or module"):
@@ -41,14 +44,14 @@ def test_show_source_and_show_table_name_a_bad_argument():
         show_table(None, [])
     with pytest.raises(TypeError, match=r"rows\[0\]"):
         show_table(["a", "b"], ["xy"])            # a string is not a row
-    assert show_table(["a"], [], display_it=False)["text/plain"] == "a"
+    assert show_table(["a"], [], note="n") is None and capsys.readouterr().out == "a\nn\n"
     assert show_table(["a"], [["1"]]) is None  # shown once; nothing left for the cell to print again
 
 
 def test_progress_goes_to_the_terminal_during_the_book_build(monkeypatch):
     from tqdm.std import tqdm as text_tqdm
 
-    from seqlib.utils import progress
+    from seqlib.page import progress
 
     monkeypatch.setenv("SEQLIB_PROGRESS", "terminal")
     bar = progress(range(3), disable=True)
@@ -61,7 +64,7 @@ def test_terminal_progress_bypasses_the_kernels_captured_stderr(monkeypatch):
     """In a Jupyter kernel fd 2 is captured into the notebook; sys.stderr.fileno() is not."""
     import os
 
-    from seqlib.utils import progress
+    from seqlib.page import progress
 
     read_end, write_end = os.pipe()
 
@@ -90,11 +93,10 @@ def _shown_source(monkeypatch, obj, **kwargs):
     """The MIME bundle show_source displays for ``obj`` in a notebook."""
     import IPython.display
 
-    import seqlib.utils
-    from seqlib.utils import show_source
+    from seqlib.page import show, show_source
 
     shown = []
-    monkeypatch.setattr(seqlib.utils, "_in_ipython", lambda: True)
+    monkeypatch.setattr(show, "_in_ipython", lambda: True)
     monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append((obj, raw)))
     show_source(obj, **kwargs)
     ((bundle, raw),) = shown
@@ -103,7 +105,7 @@ def _shown_source(monkeypatch, obj, **kwargs):
 
 
 def test_show_source_displays_a_short_function_open_and_highlighted(monkeypatch):
-    from seqlib.utils import seed_everything
+    from seqlib.page import seed_everything
 
     bundle = _shown_source(monkeypatch, seed_everything)
     assert bundle["text/plain"].startswith("def seed_everything(seed: int)") and "torch.manual_seed" in bundle["text/plain"]
@@ -127,18 +129,25 @@ def test_show_source_collapses_a_long_source_behind_a_toggle(monkeypatch):
     assert "<details" not in _shown_source(monkeypatch, LSTMWithBPTT, max_lines=1000)["text/html"]
 
 
-def test_show_source_can_leave_out_the_docstring(monkeypatch):
-    from seqlib.lm_train import top_k_accuracy
+@torch.no_grad()
+def _decorated(x):
+    """Double ``x``.
 
-    full = _shown_source(monkeypatch, top_k_accuracy, max_lines=1000)["text/plain"]
-    code = _shown_source(monkeypatch, top_k_accuracy, docstring=False, max_lines=1000)["text/plain"]
-    assert '"""' in full and '"""' not in code and "ties broken" not in code
-    assert code.startswith("@torch.no_grad()\ndef top_k_accuracy(") and code.splitlines()[-1] == full.splitlines()[-1]
-    assert len(code.splitlines()) < len(full.splitlines())
+    Warm-up: a docstring of several lines.
+    """
+
+    return 2 * x
+
+
+def test_show_source_can_leave_out_the_docstring(monkeypatch):
+    full = _shown_source(monkeypatch, _decorated)["text/plain"]
+    code = _shown_source(monkeypatch, _decorated, docstring=False)["text/plain"]
+    assert '"""' in full and '"""' not in code and "Warm-up" not in code
+    assert code == "@torch.no_grad()\ndef _decorated(x):\n    return 2 * x"
 
 
 def test_show_source_prints_outside_a_notebook(capsys):
-    from seqlib.utils import seed_everything, show_source
+    from seqlib.page import seed_everything, show_source
 
     show_source(seed_everything, docstring=False)
     out = capsys.readouterr().out
@@ -148,7 +157,7 @@ def test_show_source_prints_outside_a_notebook(capsys):
 def test_tqdm_disable_turns_off_the_notebook_bar_too(monkeypatch):
     import tqdm.auto
 
-    from seqlib.utils import progress
+    from seqlib.page import progress
 
     monkeypatch.delenv("SEQLIB_PROGRESS", raising=False)
     monkeypatch.setenv("TQDM_DISABLE", "1")

@@ -1,15 +1,10 @@
-"""Every interactive control of the labs: ipywidgets that degrade gracefully.
+"""Every interactive control of the labs (:func:`slider_plot`, :func:`text_view`, :func:`generator_view`).
 
-- :func:`slider_plot`: sliders that redraw a figure, ``draw(**values)``.
-- :func:`text_view`: a text box (and optionally a time-step slider bounded by the text's
-  length) that re-renders a figure or an HTML snippet, ``render(text)`` or ``render(text, t)``.
-- :func:`generator_view`: a text generator's controls (prompt, decoding strategy, temperature,
-  k, p, length, seed) that show what ``generate(...)`` writes.
-
-In Jupyter (and Colab) the controls re-render when moved or edited. The static book cannot
-run Python callbacks, so each control first draws its default view as an ordinary output
-(``static=True``; pass ``static=False`` when the lab has drawn it itself), then shows the
-control. Without ipywidgets a control prints a note and returns ``None`` instead of failing.
+In Jupyter (and Colab) the controls re-render when moved or edited. The static book cannot run
+Python callbacks, so each control first draws its default view as an ordinary output
+(``static=True``; pass ``static=False`` when the lab has drawn it itself), then returns the
+control (display it, or leave it as the cell's last expression). Without ipywidgets a control
+prints a note and returns ``None`` instead of failing.
 """
 
 from __future__ import annotations
@@ -21,7 +16,7 @@ import matplotlib.pyplot as plt
 
 __all__ = ["slider_plot", "text_view", "generator_view"]
 
-_NO_WIDGETS = "(The interactive version needs ipywidgets: pip install ipywidgets)"
+_LABEL = {"description_width": "initial"}  # a control's whole name shown beside it
 
 
 def _ipywidgets():
@@ -29,7 +24,7 @@ def _ipywidgets():
     try:
         import ipywidgets
     except ImportError:
-        print(_NO_WIDGETS)
+        print("(The interactive version needs ipywidgets: pip install ipywidgets)")
         return None
     return ipywidgets
 
@@ -42,6 +37,19 @@ def _show(result):
         display(HTML(result))
     else:
         plt.show()
+
+
+def _rerender(out, message, render, ok: str = "") -> None:
+    """Replace the output ``out`` by what ``render()`` shows; a ``ValueError`` (an input ``render``
+    cannot read) is written to the label ``message`` instead of stopping the notebook."""
+    with out:
+        out.clear_output(wait=True)
+        try:
+            _show(render())
+            message.value = ok
+        except ValueError as err:
+            plt.close("all")
+            message.value = f"⚠ {err}"
 
 
 def _slider_spec(name, spec):
@@ -60,8 +68,7 @@ def _slider(widgets, name, spec):
     lo, hi, step, value = spec
     integer = all(isinstance(v, numbers.Integral) for v in spec)
     cls = widgets.IntSlider if integer else widgets.FloatSlider
-    return cls(min=lo, max=hi, step=step, value=value, description=name, continuous_update=False,
-               style={"description_width": "initial"})
+    return cls(min=lo, max=hi, step=step, value=value, description=name, continuous_update=False, style=_LABEL)
 
 
 def slider_plot(draw, *, static: bool = True, **sliders):
@@ -70,17 +77,7 @@ def slider_plot(draw, *, static: bool = True, **sliders):
     Each keyword is a slider, ``name=(min, max, step, value)``; integers give an IntSlider,
     otherwise a FloatSlider. ``draw`` makes its figure with pyplot (``plt.subplots`` ...);
     the helper shows it below the sliders and redraws it whenever a slider is released.
-    ``static=True`` first draws the default values as an ordinary output, for the static book.
-    Returns the widget (display it, or leave it as the cell's last expression), or ``None``
-    with a printed note when ipywidgets is not installed.
-
-    Example::
-
-        def draw(scale, num_steps):
-            fig, ax = plt.subplots()
-            ax.plot(simulate(scale, num_steps))
-
-        slider_plot(draw, scale=(0.0, 2.0, 0.1, 0.9), num_steps=(5, 40, 1, 20))
+    Example: ``slider_plot(draw, scale=(0.0, 2.0, 0.1, 0.9), num_steps=(5, 40, 1, 20))``.
     """
     if not callable(draw):
         raise TypeError(f"draw must be a function of the slider values, got {type(draw).__name__}")
@@ -116,14 +113,8 @@ def text_view(render, text: str, *, step: bool = False, description: str = "text
     ``len(text) - 1`` of the current text (its bound follows the text). ``normalize`` is
     applied to the box's content first (default: strip spaces at both ends). A ``ValueError``
     raised by ``render`` (a text it cannot read) is shown as a one-line message under the box
-    instead of stopping the notebook. ``static=True`` first renders ``text`` (at ``t = 0``) as
-    an ordinary output, for the static book. Returns the widget, or ``None`` with a printed
-    note when ipywidgets is not installed.
-
-    Example::
-
-        text_view(lambda s: attention_html(predict(s)), "not bad at all", description="sentence")
-        text_view(show_step, "ABCA", step=True, normalize=lambda s: "".join(s.split()))
+    instead of stopping the notebook. The static view renders ``text`` at ``t = 0``. Example:
+    ``text_view(show_step, "ABCA", step=True, normalize=lambda s: "".join(s.split()))``.
     """
     if not callable(render):
         raise TypeError(f"render must be a function of the text, got {type(render).__name__}")
@@ -142,12 +133,10 @@ def text_view(render, text: str, *, step: bool = False, description: str = "text
     if widgets is None:
         return None
     box = widgets.Text(value=text, description=description, continuous_update=False,
-                       layout=widgets.Layout(width=width), style={"description_width": "initial"})
+                       layout=widgets.Layout(width=width), style=_LABEL)
     slider = widgets.IntSlider(value=0, min=0, max=max(0, len(text) - 1), description="time step",
-                               continuous_update=False, style={"description_width": "initial"}) if step else None
-    message = widgets.Label()
-    out = widgets.Output()
-
+                               continuous_update=False, style=_LABEL) if step else None
+    message, out = widgets.Label(), widgets.Output()
     busy = []  # set while updating: moving slider.max may clip slider.value, which calls update again
 
     def update(_change=None):
@@ -158,14 +147,7 @@ def text_view(render, text: str, *, step: bool = False, description: str = "text
             value = normalize(box.value)
             if slider is not None:
                 slider.max = max(0, len(value) - 1)
-            with out:
-                out.clear_output(wait=True)
-                try:
-                    _show(view(value, slider.value if slider is not None else 0))
-                    message.value = ""
-                except ValueError as err:
-                    plt.close("all")
-                    message.value = f"⚠ {err}"
+            _rerender(out, message, lambda: view(value, slider.value if slider is not None else 0))
         finally:
             busy.clear()
 
@@ -180,6 +162,7 @@ STRATEGIES = ("sample", "top-k", "top-p", "greedy", "beam")
 
 
 def _pre(text: str) -> str:
+    """The generated text as a ``<pre>`` block that wraps long lines."""
     return f'<pre class="generated" style="white-space: pre-wrap">{html.escape(text)}</pre>'
 
 
@@ -192,10 +175,8 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
     A prompt box, a menu of ``strategies`` (names ``generate`` understands; the first is the
     default), sliders ``(min, max, step, value)`` for the temperature, ``k``, ``p`` and the
     length, and a button that draws again with the next seed. The text is regenerated whenever
-    a control changes. ``static=True`` first shows the default text as an ordinary output, for
-    the static book. A ``ValueError`` from ``generate`` (a prompt it cannot read) is shown as a
-    one-line message instead of stopping the notebook. Returns the widget, or ``None`` with a
-    printed note when ipywidgets is not installed.
+    a control changes. A ``ValueError`` from ``generate`` (a prompt it cannot read) is shown as
+    a one-line message instead of stopping the notebook.
     """
     if not callable(generate):
         raise TypeError(f"generate must be a function returning the generated text, got {type(generate).__name__}")
@@ -214,7 +195,7 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
     if widgets is None:
         return None
     box = widgets.Textarea(value=prompt, description="prompt", continuous_update=False,
-                           layout=widgets.Layout(width="90%"), style={"description_width": "initial"})
+                           layout=widgets.Layout(width="90%"), style=_LABEL)
     menu = widgets.Dropdown(options=list(strategies), value=strategies[0], description="strategy")
     controls = {name: _slider(widgets, name, spec) for name, spec in sliders.items()}
     again = widgets.Button(description="again (next seed)")
@@ -222,13 +203,7 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
 
     def update(_change=None):
         values.update(prompt=box.value, strategy=menu.value, **{n: c.value for n, c in controls.items()})
-        with out:
-            out.clear_output(wait=True)
-            try:
-                _show(_pre(generate(**values)))
-                message.value = f"seed {values['seed']}"
-            except ValueError as err:
-                message.value = f"⚠ {err}"
+        _rerender(out, message, lambda: _pre(generate(**values)), ok=f"seed {values['seed']}")
 
     def next_seed(_button):
         values["seed"] += 1
@@ -238,6 +213,5 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
         control.observe(update, names="value")
     again.on_click(next_seed)
     update()
-    rows = [box, widgets.HBox([menu, again]), widgets.HBox([controls["temperature"], controls["top_k"]]),
-            widgets.HBox([controls["top_p"], controls["length"]]), message, out]
-    return widgets.VBox(rows)
+    return widgets.VBox([box, widgets.HBox([menu, again]), widgets.HBox([controls["temperature"], controls["top_k"]]),
+                         widgets.HBox([controls["top_p"], controls["length"]]), message, out])
