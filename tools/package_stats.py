@@ -31,9 +31,9 @@ PACKAGE = ROOT / "seqlib"
 # Modules whose job is a boundary or the page, not a lesson (prefix match on the dotted name).
 NOT_LESSON = ("seqlib.checks", "seqlib.page", "seqlib.validation", "seqlib.data", "seqlib.cli",
               "seqlib.checkpoint", "seqlib.copy_task.cli", "seqlib.copy_task.__main__",
-              "seqlib.translation_cli", "seqlib.__init__", "seqlib.d2l", "seqlib.widgets",
-              "seqlib.results", "seqlib.utils", "seqlib.plots", "seqlib.heatmaps", "seqlib.diagrams",
-              "seqlib.bench", "seqlib.reference")
+              "seqlib.translation_cli", "seqlib.__init__", "seqlib.d2l",
+              "seqlib.plots", "seqlib.heatmaps", "seqlib.diagrams",
+              "seqlib.bench")
 
 
 def _docstring_lines(tree: ast.AST) -> set[int]:
