@@ -1,4 +1,4 @@
-"""Instant feedback on the exercises of Day 1 (the RNN forward pass)."""
+"""Checks of Day 1 (the RNN forward pass): one RNN step, the parameter count of an RNN."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ from seqlib.validation import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
 
-# ----------------------------------------------------------------------------------------
-# Day 1: one RNN step, and the parameter count of an RNN
-# ----------------------------------------------------------------------------------------
 
 # (batch_size, num_inputs, num_hiddens): square weights first (a transposed W_xh then gives
 # wrong values instead of an error, which we can name), then batch 1 and non-square weights.

@@ -1,11 +1,5 @@
-"""Instant feedback on the exercises of Day 2 (LSTM and GRU from scratch).
-
-Each check runs the student's code on small random inputs, compares it with ``torch.nn``
-(``nn.LSTMCell``, ``nn.GRUCell``, the parameter counts of ``nn.RNN``/``nn.GRU``/``nn.LSTM``),
-names the mistake when it recognises one and reports in the course's one format
-(:func:`seqlib.checks.feedback.report`): a mark, what is wrong, what was expected, a hint.
-It returns a ``Verdict`` and never raises on a wrong answer.
-"""
+"""Checks of Day 2 (LSTM and GRU from scratch), against ``nn.LSTMCell``, ``nn.GRUCell`` and the
+parameter counts of ``nn.RNN``/``nn.GRU``/``nn.LSTM``; known mistakes are named."""
 
 from __future__ import annotations
 
@@ -66,9 +60,6 @@ def _same(a, b):
     return a.shape == b.shape and torch.allclose(a, b, atol=_ATOL)
 
 
-# ----------------------------------------------------------------------------------------
-# Exercise: one LSTM step in nn.LSTMCell's layout
-# ----------------------------------------------------------------------------------------
 
 def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", biases=2, g_act=torch.tanh,
                   h_tanh=True):
@@ -151,9 +142,6 @@ def check_lstm_step(lstm_step) -> Verdict:
     return report(True, "lstm_step matches nn.LSTMCell (batch sizes 3 and 1, two shapes)")
 
 
-# ----------------------------------------------------------------------------------------
-# Exercise: one GRU step in nn.GRUCell's layout
-# ----------------------------------------------------------------------------------------
 
 def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, swap_z=False,
                  biases=2):
@@ -231,9 +219,6 @@ def check_gru_step(gru_step) -> Verdict:
     return report(True, "gru_step matches nn.GRUCell (batch sizes 3 and 1, two shapes)")
 
 
-# ----------------------------------------------------------------------------------------
-# Exercise: predict the parameter counts of nn.RNN, nn.GRU, nn.LSTM
-# ----------------------------------------------------------------------------------------
 
 _BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 _MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}

@@ -1,11 +1,4 @@
-"""Instant feedback on the exercises of Day 3 (language models on *The Time Machine*).
-
-Every check calls the student's function on cases whose answers come from ``torch`` /
-``torch.nn`` (not from a second copy of the lesson's code), prints ✅ or ❌ with what went
-wrong, what was expected and a hint, in the course's one format
-(:func:`seqlib.checks.feedback.report`), returns a ``Verdict`` and never raises
-(:func:`seqlib.checks.feedback.call_student`): a wrong answer must not stop the notebook.
-"""
+"""Checks of Day 3 (language models on *The Time Machine*), against ``torch`` / ``torch.nn``."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""Instant feedback on the exercises of Day 4 (forecasting).
-
-Each check runs the student's answer on small inputs with known answers, compares it with
-the tested reference in :mod:`seqlib.timeseries` and reports in the course's one format
-(:func:`seqlib.checks.feedback.report`): a mark, what is wrong, what was expected, a hint.
-A check never raises on a wrong answer (papermill fails a lab on any error).
-"""
+"""Checks of Day 4 (forecasting), against :mod:`seqlib.timeseries`."""
 
 from __future__ import annotations
 
@@ -24,9 +18,6 @@ def _numbers(values) -> str:
     return "[" + ", ".join(f"{float(v):g}" for v in values) + "]"
 
 
-# ----------------------------------------------------------------------------------------
-# Exercise 1: the sliding-window Dataset
-# ----------------------------------------------------------------------------------------
 
 @guard("the class SlidingWindows(series, window), a torch.utils.data.Dataset with __init__, __len__ and "
        "__getitem__,")
@@ -110,9 +101,6 @@ def check_window_dataset(cls) -> Verdict:
                   f"batches {tuple(batch[0].shape)}")
 
 
-# ----------------------------------------------------------------------------------------
-# Exercise 2: the persistence baseline
-# ----------------------------------------------------------------------------------------
 
 @guard("persistence_mse(X, y)")
 def check_persistence_mse(fn) -> Verdict:

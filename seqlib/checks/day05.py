@@ -1,10 +1,4 @@
-"""Instant feedback on the exercises of Day 5 (sentiment classification).
-
-Each check runs the student's function on a batch whose answer comes from the tested
-reference in :mod:`seqlib.batching` (or is known by hand), and reports in the course's one
-format (:func:`seqlib.checks.feedback.report`): a mark, what is wrong, what was expected,
-a hint. A check never raises on a wrong answer (an error would stop the notebook).
-"""
+"""Checks of Day 5 (sentiment classification), against :mod:`seqlib.batching`."""
 
 from __future__ import annotations
 

@@ -1,10 +1,4 @@
-"""Instant feedback on the exercises of Day 6 (text generation on Tiny Shakespeare).
-
-Every check calls the student's function on fixed cases, compares with the course's decoding
-filters (:func:`seqlib.decoding.filter_logits`, tested against brute force) or with the
-definitions, prints ✅ or ❌ with what went wrong, what was expected and a hint in the course's
-one format (:func:`seqlib.checks.feedback.report`), and never raises.
-"""
+"""Checks of Day 6 (text generation), against :func:`seqlib.decoding.filter_logits` and the definitions."""
 
 from __future__ import annotations
 

@@ -1,12 +1,7 @@
-"""Instant feedback on the exercises of Day 7 (the copy task).
+"""Checks of Day 7 (the copy task), against :mod:`seqlib.copy_task` and :mod:`seqlib.cells`.
 
-Each check runs the student's function, compares it with the tested reference of
-:mod:`seqlib.copy_task` or :mod:`seqlib.cells` (never a second copy of the lesson's code), names
-the mistake when it recognises one and reports in the course's one format
-(:func:`seqlib.checks.feedback.report`). It returns a ``Verdict`` and never raises on a wrong answer.
 The copy task's check grades the lab's sample and two drawn anew at every call, and describes a right
-sample without printing it, so that an answer hard-coded for the lab's sample fails.
-"""
+sample without printing it, so that an answer hard-coded for the lab's sample fails."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Instant feedback on the exercises of Day 8 (bidirectional networks and the CRF output layer).
-
-Each check runs the student's function on a small seeded case whose answer comes from a tested
-reference (:func:`seqlib.batching.bidirectional_states`, itself tested against ``torch.nn``'s
-bidirectional LSTM; :class:`seqlib.crf.CRF`, tested against brute-force enumeration) and reports in
-the course's one format (:func:`seqlib.checks.feedback.report`). A check never raises.
-"""
+"""Checks of Day 8 (bidirectional networks, the CRF output layer), against
+:func:`seqlib.batching.bidirectional_states` and :class:`seqlib.crf.CRF`."""
 
 from __future__ import annotations
 

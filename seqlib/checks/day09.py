@@ -1,12 +1,6 @@
-"""Instant feedback on the exercises of Day 9 (sequence to sequence with attention).
-
-Each check runs the student's function on inputs whose answer comes from the tested reference
-(:class:`seqlib.attention.AdditiveAttention` for one decoder step; the ranking rule of
-:func:`seqlib.decoding.beam_search`, a stable sort of all extensions, for one step of beam search)
-and reports in the course's one format (:func:`seqlib.checks.feedback.report`). A check never raises on a wrong answer.
-It grades the lab's case and two drawn anew at every call (:func:`seqlib.checks.feedback.fresh_seeds`), so that
-an answer hard-coded for one case fails, and it describes what a right answer gives without printing its values.
-"""
+"""Checks of Day 9 (attention, beam search), against :class:`seqlib.attention.AdditiveAttention` and the
+ranking rule of :func:`seqlib.decoding.beam_search`. Each grades the lab's case and two drawn anew at
+every call, and describes a right answer without printing its values."""
 
 from __future__ import annotations
 

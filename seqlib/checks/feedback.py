@@ -1,20 +1,14 @@
 """Instant feedback on the labs' exercises: the one format every check prints.
 
-A check runs the student's answer, compares it with a reference computed by ``torch.nn``
-or by a tested function of ``seqlib`` (never by a second copy of the lesson's code), prints
-one specific message and returns a :class:`Verdict` (true when the answer passed)::
+A check runs the student's answer through :func:`call_student` (exceptions as text, a time limit of
+:data:`LIMIT` s, NaN caught), compares it with ``torch.nn`` or a tested ``seqlib`` function, prints::
 
     ✅ what was verified
     ❌ what is wrong, and why
        expected: what a right answer gives
        hint: what to try
 
-A check never raises on a wrong answer (papermill fails a lab on any error). It calls the
-student's code only through :func:`call_student`, which returns the student's exception as text
-to explain, gives up on a call that runs past :data:`LIMIT` seconds and stops at a result holding
-NaN; the decorator :func:`guard` of every check turns those two, and any answer the check could
-not compare, into feedback. Each day's checks live in ``seqlib.checks.dayNN`` and report through
-:func:`report`.
+and returns a :class:`Verdict`. The decorator :func:`guard` makes every check report, never raise.
 """
 
 from __future__ import annotations
@@ -25,6 +19,7 @@ import operator
 import os
 import random
 import signal
+import textwrap
 import threading
 import time
 import traceback
@@ -38,29 +33,20 @@ __all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh
 PASS, FAIL = "✅", "❌"
 
 
-#: Seconds one call of the student's code may run before the check gives up on it (an endless loop?);
-#: the environment variable ``SEQLIB_CHECK_LIMIT`` sets another (the tests use 0.5).
+#: Seconds one call of the student's code may run (``SEQLIB_CHECK_LIMIT`` sets another; the tests use 0.5).
 LIMIT = float(os.environ.get("SEQLIB_CHECK_LIMIT", "5"))
 
-#: Feedback lines wrap at this width, so that they fit the book's column without scrolling.
+#: Feedback lines wrap at this width (the book's column).
 WIDTH = 78
 
 
 def _wrap(line: str, indent: str) -> list[str]:
-    """``line`` wrapped at :data:`WIDTH` characters, continuation lines indented by ``indent``."""
-    import textwrap
-
     return textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_long_words=False,
                          break_on_hyphens=False, drop_whitespace=True) or [line]
 
 
 class Verdict:
-    """What a check returns: true when the student's answer passed, false otherwise.
-
-    It behaves as the bool in ``if``, ``assert``, ``all(...)`` and ``== True``, and, as the
-    last expression of a notebook cell, displays nothing: the check has already printed its
-    verdict, so the page shows no bare ``True``/``False`` under it.
-    """
+    """True when the answer passed; a bool everywhere, but shows nothing as a cell's last expression."""
 
     __slots__ = ("ok",)
 
@@ -82,16 +68,11 @@ class Verdict:
         return f"Verdict({self.ok})"
 
     def _ipython_display_(self) -> None:
-        """Show nothing in Jupyter: the verdict was printed by the check."""
+        pass
 
 
 def report(ok: bool, message: str, hint: str | None = None, *, expected: str | None = None) -> Verdict:
-    """Print the verdict in the one format of the course; return it as a :class:`Verdict`.
-
-    ``✅ message`` on success. On failure ``❌ message``, then ``expected: ...`` (what a right
-    answer gives, when it says more than the message) and ``hint: ...`` (what to try), each
-    on its own indented line. ``expected`` and ``hint`` are shown only on failure.
-    """
+    """Print ``✅ message``, or ``❌ message`` with ``expected:`` and ``hint:`` lines; return the :class:`Verdict`."""
     ok = bool(ok)
     lines = _wrap(f"{PASS if ok else FAIL} {message}", "   ")
     if not ok:
@@ -104,11 +85,7 @@ def report(ok: bool, message: str, hint: str | None = None, *, expected: str | N
 
 
 def require_callable(fn, name: str, definition: str) -> Verdict | None:
-    """``None`` if ``fn`` is callable, else report it (``❌ name should be ...``) and return ``False``.
-
-    ``definition`` is how the student defines it, e.g. ``"rnn_step(x_t, h_prev, W_xh, W_hh, b_h)"``
-    or ``"the class SlidingWindows(series, window)"``; :func:`guard` calls it for every check.
-    """
+    """``None`` if ``fn`` is callable, else the failure reported; ``definition``: ``"rnn_step(x, h)"``, ``"the class C(a)"``."""
     if callable(fn):
         return None
     what = "class" if definition.startswith("the class") else "function"
@@ -118,7 +95,7 @@ def require_callable(fn, name: str, definition: str) -> Verdict | None:
 
 
 class _Stop(Exception):
-    """The student's call ended the check: it ran past :data:`LIMIT` or returned NaN (:func:`guard` reports it)."""
+    """The student's call ran past :data:`LIMIT` or returned NaN: :func:`guard` reports it."""
 
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
@@ -133,15 +110,11 @@ _calls = 0  # calls of students' code so far: what :func:`guard` tells the lab's
 
 
 def guard(*definitions: str):
-    """Decorator of every check: whatever the student's answer does, the check reports and never raises.
+    """Decorator of every check: it reports, never raises, whatever the student's answer does.
 
-    ``definitions``: how the student defines each function the check's first arguments take, e.g.
-    ``@guard("rnn_step(x_t, h_prev, W_xh, W_hh, b_h)")``; one that is not callable is reported
-    (:func:`require_callable`) before the check runs. A call of the student's code that did not
-    return within :data:`LIMIT` seconds, or that returned NaN, ends the check with that diagnosis;
-    an answer the check could not compare with the reference (an unexpected type, say) is reported
-    as such. An error raised before any of the student's code ran is the lab's (a bad size argument)
-    and is raised.
+    ``definitions``: how the student defines each function of the check's first arguments, e.g.
+    ``"rnn_step(x_t, h_prev, W_xh, W_hh, b_h)"`` (one not callable is reported). A timeout, NaN or an
+    answer the check could not compare is reported; an error before any student code ran is the lab's, raised.
     """
     def decorate(check):
         names = list(inspect.signature(check).parameters)
@@ -179,8 +152,7 @@ def _has_nan(value) -> bool:
 
 
 def _run_with_limit(fn, args):
-    """``fn(*args)`` stopped after :data:`LIMIT` s: by SIGALRM in the main thread (Linux, macOS:
-    Jupyter and Colab run cells there), else in a daemon thread that is left behind if it never returns."""
+    """``fn(*args)`` stopped after :data:`LIMIT` s: SIGALRM in the main thread, else a daemon thread."""
     def time_up(*_):
         raise _TimeUp
 
@@ -213,11 +185,9 @@ def _run_with_limit(fn, args):
 
 
 def call_student(fn, *args, case: str = ""):
-    """Call ``fn(*args)``; return ``(result, None)``, or ``(None, error)`` if it raised.
+    """``(fn(*args), None)``, or ``(None, error)``: the exception and the student's line, in one line.
 
-    ``error`` is a one-line description: the exception, and the student's line that raised it. A
-    call that runs past :data:`LIMIT` seconds or returns NaN ends the check (:func:`guard` reports it,
-    followed by ``case``, e.g. ``"for emissions 300 times larger"``).
+    A call past :data:`LIMIT` s or returning NaN ends the check (:func:`guard` reports it, with ``case``).
     """
     global _calls
     _calls += 1
@@ -241,8 +211,7 @@ def call_student(fn, *args, case: str = ""):
 
 
 def first_failure(grade, cases, passed: str) -> Verdict:
-    """``grade(*case)`` for each case in turn (``None`` when right, else the failure it reported): the first
-    failure, or ``passed`` reported once every case is right."""
+    """The first failure of ``grade(*case)`` (``None`` when right) over ``cases``, else ``passed`` reported."""
     for case in cases:
         if (failed := grade(*case)) is not None:
             return failed
@@ -250,8 +219,7 @@ def first_failure(grade, cases, passed: str) -> Verdict:
 
 
 def fresh_seeds(n: int = 2) -> list[int]:
-    """``n`` seeds drawn anew at every call (not from the lab's seeded generators): cases beside the lab's
-    that an answer hard-coded for the lab's case cannot pass."""
+    """``n`` seeds drawn anew at every call, beside the lab's: a hard-coded answer cannot pass."""
     return [random.SystemRandom().randrange(10**6) for _ in range(n)]
 
 
@@ -268,18 +236,13 @@ def as_array(value) -> np.ndarray | None:
 
 
 def as_tensor(value, like: torch.Tensor | None = None) -> torch.Tensor | None:
-    """``value`` (any container, dtype or device) as a CPU tensor of ``like``'s dtype (default float64); ``None``
-    if it is not numbers: a right answer in NumPy or in another float type compares with the reference."""
+    """``value`` (any container, dtype, device) as a CPU tensor of ``like``'s dtype (float64); ``None`` if not numbers."""
     arr = as_array(value)
     return None if arr is None else torch.as_tensor(arr, dtype=torch.float64 if like is None else like.dtype)
 
 
 def shape_str(shape) -> str:
-    """A shape as Python prints a tuple: ``(3,)``, ``(2, 4)``.
-
-    Anything that is not a sequence of whole numbers (``None``, a string, a float) is shown as it is
-    (its ``repr``, shortened), so that a check can always print what it received.
-    """
+    """A shape as Python prints a tuple, ``(3,)``; anything else as its shortened ``repr``."""
     try:
         dims = [operator.index(n) for n in shape]
     except TypeError:  # not iterable, or an item that is not a whole number

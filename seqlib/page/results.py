@@ -1,11 +1,6 @@
-"""Numbers from a run: recorded for the book build, and quoted in a lab's prose.
-
-:func:`say` writes a sentence that quotes measured numbers (the only way a lab's text states a time,
-a speed ratio or an accuracy: the text then always agrees with the run beside it). :func:`record`
-keeps a lab's headline numbers in the cell's output under :data:`RESULTS_MIME`, where
-``tools/build.py`` finds them (:func:`collect`) for ``_build/results.json`` and the book's "Results at
-a glance" page. A headline number is a mean over seeds with its spread: :func:`mean_std` (population
-standard deviation, ``ddof=0``), written as ``95.1% ± 0.10%`` by :func:`mean_pm_std`.
+"""Numbers from a run: :func:`say` (prose quoting them), :func:`record` (headline numbers, shown under
+:data:`RESULTS_MIME` for ``tools/build.py``'s :func:`collect`), :func:`mean_std` over seeds (population
+std, ``ddof=0``) and :func:`mean_pm_std` (``95.1% ± 0.10%``).
 """
 
 from __future__ import annotations
@@ -57,13 +52,10 @@ def _fmt(value) -> str:
 
 
 def record(**metrics) -> dict:
-    """Record headline numbers of this lab, e.g. ``record(val_ppl_lstm=4.2, tokens_per_s=1.5e5)``.
+    """Record (show, for the build to collect) headline numbers: ``record(val_ppl_lstm=4.2, test_acc_pct=91.0)``.
 
-    Names are lower_snake_case and say what was measured (put the unit or the kind of
-    number in the name: ``test_acc_pct``, ``train_seconds``). Values are finite numbers
-    (Python or NumPy/PyTorch scalars) or short strings. Returns the cleaned dict.
-
-    The table is displayed in the notebook; the build collects the values.
+    Names are lower_snake_case with the unit or kind in the name; values finite numbers or short strings.
+    Returns the cleaned dict.
     """
     if not metrics:
         raise ValueError("record() needs at least one name=value pair, e.g. record(val_ppl=4.2)")
@@ -79,13 +71,8 @@ def record(**metrics) -> dict:
 
 
 def say(markdown: str) -> None:
-    """Show a sentence or paragraph of the lab's text that quotes numbers from this run.
-
-    ``markdown`` is usually an f-string, with any conclusion conditional on the numbers
-    (``say(f"... ran **{ratio:.1f}x** as fast: {'faster' if ratio > 1.1 else 'about as fast'}")``).
-    The cell is tagged ``remove-input``, so the book shows just the text, rendered as Markdown
-    (math included); plain Python prints it.
-    """
+    """Show Markdown text that quotes this run's numbers (an f-string in a ``remove-input`` cell), e.g.
+    ``say(f"... **{ratio:.1f}x** as fast: {'faster' if ratio > 1.1 else 'about as fast'}")``."""
     if not isinstance(markdown, str) or not markdown.strip():
         raise ArgumentTypeError(f"say() needs the text to show, as a non-empty string (Markdown), "
                                 f"got {markdown!r:.60}")

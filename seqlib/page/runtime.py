@@ -15,11 +15,7 @@ from seqlib.validation import non_negative_int
 
 
 def seed_everything(seed: int) -> np.random.Generator:
-    """Seed Python, NumPy and PyTorch (CPU and CUDA); return a NumPy ``Generator`` seeded the same.
-
-    Use the returned generator for NumPy randomness in a lab (``rng.normal(...)``) so that
-    results do not depend on what ran before.
-    """
+    """Seed Python, NumPy and PyTorch (CPU and CUDA); return a NumPy ``Generator`` seeded the same."""
     seed = non_negative_int(seed, "seed")
     random.seed(seed)
     np.random.seed(seed)
@@ -28,12 +24,7 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 
 def default_device() -> torch.device:
-    """The device a lab runs on: ``SEQLIB_DEVICE`` if set (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``),
-    else the first GPU when PyTorch sees one (a Colab GPU runtime), else the CPU.
-
-    Each lab calls it once, in its parameters cell (``DEVICE = default_device()``), and every model
-    and tensor follows ``DEVICE``. An unknown or unavailable device is an error that says so.
-    """
+    """``SEQLIB_DEVICE`` if set (``"cpu"``, ``"cuda:1"``, ``"mps"``; checked), else the first GPU, else the CPU."""
     name = os.environ.get("SEQLIB_DEVICE", "").strip()
     if not name:
         return try_gpu()
@@ -67,12 +58,8 @@ def num_params(model) -> int:
 
 
 def progress(iterable=None, **kwargs):
-    """A tqdm progress bar: a widget in Jupyter, text in a terminal; ``TQDM_DISABLE=1`` turns every bar off.
-
-    ``make book`` sets ``SEQLIB_PROGRESS=terminal``: the bar goes to the build's terminal, not into the
-    book, through ``sys.stderr.fileno()`` (in a kernel, the original stderr, which Jupyter does not
-    capture; file descriptor 2 is a pipe into the notebook).
-    """
+    """A tqdm progress bar (``TQDM_DISABLE=1``: none); ``SEQLIB_PROGRESS=terminal`` (``make book``) sends it
+    to the original stderr, which Jupyter does not capture, not into the book."""
     if os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes"):
         kwargs.setdefault("disable", True)  # tqdm reads this variable itself, but its notebook bar does not
     if os.environ.get("SEQLIB_PROGRESS") != "terminal":

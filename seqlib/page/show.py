@@ -1,7 +1,5 @@
-"""Showing things on the page: a function's source, a table, any MIME bundle.
-
-Each shows a rich bundle (HTML) in Jupyter, Colab and the book, and prints its plain text elsewhere
-(a terminal, a test), through the one check :func:`_in_ipython`.
+"""Showing things on the page: a function's source, a table, any MIME bundle (HTML in Jupyter, Colab
+and the book; plain text elsewhere).
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from seqlib.validation import ArgumentTypeError, non_negative_int, sequence
 
 
 def _in_ipython() -> bool:
-    """True inside a running IPython shell or Jupyter kernel (which can show a MIME bundle)."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -25,8 +22,7 @@ def _in_ipython() -> bool:
 
 
 def _display(bundle: dict, plain: str | None = None) -> None:
-    """Show ``bundle`` (``{"text/html": ..., "text/plain": ...}``) in IPython, else print ``plain``
-    (default: the bundle's plain text)."""
+    """Show ``bundle`` in IPython, else print ``plain`` (default: its ``text/plain``)."""
     if _in_ipython():
         from IPython.display import display
 
@@ -36,13 +32,9 @@ def _display(bundle: dict, plain: str | None = None) -> None:
 
 
 def show_source(obj, *, docstring: bool = True, max_lines: int = 30) -> None:
-    """Display the source code of a function or class in the notebook (nothing of seqlib is hidden).
+    """Show the highlighted source of a function, class or module, e.g. ``show_source(seqlib.fused.lstm_scan)``.
 
-    ``show_source(seqlib.fused.lstm_scan)`` shows the code with syntax highlighting in Jupyter,
-    Colab and the book (long lines wrap instead of running off the page); outside a notebook it
-    prints the code. ``docstring=False`` leaves out the docstring (the lines that teach are the
-    code's). A source longer than ``max_lines`` lines is shown collapsed, behind a toggle that
-    names the object, its length and its file: library code a curious reader may open.
+    ``docstring=False`` leaves out the docstring; a source longer than ``max_lines`` is collapsed.
     """
     max_lines = non_negative_int(max_lines, "max_lines", hint="(longest source shown open, in lines)")
     try:
@@ -80,7 +72,6 @@ def _without_docstring(source: str) -> str:
 
 
 def _highlighted(source: str) -> str:
-    """Python source as a ``<pre>`` block with inline colours (no stylesheet needed) that wraps long lines."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
@@ -91,13 +82,7 @@ def _highlighted(source: str) -> str:
 
 
 def show_table(header, rows, *, note: str | None = None) -> None:
-    """Show a table of results: an HTML table in the notebook and the book, aligned text elsewhere.
-
-    ``header`` is a sequence of column names, ``rows`` a sequence of rows (values are shown with
-    ``str``; format numbers before). Every column but the first is right-aligned. ``note`` is a
-    small line under the table. Returns ``None``, so that a table left as a cell's last line
-    does not print twice.
-    """
+    """Show a table (HTML, or aligned text): ``header`` names, ``rows`` of ``str``-able values, a small ``note``."""
     header = [str(h) for h in sequence(header, "header", what="a list of column names")]
     sequence(rows, "rows", what="a list of rows (each a list of values)")
     rows = [[str(v) for v in sequence(row, f"rows[{k}]", what="a list of values, one per column")]

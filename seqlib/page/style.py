@@ -1,13 +1,8 @@
 """The course's one figure style: every figure fits the book's column and stays legible.
 
-Every lab calls :func:`use_course_style` once, in its imports cell: figures are PNGs at
-:data:`DPI` dots per inch, at most :data:`COLUMN_INCHES` wide (the book's text column at a
-1280-pixel window), with 10-point text and 9-point tick labels, so that a figure is shown at
-(nearly) its natural size. :func:`figsize` sizes a figure of ``nrows`` x ``ncols`` panels for the
-column: at most two panels side by side (three small ones), more go in more rows. Legends sit
-inside the axes or below them, never to the right. The figures of :mod:`seqlib.plots`,
-:mod:`seqlib.heatmaps` and :mod:`seqlib.diagrams` make their figures with :func:`new_axes`
-(one panel) or :func:`figsize`, so they fit too.
+:func:`use_course_style`: PNGs at :data:`DPI`, at most :data:`COLUMN_INCHES` wide, 10-pt text, 9-pt ticks
+and legends, constrained layout. :func:`figsize` sizes ``nrows`` x ``ncols`` panels (at most 3 side by
+side); :func:`new_axes` makes one panel. Legends inside the axes or below, never to the right.
 """
 
 from __future__ import annotations
@@ -16,11 +11,8 @@ import matplotlib.pyplot as plt
 
 from seqlib.validation import finite_number, positive_int
 
-#: The widest a figure may be, in inches: the book's text column (about 700 px at a 1280-px
-#: window) at :data:`DPI`. The browser test checks every figure of the book is shown at 60 px or
-#: more per inch of its width.
+#: The widest a figure may be, in inches: the book's text column (about 700 px at a 1280-px window).
 COLUMN_INCHES = 7.0
-#: Dots per inch of the course's figures, on screen and in the book.
 DPI = 100
 
 _STYLE = {
@@ -33,11 +25,7 @@ _STYLE = {
 
 
 def use_course_style() -> None:
-    """Set matplotlib to the course's figure style (call once, in a lab's imports cell).
-
-    Figures at 100 dpi, :data:`COLUMN_INCHES` wide by default, 10-pt text and 9-pt tick
-    labels and legends, constrained layout (labels never cut off), no top/right spines.
-    """
+    """Set matplotlib to the course's figure style (call once, in a lab's imports cell)."""
     plt.rcParams.update(_STYLE)
 
 
