@@ -1,19 +1,9 @@
-"""Training throughput of the three forms of the language models (Day 3): tokens per second of one
-training step (forward, backward, SGD update) on the CPU.
+"""Training throughput (tokens/s of forward, backward, SGD) of the language models' three forms (Day 3).
 
-The lesson-form scratch models, the fast scratch models and the ``torch.nn`` models, each with the
-RNN, LSTM and GRU cell: batch 32, 35 steps, 256 hidden units, the Time Machine's 28 characters.
-Inputs are random token indices (the speed does not depend on the text). Each figure is the best of
-``repeats`` timed runs of ``seconds`` seconds, which filters out most of the noise of a shared
-machine; still, read the numbers as a measurement of *this* machine at *this* moment.
-
-Two reference measurements of the LSTM explain where its speed comes from: ``fast_lstm_autograd``
-is the fast form with autograd's backward instead of the hand-written one
-(``RNNLMFast(..., manual_bptt=False)``), and ``torch_lstm_onednn_off`` is ``torch.nn.LSTM`` with
-oneDNN switched off: on a CPU, ``torch.nn.LSTM`` otherwise runs oneDNN's fused LSTM kernel.
-
-The course's benchmark, a table of all of them with the machine's reference time, is ``make bench``
-in the course repository (``tools/bench.py``).
+Lesson-form scratch, fast scratch and ``torch.nn`` models, each with RNN, LSTM and GRU: batch 32, 35
+steps, 256 hidden units, 28 characters, random token ids; each figure the best of ``repeats`` runs of
+``seconds`` s. References: ``fast_lstm_autograd`` (autograd's backward, not the hand-written one) and
+``torch_lstm_onednn_off`` (``torch.nn.LSTM`` without oneDNN's fused kernel). ``make bench`` runs it.
 """
 
 from __future__ import annotations
@@ -33,10 +23,7 @@ VOCAB_SIZE = 28  # len(Vocab) of the Time Machine's characters: <unk>, space, a-
 
 
 def make_model(form: str, cell: str, vocab_size: int = VOCAB_SIZE, num_hiddens: int = 256):
-    """The model of ``form`` in ``{"lesson", "fast", "torch"}`` for ``cell`` in ``{"rnn", "lstm", "gru"}``.
-
-    ``"fast_autograd"``: the fast form with autograd's backward pass (see ``manual_bptt``).
-    """
+    """The model of ``form`` (:data:`FORMS`, or ``"fast_autograd"``) for ``cell`` (:data:`CELLS`)."""
     if form == "lesson":
         return lesson_model(cell, vocab_size, num_hiddens)
     if form in ("fast", "fast_autograd"):
@@ -74,7 +61,7 @@ def tokens_per_second(model, batch_size: int = 32, num_steps: int = 35, seconds:
 
 @contextlib.contextmanager
 def _onednn_switched_off():
-    with warnings.catch_warnings():  # the flags' setter warns about TF32 on Intel GPUs, not relevant here
+    with warnings.catch_warnings():  # the setter warns about TF32 on Intel GPUs
         warnings.simplefilter("ignore", UserWarning)
         with torch.backends.mkldnn.flags(enabled=False):
             yield
@@ -82,11 +69,7 @@ def _onednn_switched_off():
 
 def run(batch_size: int = 32, num_steps: int = 35, num_hiddens: int = 256, seconds: float = 1.0,
         repeats: int = 3, forms=FORMS, cells=CELLS, log=None, references: bool = True) -> dict:
-    """``{"lesson_rnn": tokens/s, ...}`` for every form and cell; ``log(line)`` after each.
-
-    With ``references`` (and the LSTM among ``cells``) also ``fast_lstm_autograd`` and
-    ``torch_lstm_onednn_off`` (see the module's docstring).
-    """
+    """``{"lesson_rnn": tokens/s, ...}`` for every form and cell (and the two ``references``); ``log(line)``."""
     runs = [(form, cell, f"{form}_{cell}") for cell in cells for form in forms]
     if references and "lstm" in cells:
         runs += [("fast_autograd", "lstm", "fast_lstm_autograd"), ("torch", "lstm", "torch_lstm_onednn_off")]

@@ -1,8 +1,5 @@
-"""Figures that open up a recurrent network: the RNN unrolled in time (Day 1), truncated BPTT, one
-LSTM step, the forget gate as a time constant, and the paths that single units take over time (Day 2).
-
-The numbers come from the lab (a trained model's gates, accuracies): these functions only draw them,
-in the one style of :mod:`seqlib.page.style`, as :mod:`seqlib.plots` does.
+"""Figures that open up a recurrent network: the unrolled RNN, truncated BPTT, one LSTM step, the forget
+gate as a time constant, paths of single units. The numbers come from the lab; these only draw them.
 """
 
 from __future__ import annotations
@@ -25,24 +22,16 @@ _STEP_KEYS = ("I", "F", "O", "C_tilde", "C")
 
 
 def _vector(name, value, size=None):
-    """``value`` (array or tensor) as a 1-d float array (of length ``size``), or a clear error."""
     a = float_array(value, name, ndim=1, what="one-dimensional (one value per hidden unit or symbol)")
     if size is not None and len(a) != size:
         raise ValueError(f"{name} has {len(a)} values, expected {size}")
     return a
 
 
-# --- the RNN unrolled in time, and truncated backpropagation through time ---------------------
-
 def draw_unrolled_rnn(num_steps: int = 4, *, weights: Sequence[str] = ("W_{xh}", "W_{hh}", "W_{hq}"),
                       names: Sequence[str] = ("x", "h", "y"), title: str | None = None, ax=None):
-    """Draw an RNN unrolled over ``num_steps`` time steps, with the weights on the arrows.
-
-    Boxes ``x_t`` (bottom), ``h_t`` (middle) and ``y_t`` (top) for t = 1..num_steps plus the
-    initial state ``h_0``; arrows x_t -> h_t, h_{t-1} -> h_t and h_t -> y_t are labelled with
-    ``weights`` (LaTeX, without dollars), one colour per weight, the same at every step.
-    ``names`` are the letters of input, state and output. Returns the axes (axis hidden).
-    """
+    """An RNN unrolled over ``num_steps``: boxes ``x_t``, ``h_t``, ``y_t`` (``names``) and ``h_0``, arrows
+    labelled with ``weights`` (LaTeX without dollars: input->state, state->state, state->output). Returns the axes."""
     num_steps = positive_int(num_steps, "num_steps")
     if len(weights) != 3 or len(names) != 3:
         raise ValueError("weights and names each need three entries: input->state, state->state, state->output")
@@ -76,13 +65,8 @@ def draw_unrolled_rnn(num_steps: int = 4, *, weights: Sequence[str] = ("W_{xh}",
 
 
 def draw_truncated_bptt(num_steps: int = 12, chunk: int = 4, *, ax=None):
-    """States ``H_0 .. H_{num_steps-1}`` in a row: values flow forward across every boundary,
-    gradients flow back only inside a chunk of ``chunk`` steps (a ``detach()`` at each cut).
-
-    Forward arrows (black) join every pair of neighbours; backward arrows are red inside a chunk
-    and grey, dotted, across a cut, where a dashed red line is labelled ``detach()``. Returns the
-    axes (axis hidden).
-    """
+    """States ``H_0 .. H_{num_steps-1}``: values flow forward everywhere, gradients back only inside a
+    chunk of ``chunk`` steps (``detach()`` at each cut). Returns the axes."""
     num_steps, chunk = positive_int(num_steps, "num_steps"), positive_int(chunk, "chunk")
     if num_steps < 2:
         raise ValueError(f"num_steps must be at least 2 to show a step, got {num_steps}")
@@ -106,25 +90,17 @@ def draw_truncated_bptt(num_steps: int = 12, chunk: int = 4, *, ax=None):
     return ax
 
 
-# --- the forget gate as a time constant -------------------------------------------------------
-
 def forget_half_life(b_f: float) -> float:
-    """Steps until a memory held by a constant forget gate ``F = sigmoid(b_f)`` is halved.
-
-    ``F ** t = 1/2`` at ``t = ln 2 / (-ln F)``; ``inf`` when ``F`` rounds to 1.
-    """
+    """Steps until a memory held by a constant forget gate ``F = sigmoid(b_f)`` is halved:
+    ``F ** t = 1/2`` at ``t = ln 2 / (-ln F)`` (``inf`` when ``F`` rounds to 1)."""
     b_f = finite_number(b_f, "b_f")
     log_F = -math.log1p(math.exp(-b_f)) if b_f > -30 else b_f  # ln sigmoid(b_f), stable
     return math.inf if log_F == 0 else math.log(2) / -log_F
 
 
 def plot_forget_decay(b_f: float, num_steps: int = 80, *, reference: Sequence[float] = (0, 2, 4, 6), ax=None):
-    """Memory left, ``F ** t``, after ``t`` steps of a constant forget gate ``F = sigmoid(b_f)``.
-
-    The curve of ``b_f`` is thick and its half-life is marked on it (a dot at one half, with the
-    number written beside it, and in the title); thin curves for the ``reference`` biases, whose
-    half-lives the legend (below the axes) gives. Returns the axes.
-    """
+    """Memory left, ``F ** t``, of a constant forget gate ``F = sigmoid(b_f)`` (thick, its half-life marked),
+    thin curves for the ``reference`` biases. Returns the axes."""
     b_f, num_steps = finite_number(b_f, "b_f"), positive_int(num_steps, "num_steps")
     ax, t = new_axes(ax, COLUMN_INCHES / 2, 2.6), np.arange(num_steps + 1)
     for ref, color in zip(reference, plt.cm.viridis(np.linspace(0, 0.85, max(1, len(reference))))):
@@ -151,14 +127,9 @@ def _steps(n: float) -> str:
 
 def plot_forget_bias(b_f: float, F_trace, offsets, accuracies, *, delta: float, accuracy: float,
                      chance: float | None = None, step_labels=None):
-    """Three views of the forget-gate bias, in two rows that fit the column.
-
-    Top left: :func:`plot_forget_decay` for one unit with bias ``b_f``. Top right: a trained
-    model's accuracy against an ``offset`` added to every forget-gate bias (``offsets`` and
-    ``accuracies`` of the same length; the point ``(delta, accuracy)`` circled; ``chance`` dotted).
-    Bottom: the forget gates ``F_trace`` (num_steps, num_hiddens) of that model with offset
-    ``delta``, as a heatmap. Returns the figure.
-    """
+    """Three views of the forget-gate bias: :func:`plot_forget_decay` of ``b_f``; a trained model's
+    ``accuracies`` against ``offsets`` added to every forget bias (``(delta, accuracy)`` circled, ``chance``
+    dotted); its forget gates ``F_trace`` (num_steps, num_hiddens) with offset ``delta``. Returns the figure."""
     offsets = _vector("offsets", offsets)
     accuracies = _vector("accuracies", accuracies, len(offsets))
     delta, accuracy = finite_number(delta, "delta"), finite_number(accuracy, "accuracy")
@@ -179,19 +150,11 @@ def plot_forget_bias(b_f: float, F_trace, offsets, accuracies, *, delta: float, 
     return fig
 
 
-# --- one LSTM step, unit by unit --------------------------------------------------------------
-
 def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answer: str, title: str = "",
                    hold: float = 0.95):
-    """One time step of an LSTM, unit by unit, and the answer its output layer would give.
-
-    ``step`` maps ``"I"``, ``"F"``, ``"O"``, ``"C_tilde"``, ``"C"`` to arrays of shape
-    (num_hiddens,) (the gates, the candidate and the new cell state of one example at one step);
-    ``C_prev`` is the cell state before the step; ``probs`` one probability per entry of
-    ``symbols``; ``answer`` the right symbol (its bar is green). Units whose forget gate is above
-    ``hold`` are shaded. Top: the gates; bottom left: the cell update
-    ``C_t = F_t * C_{t-1} + I_t * C~_t``; bottom right: the answer. Returns the figure.
-    """
+    """One LSTM step unit by unit: the gates ``step["I"|"F"|"O"|"C_tilde"|"C"]`` (num_hiddens,), the update
+    ``C_t = F_t * C_{t-1} + I_t * C~_t`` from ``C_prev``, and ``probs`` over ``symbols`` (``answer`` green);
+    units with ``F > hold`` shaded. Returns the figure."""
     missing = [k for k in _STEP_KEYS if not isinstance(step, Mapping) or k not in step]
     if missing:
         raise ArgumentTypeError(f"step must be a dict of the step's values with keys {', '.join(_STEP_KEYS)}; "
@@ -234,16 +197,9 @@ def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answ
     return fig
 
 
-# --- paths of single units over time ----------------------------------------------------------
-
 def plot_unit_paths(C, H, units: Sequence[int], labels: Sequence[str], *, legend_title: str = ""):
-    """Cell state (left) and hidden state (right) of a few units over time, one line per example.
-
-    ``C`` and ``H`` have shape (num_steps, num_examples, num_hiddens); ``units`` are the indices
-    (from 0) of the hidden units to show, one row each, labelled from 1 as in the heatmaps;
-    ``labels`` one label per example (its colour and legend entry,
-    the legend below the panels). Returns the figure.
-    """
+    """Cell (left) and hidden state (right) of the hidden ``units`` (indices from 0, one row each) over time,
+    one line per example (``labels``); ``C``, ``H`` (num_steps, num_examples, num_hiddens). Returns the figure."""
     C, H = (float_array(v, name, ndim=3, what="of shape (num_steps, num_examples, num_hiddens)")
             for v, name in ((C, "C"), (H, "H")))
     if C.shape != H.shape:

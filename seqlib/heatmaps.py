@@ -1,13 +1,8 @@
 r"""Heatmaps over time: the course's one heatmap helper, hidden states, LSTM gates, cell vs hidden state.
 
-**One orientation.** Every heatmap is drawn by :func:`heatmap`, which takes an array of shape
-``(num_steps, num_units)`` and puts time on the horizontal axis, like every curve of
-:mod:`seqlib.plots`: time step :math:`t = 1, \dots, T` from left to right, unit
-:math:`j = 1, \dots, n` from bottom to top (or named rows, the first at the top: an attention
-map's input tokens in reading order).
-
-Colour scales are fixed so that figures can be compared: 0..1 for sigmoid gates (0 = closed,
-1 = open), -1..1 for tanh quantities (candidates, hidden states).
+:func:`heatmap` takes ``(num_steps, num_units)`` and puts time :math:`t = 1, \dots, T` left to right, unit
+:math:`j` bottom to top (named rows: the first at the top). Fixed colour scales: 0..1 for sigmoid gates,
+-1..1 for tanh quantities.
 """
 
 from __future__ import annotations
@@ -25,7 +20,6 @@ __all__ = ["heatmap", "plot_hidden_states", "plot_gates", "plot_cell_vs_hidden"]
 
 
 def _steps_by_units(name, value):
-    """``value`` (array or tensor) as a float array of shape (num_steps, num_units), or a clear error."""
     return float_array(value, name, ndim=2, what="of shape (num_steps, num_hiddens) for one example",
                        hint=f"for a batch, pick one example first, e.g. {name}[:, 0]")
 
@@ -34,13 +28,11 @@ LABEL_INCHES = 0.2  # room for one step label on the time axis (a character at 9
 
 
 def _labels(labels):
-    """Tick labels: ``str`` of each, a space shown as ␣."""
     return ["␣" if label == " " else str(label) for label in labels]
 
 
 def _time_axis(ax, num_steps, step_labels, xlabel=None):
-    """Time steps t = 1..num_steps on the x axis, labelled with ``step_labels``, thinned to as many
-    as fit along the axes at the course's tick-label size (words are written upright)."""
+    """Time steps 1..num_steps on the x axis, labelled with ``step_labels`` thinned to what fits."""
     if step_labels is None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel or "time step $t$")
@@ -61,14 +53,10 @@ def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", t
             step_labels: Sequence[str] | None = None, ylabel: str = "hidden unit $j$",
             colorbar: str | bool = True, row_labels: Sequence[str] | None = None,
             xlabel: str | None = None, ax=None):
-    """The course's one heatmap: ``M`` of shape (num_steps, num_units), time on the x axis.
+    """The course's one heatmap: ``M`` (num_steps, num_units), column ``t`` = ``M[t - 1]``, unit 1 at the bottom.
 
-    Column ``t`` shows ``M[t - 1]`` (time steps t = 1..num_steps, left to right), row ``j`` shows
-    unit ``j`` (1..num_units, bottom to top); colours span [``vmin``, ``vmax``] whatever the data,
-    so that figures compare. ``step_labels`` (one per step) labels the time axis, e.g. with the
-    inputs; ``row_labels`` (one per unit) names the rows instead of numbering them, the first at
-    the top (tokens in reading order). ``colorbar``: ``True``, ``False`` or the colour bar's
-    label. Returns the image.
+    Colours span [``vmin``, ``vmax``] whatever the data; ``step_labels`` label the time axis; ``row_labels``
+    name the rows, the first at the top; ``colorbar``: a bool or its label. Returns the image.
     """
     M = _steps_by_units("M", M)
     if not vmin < vmax:
@@ -96,13 +84,8 @@ def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", t
 
 def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | None = None,
                        title: str | None = None, vmax: float = 1.0, ax=None):
-    """Hidden states over time: ``H`` has shape (num_steps, num_hiddens).
-
-    ``kind="lines"``: one line per hidden unit against the time step t = 1, 2, ...
-    ``kind="heatmap"``: :func:`heatmap` with colours in [-vmax, vmax] (tanh states lie in
-    (-1, 1)) and a colour bar. ``step_labels`` names the time steps (e.g. the input
-    characters; a space is shown as ␣). Returns the axes.
-    """
+    """Hidden states ``H`` (num_steps, num_hiddens): one line per unit (``kind="lines"``) or a
+    :func:`heatmap` in [-vmax, vmax] (``kind="heatmap"``). Returns the axes."""
     H = _steps_by_units("H", H)
     num_steps, num_hiddens = H.shape
     if kind == "heatmap":
@@ -135,8 +118,7 @@ _GATE_PANELS = {
 
 
 def _stacked(panels, *, ncols=1, step_labels=None, title=None, figsize=None):
-    """Heatmaps ``{title: (M, vmin, vmax, cmap)}`` in rows of ``ncols`` panels sharing their axes, the
-    time axis labelled on the bottom row, each row high enough for every hidden unit. Returns the figure."""
+    """Heatmaps ``{title: (M, vmin, vmax, cmap)}`` in rows of ``ncols`` panels sharing their axes."""
     nrows, num_hiddens = len(panels) // ncols, next(iter(panels.values()))[0].shape[1]
     row_inches = 0.75 + 0.06 * min(num_hiddens, 40)  # a title, and room for every unit to show
     fig, axes = plt.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False, layout="constrained",
@@ -153,15 +135,8 @@ def _stacked(panels, *, ncols=1, step_labels=None, title=None, figsize=None):
 
 
 def plot_gates(gates, *, step_labels=None, title=None, ncols: int = 1, figsize=None):
-    """Heatmaps of the four LSTM gate activations of one example, stacked to fit the column.
-
-    ``gates`` maps ``"I"``, ``"F"``, ``"O"``, ``"C_tilde"`` to arrays of shape
-    ``(num_steps, num_hiddens)`` (extra keys are ignored). Sigmoid gates use the fixed
-    colour range 0..1, the tanh candidate -1..1. ``step_labels`` (one per time step)
-    labels the time axis of the bottom row, e.g. with the input symbols. ``ncols``: 1 (four
-    rows, the default: every time step gets the column's full width) or 2 (a 2 x 2 grid, for
-    short sequences). Returns the figure.
-    """
+    """Heatmaps of the LSTM gates ``gates["I"|"F"|"O"|"C_tilde"]`` (num_steps, num_hiddens) of one example,
+    in 0..1 (the candidate -1..1); ``ncols`` 1 (four rows) or 2 (a 2 x 2 grid). Returns the figure."""
     missing = [k for k in _GATE_PANELS if k not in gates]
     if missing:
         raise ValueError(f"gates is missing {', '.join(missing)}; expected keys {', '.join(_GATE_PANELS)}")
@@ -176,13 +151,8 @@ def plot_gates(gates, *, step_labels=None, title=None, ncols: int = 1, figsize=N
 
 
 def plot_cell_vs_hidden(C, H, *, c_max=None, step_labels=None, title=None, figsize=None):
-    """Cell state ``C`` (top) and hidden state ``H`` (bottom) of one example, stacked.
-
-    ``C`` and ``H`` have shape ``(num_steps, num_hiddens)``. ``H = O * tanh(C)`` lies in
-    -1..1 (fixed colour range). ``C`` is not bounded: its colour range is ``±c_max``
-    (default ``max(1, max|C|)``); larger values get the end colours, and the title says so.
-    Returns the figure.
-    """
+    """Cell state ``C`` (top, range ``±c_max``, default ``max(1, max|C|)``) and hidden state ``H`` (bottom,
+    ±1), both (num_steps, num_hiddens), of one example. Returns the figure."""
     C, H = _steps_by_units("C", C), _steps_by_units("H", H)
     if C.shape != H.shape:
         raise ValueError(f"C and H must have the same shape, got {C.shape} and {H.shape}")

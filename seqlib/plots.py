@@ -1,9 +1,7 @@
-"""Curves (static, and live while training), Zipf's law, and where the corpus goes under the two
-minibatch schemes.
+"""Curves (static, and live while training), Zipf's law, and minibatch layouts of a corpus.
 
-Like :mod:`seqlib.heatmaps` and :mod:`seqlib.diagrams`, in the one style of :mod:`seqlib.page.style`,
-with time on the horizontal axis; one-panel functions draw into ``ax`` when given one (else into a
-new figure) and return the axes, multi-panel figures return the figure.
+One-panel functions draw into ``ax`` when given (else a new figure) and return the axes; multi-panel
+figures return the figure.
 """
 
 from __future__ import annotations
@@ -20,19 +18,12 @@ from seqlib.validation import positive_int
 
 __all__ = ["plot_curves", "LivePlot", "plot_zipf", "plot_minibatch_layout"]
 
-
-# --- curves: static, and live while training ---------------------------------------------
-
 def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = "step",
                 ylabel: str = "", title: str | None = None, logy: bool = False,
                 marker: str | None = None, fmts: Sequence[str] | None = None, ax=None,
                 figsize: tuple[float, float] = (5, 3)):
-    """Plot named curves (``{"train loss": [...], ...}``) against ``x`` (default 1, 2, ...).
-
-    ``fmts`` gives each curve a matplotlib format (``("o-", "s--")``) instead of ``marker``;
-    without ``ax`` the figure is ``figsize`` inches (no wider than the column). Returns the
-    axes; one line per curve, with a legend when there is more than one.
-    """
+    """Plot named curves (``{"train loss": [...], ...}``) against ``x`` (default 1, 2, ...); ``fmts``:
+    matplotlib formats per curve (``("o-", "s--")``). Returns the axes."""
     if not curves:
         raise ValueError("plot_curves needs at least one curve, e.g. {'loss': losses}")
     ax = style.new_axes(ax, *figsize)
@@ -61,14 +52,10 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
 
 
 class LivePlot:
-    """Curves that redraw in place while training runs, the epoch (or step) on the x axis
-    (D2L's ``Animator``, which :mod:`seqlib.d2l` exports under that name).
+    """Curves that redraw in place while training runs (D2L's ``Animator``, as :mod:`seqlib.d2l` exports it).
 
-    ``LivePlot(xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
-    yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5))``;
-    ``add(x, y)`` appends one point per line (``y`` a number or a list, ``None`` skips a line)
-    and redraws. In Jupyter the figure updates in place; an executed notebook (and so the
-    book) keeps the final figure; outside IPython nothing is shown until ``plt.show()``.
+    ``add(x, y)`` appends one point per line (``y`` a number or a list, ``None`` skips a line) and redraws
+    (in IPython; elsewhere nothing is shown until ``plt.show()``).
     """
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
@@ -113,9 +100,6 @@ class LivePlot:
         else:
             self._handle.update(self.fig)
 
-
-# --- corpus figures -----------------------------------------------------------------------
-
 def plot_zipf(freqs: dict, ax=None):
     """Frequency against rank on log-log axes, one line per entry of ``freqs`` (label -> counts, any order).
 
@@ -134,13 +118,10 @@ def plot_zipf(freqs: dict, ax=None):
 
 def plot_minibatch_layout(corpus_length: int = 35, batch_size: int = 2, num_steps: int = 5, seed: int = 0, *,
                           per_line: int = 18):
-    """Where the toy corpus ``0 .. corpus_length - 1`` goes under each sampling scheme: one panel per scheme.
+    """Where the toy corpus ``0 .. corpus_length - 1`` goes under each scheme of :mod:`seqlib.partitioning`.
 
-    Each position is a box labelled with the position (the token) and, under it, the row ``rK``
-    of the minibatch it is an input of; its colour is the minibatch (legend below the figure;
-    grey: not an input). The corpus wraps every ``per_line`` positions, so that the boxes and
-    their labels stay legible at the book's column width. Drawn from the real iterators of
-    :mod:`seqlib.partitioning` with ``random.Random(seed)``. Returns the figure.
+    One box per position (wrapped every ``per_line``), coloured by minibatch, labelled with its row ``rK``.
+    Returns the figure.
     """
     from seqlib.partitioning import minibatch_layout
 
