@@ -13,7 +13,6 @@ Recurrent networks
   smoothing, held-out loss in nats and bits per token
 - ``seqlib.copy_task``  the copy task (Day 7): samples, the model over any of the five cells, training with
   the state carried across chunks, ``python -m seqlib.copy_task`` for long runs
-- ``seqlib.attention``  the masked softmax, additive and dot-product attention, attention pooling
 - ``seqlib.classifiers`` sentence classifiers (Day 5): the RNN classifier, its predictions shown,
   language-model pretraining of its encoder
 - ``seqlib.tagging``    sequence labelling (Day 8): tagged batches with characters, the BiLSTM tagger, its predictions

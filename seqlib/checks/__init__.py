@@ -15,8 +15,8 @@
 A lab imports its day's checks: ``from seqlib.checks.day02 import check_lstm_step``.
 """
 
-from seqlib.checks.feedback import (Verdict, as_array, as_tensor, call_student, first_failure, fresh_seeds, guard,
-                                    report, require_callable, shape_str)
+from seqlib.checks.feedback import (Verdict, as_array, as_float, as_pair, as_tensor, call_student, first_failure,
+                                    fresh_seeds, guard, report, require_callable, shape_str)
 
 __all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor",
-           "require_callable", "shape_str"]
+           "as_float", "as_pair", "require_callable", "shape_str"]

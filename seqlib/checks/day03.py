@@ -8,18 +8,11 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_float, as_pair, call_student, guard, report
 from seqlib.fused import unfuse
 from seqlib.validation import positive_int
 
 __all__ = ["check_perplexity", "check_fused_lstm_step", "check_sample_next"]
-
-
-def _as_float(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @guard("perplexity_fn(p)")
@@ -37,7 +30,7 @@ def check_perplexity(perplexity_fn) -> Verdict:
         got, error = call_student(perplexity_fn, p.clone())
         if error:
             return report(False, f"perplexity_fn raised {error} for {what}", "it receives a 1-D tensor of probabilities")
-        value = _as_float(got)
+        value = as_float(got)
         if value is None:
             return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}",
                           "return a float (or a tensor holding one number)", expected=f"{expected:.4g}")
@@ -82,7 +75,7 @@ def check_fused_lstm_step(step_fn) -> Verdict:
     got, error = call_student(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone())
     if error:
         return report(False, f"step_fn raised {error}", "the gates' pre-activations have shape (batch_size, 4h)")
-    H_new, C_new = (as_tensor(t) for t in got) if isinstance(got, (tuple, list)) and len(got) == 2 else (None, None)
+    H_new, C_new = as_pair(got)
     if H_new is None or C_new is None:
         return report(False, f"step_fn returned {type(got).__name__}", "end with `return H_new, C_new`",
                       expected="a pair of tensors (H_new, C_new)")
@@ -117,7 +110,7 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
     got, error = call_student(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0))
     if error:
         return report(False, f"sample_fn raised {error} at temperature 0", "temperature 0 means argmax")
-    if _as_float(got) != 0:
+    if as_float(got) != 0:
         return report(False, f"at temperature 0 you returned {got!r}",
                       "temperature 0 means greedy: the index of the largest logit, as an int",
                       expected="the argmax, index 0")
@@ -129,7 +122,7 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
             if error:
                 return report(False, f"sample_fn raised {error} at temperature {temperature}",
                               "draw one index from softmax(logits / T), passing the generator")
-            index = _as_float(got)
+            index = as_float(got)
             if index is None or index != int(index) or not 0 <= index < len(logits):
                 return report(False, f"sample_fn returned {got!r}", "return int(...) of the index drawn",
                               expected=f"a token index, an int in 0..{len(logits) - 1}")

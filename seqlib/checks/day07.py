@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.checks.feedback import Verdict, as_pair, call_student, first_failure, fresh_seeds, guard, report
 from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
 from seqlib.validation import non_negative_int
 
@@ -123,7 +123,7 @@ def check_mlstm_step(mlstm_step) -> Verdict:
             return report(False, f"mlstm_step raised {err} for {sizes}",
                           "X is (batch_size, num_inputs): multiply as X @ p['W_xi']; M is (batch_size, num_hiddens)",
                           expected=expected)
-        H_out, C_out = (as_tensor(t) for t in out) if isinstance(out, (tuple, list)) and len(out) == 2 else (None, None)
+        H_out, C_out = as_pair(out)
         if H_out is None or C_out is None:
             return report(False, f"mlstm_step returned {type(out).__name__}, not the pair (H, C) of tensors",
                           "return both the hidden state and the cell state", expected=expected)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from seqlib.batching import bidirectional_states, padding_mask
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, guard, report
 from seqlib.crf import CRF
 
 __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
@@ -88,13 +88,6 @@ def _crf_case():
     return crf, emissions, [2, 0, 0, 3, 1]
 
 
-def _as_float(value):
-    try:
-        return float(torch.as_tensor(value).reshape(()))
-    except (TypeError, ValueError, RuntimeError):
-        return None
-
-
 @guard("path_score(emissions, transitions, start, end, tags)")
 @torch.no_grad()
 def check_path_score(fn) -> Verdict:
@@ -107,7 +100,7 @@ def check_path_score(fn) -> Verdict:
     if err:
         return report(False, f"path_score raised {err}", "emissions is (T, K), transitions (K, K), tags a list",
                       expected=want)
-    value = _as_float(out)
+    value = as_float(out)
     if value is None:
         return report(False, f"path_score returned {out!r:.40}", "return one number (a 0-d tensor or a float)",
                       expected=want)
@@ -148,7 +141,7 @@ def check_log_partition(fn) -> Verdict:
     out, err = call_student(fn, E, A, s, e)
     if err:
         return report(False, f"log_partition raised {err}", "emissions is (T, K), transitions (K, K)", expected=want)
-    value = _as_float(out)
+    value = as_float(out)
     if value is None:
         return report(False, f"log_partition returned {out!r:.40}", "return one number", expected=want)
     if abs(value - expected) > 1e-4:
@@ -164,7 +157,7 @@ def check_log_partition(fn) -> Verdict:
                       "+ transitions[i, j]); log Z = logsumexp(alpha_T + end)", expected=want)
     big = E * 300
     out_big, err = call_student(fn, big, A, s, e, case="for emissions 300 times larger")
-    value_big = _as_float(out_big) if not err else None
+    value_big = as_float(out_big) if not err else None
     expected_big = float(crf.log_partition(big.unsqueeze(0))[0])
     if value_big is None or not abs(value_big - expected_big) < 1e-3 * abs(expected_big):
         return report(False, "right for small scores, but it overflows when the emissions are large",

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 __all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor",
-           "require_callable", "shape_str", "LIMIT"]
+           "as_float", "as_pair", "require_callable", "shape_str", "LIMIT"]
 
 PASS, FAIL = "✅", "❌"
 
@@ -239,6 +239,17 @@ def as_tensor(value, like: torch.Tensor | None = None) -> torch.Tensor | None:
     """``value`` (any container, dtype, device) as a CPU tensor of ``like``'s dtype (float64); ``None`` if not numbers."""
     arr = as_array(value)
     return None if arr is None else torch.as_tensor(arr, dtype=torch.float64 if like is None else like.dtype)
+
+
+def as_float(value) -> float | None:
+    """``value`` (a number, or an array or tensor of one element) as a float; ``None`` otherwise."""
+    arr = as_array(value)
+    return None if arr is None or arr.size != 1 else float(arr.reshape(-1)[0])
+
+
+def as_pair(value) -> tuple:
+    """``value`` as two float64 tensors if it is a pair of arrays of numbers, else ``(None, None)``."""
+    return tuple(as_tensor(v) for v in value) if isinstance(value, (tuple, list)) and len(value) == 2 else (None, None)
 
 
 def shape_str(shape) -> str:
