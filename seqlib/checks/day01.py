@@ -15,8 +15,7 @@ from seqlib.validation import positive_int
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
 
 
-# (batch_size, num_inputs, num_hiddens): square weights first (a transposed W_xh then gives
-# wrong values instead of an error, which we can name), then batch 1 and non-square weights.
+# (batch_size, num_inputs, num_hiddens): square weights first (a transposed W_xh gives wrong values we can name)
 _RNN_STEP_CASES = [(2, 4, 4), (1, 3, 5), (5, 3, 5), (3, 6, 2), (1, 1, 1)]
 _ATOL = 1e-6
 
@@ -85,10 +84,7 @@ def check_rnn_step(rnn_step) -> Verdict:
     returns       (batch_size, num_hiddens)
     ============  ==========================
 
-    The reference is an ``nn.RNNCell`` (float64) holding the same weights, with ``bias_ih = b_h``
-    and ``bias_hh = 0``. Several shapes are tried (batch 1 and > 1, square and non-square
-    weights); the first failure is explained (missing tanh or bias, transposed weight,
-    wrong output shape, an exception). Prints the verdict and returns it (a ``Verdict``).
+    Reference: ``nn.RNNCell`` (float64, ``bias_ih = b_h``, ``bias_hh = 0``), on several shapes.
     """
     for seed, (batch_size, num_inputs, num_hiddens) in enumerate(_RNN_STEP_CASES):
         args, expected = _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed)
@@ -152,11 +148,8 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
                          num_steps: int | None = None) -> Verdict:
     """Check a parameter count of the RNN ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)``, ``y_t = W_hq h_t + b_q``.
 
-    ``answer`` is the student's integer; the sizes are d = ``num_inputs``, h = ``num_hiddens``,
-    q = ``num_outputs``; ``num_steps`` (T, optional) is the sequence length that the exercise
-    mentions, which the count must not depend on. A wrong answer is matched against the usual
-    mistakes (two biases as in ``nn.RNN``, a forgotten bias or weight, one copy of the weights
-    per time step) and the formula is explained without giving the number away.
+    d = ``num_inputs``, h = ``num_hiddens``, q = ``num_outputs``; ``num_steps`` (T, optional), which the
+    count must not depend on. Usual mistakes are named without giving the number away.
     """
     num_inputs = positive_int(num_inputs, "num_inputs")
     num_hiddens = positive_int(num_hiddens, "num_hiddens")

@@ -29,8 +29,7 @@ def _random_cell(cls, num_inputs, num_hiddens, seed):
 
 
 def _cases(cls, seed):
-    """Random problems for the student's step: a float64 torch cell (``cls``), its stacked
-    weights and inputs x, h, c, in two sizes (non-square weights; batch size 3, then 1)."""
+    """A float64 ``cls`` cell, its stacked weights and inputs x, h, c, in two sizes (batch 3, then 1)."""
     for batch_size, num_inputs, num_hiddens, seed in ((3, 5, 4, seed), (1, 2, 6, seed + 1)):
         cell = _random_cell(cls, num_inputs, num_hiddens, seed)
         g = torch.Generator().manual_seed(seed + 100)
@@ -99,12 +98,8 @@ def _lstm_diagnosis(H, C, x, h, c, W):
 
 @guard("lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh)")
 def check_lstm_step(lstm_step) -> Verdict:
-    """Check ``lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`` against ``nn.LSTMCell``.
-
-    Layout of ``nn.LSTMCell``: ``W_ih`` is ``(4*num_hiddens, num_inputs)``, ``W_hh`` is
-    ``(4*num_hiddens, num_hiddens)``, the blocks stacked in the order i, f, g, o;
-    ``x`` is ``(batch_size, num_inputs)``, ``h`` and ``c`` are ``(batch_size, num_hiddens)``.
-    """
+    """Check ``lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`` against ``nn.LSTMCell``:
+    ``W_ih`` (4h, d), ``W_hh`` (4h, h), blocks i, f, g, o; ``x`` (B, d), ``h`` and ``c`` (B, h)."""
     for cell, x, h, c, W, sizes in _cases(nn.LSTMCell, seed=0):
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
@@ -184,11 +179,8 @@ def _gru_diagnosis(H, x, h, W):
 
 @guard("gru_step(x, h, W_ih, W_hh, b_ih, b_hh)")
 def check_gru_step(gru_step) -> Verdict:
-    """Check ``gru_step(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`` against ``nn.GRUCell``.
-
-    Layout of ``nn.GRUCell``: ``W_ih`` is ``(3*num_hiddens, num_inputs)``, ``W_hh`` is
-    ``(3*num_hiddens, num_hiddens)``, the blocks stacked r, z, n; same for the two biases.
-    """
+    """Check ``gru_step(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`` against ``nn.GRUCell``:
+    ``W_ih`` (3h, d), ``W_hh`` (3h, h), blocks (and biases) r, z, n."""
     for cell, x, h, _, W, sizes in _cases(nn.GRUCell, seed=10):
         with torch.no_grad():
             want = cell(x, h)
@@ -245,8 +237,7 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> Ve
     """Check predicted parameter counts ``{"rnn": n, "gru": n, "lstm": n}`` of one-layer
     ``nn.RNN``/``nn.GRU``/``nn.LSTM`` with ``input_size=num_inputs``, ``hidden_size=num_hiddens``.
 
-    Prints one line per layer; returns ``True`` only if all three are right. The sizes are the lab's
-    (a size below 1 is a ``ValueError`` naming it); only the student's ``counts`` are reported on.
+    One line per layer; true only if all three are right.
     """
     num_inputs = positive_int(num_inputs, "num_inputs")
     num_hiddens = positive_int(num_hiddens, "num_hiddens")

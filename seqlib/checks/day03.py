@@ -48,13 +48,8 @@ def check_perplexity(perplexity_fn) -> Verdict:
 
 
 def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
-    """One step of ``torch.nn.LSTMCell`` on the fused inputs: the reference of the exercise.
-
-    The fused blocks (our gate order, :data:`seqlib.cells.GATES`) are unfused, with the identity
-    as input weights (the cell's input is ``XW_t`` itself), and copied into the cell by
-    :func:`seqlib.cells.to_torch`. ``torch_order=True``: the mistake of reading the fused blocks
-    in PyTorch's order i, f, g, o (our o and c swapped).
-    """
+    """One step of ``nn.LSTMCell`` on the fused inputs (identity input weights); ``torch_order``: the
+    mistake of reading the fused blocks in PyTorch's order i, f, g, o."""
     h = H.shape[1]
     params = unfuse(torch.eye(4 * h, dtype=XW_t.dtype), W_h, torch.zeros(4 * h, dtype=XW_t.dtype), "lstm")
     if torch_order:

@@ -22,11 +22,8 @@ def _numbers(values) -> str:
 @guard("the class SlidingWindows(series, window), a torch.utils.data.Dataset with __init__, __len__ and "
        "__getitem__,")
 def check_window_dataset(cls) -> Verdict:
-    """Check a Dataset class ``cls(series, window)`` of many-to-one windows.
-
-    ``series`` has shape (num_series, T); item ``i`` is ``(x, y)`` with ``x`` the ``window``
-    inputs (a float tensor of shape (window,)) and ``y`` the value right after them.
-    """
+    """Check a Dataset ``cls(series, window)``, ``series`` (num_series, T): item ``i`` is ``(x, y)``, ``x`` the
+    ``window`` inputs (float32, (window,)) and ``y`` the value right after them."""
     T, window = 10, 4
     series = np.array([[100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
     reference = WindowDataset(series, window)
@@ -104,10 +101,7 @@ def check_window_dataset(cls) -> Verdict:
 
 @guard("persistence_mse(X, y)")
 def check_persistence_mse(fn) -> Verdict:
-    """Check ``fn(X, y)``: the MSE of predicting each window's last value, as a float.
-
-    ``X`` has shape (batch, window), ``y`` shape (batch,).
-    """
+    """Check ``fn(X, y)``, ``X`` (batch, window), ``y`` (batch,): the MSE of predicting each window's last value."""
     ramp = 0.1 * torch.arange(20, dtype=torch.float32)
     ramp_windows = WindowDataset(ramp, 5)
     X, y = ramp_windows.tensors()

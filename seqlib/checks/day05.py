@@ -47,10 +47,8 @@ def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
 
 @guard("mean_pool(H, mask)", "max_pool(H, mask)")
 def check_masked_pooling(mean_pool, max_pool) -> Verdict:
-    """Check ``mean_pool(H, mask)`` and ``max_pool(H, mask)``: H (B, T, D), mask (B, T) bool -> (B, D).
-
-    The padding of the test batch holds large values, so any leak of padding shows.
-    """
+    """Check ``mean_pool(H, mask)`` and ``max_pool(H, mask)``: H (B, T, D), mask (B, T) bool -> (B, D)
+    (the padding holds large values: any leak shows)."""
     H, zero_pad, mask = _pooling_cases()
     failed_mean = _check_pool(
         "mean_pool", mean_pool, masked_mean, H, zero_pad, mask,

@@ -26,11 +26,8 @@ def _bidirectional_case():
 @guard("bidirectional(forward_rnn, backward_rnn, E, lengths)")
 @torch.no_grad()
 def check_bidirectional(fn) -> Verdict:
-    """Check ``fn(forward_rnn, backward_rnn, E, lengths)`` -> (B, T, 2h): both directions, lengths respected.
-
-    The padding of the test batch holds large values and the sentences have different lengths, so
-    running the backward network from the padding, or flipping the whole padded row, shows.
-    """
+    """Check ``fn(forward_rnn, backward_rnn, E, lengths)`` -> (B, T, 2h): both directions, lengths respected
+    (the padding holds large values: reading it shows)."""
     fwd, bwd, E, lengths = _bidirectional_case()
     expected = bidirectional_states(fwd, bwd, E, lengths)
     want = f"a tensor of shape {tuple(expected.shape)} = (B, T, 2h): [forward ; backward] states, zeros at padding"
@@ -129,11 +126,8 @@ def check_path_score(fn) -> Verdict:
 @guard("log_partition(emissions, transitions, start, end)")
 @torch.no_grad()
 def check_log_partition(fn) -> Verdict:
-    """Check ``fn(emissions, transitions, start, end)`` -> log Z of one sentence (the forward algorithm).
-
-    A second case has emissions around 1000, where summing probabilities instead of working in
-    log space overflows.
-    """
+    """Check ``fn(emissions, transitions, start, end)`` -> log Z of one sentence (the forward algorithm),
+    also with emissions around 1000, where leaving log space overflows."""
     crf, E, _ = _crf_case()
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.log_partition(E.unsqueeze(0))[0])

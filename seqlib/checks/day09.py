@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.checks.feedback import Verdict, as_pair, as_tensor, call_student, first_failure, fresh_seeds, guard, report
 from seqlib.attention import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
@@ -58,8 +58,7 @@ def _grade_attention(attention_step, seed):
         return report(False, f"attention_step raised {err}",
                       "s @ W_q.T has shape (B, a); H @ W_k.T has shape (B, S, a): add them with s's term "
                       "unsqueezed at dim 1", expected=want)
-    pair = isinstance(out, (tuple, list)) and len(out) == 2
-    c, w = (as_tensor(x, like=context) for x in out) if pair else (None, None)
+    c, w = as_pair(out, like=context)
     if c is None or w is None:
         return report(False, f"attention_step returned {type(out).__name__}, not a pair of tensors",
                       "return context, weights", expected=want)

@@ -247,9 +247,10 @@ def as_float(value) -> float | None:
     return None if arr is None or arr.size != 1 else float(arr.reshape(-1)[0])
 
 
-def as_pair(value) -> tuple:
-    """``value`` as two float64 tensors if it is a pair of arrays of numbers, else ``(None, None)``."""
-    return tuple(as_tensor(v) for v in value) if isinstance(value, (tuple, list)) and len(value) == 2 else (None, None)
+def as_pair(value, like: torch.Tensor | None = None) -> tuple:
+    """``value`` as two tensors (:func:`as_tensor`) if it is a pair, else ``(None, None)``."""
+    pair = isinstance(value, (tuple, list)) and len(value) == 2
+    return tuple(as_tensor(v, like) for v in value) if pair else (None, None)
 
 
 def shape_str(shape) -> str:
