@@ -135,9 +135,8 @@ def check_rnn_step(rnn_step) -> Verdict:
 
 
 def _rnn_num_params_reference(num_inputs, num_hiddens, num_outputs) -> int:
-    """Parameters of h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h), y_t = W_hq h_t + b_q, counted by torch.nn."""
+    """The equations' parameters counted by torch.nn (``nn.RNN``'s second bias ``bias_hh`` left out)."""
     rnn, head = nn.RNN(num_inputs, num_hiddens), nn.Linear(num_hiddens, num_outputs)
-    # nn.RNN keeps two bias vectors (bias_ih and bias_hh); the equations have one, b_h.
     return sum(p.numel() for name, p in rnn.named_parameters() if name != "bias_hh_l0") + sum(
         p.numel() for p in head.parameters()
     )

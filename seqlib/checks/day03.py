@@ -96,10 +96,8 @@ def check_fused_lstm_step(step_fn) -> Verdict:
 
 @guard("sample_fn(logits, temperature, generator)")
 def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
-    """``sample_fn(logits, temperature, generator) -> int``: greedy at 0, else a draw from softmax(logits / T).
-
-    ``num_draws`` (the lab's, a positive integer; a bad one is a ``ValueError`` naming it) draws per temperature.
-    """
+    """``sample_fn(logits, temperature, generator) -> int``: greedy at 0, else a draw from softmax(logits / T)
+    (``num_draws`` draws per temperature)."""
     num_draws = positive_int(num_draws, "num_draws", hint="(draws per temperature, e.g. 4000)")
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5])
     got, error = call_student(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0))

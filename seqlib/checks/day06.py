@@ -34,7 +34,6 @@ def _kept(x: torch.Tensor) -> list[int]:
 
 
 def _hint(logits, settings, got) -> str:
-    """The likely mistake behind a wrong answer."""
     T = settings.get("temperature", 1.0)
     if T not in (0, 1) and torch.allclose(got, logits):
         return "divide the logits by the temperature first: logits / temperature"

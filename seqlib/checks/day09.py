@@ -14,10 +14,8 @@ __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_st
 
 
 def attention_case(seed: int = 9):
-    """The inputs of the attention exercise: ``s (B, h), H (B, S, k), mask (B, S), W_q (a, h), W_k (a, k), v (a,)``.
-
-    ``seed`` draws the values and the sizes: 2 or 3 sources, each shorter than the S = 5 to 7
-    positions of the batch; the padding of ``H`` holds large values, so a context that reads it shows."""
+    """The inputs of the attention exercise: ``s (B, h), H (B, S, k), mask (B, S), W_q (a, h), W_k (a, k), v (a,)``,
+    values and sizes (B 2 or 3, S 5 to 7) drawn from ``seed``; the padding of ``H`` holds large values."""
     g = torch.Generator().manual_seed(seed)
     B, S, h, k, a = 2 + seed % 2, 5 + seed % 3, 3, 4, 6
     mask = padding_mask(torch.randint(1, S, (B,), generator=g), S)
