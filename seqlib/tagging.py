@@ -56,9 +56,8 @@ class TaggedDataset(PaddedDataset):
     """Sentences encoded for a tagger: item ``i`` is ``(word ids (L,), forms, tag ids (L,))``; a batch
     (:func:`seqlib.batching.make_loader`, :meth:`collate`) is ``(X, lengths, C, C_index, Y)``.
 
-    ``words`` is the word-form vocabulary of the training split (``Vocab.for_sentences``: forms
-    never seen in training map to ``<unk>``), ``chars`` the character vocabulary
-    (:func:`char_vocab`) or ``None`` for taggers that read words only.
+    ``words``: the training split's word forms (``Vocab.for_sentences``), ``chars``: :func:`char_vocab`
+    or ``None`` for taggers that read words only.
     """
 
     def __init__(self, sentences, words: Vocab, chars: Vocab | None = None):
@@ -93,9 +92,8 @@ class CharCNN(nn.Module):
 
     def __init__(self, char_vocab_size: int, char_embed_size: int = 30, num_filters: int = 50, width: int = 3):
         super().__init__()
-        for name, value in (("char_vocab_size", char_vocab_size), ("char_embed_size", char_embed_size),
-                            ("num_filters", num_filters), ("width", width)):
-            validation.positive_int(value, name)
+        for name in ("char_vocab_size", "char_embed_size", "num_filters", "width"):
+            validation.positive_int(locals()[name], name)
         self.embedding = nn.Embedding(char_vocab_size, char_embed_size, padding_idx=PAD_IDX)
         self.conv = nn.Conv1d(char_embed_size, num_filters, width, padding=width // 2)
 
@@ -108,16 +106,14 @@ class Tagger(nn.Module):
     """Word embedding (+ :class:`CharCNN`) -> LSTM layers -> dropout -> linear -> emissions.
 
     Each layer is one one-way ``nn.LSTM`` per direction, combined by :func:`bidirectional_states`
-    (the same parameters, and the same states at real words, as ``nn.LSTM(bidirectional=True)``
-    over a packed batch). States at padding are zero.
+    (the states of ``nn.LSTM(bidirectional=True)`` over a packed batch); zeros at padding.
 
     ================  ====================================================================
     bidirectional     read each sentence both ways (:func:`bidirectional_states`)
     num_layers        stacked LSTM layers (a deep network: layer 2 reads layer 1's states)
     char_vocab_size   size of the character vocabulary (``len(chars)``), or ``None`` for words only
     crf               a :class:`seqlib.crf.CRF` output layer instead of independent softmax
-    word_dropout      in training, each word id becomes ``<unk>`` with this probability, so the
-                      ``<unk>`` vector is trained (forms unseen in training read it)
+    word_dropout      in training, each word id becomes ``<unk>`` with this probability
     ================  ====================================================================
 
     ``forward(X, lengths, C, C_index)`` -> emissions (B, T, K); ``loss(..., Y)`` is the mean
@@ -130,18 +126,14 @@ class Tagger(nn.Module):
                  char_embed_size: int = 30, char_filters: int = 50, dropout: float = 0.5, word_dropout: float = 0.0,
                  crf: bool = False):
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("num_tags", num_tags), ("embed_size", embed_size),
-                            ("num_hiddens", num_hiddens), ("num_layers", num_layers),
-                            ("char_embed_size", char_embed_size), ("char_filters", char_filters)):
-            validation.positive_int(value, name)
-        if char_vocab_size is not None:
-            validation.positive_int(char_vocab_size, "char_vocab_size", hint="(len(chars)) or None for words only")
-        self.dropout_p = validation.probability(dropout, "dropout")
+        for name in ("vocab_size", "num_tags", "embed_size", "num_hiddens", "num_layers", "char_embed_size",
+                     "char_filters") + (("char_vocab_size",) if char_vocab_size is not None else ()):
+            validation.positive_int(locals()[name], name)
+        validation.number_in_range(dropout, "dropout", 0, 1, high_open=True)
         self.word_dropout = validation.probability(word_dropout, "word_dropout")
         self.embedding = init_embedding(nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX), 0.1)
         self.chars = CharCNN(char_vocab_size, char_embed_size, char_filters) if char_vocab_size else None
         inputs = embed_size + (char_filters if char_vocab_size else 0)
-        # one one-way LSTM per layer and direction; layer 2 reads layer 1's states, both directions
         directions = 2 if bidirectional else 1
         sizes = [inputs] + [directions * num_hiddens] * (num_layers - 1)
         self.forward_rnns = nn.ModuleList(nn.LSTM(n, num_hiddens, batch_first=True) for n in sizes)
