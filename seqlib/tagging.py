@@ -16,8 +16,8 @@ H           (B, T, D) float     states; D = ``num_hiddens``, doubled when bidire
 emissions   (B, T, K) float     one score per tag (K = 17 universal tags)
 ==========  ==================  ===================================================================
 
-Both directions: :func:`seqlib.batching.bidirectional_states` (its equations there); the CRF output
-layer: :mod:`seqlib.crf`; the baselines (most frequent tag, averaged perceptron): :mod:`seqlib.baselines`.
+Both directions: :func:`seqlib.batching.bidirectional_states`; the CRF: :mod:`seqlib.crf`; the baselines:
+:mod:`seqlib.baselines`.
 """
 
 from __future__ import annotations
@@ -47,8 +47,7 @@ def spell(word: str) -> list[str]:
 
 
 def char_vocab(sentences) -> Vocab:
-    """The characters of the training words and the word boundaries (``<unk>`` = 0, ``<pad>`` = 1, then by
-    frequency)."""
+    """The characters of the training words and the word boundaries (``<unk>`` 0, ``<pad>`` 1, then by frequency)."""
     return Vocab.for_sentences([spell(w) for words, _ in check_sentences(sentences) for w in words])
 
 
@@ -68,8 +67,7 @@ class TaggedDataset(PaddedDataset):
                           for w, t in check_sentences(sentences)), pad_values=(PAD_IDX, None, PAD_TAG))
 
     def collate(self, batch):
-        """Pad the items into ``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form of the batch
-        once (without ``chars``, a (1, 1) placeholder, and ``C_index`` zeros)."""
+        """``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form once (no ``chars``: a (1, 1) placeholder)."""
         X, lengths, forms, Y = collate(batch, self.pad_values)
         if self.chars is None:
             return X, lengths, torch.full((1, 1), PAD_IDX), torch.zeros_like(X), Y
@@ -77,18 +75,15 @@ class TaggedDataset(PaddedDataset):
         index = np.zeros(X.shape, dtype=np.int64)
         for b, sentence in enumerate(forms):
             index[b, :len(sentence)] = [rows.setdefault(w, len(rows)) for w in sentence]
-        for w in rows:
-            if w not in self.spelled:
-                self.spelled[w] = torch.tensor(self.chars[spell(w)])
+        for w in rows.keys() - self.spelled.keys():
+            self.spelled[w] = torch.tensor(self.chars[spell(w)])
         C = nn.utils.rnn.pad_sequence([self.spelled[w] for w in rows], batch_first=True, padding_value=PAD_IDX)
         return X, lengths, C, torch.from_numpy(index), Y
 
 
 class CharCNN(nn.Module):
-    """A word's vector from its characters: embed, convolve (width ``width``), max over the positions.
-
-    ``forward(C)`` with C (U, W) long character ids (``<pad>`` = 1) returns (U, ``num_filters``).
-    """
+    """A word's vector from its characters: embed, convolve (width ``width``), max over the positions:
+    ``forward(C)``, C (U, W) long character ids -> (U, ``num_filters``)."""
 
     def __init__(self, char_vocab_size: int, char_embed_size: int = 30, num_filters: int = 50, width: int = 3):
         super().__init__()
@@ -116,9 +111,8 @@ class Tagger(nn.Module):
     word_dropout      in training, each word id becomes ``<unk>`` with this probability
     ================  ====================================================================
 
-    ``forward(X, lengths, C, C_index)`` -> emissions (B, T, K); ``loss(..., Y)`` is the mean
-    cross-entropy over real words, or the CRF's negative log-likelihood; ``decode(emissions, mask)``
-    gives tag ids (B, T) (argmax or Viterbi), -1 at padding.
+    ``forward(X, lengths, C, C_index)`` -> emissions (B, T, K); ``loss(..., Y)``: mean cross-entropy over real
+    words, or the CRF's NLL; ``decode(emissions, mask)``: tag ids (B, T) (argmax or Viterbi), -1 at padding.
     """
 
     def __init__(self, vocab_size: int, num_tags: int = len(UPOS), embed_size: int = 100, num_hiddens: int = 100,
@@ -202,8 +196,8 @@ def predict_tags(model: Tagger, loader) -> tuple[list[list[int]], list[list[int]
 
 @torch.no_grad()
 def tag_sentence(model: Tagger, words: Vocab, chars: Vocab | None, tokens: Sequence[str]) -> list[dict]:
-    """Tag one tokenised sentence: per word its tag and probability (softmax of the emissions), and the
-    CRF's path tag when the model has a CRF. Returns ``[{"word", "tag", "p", "crf", "known"}, ...]``."""
+    """Tag one tokenised sentence: ``[{"word", "tag", "p", "crf", "known"}, ...]``, per word its tag and
+    probability (softmax of the emissions), and the CRF's path tag when the model has a CRF."""
     validation.sequence(tokens, "tokens", of=str, non_empty=True, what="a non-empty list of words")
     if model.chars is not None and chars is None:
         raise ValueError("this tagger reads characters: pass chars, the character vocabulary it was trained with")
