@@ -98,7 +98,8 @@ class RNNClassifier(nn.Module):
 
     def _check_batch(self, X, lengths):
         validation.token_ids(X, "X", self.embedding.num_embeddings)
-        return validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1])
+        return validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1],
+                                  hint="one length per sentence of X, each at least one token")
 
     def encode(self, X, lengths):
         """States H (B, T, D) (zeros at padding when packed) and final states h_n (layers*dirs, B, h)."""
