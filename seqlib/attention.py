@@ -1,8 +1,7 @@
 r"""Attention over a padded batch: the masked softmax, additive and dot-product scores, attention pooling.
 
-A query :math:`\mathbf{q}_t` scores every key :math:`\mathbf{k}_i`; a softmax over the *real* positions
-(the padding mask :math:`m_i`: 1 at real tokens, 0 at padding) turns the scores into weights, and the
-context is the weighted average of the values (here the keys themselves):
+A query :math:`\mathbf{q}_t` scores every key :math:`\mathbf{k}_i`; a softmax over the real positions
+(mask :math:`m_i`) gives the weights, and the context is the weighted average of the keys:
 
 .. math::
 

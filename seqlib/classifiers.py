@@ -78,7 +78,8 @@ class RNNClassifier(nn.Module):
             validation.positive_int(locals()[name], name)
         for name in ("dropout", "word_dropout"):
             validation.probability(locals()[name], name)
-        pad_idx, unk_idx = (int(validation.number_in_range(validation.non_negative_int(i, name), name, 0, vocab_size - 1))
+        pad_idx, unk_idx = (int(validation.number_in_range(validation.non_negative_int(i, name), name, 0, vocab_size - 1,
+                                                           hint="a token index of the vocabulary"))
                             for i, name in ((pad_idx, "pad_idx"), (unk_idx, "unk_idx")))
         if embed_init is not None:
             validation.number_in_range(embed_init, "embed_init", 0, low_open=True, hint="or None")

@@ -67,7 +67,7 @@ class TaggedDataset(PaddedDataset):
                           for w, t in check_sentences(sentences)), pad_values=(PAD_IDX, None, PAD_TAG))
 
     def collate(self, batch):
-        """``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form once (no ``chars``: a (1, 1) placeholder)."""
+        """``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form once (no ``chars``: a placeholder)."""
         X, lengths, forms, Y = collate(batch, self.pad_values)
         if self.chars is None:
             return X, lengths, torch.full((1, 1), PAD_IDX), torch.zeros_like(X), Y
