@@ -143,9 +143,8 @@ class LengthBucketSampler(torch.utils.data.Sampler):
 
 def make_loader(dataset: PaddedDataset, batch_size: int = 64, shuffle: bool = False,
                 seed: int = 0) -> torch.utils.data.DataLoader:
-    """A DataLoader of the dataset's :meth:`~PaddedDataset.collate` batches: ``shuffle=True`` (training)
-    draws batches of similar lengths (:class:`LengthBucketSampler`) in an order reproducible from ``seed``;
-    ``shuffle=False`` keeps the dataset's order."""
+    """A DataLoader of the dataset's :meth:`~PaddedDataset.collate` batches, in the dataset's order, or with
+    ``shuffle=True`` in batches of similar lengths (:class:`LengthBucketSampler`, seeded)."""
     batch_size = validation.positive_int(batch_size, "batch_size")
     if not isinstance(dataset, PaddedDataset):
         raise validation.ArgumentTypeError(f"dataset must be a seqlib.batching.PaddedDataset, "
@@ -175,14 +174,12 @@ def masked_max(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def drop_words(X: torch.Tensor, p: float, pad_idx: int = PAD_IDX, unk_idx: int = UNK_IDX) -> torch.Tensor:
-    """Word dropout: each real token of X (B, T) becomes ``<unk>`` with probability ``p`` (training), so
-    that the ``<unk>`` vector, which words unseen in training read, is trained."""
+    """Word dropout: each real token of X (B, T) becomes ``<unk>`` with probability ``p`` (trains ``<unk>``)."""
     return X.masked_fill((torch.rand(X.shape, device=X.device) < p) & (X != pad_idx), unk_idx)
 
 
 def init_embedding(embedding: nn.Embedding, scale: float, pad_idx: int = PAD_IDX) -> nn.Embedding:
-    """Embeddings uniform in ``[-scale, scale]`` (small vectors train faster than PyTorch's N(0, 1);
-    Kim 2014 uses 0.25), the ``<pad>`` row zero."""
+    """Embeddings uniform in ``[-scale, scale]`` (Kim 2014: 0.25), the ``<pad>`` row zero."""
     with torch.no_grad():
         embedding.weight.uniform_(-scale, scale)
         embedding.weight[pad_idx] = 0

@@ -56,8 +56,7 @@ ATTENTIONS = (None, "additive", "dot")
 
 
 class Encoder(nn.Module):
-    """Embedding and a bidirectional GRU over the real tokens only (packed): ``(src, src_len)`` ->
-    ``H (B, S, 2h), c (B, 2h)`` (``c``: the last state of each direction, padding never read)."""
+    """Embedding, bidirectional GRU over the real tokens (packed): ``(src, src_len)`` -> ``H (B, S, 2h), c (B, 2h)``."""
 
     def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, dropout: float = 0.0):
         super().__init__()
@@ -141,8 +140,7 @@ class Seq2Seq(nn.Module):
 
 
 def sequence_loss(logits: torch.Tensor, target: torch.Tensor, pad_idx: int = PAD_IDX) -> torch.Tensor:
-    """Mean cross-entropy over the real target tokens: ``logits (B, T, V)``, ``target (B, T)``; positions
-    holding ``pad_idx`` count for nothing (``ignore_index``), whatever the model predicts there."""
+    """Mean cross-entropy over the real target tokens (``pad_idx`` ignored): ``logits (B, T, V)``, ``target (B, T)``."""
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
                                        ignore_index=pad_idx)
 
