@@ -1,8 +1,7 @@
 r"""Attention over a padded batch: the masked softmax, additive and dot-product scores, attention pooling.
 
-A query :math:`\mathbf{q}_t` scores every key :math:`\mathbf{k}_i`; a softmax over the *real* positions
-(the padding mask :math:`m_i`: 1 at real tokens, 0 at padding) turns the scores into weights, and the
-context is the weighted average of the values (here the keys themselves):
+A query :math:`\mathbf{q}_t` scores every key :math:`\mathbf{k}_i`; a softmax over the real positions
+(mask :math:`m_i`) gives the weights, and the context is the weighted average of the keys:
 
 .. math::
 
@@ -25,9 +24,8 @@ weights     (B, T, S)        rows sum to 1 over the real positions, 0 at padding
 context     (B, T, k)        the weighted average of the keys
 ==========  ===============  ===================================================
 
-Nothing here checks its input: these run inside a model's forward, once per decoding step. A row
-without any real position (an empty sentence) would give NaN weights; the models' ``forward`` and the
-loaders of :mod:`seqlib.batching` refuse empty sentences before they get here.
+These run inside a model's forward and check nothing but their sizes; a row without any real position
+(an empty sentence) would give NaN weights: the models and loaders refuse empty sentences.
 """
 
 from __future__ import annotations
@@ -59,6 +57,7 @@ class AdditiveAttention(nn.Module):
 
     def __init__(self, query_size: int, key_size: int, num_hiddens: int):
         super().__init__()
+        validation.positive_int(num_hiddens, "num_hiddens")
         self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
         self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
         self.v = nn.Linear(num_hiddens, 1, bias=False)
@@ -79,9 +78,9 @@ class DotProductAttention(AdditiveAttention):
 
     def __init__(self, query_size: int, key_size: int, num_hiddens: int):
         nn.Module.__init__(self)
+        self.d = validation.positive_int(num_hiddens, "num_hiddens")
         self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
         self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
-        self.d = num_hiddens
 
     def scores(self, queries, keys):
         return self.W_q(queries) @ self.W_k(keys).transpose(1, 2) / math.sqrt(self.d)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -26,17 +26,13 @@ __all__ = ["NgramFeatures", "BagOfNgrams", "MostFrequentTag", "perceptron_tagger
 class NgramFeatures:
     """Binary bag-of-n-gram features of tokenised sentences, for :class:`BagOfNgrams`.
 
-    The feature table is a :class:`seqlib.text.Vocab` of the :func:`seqlib.text.ngram_features`
-    of the given sentences (``self.vocab``): index 0 is ``<unk>``, "an n-gram never seen", and is
-    dropped when encoding; then the n-grams seen at least ``min_freq`` times, most frequent first,
-    ties in alphabetical order.
+    ``self.vocab`` is the :class:`seqlib.text.Vocab` of the :func:`seqlib.text.ngram_features` of the
+    sentences: ``<unk>`` (index 0, dropped when encoding), then the n-grams seen at least ``min_freq``
+    times, most frequent first, ties in alphabetical order.
     """
 
-    def __init__(self, tokenized: Iterable[Sequence[str]], n: int = 2, min_freq: int = 1):
-        tokenized = list(tokenized) if isinstance(tokenized, Iterable) and not isinstance(tokenized, str) else None
-        if tokenized is None or not all(isinstance(t, Sequence) and not isinstance(t, str)
-                                        and all(isinstance(w, str) for w in t) for t in tokenized):
-            raise validation.ArgumentTypeError("tokenized must be a list of token lists (lists of strings)")
+    def __init__(self, tokenized: Sequence[Sequence[str]], n: int = 2, min_freq: int = 1):
+        validation.sequence(tokenized, "tokenized", of=(list, tuple), what="a list of token lists (lists of strings)")
         self.n = validation.positive_int(n, "n", hint="(the longest n-gram)")
         min_freq = validation.positive_int(min_freq, "min_freq", hint="(occurrences to keep an n-gram)")
         self.vocab = Vocab([ngram_features(toks, n) for toks in tokenized], min_freq=min_freq,
@@ -47,23 +43,15 @@ class NgramFeatures:
         return len(self.vocab)
 
     def encode(self, tokens: Sequence[str]) -> list[int]:
-        """Feature indices of a sentence's n-grams, unknown ones dropped (remembered: every epoch
-        and every seed reads the same sentences, so each is encoded once)."""
-        key = tuple(tokens) if isinstance(tokens, (list, tuple)) and all(isinstance(t, str) for t in tokens) else None
-        if key is None or key not in self._encoded:
-            ids = [i for i in self.vocab[ngram_features(tokens, self.n)] if i != self.vocab.unk]
-            if key is None:
-                return ids
-            self._encoded[key] = ids
+        """Feature indices of a sentence's n-grams, unknown ones dropped (each sentence encoded once)."""
+        key = tuple(tokens)
+        if key not in self._encoded:
+            self._encoded[key] = [i for i in self.vocab[ngram_features(tokens, self.n)] if i != self.vocab.unk]
         return list(self._encoded[key])
 
     def batch(self, tokenized: Sequence[Sequence[str]]):
         """``(ids, offsets)`` for :class:`BagOfNgrams` (an ``nn.EmbeddingBag`` input)."""
-        validation.sequence(tokenized, "tokenized", of=(list, tuple), what="a list of token lists")
-        if len(tokenized) == 0:
-            raise ValueError("tokenized has no sentences: an empty batch has nothing to classify")
-        if not all(isinstance(w, str) for t in tokenized for w in t):
-            raise validation.ArgumentTypeError("tokenized must be a list of token lists (lists of strings)")
+        validation.sequence(tokenized, "tokenized", of=(list, tuple), non_empty=True, what="a list of token lists")
         encoded = [self.encode(t) for t in tokenized]
         offsets = torch.tensor([0, *np.cumsum([len(e) for e in encoded])[:-1]], dtype=torch.long)
         return torch.tensor([i for e in encoded for i in e], dtype=torch.long), offsets
@@ -81,9 +69,8 @@ class BagOfNgrams(nn.Module):
 
         z = b + \sum_{g \in x} r_g w_g
 
-    over the distinct n-grams :math:`g` of sentence :math:`x`. ``scale`` (optional,
-    (num_features,)) is :math:`r`, e.g. the naive-Bayes log-count ratio of NBSVM
-    (Wang & Manning 2012, :meth:`nb_ratio`); without it :math:`r_g = 1`.
+    over the distinct n-grams :math:`g` of sentence :math:`x`; ``scale`` (num_features,) is :math:`r`,
+    e.g. NBSVM's naive-Bayes log-count ratio (Wang & Manning 2012, :meth:`nb_ratio`), else 1.
     ``forward(ids, offsets)`` -> logits (B,).
     """
 
@@ -99,13 +86,10 @@ class BagOfNgrams(nn.Module):
         self.register_buffer("scale", scale if scale is not None else torch.ones(num_features))
 
     def forward(self, ids, offsets):
-        validation.token_ids(ids, "ids", self.bag.num_embeddings, shape=("num_ids",),
-                             hint="as NgramFeatures.batch gives them")
-        validation.tensor(offsets, "offsets", shape=("batch_size",), dtype="integer", non_empty=True,
-                          hint="the start of each sentence in ids, as NgramFeatures.batch gives them")
-        if len(offsets) and int(offsets.max()) > len(ids):
-            raise ValueError(f"offsets point past the end of ids ({int(offsets.max())} > {len(ids)}): pass the "
-                             "ids and offsets of one batch, as NgramFeatures.batch gives them")
+        validation.token_ids(ids, "ids", self.bag.num_embeddings, shape=("num_ids",), hint="from NgramFeatures.batch")
+        validation.tensor(offsets, "offsets", shape=("batch_size",), dtype="integer", non_empty=True)
+        if int(offsets.max()) > len(ids):
+            raise ValueError("offsets point past the end of ids: pass the ids and offsets of one NgramFeatures.batch")
         return self.bag(ids, offsets, per_sample_weights=self.scale[ids]).squeeze(-1) + self.bias
 
     @staticmethod
@@ -126,11 +110,9 @@ class BagOfNgrams(nn.Module):
 
 
 class MostFrequentTag:
-    """The baseline: each word's most frequent tag in training; unseen words get ``unknown``'s rule.
-
-    ``unknown="most_frequent"``: the most frequent tag of all (NOUN). ``"suffix"``: the most
-    frequent tag of training words ending in the same three letters, with capitalised words
-    PROPN and numbers NUM, falling back to the most frequent tag.
+    """Each word's most frequent tag in training; an unseen word gets, with ``unknown="most_frequent"``, the
+    most frequent tag of all (NOUN), with ``"suffix"``: NUM for a number, PROPN if capitalised, else the
+    most frequent tag of training words with the same last three letters (or of all).
     """
 
     def __init__(self, unknown: str = "most_frequent"):
@@ -148,7 +130,7 @@ class MostFrequentTag:
         self.default = collections.Counter(t for _, tags in sentences for t in tags).most_common(1)[0][0]
         return self
 
-    def tag_word(self, w: str) -> str:
+    def _tag_word(self, w: str) -> str:
         if w in self.best:
             return self.best[w]
         if self.unknown == "most_frequent":
@@ -160,12 +142,15 @@ class MostFrequentTag:
         return self.suffix.get(w[-3:].lower(), self.default)
 
     def tag(self, words: Sequence[str]) -> list[str]:
-        return [self.tag_word(w) for w in words]
+        validation.sequence(words, "words", of=str, what="a list of words (tokenize_words(text))")
+        if not hasattr(self, "best"):
+            raise RuntimeError("this MostFrequentTag is not trained yet: call .fit(sentences) first")
+        return [self._tag_word(w) for w in words]
 
 
 def perceptron_tagger(sentences, nr_iter: int = 5, seed: int = 0):
     """NLTK's averaged perceptron tagger trained on ``sentences`` (nothing downloaded); ``.tag(words)``.
-    Its training shuffles the sentences with Python's ``random``, seeded here with ``seed``."""
+    Its training shuffles with Python's ``random``, seeded with ``seed`` (the global state is restored)."""
     import random
     from nltk.tag.perceptron import PerceptronTagger
 

@@ -1,8 +1,7 @@
 r"""Variable-length batches: padding, masks, masked pooling, collate, length buckets, both directions.
 
-Sentences have different lengths; a batch pads them on the right to the longest one and keeps
-their true lengths, and everything downstream must ignore the padding. One dataset, collate and
-loader serve Days 5, 8 and 9; each use says which fields to pad with what::
+A batch pads its sentences on the right to the longest one and keeps their true lengths; everything
+downstream ignores the padding. One dataset, collate and loader serve Days 5, 8 and 9::
 
     PaddedDataset     items (tuples of fields) and a pad value per field (None: not padded)
     collate           B items -> (field 0 padded (B, T), lengths (B,), the other fields batched)
@@ -37,8 +36,8 @@ padding stays in place) and concatenates the two states at every position:
     \overleftarrow{\mathbf{h}}_t = g(\mathbf{x}_t, \overleftarrow{\mathbf{h}}_{t+1}), \qquad
     \mathbf{h}_t = [\overrightarrow{\mathbf{h}}_t ; \overleftarrow{\mathbf{h}}_t] \in \mathbb{R}^{2h} .
 
-Padding positions count for nothing, whatever they hold. An **empty sentence** has no state: the
-datasets and :func:`collate` refuse it; what runs inside a model (masks, poolings, reversal) checks nothing.
+An **empty sentence** has no state: the datasets and :func:`collate` refuse it; what runs inside a model
+(masks, poolings, reversal) checks nothing.
 """
 
 from __future__ import annotations
@@ -58,20 +57,17 @@ __all__ = ["PaddedDataset", "collate", "SentenceDataset", "LengthBucketSampler",
 
 
 class PaddedDataset(torch.utils.data.Dataset):
-    """Items that are tuples of fields, with how :func:`collate` batches each field (``pad_values``).
-
-    A number pads that field's 1-d tensors on the right to the longest of the batch; ``None`` stacks
-    it (numbers) or keeps a list (e.g. word forms). An item's length for bucketing is that of its
-    longest padded field. A subclass may add to :meth:`collate` (``TaggedDataset`` adds characters).
+    """Items that are tuples of fields, and how :func:`collate` batches each field (``pad_values``): a number
+    pads that field's 1-d tensors on the right, ``None`` stacks it (numbers) or keeps a list (word forms).
+    An item's length for bucketing is that of its longest padded field.
     """
 
     def __init__(self, items, pad_values: Sequence = (PAD_IDX, None)):
         self.items, self.pad_values = list(items), tuple(pad_values)
         padded = [k for k, v in enumerate(self.pad_values) if v is not None]
         self.lengths = [max(len(item[k]) for k in padded) for item in self.items]
-        empty = [i for i, item in enumerate(self.items) if len(item[0]) == 0]
-        if empty:
-            raise ValueError(f"item {empty[0]} is empty (no tokens): drop empty sentences before batching")
+        validation.lengths(torch.tensor([len(item[0]) for item in self.items], dtype=torch.long), "the item lengths",
+                           hint="drop empty sentences before batching")
 
     def __len__(self) -> int:
         return len(self.items)
@@ -88,7 +84,9 @@ def collate(batch, pad_values: Sequence = (PAD_IDX, None)):
     ``(X (B, T), lengths (B,), y (B,))``, X right-padded with ``<pad>``; ``(a, b, c)`` items give
     ``(A, lengths, B, C)``. An empty first field (a sentence without tokens) is a ``ValueError``."""
     validation.sequence(batch, "batch", non_empty=True, what="a list of items (tuples of fields)")
-    fields = []  # a number pads the field; None stacks numbers or keeps a list
+    lengths = validation.lengths([len(item[0]) for item in batch], "the lengths of the batch",
+                                 hint="drop empty sentences before batching")
+    fields = []
     for values, pad in zip(zip(*batch), pad_values):
         if pad is not None:
             fields.append(nn.utils.rnn.pad_sequence(list(values), batch_first=True, padding_value=pad))
@@ -96,10 +94,6 @@ def collate(batch, pad_values: Sequence = (PAD_IDX, None)):
             fields.append(torch.stack([torch.as_tensor(v) for v in values]))
         else:
             fields.append(list(values))
-    lengths = torch.tensor([len(item[0]) for item in batch], dtype=torch.long)
-    if (lengths == 0).any():
-        raise ValueError(f"sentence {int((lengths == 0).nonzero()[0])} of the batch is empty (no tokens); "
-                         "drop empty sentences before batching")
     return fields[0], lengths, *fields[1:]
 
 
@@ -114,18 +108,15 @@ class SentenceDataset(PaddedDataset):
             max_len = validation.positive_int(max_len, "max_len", hint="(tokens kept per sentence) or None")
         validation.sequence(labels, "labels", what="a list of labels (numbers), one per sentence")
         labels = torch.as_tensor(np.asarray(labels, dtype=np.float32)).reshape(-1)
-        if len(sentences) != len(labels):
-            raise ValueError(f"{len(sentences)} sentences but {len(labels)} labels: give one label per sentence")
+        validation.same_length(sentences, labels, "sentences and labels", hint="give one label per sentence")
         ids = [torch.tensor(vocab.encode(s)[:max_len], dtype=torch.long) for s in sentences]
         super().__init__(zip(ids, labels))
 
 
 class LengthBucketSampler(torch.utils.data.Sampler):
-    """Batches of similar lengths (less padding), in a random order that changes every epoch.
-
-    Each epoch shuffles the items, sorts them by length within pools of ``pool`` batches, cuts
-    the pools into batches and shuffles the order of the batches; all of it is drawn from one
-    ``numpy.random.default_rng(seed)``, so the sequence of epochs is reproducible.
+    """Batches of similar lengths (less padding), in a random order that changes every epoch: each epoch
+    shuffles the items, sorts them by length within pools of ``pool`` batches, cuts the pools into batches
+    and shuffles the batches, all drawn from one ``numpy.random.default_rng(seed)`` (reproducible).
     """
 
     def __init__(self, lengths, batch_size, seed, pool=50):
@@ -152,9 +143,8 @@ class LengthBucketSampler(torch.utils.data.Sampler):
 
 def make_loader(dataset: PaddedDataset, batch_size: int = 64, shuffle: bool = False,
                 seed: int = 0) -> torch.utils.data.DataLoader:
-    """A DataLoader of the dataset's :meth:`~PaddedDataset.collate` batches: ``shuffle=True`` (training)
-    draws batches of similar lengths (:class:`LengthBucketSampler`) in an order reproducible from ``seed``;
-    ``shuffle=False`` keeps the dataset's order."""
+    """A DataLoader of the dataset's :meth:`~PaddedDataset.collate` batches, in the dataset's order, or with
+    ``shuffle=True`` in batches of similar lengths (:class:`LengthBucketSampler`, seeded)."""
     batch_size = validation.positive_int(batch_size, "batch_size")
     if not isinstance(dataset, PaddedDataset):
         raise validation.ArgumentTypeError(f"dataset must be a seqlib.batching.PaddedDataset, "
@@ -173,33 +163,23 @@ def padding_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Ten
 
 
 def masked_mean(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    r"""Mean of the states of the real tokens.
-
-    :math:`\bar{\mathbf{h}}_b = \sum_t m_{bt} \mathbf{h}_{bt} / \sum_t m_{bt}`, with :math:`m` the mask.
-
-    H (B, T, D), mask (B, T) bool -> (B, D). Padding positions do not count, whatever they hold.
-    """
+    r"""Mean of the states of the real tokens, :math:`\bar{\mathbf{h}}_b`: H (B, T, D), mask (B, T) bool -> (B, D)."""
     m = mask.unsqueeze(-1).to(H.dtype)
     return (H * m).sum(1) / m.sum(1).clamp(min=1)
 
 
 def masked_max(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    r"""Feature-wise maximum over the real tokens: :math:`\hat{h}_{bd} = \max_{t:\, m_{bt} = 1} h_{btd}`.
-
-    H (B, T, D), mask (B, T) bool -> (B, D). Padding is filled with :math:`-\infty` first, so it never wins.
-    """
+    r"""Feature-wise maximum over the real tokens, :math:`\hat{h}_{bd}`: H (B, T, D), mask (B, T) bool -> (B, D)."""
     return H.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
 
 
 def drop_words(X: torch.Tensor, p: float, pad_idx: int = PAD_IDX, unk_idx: int = UNK_IDX) -> torch.Tensor:
-    """Word dropout: each real token of X (B, T) becomes ``<unk>`` with probability ``p`` (training), so
-    that the ``<unk>`` vector, which words unseen in training read, is trained."""
+    """Word dropout: each real token of X (B, T) becomes ``<unk>`` with probability ``p`` (trains ``<unk>``)."""
     return X.masked_fill((torch.rand(X.shape, device=X.device) < p) & (X != pad_idx), unk_idx)
 
 
 def init_embedding(embedding: nn.Embedding, scale: float, pad_idx: int = PAD_IDX) -> nn.Embedding:
-    """Embeddings uniform in ``[-scale, scale]`` (small vectors train faster than PyTorch's N(0, 1);
-    Kim 2014 uses 0.25), the ``<pad>`` row zero."""
+    """Embeddings uniform in ``[-scale, scale]`` (Kim 2014: 0.25), the ``<pad>`` row zero."""
     with torch.no_grad():
         embedding.weight.uniform_(-scale, scale)
         embedding.weight[pad_idx] = 0
@@ -222,11 +202,9 @@ def bidirectional_states(forward_rnn: nn.Module, backward_rnn: nn.Module, E: tor
                          lengths: torch.Tensor) -> torch.Tensor:
     """``[h_fwd ; h_bwd]`` (B, T, 2h) from two one-way ``batch_first`` networks, zeros at padding.
 
-    The backward network reads each sentence reversed within its length, so its first step is
-    the sentence's last real word, never padding; its outputs are reversed back into place.
-    Both read the padded batch as it is: their padding comes after the real words, which a one-way
-    network reads before it, so the states of the real words equal those of a packed batch, and
-    PyTorch can use its fused kernel for the whole batch (faster on a CPU than a packed batch).
+    The backward network reads each sentence reversed within its length (:func:`reverse_padded`); both
+    read their padding after the real words, so the states of the real words equal those of a packed
+    batch, with PyTorch's fused kernel over the whole batch.
     """
     forward = forward_rnn(E)[0]
     backward = reverse_padded(backward_rnn(reverse_padded(E, lengths))[0], lengths)

@@ -9,9 +9,8 @@ r"""Sentence classifiers (Day 5): the RNN classifier, its predictions shown, its
     \xrightarrow{\text{pooling}} \mathbf{s} \in \mathbb{R}^{B \times D}
     \xrightarrow{\text{dropout, linear}} z \in \mathbb{R}^{B}
 
-with :math:`D` = ``num_hiddens``, doubled when bidirectional. The poolings are the last state,
-the masked mean and max (:mod:`seqlib.batching`) and attention pooling
-(:class:`seqlib.attention.AttentionPooling`, a learned weighted average over the real tokens).
+with :math:`D` = ``num_hiddens``, doubled when bidirectional. The poolings: the last state, the masked
+mean and max (:mod:`seqlib.batching`), attention pooling (:class:`seqlib.attention.AttentionPooling`).
 
 ==============  ===================  =======================================================
 X               (B, T) long          token ids, right-padded with ``<pad>``
@@ -22,10 +21,8 @@ logits          (B,) float           ``RNNClassifier.forward``; ``sigmoid`` give
 ==============  ===================  =======================================================
 
 Also here: :func:`predict_proba` (raw sentences in, probabilities and attention weights out),
-:func:`attention_html` (their HTML, for the lab's widget: it belongs with the page helpers once
-they have one home) and :class:`SentenceLM` (pretraining the encoder as a language model, Dai & Le
-2015). The bag-of-n-grams baseline: :mod:`seqlib.baselines`. ``forward`` checks its batch once: an
-**empty sentence** is a ``ValueError``; an **all-unknown** one is classified from ``<unk>`` alone.
+:func:`attention_html` (their HTML) and :class:`SentenceLM` (pretraining the encoder as a language model,
+Dai & Le 2015). The bag-of-n-grams baseline: :mod:`seqlib.baselines`.
 """
 
 from __future__ import annotations
@@ -60,15 +57,13 @@ class RNNClassifier(nn.Module):
                      tokens, ``"attention"`` (:class:`AttentionPooling`)
     dropout          on the embeddings and on the pooled vector
     word_dropout     in training, replace each real token by ``<unk>`` with this probability
-    embed_init       embeddings start uniform in [-embed_init, embed_init] (Kim 2014 uses 0.25);
-                     ``None`` keeps PyTorch's N(0, 1), whose large vectors train slower
-    pack             use ``pack_padded_sequence`` (default); ``False`` runs over the padding too
+    embed_init       embeddings uniform in [-embed_init, embed_init]; ``None``: PyTorch's N(0, 1)
+    pack             ``pack_padded_sequence`` (default); ``False`` runs over the padding too
                      (then ``"last"`` reads the state after the padding: a lesson, not a feature)
     ================ =========================================================================
 
-    ``forward(X, lengths)`` with X (B, T) long and lengths (B,) returns logits (B,) (apply
-    ``torch.sigmoid`` for probabilities; train with ``BCEWithLogitsLoss``). After a forward
-    pass with attention pooling, ``self.last_attention`` holds the weights (B, T).
+    ``forward(X, lengths)`` -> logits (B,) (``BCEWithLogitsLoss``); with attention pooling,
+    ``self.last_attention`` then holds the weights (B, T).
     """
 
     def __init__(self, vocab_size: int, embed_size: int = 128, num_hiddens: int = 128,
@@ -79,12 +74,10 @@ class RNNClassifier(nn.Module):
         super().__init__()
         validation.one_of(cell, "cell", sorted(_CELLS))
         validation.one_of(pooling, "pooling", _POOLINGS)
-        vocab_size = validation.positive_int(vocab_size, "vocab_size", hint="(the number of tokens, len(vocab))")
-        embed_size = validation.positive_int(embed_size, "embed_size")
-        num_hiddens = validation.positive_int(num_hiddens, "num_hiddens")
-        num_layers = validation.positive_int(num_layers, "num_layers")
-        dropout = validation.probability(dropout, "dropout")
-        word_dropout = validation.probability(word_dropout, "word_dropout")
+        for name in ("vocab_size", "embed_size", "num_hiddens", "num_layers"):
+            validation.positive_int(locals()[name], name)
+        for name in ("dropout", "word_dropout"):
+            validation.probability(locals()[name], name)
         pad_idx, unk_idx = (int(validation.number_in_range(validation.non_negative_int(i, name), name, 0, vocab_size - 1,
                                                            hint="a token index of the vocabulary"))
                             for i, name in ((pad_idx, "pad_idx"), (unk_idx, "unk_idx")))
@@ -107,8 +100,7 @@ class RNNClassifier(nn.Module):
     def _check_batch(self, X, lengths):
         validation.token_ids(X, "X", self.embedding.num_embeddings)
         return validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1],
-                                  hint="one length per sentence of X, each at least one token "
-                                       "(empty sentences cannot be classified)")
+                                  hint="one length per sentence of X, each at least one token")
 
     def encode(self, X, lengths):
         """States H (B, T, D) (zeros at padding when packed) and final states h_n (layers*dirs, B, h)."""
@@ -141,10 +133,8 @@ class RNNClassifier(nn.Module):
 
 @torch.no_grad()
 def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> list[dict]:
-    """P(positive) of each raw sentence (split by :func:`seqlib.text.tokenize_sentence`; model in eval mode).
-
-    One dict per sentence: ``tokens``, ``p_positive``, ``unknown`` (share of tokens outside the
-    vocabulary), ``attention`` (weights per token, or ``None`` without attention pooling).
+    """P(positive) of each raw sentence (:func:`seqlib.text.tokenize_sentence`; model in eval mode): one dict per
+    sentence, ``tokens``, ``p_positive``, ``unknown`` (share outside the vocabulary), ``attention`` (or ``None``).
     """
     if isinstance(sentences, str):
         sentences = [sentences]
@@ -190,11 +180,8 @@ def attention_html(result: dict) -> str:
 class SentenceLM(nn.Module):
     r"""A language model on the encoder of an :class:`RNNClassifier`, to pretrain it on sentences without labels.
 
-    The classifier's embedding and RNN are shared, not copied: training this model trains
-    them in place (its pooling and head are unused). Each direction predicts the neighbouring
-    token it has not read yet, the forward one the next token and, for a bidirectional
-    encoder, the backward one the previous token (Dai & Le 2015 pretrain a forward LSTM
-    this way before fine-tuning it as a classifier):
+    The classifier's embedding and RNN are shared: training this model trains them in place. Each
+    direction predicts the neighbouring token it has not read yet (Dai & Le 2015):
 
     .. math::
 
@@ -204,35 +191,28 @@ class SentenceLM(nn.Module):
 
     with :math:`L_b` the length of sentence :math:`b` and :math:`N` the number of predictions. Each
     :math:`p(\cdot \mid \mathbf{h})` is an **adaptive softmax** (Grave et al. 2017,
-    :class:`torch.nn.AdaptiveLogSoftmaxWithLoss`): the ``cutoffs[0]`` most frequent tokens get a full
-    softmax, rarer ones clusters with smaller projections (about six times cheaper for 9,000 words;
-    the vocabulary must be ordered by frequency). Cutoffs past the vocabulary are dropped.
+    :class:`torch.nn.AdaptiveLogSoftmaxWithLoss`): a full softmax for the ``cutoffs[0]`` most frequent
+    tokens, clusters with smaller projections for rarer ones (cutoffs past the vocabulary are dropped).
 
     ============== ===================== ====================================================
     X              (B, T) long           token ids, right-padded (as :func:`~seqlib.batching.collate` gives)
     lengths        (B,) long             real tokens of each sentence (at least 1)
     H              (B, T, dirs * h)      the encoder's states (:meth:`RNNClassifier.encode`)
     token_nll      -> (B, T, dirs) float :math:`-\log p` of the token predicted from each state;
-                                         0 where nothing is predicted (the last token for
-                                         the forward direction, the first for the backward
-                                         one, padding)
+                                         0 where nothing is predicted
     forward        -> () float           :math:`\mathcal{L}`, the mean over the N predictions
     ============== ===================== ====================================================
 
-    One-token sentences have nothing to predict (loss 0). ``forward`` returns the loss:
-    :func:`seqlib.training.fit` trains it with ``loss_fn=lambda nll, y: nll`` (labels ignored).
+    ``forward`` returns the loss: :func:`seqlib.training.fit` trains it with ``loss_fn=lambda nll, y: nll``.
     """
 
     def __init__(self, classifier: RNNClassifier, cutoffs: Sequence[int] = (500, 2000),
                  div_value: float = 4.0):
         super().__init__()
         if not isinstance(classifier, RNNClassifier):
-            raise validation.ArgumentTypeError(f"classifier must be an RNNClassifier (SentenceLM pretrains its "
-                                               f"encoder), got {type(classifier).__name__}")
+            raise validation.ArgumentTypeError(f"classifier must be an RNNClassifier, got {type(classifier).__name__}")
         div_value = validation.number_in_range(div_value, "div_value", 0, low_open=True)
         cutoffs = [validation.positive_int(c, "cutoffs[i]") for c in validation.sequence(cutoffs, "cutoffs")]
-        if cutoffs != sorted(set(cutoffs)):
-            raise ValueError(f"cutoffs must be strictly increasing, got {cutoffs}")
         self.classifier = classifier
         vocab_size = classifier.embedding.num_embeddings
         self.num_hiddens = classifier.rnn.hidden_size

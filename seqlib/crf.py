@@ -40,8 +40,7 @@ score, log_Z   (B,)             :meth:`CRF.score`, :meth:`CRF.log_partition`
 best paths     (B, T) long      :meth:`CRF.viterbi`, -1 at padding
 =============  ===============  =========================================================
 
-:func:`brute_force` enumerates every path of one short sentence: the tests (and the lab) check
-the forward algorithm and Viterbi against it.
+:func:`brute_force` enumerates every path of one short sentence, to check the forward algorithm and Viterbi.
 """
 
 from __future__ import annotations
@@ -57,20 +56,15 @@ __all__ = ["CRF", "brute_force"]
 
 
 class CRF(nn.Module):
-    """A linear-chain CRF over ``num_tags`` tags: learned transition, start and end scores.
-
-    ``score(E, tags, mask)`` is :math:`s(\\mathbf{y})`, ``log_partition(E, mask)`` is
-    :math:`\\log Z` (the forward algorithm), ``nll(E, tags, mask)`` the training loss (mean over
-    real tokens), ``viterbi(E, mask)`` the best path and its score. The module docstring has
-    the equations and shapes. Transitions start at zero: at first the CRF is independent softmax.
-    ``nll`` and ``viterbi`` check their input (once per call); ``score`` and ``log_partition``, the
-    lesson's equations, do not (``mask=None``: every position is real).
+    """A linear-chain CRF over ``num_tags`` tags: learned transition, start and end scores (zero at first:
+    then the CRF is independent softmax). ``score`` and ``log_partition`` are the equations above
+    (``mask=None``: every position is real); ``nll`` (the loss, mean over real tokens) and ``viterbi``
+    check their input once per call.
     """
 
     def __init__(self, num_tags: int):
         super().__init__()
-        num_tags = validation.positive_int(num_tags, "num_tags", hint="(K, the number of tags)")
-        self.num_tags = num_tags
+        self.num_tags = validation.positive_int(num_tags, "num_tags", hint="(K, the number of tags)")
         self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))
         self.start = nn.Parameter(torch.zeros(num_tags))
         self.end = nn.Parameter(torch.zeros(num_tags))
@@ -78,20 +72,13 @@ class CRF(nn.Module):
     def _check(self, emissions, mask, tags=None):
         validation.tensor(emissions, "emissions", shape=("batch_size", "num_steps", "num_tags"), dtype="float",
                           sizes={"num_tags": self.num_tags}, non_empty=True)
-        sizes = {"batch_size": emissions.shape[0], "num_steps": emissions.shape[1]}
-        mask = emissions.new_ones(emissions.shape[:2], dtype=torch.bool) if mask is None else mask
-        validation.tensor(mask, "mask", shape=("batch_size", "num_steps"), dtype="bool", sizes=sizes,
-                          hint="one row per sentence of emissions, True at real tokens, e.g. "
-                               "seqlib.batching.padding_mask(lengths, T)")
-        if mask.numel() and not bool(mask[:, 0].all()):
-            raise ValueError("mask must be True at the first position of every sentence (at least one real "
-                             "token, padding on the right)")
+        mask = torch.ones_like(emissions[..., 0], dtype=torch.bool) if mask is None else mask
+        validation.tensor(mask, "mask", shape=tuple(emissions.shape[:2]), dtype="bool", hint="True at real tokens")
+        if not (mask[:, 0].all() and torch.equal(mask, mask.cummin(1).values)):
+            raise ValueError("mask must be True on a prefix of each row: real tokens (at least one), then padding")
         if tags is not None:
-            validation.tensor(tags, "tags", shape=("batch_size", "num_steps"), dtype="integer", sizes=sizes)
-            real = tags[mask]
-            if real.numel() and (int(real.min()) < 0 or int(real.max()) >= self.num_tags):
-                raise ValueError(f"tags must lie in [0, {self.num_tags}) at real tokens, got values from "
-                                 f"{int(real.min())} to {int(real.max())}")
+            validation.tensor(tags, "tags", shape=tuple(mask.shape), dtype="integer")
+            validation.token_ids(tags[mask], "tags at real tokens", self.num_tags, shape=("num_real",))
         return mask
 
     def nll(self, emissions, tags, mask=None):
@@ -142,14 +129,9 @@ class CRF(nn.Module):
 def brute_force(emissions, transitions, start, end):
     """Every path of one sentence, enumerated: ``(log_Z, best_path, best_score)``.
 
-    ``emissions`` (T, K), ``transitions`` (K, K), ``start`` and ``end`` (K,). :math:`K^T` paths:
-    only for tiny sentences (at most 100,000 paths), to test the forward algorithm and Viterbi.
+    ``emissions`` (T, K), ``transitions`` (K, K), ``start`` and ``end`` (K,): at most 100,000 paths.
     """
-    validation.tensor(emissions, "emissions", shape=("num_steps", "num_tags"), dtype="float", non_empty=True)
     T, K = emissions.shape
-    validation.tensor(transitions, "transitions", shape=("num_tags", "num_tags"), sizes={"num_tags": K})
-    validation.tensor(start, "start", shape=("num_tags",), sizes={"num_tags": K})
-    validation.tensor(end, "end", shape=("num_tags",), sizes={"num_tags": K})
     if K ** T > 100_000:
         raise ValueError(f"{K}^{T} = {K ** T:,} paths are too many to enumerate; brute_force is for tiny tests")
     scores, paths = [], list(itertools.product(range(K), repeat=T))

@@ -1,16 +1,12 @@
 r"""Dates written by people, and their ISO form: a task where attention can be seen (Day 9).
 
-Each example is a date written in one of many human formats and languages and its ISO 8601
-form, e.g. ``"Thursday, 3 May 1979"``, ``"jeudi 3 mai 1979"``, ``"3. Mai 1979"``,
-``"May 3, 79"`` -> ``"1979-05-03"``. The formats are not hand-written month tables: they are the
-locales' own date patterns from the Unicode CLDR, through Babel (``full``, ``long`` and ``medium``
-of each locale, and a few patterns with a two-digit year).
+A date in one of many human formats and languages, and its ISO 8601 form: ``"Thursday, 3 May 1979"``,
+``"jeudi 3 mai 1979"``, ``"3. Mai 1979"``, ``"May 3, 79"`` -> ``"1979-05-03"``. The formats are the
+locales' own CLDR date patterns (Babel: ``full``, ``long``, ``medium``, and a few with a two-digit year).
 
-**No input is ambiguous.** Only patterns that spell the month as a word are used (``03/05/79``
-means March or May depending on the country, so numeric patterns are left out), and every date
-lies in ``1950-01-01 .. 2049-12-31``, so a two-digit year ``yy`` has one reading (50..99 -> 19yy,
-00..49 -> 20yy). :func:`parse_date` reads an input back with the pattern that wrote it; the
-tests check the round trip on every example.
+**No input is ambiguous**: only patterns that spell the month as a word (``03/05/79`` is March or May
+depending on the country), and every date lies in ``1950-01-01 .. 2049-12-31``, so a two-digit year has
+one reading (50..99 -> 19yy, 00..49 -> 20yy). :func:`parse_date` reads an input back with its pattern.
 
 =================  ==========================================  =================================
 ``make_splits``    ``(train, val, test)``, lists of pairs       disjoint *dates*: no test date was
@@ -63,15 +59,11 @@ def patterns(locale: str) -> list[str]:
     return found + [p for p in SHORT_YEAR.get(locale, ()) if p not in found]
 
 
-def _dates(num: int, rng: np.random.Generator) -> list[datetime.date]:
-    span = (LAST_DAY - FIRST_DAY).days + 1
-    days = rng.choice(span, size=num, replace=False)
-    return [FIRST_DAY + datetime.timedelta(days=int(d)) for d in days]
-
-
 def make_examples(dates, seed: int = 0, locales=LOCALES) -> list[Example]:
-    """One :class:`Example` per date: a locale and one of its patterns drawn at random (seeded)."""
+    """One :class:`Example` per date (in 1950-2049): a locale and one of its patterns drawn at random (seeded)."""
     rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
+    if not all(FIRST_DAY <= d <= LAST_DAY for d in validation.sequence(dates, "dates", of=datetime.date)):
+        raise ValueError(f"dates must lie in {FIRST_DAY} .. {LAST_DAY}, where a two-digit year has one reading")
     choices = [(loc, p) for loc in locales for p in patterns(loc)]
     out = []
     for d in dates:
@@ -81,11 +73,8 @@ def make_examples(dates, seed: int = 0, locales=LOCALES) -> list[Example]:
 
 
 def make_splits(num_train: int, num_val: int, num_test: int, seed: int = 0):
-    """Train, validation and test lists of ``(text, iso)`` pairs on **disjoint dates** (seeded).
-
-    Dates are drawn without replacement from 1950-2049 (36,524 days), so a test date was never seen
-    in training in any format; each date is written once, in a random locale and pattern.
-    """
+    """Train, validation and test lists of ``(text, iso)`` pairs on **disjoint dates** (seeded): drawn
+    without replacement from 1950-2049, each written once, so no test date was seen in training."""
     sizes = [validation.positive_int(n, name) for n, name in
              ((num_train, "num_train"), (num_val, "num_val"), (num_test, "num_test"))]
     span = (LAST_DAY - FIRST_DAY).days + 1
@@ -93,7 +82,7 @@ def make_splits(num_train: int, num_val: int, num_test: int, seed: int = 0):
         raise ValueError(f"only {span:,} distinct dates exist in {FIRST_DAY.year}-{LAST_DAY.year}; asked for "
                          f"{sum(sizes):,} (train + validation + test)")
     rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
-    dates = _dates(sum(sizes), rng)
+    dates = [FIRST_DAY + datetime.timedelta(days=int(d)) for d in rng.choice(span, size=sum(sizes), replace=False)]
     examples = make_examples(dates, seed=seed + 1)
     cuts = np.cumsum([0] + sizes)
     return tuple([(e.text, e.iso) for e in examples[a:b]] for a, b in zip(cuts[:-1], cuts[1:]))
@@ -105,15 +94,12 @@ def _names(getter, width, locale):
 
 
 def parse_date(text: str, locale: str, pattern: str) -> str:
-    """Read ``text`` back with the ``pattern`` of ``locale`` that wrote it; return the ISO date.
-
-    Months and weekdays are matched against the locale's CLDR names (Babel); a weekday that does not
-    fit the date, or a text the pattern cannot read, raises ``ValueError``.
-    """
+    """Read ``text`` back with the ``pattern`` of ``locale`` that wrote it; return the ISO date. Months and
+    weekdays are the locale's CLDR names; an unknown or wrong weekday, or a text the pattern cannot read,
+    raises ``ValueError``."""
     validation.one_of(locale, "locale", LOCALES)
     for value, name in ((text, "text"), (pattern, "pattern")):
-        if not isinstance(value, str):
-            raise validation.ArgumentTypeError(f"{name} must be a string, got {type(value).__name__}")
+        validation.sequence(value, name, strings=True, what="a string")
     fmt = parse_pattern(pattern).format
     pieces = re.split(r"%\((\w+)\)s", fmt)
     regex, fields = "", []
@@ -140,12 +126,12 @@ def parse_date(text: str, locale: str, pattern: str) -> str:
         elif field[0] == "M":
             month = _names(get_month_names, "wide" if len(field) == 4 else "abbreviated", locale).get(value)
         elif field[0] == "E":
-            weekday = _names(get_day_names, "wide" if len(field) == 4 else "abbreviated", locale).get(value)
+            weekday = _names(get_day_names, "wide" if len(field) == 4 else "abbreviated", locale).get(value, -1)
     if None in (year, month, day):
         raise ValueError(f"{text!r}: no year, month or day found with the pattern {pattern!r} of {locale}")
     date = datetime.date(year, month, day)
     if weekday is not None and weekday != date.weekday():
-        raise ValueError(f"{text!r}: the weekday does not fit the date {date.isoformat()}")
+        raise ValueError(f"{text!r}: the weekday is unknown or does not fit the date {date.isoformat()}")
     return date.isoformat()
 
 
@@ -157,15 +143,15 @@ def exact_match(outputs, targets) -> float:
 
 def char_accuracy(outputs, targets) -> float:
     """Share of target characters that the output has at the same position (a short output misses the rest;
-    extra characters are not counted)."""
+    extra characters are not counted); NaN when the targets have no characters."""
     outputs, targets = _pair_lists(outputs, targets)
     right = sum(sum(a == b for a, b in zip(o, t)) for o, t in zip(outputs, targets))
-    return right / sum(len(t) for t in targets)
+    total = sum(len(t) for t in targets)
+    return right / total if total else float("nan")
 
 
 def _pair_lists(outputs, targets):
     validation.sequence(outputs, "outputs", of=str, what="a list of strings")
     validation.sequence(targets, "targets", of=str, non_empty=True, what="a list of strings")
-    if len(outputs) != len(targets):
-        raise ValueError(f"{len(outputs)} outputs for {len(targets)} targets: give one output per target")
+    validation.same_length(outputs, targets, "outputs and targets", hint="give one output per target")
     return list(outputs), list(targets)

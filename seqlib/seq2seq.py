@@ -18,15 +18,11 @@ true previous token :math:`y_{t-1}`, with :math:`y_0` = ``<bos>``), and stops at
     \mathbf{c}_t = \sum_i \alpha_{ti} \mathbf{h}_i, \qquad
     P(y_t \mid y_{<t}, x) = \mathrm{softmax}(\mathbf{W}_v \tanh(\mathbf{W}_o [\mathbf{s}_t; \mathbf{c}_t]))
 
-**Without attention** the fixed summary :math:`\mathbf{c}` (the last state of each direction) is all
-the decoder gets, at every step (:math:`\mathbf{c}_t = \mathbf{c}`: the bottleneck). **With attention**
-the decoder looks back at every source position, with the padding mask :math:`m_i` (1 at real tokens,
-0 at padding) so that padding never receives weight: additive (Bahdanau) or scaled dot-product scores,
-both in :mod:`seqlib.attention`. The output layer :math:`\mathbf{W}_v` is the decoder's ``head``.
-
-The attention is computed *after* the recurrent step, from :math:`\mathbf{s}_t` (Luong et al.'s
-placement; Bahdanau et al. attend from :math:`\mathbf{s}_{t-1}` and feed :math:`\mathbf{c}_t` into the
-GRU): under teacher forcing the whole target then runs through one fused ``nn.GRU`` call.
+**Without attention** the fixed summary :math:`\mathbf{c}` is all the decoder gets (:math:`\mathbf{c}_t =
+\mathbf{c}`: the bottleneck). **With attention** it looks back at every real source position
+(:mod:`seqlib.attention`: additive or scaled dot-product scores), *after* the recurrent step, from
+:math:`\mathbf{s}_t` (Luong et al.'s placement), so that teacher forcing runs one fused ``nn.GRU`` call.
+The output layer :math:`\mathbf{W}_v` is the decoder's ``head``.
 
 =====================  ===================  ==========================================
 ``src``                ``(B, S)`` long      source ids, right-padded with ``<pad>``
@@ -38,11 +34,12 @@ GRU): under teacher forcing the whole target then runs through one fused ``nn.GR
 ``weights``            ``(B, T, S)``        :math:`\alpha_{ti}`, rows sum to 1 over real positions
 =====================  ===================  ==========================================
 
-Decoding reuses :mod:`seqlib.decoding` through :class:`Seq2SeqStep` (the ``step(state, tokens)``
-protocol; the state is batch-first, so beam search reorders it along dimension 0).
+Decoding: :mod:`seqlib.decoding` through :class:`Seq2SeqStep` (its ``step(state, tokens)`` protocol).
 """
 
 from __future__ import annotations
+
+import numbers
 
 import torch
 from torch import nn
@@ -59,8 +56,7 @@ ATTENTIONS = (None, "additive", "dot")
 
 
 class Encoder(nn.Module):
-    """Embedding and a bidirectional GRU over the real tokens only (packed): ``(src, src_len)`` ->
-    ``H (B, S, 2h), c (B, 2h)`` (``c``: the last state of each direction, padding never read)."""
+    """Embedding, bidirectional GRU over the real tokens (packed): ``(src, src_len)`` -> ``H (B, S, 2h), c (B, 2h)``."""
 
     def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, dropout: float = 0.0):
         super().__init__()
@@ -109,18 +105,15 @@ class Decoder(nn.Module):
 
 
 class Seq2Seq(nn.Module):
-    """Encoder and decoder: ``model(src, src_len, tgt_in)`` -> ``logits (B, T, V)`` (teacher forcing).
-
-    ``attention``: ``None``, ``"additive"`` or ``"dot"``. ``forward_with_weights`` also returns the
-    attention weights ``(B, T, S)`` (``None`` without attention).
+    """Encoder and decoder: ``model(src, src_len, tgt_in)`` -> ``logits (B, T, V)`` (teacher forcing);
+    ``forward_with_weights`` also returns the attention weights ``(B, T, S)`` (``None`` without attention).
     """
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, embed_size: int = 64, num_hiddens: int = 128,
                  attention: str | None = "additive", dropout: float = 0.0):
         super().__init__()
-        for value, name in ((src_vocab_size, "src_vocab_size"), (tgt_vocab_size, "tgt_vocab_size"),
-                            (embed_size, "embed_size"), (num_hiddens, "num_hiddens")):
-            validation.positive_int(value, name)
+        for name in ("src_vocab_size", "tgt_vocab_size", "embed_size", "num_hiddens"):
+            validation.positive_int(locals()[name], name)
         validation.number_in_range(dropout, "dropout", 0, 1, high_open=True)
         self.config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, embed_size=embed_size,
                            num_hiddens=num_hiddens, attention=attention, dropout=dropout)
@@ -147,19 +140,15 @@ class Seq2Seq(nn.Module):
 
 
 def sequence_loss(logits: torch.Tensor, target: torch.Tensor, pad_idx: int = PAD_IDX) -> torch.Tensor:
-    """Mean cross-entropy over the real target tokens: ``logits (B, T, V)``, ``target (B, T)``; positions
-    holding ``pad_idx`` count for nothing (``ignore_index``), whatever the model predicts there."""
+    """Mean cross-entropy over the real target tokens (``pad_idx`` ignored): ``logits (B, T, V)``, ``target (B, T)``."""
     return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
                                        ignore_index=pad_idx)
 
 
 class Seq2SeqStep:
-    """The :mod:`seqlib.decoding` protocol for a :class:`Seq2Seq` model: ``step(state, tokens)`` ->
-    ``(log_probs (B, V), state)``.
-
-    ``begin_state(src, src_len)`` encodes a source batch; the state ``(s, H, c, mask)`` is batch-first
-    (``batch_dim = 0``: ``s`` is kept as ``(B, 1, h)``), so beam search reorders every part at once.
-    Building it puts the model in evaluation mode.
+    """The :mod:`seqlib.decoding` protocol for a :class:`Seq2Seq` (in evaluation mode): ``step(state, tokens)``
+    -> ``(log_probs (B, V), state)``; ``begin_state(src, src_len)`` encodes a source batch. The state
+    ``(s, H, c, mask)`` is batch-first (``s`` as ``(B, 1, h)``), so beam search reorders it along dimension 0.
     """
 
     batch_dim = 0
@@ -185,10 +174,9 @@ class Seq2SeqStep:
 
 def _special(value, name, model):
     """A token index of the output vocabulary (``bos``, ``eos``)."""
-    value = validation.non_negative_int(value, name, hint="an index of the output vocabulary")
-    if value >= model.config["tgt_vocab_size"]:
-        raise ValueError(f"{name}={value} is not in the output vocabulary of {model.config['tgt_vocab_size']} tokens")
-    return value
+    size = model.config["tgt_vocab_size"]
+    return int(validation.number_in_range(validation.non_negative_int(value, name), name, 0, size - 1,
+                                          hint="an index of the output vocabulary"))
 
 
 def _cut(tokens, eos):
@@ -213,26 +201,21 @@ def translate_beam(model: Seq2Seq, src_ids, *, bos: int, eos: int, max_len: int,
     (scores ``log P / len ** alpha``; ``beam_width=1`` is greedy decoding)."""
     step = Seq2SeqStep(model)
     bos, eos = _special(bos, "bos", model), _special(eos, "eos", model)
-    validation.sequence(src_ids, "src_ids", non_empty=True, what="a list of source token ids")
-    try:
-        src = torch.as_tensor([list(src_ids)])
-    except (TypeError, ValueError, RuntimeError, OverflowError):
-        raise validation.ArgumentTypeError(f"src_ids must be a list of token ids, got {src_ids!r:.60}") from None
+    validation.sequence(src_ids, "src_ids", of=numbers.Integral, non_empty=True, what="a list of source token ids")
+    src = torch.as_tensor([list(src_ids)])
     state = step.begin_state(src, torch.tensor([src.shape[1]]))
     best = decoding.beam_search(step, state, [bos], max_len, beam_width=beam_width, alpha=alpha, eos=eos)[0]
     return _cut(best.tokens, eos)
 
 
 def plot_attention(weights, src_tokens, out_tokens, *, title: str | None = None, ax=None):
-    """Heatmap of one example's attention ``weights`` ``(T_out, S_in)``: output tokens along the x axis
-    (time, as every heatmap of the course, :func:`seqlib.heatmaps.heatmap`), input tokens down the y axis
-    in reading order (the first at the top), colours 0..1. Returns the axes."""
+    """Heatmap of one example's attention ``weights`` ``(T_out, S_in)``, colours 0..1: output tokens along the
+    x axis (time, :func:`seqlib.heatmaps.heatmap`), input tokens down the y axis in reading order. Returns the axes."""
     from seqlib.heatmaps import heatmap
 
     W = validation.float_array(weights, "weights", ndim=2, what="of shape (output length, input length)")
     if W.shape != (len(out_tokens), len(src_tokens)):
-        raise ValueError(f"weights has shape {W.shape} for {len(out_tokens)} output and {len(src_tokens)} "
-                         "input tokens")
+        raise ValueError(f"weights has shape {W.shape} for {len(out_tokens)} output and {len(src_tokens)} input tokens")
     image = heatmap(W, vmin=0.0, vmax=1.0, cmap="viridis", step_labels=[str(t) for t in out_tokens],
                     ylabel="input", colorbar="attention weight", title=title, ax=ax)
     ax = image.axes

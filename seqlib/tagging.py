@@ -16,8 +16,8 @@ H           (B, T, D) float     states; D = ``num_hiddens``, doubled when bidire
 emissions   (B, T, K) float     one score per tag (K = 17 universal tags)
 ==========  ==================  ===================================================================
 
-Both directions: :func:`seqlib.batching.bidirectional_states` (its equations there); the CRF output
-layer: :mod:`seqlib.crf`; the baselines (most frequent tag, averaged perceptron): :mod:`seqlib.baselines`.
+Both directions: :func:`seqlib.batching.bidirectional_states`; the CRF: :mod:`seqlib.crf`; the baselines:
+:mod:`seqlib.baselines`.
 """
 
 from __future__ import annotations
@@ -47,8 +47,7 @@ def spell(word: str) -> list[str]:
 
 
 def char_vocab(sentences) -> Vocab:
-    """The characters of the training words and the word boundaries (``<unk>`` = 0, ``<pad>`` = 1, then by
-    frequency)."""
+    """The characters of the training words and the word boundaries (``<unk>`` 0, ``<pad>`` 1, then by frequency)."""
     return Vocab.for_sentences([spell(w) for words, _ in check_sentences(sentences) for w in words])
 
 
@@ -56,9 +55,8 @@ class TaggedDataset(PaddedDataset):
     """Sentences encoded for a tagger: item ``i`` is ``(word ids (L,), forms, tag ids (L,))``; a batch
     (:func:`seqlib.batching.make_loader`, :meth:`collate`) is ``(X, lengths, C, C_index, Y)``.
 
-    ``words`` is the word-form vocabulary of the training split (``Vocab.for_sentences``: forms
-    never seen in training map to ``<unk>``), ``chars`` the character vocabulary
-    (:func:`char_vocab`) or ``None`` for taggers that read words only.
+    ``words``: the training split's word forms (``Vocab.for_sentences``), ``chars``: :func:`char_vocab`
+    or ``None`` for taggers that read words only.
     """
 
     def __init__(self, sentences, words: Vocab, chars: Vocab | None = None):
@@ -69,8 +67,7 @@ class TaggedDataset(PaddedDataset):
                           for w, t in check_sentences(sentences)), pad_values=(PAD_IDX, None, PAD_TAG))
 
     def collate(self, batch):
-        """Pad the items into ``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form of the batch
-        once (without ``chars``, a (1, 1) placeholder, and ``C_index`` zeros)."""
+        """``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form once (no ``chars``: a placeholder)."""
         X, lengths, forms, Y = collate(batch, self.pad_values)
         if self.chars is None:
             return X, lengths, torch.full((1, 1), PAD_IDX), torch.zeros_like(X), Y
@@ -78,24 +75,20 @@ class TaggedDataset(PaddedDataset):
         index = np.zeros(X.shape, dtype=np.int64)
         for b, sentence in enumerate(forms):
             index[b, :len(sentence)] = [rows.setdefault(w, len(rows)) for w in sentence]
-        for w in rows:
-            if w not in self.spelled:
-                self.spelled[w] = torch.tensor(self.chars[spell(w)])
+        for w in rows.keys() - self.spelled.keys():
+            self.spelled[w] = torch.tensor(self.chars[spell(w)])
         C = nn.utils.rnn.pad_sequence([self.spelled[w] for w in rows], batch_first=True, padding_value=PAD_IDX)
         return X, lengths, C, torch.from_numpy(index), Y
 
 
 class CharCNN(nn.Module):
-    """A word's vector from its characters: embed, convolve (width ``width``), max over the positions.
-
-    ``forward(C)`` with C (U, W) long character ids (``<pad>`` = 1) returns (U, ``num_filters``).
-    """
+    """A word's vector from its characters: embed, convolve (width ``width``), max over the positions:
+    ``forward(C)``, C (U, W) long character ids -> (U, ``num_filters``)."""
 
     def __init__(self, char_vocab_size: int, char_embed_size: int = 30, num_filters: int = 50, width: int = 3):
         super().__init__()
-        for name, value in (("char_vocab_size", char_vocab_size), ("char_embed_size", char_embed_size),
-                            ("num_filters", num_filters), ("width", width)):
-            validation.positive_int(value, name)
+        for name in ("char_vocab_size", "char_embed_size", "num_filters", "width"):
+            validation.positive_int(locals()[name], name)
         self.embedding = nn.Embedding(char_vocab_size, char_embed_size, padding_idx=PAD_IDX)
         self.conv = nn.Conv1d(char_embed_size, num_filters, width, padding=width // 2)
 
@@ -108,21 +101,18 @@ class Tagger(nn.Module):
     """Word embedding (+ :class:`CharCNN`) -> LSTM layers -> dropout -> linear -> emissions.
 
     Each layer is one one-way ``nn.LSTM`` per direction, combined by :func:`bidirectional_states`
-    (the same parameters, and the same states at real words, as ``nn.LSTM(bidirectional=True)``
-    over a packed batch). States at padding are zero.
+    (the states of ``nn.LSTM(bidirectional=True)`` over a packed batch); zeros at padding.
 
     ================  ====================================================================
     bidirectional     read each sentence both ways (:func:`bidirectional_states`)
     num_layers        stacked LSTM layers (a deep network: layer 2 reads layer 1's states)
     char_vocab_size   size of the character vocabulary (``len(chars)``), or ``None`` for words only
     crf               a :class:`seqlib.crf.CRF` output layer instead of independent softmax
-    word_dropout      in training, each word id becomes ``<unk>`` with this probability, so the
-                      ``<unk>`` vector is trained (forms unseen in training read it)
+    word_dropout      in training, each word id becomes ``<unk>`` with this probability
     ================  ====================================================================
 
-    ``forward(X, lengths, C, C_index)`` -> emissions (B, T, K); ``loss(..., Y)`` is the mean
-    cross-entropy over real words, or the CRF's negative log-likelihood; ``decode(emissions, mask)``
-    gives tag ids (B, T) (argmax or Viterbi), -1 at padding.
+    ``forward(X, lengths, C, C_index)`` -> emissions (B, T, K); ``loss(..., Y)``: mean cross-entropy over real
+    words, or the CRF's NLL; ``decode(emissions, mask)``: tag ids (B, T) (argmax or Viterbi), -1 at padding.
     """
 
     def __init__(self, vocab_size: int, num_tags: int = len(UPOS), embed_size: int = 100, num_hiddens: int = 100,
@@ -130,18 +120,14 @@ class Tagger(nn.Module):
                  char_embed_size: int = 30, char_filters: int = 50, dropout: float = 0.5, word_dropout: float = 0.0,
                  crf: bool = False):
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("num_tags", num_tags), ("embed_size", embed_size),
-                            ("num_hiddens", num_hiddens), ("num_layers", num_layers),
-                            ("char_embed_size", char_embed_size), ("char_filters", char_filters)):
-            validation.positive_int(value, name)
-        if char_vocab_size is not None:
-            validation.positive_int(char_vocab_size, "char_vocab_size", hint="(len(chars)) or None for words only")
-        self.dropout_p = validation.probability(dropout, "dropout")
+        for name in ("vocab_size", "num_tags", "embed_size", "num_hiddens", "num_layers", "char_embed_size",
+                     "char_filters") + (("char_vocab_size",) if char_vocab_size is not None else ()):
+            validation.positive_int(locals()[name], name)
+        validation.number_in_range(dropout, "dropout", 0, 1, high_open=True)
         self.word_dropout = validation.probability(word_dropout, "word_dropout")
         self.embedding = init_embedding(nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX), 0.1)
         self.chars = CharCNN(char_vocab_size, char_embed_size, char_filters) if char_vocab_size else None
         inputs = embed_size + (char_filters if char_vocab_size else 0)
-        # one one-way LSTM per layer and direction; layer 2 reads layer 1's states, both directions
         directions = 2 if bidirectional else 1
         sizes = [inputs] + [directions * num_hiddens] * (num_layers - 1)
         self.forward_rnns = nn.ModuleList(nn.LSTM(n, num_hiddens, batch_first=True) for n in sizes)
@@ -210,8 +196,8 @@ def predict_tags(model: Tagger, loader) -> tuple[list[list[int]], list[list[int]
 
 @torch.no_grad()
 def tag_sentence(model: Tagger, words: Vocab, chars: Vocab | None, tokens: Sequence[str]) -> list[dict]:
-    """Tag one tokenised sentence: per word its tag and probability (softmax of the emissions), and the
-    CRF's path tag when the model has a CRF. Returns ``[{"word", "tag", "p", "crf", "known"}, ...]``."""
+    """Tag one tokenised sentence: ``[{"word", "tag", "p", "crf", "known"}, ...]``, per word its tag and
+    probability (softmax of the emissions), and the CRF's path tag when the model has a CRF."""
     validation.sequence(tokens, "tokens", of=str, non_empty=True, what="a non-empty list of words")
     if model.chars is not None and chars is None:
         raise ValueError("this tagger reads characters: pass chars, the character vocabulary it was trained with")

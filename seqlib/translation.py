@@ -31,7 +31,7 @@ import torch
 
 from seqlib import validation
 from seqlib.batching import PaddedDataset, make_loader
-from seqlib.text import PAD, PAD_IDX, Vocab
+from seqlib.text import PAD, PAD_IDX, UNK_IDX, Vocab
 
 __all__ = ["BOS", "EOS", "BOS_IDX", "EOS_IDX", "seq_vocab", "PairDataset", "bleu_tokens", "load_multi30k",
            "corpus_bleu", "bleu_signature"]
@@ -43,32 +43,29 @@ BOS_IDX, EOS_IDX = 2, 3
 def seq_vocab(sequences, min_freq: int = 1) -> Vocab:
     """The vocabulary of token sequences (lists of words, or strings read as characters): ``<unk>`` 0,
     ``<pad>`` 1, ``<bos>`` 2, ``<eos>`` 3, then tokens seen at least ``min_freq`` times, most frequent first."""
-    validation.sequence(sequences, "sequences", of=(str, list, tuple), non_empty=True,
-                        what="a list of token sequences")
+    validation.sequence(sequences, "sequences", of=(str, list, tuple), non_empty=True, what="a list of token sequences")
     min_freq = validation.positive_int(min_freq, "min_freq", hint="(rarer tokens map to <unk>)")
-    vocab = Vocab([list(s) for s in sequences], min_freq=min_freq, reserved_tokens=[PAD, BOS, EOS])
-    assert vocab[PAD] == PAD_IDX and vocab[BOS] == BOS_IDX and vocab[EOS] == EOS_IDX
-    return vocab
+    return Vocab([list(s) for s in sequences], min_freq=min_freq, reserved_tokens=[PAD, BOS, EOS])
 
 
 class PairDataset(PaddedDataset):
     """Source and target sequences encoded with their vocabularies, for :func:`seqlib.batching.make_loader`.
 
-    Item ``i`` is ``(source ids, tgt_in, tgt_out)``: the target shifted for teacher forcing, ``<bos>``
-    first in ``tgt_in`` and ``<eos>`` last in ``tgt_out``; all three are padded with ``<pad>``, and a
-    pair's length for bucketing is the longer of source and target (the decoder's output layer, the
-    costliest part of training, runs over every target position, padding included). Sequences are
-    cut to ``max_len`` tokens (``None``: kept whole); an empty source is an error.
+    Item ``i`` is ``(source ids, tgt_in, tgt_out)``, all padded with ``<pad>``; a pair's length for
+    bucketing is the longer of source and target. Sequences are cut to ``max_len`` tokens (``None``: kept
+    whole). An empty source, or sources or targets mostly ``<unk>`` (swapped vocabularies?), is an error.
     """
 
     def __init__(self, sources, targets, src_vocab: Vocab, tgt_vocab: Vocab, max_len: int | None = None):
         validation.sequence(sources, "sources", of=(str, list, tuple), what="a list of token sequences")
         validation.sequence(targets, "targets", of=(str, list, tuple), what="a list of token sequences")
-        if len(sources) != len(targets):
-            raise ValueError(f"{len(sources)} sources for {len(targets)} targets: the data must be parallel")
+        validation.same_length(sources, targets, "sources and targets", hint="the data must be parallel")
         cut = slice(None) if max_len is None else slice(validation.positive_int(max_len, "max_len"))
         src = [torch.tensor(src_vocab[list(s)[cut]], dtype=torch.long) for s in sources]
         tgt = [tgt_vocab[list(t)[cut]] for t in targets]
+        for name, encoded in (("sources", src), ("targets", tgt)):
+            validation.number_in_range(_unk_share(encoded), f"the share of <unk> in {name}", 0, 0.5,
+                                       hint="are src_vocab and tgt_vocab swapped?")
         super().__init__(((s, torch.tensor([BOS_IDX] + t), torch.tensor(t + [EOS_IDX])) for s, t in zip(src, tgt)),
                          pad_values=(PAD_IDX, PAD_IDX, PAD_IDX))
 
@@ -76,6 +73,12 @@ class PairDataset(PaddedDataset):
     def src(self) -> list[torch.Tensor]:
         """The source ids of every pair."""
         return [item[0] for item in self.items]
+
+
+def _unk_share(encoded) -> float:
+    """The share of ``<unk>`` among the tokens of encoded sequences (0 below 20 tokens: too few to tell)."""
+    ids = [int(i) for seq in encoded for i in seq]
+    return sum(i == UNK_IDX for i in ids) / len(ids) if len(ids) >= 20 else 0.0
 
 
 def bleu_tokens(sentence: str) -> list[str]:
@@ -99,8 +102,6 @@ def load_multi30k(split: str) -> tuple[list[str], list[str]]:
 
     validation.one_of(split, "split", SPLITS)
     de, en = (read_text(f"multi30k-{split}.{lang}").rstrip("\n").split("\n") for lang in ("de", "en"))
-    if len(de) != len(en):
-        raise ValueError(f"multi30k {split}: {len(de)} German and {len(en)} English lines")
     return de, en
 
 
@@ -111,8 +112,8 @@ def corpus_bleu(outputs, references, *, lowercase: bool = True) -> float:
 
     validation.sequence(outputs, "outputs", of=str, what="a list of output sentences (strings)")
     validation.sequence(references, "references", of=str, non_empty=True, what="a list of reference sentences")
-    if len(outputs) != len(references):
-        raise ValueError(f"{len(outputs)} outputs for {len(references)} references: give one output per sentence")
+    validation.same_length(outputs, references, "outputs and references", hint="give one output per sentence")
+    validation.one_of(lowercase, "lowercase", (True, False))
     # force: outputs joined from 13a tokens look tokenised to sacreBLEU, and 13a gives the same tokens back
     return float(sacrebleu.corpus_bleu(list(outputs), [list(references)], lowercase=lowercase, force=True).score)
 
@@ -123,7 +124,7 @@ def bleu_signature(*, lowercase: bool = True) -> str:
     from sacrebleu.metrics import BLEU
 
     metric = BLEU(lowercase=lowercase)
-    metric.corpus_score(["a"], [["a"]])  # the signature names the number of references once scored
+    metric.corpus_score(["a"], [["a"]])  # the signature names the number of references only once scored
     return str(metric.get_signature())
 
 

@@ -47,8 +47,7 @@ def read_conllu(text: str) -> Treebank:
     """
     import conllu
 
-    if not isinstance(text, str):
-        raise validation.ArgumentTypeError(f"text must be the CoNLL-U text as a string, got {type(text).__name__}")
+    validation.sequence(text, "text", strings=True, what="the CoNLL-U text as a string")
     bank = Treebank()
     for sentence in conllu.parse(text):
         words, tags = [], []
@@ -60,6 +59,8 @@ def read_conllu(text: str) -> Treebank:
                 bank.multiword_tokens += 1
             else:
                 bank.empty_nodes += 1
+        if None in tags:
+            raise ValueError(f"a sentence of the CoNLL-U text has no UPOS tag (column 4): {' '.join(words)[:60]!r}")
         if words:
             bank.append((words, tags))
     return bank
@@ -76,10 +77,7 @@ def load_treebank(split: str, name: str = "ud-english-lines") -> Treebank:
 def tag_ids(tags: Sequence[str]) -> list[int]:
     """UPOS tags -> ids in :data:`UPOS` (``["DET", "NOUN"]`` -> ``[5, 7]``); a tag outside UPOS is an error."""
     validation.sequence(tags, "tags", of=str, what="a list of UPOS tags (strings)")
-    unknown = sorted({t for t in tags if t not in _TAG_ID})
-    if unknown:
-        raise ValueError(f"tags {unknown} are not universal part-of-speech tags; UPOS has {', '.join(UPOS)}")
-    return [_TAG_ID[t] for t in tags]
+    return [_TAG_ID[validation.one_of(t, "tag", _TAG_ID, hint="a universal part-of-speech tag")] for t in tags]
 
 
 def check_sentences(sentences, name: str = "sentences") -> list:
@@ -101,21 +99,20 @@ _WORD = re.compile(r"n't|'\w+|\w+(?:[-.]\w+)*|[^\w\s]", re.IGNORECASE)
 def tokenize_words(text: str) -> list[str]:
     """Split a typed sentence into words as UD English does, keeping their case:
     ``"The dog doesn't bark."`` -> ``["The", "dog", "does", "n't", "bark", "."]``."""
-    if not isinstance(text, str):
-        raise validation.ArgumentTypeError(f"text must be a string (a sentence), got {type(text).__name__}")
+    validation.sequence(text, "text", strings=True, what="a sentence (a string)")
     return _WORD.findall(_CLITIC.sub(r" \1", text))
 
 
 def accuracy(gold, pred, select=None) -> float:
-    """Share of words whose predicted tag is the gold one; ``select`` (a list of boolean lists) picks words."""
+    """Share of words whose predicted tag is the gold one; ``select`` (a list of boolean lists) picks words.
+    ``gold`` and ``pred`` are lists of tag lists (ids, or names), one per sentence, that line up."""
     for name, value in (("gold", gold), ("pred", pred)):
-        validation.sequence(value, name, of=(list, tuple, np.ndarray), non_empty=True,
-                            what="a list of tag-id lists, one per sentence")
-    if select is not None:
-        validation.sequence(select, "select", of=(list, tuple, np.ndarray), what="a list of boolean lists")
+        validation.sequence(value, name, of=(list, tuple, np.ndarray), non_empty=True, what="a list of tag lists")
+    if [len(s) for s in gold] != [len(s) for s in pred]:
+        raise ValueError("the sentences of gold and pred do not line up: give one tag per word of each sentence")
     g, p = np.concatenate([np.asarray(s) for s in gold]), np.concatenate([np.asarray(s) for s in pred])
-    if g.shape != p.shape or len(gold) != len(pred):
-        raise ValueError(f"gold has {g.size} words but pred {p.size}: the sentences do not match")
+    if (g.dtype.kind in "USO") != (p.dtype.kind in "USO"):
+        raise ValueError(f"gold holds {g.dtype} tags, pred {p.dtype}: compare tag ids with ids (tag_ids) or names")
     if select is not None:
         keep = np.concatenate([np.asarray(s, dtype=bool) for s in select])
         g, p = g[keep], p[keep]

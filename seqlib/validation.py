@@ -27,6 +27,7 @@ how to fix it.
 ``lengths(value, name, batch_size, max_len)``    the lengths of a padded batch: one integer per sequence
 ``state(value, name, ("H", "C"), shape=...)``    a recurrent state: the tuple of tensors a model carries
 ``float_array(value, name, ndim=...)``            an array (tensor, NumPy, lists) as NumPy floats
+``same_length(a, b, names)``                     two sequences that go one for one (outputs and targets)
 ===============================================  ==============================================
 
 Shapes are written in the lesson's notation: ``tensor(X, "X", shape=("batch_size", "num_steps"),
@@ -45,7 +46,7 @@ import numbers
 import torch
 
 __all__ = ["ArgumentTypeError", "float_array", "positive_int", "non_negative_int", "finite_number", "number_in_range",
-           "probability", "one_of", "sequence", "tensor", "token_ids", "lengths", "state"]
+           "probability", "one_of", "sequence", "tensor", "token_ids", "lengths", "state", "same_length"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -175,6 +176,12 @@ def sequence(value, name: str, *, of=None, non_empty: bool = False, strings: boo
                 raise ArgumentTypeError(f"{name} must be {what}, but {name}[{i}] is {item!r:.60} "
                                         f"({type(item).__name__}){_hint(hint)}")
     return value
+
+
+def same_length(a, b, names: str, *, hint: str = "") -> None:
+    """A ``ValueError`` unless ``len(a) == len(b)``; ``names`` says which, e.g. ``"outputs and targets"``."""
+    if len(a) != len(b):
+        raise ValueError(f"{names} must go one for one, got {len(a)} and {len(b)}{_hint(hint)}")
 
 
 _DTYPE_FAMILIES = {

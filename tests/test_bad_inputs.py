@@ -903,9 +903,6 @@ def _register_day08_specs():
     spec("crf.CRF.viterbi", lambda **kw: crf().viterbi(**kw),
          lambda: dict(emissions=_randn(2, 3, 3), mask=mask()), emissions="ftensor", mask="mask",
          ok={"mask": {"None"}})
-    spec("crf.brute_force", lambda emissions: crf_mod.brute_force(emissions, torch.zeros(3, 3), torch.zeros(3),
-                                                                  torch.zeros(3)),
-         lambda: dict(emissions=_randn(3, 3)), emissions="ftensor")
     # seqlib.checks.day08
     for name in ("check_bidirectional", "check_path_score", "check_log_partition"):
         spec(f"checks.day08.{name}", lambda fn, _check=getattr(day08, name): _quiet(_check, fn),

@@ -25,7 +25,7 @@ def test_padding_mask():
 def test_collate_pads_on_the_right_and_rejects_empty_sentences():
     X, lengths, y = collate([(torch.tensor([5, 6, 7]), 1.0), (torch.tensor([8]), 0.0)])
     assert X.tolist() == [[5, 6, 7], [8, 1, 1]] and lengths.tolist() == [3, 1] and y.tolist() == [1.0, 0.0]
-    with pytest.raises(ValueError, match="sentence 1 of the batch is empty"):
+    with pytest.raises(ValueError, match="at least one token"):
         collate([(torch.tensor([5]), 1.0), (torch.tensor([], dtype=torch.long), 0.0)])
 
 
@@ -67,7 +67,7 @@ def test_loader_buckets_by_length_and_is_reproducible():
 def test_bad_batches_and_masks_are_explained():
     with pytest.raises(ValueError, match=r"batch is empty"):
         collate([])
-    with pytest.raises(ValueError, match=r"item 1 is empty"):
+    with pytest.raises(ValueError, match=r"drop empty sentences"):
         SentenceDataset(["a", ""], [0, 1], Vocab([["a"]]))
     with pytest.raises(ValueError, match=r"batch_size must be a positive integer"):
         make_loader(SentenceDataset([], [], Vocab([["a"]])), batch_size=0)

@@ -303,5 +303,5 @@ def test_attention_pooling_and_bag_of_ngrams_check_their_inputs():
     with pytest.raises(ValueError, match=r"scale must have shape \(num_features,\)"):
         BagOfNgrams(4, scale=torch.ones(3))
     nv = NgramFeatures([["a", "b"]], n=2)
-    with pytest.raises(ValueError, match=r"no sentences"):
+    with pytest.raises(ValueError, match=r"tokenized is empty"):
         nv.batch([])

@@ -116,11 +116,20 @@ def test_bad_inputs_say_what_is_wrong():
     crf = CRF(3)
     with pytest.raises(ValueError, match="num_tags"):
         crf.viterbi(torch.zeros(1, 2, 4))
-    with pytest.raises(ValueError, match="first position"):
+    with pytest.raises(ValueError, match="prefix"):
         crf.viterbi(torch.zeros(1, 2, 3), torch.tensor([[False, True]]))
-    with pytest.raises(ValueError, match=r"tags must lie in \[0, 3\)"):
+    with pytest.raises(ValueError, match="tags at real tokens"):
         crf.nll(torch.zeros(1, 2, 3), torch.tensor([[0, 3]]))
     with pytest.raises(ValueError, match="too many to enumerate"):
         brute_force(torch.zeros(20, 3), torch.zeros(3, 3), torch.zeros(3), torch.zeros(3))
     with pytest.raises(ValueError, match="num_tags"):
         CRF(0)
+
+
+def test_a_mask_with_a_hole_is_refused():
+    crf, E = CRF(3), torch.zeros(2, 3, 3)
+    hole = torch.tensor([[True, False, True], [True, True, True]])
+    with pytest.raises(ValueError, match="prefix"):
+        crf.viterbi(E, hole)
+    with pytest.raises(ValueError, match="prefix"):
+        crf.nll(E, torch.zeros(2, 3, dtype=torch.long), hole)

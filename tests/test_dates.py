@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 
 import pytest
 
@@ -91,3 +92,12 @@ def test_exact_match_and_char_accuracy():
         dates.exact_match(["x"], targets)
     with pytest.raises(ValueError, match="one of"):
         dates.patterns("xx_XX")
+
+
+def test_bad_inputs_at_the_dates_boundaries():
+    """Issue 24: dates outside the century window, unknown weekdays, targets without characters."""
+    with pytest.raises(ValueError, match="1950"):
+        dates.make_examples([datetime.date(2050, 1, 1)])
+    with pytest.raises(ValueError, match="weekday"):
+        dates.parse_date("Funday, May 3, 1979", "en_US", "EEEE, MMMM d, y")
+    assert math.isnan(dates.char_accuracy(["1979"], [""]))

@@ -230,3 +230,16 @@ def test_shuffled_batches_group_pairs_by_the_longer_side():
     assert sum(len(b[1]) for b in batches) == 40
     for _, _, _, tgt_out in batches:
         assert len(set((tgt_out != PAD_IDX).sum(1).tolist())) == 1     # every target of the batch alike
+
+
+def test_bad_inputs_at_the_translation_boundaries():
+    """Issue 24: swapped vocabularies, a non-boolean lowercase flag, an attention of width 0."""
+    de, en = ["ein Hund läuft schnell nach Hause ."] * 4, ["a dog runs home quickly ."] * 4
+    de_vocab, en_vocab = seq_vocab([s.split() for s in de]), seq_vocab([s.split() for s in en])
+    assert len(PairDataset([s.split() for s in de], [s.split() for s in en], de_vocab, en_vocab)) == 4
+    with pytest.raises(ValueError, match="swapped"):
+        PairDataset([s.split() for s in de], [s.split() for s in en], en_vocab, de_vocab)
+    with pytest.raises(ValueError, match="lowercase"):
+        corpus_bleu(["a dog ."], ["A dog."], lowercase="no")
+    with pytest.raises(ValueError, match="num_hiddens"):
+        DotProductAttention(3, 4, 0)

@@ -59,7 +59,7 @@ def test_read_conllu_keeps_words_and_upos_and_skips_ranges_and_empty_nodes():
 def test_tag_ids_are_the_17_universal_tags():
     assert len(UPOS) == 17 and list(UPOS) == sorted(UPOS)
     assert tag_ids(["DET", "NOUN", "X"]) == [5, 7, 16]
-    with pytest.raises(ValueError, match="not universal part-of-speech tags"):
+    with pytest.raises(ValueError, match="universal part-of-speech tag"):
         tag_ids(["NN"])
 
 
@@ -194,7 +194,7 @@ def test_accuracy_with_a_selection():
     gold, pred = [[1, 2, 3], [4]], [[1, 0, 3], [0]]
     assert accuracy(gold, pred) == 0.5
     assert accuracy(gold, pred, [[True, True, False], [False]]) == 0.5
-    with pytest.raises(ValueError, match="do not match"):
+    with pytest.raises(ValueError, match="do not line up"):
         accuracy(gold, [[1]])
 
 
@@ -269,3 +269,19 @@ def test_the_real_treebank_has_the_published_counts():
     assert {t for _, tags in counts["train"] for t in tags} == set(UPOS)
     with pytest.raises(ValueError, match="split"):
         load_treebank("validation")
+
+
+def test_bad_inputs_at_the_tagging_boundaries():
+    """Issue 24: metrics and baselines refuse what does not line up; the Tagger refuses dropout=1."""
+    with pytest.raises(ValueError, match="do not line up"):
+        accuracy([[1, 2], [3]], [[1], [2, 3]])
+    with pytest.raises(ValueError, match="tag ids"):
+        accuracy([[5, 7]], [["DET", "NOUN"]])
+    with pytest.raises(RuntimeError, match="fit"):
+        MostFrequentTag().tag(["dog"])
+    with pytest.raises(TypeError, match="words"):
+        MostFrequentTag().fit([(["the", "dog"], ["DET", "NOUN"])]).tag("The dog")
+    with pytest.raises(ValueError, match="dropout"):
+        Tagger(9, dropout=1.0)
+    with pytest.raises(ValueError, match="UPOS"):
+        read_conllu("1\tRun\n2\t!\n\n")  # no UPOS column
