@@ -128,15 +128,11 @@ def _prompt(prompt, num_rows: int | None = None) -> torch.Tensor:
     (``num_rows=None``: as many rows as the prompt has, one for a 1-d prompt)."""
     hint = "encode it first, e.g. vocab[list('ROMEO:')]"
     try:
-        if prompt is None or isinstance(prompt, (str, bytes)):
-            raise TypeError
-        ids = torch.as_tensor(prompt)
+        ids = torch.as_tensor(None if isinstance(prompt, (str, bytes)) else prompt)
     except (TypeError, ValueError, RuntimeError, OverflowError):
-        raise validation.ArgumentTypeError(f"prompt must be a list of token indices, got {prompt!r:.60}; {hint}") \
-            from None
+        raise validation.ArgumentTypeError(f"prompt must be a list of token indices, got {prompt!r:.60}; {hint}") from None
     if ids.numel() == 0:
-        raise ValueError("the prompt is empty: the model needs at least one token to start from "
-                         "(a character of text, or the begin-of-sequence token)")
+        raise ValueError("the prompt is empty: the model needs at least one token to start from (e.g. <bos>)")
     num_rows = (len(ids) if ids.dim() == 2 else 1) if num_rows is None else num_rows
     validation.tensor(ids.expand(num_rows, -1) if ids.dim() == 1 else ids, "prompt", shape=("batch_size", "prompt_len"),
                       dtype="integer", sizes={"batch_size": num_rows}, hint=f"one row of indices per sample; {hint}")
@@ -151,8 +147,9 @@ def _step_function(step):
 
 
 def _eos(eos, vocab_size: int):
-    return eos if eos is None else int(validation.number_in_range(validation.non_negative_int(eos, "eos"), "eos", 0,
-                                                                  vocab_size - 1, hint="not a token of the model's vocabulary"))
+    eos = eos if eos is None else validation.non_negative_int(eos, "eos")
+    return eos if eos is None else int(validation.number_in_range(eos, "eos", 0, vocab_size - 1,
+                                                                  hint="not a token of the model's vocabulary"))
 
 
 @torch.no_grad()

@@ -158,7 +158,7 @@ class Vocab:
         return [self.__getitem__(token) for token in tokens]
 
     def to_tokens(self, indices):
-        """The token of an index, or the tokens of a list (tuple, 1-d tensor, array) of indices in ``[0, len(vocab))``."""
+        """The token of an index, or the tokens of a list (tuple, 1-d tensor, array) of indices, each in ``[0, len)``."""
         if isinstance(indices, (list, tuple)) and not indices:
             return []
         if not isinstance(indices, (list, tuple, torch.Tensor, np.ndarray, np.integer)):  # one index
