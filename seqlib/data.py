@@ -1,28 +1,16 @@
-"""Fetch, verify and cache the course's data sets.
+"""Fetch, verify and cache the course's data sets: ``fetch(name)`` (a path), ``read_text(name)`` (text).
 
-``fetch(name)`` returns the path of a local copy of a data set whose checksum has been
-verified. It looks in three places, in this order:
+Every copy is checked against its checksum. Lookup order:
 
-1. **Offline folder** ``$SEQLIB_DATA_DIR`` (if set), under the file's relative name
-   (``timemachine.txt``, ``rt-polaritydata/rt-polarity.pos``, ...). Used as is and never
-   written to; a copy with a wrong checksum is an error (it is not silently replaced).
-   A relative path is looked up from the current folder first, then from the root of the
-   course repository when seqlib runs from a checkout, so ``SEQLIB_DATA_DIR=../shared/data``
-   set at the repository root also works in a lab running in ``labs/``. Messages show the
-   absolute folders that were tried.
-2. **Cache folder** ``$SEQLIB_CACHE_DIR`` (if set), else ``pooch.os_cache("seqlib")``
-   (for example ``~/.cache/seqlib`` on Linux). A corrupt cached copy is downloaded again.
-   A cache folder that is a file, cannot be created or is not writable is reported as such
-   (not as a network failure).
-3. **Canonical address**: downloaded with pooch, verified, stored in the cache folder.
-   Several processes may fetch the same file at once: each writes its own temporary file
-   (a unique name next to the target) and moves it into place atomically once verified.
-   Every file is verified against its checksum, so a plain ``http`` address (the Time
-   Machine's) cannot deliver a tampered copy unnoticed.
+1. **Offline folder** ``$SEQLIB_DATA_DIR``, under the file's relative name; never written to, a
+   corrupt copy is an error. A relative path is tried from the current folder, then from the
+   repository root (a lab runs in ``labs/``).
+2. **Cache folder** ``$SEQLIB_CACHE_DIR``, else ``pooch.os_cache("seqlib")``; a corrupt copy is
+   downloaded again, an unusable folder is reported as such.
+3. **Canonical address**: downloaded with pooch into a unique temporary file, verified, moved
+   into place atomically (concurrent fetches are safe).
 
-Files that come out of an archive (Pang & Lee's MR data) are text whose original encoding
-may be Latin-1/Windows-1252: they are checksummed, and cached, as UTF-8. Read them with
-:func:`read_text`, which decodes either form. Nothing is downloaded or created at import time.
+Archive members (Pang & Lee's MR, Latin-1/Windows-1252 originals) are checksummed and cached as UTF-8.
 """
 
 from __future__ import annotations
@@ -54,14 +42,9 @@ class ChecksumError(DataNotAvailableError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """One file of a data set.
-
-    file:        relative path, the same in ``$SEQLIB_DATA_DIR`` and in the cache folder
-    url:         canonical address (the file itself, or a ``.tar.gz`` holding it as ``member``)
-    known_hash:  ``"alg:hexdigest"`` of the file (of its UTF-8 text when ``member`` is set)
-    description: what it is, for people
-    member:      path of the file inside the archive at ``url``; ``None`` if ``url`` is the file
-    """
+    """One file of a data set: its relative ``file`` (offline and cache folders), canonical ``url`` (the
+    file, or a ``.tar.gz`` holding it as ``member``), ``known_hash`` ``"alg:hexdigest"`` (of the UTF-8
+    text for a member) and a ``description``."""
 
     file: str
     url: str
@@ -75,9 +58,8 @@ REGISTRY: dict[str, Dataset] = {
     "timemachine": Dataset(
         "timemachine.txt", "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
         "sha1:090b5e7e70c295757f55df93cb0a180b9691891a",
-        "H. G. Wells, The Time Machine (public domain), as used by Dive into Deep Learning; "
-        "the address is plain http, as D2L publishes it (an https form of the same S3 host was not "
-        "checked from the course's offline build): the download is verified by its checksum"),
+        "H. G. Wells, The Time Machine (public domain), as used by Dive into Deep Learning (plain http, "
+        "as D2L publishes it: the checksum verifies the download)"),
     "rt-polarity.pos": Dataset(
         "rt-polaritydata/rt-polarity.pos", _MR_URL,
         "sha256:4134882974a28d0c7b5151256f0e33a6169984ee7372c279e673f1114f475d58",
@@ -136,10 +118,8 @@ def cache_dir() -> Path:
 def fetch(name: str) -> Path:
     """Path of a verified local copy of data set ``name`` (a key of :data:`REGISTRY`).
 
-    Lookup order: ``$SEQLIB_DATA_DIR``, then the cache folder, then a download from the
-    canonical address into the cache (see the module docstring). Raises ``ValueError`` for
-    an unknown name, :class:`ChecksumError` for a corrupt copy in ``$SEQLIB_DATA_DIR`` and
-    :class:`DataNotAvailableError` when no verified copy can be had (the message says how to fix it).
+    ``ValueError``: an unknown name; :class:`ChecksumError`: a corrupt copy in ``$SEQLIB_DATA_DIR``;
+    :class:`DataNotAvailableError`: no verified copy to be had (the message says how to fix it).
     """
     return _fetch(name)[0]
 
@@ -153,7 +133,7 @@ def read_text(name: str) -> str:
 
 def _fetch(name: str) -> tuple[Path, bytes]:
     """``(path, verified bytes)``: :func:`fetch`, with the bytes it verified (read once, hashed once)."""
-    ds = _entry(name)
+    ds = REGISTRY[one_of(name, "name", sorted(REGISTRY), hint="a name of seqlib.data.REGISTRY")]
     for folder in _offline_folders():
         path = folder / ds.file
         if path.is_file():
@@ -173,9 +153,7 @@ def _fetch(name: str) -> tuple[Path, bytes]:
         corrupt = f"{_alg(ds)}:{actual}"
     _check_cache_folder(name, ds, cached.parent)
     try:
-        if ds.member is None:
-            # pooch streams into a uniquely named temporary file next to the target and moves it
-            # into place once verified: concurrent fetches never share a temporary file
+        if ds.member is None:  # pooch: a unique temporary file, moved into place once verified
             pooch.retrieve(ds.url, ds.known_hash, fname=cached.name, path=cached.parent)
         else:
             _download_from_archive(ds)
@@ -185,12 +163,8 @@ def _fetch(name: str) -> tuple[Path, bytes]:
 
 
 def _offline_folders() -> list[Path]:
-    """The absolute folders that ``$SEQLIB_DATA_DIR`` names, in lookup order (none if unset).
-
-    An absolute path names one folder; a relative one is tried from the current folder, then
-    from the root of the course repository when seqlib runs from a checkout (a lab runs in
-    ``labs/``, the variable was set at the root).
-    """
+    """The absolute folders that ``$SEQLIB_DATA_DIR`` names, in lookup order (a relative path: from the
+    current folder, then from the repository root when seqlib runs from a checkout)."""
     raw = os.environ.get("SEQLIB_DATA_DIR")
     if not raw:
         return []
@@ -218,8 +192,7 @@ def _offline_description() -> str:
 
 
 def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
-    """Make sure a download can be stored in ``folder``; otherwise say what is wrong with it
-    (a cache folder that is a file, cannot be created or is not writable is not a network problem)."""
+    """Make sure a download can be stored in ``folder``, else say what is wrong with it (not a network problem)."""
     problem = next((f"{p} is not a folder (it is a file)" for p in [folder, *folder.parents]
                     if p.exists() and not p.is_dir()), None)
     if problem is None:
@@ -241,22 +214,13 @@ def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
             f"or put {ds.file} into a folder and point SEQLIB_DATA_DIR at it (nothing is written there).")
 
 
-def _entry(name: str) -> Dataset:
-    one_of(name, "name", sorted(REGISTRY), hint=f"unknown data set {name!r}: pass one of the names of "
-                                                  "seqlib.data.REGISTRY")
-    return REGISTRY[name]
-
-
 def _alg(ds: Dataset) -> str:
     return ds.known_hash.split(":", 1)[0]
 
 
 def _verify(raw: bytes, ds: Dataset) -> tuple[bytes | None, str]:
-    """``(verified bytes or None, actual hex digest)``.
-
-    Plain files are checksummed byte for byte. Archive members are text: decoded as UTF-8,
-    else Windows-1252, else Latin-1, and the UTF-8 re-encoding is checksummed.
-    """
+    """``(verified bytes or None, actual hex digest)``; an archive member's text is checksummed as UTF-8
+    (decoded as UTF-8, else Windows-1252, else Latin-1)."""
     alg, expected = ds.known_hash.split(":", 1)
     candidates = [raw] if ds.member is None else _utf8_versions(raw)
     digests = []
@@ -296,11 +260,7 @@ def _download_from_archive(ds: Dataset) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a uniquely named temporary file and an atomic rename.
-
-    Several processes may write the same file at once: each has its own temporary file, and
-    every rename puts a complete, verified copy in place.
-    """
+    """Write ``data`` to ``path`` through a uniquely named temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
     try:

@@ -12,26 +12,19 @@ model (:class:`seqlib.ngram.NgramLM`) and a translation decoder (Day 9) share it
 ``state``      anything the model carries      beam search reorders it along ``batch_dim``
 =============  ==============================  ============================================
 
-:class:`LMStep` wraps a course language model (``net(X, state)`` -> time-major logits) in it, and
-:func:`generate` is the one text generation of a character model (prefix string in, text out).
-A prompt is read first (:func:`prime`); then each decoder picks the next token from
-``p = softmax(log_probs)``:
+:class:`LMStep` wraps a course language model in it; :func:`generate` is the one text generation
+of a character model (prefix string in, text out). After the prompt (:func:`prime`) each decoder
+picks the next token from ``p = softmax(log_probs)``:
 
 * **greedy**: the most probable token (ties: the lowest index); deterministic, and it loops.
-* **sampling** with ``temperature`` ``T``: draw from ``softmax(log_probs / T)``. ``T -> 0`` is greedy,
-  ``T = 1`` the model, ``T -> infinity`` uniform. **top-k** keeps the ``k`` most probable tokens,
-  **top-p** (nucleus) the smallest set whose probability reaches ``p``; the rest get probability 0
-  and the kept ones are renormalised. Ties go to the lower token index everywhere, so top-k keeps
-  exactly ``k`` tokens and every filter is deterministic.
-* **beam search** keeps the ``beam_width`` most probable prefixes at every step. A finished
-  hypothesis (one that emitted ``eos``) is scored ``log P(y) / len(y) ** alpha`` (``alpha = 0``:
-  raw sum, ``1``: mean per token). ``beam_width = 1`` is greedy decoding; beam search usually, not
-  always, finds a more probable sequence than greedy.
+* **sampling** from ``softmax(log_probs / temperature)`` (0: greedy, 1: the model, infinity: uniform);
+  **top-k** keeps the ``k`` most probable tokens, **top-p** the smallest set whose probability
+  reaches ``p``, renormalised. Ties go to the lower token index, so every filter is deterministic.
+* **beam search** keeps the ``beam_width`` most probable prefixes; a finished hypothesis is scored
+  ``log P(y) / len(y) ** alpha`` (``alpha = 0``: sum, ``1``: mean per token); width 1 is greedy.
 
-Input is checked once, where a call enters; the loops over tokens run no checks. Measures:
-:func:`top_k_accuracy` (next-token accuracy), and of generated text (a stable estimate wants many
-samples) :func:`avg_log_likelihood`, :func:`distinct_n`, :func:`repetition_rate`, :func:`seen_share`,
-:func:`find_loop`.
+Measures: :func:`top_k_accuracy` (next-token accuracy); of generated text :func:`avg_log_likelihood`,
+:func:`distinct_n`, :func:`repetition_rate`, :func:`seen_share`, :func:`find_loop`.
 """
 
 from __future__ import annotations
@@ -65,11 +58,10 @@ def _logits(logits) -> torch.Tensor:
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None) -> torch.Tensor:
-    """Temperature, then top-k, then top-p (the order of most libraries), shape kept; ``None`` skips a filter.
+    """Temperature, then top-k, then top-p, shape kept; ``None`` skips a filter; dropped tokens get ``-inf``.
 
-    ``logits / T`` (``T = 0``: only the argmax keeps its logit); dropped tokens get ``-inf``. Top-p keeps
-    tokens from the most probable down until their probability reaches ``p`` (``1e-9`` of slack for
-    rounding: two tokens of 0.3 reach ``p = 0.6``), always the most probable one.
+    ``logits / T`` (``T = 0``: only the argmax stays). Top-p keeps tokens from the most probable down
+    until their probability reaches ``p`` (``1e-9`` of slack for rounding), always the most probable.
     """
     return _filter(_logits(logits), *_filters(temperature, top_k, top_p))
 
@@ -103,14 +95,11 @@ def entropy(logits) -> torch.Tensor:
 
 
 class LMStep:
-    """The decoding protocol for a course language model ``net`` (``net(X, state)`` -> ``(Y, state)``,
-    ``Y`` of shape ``(num_steps * batch_size, vocab_size)``): :mod:`seqlib.lm` models and any model
-    with that interface.
+    """The decoding protocol for a language model ``net(X, state)`` -> ``(Y, state)``, ``Y`` of shape
+    ``(num_steps * batch_size, vocab_size)`` (:mod:`seqlib.lm`); puts ``net`` in evaluation mode.
 
-    ``LMStep(net)(state, tokens)`` returns ``(log_probs, state)``; ``begin_state(batch_size)`` the
-    zero state. Building it puts ``net`` in evaluation mode (no dropout while generating).
-    ``batch_dim``: where the state keeps its rows, 1 for ``torch.nn`` recurrent layers
-    (``(num_layers, batch_size, num_hiddens)``), 0 otherwise (found from the model; pass it to override).
+    ``batch_dim``: where the state keeps its rows: 1 for ``torch.nn`` recurrent layers, else 0 (found
+    from the model unless given).
     """
 
     def __init__(self, net, batch_dim: int | None = None):
@@ -128,7 +117,7 @@ class LMStep:
         return self.net.begin_state(batch_size=validation.positive_int(batch_size, "batch_size"), device=self.device)
 
     @torch.no_grad()
-    def __call__(self, state, tokens):  # per token: no checks here (the decoders check their input once)
+    def __call__(self, state, tokens):
         forward = getattr(self.net, "forward", self.net)  # forward: the model without its per-call check
         Y, state = forward(torch.as_tensor(tokens).reshape(-1, 1).to(self.device), state)
         return torch.log_softmax(Y.float(), dim=-1), state
@@ -139,15 +128,11 @@ def _prompt(prompt, num_rows: int | None = None) -> torch.Tensor:
     (``num_rows=None``: as many rows as the prompt has, one for a 1-d prompt)."""
     hint = "encode it first, e.g. vocab[list('ROMEO:')]"
     try:
-        if prompt is None or isinstance(prompt, (str, bytes)):
-            raise TypeError
-        ids = torch.as_tensor(prompt)
+        ids = torch.as_tensor(None if isinstance(prompt, (str, bytes)) else prompt)
     except (TypeError, ValueError, RuntimeError, OverflowError):
-        raise validation.ArgumentTypeError(f"prompt must be a list of token indices, got {prompt!r:.60}; {hint}") \
-            from None
+        raise validation.ArgumentTypeError(f"prompt must be a list of token indices, got {prompt!r:.60}; {hint}") from None
     if ids.numel() == 0:
-        raise ValueError("the prompt is empty: the model needs at least one token to start from "
-                         "(a character of text, or the begin-of-sequence token)")
+        raise ValueError("the prompt is empty: the model needs at least one token to start from (e.g. <bos>)")
     num_rows = (len(ids) if ids.dim() == 2 else 1) if num_rows is None else num_rows
     validation.tensor(ids.expand(num_rows, -1) if ids.dim() == 1 else ids, "prompt", shape=("batch_size", "prompt_len"),
                       dtype="integer", sizes={"batch_size": num_rows}, hint=f"one row of indices per sample; {hint}")
@@ -162,10 +147,9 @@ def _step_function(step):
 
 
 def _eos(eos, vocab_size: int):
-    if eos is not None and validation.non_negative_int(eos, "eos", hint="the index of the end token") >= vocab_size:
-        raise ValueError(f"eos={eos} is not a token of the model's vocabulary (indices 0 to {vocab_size - 1}): "
-                         "it could never end a sequence; pass the index of the end token, e.g. vocab['<eos>']")
-    return eos
+    eos = eos if eos is None else validation.non_negative_int(eos, "eos")
+    return eos if eos is None else int(validation.number_in_range(eos, "eos", 0, vocab_size - 1,
+                                                                  hint="not a token of the model's vocabulary"))
 
 
 @torch.no_grad()
@@ -176,8 +160,7 @@ def _prime(step, state, prompt: torch.Tensor):
 
 
 def prime(step, state, prompt):
-    """Read a prompt (``(batch_size, prompt_len)``, or one list for one row); return ``(log_probs, state)``
-    after its last token: the distribution of the first token to generate."""
+    """Read a prompt (``(batch_size, prompt_len)``, or one list for one row): ``(log_probs, state)`` after it."""
     return _prime(_step_function(step), state, _prompt(prompt))
 
 
@@ -197,9 +180,8 @@ def sample(step, state, prompt, max_len: int, *, num_samples: int = 1, temperatu
            generator: torch.Generator | None = None) -> Generated:
     """Sample ``num_samples`` continuations of ``prompt`` at once (``state`` has ``num_samples`` rows).
 
-    At each step the next token is drawn from ``softmax(filter_logits(log_probs, temperature,
-    top_k, top_p))``; ``temperature=0`` is greedy. Draws happen on the CPU with ``generator``
-    (a seeded ``torch.Generator``), so a seed gives the same text on any device. ``eos`` ends a row.
+    Each token is drawn from ``softmax(filter_logits(log_probs, temperature, top_k, top_p))`` on the CPU
+    with ``generator`` (same seed, same text on any device); ``eos`` ends a row.
     """
     max_len = validation.non_negative_int(max_len, "max_len", hint="(tokens to generate)")
     num_samples = validation.positive_int(num_samples, "num_samples")
@@ -236,17 +218,13 @@ def generate(model, vocab, prefix: str, num_preds: int, *, temperature: float = 
              top_p: float | None = None, seed: int | None = None, device=None) -> str:
     """Continue ``prefix`` by ``num_preds`` characters: the course's one text generation (D2L's ``predict_ch8``).
 
-    ``model`` is a character language model (``model(X, state)``, ``begin_state``: :class:`LMStep`).
-    It reads the prefix from a zero state, then draws each next character as :func:`sample` does:
-    ``temperature=0`` (the default) is greedy, ``T < 1`` sharpens the distribution (safer, more
-    repetitive), ``T > 1`` flattens it; ``top_k``/``top_p`` filter it. ``seed`` makes the draws
-    reproducible (the same text on any device); ``device``: where the state lives (default: the model's).
-    Returns the prefix *as the model read it* (a character outside ``vocab`` reads as ``<unk>`` and
-    is shown so) followed by the generated characters; the model's training mode is restored.
+    ``model``: a character language model (see :class:`LMStep`), read from a zero state; the
+    characters are drawn as :func:`sample` does (``temperature=0``, the default, is greedy; ``seed``
+    makes draws reproducible; ``device``: where the state lives). Returns the prefix as the model
+    read it (unknown characters as ``<unk>``) and the generated characters; training mode is restored.
     """
     if not isinstance(prefix, str) or not prefix:
-        raise ValueError(f"prefix must be a non-empty string: the model needs at least one token to start from, "
-                         f"e.g. generate(model, vocab, 't', 50); got {prefix!r:.40}")
+        raise ValueError(f"prefix must be a non-empty string to start from, e.g. 't'; got {prefix!r:.40}")
     num_preds = validation.non_negative_int(num_preds, "num_preds", hint="(characters to generate)")
     generator = None if seed is None else torch.Generator().manual_seed(validation.non_negative_int(seed, "seed"))
     was_training = getattr(model, "training", False)
@@ -294,14 +272,10 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
                 eos: int | None = None, batch_dim: int | None = None) -> list[Hypothesis]:
     """The ``beam_width`` best continuations of one prompt (``state`` has one row), best first.
 
-    At each step every live prefix is extended by every token, and the ``beam_width`` extensions
-    with the highest total log-probability are kept (ties by parent, then token index). One that
-    ends with ``eos`` is finished and leaves the beam; decoding stops after ``max_len`` tokens, when
-    none is live, or when no live prefix can still enter the best ``beam_width`` (its log-probability
-    only falls: at best it keeps it to ``max_len`` tokens). Finished and live hypotheses are then
-    ranked by ``log_prob / len ** alpha``. A first step where every token has probability 0 is an error;
-    at a later such step the live prefixes end.
-    ``batch_dim``: the dimension of the state that holds the beams (default: ``step.batch_dim``, else 0).
+    Each step extends every live prefix by every token and keeps the ``beam_width`` best totals (ties
+    by parent, then token). A prefix ending in ``eos`` is finished; decoding stops after ``max_len``
+    tokens, when none is live, or when no live prefix can still enter the best ``beam_width``. All are
+    ranked by ``log_prob / len ** alpha``. ``batch_dim``: the state's beam dimension (``step.batch_dim``).
     """
     max_len = validation.positive_int(max_len, "max_len", hint="(tokens to generate)")
     width = validation.positive_int(beam_width, "beam_width", hint="1 is greedy decoding")
@@ -348,10 +322,8 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
 def top_k_accuracy(predictions, ks=(1, 5)) -> dict[int, float]:
     """Next-token accuracy: ``{k: share of the targets among the k most probable tokens}``.
 
-    ``predictions``: ``(scores, targets)`` pairs, batch by batch: ``scores`` ``(N, vocab_size)`` (logits
-    or log-probabilities, a tensor or an array) and ``targets`` ``(N,)``, the tokens that came. A target's
-    rank counts the tokens scored higher and the tied ones with a lower index (as top-k filtering keeps
-    them), so a target is guessed at ``k`` exactly when top-k filtering would keep it.
+    ``predictions``: ``(scores, targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``. Ties rank the lower
+    index first, so a target counts at ``k`` exactly when top-k filtering would keep it.
     """
     ks = sorted({validation.positive_int(k, "ks", hint="(how many guesses count, e.g. ks=(1, 5))")
                  for k in validation.sequence(ks, "ks", non_empty=True, what="the numbers of guesses, e.g. (1, 5)")})
@@ -391,9 +363,8 @@ def _samples(sequences) -> list:
 
 
 def distinct_n(sequences, n: int) -> float:
-    """Distinct n-grams over all n-grams of all ``sequences`` (a string's tokens are its characters;
-    pass lists of words for word n-grams): 1 = no n-gram ever repeats, near 0 = the same few again.
-    NaN when no sample has ``n`` tokens: without any n-gram, diversity is undefined (not 0)."""
+    """Distinct n-grams over all n-grams of all ``sequences`` (a string's tokens are its characters):
+    1 = no n-gram repeats, near 0 = the same few again; NaN when no sample has ``n`` tokens."""
     grams = [g for s in _samples(sequences) for g in ngram_tuples(s, n)]
     return len(set(grams)) / len(grams) if grams else math.nan
 
@@ -421,15 +392,13 @@ def seen_share(words, known) -> float:
 
 
 def find_loop(sequence, min_repeats: int = 3):
-    """``(start, period)`` of the loop the end of ``sequence`` is caught in, or ``None``.
+    """``(start, period)`` of the loop the end of ``sequence`` is caught in (greedy decoding's), or ``None``.
 
-    ``period``: the shortest ``p`` such that the last ``min_repeats * p`` items are one block of
-    ``p`` items repeated; ``start``: the first position from which ``sequence[i] == sequence[i + p]``
-    holds to the end (the loop began there). A string's items are its characters. Greedy decoding
-    of a language model usually ends in such a loop; sampling does not. An empty sequence has none.
+    ``period``: the shortest ``p`` such that the last ``min_repeats * p`` items are one block repeated;
+    ``start``: the first position from which ``sequence[i] == sequence[i + p]`` holds to the end.
     """
-    if validation.positive_int(min_repeats, "min_repeats", hint="(how often a block must repeat)") < 2:
-        raise ValueError("min_repeats must be at least 2: a block seen once is not a loop")
+    validation.number_in_range(validation.positive_int(min_repeats, "min_repeats"), "min_repeats", 2,
+                               hint="at least 2: a block seen once is not a loop")
     if hasattr(sequence, "ndim") and sequence.ndim != 1:
         raise ValueError(f"sequence must be one sequence of tokens (1-d), got shape {tuple(sequence.shape)}; "
                          "pass one row, e.g. out.tokens[0]")

@@ -23,19 +23,13 @@ the model of order ``n - 1`` (context ``h'`` = ``h`` without its first token), r
                     + \frac{D_n\, N_{1+}(h\,\cdot)}{c(h)}\, P_{n-1}(w \mid h'), \qquad
     P_0(w) = 1 / V
 
-``N1+(h .)`` is the number of distinct tokens seen after ``h`` (so the weights sum to one). The
-highest order counts occurrences; every lower order counts *continuations*: ``c(h w)`` becomes
-``N1+(. h w)``, the number of distinct tokens seen before ``h w`` (a token that follows only one
-word earns little probability as a fallback). The discount of each order comes from its
-counts of counts, ``D_n = n_1 / (n_1 + 2 n_2)`` (``n_r``: the n-grams counted exactly ``r``
-times). A context never seen, ``c(h) = 0``, falls back to ``P_{n-1}`` entirely.
-
-The loss over a text is the mean negative log-likelihood of every token after the first, in
-nats per token; divided by ``ln 2`` it is bits per token, and its exponential the perplexity.
-Near the start of a text (and of a prompt) the context is shorter than ``n - 1`` tokens: the
-model uses the highest order it has context for. Counting uses NumPy only: every n-gram is one
-integer (its tokens as digits in base ``V``), counted with ``np.unique`` and looked up with
-``np.searchsorted``: order 6 on a million characters takes seconds.
+``N1+(h .)`` is the number of distinct tokens seen after ``h``. Lower orders count
+*continuations*: ``c(h w)`` becomes ``N1+(. h w)``, the distinct tokens seen before ``h w``.
+``D_n = n_1 / (n_1 + 2 n_2)`` (``n_r``: n-grams counted exactly ``r`` times). An unseen context,
+``c(h) = 0``, falls back to ``P_{n-1}``; near the start of a text the highest order with enough
+context is used. The loss is the mean negative log-likelihood per token after the first (nats;
+``/ ln 2``: bits; ``exp``: perplexity). Every n-gram is one integer (its tokens as digits in base
+``V``), counted with ``np.unique`` and looked up with ``np.searchsorted``.
 
 ======================  =================================  ======================================
 ``tokens``              ``(num_tokens,)``                  token indices in ``[0, vocab_size)``
@@ -45,9 +39,8 @@ integer (its tokens as digits in base ``V``), counted with ``np.unique`` and loo
 ``log_likelihoods``     ``(num_tokens - 1,)``              ``log P(x_t | context)`` for ``t >= 1``
 ======================  =================================  ======================================
 
-:meth:`NgramLM.predictions` feeds :func:`seqlib.decoding.top_k_accuracy` (is the true token among the
-``k`` most probable?). :meth:`NgramLM.step` and :meth:`NgramLM.begin_state` follow the decoding protocol of
-:mod:`seqlib.decoding`, so the n-gram model generates text with the same decoders as a network.
+:meth:`NgramLM.predictions` feeds :func:`seqlib.decoding.top_k_accuracy`; :meth:`NgramLM.step` and
+:meth:`NgramLM.begin_state` follow the decoding protocol of :mod:`seqlib.decoding`.
 """
 
 from __future__ import annotations
@@ -114,13 +107,8 @@ class _Table:
 class NgramLM:
     """An n-gram language model of ``order`` n over token indices ``0 .. vocab_size - 1``.
 
-    ``NgramLM(order, vocab_size, smoothing="kn")`` (interpolated Kneser-Ney) or
-    ``smoothing="add-k", k=...`` (see the module docstring for the equations). ``fit(tokens)``
-    counts a training text; :meth:`loss` is the mean negative log-likelihood of a text in nats per
-    token, :meth:`tune_k` picks ``k`` of add-k smoothing on a validation text.
-    ``order=1`` is the unigram model (no context). Build the vocabulary with
-    :class:`seqlib.text.Vocab`; index 0, ``<unk>``, is where a token seen only outside the
-    training text goes (smoothing gives it a small probability).
+    ``smoothing="kn"`` (interpolated Kneser-Ney) or ``"add-k"`` with ``k``; ``fit(tokens)`` counts a
+    training text, :meth:`loss` is nats per token, :meth:`tune_k` picks ``k`` on a validation text.
     """
 
     def __init__(self, order: int, vocab_size: int, smoothing: str = "kn", *, k: float = 1.0):
@@ -130,8 +118,7 @@ class NgramLM:
                                            hint="'kn' = interpolated Kneser-Ney, 'add-k' = add-k (Lidstone)")
         self.k = validation.number_in_range(k, "k", 0, low_open=True, hint="the pseudo-count of add-k smoothing")
         if self.vocab_size ** self.order >= 2 ** 62:
-            raise ValueError(f"order={self.order} with vocab_size={self.vocab_size} has too many possible n-grams "
-                             "to number them in 64 bits; use a lower order or a smaller vocabulary")
+            raise ValueError(f"order={order} with vocab_size={vocab_size}: too many n-grams to number in 64 bits")
         self._tables: list[_Table] | None = None
         self.num_train_tokens = 0
 
@@ -189,26 +176,21 @@ class NgramLM:
             p = np.where(valid & (c_h > 0), interpolated, p)  # an unseen context falls back to order n - 1
         return p
 
-    def _contexts(self, contexts) -> np.ndarray:
-        array = np.asarray(contexts.detach().cpu() if isinstance(contexts, torch.Tensor) else contexts)
-        array = array[None, :] if array.ndim == 1 else array
-        if array.ndim != 2 or (array.size and not np.issubdtype(array.dtype, np.integer)):
-            raise validation.ArgumentTypeError(
-                f"contexts must be token indices of shape (batch_size, context_length) (-1 = no token), got an "
-                f"array of shape {array.shape} and dtype {array.dtype}")
-        if array.size and (array.max() >= self.vocab_size or array.min() < -1):
-            raise ValueError(f"contexts hold token indices from 0 to {self.vocab_size - 1}, or -1 for no token; got "
-                             f"values from {array.min()} to {array.max()}")
-        return array.astype(np.int64, copy=False)
-
     def log_probs_next(self, contexts) -> np.ndarray:
         """``log P(w | context)`` for every token ``w``: shape ``(batch_size, vocab_size)``.
 
         ``contexts``: ``(batch_size, context_length)`` token indices, ``-1`` where there is no token
-        (a 1-d context is one row; only its last ``order - 1`` tokens matter). Every row sums to one
-        in probability, for any context, seen or not.
+        (a 1-d context is one row; only its last ``order - 1`` tokens matter).
         """
-        return self._log_probs_next(self._contexts(contexts))
+        array = np.asarray(contexts.detach().cpu() if isinstance(contexts, torch.Tensor) else contexts)
+        array = array[None, :] if array.ndim == 1 else array
+        if array.ndim != 2 or (array.size and not np.issubdtype(array.dtype, np.integer)):
+            raise validation.ArgumentTypeError(f"contexts must be token indices of shape (batch_size, context_length)"
+                                               f" (-1 = no token), got shape {array.shape} and dtype {array.dtype}")
+        if array.size and (array.max() >= self.vocab_size or array.min() < -1):
+            raise ValueError(f"contexts hold token indices from 0 to {self.vocab_size - 1}, or -1 for no token; "
+                             f"got values from {array.min()} to {array.max()}")
+        return self._log_probs_next(array.astype(np.int64, copy=False))
 
     def _log_probs_next(self, contexts: np.ndarray) -> np.ndarray:
         B, V = len(contexts), self.vocab_size
@@ -274,8 +256,6 @@ class NgramLM:
             self.k = before
         self.k = min(losses, key=losses.get)
         return losses
-
-    # -- the decoding protocol of seqlib.decoding (per token: no checks) -------------------------------
 
     def begin_state(self, batch_size: int = 1) -> np.ndarray:
         """The empty context of ``batch_size`` rows: shape ``(batch_size, order - 1)``, all ``-1``."""

@@ -1,19 +1,14 @@
 """From text to tokens: readers, tokenizers, the one vocabulary, n-grams and splits.
 
-* :func:`preprocess`, :func:`read_time_machine`, :func:`tokenize` (lines -> word or character
-  tokens), :class:`Vocab` and :func:`load_corpus_time_machine` keep the semantics of *Dive into
-  Deep Learning* (classic edition, 8.2), so that :mod:`seqlib.d2l` exports them unchanged.
-* Sentences (Day 5)::
+* D2L (classic edition, 8.2), exported unchanged by :mod:`seqlib.d2l`: :func:`preprocess`,
+  :func:`read_time_machine`, :func:`tokenize`, :class:`Vocab`, :func:`load_corpus_time_machine`.
+* Sentences (Day 5), read by :func:`load_mr` or :func:`load_imdb`, split by :func:`stratified_split`::
 
     "It doesn't work."  --tokenize_sentence-->  ["it", "does", "n't", "work", "."]
-                        --vocab.encode------->  [12, 57, 31, 402, 3]   (Vocab.for_sentences:
-                                                                        <unk> = 0, <pad> = 1)
+                        --vocab.encode------->  [12, 57, 31, 402, 3]   (<unk> = 0, <pad> = 1)
 
-  read by :func:`load_mr` (Pang & Lee) or :func:`load_imdb` (Maas et al. 2011, online only), split
-  by :func:`stratified_split`; :mod:`seqlib.batching` batches them.
-* :func:`ngram_tuples` (every run of ``n`` tokens, to count them), :func:`ngram_features` (the
-  distinct 1- to n-grams of a sentence, the bag-of-n-grams features), :func:`train_val_split`
-  (the *end* of a corpus as validation text).
+* :func:`ngram_tuples` (runs of ``n`` tokens), :func:`ngram_features` (bag-of-n-grams features),
+  :func:`train_val_split` (the *end* of a corpus as validation text).
 """
 
 from __future__ import annotations
@@ -43,22 +38,13 @@ _NON_LETTERS = re.compile("[^A-Za-z]+")
 
 
 def preprocess(line: str) -> str:
-    """``"The Time-Machine, by H.G. Wells"`` -> ``"the time machine by h g wells"``.
-
-    Every run of characters other than ``A-Z``/``a-z`` becomes one space; the result is
-    stripped and lower-cased. An empty or non-letter line becomes ``""``.
-    """
-    if not isinstance(line, str):
-        raise TypeError(f"line must be a string (one line of text), got {type(line).__name__}")
+    """``"The Time-Machine, by H.G. Wells"`` -> ``"the time machine by h g wells"``: every run of
+    non-letters becomes one space, stripped and lower-cased."""
     return _NON_LETTERS.sub(" ", line).strip().lower()
 
 
 def read_time_machine() -> list[str]:
-    """The lines of H. G. Wells' *The Time Machine*, each cleaned by :func:`preprocess`.
-
-    Blank lines stay (as ``""``), so there are 3,221 lines; joined they hold 170,580
-    characters. The file comes from :func:`seqlib.data.fetch` (checksum verified).
-    """
+    """The 3,221 lines (blank ones as ``""``) of H. G. Wells' *The Time Machine*, cleaned by :func:`preprocess`."""
     from seqlib.data import fetch
 
     with open(fetch("timemachine"), encoding="utf-8") as f:
@@ -77,9 +63,7 @@ def tokenize(lines: Sequence[str], token: str = "word") -> list[list[str]]:
 
 
 _CLITICS = re.compile(r"(n't|'s|'re|'ve|'d|'ll|'m)\b")
-# Unicode-aware: a word is a run of letters and digits in any script (``[^\W_]``: a word character
-# but not the underscore), so "clichés" and "déjà-vu" stay whole; any other visible character is
-# a token of its own. Text is NFC-normalised first, so an accent typed as a combining mark counts too.
+# a word: letters and digits of any script (``[^\W_]``, after NFC); any other visible character: a token
 _WORD = r"[^\W_]+"
 _TOKEN = re.compile(rf"n't|'[^\W\d_]+|{_WORD}(?:[-']{_WORD})*|[^\w\s]|_")
 
@@ -88,13 +72,10 @@ def tokenize_sentence(text: str) -> list[str]:
     """One sentence -> lower-case word tokens with punctuation and English clitics split off.
 
     ``"It doesn't work, it's DULL!"`` -> ``["it", "does", "n't", "work", ",", "it", "'s", "dull", "!"]``.
-    Hyphenated words stay whole (``"too-tepid"``), and so do words with letters outside ASCII
-    (``"clichés"``, ``"déjà-vu"``: Unicode letters and digits). MR is already lower-cased and
-    spaced around most punctuation; splitting ``n't`` makes every negation share one token. An empty or
-    blank text gives ``[]``. (D2L's :func:`tokenize` splits a list of *lines* at white space.)
+    Hyphenated and non-ASCII words stay whole (``"too-tepid"``, ``"déjà-vu"``); every negation shares ``n't``.
     """
     if not isinstance(text, str):
-        raise TypeError(f"text must be a string (one sentence) for tokenize_sentence, got {type(text).__name__}")
+        raise TypeError(f"text must be a string (one sentence), got {type(text).__name__}")
     text = _CLITICS.sub(r" \1", unicodedata.normalize("NFC", text).lower())
     return _TOKEN.findall(text)
 
@@ -121,17 +102,12 @@ class Vocab:
     ``decode(ids)``   indices -> tokens, ``<pad>`` dropped (Day 5)
     ================  ==========================================================
 
-    Tokens seen fewer than ``min_freq`` times are left out (they map to ``<unk>``). Ties in
-    frequency keep the order in which the tokens first appear in the text
-    (``ties="alphabetical"``: sorted instead, as the bag-of-n-grams features are).
-    :meth:`for_sentences` is the Day 5 vocabulary of tokenised sentences, ``<pad>`` reserved.
+    Tokens seen fewer than ``min_freq`` times map to ``<unk>``. Ties in frequency keep the order of
+    first appearance (``ties="alphabetical"``: sorted). :meth:`for_sentences`: Day 5's, ``<pad>`` reserved.
     """
 
     def __init__(self, tokens=None, min_freq: int = 0, reserved_tokens=None, *, ties: str = "first_seen"):
-        if tokens is None:
-            tokens = []
-        if reserved_tokens is None:
-            reserved_tokens = []
+        tokens, reserved_tokens = [] if tokens is None else tokens, list(reserved_tokens or [])
         validation.one_of(ties, "ties", ("first_seen", "alphabetical"))
         min_freq = non_negative_int(min_freq, "min_freq", hint="(tokens seen fewer times map to <unk>)")
         counter = count_corpus(tokens)
@@ -149,12 +125,8 @@ class Vocab:
 
     @classmethod
     def for_sentences(cls, tokenized: Iterable[Sequence[str]], min_freq: int = 1) -> Vocab:
-        """The vocabulary of tokenised sentences: ``<unk>`` = 0 (:data:`UNK_IDX`), ``<pad>`` = 1 (:data:`PAD_IDX`).
-
-        Then every token seen at least ``min_freq`` times, most frequent first (ties in order of
-        first appearance). Rare and unseen tokens map to ``<unk>``. No sentences give the
-        vocabulary of ``<unk>`` and ``<pad>`` only.
-        """
+        """The vocabulary of tokenised sentences: ``<unk>`` = 0, ``<pad>`` = 1, then every token seen at
+        least ``min_freq`` times, most frequent first."""
         positive_int(min_freq, "min_freq")
         tokenized = list(tokenized) if isinstance(tokenized, collections.abc.Iterator) else tokenized  # a generator
         sequence(tokenized, "tokenized", of=(list, tuple), what="a list of tokenised sentences (lists of tokens)",
@@ -163,18 +135,14 @@ class Vocab:
 
     @classmethod
     def from_tokens(cls, idx_to_token: Sequence[str], token_freqs: Iterable = ()) -> Vocab:
-        """The vocabulary with exactly these tokens at these indices (a saved vocabulary, read back).
-
-        ``idx_to_token[0]`` must be ``<unk>`` and no token may appear twice; ``token_freqs`` are the
-        training counts ``[(token, count), ...]`` kept for reference (:attr:`token_freqs`).
-        """
-        tokens = [str(t) for t in sequence(idx_to_token, "idx_to_token", of=(str,),
-                                           what="the tokens in index order")]
+        """The vocabulary with exactly these tokens at these indices (a saved vocabulary, read back):
+        ``<unk>`` first, no token twice; ``token_freqs``: the training counts ``[(token, count), ...]``."""
+        tokens = [str(t) for t in sequence(idx_to_token, "idx_to_token", of=(str,), what="the tokens in index order")]
         if not tokens or tokens[0] != UNK:
             raise ValueError(f"idx_to_token must start with {UNK!r} (index 0), got {tokens[:1]}")
         if len(set(tokens)) != len(tokens):
             twice = sorted({t for t in tokens if tokens.count(t) > 1})[:5]
-            raise ValueError(f"idx_to_token holds a token more than once: {twice}; each index needs its own token")
+            raise ValueError(f"idx_to_token holds a token more than once: {twice}")
         vocab = cls()
         vocab.idx_to_token = tokens
         vocab.token_to_idx = {token: idx for idx, token in enumerate(tokens)}
@@ -190,10 +158,7 @@ class Vocab:
         return [self.__getitem__(token) for token in tokens]
 
     def to_tokens(self, indices):
-        """The token of an index, or the list of tokens of a list (tuple, 1-d tensor or array) of indices.
-
-        Every index must be in ``[0, len(vocab))``: a negative one is an error, not a count from the end.
-        """
+        """The token of an index, or the tokens of a list (tuple, 1-d tensor, array) of indices, each in ``[0, len)``."""
         if isinstance(indices, (list, tuple)) and not indices:
             return []
         if not isinstance(indices, (list, tuple, torch.Tensor, np.ndarray, np.integer)):  # one index
@@ -234,11 +199,8 @@ class Vocab:
 
 
 def load_corpus_time_machine(max_tokens: int = -1):
-    """``(corpus, vocab)``: the Time Machine as character indices and its character vocabulary.
-
-    ``corpus`` is a list of ints (170,580 of them; the first ``max_tokens`` if
-    ``max_tokens > 0``), ``vocab`` has 28 tokens: ``<unk>``, space and the 26 letters.
-    """
+    """``(corpus, vocab)``: the Time Machine as 170,580 character indices (the first ``max_tokens`` if
+    ``max_tokens > 0``) and its 28-token vocabulary (``<unk>``, space, 26 letters)."""
     if not (isinstance(max_tokens, numbers.Integral) and max_tokens < 0):  # negative: the whole corpus
         max_tokens = non_negative_int(max_tokens, "max_tokens", hint="-1 or 0 keeps the whole corpus")
     lines = read_time_machine()
@@ -251,11 +213,8 @@ def load_corpus_time_machine(max_tokens: int = -1):
 
 
 def load_mr() -> tuple[list[str], list[int]]:
-    """Pang & Lee's (2005) sentence polarity data v1.0: 5,331 positive then 5,331 negative snippets.
-
-    Returns ``(sentences, labels)`` with label 1 = positive, 0 = negative, read through
-    :func:`seqlib.data.read_text` (checksum-verified; ``$SEQLIB_DATA_DIR`` first).
-    """
+    """Pang & Lee's (2005) sentence polarity data v1.0: ``(sentences, labels)``, 5,331 positive (1) then
+    5,331 negative (0) snippets."""
     from seqlib import data
 
     sentences, labels = [], []
@@ -273,12 +232,9 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str], list[int]]:
     """IMDb reviews of Maas et al. (2011): ``(texts, labels)`` of ``split`` ("train" or "test"), 1 = positive.
 
-    Reads the archive ``aclImdb_v1.tar.gz`` (84 MB, fetched and checksum-verified by
-    :func:`seqlib.data.fetch` ``("aclImdb")``; it is not in the offline mirror, so this needs
-    the internet once) without extracting it: the reviews are the members
-    ``aclImdb/<split>/pos/*.txt`` and ``.../neg/*.txt``, in the archive's order of names, positives
-    first. HTML line breaks (``<br />``) become spaces. ``limit`` keeps the first ``limit`` reviews
-    of each class.
+    Reads ``aclImdb/<split>/{pos,neg}/*.txt`` from the 84 MB archive (``data.fetch("aclImdb")``: online
+    once) without extracting it, positives first, sorted by name; ``<br />`` becomes a space. ``limit``
+    keeps the first ``limit`` reviews of each class.
     """
     import tarfile
 
@@ -324,11 +280,8 @@ def ngram_features(tokens: Sequence[str], n: int = 2) -> list[str]:
 
 
 def train_val_split(corpus: Sequence, val_fraction: float = 0.1):
-    """``(train, val)``: the last ``val_fraction`` of ``corpus`` is validation text, the rest training text.
-
-    The split is a cut, not a shuffle: the validation text is a stretch of the book the model
-    never reads during training, so its perplexity measures generalisation, not memory.
-    """
+    """``(train, val)``: the last ``val_fraction`` of ``corpus`` is validation text (a cut, not a shuffle:
+    a stretch of the book the model never reads, so its perplexity measures generalisation)."""
     sequence(corpus, "corpus", strings=True, what="a corpus (a list of token indices or a string)")
     val_fraction = validation.number_in_range(val_fraction, "val_fraction", 0, 1, low_open=True, high_open=True,
                                               hint="a fraction between 0 and 1 (exclusive), e.g. 0.1")
@@ -340,12 +293,8 @@ def train_val_split(corpus: Sequence, val_fraction: float = 0.1):
 
 def stratified_split(labels: Sequence[int], fractions: Sequence[float] = (0.8, 0.1, 0.1),
                      seed: int = 0) -> list[list[int]]:
-    """Index lists (one per fraction) that partition ``range(len(labels))``, each with the class mix of the whole.
-
-    Every class is shuffled with ``numpy.random.default_rng(seed)`` and cut at the cumulative
-    fractions (rounded), so the split depends only on the labels, the fractions and the seed.
-    The returned lists are sorted.
-    """
+    """Sorted index lists (one per fraction) that partition ``range(len(labels))``, each with the class mix
+    of the whole: every class is shuffled with ``default_rng(seed)`` and cut at the cumulative fractions."""
     sequence(labels, "labels", non_empty=True, what="a list of class labels")
     seed = non_negative_int(seed, "seed")
     fractions = [float(f) for f in fractions]

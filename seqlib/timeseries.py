@@ -1,20 +1,16 @@
-"""Time series for the forecasting lab: sine-wave data, sliding windows, honest baselines.
+"""Time series for the forecasting lab (Day 4): sine waves, sliding windows, honest baselines.
 
-- :func:`sine_waves`, :func:`sine_splits`: noisy sine waves with random phase (and, on
-  request, random period and amplitude per series); train / validation / test splits that
-  are fixed by a seed.
-- :class:`WindowDataset`: a ``torch.utils.data.Dataset`` of sliding windows over one or
-  many series, for many-to-one (the value(s) after the window) or many-to-many (the next
-  value at every step) forecasting; windows never cross from one series into another.
-- :func:`split_series`: a chronological train / validation / test split of one series
-  whose targets never overlap.
-- Baselines: :func:`persistence_forecast` (repeat the last value) and :func:`fit_ar`, a
-  linear autoregressive model fitted by least squares.
+==================================  ==========================================================
+:func:`sine_waves`, `sine_splits`   noisy sine waves; splits fixed by a seed
+:class:`WindowDataset`              sliding windows, many-to-one or many-to-many
+:func:`split_series`                chronological train / val / test parts of one series
+:func:`persistence_forecast`        repeat the last value
+:func:`fit_ar`, :class:`LinearAR`   ``x_t = c + sum_i a_i x_{t-i}`` by least squares
+==================================  ==========================================================
 """
 
 from __future__ import annotations
 
-import numbers
 import zlib
 from dataclasses import dataclass
 
@@ -49,26 +45,20 @@ class SineWaves:
 
 def _draw(spec, name: str, n: int, rng) -> np.ndarray:
     """A number (the same for every series) or a (low, high) range drawn uniformly per series."""
-    if isinstance(spec, numbers.Real) and not isinstance(spec, bool):
-        if spec <= 0:
-            raise ValueError(f"{name} must be positive, got {spec!r}")
-        return np.full(n, float(spec))
-    if (isinstance(spec, (tuple, list)) and len(spec) == 2
-            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in spec)
-            and 0 < spec[0] <= spec[1]):
+    if not isinstance(spec, (tuple, list)):
+        return np.full(n, number_in_range(spec, name, 0, low_open=True, hint="or a range (low, high)"))
+    if len(spec) == 2 and number_in_range(spec[0], name, 0, low_open=True) <= number_in_range(spec[1], name, 0):
         return rng.uniform(spec[0], spec[1], n)
     raise ValueError(f"{name} must be a positive number or a range (low, high) with 0 < low <= high, got {spec!r}")
 
 
 def sine_waves(num_series: int, length: int, *, noise: float = 0.0, period=20.0, amplitude=1.0,
                rng: np.random.Generator | int | None = None) -> SineWaves:
-    """``num_series`` sine waves of ``length`` steps with random phase plus Gaussian noise.
+    """``num_series`` sine waves of ``length`` steps, random phase in [0, 2 pi), plus Gaussian noise.
 
-    ``period`` (steps per cycle) and ``amplitude`` are numbers, or ``(low, high)`` ranges to
-    draw one value per series uniformly; the phase is uniform in [0, 2 pi); ``noise`` is the
-    standard deviation sigma of the added noise, so no forecast of ``values`` can have a
-    mean squared error below ``noise ** 2`` (the noise floor). ``rng`` is a NumPy
-    ``Generator`` or a seed. Arrays are float32.
+    ``period`` (steps per cycle) and ``amplitude``: numbers, or ``(low, high)`` ranges drawn per
+    series. ``noise`` is the standard deviation sigma: no forecast of ``values`` beats a mean
+    squared error of ``noise ** 2`` (the noise floor). ``rng``: a NumPy ``Generator`` or a seed.
     """
     num_series, length = positive_int(num_series, "num_series"), positive_int(length, "length")
     noise = number_in_range(noise, "noise", 0, hint="the noise's standard deviation")
@@ -86,10 +76,8 @@ def sine_splits(seed: int, length: int, *, noise: float = 0.0, period=20.0, ampl
                 **sizes: int) -> dict[str, SineWaves]:
     """Splits of independent sine waves, e.g. ``sine_splits(0, 150, noise=0.2, train=200, val=100, test=500)``.
 
-    Each split is drawn from its own generator, seeded by ``seed`` and the split's name: the
-    same seed gives the same splits, and a split does not change when another one's size
-    does (growing the training set leaves the test set as it was). Series never repeat
-    across splits, so no window of one split can leak into another.
+    Each split has its own generator, seeded by ``seed`` and the split's name: a split does not
+    change when another one's size does, and no series (so no window) is shared between splits.
     """
     seed = non_negative_int(seed, "seed")
     if not sizes:
@@ -102,15 +90,10 @@ def sine_splits(seed: int, length: int, *, noise: float = 0.0, period=20.0, ampl
 class WindowDataset(Dataset):
     """Sliding windows over one series (shape ``(T,)``) or many (shape ``(num_series, T)``).
 
-    Window ``k`` of a series starts at ``s = k * stride``; its input is ``x[s : s + window]``.
-    Its target is
-
-    - many-to-one (default): the next ``horizon`` values ``x[s + window : s + window + horizon]``,
-      a scalar when ``horizon == 1``;
-    - many-to-many: the next value at every step, ``x[s + 1 : s + window + 1]``.
-
-    Each series of length ``T`` gives ``(T - window - horizon) // stride + 1`` windows, and no
-    window crosses from one series into the next.
+    Window ``k`` starts at ``s = k * stride``; its input is ``x[s : s + window]``, its target
+    ``x[s + window : s + window + horizon]`` (many-to-one; a scalar when ``horizon == 1``) or
+    ``x[s + 1 : s + window + 1]`` (many-to-many). A series of length ``T`` gives
+    ``(T - window - horizon) // stride + 1`` windows; none crosses into the next series.
 
     ================  =====================  =====================================
     item              shape                  meaning
@@ -176,19 +159,15 @@ class WindowDataset(Dataset):
 
 
 def split_series(series, num_val: int, num_test: int, window: int):
-    """Chronological train / validation / test parts of one series, without leakage.
+    """Chronological train / validation / test parts of one series (three 1-d arrays), without leakage.
 
-    The last ``num_test`` values are the test targets, the ``num_val`` before them the
-    validation targets, everything earlier the training data. The validation and test parts
-    start ``window`` steps early, so that their first window's target is their first own
-    value: inputs may reach back into the past (that is what a forecaster sees), targets of
-    different parts never overlap. Returns three 1-D arrays.
+    The last ``num_test`` values are the test targets, the ``num_val`` before them the validation
+    targets, the rest training data. Validation and test start ``window`` steps early, so their
+    first window's target is their first own value: inputs reach into the past, targets never overlap.
     """
-    data = _numbers(series, "series", np.float32)
-    if data.ndim != 1:
-        raise ValueError(f"split_series takes one series of shape (T,), got {data.shape}")
-    num_val, num_test = positive_int(num_val, "num_val"), positive_int(num_test, "num_test")
-    window = positive_int(window, "window")
+    data = _numbers(series, "series", np.float32, ndim=(1,))
+    num_val, num_test, window = (positive_int(v, n) for v, n in ((num_val, "num_val"), (num_test, "num_test"),
+                                                                 (window, "window")))
     n_train = len(data) - num_val - num_test
     if n_train < window + 1:
         raise ValueError(f"a series of {len(data)} values leaves {n_train} for training, fewer than "
@@ -200,12 +179,11 @@ def split_series(series, num_val: int, num_test: int, window: int):
 def persistence_forecast(X, horizon: int | None = None):
     """Repeat the last value of each window: ``X`` (batch, window) -> (batch,) or (batch, horizon).
 
-    The naive forecast every model must beat. Works on tensors and arrays alike.
+    The naive forecast every model must beat; tensors in, tensors out.
     """
     if not isinstance(X, (torch.Tensor, np.ndarray)):
         X = _numbers(X, "X", np.float64)  # nested lists of numbers
-    if X.ndim != 2 or X.shape[1] < 1:
-        raise ValueError(f"X must have shape (batch, window), got {tuple(X.shape)}")
+    _windows(X, 1)
     last = X[:, -1]
     if horizon is None:
         return last
@@ -215,20 +193,19 @@ def persistence_forecast(X, horizon: int | None = None):
 
 @dataclass(frozen=True, eq=False)
 class LinearAR:
-    """A linear autoregressive model of order p: x_hat_t = c + a_1 x_{t-1} + ... + a_p x_{t-p}.
+    """A linear autoregressive model of order p: ``x_hat_t = c + a_1 x_{t-1} + ... + a_p x_{t-p}``.
 
-    ``coef`` holds ``a_1 ... a_p`` (``a_1`` multiplies the most recent value), ``intercept``
-    is ``c``. Call it on windows ``X`` of shape (batch, window >= p) to predict the next
-    value of each, shape (batch,); tensors in, tensors out (integer windows are computed in
-    floating point, so the coefficients are never truncated).
+    ``coef``: ``a_1 ... a_p`` (``a_1`` multiplies the most recent value); ``intercept``: ``c``.
+    Called on windows ``X`` (batch, window >= p) it predicts the next values (batch,); tensors in,
+    tensors out (integer windows are computed in floating point).
     """
 
     coef: np.ndarray
     intercept: float
 
     def __post_init__(self):
-        coef = _numbers(self.coef, "coef", np.float64)
-        if coef.ndim != 1 or not len(coef) or not np.isfinite(coef).all():
+        coef = _numbers(self.coef, "coef", np.float64, ndim=(1,))
+        if not len(coef) or not np.isfinite(coef).all():
             raise ValueError(f"coef must be a non-empty 1-d array of finite numbers (a_1 ... a_p), got {coef!r}")
         object.__setattr__(self, "coef", coef)
         object.__setattr__(self, "intercept", finite_number(self.intercept, "intercept"))
@@ -241,43 +218,44 @@ class LinearAR:
         p = self.order
         if not isinstance(X, torch.Tensor):
             X = _numbers(X, "X", np.float64)  # an array or nested lists of numbers
-        if X.ndim != 2 or X.shape[1] < p:
-            raise ValueError(f"X must be windows of shape (batch, window) with window >= {p} for an AR({p}) "
-                             f"model, got shape {tuple(X.shape)}")
+        _windows(X, p)
         weights = self.coef[::-1].copy()  # oldest lag first, to match X[:, -p:]
         if isinstance(X, torch.Tensor):
-            # integer windows are computed in floating point (the coefficients must not be truncated)
             dtype = X.dtype if X.is_floating_point() else torch.get_default_dtype()
             return X[:, -p:].to(dtype) @ torch.as_tensor(weights, dtype=dtype, device=X.device) + self.intercept
         return X[:, -p:] @ weights + self.intercept
 
 
-def _numbers(values, name: str, dtype) -> np.ndarray:
-    """``values`` (an array, a tensor, nested lists) as a NumPy array of ``dtype``, or an error naming ``name``."""
+def _numbers(values, name: str, dtype, ndim=None) -> np.ndarray:
+    """``values`` (array, tensor, nested lists) as a NumPy array of ``dtype`` with a rank in ``ndim``."""
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
     try:
-        return np.asarray(values, dtype=dtype)
+        data = np.asarray(values, dtype=dtype)
     except (TypeError, ValueError) as err:
         raise ArgumentTypeError(f"{name} must hold numbers (an array, a tensor or a list of numbers), "
                                 f"got {type(values).__name__} {str(values)[:40]!r}: {err}") from None
+    if ndim is not None and data.ndim not in ndim:
+        raise ValueError(f"{name} must have shape {' or '.join(('(T,)', '(num_series, T)')[:len(ndim)])}, "
+                         f"got {data.shape}")
+    return data
+
+
+def _windows(X, p: int) -> None:
+    if X.ndim != 2 or X.shape[1] < p:
+        raise ValueError(f"X must be windows of shape (batch, window) with window >= {p}"
+                         f"{f' for an AR({p}) model' if p > 1 else ''}, got shape {tuple(X.shape)}")
 
 
 def _series(series, dtype) -> np.ndarray:
-    """One series ``(T,)`` or many ``(num_series, T)`` as a ``(num_series, T)`` array, or an error naming it."""
-    data = _numbers(series, "series", dtype)
-    if data.ndim not in (1, 2):
-        raise ValueError(f"series must have shape (T,) or (num_series, T), got {data.shape}")
+    """One series ``(T,)`` or many ``(num_series, T)`` as a ``(num_series, T)`` array."""
+    data = _numbers(series, "series", dtype, ndim=(1, 2))
     return data[None, :] if data.ndim == 1 else data
 
 
 def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
-    """Least-squares AR(``order``) fit on a series (T,) or many series (num_series, T).
-
-    Every run of ``order + 1`` consecutive values inside one series gives one equation
-    ``x_t = c + sum_i a_i x_{t-i}``; the coefficients minimise the summed squared errors
-    (``numpy.linalg.lstsq``). With ``intercept=False``, ``c = 0``.
-    """
+    """Least-squares AR(``order``) fit on a series (T,) or many (num_series, T): every run of ``order + 1``
+    values inside one series is one equation ``x_t = c + sum_i a_i x_{t-i}`` (``intercept=False``: ``c = 0``)."""
     order, data = positive_int(order, "order"), _series(series, np.float64)
     if data.shape[1] <= order:
         raise ValueError(f"series of length {data.shape[1]} are too short to fit AR({order})")
