@@ -128,7 +128,7 @@ def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_
 
 def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: torch.optim.Optimizer,
         num_epochs: int, scheduler=None, metrics: Mapping[str, Metric] | None = None,
-        train_metrics: Mapping[str, Metric] | None = None, state: str | None = None,
+        train_metrics: Mapping[str, Metric] | None = None, validate=None, state: str | None = None,
         monitor: str | None = None, mode: str = "min", patience: int | None = None, min_delta: float = 0.0,
         restore_best: bool = True, clip_grad_norm: float | None = None, clip_grad_value: float | None = None,
         device=None, progress: bool = True, desc: str | None = None, train_loss=None, on_epoch=None) -> History:
@@ -147,6 +147,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
                               (truncated BPTT; fresh each epoch); tokens go to ``History.train_tokens``
     ``train_metrics``         ``name -> metric(prediction, target)`` on every training batch
     ``val_loader``            validation batches: loss and ``metrics`` (:func:`evaluate`)
+    ``validate``              or ``validate(model) -> {"loss": ..., name: ...}`` for any other validation
     ``monitor``, ``mode``     the quantity that decides the best epoch: ``"val_loss"`` (the default with
                               validation, else ``"train_loss"``), or a metric; ``"min"`` or ``"max"``
     ``patience``              stop after this many epochs without an improvement larger than ``min_delta``
@@ -160,7 +161,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     A non-finite training loss raises ``FloatingPointError`` naming the epoch and batch, with advice.
     """
     if monitor is None:
-        monitor = "val_loss" if val_loader is not None else "train_loss"
+        monitor = "val_loss" if val_loader is not None or validate is not None else "train_loss"
     params = trainable_parameters(model)
     validation.loader(train_loader, "train_loader")
     validation.loader(val_loader, "val_loader", optional=True)
@@ -170,7 +171,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     one_of(state, "state", (None, "reset", "carry"), hint="'carry' or 'reset' for a model with a recurrent state")
     metrics, train_metrics = dict(metrics or {}), dict(train_metrics or {})
     known = ["train_loss", *train_metrics] + (["val_loss", *metrics] if val_loader is not None else [])
-    one_of(monitor, "monitor", known, hint="metrics and val_loss need a val_loader")
+    if validate is None:  # validate's names are known after the first epoch
+        one_of(monitor, "monitor", known, hint="metrics and val_loss need a val_loader")
     if patience is not None:
         positive_int(patience, "patience", hint="(epochs without improvement) or None")
     number_in_range(min_delta, "min_delta", 0, hint="the smallest change that counts as an improvement")
@@ -193,7 +195,8 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
                                      clip_grad_norm=clip_grad_norm, clip_grad_value=clip_grad_value,
                                      train_metrics=train_metrics, train_loss=train_loss, epoch=epoch, device=device)
         train_time = time.perf_counter() - start
-        result = _evaluate(model, val_loader, loss_fn, metrics, device) if val_loader is not None else {}
+        result = (dict(validate(model)) if validate is not None else
+                  _evaluate(model, val_loader, loss_fn, metrics, device) if val_loader is not None else {})
         scores = history.record(epoch, train_loss=train.pop("loss"), lr=lr, val_loss=result.pop("loss", None),
                                 metrics=train | result, train_time=train_time,
                                 train_tokens=tokens if state is not None else None,

@@ -435,6 +435,9 @@ def test_per_batch_metrics_and_on_epoch():
     assert epochs == [1, 2, 3] and list(h.metrics) == ["train_mae", "val_mae"]
     assert h.metrics["train_mae"][-1] < h.metrics["train_mae"][0] and h.best_score == min(h.metrics["val_mae"])
     assert h.metrics["val_mae"][-1] == pytest.approx(evaluate(model, val, metrics={"mae": _mae})["mae"])
+    h = fit(model, train, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+            num_epochs=2, progress=False, validate=lambda m: {"loss": 1.0, "val_mae": 0.5}, monitor="val_mae")
+    assert h.val_loss == [1.0, 1.0] and h.metrics["val_mae"] == [0.5, 0.5]
     with pytest.raises(ValueError, match=r"monitor must be one of 'train_loss', 'val_loss'"):
         fit(model, train, val, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
             num_epochs=1, monitor="bleu", progress=False)
