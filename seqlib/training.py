@@ -238,7 +238,7 @@ def trainable_parameters(net) -> list:
         return list(net.params if hasattr(net, "params") else net.parameters())
     if isinstance(net, (list, tuple)):
         return list(net)
-    raise ArgumentTypeError(f"the model must be a torch.nn.Module or a list of parameters, got {type(net).__name__}")
+    raise ArgumentTypeError(f"net (the model) must be a torch.nn.Module or a list of parameters, got {type(net).__name__}")
 
 
 def clip_gradients(net, theta: float) -> float:
