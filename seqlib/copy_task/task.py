@@ -59,8 +59,7 @@ def vocab() -> Vocab:
 def check_lengths(seq_len, padding, output_len, *, names=("seq_len", "padding", "output_len")) -> tuple[int, int, int]:
     """``(L, P, O)`` checked: positive integers with ``O <= L``; errors name the argument (``names``)."""
     L, P, O = (validation.positive_int(v, name) for v, name in zip((seq_len, padding, output_len), names))
-    if O > L:
-        raise ValueError(f"{names[2]} ({O}) must not be longer than {names[0]} ({L}): it copies the first symbols")
+    validation.number_in_range(O, names[2], high=L, hint=f"it must not be longer than {names[0]} ({L})")
     return L, P, O
 
 
@@ -102,8 +101,8 @@ def make_dataset(num_samples: int, seq_len: int, padding: int, output_len: int, 
     rng = np.random.default_rng(seed)
     if isinstance(seq_len, (tuple, list)):
         low, high = seq_len
-        check_lengths(low, padding, output_len, names=("seq_len[0]", "padding", "output_len"))
-        check_lengths(high, padding, output_len, names=("seq_len[1]", "padding", "output_len"))
+        for i, L in enumerate((low, high)):
+            check_lengths(L, padding, output_len, names=(f"seq_len[{i}]", "padding", "output_len"))
         pairs = (_assemble(_symbols(rng, 1, int(L)), padding, output_len) for L in rng.integers(low, high + 1,
                                                                                                size=num_samples))
         return [(X[0], Y[0]) for X, Y in pairs]
