@@ -12,14 +12,9 @@ model again, and nothing that runs code:
 ``extra``       anything else worth keeping (plain data: the validation loss, the seed, ...)
 ==============  ==============================================================
 
-:func:`load` reads it with ``torch.load(path, weights_only=True)``: only tensors and plain Python
-data are unpickled, so a file from someone else cannot run code on your machine. It rebuilds the
-model with ``build(**config)`` (``build`` is the model's class, or any function returning the
-model), loads the weights and the :class:`seqlib.text.Vocab`. :func:`save` writes a temporary
-file and renames it, so an interrupted save never leaves half a checkpoint behind.
-
-Every failure is a :class:`CheckpointError` that says which one and what to do (the subclasses'
-docstrings list them); a damaged file is told from an unsafe one. A failed call changes nothing.
+:func:`load` reads it with ``torch.load(path, weights_only=True)`` (a file from someone else cannot
+run code) and rebuilds the model with ``build(**config)``. :func:`save` writes a temporary file and
+renames it. Every failure is a :class:`CheckpointError` saying what to do; a failed call changes nothing.
 """
 
 from __future__ import annotations
@@ -79,8 +74,7 @@ class Checkpoint(NamedTuple):
 
 
 def _plain(value, where: str):
-    """``value`` as the plain data that ``weights_only`` loading reads (NumPy scalars and subclasses of str,
-    int, float become those types); anything else is refused, so :func:`save` never writes what :func:`load` refuses."""
+    """``value`` as the plain data that ``weights_only`` loading reads; anything else is refused."""
     if isinstance(value, np.generic):
         value = value.item()
     for kind in (type(None), bool, int, float, str):
@@ -108,9 +102,8 @@ def _path(path) -> Path:
 def save(path, model: nn.Module, vocab: Vocab, config: dict, **extra) -> Path:
     """Write ``model``'s weights, ``vocab`` and ``config`` (``build(**config)`` rebuilds the model) to ``path``.
 
-    ``extra``: plain data to keep beside them (``val_loss=1.62``). Returns the path written. The
-    file appears only once complete (written to a temporary file, then renamed); a failed save
-    leaves neither it nor the folders it made.
+    ``extra``: plain data to keep beside them (``val_loss=1.62``). Returns the path written; a failed
+    save leaves neither the file nor the folders it made.
     """
     for name, value, kind, what in (("model", model, nn.Module, "a torch.nn.Module"),
                                     ("vocab", vocab, Vocab, "a seqlib.text.Vocab"),

@@ -9,15 +9,10 @@ Code written against the book runs with only its import changed::
     net = d2l.RNNModelScratch(len(vocab), 512, d2l.try_gpu(), get_params, init_rnn_state, rnn)
     d2l.train_ch8(net, train_iter, vocab, lr=1, num_epochs=500, device=d2l.try_gpu())
 
-Names, signatures, defaults (``max_tokens=10000`` in :func:`load_data_time_machine`) and
-semantics are the book's. The functions *are* the course's (from :mod:`seqlib.text`,
-:mod:`seqlib.partitioning`, :mod:`seqlib.lm`, :mod:`seqlib.page`; training is one call of
-:func:`seqlib.training.fit`, generation :func:`seqlib.decoding.generate`); this module only adds the
-names the book uses and the book's small utilities (``Timer``, ``Accumulator``, ``sgd``). Differences, all on inputs the book's code would mishandle: a
-corpus too short for one minibatch raises ``ValueError`` (the book yields nothing),
-:func:`predict_ch8` with an empty prefix raises ``ValueError`` (the book: ``IndexError``).
-The book's d2l package itself does not import on this course's environment (it pins old
-NumPy/Matplotlib and needs torchvision).
+Names, signatures, defaults and semantics are the book's; the functions are the course's (training
+is one call of :func:`seqlib.training.fit`, generation :func:`seqlib.decoding.generate`), plus the
+book's small utilities (``Timer``, ``Accumulator``, ``sgd``). Bad input the book mishandles (a corpus
+too short for one minibatch, an empty prefix) raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -34,8 +29,9 @@ from seqlib.plots import LivePlot as Animator
 from seqlib.partitioning import SeqDataLoader as _CourseLoader
 from seqlib.partitioning import seq_data_iter_random, seq_data_iter_sequential
 from seqlib.text import Vocab, count_corpus, load_corpus_time_machine, read_time_machine, tokenize
-from seqlib.training import _check_loader, clip_gradients, fit, trainable_parameters
+from seqlib.training import clip_gradients, fit, trainable_parameters
 from seqlib.page.runtime import try_gpu
+from seqlib.validation import loader as _loader
 from seqlib.validation import non_negative_int as _non_negative_int
 from seqlib.validation import number_in_range as _number_in_range
 from seqlib.validation import positive_int as _positive_int
@@ -91,9 +87,8 @@ class _Updater(torch.optim.Optimizer):
 
 
 def _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, num_epochs, on_epoch=None):
-    """The book's training (8.5) as one call of the course's loop: loss per token, clipping at 1,
-    the state reset (random sampling) or carried over, detached."""
-    _check_loader(train_iter, "train_iter")
+    """The book's training (8.5) as one call of :func:`fit`: loss per token, clipping at 1."""
+    _loader(train_iter, "train_iter")
     if not isinstance(updater, torch.optim.Optimizer):
         updater = _Updater(trainable_parameters(net), updater)
     return fit(net, train_iter, loss_fn=lambda y_hat, Y: loss(y_hat, Y.T.reshape(-1).long()).mean(),
@@ -169,9 +164,7 @@ class Accumulator:
         self.data = [0.0] * _positive_int(n, "n")
 
     def add(self, *args):
-        """Add each value to its sum. The book passes the loss tensor itself (``l * y.numel()``):
-        tensors are detached first, so that PyTorch does not warn about converting a tensor that
-        requires grad to a number (which the book's PyTorch did not)."""
+        """Add each value to its sum (tensors detached first: the book passes ``l * y.numel()``)."""
         self.data = [a + float(b.detach() if isinstance(b, torch.Tensor) else b) for a, b in zip(self.data, args)]
 
     def reset(self):

@@ -1,12 +1,8 @@
 r"""The one record of a training run: :class:`History`, written by :func:`seqlib.training.fit`.
 
-One entry per epoch, for any model and any loss, so every lab reads a run the same way:
-``history.train_loss``, ``history.val_loss``, ``history.best_epoch``, ``history.summary()``,
-``history.plot()``. What only some runs have stays empty: validation values without a
-validation set, token counts outside language models.
-
-For a language model the loss is the mean cross-entropy per token in nats, and the perplexity
-is a view of it, not a second record:
+One entry per epoch, for any model and any loss (``history.train_loss``, ``history.best_epoch``,
+``history.summary()``, ``history.plot()``); what a run does not measure stays empty. For a language
+model the loss is the mean cross-entropy per token in nats and the perplexity a view of it:
 
 .. math::
 
@@ -18,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from seqlib.validation import one_of, positive_int
+from seqlib.validation import one_of
 
 __all__ = ["History"]
 
@@ -71,12 +67,10 @@ class History:
                val_loss: float | None = None, metrics: dict[str, float] | None = None,
                train_tokens: int | None = None) -> dict[str, float]:
         """Append one epoch; return its scores ``{"train_loss": ..., "val_loss": ..., metric: ...}``."""
-        epoch = positive_int(epoch, "epoch", hint="(epochs count from 1)")
-        self.epochs.append(epoch)
-        self.train_loss.append(float(train_loss))
-        self.lr.append(float(lr))
-        self.epoch_time.append(float(epoch_time))
-        self.train_time.append(float(train_time))
+        self.epochs.append(int(epoch))
+        for name, value in (("train_loss", train_loss), ("lr", lr), ("epoch_time", epoch_time),
+                            ("train_time", train_time)):
+            getattr(self, name).append(float(value))
         scores = {"train_loss": float(train_loss)}
         if val_loss is not None:
             self.val_loss.append(float(val_loss))

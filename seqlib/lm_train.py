@@ -31,7 +31,7 @@ from torch import nn
 from seqlib.history import _exp
 from seqlib.plots import LivePlot
 from seqlib.training import trainable_parameters
-from seqlib.validation import ArgumentTypeError, number_in_range, positive_int, sequence, tensor
+from seqlib.validation import number_in_range, one_of, positive_int, sequence
 
 __all__ = ["lm_loss", "fit_options", "perplexity", "top_k_accuracy"]
 
@@ -46,18 +46,15 @@ def _rows(net, corpus, batch_size, num_steps, device):
     """Read a token stream as ``batch_size`` contiguous rows, ``num_steps`` at a time, state carried.
 
     Yields ``(logits, Y)``: the time-major logits ``(num_steps * batch_size, vocab_size)`` and the
-    targets in the same order. Checks the arguments (clear errors) before the first read.
+    targets in the same order.
     """
-    batch_size = positive_int(batch_size, "batch_size", hint="(rows read in parallel)")
-    num_steps = positive_int(num_steps, "num_steps", hint="(tokens read per call)")
-    if corpus is None or isinstance(corpus, str):
-        raise ArgumentTypeError(f"corpus must be a sequence of token indices, e.g. vocab[list(text)]; got {corpus!r}")
-    corpus = tensor(torch.as_tensor(corpus), "corpus", shape=("num_tokens",), dtype="integer",
-                    hint="pass the token indices of the text, e.g. vocab[list(text)]")
+    positive_int(batch_size, "batch_size", hint="(rows read in parallel)")
+    positive_int(num_steps, "num_steps", hint="(tokens read per call)")
+    sequence(corpus, "corpus", what="a sequence of token indices, e.g. vocab[list(text)]")
+    corpus = torch.as_tensor(corpus)
     row_len = (len(corpus) - 1) // batch_size
     if row_len < 1:
-        raise ValueError(f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} rows "
-                         f"(each needs 2 tokens or more); pass batch_size at most {max(len(corpus) - 1, 1)}")
+        raise ValueError(f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} rows of 2+")
     if device is None:
         device = next(iter(trainable_parameters(net))).device
     Xs = corpus[: batch_size * row_len].reshape(batch_size, row_len)
@@ -101,15 +98,14 @@ def top_k_accuracy(net, corpus, ks=(1, 5), batch_size: int = 8, num_steps: int =
 
     The stream is read exactly as :func:`perplexity` reads it (contiguous rows, state carried),
     so both numbers describe the same predictions. A token counts as guessed at ``k`` when it is
-    among the ``k`` largest logits (ties broken by ``torch.topk``). ``<unk>`` is a token like any other.
+    among the ``k`` largest logits (ties broken by ``torch.topk``; every token when ``k`` is at least the
+    vocabulary size). ``<unk>`` is a token like any other.
     """
-    ks = sequence(ks, "ks", non_empty=True, what="the numbers of guesses to score, e.g. ks=(1, 5)")
+    sequence(ks, "ks", non_empty=True, what="the numbers of guesses to score, e.g. ks=(1, 5)")
     ks = sorted({positive_int(k, "ks", hint="(how many guesses count, e.g. ks=(1, 5))") for k in ks})
     hits, count = dict.fromkeys(ks, 0), 0
     for y_hat, y in _rows(net, corpus, batch_size, num_steps, device):
-        if ks[-1] > y_hat.shape[-1]:
-            raise ValueError(f"ks has {ks[-1]} guesses but the vocabulary has only {y_hat.shape[-1]} tokens")
-        top = torch.topk(y_hat, ks[-1], dim=-1).indices == y[:, None]
+        top = torch.topk(y_hat, min(ks[-1], y_hat.shape[-1]), dim=-1).indices == y[:, None]
         for k in ks:
             hits[k] += int(top[:, :k].any(dim=1).sum())
         count += y.numel()
@@ -128,32 +124,28 @@ def _optimizer(name, params, lr, weight_decay):
 
 
 def fit_options(net, loader, num_epochs: int, lr: float, *, val_corpus=None, optimizer="adam",
-                weight_decay: float = 0.0, theta: float = 1.0, plot: bool = False, title: str | None = None) -> dict:
+                weight_decay: float = 0.0, clip_grad_norm: float = 1.0, plot: bool = False, title: str | None = None) -> dict:
     """The arguments of :func:`seqlib.training.fit` that train a language model, Day 3's recipe:
     ``fit(net, loader, **fit_options(net, loader, num_epochs, lr, val_corpus=val))``.
 
     * ``optimizer``: ``"adam"`` (AdamW, decoupled ``weight_decay``, if that is positive), ``"sgd"``, or a
       ``torch.optim.Optimizer`` (then no schedule); the learning rate follows a cosine from ``lr``
       down to ``lr / 20`` over the ``num_epochs`` epochs;
-    * gradients clipped to global norm ``theta``; the loss :func:`lm_loss`;
+    * gradients clipped to global norm ``clip_grad_norm``; the loss :func:`lm_loss`;
     * the state reset every minibatch for random sampling (``loader.use_random_iter``), else carried
       over and detached (truncated backpropagation through time);
     * after every epoch the validation loss is that of ``val_corpus`` read as :func:`perplexity` reads
       it (``history.val_ppl``), the monitor of the best epoch; the weights of the last epoch are kept;
     * ``plot=True`` draws the train and validation perplexity live (:class:`seqlib.plots.LivePlot`).
     """
-    num_epochs = positive_int(num_epochs, "num_epochs")
-    theta = number_in_range(theta, "theta", 0, low_open=True, hint="the largest gradient norm kept by clipping")
     scheduler = None
     if not isinstance(optimizer, torch.optim.Optimizer):
-        lr = number_in_range(lr, "lr", 0, low_open=True, hint="the learning rate, e.g. 0.01")
-        weight_decay = number_in_range(weight_decay, "weight_decay", 0)
-        if optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam', 'sgd' or a torch.optim.Optimizer, got {optimizer!r}")
+        number_in_range(lr, "lr", 0, low_open=True, hint="the learning rate, e.g. 0.01")
+        one_of(optimizer, "optimizer", ("adam", "sgd"), hint="or a torch.optim.Optimizer")
         optimizer = _optimizer(optimizer, trainable_parameters(net), lr, weight_decay)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=num_epochs, eta_min=lr / 20)
     options = dict(loss_fn=lm_loss, optimizer=optimizer, scheduler=scheduler, num_epochs=num_epochs,
-                   clip_grad_norm=theta, state="reset" if getattr(loader, "use_random_iter", False) else "carry",
+                   clip_grad_norm=clip_grad_norm, state="reset" if getattr(loader, "use_random_iter", False) else "carry",
                    restore_best=False, desc=title or "training")
     if val_corpus is not None:
         options["validate"] = lambda model: {"loss": _mean_nll(model, val_corpus, 8, 256, None)}

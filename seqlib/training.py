@@ -2,8 +2,7 @@
 
 Each epoch trains on every batch (clipping by norm or by value), validates, steps a learning-rate
 scheduler, keeps the best epoch's weights, may stop early, and the run returns the one
-:class:`~seqlib.history.History`. Its arguments are checked once, at its entry. It knows nothing
-about the task:
+:class:`~seqlib.history.History`. It knows nothing about the task:
 
 ==========================  ====================================================================
 regression (Day 4)          ``(X, y)`` batches, ``loss_fn=nn.MSELoss()``
@@ -22,143 +21,30 @@ Also here: :func:`clip_gradients`, :func:`evaluate`, :func:`adversarial_loss` (a
 from __future__ import annotations
 
 import copy
+import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
 
+from seqlib import validation
 from seqlib.history import History
 from seqlib.page import progress as progress_bar
-from seqlib.validation import ArgumentTypeError, number_in_range, one_of, positive_int
+from seqlib.validation import ArgumentTypeError, function, number_in_range, one_of, positive_int
 
 __all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss", "adversarial_step"]
 
 Metric = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]
 
 
-# Argument checks, once at the entry: each says what is wrong and how to fix it
-
-def _check_loader(loader, name: str):
-    if isinstance(loader, (torch.Tensor, tuple)) or not isinstance(loader, Iterable):
-        raise TypeError(
-            f"{name} must be an iterable of batches such as a torch.utils.data.DataLoader, "
-            f"got {type(loader).__name__}; wrap tensors with DataLoader(TensorDataset(X, y), batch_size=...)")
-    try:
-        n = len(loader)
-    except TypeError:
-        return
-    if n == 0:
-        raise ValueError(f"{name} has no batches: is the data set empty, or drop_last=True with "
-                         "fewer examples than batch_size?")
-
-
-def _check_metrics(metrics, taken=()) -> dict:
-    metrics = dict(metrics or {})
-    for name, fn in metrics.items():
-        if not isinstance(name, str) or not name or name in ("train_loss", "val_loss", *taken):
-            raise ValueError(f"metric names must be non-empty strings other than train_loss/val_loss and each "
-                             f"other, got {name!r}")
-        if not callable(fn):
-            raise TypeError(f"metric {name!r} must be a function metric(prediction, target), got {type(fn).__name__}")
-    return metrics
-
-
-def _check_args(model, train_loader, val_loader, loss_fn, optimizer, num_epochs, scheduler, metrics, train_metrics,
-                validate, state, monitor, mode, patience, min_delta, clip_grad_norm, clip_grad_value, train_loss,
-                on_epoch):
-    if not isinstance(model, nn.Module) and not hasattr(model, "params"):
-        raise TypeError(f"model must be a torch.nn.Module (or a from-scratch model with a params list), "
-                        f"got {type(model).__name__}")
-    _check_loader(train_loader, "train_loader")
-    if val_loader is not None:
-        _check_loader(val_loader, "val_loader")
-    for name, fn, usage in (("loss_fn", loss_fn, "loss_fn(prediction, target), e.g. nn.MSELoss()"),
-                            ("validate", validate, "validate(model) -> {'loss': ..., name: ...}"),
-                            ("on_epoch", on_epoch, "on_epoch(history)"),
-                            ("train_loss", train_loss, "train_loss(model, inputs, target)")):
-        if (fn is not None or name == "loss_fn") and not callable(fn):
-            raise TypeError(f"{name} must be a function {usage}, got {type(fn).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, e.g. torch.optim.Adam(model.parameters()); "
-                        f"got {type(optimizer).__name__}")
-    model_params = {id(p) for p in trainable_parameters(model)}
-    if model_params and not model_params & {id(p) for g in optimizer.param_groups for p in g["params"]}:
-        raise ValueError("the optimizer holds none of the model's parameters: create it from this model, "
-                         "torch.optim.Adam(model.parameters(), ...), after building the model")
-    positive_int(num_epochs, "num_epochs")
-    one_of(mode, "mode", ("min", "max"), hint="'min' for losses and errors, 'max' for accuracies")
-    one_of(state, "state", (None, "reset", "carry"), hint="None for a model without a recurrent state, 'carry' "
-           "to carry it from batch to batch (sequential partitioning), 'reset' for a fresh one every batch")
-    if validate is not None and val_loader is not None:
-        raise ValueError("pass val_loader or validate, not both")
-    if train_loss is not None and state is not None:
-        raise ValueError("train_loss and state cannot be combined: train_loss calls the model itself")
-    train_metrics = _check_metrics(train_metrics)
-    metrics = _check_metrics(metrics, taken=train_metrics)
-    known = ["train_loss", *train_metrics] + (["val_loss", *metrics] if val_loader is not None else [])
-    if monitor not in known and validate is None:
-        why = (" (metrics and val_loss need a val_loader)" if val_loader is None
-               and (monitor == "val_loss" or monitor in metrics) else "")
-        raise ValueError(f"monitor must be one of {known}, got {monitor!r}{why}")
-    if patience is not None:
-        positive_int(patience, "patience", hint="(epochs without improvement) or None")
-    number_in_range(min_delta, "min_delta", 0, hint="the smallest change that counts as an improvement")
-    for name, clip in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value)):
-        if clip is not None:
-            number_in_range(clip, name, 0, low_open=True, hint="or None for no clipping")
-    if clip_grad_norm is not None and clip_grad_value is not None:
-        raise ValueError("pass clip_grad_norm (rescale the whole gradient) or clip_grad_value (clip each entry), "
-                         "not both")
-    if scheduler is not None:
-        if not hasattr(scheduler, "step"):
-            raise TypeError(f"scheduler must be a torch.optim.lr_scheduler object, got {type(scheduler).__name__}")
-        if getattr(scheduler, "optimizer", optimizer) is not optimizer:
-            raise ValueError("the scheduler was built for another optimizer: create it as "
-                             "Scheduler(optimizer, ...) with the optimizer passed to fit")
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) and scheduler.mode != mode:
-            raise ValueError(f"ReduceLROnPlateau has mode={scheduler.mode!r} but fit monitors {monitor!r} with "
-                             f"mode={mode!r}: create it with ReduceLROnPlateau(optimizer, mode={mode!r}, ...)")
-    return metrics, train_metrics
-
-
-# Batches, evaluation, the loop
-
 def _split_batch(batch, device):
-    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
-        raise TypeError(f"each batch must be a tuple (*inputs, target), got {type(batch).__name__}; "
-                        "a Dataset's __getitem__ should return (x, y)")
     batch = [b.to(device) if isinstance(b, torch.Tensor) else b for b in batch]
     return batch[:-1], batch[-1]
 
 
 def _batch_size(target) -> int:
     return int(target.shape[0]) if isinstance(target, torch.Tensor) and target.ndim > 0 else 1
-
-
-def _check_pair(pred, target):
-    """A float target must not broadcast against the prediction (``(B, 1)`` vs ``(B,)``: ``(B, B)``)."""
-    if (isinstance(pred, torch.Tensor) and isinstance(target, torch.Tensor) and pred.dim() >= 1
-            and target.dim() >= 1 and target.is_floating_point() and pred.shape != target.shape):
-        try:
-            broadcast = torch.broadcast_shapes(pred.shape, target.shape)
-        except RuntimeError:
-            broadcast = None  # the loss function will refuse these itself
-        if broadcast is not None and broadcast != pred.shape:
-            fix = ("squeeze the model's output (return out.squeeze(-1))" if pred.shape[-1] == 1
-                   else "reshape the target to the prediction's shape")
-            raise ValueError(f"the model returns predictions of shape {tuple(pred.shape)} but targets of shape "
-                             f"{tuple(target.shape)}: the loss would broadcast them to {tuple(broadcast)} and "
-                             f"compare every prediction with every target; {fix}")
-
-
-def _scalar(value, what: str) -> float:
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"{what} must return a single number (a mean over the batch), "
-                             f"got a tensor of shape {tuple(value.shape)}; use reduction='mean'")
-        value = value.item()
-    return float(value)
 
 
 def _device_of(model) -> torch.device:
@@ -172,14 +58,10 @@ def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metri
     Returns ``{"loss": ..., name: ...}``: means over batches weighted by batch size, exact means over
     examples when ``loss_fn`` and every metric return a mean over the batch.
     """
-    if not isinstance(model, nn.Module):
-        raise ArgumentTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _check_loader(loader, "loader")
-    if loss_fn is not None and not callable(loss_fn):
-        raise ArgumentTypeError(f"loss_fn must be callable as loss_fn(prediction, target), e.g. nn.MSELoss(), "
-                                f"or None; got {type(loss_fn).__name__}")
-    metrics = _check_metrics(metrics)
-    return _evaluate(model, loader, loss_fn, metrics, torch.device(device) if device is not None else _device_of(model))
+    validation.loader(loader, "loader")
+    function(loss_fn, "loss_fn", "loss_fn(prediction, target)", optional=True)
+    device = torch.device(device) if device is not None else _device_of(model)
+    return _evaluate(model, loader, loss_fn, dict(metrics or {}), device)
 
 
 @torch.no_grad()
@@ -192,17 +74,14 @@ def _evaluate(model, loader, loss_fn, metrics, device) -> dict[str, float]:
         for batch in loader:
             inputs, target = _split_batch(batch, device)
             pred = model(*inputs)
-            _check_pair(pred, target)
             n = _batch_size(target)
             if loss_fn is not None:
-                totals["loss"] += n * _scalar(loss_fn(pred, target), "loss_fn")
+                totals["loss"] += n * float(loss_fn(pred, target))
             for name, fn in metrics.items():
-                totals[name] += n * _scalar(fn(pred, target), f"metric {name!r}")
+                totals[name] += n * float(fn(pred, target))
             count += n
     finally:
         model.train(was_training)
-    if count == 0:
-        raise ValueError("the loader yielded no batches")
     return {name: total / count for name, total in totals.items()}
 
 
@@ -214,9 +93,6 @@ def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_
     for step, batch in enumerate(loader, 1):
         inputs, target = _split_batch(batch, device)
         n = _batch_size(target)
-        if n == 0:
-            raise ValueError(f"batch {step} of epoch {epoch} is empty (0 examples): check the data set "
-                             "and the sampler (a filter that removed everything?)")
         optimizer.zero_grad()
         if train_loss is not None:
             loss = train_loss(model, inputs, target)
@@ -230,15 +106,12 @@ def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_
                     H = begin(batch_size=len(inputs[0]), device=device) if begin is not None else None
                 pred, H = model(*inputs, H)
                 tokens += target.numel()
-            if step == 1:  # the shapes, once per epoch
-                _check_pair(pred, target)
             loss = loss_fn(pred, target)
-        value = _scalar(loss, "loss_fn")
-        if value != value or abs(value) == float("inf"):
-            raise FloatingPointError(
-                f"training diverged at epoch {epoch}, batch {step}: the training loss is {value}; lower the "
-                f"learning rate (lr={optimizer.param_groups[0]['lr']:g}), check the data for NaNs, or clip the "
-                f"gradients {'harder' if clip_grad_norm or clip_grad_value else '(clip_grad_norm=1.0)'}")
+        value = loss.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"training diverged at epoch {epoch}, batch {step}: the training loss is {value}; "
+                                     f"lower the learning rate (lr={optimizer.param_groups[0]['lr']:g}), check the "
+                                     "data for NaNs, or clip the gradients (clip_grad_norm=1.0)")
         loss.backward()
         if clip_grad_norm is not None:
             _clip_norm([p for p in params if p.grad is not None], clip_grad_norm)
@@ -248,10 +121,8 @@ def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_
         sums["loss"] += n * value
         with torch.no_grad():
             for name, fn in train_metrics.items():
-                sums[name] += n * _scalar(fn(pred, target), f"metric {name!r}")
+                sums[name] += n * float(fn(pred, target))
         count += n
-    if count == 0:
-        raise ValueError("train_loader yielded no batches")
     return {name: total / count for name, total in sums.items()}, tokens
 
 
@@ -291,13 +162,26 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     """
     if monitor is None:
         monitor = "val_loss" if val_loader is not None or validate is not None else "train_loss"
-    metrics, train_metrics = _check_args(
-        model, train_loader, val_loader, loss_fn, optimizer, num_epochs, scheduler, metrics, train_metrics,
-        validate, state, monitor, mode, patience, min_delta, clip_grad_norm, clip_grad_value, train_loss, on_epoch)
+    params = trainable_parameters(model)
+    validation.loader(train_loader, "train_loader")
+    validation.loader(val_loader, "val_loader", optional=True)
+    function(loss_fn, "loss_fn", "loss_fn(prediction, target), e.g. nn.MSELoss()")
+    positive_int(num_epochs, "num_epochs")
+    one_of(mode, "mode", ("min", "max"), hint="'min' for losses and errors, 'max' for accuracies")
+    one_of(state, "state", (None, "reset", "carry"), hint="'carry' or 'reset' for a model with a recurrent state")
+    metrics, train_metrics = dict(metrics or {}), dict(train_metrics or {})
+    known = ["train_loss", *train_metrics] + (["val_loss", *metrics] if val_loader is not None else [])
+    if validate is None:  # validate's names are known after the first epoch
+        one_of(monitor, "monitor", known, hint="metrics and val_loss need a val_loader")
+    if patience is not None:
+        positive_int(patience, "patience", hint="(epochs without improvement) or None")
+    number_in_range(min_delta, "min_delta", 0, hint="the smallest change that counts as an improvement")
+    for name, clip in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value)):
+        if clip is not None:
+            number_in_range(clip, name, 0, low_open=True, hint="or None for no clipping")
     device = torch.device(device) if device is not None else _device_of(model)
     if isinstance(model, nn.Module):
         model.to(device)
-    params = trainable_parameters(model)
     history = History(monitor=monitor, mode=mode, metrics={name: [] for name in train_metrics})
     best_state, waited = None, 0
     # disable only when asked: an explicit disable=False would override TQDM_DISABLE=1
@@ -317,8 +201,6 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
                                 metrics=train | result, train_time=train_time,
                                 train_tokens=tokens if state is not None else None,
                                 epoch_time=time.perf_counter() - start)
-        if monitor not in scores:
-            raise ValueError(f"monitor must be one of {list(scores)} (what this run measures), got {monitor!r}")
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(scores[monitor])
         elif scheduler is not None:
@@ -356,8 +238,7 @@ def trainable_parameters(net) -> list:
         return list(net.params if hasattr(net, "params") else net.parameters())
     if isinstance(net, (list, tuple)):
         return list(net)
-    raise ArgumentTypeError(f"net must be a model (an nn.Module, or a scratch model with .params) or a list of "
-                            f"parameters, got {type(net).__name__}")
+    raise ArgumentTypeError(f"net (the model) must be a torch.nn.Module or a list of parameters, got {type(net).__name__}")
 
 
 def clip_gradients(net, theta: float) -> float:
@@ -419,8 +300,6 @@ def adversarial_loss(epsilon: float, loss_fn=None):
     loss_fn = loss_fn if loss_fn is not None else nn.BCEWithLogitsLoss()
 
     def train_loss(model, inputs, target):
-        if not isinstance(getattr(model, "embedding", None), nn.Module):
-            raise TypeError(f"adversarial_loss perturbs model.embedding; {type(model).__name__} has none")
         return adversarial_step(model, inputs, target, epsilon, loss_fn)
 
     return train_loss

@@ -19,6 +19,8 @@ how to fix it.
                                                  and open or closed)
 ``probability(value, name)``                     a number in ``[0, 1]``
 ``one_of(value, name, choices)``                 one of a set of names
+``function(value, name, usage)``                 a callable (``optional``: or ``None``)
+``loader(value, name)``                          an iterable of batches with at least one batch
 ``sequence(value, name, of=...)``                a list, tuple or array (not one string), optionally
                                                  of given item types (``of``) and not empty
 ``tensor(value, name, shape=..., ...)``          a ``torch.Tensor`` of the expected rank, dtype family,
@@ -46,7 +48,8 @@ import numbers
 import torch
 
 __all__ = ["ArgumentTypeError", "float_array", "positive_int", "non_negative_int", "finite_number", "number_in_range",
-           "probability", "one_of", "sequence", "tensor", "token_ids", "lengths", "state", "same_length"]
+           "probability", "one_of", "function", "loader", "sequence", "tensor", "token_ids", "lengths", "state",
+           "same_length"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -141,6 +144,26 @@ def one_of(value, name: str, choices, *, hint: str = ""):
     if not ok:
         listed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {listed}; got {value!r}{_hint(hint)}")
+    return value
+
+
+def function(value, name: str, usage: str, *, optional: bool = False):
+    """``value`` unchanged if it is callable (or ``None`` when ``optional``); ``usage`` shows the call."""
+    if not (callable(value) or optional and value is None):
+        raise ArgumentTypeError(f"{name} must be a function {usage}, got {type(value).__name__}")
+    return value
+
+
+def loader(value, name: str, *, optional: bool = False):
+    """``value`` unchanged if it is an iterable of batches (a ``DataLoader``) with at least one batch."""
+    if optional and value is None:
+        return value
+    if isinstance(value, (torch.Tensor, tuple)) or not hasattr(value, "__iter__"):
+        raise ArgumentTypeError(f"{name} must be an iterable of batches such as a DataLoader, got "
+                                f"{type(value).__name__}; wrap tensors: DataLoader(TensorDataset(X, y), batch_size=...)")
+    if hasattr(value, "__len__") and len(value) == 0:
+        raise ValueError(f"{name} has no batches: is the data set empty, or drop_last=True with fewer examples "
+                         "than batch_size?")
     return value
 
 

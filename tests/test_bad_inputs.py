@@ -378,8 +378,8 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
         return training.fit(net, loader, **lm_train.fit_options(net, loader, **kw), progress=False)
     spec("lm_train.fit_options", lm_fit,
          lambda: dict(loader=partitioning.SeqDataLoader(corpus(), 2, 8), num_epochs=1, lr=0.01, optimizer="adam",
-                      theta=1.0, weight_decay=0.0),
-         loader="loader", num_epochs="size", lr="pos", optimizer="name", theta="pos")
+                      clip_grad_norm=1.0, weight_decay=0.0),
+         loader="loader", num_epochs="size", lr="pos", optimizer="name", clip_grad_norm="pos")
 
     # seqlib.partitioning
     for it in ("seq_data_iter_random", "seq_data_iter_sequential"):

@@ -47,7 +47,7 @@ def test_samples_are_seeded_and_the_data_set_draws_like_the_sample():
 
 
 def test_bad_lengths_are_rejected_with_the_argument_named():
-    with pytest.raises(ValueError, match=r"output_len \(6\) must not be longer than seq_len \(5\)"):
+    with pytest.raises(ValueError, match=r"output_len must be <= 5, got 6; it must not be longer than seq_len \(5\)"):
         make_sample(5, 1, 6, seed=0)
     with pytest.raises(ValueError, match="padding must be a positive integer"):
         make_dataset(3, 5, 0, 2, seed=0)
@@ -64,7 +64,7 @@ def test_mixed_lengths_keep_the_output_length():
         L = int((x >= 2).sum())
         assert 4 <= L <= 8 and int((y != 0).sum()) == 3 and len(x) == L + 2 + 3
         assert to_text(y)[L + 2:] == to_text(x)[:3]
-    with pytest.raises(ValueError, match=r"output_len \(3\) must not be longer than seq_len\[0\] \(2\)"):
+    with pytest.raises(ValueError, match=r"output_len must be <= 2, got 3; it must not be longer than seq_len\[0\] \(2\)"):
         make_dataset(4, (2, 8), 2, 3, seed=0)
 
 

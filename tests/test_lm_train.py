@@ -164,8 +164,7 @@ def test_top_k_accuracy_matches_a_brute_force_count_of_the_same_predictions():
 
 def test_top_k_accuracy_rejects_bad_ks():
     net = RNNLMFast(4, 3, "rnn")
-    with pytest.raises(ValueError, match="only 4 tokens"):
-        top_k_accuracy(net, torch.arange(4).repeat(5), ks=(1, 5))
+    assert top_k_accuracy(net, torch.arange(4).repeat(5), ks=(1, 5))[5] == 1.0  # k >= vocab_size: every token
     with pytest.raises(ValueError, match="ks"):
         top_k_accuracy(net, torch.arange(4).repeat(5), ks=())
     with pytest.raises((ValueError, TypeError), match="ks"):
@@ -202,7 +201,7 @@ def test_fit_options_record_history_and_learn():
     (0, 5, ValueError, r"batch_size must be a positive integer"),
     (-1, 5, ValueError, r"batch_size must be a positive integer"),
     (2.5, 5, TypeError, r"batch_size must be a positive integer"),
-    (100, 5, ValueError, r"too short for batch_size=100 rows.*at most 19"),
+    (100, 5, ValueError, r"too short for batch_size=100 rows"),
 ])
 def test_perplexity_rejects_bad_settings(batch_size, num_steps, error, match):
     """Issue 13 item 5: num_steps <= 0 returned 1.0 (a perfect score), batch_size=0 ZeroDivisionError."""
@@ -223,8 +222,9 @@ def test_perplexity_accepts_numpy_sizes():
 def test_fit_options_reject_no_epochs(num_epochs):
     """Issue 13 item 9: num_epochs=0 or -1 returned an empty History."""
     net = RNNLMFast(6, 3, "rnn")
+    loader = SeqDataLoader([i % 6 for i in range(100)], 2, 5)
     with pytest.raises(ValueError, match=r"num_epochs must be a positive integer"):
-        fit_options(net, SeqDataLoader([i % 6 for i in range(100)], 2, 5), num_epochs, 0.1)
+        fit(net, loader, **fit_options(net, loader, num_epochs, 0.1), progress=False)
 
 
 def test_an_empty_history_summary_says_so():
@@ -236,7 +236,7 @@ def test_divergence_reads_as_infinite_perplexity_not_an_overflow():
     torch.manual_seed(0)
     net = RNNLMFast(7, 16, "rnn")
     loader = SeqDataLoader([i % 7 for i in range(600)], 4, 10, seed=0)
-    history = fit(net, loader, **fit_options(net, loader, 1, 1e4, optimizer="sgd", theta=1e6), progress=False)
+    history = fit(net, loader, **fit_options(net, loader, 1, 1e4, optimizer="sgd", clip_grad_norm=1e6), progress=False)
     assert history.train_loss[0] > 1000 and history.train_ppl == [math.inf]
     assert "train perplexity inf" in history.summary()
 
@@ -248,5 +248,5 @@ def test_fit_options_reject_bad_learning_rates_and_clipping():
         fit_options(net, loader, 1, 0.0)
     with pytest.raises(ValueError, match=r"lr must be a finite number"):
         fit_options(net, loader, 1, float("nan"))
-    with pytest.raises(ValueError, match=r"theta must be positive"):
-        fit_options(net, loader, 1, 0.1, theta=0)
+    with pytest.raises(ValueError, match=r"clip_grad_norm must be positive"):
+        fit(net, loader, **fit_options(net, loader, 1, 0.1, clip_grad_norm=0), progress=False)

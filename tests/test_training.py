@@ -196,8 +196,6 @@ def _call(**overrides):
     (dict(train_loader=DataLoader(TensorDataset(torch.zeros(3, 3), torch.zeros(3)), batch_size=4, drop_last=True)),
      ValueError, "no batches"),
     (dict(loss_fn="mse"), TypeError, "loss_fn"),
-    (dict(optimizer="adam"), TypeError, "torch.optim.Optimizer"),
-    (dict(optimizer=torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1)), ValueError, "none of the model's"),
     (dict(num_epochs=0), ValueError, "num_epochs"),
     (dict(num_epochs=2.5), ValueError, "num_epochs"),
     (dict(mode="lowest"), ValueError, "mode"),
@@ -206,45 +204,20 @@ def _call(**overrides):
     (dict(patience=0), ValueError, "patience"),
     (dict(min_delta=-1), ValueError, "min_delta"),
     (dict(clip_grad_norm=0), ValueError, "clip_grad_norm"),
-    (dict(metrics={"mae": 3}), TypeError, "metric 'mae'"),
-    (dict(scheduler=object()), TypeError, "scheduler"),
     (dict(clip_grad_value=0), ValueError, "clip_grad_value must be positive"),
-    (dict(clip_grad_norm=1.0, clip_grad_value=1.0), ValueError, "not both"),
     (dict(state="keep"), ValueError, "state must be one of"),
-    (dict(validate=lambda m: {"loss": 0.0}), ValueError, "val_loader or validate, not both"),
-    (dict(train_metrics={"mae": _mae}, metrics={"mae": _mae}), ValueError, "metric names"),
-    (dict(on_epoch=3), TypeError, "on_epoch"),
 ])
 def test_bad_arguments_raise_clear_errors(overrides, error, match):
     with pytest.raises(error, match=match):
         _call(**overrides)
 
 
-def test_scheduler_of_another_optimizer_or_mode_is_rejected():
-    model = Linear()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    other = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="another optimizer"):
-        _call(model=model, optimizer=opt, scheduler=torch.optim.lr_scheduler.StepLR(other, 1))
-    with pytest.raises(ValueError, match="mode='max'"):
-        _call(model=model, optimizer=opt, mode="max", monitor="mae", metrics={"mae": _mae},
-              scheduler=torch.optim.lr_scheduler.ReduceLROnPlateau(opt))
-
-
-def test_non_scalar_loss_and_diverging_training_raise_with_advice():
-    with pytest.raises(ValueError, match="reduction='mean'"):
-        _call(loss_fn=nn.MSELoss(reduction="none"))
+def test_diverging_training_raises_with_advice():
     model = Linear()
     with pytest.raises(FloatingPointError, match=r"training diverged at epoch \d+, batch \d+: the training loss is "
                                                  r"(nan|inf); lower the learning rate \(lr=1e\+06\), check the "
                                                  r"data for NaNs, or clip the gradients \(clip_grad_norm=1.0\)"):
         _call(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=1e6), num_epochs=20)
-
-
-def test_bad_batches_are_explained():
-    loader = DataLoader(torch.zeros(8, 3), batch_size=4)
-    with pytest.raises(TypeError, match=r"\(\*inputs, target\)"):
-        _call(train_loader=loader)
 
 
 def test_progress_bar_runs(capsys):
@@ -383,8 +356,6 @@ def test_adversarial_loss_trains_with_fit_and_leaves_no_hooks():
 def test_adversarial_loss_rejects_bad_arguments():
     with pytest.raises(ValueError, match="epsilon must be positive"):
         adversarial_loss(0.0)
-    with pytest.raises(TypeError, match="model.embedding"):
-        adversarial_loss(0.5)(torch.nn.Linear(3, 1), (torch.zeros(2, 3),), torch.zeros(2, 1))
 
 
 def test_adversarial_loss_gradients_are_those_of_clean_plus_perturbed_loss():
@@ -408,24 +379,11 @@ def test_adversarial_loss_gradients_are_those_of_clean_plus_perturbed_loss():
 
 # --- issue 13: no silent broadcasting, no misleading advice ---------------------------------
 
-def test_fit_rejects_predictions_that_would_broadcast_against_the_target():
-    """Issue 13: a (B, 1) prediction against a (B,) target was broadcast to (B, B) silently."""
+def test_predictions_that_would_broadcast_against_the_target_get_torchs_warning():
+    """Issue 13: a (B, 1) prediction against a (B,) target broadcasts to (B, B); nn.MSELoss warns."""
     model = nn.Linear(3, 1)
-    with pytest.raises(ValueError, match=r"predictions of shape \(32, 1\) but targets of shape \(32,\)"
-                                         r".*squeeze\(-1\)"):
+    with pytest.warns(UserWarning, match="target size"):
         _call(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.01))
-    with pytest.raises(ValueError, match=r"predictions of shape \(64, 1\) but targets of shape \(64,\)"):
-        evaluate(model, _loaders()[1], nn.MSELoss())
-
-
-def test_fit_reports_an_empty_batch_as_empty_not_as_nan_data():
-    """Issue 13: an empty batch was reported as 'check the data for NaNs'."""
-    class Empty(torch.utils.data.IterableDataset):
-        def __iter__(self):
-            yield torch.zeros(0, 3), torch.zeros(0)
-
-    with pytest.raises(ValueError, match=r"batch 1 of epoch 1 is empty \(0 examples\)"):
-        _call(train_loader=DataLoader(Empty(), batch_size=None))
 
 
 def test_fit_accepts_numpy_integers():
@@ -466,21 +424,23 @@ def test_clipping_by_value_bounds_every_gradient_entry():
     assert len(seen) == 4 and max(seen) == pytest.approx(0.25)
 
 
-def test_per_batch_metrics_validate_and_on_epoch():
+def test_per_batch_metrics_and_on_epoch():
     torch.manual_seed(0)
     model = Linear()
     train, val = _loaders()
     epochs = []
-    h = fit(model, train, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
-            num_epochs=3, train_metrics={"train_mae": _mae}, progress=False, monitor="val_mae", restore_best=False,
-            validate=lambda m: {"loss": 1.0, "val_mae": evaluate(m, val, metrics={"mae": _mae})["mae"]},
-            on_epoch=lambda history: epochs.append(len(history)))
-    assert epochs == [1, 2, 3] and h.val_loss == [1.0, 1.0, 1.0] and list(h.metrics) == ["train_mae", "val_mae"]
+    h = fit(model, train, val, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+            num_epochs=3, train_metrics={"train_mae": _mae}, metrics={"val_mae": _mae}, progress=False,
+            monitor="val_mae", restore_best=False, on_epoch=lambda history: epochs.append(len(history)))
+    assert epochs == [1, 2, 3] and list(h.metrics) == ["train_mae", "val_mae"]
     assert h.metrics["train_mae"][-1] < h.metrics["train_mae"][0] and h.best_score == min(h.metrics["val_mae"])
     assert h.metrics["val_mae"][-1] == pytest.approx(evaluate(model, val, metrics={"mae": _mae})["mae"])
-    with pytest.raises(ValueError, match=r"monitor must be one of \['train_loss', 'val_loss'\]"):
-        fit(model, train, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
-            num_epochs=1, validate=lambda m: {"loss": 1.0}, monitor="bleu", progress=False)
+    h = fit(model, train, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+            num_epochs=2, progress=False, validate=lambda m: {"loss": 1.0, "val_mae": 0.5}, monitor="val_mae")
+    assert h.val_loss == [1.0, 1.0] and h.metrics["val_mae"] == [0.5, 0.5]
+    with pytest.raises(ValueError, match=r"monitor must be one of 'train_loss', 'val_loss'"):
+        fit(model, train, val, loss_fn=nn.MSELoss(), optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+            num_epochs=1, monitor="bleu", progress=False)
 
 
 def test_a_scratch_model_trains_and_gets_its_best_weights_back():

@@ -12,13 +12,10 @@ Every run writes a folder named after ``--log`` (``rnn.log`` -> ``rnn/``) holdin
 ``.seqlib-run``       the mark of a folder this tool made: only such a folder may be replaced
 ====================  ==============================================================
 
-A run is written to a hidden folder beside its own and moved into place when it is complete, so a
-run that fails leaves nothing behind and changes nothing. An existing run folder is replaced only
-with ``--overwrite``, and never a folder or file this tool did not make. ``--load PATH`` tests a
-saved model (``model.pth`` or its run folder) on the test options given, without training; it
-writes a folder only when ``--log`` is given. Every option is checked before anything is read or
-written (:mod:`seqlib.cli`). The training data come from ``seed``, the test data from ``seed + 1``,
-so a ``--load`` with the same test options sees the same test set.
+A run is written to a hidden folder and moved into place when complete: a failed run changes
+nothing. ``--overwrite`` replaces a run folder this tool made, never anything else. ``--load PATH``
+tests a saved model (``model.pth`` or its run folder) without training. Training data come from
+``seed``, test data from ``seed + 1``.
 """
 
 from __future__ import annotations

@@ -13,13 +13,10 @@ cell, every step    ``(T, batch_size, h)``          see :func:`seqlib.cells.para
 head                ``(batch_size, T, 11)``         ``h * 11 + 11``
 ==================  ==============================  ==========================================
 
-Training (:func:`fit_options`): gradients clipped by value, which bounds each entry and changes the
-gradient's direction (Day 3's clipping by norm rescales the whole gradient and keeps its direction).
-
-Testing (:func:`copy_accuracy`): a test sequence longer than the training ones is read in chunks of
-``chunk_len`` steps (the training length), the state (``H``, or ``(H, C)`` for the LSTMs) carried
-from chunk to chunk, as when a long stream is processed piece by piece. Carrying the state makes
-the chunked outputs equal to those of the whole sequence read at once.
+Training (:func:`fit_options`): gradients clipped by value (each entry bounded; the direction
+changes, unlike Day 3's clipping by norm). Testing (:func:`copy_accuracy`): a sequence longer than
+the training ones is read in chunks of ``chunk_len`` steps, the state (``H``, or ``(H, C)``) carried
+from chunk to chunk, which gives the outputs of the whole sequence read at once.
 """
 
 from __future__ import annotations
@@ -87,20 +84,6 @@ def _batches(data, batch_size: int, generator: torch.Generator):
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def _check_data(data, name):
-    if isinstance(data, tuple) and len(data) == 2:
-        X, Y = data
-        validation.token_ids(X, f"{name}[0]", len(TOKENS), shape=("num_samples", "T"))
-        validation.token_ids(Y, f"{name}[1]", len(TOKENS), shape=("num_samples", "T"),
-                             sizes={"num_samples": X.shape[0], "T": X.shape[1]})
-        return data
-    if isinstance(data, list) and data and all(isinstance(p, tuple) and len(p) == 2 for p in data):
-        return data
-    raise validation.ArgumentTypeError(f"{name} must be a pair (X, Y) of (num_samples, T) tensors or a non-empty "
-                                       f"list of (x, y) pairs, got {type(data).__name__}; make it with "
-                                       f"seqlib.copy_task.make_dataset")
-
-
 class _Loader:
     """The shuffled batches of ``data``, new ones every epoch from one seeded generator."""
 
@@ -130,11 +113,7 @@ def fit_options(model: CopyModel, data, *, num_epochs: int = 10, batch_size: int
     ``val_acc``, ``val_copy_acc``). ``log(line)``, if given, receives one line per epoch. The best
     epoch is that of the lowest training loss; the weights of the last epoch are kept.
     """
-    if not isinstance(model, CopyModel):
-        raise validation.ArgumentTypeError(f"model must be a CopyModel, got {type(model).__name__}")
-    data = _check_data(data, "data")
-    if val is not None:
-        _check_data(val, "val")
+    validation.sequence(data, "data", non_empty=True, what="(X, Y) or a list of (x, y) pairs from make_dataset")
     options = dict(
         train_loader=_Loader(data, validation.positive_int(batch_size, "batch_size"),
                              validation.non_negative_int(seed, "seed")),
@@ -172,9 +151,8 @@ def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_l
     ``sequence_acc`` (samples copied without error) and ``per_position`` (a list, one accuracy per
     copied position).
     """
-    if not isinstance(model, CopyModel):
-        raise validation.ArgumentTypeError(f"model must be a CopyModel, got {type(model).__name__}")
-    X, Y = _check_data((X, Y), "(X, Y)")
+    validation.token_ids(X, "X", len(TOKENS), shape=("num_samples", "T"))
+    validation.token_ids(Y, "Y", len(TOKENS), shape=("num_samples", "T"))
     T = X.shape[1]
     chunk_len = T if chunk_len is None else validation.positive_int(chunk_len, "chunk_len")
     batch_size = validation.positive_int(batch_size, "batch_size")
@@ -207,8 +185,6 @@ def hidden_states(model: CopyModel, x: torch.Tensor) -> dict:
     Steps the cell one time step at a time (its ``step``), so that the cell state of ``"lstm"`` and
     ``"mlstm"`` is seen too.
     """
-    if not isinstance(model, CopyModel):
-        raise validation.ArgumentTypeError(f"model must be a CopyModel, got {type(model).__name__}")
     validation.token_ids(x, "x", model.vocab_size, shape=("T",))
     if len(x) == 0:
         raise ValueError("x has no time steps (shape (0,)); pass a sequence such as make_sample(...)[0]")

@@ -2,8 +2,8 @@ r"""The copy task: samples, batches, and the accuracies that say whether a model
 
 One sample has ``L`` random symbols from the alphabet ``a x c r y w b t o``, then ``P``
 delimiters (:data:`DELIMITER`, the dollar sign), then blanks ``" "``; the target is blank for
-the first ``L + P`` positions, then the first ``O`` symbols of the input (``O <= L``). Input and target have the same length
-``T = L + P + O``::
+the first ``L + P`` positions, then the first ``O`` symbols of the input (``O <= L``); both have
+length ``T = L + P + O``::
 
     input   a x c r y $ $ _ _ _        L = 5, P = 2, O = 3  (_ is the blank)
     target  _ _ _ _ _ _ _ a x c
@@ -20,10 +20,9 @@ index      token       role
 =========  ==========  =================================================
 
 Shapes: ``X`` and ``Y`` are ``(num_samples, T)`` integer tensors; the copied positions are the
-last ``O`` columns (:func:`copy_mask`). Accuracy over all ``T`` positions flatters a model: the
-first ``L + P`` targets are blanks, which any model learns at once, so a model that copies
-nothing scores ``(L + P) / T`` (:func:`blank_baseline`). What matters is the accuracy on the
-copied positions, and, position by position, where copying breaks down.
+last ``O`` columns (:func:`copy_mask`). Accuracy over all ``T`` positions flatters a model: one
+that copies nothing scores ``(L + P) / T`` (:func:`blank_baseline`); what matters is the accuracy
+on the copied positions.
 """
 
 from __future__ import annotations
@@ -59,12 +58,8 @@ def vocab() -> Vocab:
 
 def check_lengths(seq_len, padding, output_len, *, names=("seq_len", "padding", "output_len")) -> tuple[int, int, int]:
     """``(L, P, O)`` checked: positive integers with ``O <= L``; errors name the argument (``names``)."""
-    L = validation.positive_int(seq_len, names[0], hint="the number of symbols to read")
-    P = validation.positive_int(padding, names[1], hint="the number of delimiters between input and output")
-    O = validation.positive_int(output_len, names[2], hint="the number of symbols to copy back")
-    if O > L:
-        raise ValueError(f"{names[2]} ({O}) must not be longer than {names[0]} ({L}): the model copies "
-                         f"the first {names[2]} symbols of the input")
+    L, P, O = (validation.positive_int(v, name) for v, name in zip((seq_len, padding, output_len), names))
+    validation.number_in_range(O, names[2], high=L, hint=f"it must not be longer than {names[0]} ({L})")
     return L, P, O
 
 
@@ -88,9 +83,7 @@ def make_sample(seq_len: int, padding: int, output_len: int, seed: int) -> tuple
 
     The ``L`` symbols are ``ALPHABET[k]`` for ``k`` in ``rng.integers(9, size=L)`` (indices ``k + 2``).
     """
-    L, P, O = check_lengths(seq_len, padding, output_len)
-    seed = validation.non_negative_int(seed, "seed")
-    X, Y = _assemble(_symbols(np.random.default_rng(seed), 1, L), P, O)
+    X, Y = make_dataset(1, seq_len, padding, output_len, seed)
     return X[0], Y[0]
 
 
@@ -107,18 +100,12 @@ def make_dataset(num_samples: int, seq_len: int, padding: int, output_len: int, 
     seed = validation.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     if isinstance(seq_len, (tuple, list)):
-        if len(seq_len) != 2:
-            raise ValueError(f"seq_len must be a length or a pair (low, high), got {seq_len!r}")
         low, high = seq_len
-        check_lengths(low, padding, output_len, names=("seq_len[0]", "padding", "output_len"))
-        check_lengths(high, padding, output_len, names=("seq_len[1]", "padding", "output_len"))
-        if low > high:
-            raise ValueError(f"seq_len must be a pair (low, high) with low <= high, got {tuple(seq_len)}")
-        out = []
-        for L in rng.integers(low, high + 1, size=num_samples):
-            X, Y = _assemble(_symbols(rng, 1, int(L)), padding, output_len)
-            out.append((X[0], Y[0]))
-        return out
+        for i, L in enumerate((low, high)):
+            check_lengths(L, padding, output_len, names=(f"seq_len[{i}]", "padding", "output_len"))
+        pairs = (_assemble(_symbols(rng, 1, int(L)), padding, output_len) for L in rng.integers(low, high + 1,
+                                                                                               size=num_samples))
+        return [(X[0], Y[0]) for X, Y in pairs]
     L, P, O = check_lengths(seq_len, padding, output_len)
     return _assemble(_symbols(rng, num_samples, L), P, O)
 
@@ -143,9 +130,6 @@ def accuracies(logits: torch.Tensor, Y: torch.Tensor) -> dict:
     whose target is a symbol (the last ``O``). ``per_position``: ``(O,)``, the accuracy at each
     copied position; ``sequence``: the share of samples copied right at every position.
     """
-    validation.tensor(logits, "logits", shape=("batch_size", "T", "vocab_size"), dtype="float")
-    validation.tensor(Y, "Y", shape=("batch_size", "T"), dtype="integer",
-                      sizes={"batch_size": logits.shape[0], "T": logits.shape[1]})
     correct = (logits.argmax(-1) == Y)
     O = int((Y[0] != BLANK_IDX).sum())
     copied = correct[:, Y.shape[1] - O:].float()
