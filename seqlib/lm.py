@@ -61,8 +61,8 @@ def _check_call(model, args, kwargs) -> None:
     validation.token_ids(X, "X", model.vocab_size)
     shape, sizes = ("batch_size", "num_hiddens"), {"batch_size": X.shape[0], "num_hiddens": model.num_hiddens}
     if isinstance(model, RNNModel):  # torch.nn's states: (num_layers * num_directions, batch_size, num_hiddens)
-        shape = ("num_layers * num_directions", *shape)
-        sizes[shape[0]] = model.num_directions * model.rnn.num_layers
+        shape, sizes["num_layers * num_directions"] = ("num_layers * num_directions", *shape), model.rnn.num_layers \
+            * model.num_directions
     if isinstance(model, RNNModel) and not isinstance(model.rnn, nn.LSTM):  # nn.RNN, nn.GRU: the tensor H alone
         validation.tensor(state, "state", shape=shape, sizes=sizes, dtype="float", hint="use model.begin_state()")
     else:
@@ -226,8 +226,7 @@ _LESSON = {
 def lesson_model(cell: str, vocab_size: int, num_hiddens: int, device=None, *,
                  reset_after: bool = False) -> RNNModelScratch:
     """The lesson-form model for ``cell`` in ``{"rnn", "lstm", "gru"}`` (``reset_after``: GRU only, else ignored)."""
-    validation.one_of(cell, "cell", sorted(_LESSON))
-    get_params, init_state, forward_fn = _LESSON[cell]
+    get_params, init_state, forward_fn = _LESSON[validation.one_of(cell, "cell", sorted(_LESSON))]
     if cell == "gru":
         get_params = functools.partial(get_gru_params, reset_after=reset_after)
         forward_fn = functools.partial(gru, reset_after=reset_after)
@@ -348,9 +347,8 @@ class RNNLMFast(nn.Module):
         Only the plain LSTM and the GRU with ``reset_after=True`` exist in ``torch.nn``.
         """
         if self.variant not in (None, "lstm") or self.reset_after is False:
-            raise ValueError(f"torch.nn has no RNNLMFast({self.extra_repr()}); only the plain LSTM and the GRU "
-                             f"with reset_after=True")
-        layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[self.cell](self.vocab_size, self.num_hiddens)
+            raise ValueError(f"torch.nn has no RNNLMFast({self.extra_repr()}), only the LSTM, the reset_after GRU")
+        layer = _TORCH_LAYERS[self.cell](self.vocab_size, self.num_hiddens)
         model = RNNModel(layer, self.vocab_size).to(dtype=self.W_h.dtype, device=self.W_h.device)
         with torch.no_grad():
             params = unfuse(self.W_x, self.W_h, self.b, self.cell)
@@ -371,7 +369,7 @@ class RNNModel(nn.Module):
 
     ``RNNModel(rnn_layer, vocab_size)``; ``model(X, state)`` with ``X`` ``(batch_size, num_steps)``
     returns ``(num_steps * batch_size, vocab_size)`` logits ``Y`` and the new state; the output layer
-    is ``head`` (D2L's ``linear``). ``begin_state(device, batch_size=1)`` (note D2L's argument order;
+    is ``head`` (D2L's ``linear``); the layer's ``input_size`` must be ``vocab_size`` (one-hot inputs). ``begin_state(device, batch_size=1)`` (note D2L's argument order;
     pass keywords). A layer with ``batch_first=True`` computes the same function.
     """
 
@@ -380,9 +378,6 @@ class RNNModel(nn.Module):
         if not isinstance(rnn_layer, nn.RNNBase):
             raise validation.ArgumentTypeError(f"rnn_layer must be an nn.RNN, LSTM or GRU, got {rnn_layer!r:.60}")
         vocab_size = _sizes(vocab_size, rnn_layer.hidden_size)[0]
-        if rnn_layer.input_size != vocab_size:
-            raise ValueError(f"rnn_layer.input_size must be vocab_size={vocab_size} (one-hot inputs), got "
-                             f"{rnn_layer.input_size}")
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = self.rnn.hidden_size
@@ -407,7 +402,9 @@ class RNNModel(nn.Module):
 
 def concise_model(cell: str, vocab_size: int, num_hiddens: int) -> RNNModel:
     """``RNNModel(nn.RNN/LSTM/GRU(vocab_size, num_hiddens), vocab_size)`` for ``cell`` in rnn, lstm, gru."""
-    layers = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-    validation.one_of(cell, "cell", sorted(layers))
+    layer = _TORCH_LAYERS[validation.one_of(cell, "cell", sorted(_TORCH_LAYERS))]
     vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens)
-    return RNNModel(layers[cell](vocab_size, num_hiddens), vocab_size)
+    return RNNModel(layer(vocab_size, num_hiddens), vocab_size)
+
+
+_TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
