@@ -44,9 +44,7 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------------------
 # Lesson form (D2L sections 8.5, 9.1, 9.2)
-# ---------------------------------------------------------------------------------------
 
 def _sizes(vocab_size, num_hiddens):
     """``(vocab_size, num_hiddens)`` as positive ints."""
@@ -145,12 +143,8 @@ def lstm(inputs, state, params):
 
 
 def get_gru_params(vocab_size: int, num_hiddens: int, device, reset_after: bool = False):
-    """``[W_xr, W_hr, b_r, W_xz, W_hz, b_z, W_xh, W_hh, b_h, W_hq, b_q]`` (gates r, z, h, as
-    :data:`seqlib.cells.GATES`; D2L 9.1 lists z first, the same parameters).
-
-    With ``reset_after=True`` a last entry ``b_hh`` (zeros) is appended: the bias of the
-    candidate's recurrent term, which ``torch.nn.GRU`` has (see :func:`gru`).
-    """
+    """``[W_xr, W_hr, b_r, W_xz, W_hz, b_z, W_xh, W_hh, b_h, W_hq, b_q]`` (D2L 9.1 lists z first), then
+    ``b_hh`` (zeros) with ``reset_after=True``: the candidate's recurrent bias of ``torch.nn.GRU``."""
     return _get_params("gru", vocab_size, num_hiddens, device, reset_after)
 
 
@@ -163,10 +157,9 @@ def gru(inputs, state, params, reset_after: bool = False):
     r"""GRU over a sequence, lesson form: :func:`seqlib.cells.gru_step` (the equations of
     :func:`seqlib.cells.gru_pointwise`), then the output layer :math:`Y_t = H_t W_{hq} + b_q`.
 
-    ``reset_after=False`` (D2L, Cho et al. 2014) resets the state before the product with
-    ``W_hh``, ``True`` (``torch.nn.GRU``) after it, which lets a fast implementation compute the
-    recurrent products of all three gates in one matrix product. Shapes as :func:`rnn`; with
-    ``reset_after=True``, use parameters from ``get_gru_params(..., reset_after=True)``.
+    ``reset_after=False`` (D2L, Cho et al. 2014) resets the state before the product with ``W_hh``,
+    ``True`` (``torch.nn.GRU``, parameters of ``get_gru_params(..., reset_after=True)``) after it.
+    Shapes as :func:`rnn`.
     """
     p = dict(zip(_lesson_names("gru", reset_after), params))
     H, = state
@@ -234,9 +227,7 @@ def lesson_model(cell: str, vocab_size: int, num_hiddens: int, device=None, *,
                            get_params, init_state, forward_fn)
 
 
-# ---------------------------------------------------------------------------------------
 # Fast form
-# ---------------------------------------------------------------------------------------
 
 class RNNLMFast(nn.Module):
     r"""A fast from-scratch language model: ``cell`` in ``{"rnn", "lstm", "gru"}``.
@@ -255,14 +246,11 @@ class RNNLMFast(nn.Module):
     ``w_c*``    ``(h,)``          peephole weights ``w_ci, w_cf, w_co`` (``variant="peephole"``)
     ==========  ================  ============================================
 
-    Forward: ``XW = (W_x + b)[X.T]`` for all steps (a row lookup), then the scan
-    (:func:`seqlib.fused.rnn_scan`, ``lstm_scan``, ``gru_scan``), then ``Hs @ W_hq + b_q`` for all
-    steps. Weights are initialised like ``torch.nn`` (:func:`seqlib.cells.init_tensor`).
-    ``dropout``: while training, each hidden unit fed to the output layer is zeroed with this
-    probability (and the others scaled by ``1 / (1 - dropout)``), a regulariser for small corpora.
-    ``manual_bptt`` (standard LSTM only): ``True`` runs :func:`seqlib.fused.lstm_bptt`, whose
-    backward pass is written out by hand (faster); ``False`` runs ``lstm_scan`` and lets autograd
-    derive it. Both compute the same function and the same gradients.
+    Forward: ``XW = (W_x + b)[X.T]`` (a row lookup), the scan (:mod:`seqlib.fused`), then
+    ``Hs @ W_hq + b_q`` for all steps; weights initialised like ``torch.nn``. ``dropout``: while
+    training, each hidden unit fed to the output layer is zeroed with this probability (inverted
+    dropout). ``manual_bptt`` (standard LSTM only): :func:`seqlib.fused.lstm_bptt`, the backward pass
+    written out by hand; ``False``: ``lstm_scan`` and autograd (the same function and gradients).
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, cell: str = "lstm", *,
@@ -293,9 +281,8 @@ class RNNLMFast(nn.Module):
             self.w_ci, self.w_cf, self.w_co = init(num_hiddens), init(num_hiddens), init(num_hiddens)
 
     def forward(self, X, state):
-        # Inputs of all steps at once, (num_steps, batch_size, G*h). A one-hot row times W_x is
-        # a row of W_x, so look the rows up (embedding) instead of multiplying; adding the bias
-        # to the V rows first is cheaper than adding it to all num_steps * batch_size of them.
+        # Inputs of all steps, (num_steps, batch_size, G*h): a one-hot row times W_x is a row of W_x (a
+        # lookup); the bias added to the V rows, not to all num_steps * batch_size of them.
         XW = nnf.embedding(X.T, self.W_x + self.b)
         if self.cell == "rnn":
             Hs, state = rnn_scan(XW, state, self.W_h)
@@ -360,9 +347,7 @@ class RNNLMFast(nn.Module):
         return model
 
 
-# ---------------------------------------------------------------------------------------
 # Concise form (D2L 8.6)
-# ---------------------------------------------------------------------------------------
 
 class RNNModel(nn.Module):
     """``torch.nn.RNN``/``LSTM``/``GRU`` layer on one-hot inputs plus a linear output layer (D2L 8.6).
