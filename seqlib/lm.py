@@ -334,7 +334,8 @@ class RNNLMFast(nn.Module):
         Only the plain LSTM and the GRU with ``reset_after=True`` exist in ``torch.nn``.
         """
         if self.variant not in (None, "lstm") or self.reset_after is False:
-            raise ValueError(f"torch.nn has no RNNLMFast({self.extra_repr()}), only the LSTM, the reset_after GRU")
+            raise ValueError(f"torch.nn has no RNNLMFast({self.extra_repr()}): only the plain LSTM, "
+                             "reset_after=True GRU")
         layer = _TORCH_LAYERS[self.cell](self.vocab_size, self.num_hiddens)
         model = RNNModel(layer, self.vocab_size).to(dtype=self.W_h.dtype, device=self.W_h.device)
         with torch.no_grad():
@@ -354,8 +355,9 @@ class RNNModel(nn.Module):
 
     ``RNNModel(rnn_layer, vocab_size)``; ``model(X, state)`` with ``X`` ``(batch_size, num_steps)``
     returns ``(num_steps * batch_size, vocab_size)`` logits ``Y`` and the new state; the output layer
-    is ``head`` (D2L's ``linear``); the layer's ``input_size`` must be ``vocab_size`` (one-hot inputs). ``begin_state(device, batch_size=1)`` (note D2L's argument order;
-    pass keywords). A layer with ``batch_first=True`` computes the same function.
+    is ``head`` (D2L's ``linear``); the layer's ``input_size`` must be ``vocab_size`` (one-hot inputs).
+    ``begin_state(device, batch_size=1)``: D2L's argument order (pass keywords). A layer with
+    ``batch_first=True`` computes the same function.
     """
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
