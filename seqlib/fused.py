@@ -1,21 +1,18 @@
 r"""The speed forms of the recurrent cells: fused gates, scans, packed weights, hand-written BPTT.
 
-The equations are those of :mod:`seqlib.cells`; this module only arranges the work for speed:
+The equations are those of :mod:`seqlib.cells`; this module arranges the work for speed:
 
-1. the gates are **fused**: one matrix ``W_h`` of shape ``(h, G * h)`` holds the recurrent
-   weights of all ``G`` gates side by side, in the order of :data:`seqlib.cells.GATES`
-   (:func:`fuse` and :func:`unfuse` convert from and to one matrix per gate), so each step
-   does **one** matrix product, ``G_t = XW_t + H_{t-1} W_h``;
+1. **fused** gates: ``W_h`` ``(h, G * h)`` holds the recurrent weights of all ``G`` gates side by
+   side (order of :data:`seqlib.cells.GATES`; :func:`fuse`, :func:`unfuse`), so each step does
+   **one** matrix product, ``G_t = XW_t + H_{t-1} W_h``;
 2. the input part ``XW`` of all steps is computed **before** the loop (by the caller);
-3. each scan then calls the element-wise part of the cell (:func:`seqlib.cells.lstm_pointwise`,
-   ...) on the blocks of ``G_t``;
-4. for the standard LSTM, the backward pass through time is written out by hand
-   (:class:`LSTMWithBPTT`): one matrix product per step each way, the recurrent weights packed
-   once per sequence (:func:`packed_matmul`), the weight gradient of all steps in one product.
+3. the scans (:func:`rnn_scan`, :func:`lstm_scan`, :func:`gru_scan`) call the cell's element-wise
+   part on the blocks of ``G_t``;
+4. the standard LSTM's backward pass through time written out by hand (:class:`LSTMWithBPTT`),
+   with the recurrent weights packed once per sequence (:func:`packed_matmul`, the course's only
+   call of private PyTorch operators, ``torch.ops.mkldnn``).
 
-This is the only module of the course that calls private PyTorch operators
-(``torch.ops.mkldnn``, in :func:`packed_matmul`). Its functions are the inner loops of the models
-of :mod:`seqlib.lm` and check nothing: the models check their input once per call.
+The inner loops of :mod:`seqlib.lm`'s models: no checks.
 """
 
 from __future__ import annotations
@@ -135,12 +132,10 @@ def gru_scan(XW, state, W_h, b_hh, reset_after: bool = True):
 def packed_matmul(W, batch_size: int):
     r"""A function ``mm(A, C=None)`` that returns ``C + A @ W``, for many ``A`` and one ``W``.
 
-    A matrix library re-arranges ("packs") ``W`` into cache-sized blocks on every call. A
-    recurrence multiplies by the same ``W_h`` at every step, so it pays to pack ``W`` once
-    and reuse the packed copy: on a CPU with oneDNN (float32) that is what this does, with the
-    kernels behind ``torch.nn.Linear`` in compiled models. Elsewhere (a GPU, float64, a build
-    without oneDNN) it is plain ``torch.addmm``. Only for use outside autograd: the packed
-    product records no gradient.
+    A matrix library re-arranges ("packs") ``W`` into cache-sized blocks on every call; a recurrence
+    multiplies by the same ``W_h`` at every step, so on a CPU with oneDNN (float32) this packs ``W``
+    once. Elsewhere (GPU, float64, no oneDNN) it is plain ``torch.addmm``. Outside autograd only: the
+    packed product records no gradient.
 
     ==============  ===========================================
     ``W``           ``(n, m)``
@@ -175,9 +170,7 @@ class LSTMWithBPTT(torch.autograd.Function):
 
     Forward, for :math:`t = 1..T`: the equations of :func:`seqlib.cells.lstm_pointwise` (as
     :func:`lstm_scan`, gates ``I, F, O, C~`` in ``G``), each result written in place into the
-    buffers that the backward pass reads. (Calling ``lstm_pointwise`` at each step instead, and
-    saving its results, measured 8 to 30 % slower per training step on a 2-core CPU; the tests
-    check that this forward pass equals ``lstm_scan`` and the cells looped over time.)
+    buffers that the backward pass reads (the tests check it equals ``lstm_scan``).
 
     .. math::
 
@@ -261,10 +254,7 @@ class LSTMWithBPTT(torch.autograd.Function):
 
 
 def lstm_bptt(XW, state, W_h):
-    """:func:`lstm_scan` (standard variant) with the hand-written backward of :class:`LSTMWithBPTT`.
-
-    Same arguments and results as ``lstm_scan(XW, state, W_h)``: ``(Hs, (H, C))``.
-    """
+    """``lstm_scan(XW, state, W_h)`` (standard LSTM) with the hand-written backward of :class:`LSTMWithBPTT`."""
     H, C = state
     Hs, C = LSTMWithBPTT.apply(XW, H, C, W_h)
     return Hs, (Hs[-1], C)

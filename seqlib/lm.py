@@ -1,32 +1,26 @@
 r"""Character-level recurrent language models in three forms: lesson, fast and concise.
 
-Every model maps a minibatch of token indices ``X`` of shape ``(batch_size, num_steps)`` and
-a state to logits of shape ``(num_steps * batch_size, vocab_size)`` (time-major rows: first
-all sequences at step 0, then step 1, ...; compare with ``Y.T.reshape(-1)``) and the new
-state. ``model.begin_state(batch_size=..., device=...)`` gives the zero state. This is the
-interface of *Dive into Deep Learning* (classic edition, chapters 8-9).
+Every model maps token indices ``X`` ``(batch_size, num_steps)`` and a state to logits
+``(num_steps * batch_size, vocab_size)`` (time-major rows, compare with ``Y.T.reshape(-1)``) and the
+new state; ``model.begin_state(batch_size=..., device=...)`` gives the zero state (D2L, classic
+edition, chapters 8-9).
 
-**Lesson form** (:func:`rnn`, :func:`lstm`, :func:`gru` with :class:`RNNModelScratch`):
-the textbook's names and signatures. One-hot inputs, one explicit parameter per gate and
-source, a Python loop over time that calls the cell's step (:mod:`seqlib.cells`) and the
-output layer at every step. Parameters come as a list, in the order of ``get_*_params``:
-the gates' parameters (order of :data:`seqlib.cells.GATES`), then ``W_hq, b_q``.
+==========================  =================================================================
+:func:`rnn`, :func:`lstm`,  lesson form (with :class:`RNNModelScratch`, :func:`lesson_model`): one-hot
+:func:`gru`                 inputs, one parameter per gate and source, a Python loop over time
+                            calling the cell's step (:mod:`seqlib.cells`); parameters as a list in
+                            the order of ``get_*_params``: the gates' (:data:`seqlib.cells.GATES`),
+                            then ``W_hq, b_q``
+:class:`RNNLMFast`          fast form (:mod:`seqlib.fused`): fused gates, the input projection as a
+                            row lookup ``W_x[X]``, the output layer on all steps at once, the
+                            LSTM's backward pass written out by hand
+:class:`RNNModel`           concise form, :func:`concise_model`: ``torch.nn.RNN``/``LSTM``/``GRU`` on
+                            one-hot inputs plus a linear ``head`` (D2L's ``RNNModel``)
+==========================  =================================================================
 
-**Fast form** (:class:`RNNLMFast`): the same mathematics, arranged for speed
-(:mod:`seqlib.fused`): fused gates, one matrix product per step, the input projection of all
-steps before the loop as a row lookup ``W_x[X]`` (a one-hot row times ``W_x`` is a row of
-``W_x``), the output layer after the loop on all steps at once, and for the standard LSTM the
-backward pass through time written out by hand.
-
-**Concise form** (:class:`RNNModel`): ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` plus a linear
-output layer on one-hot inputs, exactly D2L's ``RNNModel``.
-
-:meth:`RNNLMFast.from_lesson` and :meth:`RNNLMFast.to_torch` copy weights between the
-forms, so that the tests can check that all three compute the same function.
-
-Calling a model, ``model(X, state)``, checks ``X`` and ``state`` once (:func:`_check_call`), then
-runs ``model.forward(X, state)``, which checks nothing: the loops over time steps and the scans
-inside it run unchecked, and decoding calls ``forward`` once per generated token.
+:meth:`RNNLMFast.from_lesson` and :meth:`RNNLMFast.to_torch` copy weights between the forms (the
+parity tests). ``model(X, state)`` checks ``X`` and ``state`` once (:func:`_check_call`);
+``model.forward`` checks nothing (decoding calls it once per generated token).
 """
 
 from __future__ import annotations
@@ -50,30 +44,27 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------------------
 # Lesson form (D2L sections 8.5, 9.1, 9.2)
-# ---------------------------------------------------------------------------------------
 
-def _sizes(first, num_hiddens, name="batch_size"):
-    """``(first, num_hiddens)`` as positive ints; ``first`` is ``batch_size`` or ``vocab_size`` (``len(vocab)``)."""
-    return validation.positive_int(first, name), validation.positive_int(num_hiddens, "num_hiddens")
+def _sizes(vocab_size, num_hiddens):
+    """``(vocab_size, num_hiddens)`` as positive ints."""
+    return validation.positive_int(vocab_size, "vocab_size"), validation.positive_int(num_hiddens, "num_hiddens")
 
 
 def _check_call(model, args, kwargs) -> None:
     """The one input check of a language model's call ``model(X, state)`` (a forward pre-hook of the
     ``nn.Module`` forms): ``X`` token indices ``(batch_size, num_steps)`` below ``vocab_size``, ``state``
     what ``model.begin_state(batch_size=...)`` makes. Never run per time step or per generated token."""
-    named = dict(zip(("X", "state"), args), **kwargs)
-    X, state = named.get("X"), named.get("state")
+    X, state = (dict(zip(("X", "state"), args), **kwargs).get(k) for k in ("X", "state"))
     validation.token_ids(X, "X", model.vocab_size)
     shape, sizes = ("batch_size", "num_hiddens"), {"batch_size": X.shape[0], "num_hiddens": model.num_hiddens}
     if isinstance(model, RNNModel):  # torch.nn's states: (num_layers * num_directions, batch_size, num_hiddens)
-        shape = ("num_layers * num_directions", *shape)
-        sizes[shape[0]] = model.num_directions * model.rnn.num_layers
-        if not isinstance(model.rnn, nn.LSTM):  # nn.RNN and nn.GRU carry the single tensor H
-            validation.tensor(state, "state", shape=shape, sizes=sizes, dtype="float", hint="use model.begin_state()")
-            return
-    validation.state(state, "state", model.state_parts, shape=shape, sizes=sizes)
+        shape, sizes["num_layers * num_directions"] = ("num_layers * num_directions", *shape), model.rnn.num_layers \
+            * model.num_directions
+    if isinstance(model, RNNModel) and not isinstance(model.rnn, nn.LSTM):  # nn.RNN, nn.GRU: the tensor H alone
+        validation.tensor(state, "state", shape=shape, sizes=sizes, dtype="float", hint="use model.begin_state()")
+    else:
+        validation.state(state, "state", model.state_parts, shape=shape, sizes=sizes)
 
 
 def _lesson_names(cell, reset_after=False):
@@ -84,7 +75,7 @@ def _lesson_names(cell, reset_after=False):
 
 def _get_params(cell, vocab_size, num_hiddens, device, reset_after=False):
     """The lesson form's parameters: weights ~ N(0, 0.01^2), biases 0 (D2L's initialisation)."""
-    vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
+    vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens)
     p = cells.init_params(cell, vocab_size, num_hiddens, reset_after=reset_after, init="d2l", device=device)
     p["W_hq"] = cells.init_tensor(num_hiddens, vocab_size, num_hiddens=num_hiddens, init="d2l", device=device)
     p["b_q"] = cells.init_tensor(vocab_size, num_hiddens=num_hiddens, bias=True, init="d2l", device=device)
@@ -98,7 +89,6 @@ def get_rnn_params(vocab_size: int, num_hiddens: int, device):
 
 def init_rnn_state(batch_size: int, num_hiddens: int, device):
     """``(H,)`` with ``H`` zeros of shape ``(batch_size, num_hiddens)``."""
-    batch_size, num_hiddens = _sizes(batch_size, num_hiddens)
     return (torch.zeros((batch_size, num_hiddens), device=device),)
 
 
@@ -129,7 +119,6 @@ def get_lstm_params(vocab_size: int, num_hiddens: int, device):
 
 def init_lstm_state(batch_size: int, num_hiddens: int, device):
     """``(H, C)``, both zeros of shape ``(batch_size, num_hiddens)``."""
-    batch_size, num_hiddens = _sizes(batch_size, num_hiddens)
     return (torch.zeros((batch_size, num_hiddens), device=device),
             torch.zeros((batch_size, num_hiddens), device=device))
 
@@ -154,12 +143,8 @@ def lstm(inputs, state, params):
 
 
 def get_gru_params(vocab_size: int, num_hiddens: int, device, reset_after: bool = False):
-    """``[W_xr, W_hr, b_r, W_xz, W_hz, b_z, W_xh, W_hh, b_h, W_hq, b_q]`` (gates r, z, h, as
-    :data:`seqlib.cells.GATES`; D2L 9.1 lists z first, the same parameters).
-
-    With ``reset_after=True`` a last entry ``b_hh`` (zeros) is appended: the bias of the
-    candidate's recurrent term, which ``torch.nn.GRU`` has (see :func:`gru`).
-    """
+    """``[W_xr, W_hr, b_r, W_xz, W_hz, b_z, W_xh, W_hh, b_h, W_hq, b_q]`` (D2L 9.1 lists z first), then
+    ``b_hh`` (zeros) with ``reset_after=True``: the candidate's recurrent bias of ``torch.nn.GRU``."""
     return _get_params("gru", vocab_size, num_hiddens, device, reset_after)
 
 
@@ -172,10 +157,9 @@ def gru(inputs, state, params, reset_after: bool = False):
     r"""GRU over a sequence, lesson form: :func:`seqlib.cells.gru_step` (the equations of
     :func:`seqlib.cells.gru_pointwise`), then the output layer :math:`Y_t = H_t W_{hq} + b_q`.
 
-    ``reset_after=False`` (D2L, Cho et al. 2014) resets the state before the product with
-    ``W_hh``, ``True`` (``torch.nn.GRU``) after it, which lets a fast implementation compute the
-    recurrent products of all three gates in one matrix product. Shapes as :func:`rnn`; with
-    ``reset_after=True``, use parameters from ``get_gru_params(..., reset_after=True)``.
+    ``reset_after=False`` (D2L, Cho et al. 2014) resets the state before the product with ``W_hh``,
+    ``True`` (``torch.nn.GRU``, parameters of ``get_gru_params(..., reset_after=True)``) after it.
+    Shapes as :func:`rnn`.
     """
     p = dict(zip(_lesson_names("gru", reset_after), params))
     H, = state
@@ -198,9 +182,7 @@ class RNNModelScratch:
     """
 
     def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
-        vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
-        if not all(map(callable, (get_params, init_state, forward_fn))):
-            raise validation.ArgumentTypeError("get_params, init_state, forward_fn must be functions")
+        vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens)
         self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
         self.params = get_params(vocab_size, num_hiddens, device)
         self.init_state, self.forward_fn = init_state, forward_fn
@@ -215,7 +197,7 @@ class RNNModelScratch:
         return self.forward_fn(X, state, self.params)
 
     def begin_state(self, batch_size, device):
-        return self.init_state(validation.positive_int(batch_size, "batch_size"), self.num_hiddens, device)
+        return self.init_state(batch_size, self.num_hiddens, device)
 
     def parameters(self):
         return list(self.params)
@@ -236,21 +218,16 @@ _LESSON = {
 
 def lesson_model(cell: str, vocab_size: int, num_hiddens: int, device=None, *,
                  reset_after: bool = False) -> RNNModelScratch:
-    """The lesson-form model for ``cell`` in ``{"rnn", "lstm", "gru"}`` (``reset_after``: GRU only)."""
-    validation.one_of(cell, "cell", sorted(_LESSON))
-    get_params, init_state, forward_fn = _LESSON[cell]
+    """The lesson-form model for ``cell`` in ``{"rnn", "lstm", "gru"}`` (``reset_after``: GRU only, else ignored)."""
+    get_params, init_state, forward_fn = _LESSON[validation.one_of(cell, "cell", sorted(_LESSON))]
     if cell == "gru":
         get_params = functools.partial(get_gru_params, reset_after=reset_after)
         forward_fn = functools.partial(gru, reset_after=reset_after)
-    elif reset_after:
-        raise ValueError("reset_after is a GRU option; leave it False for rnn and lstm")
     return RNNModelScratch(vocab_size, num_hiddens, device or torch.device("cpu"),
                            get_params, init_state, forward_fn)
 
 
-# ---------------------------------------------------------------------------------------
 # Fast form
-# ---------------------------------------------------------------------------------------
 
 class RNNLMFast(nn.Module):
     r"""A fast from-scratch language model: ``cell`` in ``{"rnn", "lstm", "gru"}``.
@@ -269,26 +246,21 @@ class RNNLMFast(nn.Module):
     ``w_c*``    ``(h,)``          peephole weights ``w_ci, w_cf, w_co`` (``variant="peephole"``)
     ==========  ================  ============================================
 
-    Forward: ``XW = (W_x + b)[X.T]`` for all steps (a row lookup), then the scan
-    (:func:`seqlib.fused.rnn_scan`, ``lstm_scan``, ``gru_scan``), then ``Hs @ W_hq + b_q`` for all
-    steps. Weights are initialised like ``torch.nn`` (:func:`seqlib.cells.init_tensor`).
-    ``dropout``: while training, each hidden unit fed to the output layer is zeroed with this
-    probability (and the others scaled by ``1 / (1 - dropout)``), a regulariser for small corpora.
-    ``manual_bptt`` (standard LSTM only): ``True`` runs :func:`seqlib.fused.lstm_bptt`, whose
-    backward pass is written out by hand (faster); ``False`` runs ``lstm_scan`` and lets autograd
-    derive it. Both compute the same function and the same gradients.
+    Forward: ``XW = (W_x + b)[X.T]`` (a row lookup), the scan (:mod:`seqlib.fused`), then
+    ``Hs @ W_hq + b_q`` for all steps; weights initialised like ``torch.nn``. ``dropout``: while
+    training, each hidden unit fed to the output layer is zeroed with this probability (inverted
+    dropout). ``manual_bptt`` (standard LSTM only): :func:`seqlib.fused.lstm_bptt`, the backward pass
+    written out by hand; ``False``: ``lstm_scan`` and autograd (the same function and gradients).
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, cell: str = "lstm", *,
                  variant: str = "lstm", reset_after: bool = True, dropout: float = 0.0,
                  manual_bptt: bool = True):
         super().__init__()
-        validation.one_of(cell, "cell", ("rnn", "lstm", "gru"), hint="choose 'rnn', 'lstm' or 'gru'")
-        if cell == "lstm":
-            validation.one_of(variant, "variant", list(cells.LSTM_VARIANTS))
-        if cell != "lstm" and variant != "lstm":
-            raise ValueError(f"variant={variant!r} is an LSTM option; the {cell} has no variants")
-        vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
+        validation.one_of(cell, "cell", ("rnn", "lstm", "gru"))
+        validation.one_of(variant, "variant", list(cells.LSTM_VARIANTS) if cell == "lstm" else ["lstm"],
+                          hint="the variants are LSTM options")
+        vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens)
         self.vocab_size, self.num_hiddens, self.cell = vocab_size, num_hiddens, cell
         self.state_parts = ("H", "C") if cell == "lstm" else ("H",)
         self.register_forward_pre_hook(_check_call, with_kwargs=True)
@@ -309,9 +281,8 @@ class RNNLMFast(nn.Module):
             self.w_ci, self.w_cf, self.w_co = init(num_hiddens), init(num_hiddens), init(num_hiddens)
 
     def forward(self, X, state):
-        # Inputs of all steps at once, (num_steps, batch_size, G*h). A one-hot row times W_x is
-        # a row of W_x, so look the rows up (embedding) instead of multiplying; adding the bias
-        # to the V rows first is cheaper than adding it to all num_steps * batch_size of them.
+        # Inputs of all steps, (num_steps, batch_size, G*h): a one-hot row times W_x is a row of W_x (a
+        # lookup); the bias added to the V rows, not to all num_steps * batch_size of them.
         XW = nnf.embedding(X.T, self.W_x + self.b)
         if self.cell == "rnn":
             Hs, state = rnn_scan(XW, state, self.W_h)
@@ -329,7 +300,6 @@ class RNNLMFast(nn.Module):
         return Y, state
 
     def begin_state(self, batch_size: int = 1, device=None):
-        batch_size = validation.positive_int(batch_size, "batch_size")
         device = device if device is not None else self.W_h.device
         zeros = torch.zeros((batch_size, self.num_hiddens), device=device, dtype=self.W_h.dtype)
         return (zeros, zeros.clone()) if self.cell == "lstm" else (zeros,)
@@ -345,10 +315,6 @@ class RNNLMFast(nn.Module):
     @classmethod
     def from_lesson(cls, net: RNNModelScratch, cell: str) -> "RNNLMFast":
         """A fast model with the weights of the lesson-form model ``net`` (same function, same numbers)."""
-        if not isinstance(net, RNNModelScratch):
-            raise validation.ArgumentTypeError(f"net must be a lesson-form RNNModelScratch (lesson_model(...)), "
-                                               f"got {type(net).__name__}")
-        validation.one_of(cell, "cell", ("rnn", "lstm", "gru"))
         reset_after = cell == "gru" and len(net.params) == len(_lesson_names("gru", reset_after=True))
         p = dict(zip(_lesson_names(cell, reset_after), (t.detach() for t in net.params)))
         fast = cls(net.vocab_size, net.num_hiddens, cell, reset_after=reset_after).to(p["W_hq"].dtype)
@@ -364,16 +330,13 @@ class RNNLMFast(nn.Module):
     def to_torch(self) -> "RNNModel":
         """The concise model (``torch.nn`` layer + linear layer) with this model's weights.
 
-        The gates are unfused (:func:`seqlib.fused.unfuse`) and copied by
-        :func:`seqlib.cells.to_torch` (PyTorch's gate order, weights transposed). Only the plain
-        LSTM, and the GRU with ``reset_after=True``, exist in ``torch.nn``.
+        The gates are unfused (:func:`seqlib.fused.unfuse`) and copied by :func:`seqlib.cells.to_torch`.
+        Only the plain LSTM and the GRU with ``reset_after=True`` exist in ``torch.nn``.
         """
-        if self.cell == "lstm" and self.variant != "lstm":
-            raise ValueError(f"torch.nn.LSTM has no {self.variant!r} variant")
-        if self.cell == "gru" and not self.reset_after:
-            raise ValueError("torch.nn.GRU computes the reset_after=True candidate; "
-                             "build the fast GRU with reset_after=True to compare")
-        layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[self.cell](self.vocab_size, self.num_hiddens)
+        if self.variant not in (None, "lstm") or self.reset_after is False:
+            raise ValueError(f"torch.nn has no RNNLMFast({self.extra_repr()}): only the plain LSTM, "
+                             "reset_after=True GRU")
+        layer = _TORCH_LAYERS[self.cell](self.vocab_size, self.num_hiddens)
         model = RNNModel(layer, self.vocab_size).to(dtype=self.W_h.dtype, device=self.W_h.device)
         with torch.no_grad():
             params = unfuse(self.W_x, self.W_h, self.b, self.cell)
@@ -385,27 +348,23 @@ class RNNLMFast(nn.Module):
         return model
 
 
-# ---------------------------------------------------------------------------------------
 # Concise form (D2L 8.6)
-# ---------------------------------------------------------------------------------------
 
 class RNNModel(nn.Module):
     """``torch.nn.RNN``/``LSTM``/``GRU`` layer on one-hot inputs plus a linear output layer (D2L 8.6).
 
     ``RNNModel(rnn_layer, vocab_size)``; ``model(X, state)`` with ``X`` ``(batch_size, num_steps)``
     returns ``(num_steps * batch_size, vocab_size)`` logits ``Y`` and the new state; the output layer
-    is ``head`` (D2L's ``linear``). ``begin_state(device, batch_size=1)`` (note D2L's argument order;
-    pass keywords). A layer with ``batch_first=True`` computes the same function.
+    is ``head`` (D2L's ``linear``); the layer's ``input_size`` must be ``vocab_size`` (one-hot inputs).
+    ``begin_state(device, batch_size=1)``: D2L's argument order (pass keywords). A layer with
+    ``batch_first=True`` computes the same function.
     """
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(rnn_layer, nn.RNNBase):
-            raise validation.ArgumentTypeError(f"rnn_layer must be nn.RNN, LSTM or GRU, not {type(rnn_layer).__name__}")
-        vocab_size = _sizes(vocab_size, rnn_layer.hidden_size, "vocab_size")[0]
-        if rnn_layer.input_size != vocab_size:
-            raise ValueError(f"the layer's input_size is {rnn_layer.input_size} but vocab_size is {vocab_size}: the "
-                             f"inputs are one-hot; make it nn.{type(rnn_layer).__name__}({vocab_size}, num_hiddens)")
+            raise validation.ArgumentTypeError(f"rnn_layer must be an nn.RNN, LSTM or GRU, got {rnn_layer!r:.60}")
+        vocab_size = _sizes(vocab_size, rnn_layer.hidden_size)[0]
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = self.rnn.hidden_size
@@ -423,17 +382,16 @@ class RNNModel(nn.Module):
         return Y, state
 
     def begin_state(self, device=None, batch_size=1):
-        batch_size = validation.positive_int(batch_size, "batch_size")
         shape = (self.num_directions * self.rnn.num_layers, batch_size, self.num_hiddens)
         zeros = torch.zeros(shape, device=device, dtype=self.head.weight.dtype)
-        if not isinstance(self.rnn, nn.LSTM):
-            return zeros
-        return (zeros, zeros.clone())
+        return (zeros, zeros.clone()) if isinstance(self.rnn, nn.LSTM) else zeros
 
 
 def concise_model(cell: str, vocab_size: int, num_hiddens: int) -> RNNModel:
     """``RNNModel(nn.RNN/LSTM/GRU(vocab_size, num_hiddens), vocab_size)`` for ``cell`` in rnn, lstm, gru."""
-    layers = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-    validation.one_of(cell, "cell", sorted(layers))
-    vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens, "vocab_size")
-    return RNNModel(layers[cell](vocab_size, num_hiddens), vocab_size)
+    layer = _TORCH_LAYERS[validation.one_of(cell, "cell", sorted(_TORCH_LAYERS))]
+    vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens)
+    return RNNModel(layer(vocab_size, num_hiddens), vocab_size)
+
+
+_TORCH_LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}

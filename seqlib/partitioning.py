@@ -13,12 +13,10 @@ subsequences go into a minibatch:
                                 state can be carried over (and detached) between minibatches
 ==============================  ==============================================================
 
-Semantics, offsets and the order of random draws are those of *Dive into Deep Learning*
-(classic edition, section 8.3): with the same seed of Python's ``random`` module they yield
-the same minibatches. Two additions: pass ``rng=random.Random(seed)`` for a private random
-stream, and a corpus too short for a single minibatch raises a ``ValueError`` saying how long
-it must be (instead of silently yielding nothing). The input is checked once, when an iterator
-or a :class:`SeqDataLoader` is made; the epochs run unchecked.
+Semantics, offsets and the order of random draws are those of *Dive into Deep Learning* (classic
+edition, section 8.3): the same seed of Python's ``random`` gives the same minibatches;
+``rng=random.Random(seed)`` gives a private stream. A corpus too short for one minibatch is an
+error. The input is checked once, when an iterator or a :class:`SeqDataLoader` is made.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ import random
 import numpy as np
 import torch
 
-from seqlib.validation import non_negative_int, positive_int
+from seqlib.validation import non_negative_int, positive_int, sequence, tensor
 
 __all__ = ["seq_data_iter_random", "seq_data_iter_sequential", "min_corpus_length",
            "SeqDataLoader", "minibatch_layout"]
@@ -48,37 +46,31 @@ def min_corpus_length(batch_size: int, num_steps: int, use_random_iter: bool) ->
 
 
 def _corpus(corpus, batch_size, num_steps, use_random_iter) -> torch.Tensor:
-    """The corpus as a 1-d integer tensor long enough for one minibatch, checked once where a call enters."""
-    batch_size, num_steps = positive_int(batch_size, "batch_size"), positive_int(num_steps, "num_steps")
-    hint = "encode the text first, e.g. [vocab[t] for line in tokens for t in line]"
-    if corpus is None or isinstance(corpus, str) or not hasattr(corpus, "__len__"):
-        raise ValueError(f"corpus must be a flat sequence of token indices (ints), got {type(corpus).__name__}; {hint}")
+    """The corpus as a 1-d integer tensor long enough for one minibatch (checked once, where a call enters)."""
+    what, hint = "a flat sequence of token indices (ints)", "encode the text first, e.g. [vocab[t] for t in tokens]"
+    corpus = sequence(corpus, "corpus", what=what, hint=hint)
     corpus = torch.as_tensor(corpus) if len(corpus) else torch.zeros(0, dtype=torch.long)
-    if corpus.dim() != 1 or corpus.is_floating_point():
-        raise ValueError(f"corpus must be a flat sequence of token indices (ints), got a tensor of shape "
-                         f"{tuple(corpus.shape)} and dtype {corpus.dtype}; {hint}")
+    tensor(corpus, "corpus", shape=("num_tokens",), dtype="integer", hint=f"pass {what}; {hint}")
     if len(corpus) and int(corpus.min()) < 0:
         raise ValueError(f"corpus holds a negative token index ({int(corpus.min())}); token indices start at 0: {hint}")
-    need = min_corpus_length(batch_size, num_steps, use_random_iter)
-    if len(corpus) < need:
+    if len(corpus) < (need := min_corpus_length(batch_size, num_steps, use_random_iter)):
         raise ValueError(f"corpus of {len(corpus)} tokens is too short for one minibatch of {batch_size} x {num_steps} "
-                         f"tokens with {'random' if use_random_iter else 'sequential'} sampling: it needs at least "
-                         f"{need} tokens. Use a longer corpus or a smaller batch_size / num_steps.")
+                         f"tokens: it needs at least {need} tokens; use a longer corpus or smaller sizes")
     return corpus
 
 
-def _checked(use_random_iter: bool):
-    """Check the corpus and sizes once, when the iterator is made, then run the lesson's code unchecked."""
+def _on_checked_corpus(use_random_iter: bool):
+    """Decorator: check the corpus and sizes once, when the iterator is made; the lesson's code runs unchecked."""
     def wrap(batches):
         @functools.wraps(batches)
-        def checked(corpus, batch_size: int, num_steps: int, *, rng=None):
-            corpus = _corpus(corpus, batch_size, num_steps, use_random_iter)
-            return batches(corpus, int(batch_size), int(num_steps), rng=rng)
-        return checked
+        def iterator(corpus, batch_size: int, num_steps: int, *, rng=None):
+            return batches(_corpus(corpus, batch_size, num_steps, use_random_iter), int(batch_size), int(num_steps),
+                           rng=rng)
+        return iterator
     return wrap
 
 
-@_checked(use_random_iter=True)
+@_on_checked_corpus(use_random_iter=True)
 def seq_data_iter_random(corpus, batch_size: int, num_steps: int, *, rng=None):
     """Minibatches of non-overlapping subsequences in random order (state reset every minibatch).
 
@@ -104,7 +96,7 @@ def seq_data_iter_random(corpus, batch_size: int, num_steps: int, *, rng=None):
         yield corpus[positions], corpus[positions + 1]
 
 
-@_checked(use_random_iter=False)
+@_on_checked_corpus(use_random_iter=False)
 def seq_data_iter_sequential(corpus, batch_size: int, num_steps: int, *, rng=None):
     """Minibatches that continue each other row by row (state carried over between minibatches).
 
@@ -133,32 +125,24 @@ def seq_data_iter_sequential(corpus, batch_size: int, num_steps: int, *, rng=Non
 class SeqDataLoader:
     """A re-iterable loader over a corpus: each ``iter()`` is a new epoch with a new random offset.
 
-    ``SeqDataLoader(corpus, batch_size, num_steps, use_random_iter=False, seed=None)``;
-    ``seed`` gives the loader its own ``random.Random`` (reproducible, independent of other
-    code); ``None`` uses the global ``random`` module like D2L. ``batch_size``,
-    ``num_steps`` and ``use_random_iter`` are attributes, as in D2L.
-
-    ``updates_per_epoch``: for a corpus too long to read in one epoch (Day 6's million
-    characters), each ``iter()`` yields exactly this many minibatches and the next ``iter()``
-    continues the same pass where it stopped; when a pass runs out, a new one starts with a new
-    offset. The training loop then reports, validates and schedules every ``updates_per_epoch``
-    minibatches. ``None`` (default): one epoch is one pass.
+    ``seed``: the loader's own ``random.Random`` (``None``: the global ``random`` module, as D2L).
+    ``batch_size``, ``num_steps`` and ``use_random_iter`` are attributes, as in D2L.
+    ``updates_per_epoch``: each ``iter()`` yields this many minibatches and the next one continues the
+    pass where it stopped (a new pass, with a new offset, when one runs out): for a corpus too long for
+    one epoch (Day 6). ``None``: one epoch is one pass.
     """
 
     def __init__(self, corpus, batch_size: int, num_steps: int, use_random_iter: bool = False, *,
                  seed: int | None = None, updates_per_epoch: int | None = None):
         self.corpus = _corpus(corpus, batch_size, num_steps, use_random_iter)
         self.batch_size, self.num_steps = int(batch_size), int(num_steps)
-        if seed is not None:
-            seed = non_negative_int(seed, "seed")
-        if updates_per_epoch is not None:
-            updates_per_epoch = positive_int(updates_per_epoch, "updates_per_epoch",
-                                             hint="(minibatches per epoch; None: one pass over the corpus)")
         self.use_random_iter = use_random_iter
         self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
         self._batches = self.data_iter_fn.__wrapped__  # the corpus is checked: each epoch runs unchecked
-        self.rng = random.Random(seed) if seed is not None else None
-        self.updates_per_epoch, self._pass = updates_per_epoch, None
+        self.rng = None if seed is None else random.Random(non_negative_int(seed, "seed"))
+        self.updates_per_epoch = None if updates_per_epoch is None else positive_int(
+            updates_per_epoch, "updates_per_epoch", hint="minibatches per epoch; None: one pass over the corpus")
+        self._pass = None
 
     def _new_pass(self):
         return self._batches(self.corpus, self.batch_size, self.num_steps, rng=self.rng)
@@ -192,11 +176,9 @@ def minibatch_layout(num_tokens: int, batch_size: int, num_steps: int, use_rando
     (``-1`` where a position is not used as an input).
     """
     corpus = torch.arange(positive_int(num_tokens, "num_tokens"))
-    seed = non_negative_int(seed, "seed")
     fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
-    batch = np.full(num_tokens, -1)
-    row = np.full(num_tokens, -1)
-    for k, (X, _) in enumerate(fn(corpus, batch_size, num_steps, rng=random.Random(seed))):
+    batch, row = np.full(num_tokens, -1), np.full(num_tokens, -1)
+    for k, (X, _) in enumerate(fn(corpus, batch_size, num_steps, rng=random.Random(non_negative_int(seed, "seed")))):
         for r, positions in enumerate(X.tolist()):
             batch[positions] = k
             row[positions] = r

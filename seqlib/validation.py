@@ -1,15 +1,9 @@
-"""The one validation module: the checks that run where a user crosses into seqlib.
+"""The checks that run where a user crosses into seqlib (constructors, a model's call, loaders, ...).
 
-Those boundaries are model constructors, one check per call of a top-level model, the training
-loop's entry, data readers and loaders, metrics, checkpoint save and load, the command lines and
-the exercise checks; they call these helpers. Code inside them (per-time-step, per-token and
-per-layer code, the scans, what a lab shows as the lesson) checks nothing.
-
-Each helper returns the checked value (converted where that is harmless: a NumPy integer becomes an
-``int``) or raises the course's own error: ``ArgumentTypeError`` (a ``TypeError`` that is also a
-``ValueError``) for the wrong kind of value, ``ValueError`` for a value of the right kind that is
-out of range. Every message says the same three things: which argument, what was received, and
-how to fix it.
+Each helper returns the checked value (a NumPy integer becomes an ``int``) or raises
+``ArgumentTypeError`` (a ``TypeError`` that is also a ``ValueError``) for the wrong kind of value,
+``ValueError`` for one out of range. Every message names the argument, shows what was received and
+ends with ``hint`` (how to fix it), so that a call site is one line.
 
 ===============================================  ==============================================
 ``positive_int(value, name)``                    an integer >= 1 (``int`` or NumPy integer, no bool)
@@ -32,12 +26,9 @@ how to fix it.
 ``same_length(a, b, names)``                     two sequences that go one for one (outputs and targets)
 ===============================================  ==============================================
 
-Shapes are written in the lesson's notation: ``tensor(X, "X", shape=("batch_size", "num_steps"),
-dtype="integer", sizes={"batch_size": 32})`` fails with a message such as ::
-
-    X must have shape (batch_size, num_steps) [batch_size=32], got a tensor of shape (16, 35) and
-    dtype torch.int64: its batch_size is 16, not 32; ...
-
+Shapes are in the lesson's notation: ``tensor(X, "X", shape=("batch_size", "num_steps"),
+sizes={"batch_size": 32})`` fails with ``X must have shape (batch_size, num_steps) [batch_size=32],
+got a tensor of shape (16, 35) and dtype torch.int64: its batch_size is 16, not 32``.
 """
 
 from __future__ import annotations
@@ -53,29 +44,15 @@ __all__ = ["ArgumentTypeError", "float_array", "positive_int", "non_negative_int
 
 
 class ArgumentTypeError(TypeError, ValueError):
-    """An argument of the wrong kind (a float where a size goes, a list where a tensor goes).
-
-    A ``TypeError``, and also a ``ValueError`` so that code catching "a bad argument" as
-    ``ValueError`` (as the course did before this layer) still catches it.
-    """
+    """An argument of the wrong kind (a float where a size goes); also a ``ValueError``, a bad argument."""
 
 
 def _hint(hint: str) -> str:
     return f"; {hint}" if hint else ""
 
 
-def _is_int(value) -> bool:
-    """True for ``int`` and NumPy integers (and 0-d integer tensors are not: pass ``.item()``); no bools."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def positive_int(value, name: str, *, hint: str = "") -> int:
-    """``value`` as an ``int`` if it is an integer >= 1 (``int`` or NumPy integer, not a bool).
-
-    The one check of a size argument (``num_hiddens``, ``batch_size``, ``num_steps``, ...).
-    A non-integer is an ``ArgumentTypeError``, an integer < 1 a ``ValueError``; both name ``name``, show the
-    value received and append ``hint`` (what the argument means or how to fix it).
-    """
+    """``value`` as an ``int`` if it is an integer >= 1 (``int`` or NumPy integer, not a bool): a size."""
     return _int_at_least(value, name, 1, "a positive integer", "1 or more", "1, 2, 32", hint)
 
 
@@ -85,8 +62,7 @@ def non_negative_int(value, name: str, *, hint: str = "") -> int:
 
 
 def _int_at_least(value, name, low, kind, bound, examples, hint) -> int:
-    """The body of :func:`positive_int` and :func:`non_negative_int`."""
-    if not _is_int(value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise ArgumentTypeError(f"{name} must be {kind}, got {value!r} ({type(value).__name__})"
                                 f"{_hint(hint) or f'; pass a whole number such as {examples}'}")
     if value < low:
@@ -108,11 +84,8 @@ def finite_number(value, name: str, *, hint: str = "") -> float:
 
 def number_in_range(value, name: str, low: float | None = None, high: float | None = None, *,
                     low_open: bool = False, high_open: bool = False, hint: str = "") -> float:
-    """``value`` as a ``float`` if it is a finite number between ``low`` and ``high``.
-
-    ``None`` leaves that end unbounded; ``low_open`` / ``high_open`` exclude the end itself
-    (``number_in_range(lr, "lr", 0, low_open=True)``: a learning rate > 0).
-    """
+    """``value`` as a ``float`` if it is a finite number between ``low`` and ``high`` (``None``: unbounded;
+    ``low_open`` / ``high_open`` exclude the end: ``number_in_range(lr, "lr", 0, low_open=True)``)."""
     x = finite_number(value, name, hint=hint)
     too_low = low is not None and (x <= low if low_open else x < low)
     too_high = high is not None and (x >= high if high_open else x > high)
@@ -169,17 +142,11 @@ def loader(value, name: str, *, optional: bool = False):
 
 def sequence(value, name: str, *, of=None, non_empty: bool = False, strings: bool = False, what: str = "",
              hint: str = ""):
-    """``value`` unchanged if it is a sequence: a list, a tuple, or anything with ``len`` and indexing
-    (a NumPy array, a 1-d tensor), but not a dict or a set, and not one string or ``bytes``
-    (``strings=True`` accepts a string as a sequence of characters).
+    """``value`` unchanged if it has ``len`` and indexing (list, tuple, array, 1-d tensor), but is not a
+    dict, a set or one string (``strings=True``: a string is a sequence of characters).
 
-    - ``of``: a type or a tuple of types that every item must be (``of=str``: lines or tokens;
-      ``of=(list, tuple)``: token lists); checked item by item, so for the lists a lesson builds.
-    - ``non_empty``: at least one item.
-    - ``what``: how the message names the expected value (``"a list of lines (strings)"``).
-
-    ``ArgumentTypeError`` for a non-sequence or an item of the wrong type (the message names the
-    item: ``lines[2]``), ``ValueError`` for an empty sequence when ``non_empty``.
+    ``of``: the type(s) of every item, checked item by item (``lines[2]`` is named); ``non_empty``: at
+    least one item; ``what``: how the message names the expected value (``"a list of lines"``).
     """
     kinds = of if isinstance(of, tuple) else (of,) if of is not None else ()
     what = what or ("a list" + (" of " + " or ".join(k.__name__ for k in kinds) if kinds else ""))
@@ -217,8 +184,7 @@ _DTYPE_FAMILIES = {
 
 
 def float_array(value, name: str, *, ndim: int, what: str, hint: str = ""):
-    """``value`` (NumPy array, tensor on any device, or nested list) as a NumPy float array with ``ndim``
-    dimensions, or a ``ValueError`` naming it: ``{name} must be {what}, got shape ...``."""
+    """``value`` (array, tensor on any device, nested list) as a NumPy float array with ``ndim`` dimensions."""
     import numpy as np
 
     if hasattr(value, "detach"):
@@ -230,25 +196,18 @@ def float_array(value, name: str, *, ndim: int, what: str, hint: str = ""):
 
 
 def _shape_text(shape) -> str:
-    """``("batch_size", "num_steps")`` -> ``"(batch_size, num_steps)"``; a 1-tuple keeps its comma."""
     parts = [str(s) for s in shape]
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 def tensor(value, name: str, *, shape=None, dtype: str | None = None, sizes: dict | None = None,
            finite: bool = False, non_empty: bool = False, hint: str = "") -> torch.Tensor:
-    """``value`` unchanged if it is a ``torch.Tensor`` as the lesson expects, else a clear error.
+    """``value`` unchanged if it is a ``torch.Tensor`` as the lesson expects.
 
-    - ``shape``: the dimension names in the lesson's notation, e.g. ``("batch_size", "num_steps")``;
-      checks the rank. An entry may be an ``int`` (that size exactly). Pass a tuple of such shapes
-      to accept any of them (``(("batch_size",), ("batch_size", 1))``).
-    - ``dtype``: ``"float"``, ``"integer"``, ``"bool"`` or ``"number"`` (the family, not the width).
-    - ``sizes``: ``{"num_hiddens": 64}``: the named dimensions must have these sizes.
-    - ``finite``: no NaN or infinite entries (one reduction over the tensor).
-    - ``non_empty``: at least one element.
-
-    ``ArgumentTypeError`` for a non-tensor or a wrong dtype family, ``ValueError`` for the wrong rank,
-    sizes or values; the message names ``name``, the expected shape and what was received.
+    ``shape``: dimension names (``("batch_size", "num_steps")``) or ints, checks the rank; a tuple of
+    shapes accepts any of them. ``dtype``: ``"float"``, ``"integer"``, ``"bool"`` or ``"number"``.
+    ``sizes``: ``{"num_hiddens": 64}``, sizes of named dimensions. ``finite``: no NaN or inf (one
+    reduction). ``non_empty``: at least one element.
     """
     sizes = dict(sizes or {})
     if not isinstance(value, torch.Tensor):
@@ -284,12 +243,10 @@ def tensor(value, name: str, *, shape=None, dtype: str | None = None, sizes: dic
 
 
 def _is_single(shape) -> bool:
-    """A single shape is a sequence of names/ints; a tuple of shapes is a sequence of sequences."""
     return not any(isinstance(s, (tuple, list)) for s in shape)
 
 
 def _shape_problem(value: torch.Tensor, shape: tuple, sizes: dict) -> str:
-    """An empty string when ``value`` fits ``shape`` (with ``sizes``), else what does not fit."""
     if value.dim() != len(shape):
         return f"it has {value.dim()} dimension(s), expected {len(shape)}"
     for axis, dim in enumerate(shape):
@@ -318,12 +275,7 @@ def token_ids(value, name: str, vocab_size: int, *, shape=("batch_size", "num_st
 def state(value, name: str, parts=("H",), *, shape=("batch_size", "num_hiddens"), sizes: dict | None = None,
           dtype: str | None = "float", hint: str = ""):
     """``value`` unchanged if it is the tuple (or list) of ``len(parts)`` tensors a recurrent model carries,
-    each of ``shape`` (named dimensions, checked against ``sizes``), else a clear error.
-
-    ``state(s, "state", ("H", "C"), sizes={"batch_size": 32, "num_hiddens": 256})`` checks an LSTM's
-    ``(H, C)``; a single tensor where a tuple is expected is an ``ArgumentTypeError`` that says so
-    (it would otherwise be unpacked row by row).
-    """
+    each of ``shape`` (checked against ``sizes``): ``state(s, "state", ("H", "C"), sizes=...)``."""
     parts = tuple(parts)
     tuple_text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
     each = f"{'each ' if len(parts) > 1 else ''}of shape {_shape_text(shape)}"

@@ -335,11 +335,9 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
 
     # seqlib.lm
     for cell in ("rnn", "lstm", "gru"):
-        get_params, init_state = getattr(lm, f"get_{cell}_params"), getattr(lm, f"init_{cell}_state")
+        get_params = getattr(lm, f"get_{cell}_params")
         spec(f"lm.get_{cell}_params", get_params, lambda: dict(vocab_size=5, num_hiddens=3, device="cpu"),
              vocab_size="size", num_hiddens="size")
-        spec(f"lm.init_{cell}_state", init_state, lambda: dict(batch_size=2, num_hiddens=3, device="cpu"),
-             batch_size="size", num_hiddens="size")
     spec("lm.lesson_model", lm.lesson_model, lambda: dict(cell="gru", vocab_size=5, num_hiddens=3),
          cell="name", vocab_size="size", num_hiddens="size")
     spec("lm.RNNLMFast", lm.RNNLMFast, lambda: dict(vocab_size=5, num_hiddens=3, cell="lstm", variant="lstm",
@@ -364,8 +362,6 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
             return dict(X=X_lm(), state=model.begin_state(batch_size=2, device="cpu"))
         spec(f"lm.{form}_model.forward", forward, valid, X="tokens", state="state",
              aliases={"X": ("inputs", "batch_size")})  # a batch of 0 is named by the state it mismatches
-        spec(f"lm.{form}_model.begin_state", lambda batch_size, form=form: lm_models()[form].begin_state(
-            batch_size=batch_size, device="cpu"), lambda: dict(batch_size=2), batch_size="size")
 
     # seqlib.lm_train
     corpus = lambda: [i % 5 for i in range(200)]
@@ -466,7 +462,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     spec("d2l.RNNModelScratch", d2l.RNNModelScratch,
          lambda: dict(vocab_size=5, num_hiddens=3, device="cpu", get_params=lm.get_rnn_params,
                       init_state=lm.init_rnn_state, forward_fn=lm.rnn),
-         vocab_size="size", num_hiddens="size", get_params="callable", init_state="callable", forward_fn="callable")
+         vocab_size="size", num_hiddens="size")
     spec("d2l.grad_clipping", d2l.grad_clipping, lambda: dict(net=with_grads(), theta=1.0), net="module",
          theta="pos")
     spec("d2l.sgd", d2l.sgd, lambda: dict(params=list(with_grads().parameters()), lr=0.1, batch_size=2),

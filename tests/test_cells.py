@@ -239,7 +239,7 @@ def test_load_params_checks_names_and_shapes():
         module.load_params({"W_xi": torch.zeros(3, 4)})
     bad = {k: torch.zeros(v.shape) for k, v in module.params.items()}
     bad["W_hf"] = torch.zeros(3, 4)
-    with pytest.raises(ValueError, match=r"W_hf has shape \(3, 4\), this module needs \(4, 4\)"):
+    with pytest.raises(ValueError, match=r"params\['W_hf'\] has shape \(3, 4\), needs \(4, 4\)"):
         module.load_params(bad)
 
 
@@ -272,8 +272,8 @@ def test_scratch_layer_rejects_another_cells_module():
 
 
 def test_copy_to_torch_rejects_mismatched_sizes_and_d2l_gru(lstm_params):
-    with pytest.raises(ValueError, match=r"params\['W_xi'\] has shape \(3, 4\), but the torch module has "
-                                         r"input_size=3, hidden_size=5"):
+    with pytest.raises(ValueError, match=r"params\['W_xi'\] has shape \(3, 4\), needs \(3, 5\); "
+                                         r"the torch module has input_size=3, hidden_size=5"):
         cells.to_torch(lstm_params, nn.LSTM(3, 5))
     with pytest.raises(ValueError, match=r"params is missing W_hf"):
         cells.to_torch({k: v for k, v in lstm_params.items() if k != "W_hf"}, nn.LSTM(3, 4))

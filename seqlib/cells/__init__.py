@@ -1,69 +1,44 @@
-r"""The recurrent cells, written once: RNN, LSTM (and its variants), GRU (both forms).
+r"""The recurrent cells, written once: RNN, LSTM (and its variants), GRU (both forms), mLSTM, mGRU.
 
-This module is the only place where the recurrence equations live. The lesson-form language
-models (:mod:`seqlib.lm`), the D2L names (:mod:`seqlib.d2l`), the speed forms
-(:mod:`seqlib.fused`), the exercise checks and the parity tests all call these functions.
+The only home of the recurrence equations: the lesson models (:mod:`seqlib.lm`), :mod:`seqlib.d2l`,
+the speed forms (:mod:`seqlib.fused`), the exercise checks and the parity tests call them.
 
-Parameter layout
-----------------
-Weights multiply from the right, as in *Dive into Deep Learning*: ``X @ W_xi``. One matrix
-per gate and source, one bias per gate (``h`` = ``num_hiddens``, ``d`` = ``num_inputs``):
+Parameters multiply from the right, as in D2L (``X @ W_xi``); one matrix per gate and source, one
+bias per gate (``h`` = ``num_hiddens``, ``d`` = ``num_inputs``):
 
-==========  ==============  ==========================================================
-name        shape           role
-==========  ==============  ==========================================================
-``W_x*``    ``(d, h)``      input ``X_t`` to gate ``*``
-``W_h*``    ``(h, h)``      previous state ``H_{t-1}`` to gate ``*``
-``b_*``     ``(h,)``        bias of gate ``*``
-``b_hh``    ``(h,)``        GRU, ``reset_after=True``: the candidate's bias inside the reset product
-``w_c*``    ``(h,)``        LSTM ``"peephole"``: the cell's weights on gate ``i``, ``f``, ``o``
-==========  ==============  ==========================================================
+==========  ==========  ==========================================================================
+``W_x*``    ``(d, h)``  input ``X_t`` to gate ``*``
+``W_h*``    ``(h, h)``  previous state ``H_{t-1}`` to gate ``*`` (``W_m*``: from ``M_t``, the
+                        multiplicative cells)
+``b_*``     ``(h,)``    bias of gate ``*``; ``b_hh``: GRU ``reset_after=True``, the candidate's bias
+                        inside the reset product
+``w_c*``    ``(h,)``    LSTM ``"peephole"``: the cell's weights on gates ``i``, ``f``, ``o``
+==========  ==========  ==========================================================================
 
-The gates ``*`` of each cell, in **our order** (:data:`GATES`), which every file of the
-course uses (the fused weights of :mod:`seqlib.fused` stack their blocks in this order too):
+Gates in **our order** (:data:`GATES`, also the block order of the fused weights):
 
-=================  ===============  ==========================================================
-cell               gates            meaning
-=================  ===============  ==========================================================
+=================  ===============  =========================================================
 ``"rnn"``          ``h``            the new state itself
 ``"lstm"``         ``i, f, o, c``   input, forget, output gate; candidate cell
-``"cifg"``         ``f, o, c``      LSTM with coupled input-forget gate, ``I = 1 - F``
-``"no_forget"``    ``i, o, c``      LSTM without forget gate, ``F = 1``
-``"peephole"``     ``i, f, o, c``   LSTM whose gates also see the cell (``w_ci, w_cf, w_co``)
+``"cifg"``         ``f, o, c``      coupled input-forget gate, ``I = 1 - F``
+``"no_forget"``    ``i, o, c``      no forget gate, ``F = 1``
+``"peephole"``     ``i, f, o, c``   the gates also see the cell (``w_ci, w_cf, w_co``)
 ``"gru"``          ``r, z, h``      reset gate, update gate, candidate state
-``"mlstm"``        ``i, f, o, c``   multiplicative LSTM (Krause et al. 2016): ``M_t`` replaces ``H_{t-1}``
-``"mgru"``         ``r, z, h``      multiplicative GRU, built the same way (``reset_after=True``)
-=================  ===============  ==========================================================
+``"mlstm"``        ``i, f, o, c``   multiplicative LSTM (Krause et al. 2016)
+``"mgru"``         ``r, z, h``      multiplicative GRU (``reset_after=True``)
+=================  ===============  =========================================================
 
-The multiplicative cells (:data:`MULTIPLICATIVE`) first form the intermediate state
-``M_t = (X_t W_xm) * (H_{t-1} W_hm)`` (element-wise product; ``W_xm`` ``(d, h)``, ``W_hm`` ``(h, h)``),
-then run the gates of their base cell with ``M_t`` in place of ``H_{t-1}``: their recurrent
-weights are named ``W_m*`` (``(h, h)``) instead of ``W_h*``. ``torch.nn`` has no such cells.
+The multiplicative cells (:data:`MULTIPLICATIVE`) run the gates of their base cell on
+:math:`M_t = (X_t W_{xm}) \odot (H_{t-1} W_{hm})` in place of :math:`H_{t-1}`.
+``torch.nn`` (:data:`TORCH_GATES`) stacks the gates per source, transposed (``weight_ih_l0``
+``(G * h, d)``), the LSTM's as i, f, g(=c), o and the GRU's as r, z, n(=h), with two biases of which
+only the sum matters (except the GRU candidate's ``bias_hh``, our ``b_hh``); :func:`to_torch` and
+:func:`from_torch` copy across.
 
-PyTorch's order (:data:`TORCH_GATES`): ``torch.nn`` stacks the gates in one matrix per source,
-transposed (``weight_ih_l0`` is ``(G * h, d)``), the LSTM's blocks in the order **i, f, g, o**
-(``g`` is our candidate ``c``), the GRU's **r, z, n** (``n`` is our candidate ``h``). It keeps two
-biases, ``bias_ih`` and ``bias_hh``; only their sum matters, except for the GRU's candidate, whose
-``bias_hh`` block sits inside the reset product (our ``b_hh``). Its states carry a leading layer
-axis, ``(num_layers, batch_size, h)``; here a state is ``(batch_size, h)``.
-:func:`to_torch` and :func:`from_torch` copy parameters across.
-
-Where things are (all importable from ``seqlib.cells``)
--------------------------------------------------------
-``seqlib.cells.equations``: the gate tables, the one initialisation and the equations in two layers;
-``seqlib.cells.layers``: the scratch layers over a sequence and the copies to and from ``torch.nn``.
-
-* the **element-wise part** of a step, from the gates' pre-activations
-  (:func:`rnn_pointwise`, :func:`lstm_pointwise`, :func:`gru_pointwise`): the equations, shared
-  with the fused speed forms, which compute the pre-activations with one matrix product;
-* the **step** (:func:`rnn_step`, :func:`lstm_step`, :func:`gru_step`, :func:`mlstm_step`,
-  :func:`mgru_step`): pre-activations gate by gate (the multiplicative ones after
-  :func:`multiplicative_state`), then the element-wise part;
-* the **layers** :class:`RNNScratch`, :class:`LSTMScratch`, :class:`GRUScratch`,
-  :class:`MLSTMScratch`, :class:`MGRUScratch`: the step looped over a sequence
-  (:data:`SCRATCH_LAYERS` by name).
-
-Per-step code checks nothing: the models built on these cells check their input once per call.
+``seqlib.cells.equations``: the tables, :func:`init_tensor` / :func:`init_params`, the element-wise
+part of a step (``*_pointwise``, shared with the fused forms) and the steps (``*_step``).
+``seqlib.cells.layers``: the steps looped over a sequence (:class:`RNNScratch`, ...,
+:data:`SCRATCH_LAYERS`) and the copies to and from ``torch.nn``. Nothing here checks per step.
 """
 
 from seqlib.cells.equations import (GATES, GRU_PARAM_NAMES, LSTM_PARAM_NAMES, LSTM_VARIANTS, MULTIPLICATIVE,

@@ -37,9 +37,7 @@ MULTIPLICATIVE = {
     "mlstm": "lstm",
     "mgru": "gru",
 }
-"""The multiplicative cells and the cell each one builds on: the same gates (:data:`GATES` of the
-base cell), with the intermediate state :math:`M_t` (:func:`multiplicative_state`) in place of
-:math:`H_{t-1}` inside the gates. Their parameters: ``W_xm``, ``W_hm``, then per gate ``W_x*``,
+"""The multiplicative cells and their base cell; parameters ``W_xm``, ``W_hm``, then per gate ``W_x*``,
 ``W_m*`` (from :math:`M_t`, ``(h, h)``) and ``b_*`` (and ``b_hh`` for the ``"mgru"``)."""
 
 
@@ -73,9 +71,6 @@ def param_shape(name: str, num_inputs: int, num_hiddens: int) -> tuple[int, ...]
             "W_m": (num_hiddens, num_hiddens)}.get(name[:3], (num_hiddens,))
 
 
-# ----------------------------------------------------------------------------------------
-# Initialisation: one function
-# ----------------------------------------------------------------------------------------
 
 def init_tensor(*shape: int, num_hiddens: int, bias: bool = False, init: str = "torch",
                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
@@ -103,9 +98,7 @@ def init_params(cell: str, num_inputs: int, num_hiddens: int, *, reset_after: bo
                 dtype: torch.dtype = torch.float32, device=None) -> dict[str, torch.Tensor]:
     """Random parameters ``{"W_xi": ..., "W_hi": ..., "b_i": ..., ...}`` of ``cell`` (see :func:`param_names`).
 
-    ``cell``: ``"rnn"``, ``"gru"`` (with ``b_hh`` when ``reset_after``), ``"lstm"``, an LSTM
-    variant, ``"mlstm"`` or ``"mgru"``; ``init`` as in :func:`init_tensor`, drawn in the order of
-    the names (:func:`param_shape` gives each shape).
+    ``cell`` as :func:`param_names` takes it; ``init`` as :func:`init_tensor`, drawn in the order of the names.
     """
     num_inputs = positive_int(num_inputs, "num_inputs")
     num_hiddens = positive_int(num_hiddens, "num_hiddens")
@@ -117,9 +110,6 @@ def init_params(cell: str, num_inputs: int, num_hiddens: int, *, reset_after: bo
     return params
 
 
-# ----------------------------------------------------------------------------------------
-# The equations: element-wise part of each step, from the gates' pre-activations
-# ----------------------------------------------------------------------------------------
 
 def rnn_pointwise(G):
     r""":math:`H_t = \tanh(G)`, with :math:`G = X_t W_{xh} + H_{t-1} W_{hh} + b_h`."""
@@ -189,16 +179,12 @@ def gru_pointwise(Gx, Gh, H, *, reset_after: bool = True, b_hh=None, W_hh=None):
     return Z * H + (1 - Z) * H_tilde
 
 
-# ----------------------------------------------------------------------------------------
-# Steps: pre-activations gate by gate, then the equations
-# ----------------------------------------------------------------------------------------
 
 def rnn_step(X, H, p):
     r"""One plain RNN step: :math:`H_t = \tanh(X_t W_{xh} + H_{t-1} W_{hh} + b_h)`, also the output.
 
     ``X``: ``(batch_size, num_inputs)``; ``H``: ``(batch_size, num_hiddens)``; ``p``: the parameters
-    by name (:data:`RNN_PARAM_NAMES`, from :func:`init_params`). Every step function of this module
-    takes its state this way and runs no input checks: a loop over time calls it at every step.
+    by name (:data:`RNN_PARAM_NAMES`, from :func:`init_params`), as every step function takes them.
     """
     return rnn_pointwise(X @ p["W_xh"] + H @ p["W_hh"] + p["b_h"])
 
@@ -233,17 +219,13 @@ def gru_step(X, H, p, reset_after: bool = True):
     return gru_pointwise(Gx, (H @ p["W_hr"], H @ p["W_hz"]), H, reset_after=False, W_hh=p["W_hh"])
 
 
-# ----------------------------------------------------------------------------------------
-# The multiplicative cells: the intermediate state M_t, then the gates of the base cell
-# ----------------------------------------------------------------------------------------
 
 def multiplicative_state(X, H, p):
     r"""The intermediate state of the multiplicative cells (Krause et al. 2016, after the
     multiplicative RNN of Sutskever et al. 2011): :math:`M_t = (X_t W_{xm}) \odot (H_{t-1} W_{hm})`.
 
-    Each input gets its own recurrent transition: the product makes the weights applied to
-    :math:`H_{t-1}` depend on :math:`X_t`. (Krause et al. write :math:`m_t = (W_{mx} x_t) \odot
-    (W_{mh} h_{t-1})` with weights on the left; here weights multiply from the right.)
+    Each input gets its own recurrent transition (the weights applied to :math:`H_{t-1}` depend on
+    :math:`X_t`); Krause et al. write the weights on the left.
     """
     return (X @ p["W_xm"]) * (H @ p["W_hm"])
 

@@ -11,17 +11,12 @@ from seqlib.cells.equations import (TORCH_GATES, gru_step, init_params, lstm_ste
                                     param_shape, rnn_step)
 from seqlib import validation
 
-# ----------------------------------------------------------------------------------------
-# Modules: the cells over a sequence
-# ----------------------------------------------------------------------------------------
-
 class _Scratch(nn.Module):
     """What the scratch layers share: named parameters, the loop over time, copies from torch.
 
-    ``forward(inputs, state=None)``: ``inputs`` ``(num_steps, batch_size, num_inputs)``, time-major as
-    ``nn.RNN``; ``state`` as :meth:`step` takes it, ``None`` for :meth:`begin_state`. Returns ``outputs``
-    ``(num_steps, batch_size, num_hiddens)`` (every ``H_t``) and the last state. A layer inside a
-    model: no input checks (the model checks its input once per call).
+    ``forward(inputs, state=None)``: ``inputs`` ``(num_steps, batch_size, num_inputs)`` (time-major,
+    as ``nn.RNN``), ``state`` as :meth:`step` takes it (``None``: :meth:`begin_state`); returns every
+    ``H_t``, ``(num_steps, batch_size, num_hiddens)``, and the last state. No input checks.
     """
 
     kind = ""
@@ -54,10 +49,9 @@ class _Scratch(nn.Module):
     @classmethod
     def from_torch(cls, module: nn.Module):
         """A scratch layer holding a copy of a one-layer ``torch.nn`` module's parameters."""
+        kind, got = cls.kind.upper(), type(module).__name__
         if _torch_kind(module) != cls.kind:
-            kind = cls.kind.upper()
-            raise TypeError(f"{cls.__name__}.from_torch needs an nn.{kind} or nn.{kind}Cell, "
-                            f"got {type(module).__name__}")
+            raise TypeError(f"{cls.__name__}.from_torch needs an nn.{kind} or nn.{kind}Cell, got {got}")
         params = from_torch(module)
         W_x = next(iter(params.values()))
         return cls(*W_x.shape, dtype=W_x.dtype).load_params(params)
@@ -70,16 +64,9 @@ class _Scratch(nn.Module):
     @torch.no_grad()
     def load_params(self, params: Mapping) -> "_Scratch":
         """Copy values (tensors or NumPy arrays, same shapes) into this module's parameters; return self."""
-        missing = [n for n in self.names if n not in params]
-        if missing:
-            raise ValueError(f"{type(self).__name__}.load_params: missing {', '.join(missing)}")
-        for n in self.names:
-            target = getattr(self, n)
-            value = torch.as_tensor(params[n], dtype=target.dtype)
-            if value.shape != target.shape:
-                raise ValueError(f"{type(self).__name__}.load_params: {n} has shape {tuple(value.shape)}, "
-                                 f"this module needs {tuple(target.shape)}")
-            target.copy_(value)
+        shapes = {n: tuple(getattr(self, n).shape) for n in self.names}
+        for n, value in _params_like(params, shapes, getattr(self, self.names[0])).items():
+            getattr(self, n).copy_(value)
         return self
 
     def extra_repr(self) -> str:
@@ -153,10 +140,6 @@ SCRATCH_LAYERS = {"rnn": RNNScratch, "lstm": LSTMScratch, "gru": GRUScratch, "ml
 """The scratch layer of each cell by name; the LSTMs (``"lstm"``, ``"mlstm"``) carry ``(H, C)``."""
 
 
-# ----------------------------------------------------------------------------------------
-# Copying parameters to and from torch.nn
-# ----------------------------------------------------------------------------------------
-
 _TORCH_CLASSES = {"rnn": (nn.RNN, nn.RNNCell), "lstm": (nn.LSTM, nn.LSTMCell), "gru": (nn.GRU, nn.GRUCell)}
 
 
@@ -186,33 +169,22 @@ def _torch_tensors(module):
     else:
         suffix = ""
     if not module.bias:
-        problems.append(f"bias=False (create the nn.{name} with bias=True)")
+        problems.append("bias=False")
     if problems:
-        raise ValueError(f"only a one-layer, one-direction nn.{name} with biases maps onto the scratch cell; "
-                         f"this one has {', '.join(problems)}")
+        raise ValueError(f"only a one-layer, one-direction nn.{name} with biases has a scratch cell, not {problems}")
     return kind, tuple(getattr(module, f"{n}{suffix}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
 
-def _params_for(module_tensors, kind: str, params) -> dict:
-    """``params`` as tensors of the torch module's dtype and device, each checked against its sizes."""
-    W_ih, W_hh = module_tensors[:2]
+def _params_like(params, shapes: dict, like: torch.Tensor, hint: str = "") -> dict:
+    """``params`` (a dict of tensors or arrays) as tensors of ``like``'s dtype and device, with the names and
+    shapes of ``shapes``; ``hint`` ends the messages."""
     if not isinstance(params, Mapping):
-        raise validation.ArgumentTypeError(f"params must be a dict of tensors (seqlib.cells.init_params), "
-                                           f"got {type(params).__name__}")
-    if kind == "gru" and "b_hh" not in params:
-        raise ValueError("to_torch: params has no 'b_hh': these are reset_after=False (D2L-style) GRU "
-                         "parameters, which nn.GRU cannot represent exactly (it applies the reset gate after "
-                         "the recurrent product). Use init_params('gru', ..., reset_after=True).")
-    names = param_names(kind)
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ValueError(f"params is missing {', '.join(missing)} (it needs {', '.join(names)})")
-    p = {n: torch.as_tensor(params[n]).to(dtype=W_ih.dtype, device=W_ih.device) for n in names}
-    for n in names:
-        if tuple(p[n].shape) != param_shape(n, W_ih.shape[1], W_hh.shape[1]):
-            raise ValueError(f"params[{n!r}] has shape {tuple(p[n].shape)}, but the torch module has "
-                             f"input_size={W_ih.shape[1]}, hidden_size={W_hh.shape[1]}; create the module "
-                             f"with the sizes of the parameters")
+        raise validation.ArgumentTypeError(f"params must be a dict of tensors by name, got {type(params).__name__}")
+    if missing := [n for n in shapes if n not in params]:
+        raise ValueError(f"params is missing {', '.join(missing)} (it needs {', '.join(shapes)}){hint}")
+    p = {n: torch.as_tensor(params[n]).to(dtype=like.dtype, device=like.device) for n in shapes}
+    if wrong := [n for n, shape in shapes.items() if p[n].shape != shape]:
+        raise ValueError(f"params[{wrong[0]!r}] has shape {tuple(p[wrong[0]].shape)}, needs {shapes[wrong[0]]}{hint}")
     return p
 
 
@@ -221,13 +193,15 @@ def to_torch(params: Mapping, module: nn.Module) -> nn.Module:
     """Copy parameters (tensors or NumPy arrays, the layout of this module) into a ``torch.nn`` module.
 
     ``module``: a one-layer ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` or an ``nn.RNNCell`` /
-    ``nn.LSTMCell`` / ``nn.GRUCell``. The gates are stacked in PyTorch's order
-    (:data:`TORCH_GATES`) and transposed; each gate's bias goes to ``bias_ih`` and ``bias_hh``
-    is zero, except for the GRU's candidate block, which gets ``b_hh``. Parameters of the
-    ``reset_after=False`` GRU (no ``b_hh``) have no exact ``nn.GRU`` equivalent. Returns ``module``.
+    ``nn.LSTMCell`` / ``nn.GRUCell``. The gates are stacked in PyTorch's order (:data:`TORCH_GATES`)
+    and transposed; each gate's bias goes to ``bias_ih``, ``bias_hh`` is zero except for the GRU's
+    candidate block, ``b_hh`` (so the ``reset_after=False`` GRU has no ``nn.GRU``). Returns ``module``.
     """
     kind, (W_ih, W_hh, b_ih, b_hh) = _torch_tensors(module)
-    p = _params_for((W_ih, W_hh), kind, params)
+    d, h = W_ih.shape[1], W_hh.shape[1]
+    hint = f"; the torch module has input_size={d}, hidden_size={h}" + (
+        " (and nn.GRU cannot represent exactly D2L's reset_after=False GRU, without b_hh)" if kind == "gru" else "")
+    p = _params_like(params, {n: param_shape(n, d, h) for n in param_names(kind)}, W_ih, hint)
     order = TORCH_GATES[kind]
     W_ih.copy_(torch.cat([p[f"W_x{g}"].T for g in order]))
     W_hh.copy_(torch.cat([p[f"W_h{g}"].T for g in order]))
