@@ -19,7 +19,7 @@ generation is :func:`seqlib.decoding.generate`.
 :func:`lm_loss`             the cross-entropy of those logits against ``Y``
 :func:`fit_options`         Adam, a cosine schedule, clipping, the state carried or reset, validation
 :func:`perplexity`          held-out perplexity of a token stream, deterministic
-:func:`top_k_accuracy`      next-token accuracy of the same predictions
+:func:`predictions`         the same predictions, for :func:`seqlib.decoding.top_k_accuracy`
 ==========================  ===================================================================
 """
 
@@ -33,7 +33,7 @@ from seqlib.plots import LivePlot
 from seqlib.training import trainable_parameters
 from seqlib.validation import number_in_range, one_of, positive_int, sequence
 
-__all__ = ["lm_loss", "fit_options", "perplexity", "top_k_accuracy"]
+__all__ = ["lm_loss", "fit_options", "perplexity", "predictions"]
 
 
 def lm_loss(Y_hat: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
@@ -42,11 +42,13 @@ def lm_loss(Y_hat: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return nn.functional.cross_entropy(Y_hat, Y.T.reshape(-1).long())
 
 
-def _rows(net, corpus, batch_size, num_steps, device):
-    """Read a token stream as ``batch_size`` contiguous rows, ``num_steps`` at a time, state carried.
+def predictions(net, corpus, batch_size: int = 8, num_steps: int = 256, device=None):
+    """The model's next-token logits over a token stream, read as :func:`perplexity` reads it.
 
-    Yields ``(logits, Y)``: the time-major logits ``(num_steps * batch_size, vocab_size)`` and the
-    targets in the same order.
+    The stream is cut into ``batch_size`` contiguous rows (no random offset), read ``num_steps`` at
+    a time with the state carried. Yields ``(logits, targets)``: the time-major logits
+    ``(num_steps * batch_size, vocab_size)`` and the targets in the same order, what
+    :func:`seqlib.decoding.top_k_accuracy` scores (as it scores :meth:`seqlib.ngram.NgramLM.predictions`).
     """
     positive_int(batch_size, "batch_size", hint="(rows read in parallel)")
     positive_int(num_steps, "num_steps", hint="(tokens read per call)")
@@ -57,6 +59,11 @@ def _rows(net, corpus, batch_size, num_steps, device):
         raise ValueError(f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} rows of 2+")
     if device is None:
         device = next(iter(trainable_parameters(net))).device
+    return _rows(net, corpus, row_len, batch_size, num_steps, device)
+
+
+@torch.no_grad()
+def _rows(net, corpus, row_len, batch_size, num_steps, device):
     Xs = corpus[: batch_size * row_len].reshape(batch_size, row_len)
     Ys = corpus[1: batch_size * row_len + 1].reshape(batch_size, row_len)
     was_training = getattr(net, "training", False)
@@ -74,7 +81,7 @@ def _rows(net, corpus, batch_size, num_steps, device):
 @torch.no_grad()
 def _mean_nll(net, corpus, batch_size, num_steps, device) -> float:
     total, count = 0.0, 0
-    for y_hat, y in _rows(net, corpus, batch_size, num_steps, device):
+    for y_hat, y in predictions(net, corpus, batch_size, num_steps, device):
         total += float(nn.functional.cross_entropy(y_hat, y, reduction="sum"))
         count += y.numel()
     return total / count
@@ -90,26 +97,6 @@ def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=No
     A diverged model scores ``inf``.
     """
     return _exp(_mean_nll(net, corpus, batch_size, num_steps, device))
-
-
-@torch.no_grad()
-def top_k_accuracy(net, corpus, ks=(1, 5), batch_size: int = 8, num_steps: int = 256, device=None) -> dict:
-    """Next-token accuracy of ``net`` on a token stream: ``{k: share of tokens among its k best guesses}``.
-
-    The stream is read exactly as :func:`perplexity` reads it (contiguous rows, state carried),
-    so both numbers describe the same predictions. A token counts as guessed at ``k`` when it is
-    among the ``k`` largest logits (ties broken by ``torch.topk``; every token when ``k`` is at least the
-    vocabulary size). ``<unk>`` is a token like any other.
-    """
-    sequence(ks, "ks", non_empty=True, what="the numbers of guesses to score, e.g. ks=(1, 5)")
-    ks = sorted({positive_int(k, "ks", hint="(how many guesses count, e.g. ks=(1, 5))") for k in ks})
-    hits, count = dict.fromkeys(ks, 0), 0
-    for y_hat, y in _rows(net, corpus, batch_size, num_steps, device):
-        top = torch.topk(y_hat, min(ks[-1], y_hat.shape[-1]), dim=-1).indices == y[:, None]
-        for k in ks:
-            hits[k] += int(top[:, :k].any(dim=1).sum())
-        count += y.numel()
-    return {k: hits[k] / count for k in ks}
 
 
 def _optimizer(name, params, lr, weight_decay):

@@ -167,17 +167,17 @@ class SeqDataLoader:
                 f"num_steps={self.num_steps}, {kind}{per_epoch})")
 
 
-def minibatch_layout(num_tokens: int, batch_size: int, num_steps: int, use_random_iter: bool,
+def minibatch_layout(corpus_length: int, batch_size: int, num_steps: int, use_random_iter: bool,
                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Where each position of a corpus of ``num_tokens`` tokens goes, for the sampling figure.
+    """Where each position of a corpus of ``corpus_length`` tokens goes, for the sampling figure.
 
-    Runs the real iterator on the corpus ``0, 1, ..., num_tokens - 1`` and returns two integer
-    arrays of length ``num_tokens``: the minibatch and the row each position is an *input* of
+    Runs the real iterator on the corpus ``0, 1, ..., corpus_length - 1`` and returns two integer
+    arrays of length ``corpus_length``: the minibatch and the row each position is an *input* of
     (``-1`` where a position is not used as an input).
     """
-    corpus = torch.arange(positive_int(num_tokens, "num_tokens"))
+    corpus = torch.arange(positive_int(corpus_length, "corpus_length"))
     fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
-    batch, row = np.full(num_tokens, -1), np.full(num_tokens, -1)
+    batch, row = np.full(corpus_length, -1), np.full(corpus_length, -1)
     for k, (X, _) in enumerate(fn(corpus, batch_size, num_steps, rng=random.Random(non_negative_int(seed, "seed")))):
         for r, positions in enumerate(X.tolist()):
             batch[positions] = k

@@ -388,8 +388,8 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=5, seed=0), corpus="seq", batch_size="size",
          num_steps="size")
     spec("partitioning.minibatch_layout", partitioning.minibatch_layout,
-         lambda: dict(num_tokens=50, batch_size=2, num_steps=5, use_random_iter=True, seed=0),
-         num_tokens="size", batch_size="size", num_steps="size", seed="count")
+         lambda: dict(corpus_length=50, batch_size=2, num_steps=5, use_random_iter=True, seed=0),
+         corpus_length="size", batch_size="size", num_steps="size", seed="count")
 
     # seqlib.timeseries
     spec("timeseries.sine_waves", timeseries.sine_waves,
@@ -633,8 +633,8 @@ def _register_day06_lab_specs():
     """Day 6's lab (issue 14): next-token accuracy, rounds of a long corpus, a vocabulary read back."""
     lm_train, partitioning, text, lm = (_module(f"seqlib.{m}") for m in ("lm_train", "partitioning", "text", "lm"))
     corpus = lambda: [i % 5 for i in range(200)]
-    spec("lm_train.top_k_accuracy", lambda **kw: lm_train.top_k_accuracy(lm.RNNLMFast(5, 4, "gru"), **kw),
-         lambda: dict(corpus=corpus(), ks=[1, 2], batch_size=2, num_steps=8), corpus="seq", ks="seq",
+    spec("lm_train.predictions", lambda **kw: list(lm_train.predictions(lm.RNNLMFast(5, 4, "gru"), **kw)),
+         lambda: dict(corpus=corpus(), batch_size=2, num_steps=8), corpus="seq",
          batch_size="size", num_steps="size")
     spec("partitioning.SeqDataLoader.updates_per_epoch", lambda **kw: list(partitioning.SeqDataLoader(**kw)),
          lambda: dict(corpus=corpus(), batch_size=2, num_steps=5, seed=0, updates_per_epoch=30), corpus="seq",

@@ -10,7 +10,8 @@ import torch
 
 from seqlib.lm import RNNLMFast
 from seqlib.history import History
-from seqlib.lm_train import fit_options, lm_loss, perplexity, top_k_accuracy
+from seqlib.decoding import top_k_accuracy
+from seqlib.lm_train import fit_options, lm_loss, perplexity, predictions
 from seqlib.partitioning import SeqDataLoader
 from seqlib.training import fit
 
@@ -145,11 +146,11 @@ def test_perplexity_does_not_depend_on_the_chunk_length_and_matches_the_definiti
         perplexity(net, corpus[:3], batch_size=8)
 
 
-def test_top_k_accuracy_matches_a_brute_force_count_of_the_same_predictions():
+def test_top_k_accuracy_of_predictions_matches_a_brute_force_count():
     torch.manual_seed(1)
     net = RNNLMFast(9, 8, "gru")
     corpus = torch.randint(0, 9, (121,))
-    acc = top_k_accuracy(net, corpus, ks=(5, 1, 9), batch_size=1, num_steps=13)
+    acc = top_k_accuracy(predictions(net, corpus, batch_size=1, num_steps=13), ks=(5, 1, 9))
     net.eval()
     with torch.no_grad():
         y_hat, _ = net(corpus[None, :-1], net.begin_state(1))
@@ -159,16 +160,13 @@ def test_top_k_accuracy_matches_a_brute_force_count_of_the_same_predictions():
         assert acc[k] == pytest.approx(float((rank < k).float().mean()))
     assert acc[9] == 1.0  # every token is among all 9 guesses
     # the same rows and state as perplexity: chunking does not change anything
-    assert top_k_accuracy(net, corpus, ks=(1,), batch_size=1, num_steps=1000)[1] == acc[1]
+    assert top_k_accuracy(predictions(net, corpus, batch_size=1, num_steps=1000), ks=(1,))[1] == acc[1]
 
 
-def test_top_k_accuracy_rejects_bad_ks():
+def test_predictions_refuse_a_corpus_too_short_at_the_call():
     net = RNNLMFast(4, 3, "rnn")
-    assert top_k_accuracy(net, torch.arange(4).repeat(5), ks=(1, 5))[5] == 1.0  # k >= vocab_size: every token
-    with pytest.raises(ValueError, match="ks"):
-        top_k_accuracy(net, torch.arange(4).repeat(5), ks=())
-    with pytest.raises((ValueError, TypeError), match="ks"):
-        top_k_accuracy(net, torch.arange(4).repeat(5), ks=(0,))
+    with pytest.raises(ValueError, match="too short"):
+        predictions(net, torch.arange(4), batch_size=8)  # refused when called, not when first read
 
 
 def test_fit_options_record_history_and_learn():

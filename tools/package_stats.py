@@ -11,9 +11,9 @@ How it counts (an AST pass over every module of ``seqlib``):
 - **checks**: executable lines that only check input:
   an ``if`` whose body ends in ``raise`` (the whole ``if``, its test and its body), a bare
   ``raise`` outside such an ``if`` (an error raised by a boundary), an ``assert``, a statement that
-  is only a call of a ``seqlib.validation`` function or of a function whose name starts with
-  ``_check``/``check_`` (outside ``seqlib.checks``, where checking is the job), and the bodies of
-  functions whose names start with ``_check``.
+  calls a ``seqlib.validation`` function or a function whose name starts with ``_check``/``check_``
+  anywhere in it (``x = f(positive_int(n, "n"))`` counts as a check line; outside ``seqlib.checks``,
+  where checking is the job), and the bodies of functions whose names start with ``_check``.
 - **lesson modules**: the modules that hold what a lab teaches (cells, models, training, data
   pipelines for the models); the page helpers, data fetching, command lines, checkpoints and the
   exercise checks are boundaries or plumbing and are listed apart.
@@ -51,15 +51,22 @@ def _span(node: ast.AST) -> set[int]:
     return set(range(node.lineno, node.end_lineno + 1))
 
 
+_COMPOUND = (ast.If, ast.For, ast.While, ast.With, ast.Try, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _is_check_call(stmt: ast.stmt, validation_names: set[str]) -> bool:
-    value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
-    if not isinstance(value, ast.Call):
+    """A simple statement that calls a validation helper anywhere in it."""
+    if isinstance(stmt, _COMPOUND):
         return False
-    f = value.func
-    name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
-    owner = f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else ""
-    return (owner == "validation" or name in validation_names or name.startswith("_check")
-            or name.startswith("check_"))
+    for node in ast.walk(stmt):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        owner = f.value.id if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else ""
+        if owner == "validation" or name in validation_names or name.startswith(("_check", "check_")):
+            return True
+    return False
 
 
 def module_stats(path: Path) -> dict:
