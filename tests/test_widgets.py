@@ -73,8 +73,6 @@ def test_slider_plot_rejects_bad_slider_specs(spec, message):
 
 
 def test_slider_plot_needs_a_function_and_a_slider():
-    with pytest.raises(TypeError, match="function"):
-        slider_plot(None, a=(0, 1, 1, 0))
     with pytest.raises(ValueError, match="at least one slider"):
         slider_plot(lambda: None)
 
@@ -140,10 +138,6 @@ def test_text_view_degrades_to_the_static_view_and_a_note(monkeypatch, capsys):
 
 
 def test_text_view_rejects_bad_arguments():
-    with pytest.raises(TypeError, match="render must be a function"):
-        text_view(None, "abc")
-    with pytest.raises(TypeError, match="text must be a string"):
-        text_view(lambda s: None, 42)
     with pytest.raises(ValueError, match="non-empty"):
         text_view(lambda s, t: None, "  ", step=True)
 
@@ -192,10 +186,6 @@ def test_generator_view_escapes_the_text_and_degrades_without_ipywidgets(monkeyp
 
 
 def test_generator_view_rejects_bad_arguments():
-    with pytest.raises(TypeError, match="generate must be a function"):
-        generator_view("x", "ROMEO:")
-    with pytest.raises(TypeError, match="prompt must be a string"):
-        generator_view(lambda **k: "", None)
     with pytest.raises(ValueError, match="strategies"):
         generator_view(lambda **k: "", "a", strategies=())
     with pytest.raises(ValueError, match="slider 'top_k'"):
