@@ -123,6 +123,8 @@ class Tagger(nn.Module):
         for name in ("vocab_size", "num_tags", "embed_size", "num_hiddens", "num_layers", "char_embed_size",
                      "char_filters") + (("char_vocab_size",) if char_vocab_size is not None else ()):
             validation.positive_int(locals()[name], name)
+        if vocab_size < 2:
+            raise ValueError(f"vocab_size must be at least 2 (<unk> and <pad>), got {vocab_size}; pass len(words)")
         validation.number_in_range(dropout, "dropout", 0, 1, high_open=True)
         self.word_dropout = validation.probability(word_dropout, "word_dropout")
         self.embedding = init_embedding(nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX), 0.1)
