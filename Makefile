@@ -13,7 +13,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 help:
 	@echo "make book       execute every lab (full mode) and render _build/html"
 	@echo "make test       unit tests, labs under nbval (smoke mode), smoke book build, browser check"
-	@echo "make normalize  strip notebook outputs except the # NBVAL_CHECK_OUTPUT cells"
+	@echo "make normalize  strip notebook outputs except the cells tagged nbval-check-output"
 	@echo "make refresh    re-execute labs (smoke mode) and refresh the checked reference outputs"
 	@echo "make bench      training-throughput benchmark"
 	@echo "make calibrate  how many minutes one reference unit (a lab's cost) takes on this machine"
