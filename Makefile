@@ -8,13 +8,14 @@ STAMP  := $(VENV)/.installed
 # make test runs its test files side by side, one worker per core (a lab's cells stay together)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: book smoke-book test unit normalize refresh bench calibrate browser clean help
+.PHONY: book smoke-book test unit normalize refresh editions bench calibrate browser clean help
 
 help:
 	@echo "make book       execute every lab (full mode) and render _build/html"
 	@echo "make test       unit tests, labs under nbval (smoke mode), smoke book build, browser check"
 	@echo "make normalize  strip notebook outputs except the cells tagged nbval-check-output"
 	@echo "make refresh    re-execute labs (smoke mode) and refresh the checked reference outputs"
+	@echo "make editions   write the students' editions (editions/student/) from the labs"
 	@echo "make bench      training-throughput benchmark"
 	@echo "make calibrate  how many minutes one reference unit (a lab's cost) takes on this machine"
 
@@ -46,6 +47,9 @@ normalize: $(STAMP)
 
 refresh: $(STAMP)
 	$(VPY) tools/normalize.py --refresh
+
+editions: $(STAMP)
+	$(VPY) tools/editions.py
 
 bench: $(STAMP)
 	$(VPY) -m tools.bench
