@@ -152,11 +152,10 @@ def test_every_named_test_exists():
     assert not missing, missing
 
 
-# "`dates.generate` accepts dates outside 1950-2049 and writes them with two-digit years that read back as another
-# century" (2050 is in test_dates.py; here 1949 and the window's edges)
+# "`dates.generate` accepts dates outside 1950-2049 and writes them with two-digit years that read back as another century"
 def test_a_date_before_1950_is_refused_and_the_edges_read_back_in_their_century():
     with pytest.raises(ValueError, match="1950-01-01 .. 2049-12-31"):
-        dates.make_examples([datetime.date(1949, 12, 31)])  # "49" would read back as 2049
+        dates.make_examples([datetime.date(1949, 12, 31)])  # "49" would read back as 2049 (2050: test_dates.py)
     edges = [datetime.date(1950, 1, 1), datetime.date(2049, 12, 31)]
     for e in dates.make_examples(edges, seed=0):
         assert e.iso in ("1950-01-01", "2049-12-31") and dates.parse_date(e.text, e.locale, e.pattern) == e.iso, e
