@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # make test runs its test files side by side, one worker per core (a lab's cells stay together)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: book smoke-book test unit normalize refresh editions grade bench calibrate browser clean help
+.PHONY: book smoke-book test unit normalize refresh editions grade wheel-check bench calibrate browser clean help
 
 help:
 	@echo "make book       execute every lab (full mode) and render _build/html"
@@ -17,6 +17,7 @@ help:
 	@echo "make refresh    re-execute labs (smoke mode) and refresh the checked reference outputs"
 	@echo "make editions   write the students' editions (editions/student/) from the labs"
 	@echo "make grade SUBMISSIONS=folder   grade students' notebooks with the labs' checks (grades/)"
+	@echo "make wheel-check  every lab from seqlib's wheel alone, outside the repository (CI runs it)"
 	@echo "make bench      training-throughput benchmark"
 	@echo "make calibrate  how many minutes one reference unit (a lab's cost) takes on this machine"
 
@@ -55,6 +56,9 @@ editions: $(STAMP)
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=folder-of-notebooks [JOBS=2]"; exit 2)
 	$(VPY) tools/grade.py "$(SUBMISSIONS)" --out grades --jobs $(JOBS)
+
+wheel-check: $(STAMP)
+	$(VPY) tools/wheel_check.py --jobs $(JOBS)
 
 bench: $(STAMP)
 	$(VPY) -m tools.bench
