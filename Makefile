@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # make test runs its test files side by side, one worker per core (a lab's cells stay together)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: book smoke-book test unit normalize refresh editions grade wheel-check bench calibrate browser clean help
+.PHONY: book smoke-book test unit normalize refresh editions grade wheel-check compare-results bench calibrate browser clean help
 
 help:
 	@echo "make book       execute every lab (full mode) and render _build/html"
@@ -18,6 +18,7 @@ help:
 	@echo "make editions   write the students' editions (editions/student/) from the labs"
 	@echo "make grade SUBMISSIONS=folder   grade students' notebooks with the labs' checks (grades/)"
 	@echo "make wheel-check  every lab from seqlib's wheel alone, outside the repository (CI runs it)"
+	@echo "make compare-results REFERENCE=file-or-url   which of your results moved beyond their seed spread"
 	@echo "make bench      training-throughput benchmark"
 	@echo "make calibrate  how many minutes one reference unit (a lab's cost) takes on this machine"
 
@@ -59,6 +60,10 @@ grade: $(STAMP)
 
 wheel-check: $(STAMP)
 	$(VPY) tools/wheel_check.py --jobs $(JOBS)
+
+compare-results: $(STAMP)
+	@test -n "$(REFERENCE)" || (echo "usage: make compare-results REFERENCE=the book's results.json (file or URL)"; exit 2)
+	$(VPY) tools/compare_results.py _build/results.json "$(REFERENCE)"
 
 bench: $(STAMP)
 	$(VPY) -m tools.bench

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -188,3 +189,11 @@ def test_docstrings_use_one_math_style():
                 if re.search(r"\$[^$\s][^$]*\$", doc.replace("$SEQLIB", "")):
                     offenders.append(f"{path.relative_to(ROOT)}:{getattr(node, 'name', '<module>')}")
     assert not offenders, f"docstrings with $...$ math (use :math:`...` or .. math::): {offenders}"
+
+
+def test_the_instructors_page_lists_every_data_file_for_offline_use():
+    from seqlib.data import REGISTRY
+
+    page = (ROOT / "book" / "instructors.md").read_text()
+    missing = [ds.file for ds in REGISTRY.values() if Path(ds.file).name not in page]
+    assert not missing, f"book/instructors.md does not list {missing} for offline use"

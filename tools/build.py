@@ -269,6 +269,7 @@ def main(argv=None) -> int:
     if html.exists():
         timings = {n: {k: e.get(k) for k in ("status", "seconds", "units", "budget", "cached", "hangs")}
                    for n, e in entries.items()}
+        shutil.copy2(out / "results.json", html / "results.json")   # instructors compare theirs with it
         (html / "timings.json").write_text(json.dumps(
             {"mode": mode, "machine": machine, "reference_seconds": ref, "execution": wall, "labs": timings},
             indent=2))
