@@ -62,9 +62,10 @@ class TaggedDataset(PaddedDataset):
     def __init__(self, sentences, words: Vocab, chars: Vocab | None = None):
         if not isinstance(words, Vocab) or (chars is not None and not isinstance(chars, Vocab)):
             raise validation.ArgumentTypeError("words (and chars, if given) must be seqlib.text.Vocab objects")
+        sentences = check_sentences(sentences)
         self.chars, self.spelled = chars, {}              # each form's character ids, encoded once
         super().__init__(((torch.tensor(words[list(w)], dtype=torch.long), list(w), torch.tensor(tag_ids(t)))
-                          for w, t in check_sentences(sentences)), pad_values=(PAD_IDX, None, PAD_TAG))
+                          for w, t in sentences), pad_values=(PAD_IDX, None, PAD_TAG))
 
     def collate(self, batch):
         """``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form once (no ``chars``: a placeholder)."""
