@@ -139,6 +139,26 @@ def test_lab_figures_fit_the_column(lab):
     assert "use_course_style()" in code, f"{lab.name} does not call seqlib.page.use_course_style()"
 
 
+CODE_WIDTH = 85  # characters: the widest code line the book's column shows without scrolling
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_visible_code_fits_the_column(lab):
+    """No code cell a reader sees scrolls sideways: every line of a visible code cell (all but
+    ``remove-cell``/``remove-input``; ``hide-input``/``hide-cell`` open on a click) fits the column."""
+    nb = nbformat.read(lab, as_version=4)
+    too_long = []
+    for c in nb.cells:
+        if c.cell_type != "code" or {"remove-cell", "remove-input"} & set(c.metadata.get("tags", [])):
+            continue
+        first = c.source.splitlines()[0] if c.source else ""
+        too_long += [f"cell {first!r}: {len(line)} characters: {line!r}"
+                     for line in c.source.splitlines() if len(line) > CODE_WIDTH]
+    assert not too_long, (f"{lab.name}: visible code lines longer than {CODE_WIDTH} characters "
+                          "(rewrap them: break argument lists, split strings, comments above the line):\n"
+                          + "\n".join(too_long))
+
+
 def _modules():
     """Every module of seqlib, dotted (``seqlib.cells``, ``seqlib.checks.day02``), private ones excluded."""
     package = ROOT / "seqlib"
