@@ -217,3 +217,49 @@ def test_the_instructors_page_lists_every_data_file_for_offline_use():
     page = (ROOT / "book" / "instructors.md").read_text()
     missing = [ds.file for ds in REGISTRY.values() if Path(ds.file).name not in page]
     assert not missing, f"book/instructors.md does not list {missing} for offline use"
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds at its top level, names it reads that it does not bind itself)."""
+    import ast
+
+    lines = [ln[:len(ln) - len(ln.lstrip())] + "pass" if ln.lstrip().startswith(("%", "!")) else ln
+             for ln in source.splitlines()]                      # IPython magics: a statement, no names
+    tree = ast.parse("\n".join(lines))
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    stored |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
+               for a in [*n.posonlyargs, *n.args, *n.kwonlyargs, n.vararg, n.kwarg] if a}
+    stored |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    top = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            top |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            top |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return top, reads - stored
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_no_visible_cell_uses_what_only_a_removed_cell_defines(lab):
+    """A reader (and a student who reruns a cell) must see where every name comes from: a name that a
+    shown cell uses is never defined only in a cell the page removes (remove-cell, remove-input)."""
+    removed_only: dict[str, int] = {}
+    shown: set[str] = set()
+    problems = []
+    for i, cell in enumerate(nbformat.read(lab, as_version=4).cells):
+        if cell.cell_type != "code":
+            continue
+        tags = set(cell.metadata.get("tags", []))
+        defined, reads = _names(cell.source)
+        removed = bool(tags & {"remove-cell", "remove-input"})
+        if not removed:
+            problems += [f"cell {i} uses {n!r} from removed cell {removed_only[n]}" for n in reads if n in removed_only]
+        for name in defined:
+            if removed and name not in shown:
+                removed_only.setdefault(name, i)
+            elif not removed:
+                shown.add(name)
+                removed_only.pop(name, None)
+    assert not problems, f"{lab.name}: {problems}"
