@@ -50,7 +50,9 @@ def test_lab_starts_with_title_install_and_parameters_cells(lab):
     assert "import seqlib" in install.source and "except ImportError" in install.source
     assert "remove-cell" in install.metadata.get("tags", [])
     assert "parameters" in params.metadata.get("tags", [])
-    assert 'os.environ.get("SEQLIB_SMOKE"' in params.source
+    assert "SMOKE" not in params.source, "the parameters cell shows the lab's own sizes; smoke sizes go below it"
+    smoke = code[2]
+    assert 'os.environ.get("SEQLIB_SMOKE"' in smoke.source and "remove-cell" in smoke.metadata.get("tags", [])
     assert nb.metadata.kernelspec.name == "python3"
 
 
