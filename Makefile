@@ -40,7 +40,7 @@ browser:
 
 test: $(STAMP) browser
 	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
-	    --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300 tests labs
+	    --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300 --durations=15 tests labs
 
 unit: $(STAMP)
 	SEQLIB_SMOKE=1 $(VPY) -m pytest tests -m "not book and not browser"
