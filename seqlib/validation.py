@@ -24,6 +24,8 @@ ends with ``hint`` (how to fix it), so that a call site is one line.
 ``state(value, name, ("H", "C"), shape=...)``    a recurrent state: the tuple of tensors a model carries
 ``float_array(value, name, ndim=...)``            an array (tensor, NumPy, lists) as NumPy floats
 ``same_length(a, b, names)``                     two sequences that go one for one (outputs and targets)
+``index(value, name, size)``                     an integer in ``[0, size)`` (a token or tag index)
+``require(ok, message, error=ValueError)``       any other boundary condition, in one line
 ===============================================  ==============================================
 
 Shapes are in the lesson's notation: ``tensor(X, "X", shape=("batch_size", "num_steps"),
@@ -40,7 +42,7 @@ import torch
 
 __all__ = ["ArgumentTypeError", "float_array", "positive_int", "non_negative_int", "finite_number", "number_in_range",
            "probability", "one_of", "function", "loader", "sequence", "tensor", "token_ids", "lengths", "state",
-           "same_length"]
+           "same_length", "index", "require"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -172,6 +174,18 @@ def same_length(a, b, names: str, *, hint: str = "") -> None:
     """A ``ValueError`` unless ``len(a) == len(b)``; ``names`` says which, e.g. ``"outputs and targets"``."""
     if len(a) != len(b):
         raise ValueError(f"{names} must go one for one, got {len(a)} and {len(b)}{_hint(hint)}")
+
+
+def index(value, name: str, size: int, *, hint: str = "") -> int:
+    """``value`` as an ``int`` if it is an integer in ``[0, size)``: an index of a vocabulary or tag set."""
+    return int(number_in_range(non_negative_int(value, name, hint=hint), name, 0, size - 1, hint=hint))
+
+
+def require(ok, message: str, error: type = ValueError) -> None:
+    """Raise ``error(message)`` unless ``ok``: a boundary's condition that no helper above covers
+    (``error=TypeError`` raises an ``ArgumentTypeError``, a wrong kind of value)."""
+    if not ok:
+        raise (ArgumentTypeError if error is TypeError else error)(message)
 
 
 _DTYPE_FAMILIES = {
