@@ -65,9 +65,7 @@ def to_bits(nats: float) -> float:
 def _as_tokens(tokens, vocab_size: int, name: str = "tokens") -> np.ndarray:
     """``tokens`` (a list, array or tensor of token indices) as a 1-d ``int64`` array, checked."""
     hint = "encode the text first: vocab[list(text)]"
-    try:
-        if tokens is None or isinstance(tokens, (str, bytes)):
-            raise TypeError
+    try:  # None or a string: an object or text array, which torch refuses
         array = np.asarray(tokens.detach().cpu() if isinstance(tokens, torch.Tensor) else tokens)
         ids = torch.as_tensor(array if array.size else array.astype(np.int64))
     except (TypeError, ValueError, RuntimeError):
@@ -114,19 +112,16 @@ class NgramLM:
     def __init__(self, order: int, vocab_size: int, smoothing: str = "kn", *, k: float = 1.0):
         self.order = validation.positive_int(order, "order", hint="(n of the n-grams: 1 = unigram)")
         self.vocab_size = validation.positive_int(vocab_size, "vocab_size", hint="(len(vocab))")
-        self.smoothing = validation.one_of(smoothing, "smoothing", ("kn", "add-k"),
-                                           hint="'kn' = interpolated Kneser-Ney, 'add-k' = add-k (Lidstone)")
+        self.smoothing = validation.one_of(smoothing, "smoothing", ("kn", "add-k"), hint="'kn' = Kneser-Ney")
         self.k = validation.number_in_range(k, "k", 0, low_open=True, hint="the pseudo-count of add-k smoothing")
-        if self.vocab_size ** self.order >= 2 ** 62:
-            raise ValueError(f"order={order} with vocab_size={vocab_size}: too many n-grams to number in 64 bits")
+        validation.require(self.vocab_size ** self.order < 2 ** 62, "too many n-grams to number in 64 bits")
         self._tables: list[_Table] | None = None
         self.num_train_tokens = 0
 
     def fit(self, tokens) -> "NgramLM":
         """Count the n-grams of orders 1 to ``order`` of a training text; returns the model itself."""
         x = _as_tokens(tokens, self.vocab_size)
-        if len(x) < self.order:
-            raise ValueError(f"a training text of {len(x)} tokens has no n-gram of order {self.order}")
+        validation.require(len(x) >= self.order, f"a text of {len(x)} tokens has no n-gram of order {self.order}")
         V, tables = self.vocab_size, []
         uniques = [np.unique(_ngram_codes(x, n, V), return_counts=True) for n in range(1, self.order + 1)]
         for n in range(1, self.order + 1):
@@ -144,8 +139,7 @@ class NgramLM:
         return [t.discount for t in self._fitted()]
 
     def _fitted(self) -> list[_Table]:
-        if self._tables is None:
-            raise RuntimeError("the model has not counted anything yet: call model.fit(train_tokens) first")
+        validation.require(self._tables is not None, "nothing counted yet: call model.fit(tokens) first", RuntimeError)
         return self._tables
 
     def _probs(self, contexts: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -184,12 +178,10 @@ class NgramLM:
         """
         array = np.asarray(contexts.detach().cpu() if isinstance(contexts, torch.Tensor) else contexts)
         array = array[None, :] if array.ndim == 1 else array
-        if array.ndim != 2 or (array.size and not np.issubdtype(array.dtype, np.integer)):
-            raise validation.ArgumentTypeError(f"contexts must be token indices of shape (batch_size, context_length)"
-                                               f" (-1 = no token), got shape {array.shape} and dtype {array.dtype}")
-        if array.size and (array.max() >= self.vocab_size or array.min() < -1):
-            raise ValueError(f"contexts hold token indices from 0 to {self.vocab_size - 1}, or -1 for no token; "
-                             f"got values from {array.min()} to {array.max()}")
+        well_formed = array.ndim == 2 and (array.size == 0 or np.issubdtype(array.dtype, np.integer))
+        validation.require(well_formed, "contexts must be token indices (batch_size, context_length)", TypeError)
+        in_range = array.size == 0 or (array.min() >= -1 and array.max() < self.vocab_size)
+        validation.require(in_range, f"contexts hold token indices from 0 to {self.vocab_size - 1}, or -1 for none")
         return self._log_probs_next(array.astype(np.int64, copy=False))
 
     def _log_probs_next(self, contexts: np.ndarray) -> np.ndarray:
@@ -204,8 +196,7 @@ class NgramLM:
 
     def _text(self, tokens) -> np.ndarray:
         x = _as_tokens(tokens, self.vocab_size)
-        if len(x) < 2:
-            raise ValueError("the text needs at least 2 tokens: the first one is only context")
+        validation.require(len(x) >= 2, "the text needs at least 2 tokens: the first one is only context")
         return x
 
     def log_likelihoods(self, tokens) -> np.ndarray:
@@ -243,10 +234,8 @@ class NgramLM:
     def tune_k(self, val_tokens, ks=(1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)) -> dict[float, float]:
         """Add-k smoothing: the validation loss (nats per token) of every ``k`` in ``ks``; sets ``self.k`` to the
         best. Everything is checked first: a call that fails leaves ``k`` as it was."""
-        if self.smoothing != "add-k":
-            raise ValueError("tune_k tunes add-k smoothing; build the model with smoothing='add-k'")
-        ks = [validation.number_in_range(k, "k", 0, low_open=True, hint="the pseudo-count of add-k smoothing")
-              for k in validation.sequence(ks, "ks", non_empty=True, what="a list of pseudo-counts k > 0")]
+        validation.require(self.smoothing == "add-k", "tune_k tunes add-k smoothing: build with smoothing='add-k'")
+        ks = [validation.number_in_range(k, "k", 0, low_open=True) for k in validation.sequence(ks, "ks", non_empty=True)]
         x, before, losses = self._text(val_tokens), self.k, {}
         try:
             for k in ks:
