@@ -57,14 +57,11 @@ def _check_call(model, args, kwargs) -> None:
     what ``model.begin_state(batch_size=...)`` makes. Never run per time step or per generated token."""
     X, state = (dict(zip(("X", "state"), args), **kwargs).get(k) for k in ("X", "state"))
     validation.token_ids(X, "X", model.vocab_size)
-    shape, sizes = ("batch_size", "num_hiddens"), {"batch_size": X.shape[0], "num_hiddens": model.num_hiddens}
-    if isinstance(model, RNNModel):  # torch.nn's states: (num_layers * num_directions, batch_size, num_hiddens)
-        shape, sizes["num_layers * num_directions"] = ("num_layers * num_directions", *shape), model.rnn.num_layers \
-            * model.num_directions
-    if isinstance(model, RNNModel) and not isinstance(model.rnn, nn.LSTM):  # nn.RNN, nn.GRU: the tensor H alone
-        validation.tensor(state, "state", shape=shape, sizes=sizes, dtype="float", hint="use model.begin_state()")
-    else:
-        validation.state(state, "state", model.state_parts, shape=shape, sizes=sizes)
+    sizes = {**getattr(model, "state_layers", {}), "batch_size": X.shape[0], "num_hiddens": model.num_hiddens}
+    if model.state_parts:
+        validation.state(state, "state", model.state_parts, shape=tuple(sizes), sizes=sizes)
+    else:  # nn.RNN, nn.GRU: the tensor H alone
+        validation.tensor(state, "state", shape=tuple(sizes), sizes=sizes, dtype="float", hint="use model.begin_state()")
 
 
 def _lesson_names(cell, reset_after=False):
@@ -258,8 +255,8 @@ class RNNLMFast(nn.Module):
                  manual_bptt: bool = True):
         super().__init__()
         validation.one_of(cell, "cell", ("rnn", "lstm", "gru"))
-        validation.one_of(variant, "variant", list(cells.LSTM_VARIANTS) if cell == "lstm" else ["lstm"],
-                          hint="the variants are LSTM options")
+        variants = cells.LSTM_VARIANTS if cell == "lstm" else ["lstm"]
+        validation.one_of(variant, "variant", variants, hint="the variants are LSTM options")
         vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens)
         self.vocab_size, self.num_hiddens, self.cell = vocab_size, num_hiddens, cell
         self.state_parts = ("H", "C") if cell == "lstm" else ("H",)
@@ -333,9 +330,8 @@ class RNNLMFast(nn.Module):
         The gates are unfused (:func:`seqlib.fused.unfuse`) and copied by :func:`seqlib.cells.to_torch`.
         Only the plain LSTM and the GRU with ``reset_after=True`` exist in ``torch.nn``.
         """
-        if self.variant not in (None, "lstm") or self.reset_after is False:
-            raise ValueError(f"torch.nn has no RNNLMFast({self.extra_repr()}): only the plain LSTM, "
-                             "reset_after=True GRU")
+        ok = self.variant in (None, "lstm") and self.reset_after is not False
+        validation.require(ok, f"torch.nn lacks RNNLMFast({self.extra_repr()}): only the plain LSTM, reset_after=True GRU")
         layer = _TORCH_LAYERS[self.cell](self.vocab_size, self.num_hiddens)
         model = RNNModel(layer, self.vocab_size).to(dtype=self.W_h.dtype, device=self.W_h.device)
         with torch.no_grad():
@@ -362,14 +358,14 @@ class RNNModel(nn.Module):
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(rnn_layer, nn.RNNBase):
-            raise validation.ArgumentTypeError(f"rnn_layer must be an nn.RNN, LSTM or GRU, got {rnn_layer!r:.60}")
+        validation.require(isinstance(rnn_layer, nn.RNNBase), "rnn_layer must be an nn.RNN, LSTM or GRU", TypeError)
         vocab_size = _sizes(vocab_size, rnn_layer.hidden_size)[0]
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = self.rnn.hidden_size
         self.num_directions = 2 if self.rnn.bidirectional else 1
-        self.state_parts = ("H", "C")  # nn.LSTM's; nn.RNN and nn.GRU carry H alone
+        self.state_parts = ("H", "C") if isinstance(rnn_layer, nn.LSTM) else ()  # nn.RNN, nn.GRU: H alone, no tuple
+        self.state_layers = {"num_layers * num_directions": self.rnn.num_layers * self.num_directions}
         self.head = nn.Linear(self.num_hiddens * self.num_directions, self.vocab_size)
         self.register_forward_pre_hook(_check_call, with_kwargs=True)
 
