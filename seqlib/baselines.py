@@ -78,8 +78,7 @@ class BagOfNgrams(nn.Module):
         super().__init__()
         num_features = validation.positive_int(num_features, "num_features", hint="(len(features))")
         if scale is not None:
-            validation.tensor(scale, "scale", shape=("num_features",), dtype="float",
-                              sizes={"num_features": num_features}, finite=True)
+            validation.tensor(scale, "scale", shape=(num_features,), dtype="float", finite=True)
         self.bag = nn.EmbeddingBag(num_features, 1, mode="sum")
         nn.init.zeros_(self.bag.weight)
         self.bias = nn.Parameter(torch.zeros(1))
@@ -88,8 +87,7 @@ class BagOfNgrams(nn.Module):
     def forward(self, ids, offsets):
         validation.token_ids(ids, "ids", self.bag.num_embeddings, shape=("num_ids",), hint="from NgramFeatures.batch")
         validation.tensor(offsets, "offsets", shape=("batch_size",), dtype="integer", non_empty=True)
-        if int(offsets.max()) > len(ids):
-            raise ValueError("offsets point past the end of ids: pass the ids and offsets of one NgramFeatures.batch")
+        validation.require(int(offsets.max()) <= len(ids), "offsets point past the end of ids: use NgramFeatures.batch")
         return self.bag(ids, offsets, per_sample_weights=self.scale[ids]).squeeze(-1) + self.bias
 
     @staticmethod
@@ -143,8 +141,7 @@ class MostFrequentTag:
 
     def tag(self, words: Sequence[str]) -> list[str]:
         validation.sequence(words, "words", of=str, what="a list of words (tokenize_words(text))")
-        if not hasattr(self, "best"):
-            raise RuntimeError("this MostFrequentTag is not trained yet: call .fit(sentences) first")
+        validation.require(hasattr(self, "best"), "not trained yet: call .fit(sentences) first", RuntimeError)
         return [self._tag_word(w) for w in words]
 
 
