@@ -74,8 +74,8 @@ class CRF(nn.Module):
                           sizes={"num_tags": self.num_tags}, non_empty=True)
         mask = torch.ones_like(emissions[..., 0], dtype=torch.bool) if mask is None else mask
         validation.tensor(mask, "mask", shape=tuple(emissions.shape[:2]), dtype="bool", hint="True at real tokens")
-        if not (mask[:, 0].all() and torch.equal(mask, mask.cummin(1).values)):
-            raise ValueError("mask must be True on a prefix of each row: real tokens (at least one), then padding")
+        prefix = bool(mask[:, 0].all()) and torch.equal(mask, mask.cummin(1).values)
+        validation.require(prefix, "mask must be True on a prefix of each row: real tokens (at least one), then padding")
         if tags is not None:
             validation.tensor(tags, "tags", shape=tuple(mask.shape), dtype="integer")
             validation.token_ids(tags[mask], "tags at real tokens", self.num_tags, shape=("num_real",))
@@ -132,8 +132,7 @@ def brute_force(emissions, transitions, start, end):
     ``emissions`` (T, K), ``transitions`` (K, K), ``start`` and ``end`` (K,): at most 100,000 paths.
     """
     T, K = emissions.shape
-    if K ** T > 100_000:
-        raise ValueError(f"{K}^{T} = {K ** T:,} paths are too many to enumerate; brute_force is for tiny tests")
+    validation.require(K ** T <= 100_000, f"{K}^{T} = {K ** T:,} paths are too many to enumerate")
     scores, paths = [], list(itertools.product(range(K), repeat=T))
     for y in paths:
         s = start[y[0]] + end[y[-1]] + sum(emissions[t, y[t]] for t in range(T))
