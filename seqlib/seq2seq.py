@@ -130,8 +130,7 @@ class Seq2Seq(nn.Module):
 
     def forward_with_weights(self, src, src_len, tgt_in):
         H, c, s, mask = self.encode(src, src_len)
-        validation.token_ids(tgt_in, "tgt_in", self.config["tgt_vocab_size"], shape=("batch_size", "tgt_len"),
-                             sizes={"batch_size": src.shape[0]}, hint="<bos> then the target shifted by one")
+        validation.token_ids(tgt_in, "tgt_in", self.config["tgt_vocab_size"], shape=(len(src), "tgt_len"))
         logits, _, weights = self.decoder(tgt_in, s, H, c, mask)
         return logits, weights
 
@@ -154,8 +153,7 @@ class Seq2SeqStep:
     batch_dim = 0
 
     def __init__(self, model: Seq2Seq):
-        if not isinstance(model, Seq2Seq):
-            raise validation.ArgumentTypeError(f"model must be a seqlib.seq2seq.Seq2Seq, got {type(model).__name__}")
+        validation.require(isinstance(model, Seq2Seq), f"model must be a Seq2Seq, got {type(model).__name__}", TypeError)
         self.model = model.eval()
         self.device = next(model.parameters()).device
 
@@ -174,9 +172,7 @@ class Seq2SeqStep:
 
 def _special(value, name, model):
     """A token index of the output vocabulary (``bos``, ``eos``)."""
-    size = model.config["tgt_vocab_size"]
-    return int(validation.number_in_range(validation.non_negative_int(value, name), name, 0, size - 1,
-                                          hint="an index of the output vocabulary"))
+    return validation.index(value, name, model.config["tgt_vocab_size"], hint="an index of the output vocabulary")
 
 
 def _cut(tokens, eos):
@@ -214,8 +210,8 @@ def plot_attention(weights, src_tokens, out_tokens, *, title: str | None = None,
     from seqlib.heatmaps import heatmap
 
     W = validation.float_array(weights, "weights", ndim=2, what="of shape (output length, input length)")
-    if W.shape != (len(out_tokens), len(src_tokens)):
-        raise ValueError(f"weights has shape {W.shape} for {len(out_tokens)} output and {len(src_tokens)} input tokens")
+    shape = (len(out_tokens), len(src_tokens))
+    validation.require(W.shape == shape, f"weights has shape {W.shape}, not (output length, input length) = {shape}")
     image = heatmap(W, vmin=0.0, vmax=1.0, cmap="viridis", step_labels=[str(t) for t in out_tokens],
                     ylabel="input", colorbar="attention weight", title=title, ax=ax)
     ax = image.axes
