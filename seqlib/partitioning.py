@@ -27,7 +27,8 @@ import random
 import numpy as np
 import torch
 
-from seqlib.validation import non_negative_int, positive_int, sequence, tensor
+from seqlib import validation
+from seqlib.validation import non_negative_int, positive_int, require, sequence
 
 __all__ = ["seq_data_iter_random", "seq_data_iter_sequential", "min_corpus_length",
            "SeqDataLoader", "minibatch_layout"]
@@ -47,15 +48,13 @@ def min_corpus_length(batch_size: int, num_steps: int, use_random_iter: bool) ->
 
 def _corpus(corpus, batch_size, num_steps, use_random_iter) -> torch.Tensor:
     """The corpus as a 1-d integer tensor long enough for one minibatch (checked once, where a call enters)."""
-    what, hint = "a flat sequence of token indices (ints)", "encode the text first, e.g. [vocab[t] for t in tokens]"
-    corpus = sequence(corpus, "corpus", what=what, hint=hint)
+    what = "a flat sequence of token indices (ints): encode the text first, e.g. [vocab[t] for t in tokens]"
+    corpus = sequence(corpus, "corpus", what=what)
     corpus = torch.as_tensor(corpus) if len(corpus) else torch.zeros(0, dtype=torch.long)
-    tensor(corpus, "corpus", shape=("num_tokens",), dtype="integer", hint=f"pass {what}; {hint}")
-    if len(corpus) and int(corpus.min()) < 0:
-        raise ValueError(f"corpus holds a negative token index ({int(corpus.min())}); token indices start at 0: {hint}")
-    if len(corpus) < (need := min_corpus_length(batch_size, num_steps, use_random_iter)):
-        raise ValueError(f"corpus of {len(corpus)} tokens is too short for one minibatch of {batch_size} x {num_steps} "
-                         f"tokens: it needs at least {need} tokens; use a longer corpus or smaller sizes")
+    validation.tensor(corpus, "corpus", shape=("num_tokens",), dtype="integer", hint=f"pass {what}")
+    low, need = int(corpus.min()) if len(corpus) else 0, min_corpus_length(batch_size, num_steps, use_random_iter)
+    require(low >= 0, f"corpus holds a negative token index ({low}); token indices start at 0")
+    require(len(corpus) >= need, f"a corpus of {len(corpus)} is too short for one minibatch: at least {need} tokens")
     return corpus
 
 
@@ -140,8 +139,7 @@ class SeqDataLoader:
         self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
         self._batches = self.data_iter_fn.__wrapped__  # the corpus is checked: each epoch runs unchecked
         self.rng = None if seed is None else random.Random(non_negative_int(seed, "seed"))
-        self.updates_per_epoch = None if updates_per_epoch is None else positive_int(
-            updates_per_epoch, "updates_per_epoch", hint="minibatches per epoch; None: one pass over the corpus")
+        self.updates_per_epoch = None if updates_per_epoch is None else positive_int(updates_per_epoch, "updates_per_epoch")
         self._pass = None
 
     def _new_pass(self):
