@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from seqlib.validation import non_negative_int, one_of, positive_int
+from seqlib.validation import non_negative_int, one_of, positive_int, require
 
 GATES = {
     "rnn": ("h",),
@@ -44,11 +44,9 @@ MULTIPLICATIVE = {
 def param_names(cell: str, *, reset_after: bool = True) -> tuple[str, ...]:
     """The parameter names of ``cell`` (``"rnn"``, ``"gru"``, ``"lstm"``, an LSTM variant, ``"mlstm"``
     or ``"mgru"``), in order."""
-    if cell not in GATES and cell not in MULTIPLICATIVE:
-        raise ValueError(f"unknown cell {cell!r}; choose one of {list(GATES) + list(MULTIPLICATIVE)}")
+    one_of(cell, "cell", [*GATES, *MULTIPLICATIVE])
     if cell in MULTIPLICATIVE:
-        if not reset_after:
-            raise ValueError("the multiplicative GRU is defined with reset_after=True only (as nn.GRU)")
+        require(reset_after, "the multiplicative GRU is defined with reset_after=True only (as nn.GRU)")
         base = MULTIPLICATIVE[cell]
         names = ("W_xm", "W_hm") + tuple(f"{p}{g}" for g in GATES[base] for p in ("W_x", "W_m", "b_"))
         return names + (("b_hh",) if base == "gru" else ())
@@ -84,7 +82,7 @@ def init_tensor(*shape: int, num_hiddens: int, bias: bool = False, init: str = "
     """
     num_hiddens = positive_int(num_hiddens, "num_hiddens")
     shape = tuple(non_negative_int(n, f"shape[{k}]") for k, n in enumerate(shape))
-    one_of(init, "init", ("torch", "d2l"), hint="'torch' (uniform, like torch.nn) or 'd2l' (N(0, 0.01^2))")
+    one_of(init, "init", ("torch", "d2l"))
     if init == "torch":
         bound = 1.0 / math.sqrt(num_hiddens)
         return torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound, generator=generator)
@@ -100,8 +98,7 @@ def init_params(cell: str, num_inputs: int, num_hiddens: int, *, reset_after: bo
 
     ``cell`` as :func:`param_names` takes it; ``init`` as :func:`init_tensor`, drawn in the order of the names.
     """
-    num_inputs = positive_int(num_inputs, "num_inputs")
-    num_hiddens = positive_int(num_hiddens, "num_hiddens")
+    num_inputs, num_hiddens = positive_int(num_inputs, "num_inputs"), positive_int(num_hiddens, "num_hiddens")
     params = {}
     for name in param_names(cell, reset_after=reset_after):
         shape = param_shape(name, num_inputs, num_hiddens)
