@@ -31,7 +31,7 @@ from torch import nn
 from seqlib.history import _exp
 from seqlib.plots import LivePlot
 from seqlib.training import trainable_parameters
-from seqlib.validation import number_in_range, one_of, positive_int, sequence
+from seqlib.validation import number_in_range, one_of, positive_int, require, sequence
 
 __all__ = ["lm_loss", "fit_options", "perplexity", "predictions"]
 
@@ -50,13 +50,10 @@ def predictions(net, corpus, batch_size: int = 8, num_steps: int = 256, device=N
     ``(num_steps * batch_size, vocab_size)`` and the targets in the same order, what
     :func:`seqlib.decoding.top_k_accuracy` scores (as it scores :meth:`seqlib.ngram.NgramLM.predictions`).
     """
-    positive_int(batch_size, "batch_size", hint="(rows read in parallel)")
-    positive_int(num_steps, "num_steps", hint="(tokens read per call)")
-    sequence(corpus, "corpus", what="a sequence of token indices, e.g. vocab[list(text)]")
-    corpus = torch.as_tensor(corpus)
+    batch_size, num_steps = positive_int(batch_size, "batch_size"), positive_int(num_steps, "num_steps")
+    corpus = torch.as_tensor(sequence(corpus, "corpus", what="a sequence of token indices, e.g. vocab[list(text)]"))
     row_len = (len(corpus) - 1) // batch_size
-    if row_len < 1:
-        raise ValueError(f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} rows of 2+")
+    require(row_len >= 1, f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} rows of 2+")
     if device is None:
         device = next(iter(trainable_parameters(net))).device
     return _rows(net, corpus, row_len, batch_size, num_steps, device)
