@@ -33,8 +33,7 @@ class NgramFeatures:
 
     def __init__(self, tokenized: Sequence[Sequence[str]], n: int = 2, min_freq: int = 1):
         validation.sequence(tokenized, "tokenized", of=(list, tuple), what="a list of token lists (lists of strings)")
-        self.n = validation.positive_int(n, "n", hint="(the longest n-gram)")
-        min_freq = validation.positive_int(min_freq, "min_freq", hint="(occurrences to keep an n-gram)")
+        self.n, min_freq = validation.positive_int(n, "n"), validation.positive_int(min_freq, "min_freq")
         self.vocab = Vocab([ngram_features(toks, n) for toks in tokenized], min_freq=min_freq,
                            ties="alphabetical")
         self._encoded: dict[tuple, list[int]] = {}
@@ -151,8 +150,7 @@ def perceptron_tagger(sentences, nr_iter: int = 5, seed: int = 0):
     import random
     from nltk.tag.perceptron import PerceptronTagger
 
-    validation.positive_int(nr_iter, "nr_iter")
-    seed = validation.non_negative_int(seed, "seed")
+    nr_iter, seed = validation.positive_int(nr_iter, "nr_iter"), validation.non_negative_int(seed, "seed")
     sentences = check_sentences(sentences)
     state = random.getstate()
     random.seed(seed)

@@ -55,6 +55,10 @@ from seqlib import validation
 __all__ = ["CRF", "brute_force"]
 
 
+_EMISSIONS = ("batch_size", "num_steps", "num_tags")
+_PREFIX = "mask must be True on a prefix of each row: real tokens (at least one), then padding"
+
+
 class CRF(nn.Module):
     """A linear-chain CRF over ``num_tags`` tags: learned transition, start and end scores (zero at first:
     then the CRF is independent softmax). ``score`` and ``log_partition`` are the equations above
@@ -70,12 +74,10 @@ class CRF(nn.Module):
         self.end = nn.Parameter(torch.zeros(num_tags))
 
     def _check(self, emissions, mask, tags=None):
-        validation.tensor(emissions, "emissions", shape=("batch_size", "num_steps", "num_tags"), dtype="float",
-                          sizes={"num_tags": self.num_tags}, non_empty=True)
+        validation.tensor(emissions, "emissions", shape=_EMISSIONS, dtype="float", sizes={"num_tags": self.num_tags}, non_empty=True)
         mask = torch.ones_like(emissions[..., 0], dtype=torch.bool) if mask is None else mask
         validation.tensor(mask, "mask", shape=tuple(emissions.shape[:2]), dtype="bool", hint="True at real tokens")
-        prefix = bool(mask[:, 0].all()) and torch.equal(mask, mask.cummin(1).values)
-        validation.require(prefix, "mask must be True on a prefix of each row: real tokens (at least one), then padding")
+        validation.require(bool(mask[:, 0].all()) and torch.equal(mask, mask.cummin(1).values), _PREFIX)
         if tags is not None:
             validation.tensor(tags, "tags", shape=tuple(mask.shape), dtype="integer")
             validation.token_ids(tags[mask], "tags at real tokens", self.num_tags, shape=("num_real",))

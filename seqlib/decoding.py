@@ -51,9 +51,11 @@ def _filters(temperature, top_k, top_p) -> tuple:
     return T, k, p
 
 
+_LOGITS = (("vocab_size",), ("batch_size", "vocab_size"))  # the shapes a filter takes
+
+
 def _logits(logits) -> torch.Tensor:
-    return validation.tensor(logits, "logits", shape=(("vocab_size",), ("batch_size", "vocab_size")), dtype="float",
-                             non_empty=True)
+    return validation.tensor(logits, "logits", shape=_LOGITS, dtype="float", non_empty=True)
 
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None,
@@ -124,15 +126,14 @@ class LMStep:
 def _prompt(prompt, num_rows: int | None = None) -> torch.Tensor:
     """A prompt as a ``(num_rows, prompt_len)`` tensor: one list of indices repeated, or one row per sample
     (``num_rows=None``: as many rows as the prompt has, one for a 1-d prompt)."""
-    hint = "encode it first, e.g. vocab[list('ROMEO:')]"
     try:
         ids = torch.as_tensor(None if isinstance(prompt, (str, bytes)) else prompt)
     except (TypeError, ValueError, RuntimeError, OverflowError):
         raise validation.ArgumentTypeError(f"prompt must be a list of token indices, got {prompt!r:.60}") from None
     validation.require(ids.numel(), "the prompt is empty: the model needs at least one token to start from (<bos>)")
     num_rows = (len(ids) if ids.dim() == 2 else 1) if num_rows is None else num_rows
-    validation.tensor(ids.expand(num_rows, -1) if ids.dim() == 1 else ids, "prompt", sizes={"batch_size": num_rows},
-                      shape=("batch_size", "prompt_len"), dtype="integer", hint=f"one row per sample; {hint}")
+    rows = ids.expand(num_rows, -1) if ids.dim() == 1 else ids
+    validation.tensor(rows, "prompt", shape=(num_rows, "prompt_len"), dtype="integer", hint="e.g. vocab[list('RO')]")
     return ids.long().expand(num_rows, -1)
 
 
@@ -267,8 +268,7 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
     tokens, when none is live, or when no live prefix can still enter the best ``beam_width``. All are
     ranked by ``log_prob / len ** alpha``. ``batch_dim``: the state's beam dimension (``step.batch_dim``).
     """
-    max_len = validation.positive_int(max_len, "max_len", hint="(tokens to generate)")
-    width = validation.positive_int(beam_width, "beam_width", hint="1 is greedy decoding")
+    max_len, width = validation.positive_int(max_len, "max_len"), validation.positive_int(beam_width, "beam_width")
     alpha = validation.number_in_range(alpha, "alpha", 0, hint="0: total log-probability, 1: per token")
     dim = getattr(step, "batch_dim", 0) if batch_dim is None else validation.non_negative_int(batch_dim, "batch_dim")
     log_probs, state = _prime(_step_function(step), state, _prompt(prompt, 1))

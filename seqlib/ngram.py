@@ -110,8 +110,7 @@ class NgramLM:
     """
 
     def __init__(self, order: int, vocab_size: int, smoothing: str = "kn", *, k: float = 1.0):
-        self.order = validation.positive_int(order, "order", hint="(n of the n-grams: 1 = unigram)")
-        self.vocab_size = validation.positive_int(vocab_size, "vocab_size", hint="(len(vocab))")
+        self.order, self.vocab_size = map(validation.positive_int, (order, vocab_size), ("order", "vocab_size"))
         self.smoothing = validation.one_of(smoothing, "smoothing", ("kn", "add-k"), hint="'kn' = Kneser-Ney")
         self.k = validation.number_in_range(k, "k", 0, low_open=True, hint="the pseudo-count of add-k smoothing")
         validation.require(self.vocab_size ** self.order < 2 ** 62, "too many n-grams to number in 64 bits")

@@ -265,8 +265,7 @@ def ngram_features(tokens: Sequence[str], n: int = 2) -> list[str]:
     ``ngram_features(["not", "good", "not", "good"], 2)`` -> ``["not", "good", "not good", "good not"]``:
     the binary features of the bag-of-n-grams baseline (:class:`seqlib.baselines.NgramFeatures`).
     """
-    n = positive_int(n, "n", hint="(the longest n-gram)")
-    sequence(tokens, "tokens", of=str, what="a list of tokens (strings)")
+    n, tokens = positive_int(n, "n"), sequence(tokens, "tokens", of=str, what="a list of tokens (strings)")
     grams = []
     for k in range(1, n + 1):
         grams += [" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)]
@@ -287,8 +286,7 @@ def stratified_split(labels: Sequence[int], fractions: Sequence[float] = (0.8, 0
                      seed: int = 0) -> list[list[int]]:
     """Sorted index lists (one per fraction) that partition ``range(len(labels))``, each with the class mix
     of the whole: every class is shuffled with ``default_rng(seed)`` and cut at the cumulative fractions."""
-    sequence(labels, "labels", non_empty=True, what="a list of class labels")
-    seed = non_negative_int(seed, "seed")
+    labels, seed = sequence(labels, "labels", non_empty=True), non_negative_int(seed, "seed")
     fractions = [float(f) for f in fractions]
     valid = min(fractions) >= 0 and math.isclose(sum(fractions), 1.0, abs_tol=1e-9)
     require(valid, f"fractions must be non-negative and sum to 1, got {fractions}")

@@ -105,9 +105,8 @@ class WindowDataset(Dataset):
 
     def __init__(self, series, window: int, *, horizon: int = 1, many_to_many: bool = False, stride: int = 1):
         data = _series(series, np.float32)
-        self.window = positive_int(window, "window")
-        self.horizon = positive_int(horizon, "horizon")
-        self.stride = positive_int(stride, "stride")
+        window, horizon, stride = map(positive_int, (window, horizon, stride), ("window", "horizon", "stride"))
+        self.window, self.horizon, self.stride = window, horizon, stride
         self.many_to_many = bool(many_to_many)
         require(not self.many_to_many or self.horizon == 1, "many_to_many targets are the next values: use horizon=1")
         length = data.shape[1]
@@ -120,7 +119,7 @@ class WindowDataset(Dataset):
 
     def position(self, index: int) -> tuple[int, int]:
         """``(series, start)`` of window ``index``."""
-        require(-len(self) <= index < len(self), f"window {index} out of range for {len(self)} windows", IndexError)
+        require(-len(self) <= index < len(self), "window index out of range", IndexError)
         series, k = divmod(index % len(self), self.windows_per_series)
         return series, k * self.stride
 
