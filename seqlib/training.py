@@ -35,6 +35,9 @@ from seqlib.validation import ArgumentTypeError, function, number_in_range, one_
 
 __all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss", "adversarial_step"]
 
+_DIVERGED = ("training diverged at epoch {}, batch {}: the training loss is {}; lower the learning rate (lr={:g}), "
+             "check the data for NaNs, or clip the gradients (clip_grad_norm=1.0)")
+
 Metric = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]
 
 
@@ -108,10 +111,8 @@ def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_
                 tokens += target.numel()
             loss = loss_fn(pred, target)
         value = loss.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(f"training diverged at epoch {epoch}, batch {step}: the training loss is {value}; "
-                                     f"lower the learning rate (lr={optimizer.param_groups[0]['lr']:g}), check the "
-                                     "data for NaNs, or clip the gradients (clip_grad_norm=1.0)")
+        if not math.isfinite(value):  # the non-finite guard
+            raise FloatingPointError(_DIVERGED.format(epoch, step, value, optimizer.param_groups[0]["lr"]))
         loss.backward()
         if clip_grad_norm is not None:
             _clip_norm([p for p in params if p.grad is not None], clip_grad_norm)
