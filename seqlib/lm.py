@@ -58,10 +58,7 @@ def _check_call(model, args, kwargs) -> None:
     X, state = (dict(zip(("X", "state"), args), **kwargs).get(k) for k in ("X", "state"))
     validation.token_ids(X, "X", model.vocab_size)
     sizes = {**getattr(model, "state_layers", {}), "batch_size": X.shape[0], "num_hiddens": model.num_hiddens}
-    if model.state_parts:
-        validation.state(state, "state", model.state_parts, shape=tuple(sizes), sizes=sizes)
-    else:  # nn.RNN, nn.GRU: the tensor H alone
-        validation.tensor(state, "state", shape=tuple(sizes), sizes=sizes, dtype="float", hint="use model.begin_state()")
+    validation.state(state, "state", model.state_parts, shape=tuple(sizes), sizes=sizes)  # parts (): a bare H
 
 
 def _lesson_names(cell, reset_after=False):

@@ -289,8 +289,11 @@ def token_ids(value, name: str, vocab_size: int, *, shape=("batch_size", "num_st
 def state(value, name: str, parts=("H",), *, shape=("batch_size", "num_hiddens"), sizes: dict | None = None,
           dtype: str | None = "float", hint: str = ""):
     """``value`` unchanged if it is the tuple (or list) of ``len(parts)`` tensors a recurrent model carries,
-    each of ``shape`` (checked against ``sizes``): ``state(s, "state", ("H", "C"), sizes=...)``."""
+    each of ``shape`` (checked against ``sizes``): ``state(s, "state", ("H", "C"), sizes=...)``; ``parts=()``:
+    one bare tensor (``torch.nn.RNN`` and ``GRU`` carry ``H`` alone)."""
     parts = tuple(parts)
+    if not parts:
+        return tensor(value, name, shape=shape, sizes=sizes, dtype=dtype, hint=hint or "use model.begin_state()")
     tuple_text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
     each = f"{'each ' if len(parts) > 1 else ''}of shape {_shape_text(shape)}"
     if isinstance(value, torch.Tensor):
