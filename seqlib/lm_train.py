@@ -1,17 +1,7 @@
 r"""What training and measuring a language model adds to :func:`seqlib.training.fit`: its loss, its
 options, and measures over a token stream read with the state carried (perplexity, top-k accuracy).
-
-A language model ``net(X, state) -> (Y, state)`` reads minibatches ``(X, Y)`` of a
-:class:`~seqlib.partitioning.SeqDataLoader`; its loss is the mean cross-entropy per token in nats, and
-perplexity is the exponential of that mean:
-
-.. math::
-
-    \mathrm{PPL} = \exp\Big(-\frac1n \sum_{t=1}^{n} \log p(x_t \mid x_{<t})\Big)
-
-A model that knows nothing about 28 characters scores 28; a perfect one scores 1. Training is one
-call of the course's loop, ``fit(net, loader, **fit_options(net, loader, num_epochs, lr, ...))``;
-generation is :func:`seqlib.decoding.generate`.
+Training is ``fit(net, loader, **fit_options(net, loader, num_epochs, lr, ...))``; perplexity is
+``exp`` of the mean cross-entropy per token (:mod:`seqlib.history`).
 
 ==========================  ===================================================================
 ``X``, ``Y``                ``(batch_size, num_steps)`` token indices, ``Y`` shifted by one
