@@ -1,12 +1,8 @@
 r"""Dates written by people, and their ISO form: a task where attention can be seen (Day 9).
 
-A date in one of many human formats and languages, and its ISO 8601 form: ``"Thursday, 3 May 1979"``,
-``"jeudi 3 mai 1979"``, ``"3. Mai 1979"``, ``"May 3, 79"`` -> ``"1979-05-03"``. The formats are the
-locales' own CLDR date patterns (Babel: ``full``, ``long``, ``medium``, and a few with a two-digit year).
-
-**No input is ambiguous**: only patterns that spell the month as a word (``03/05/79`` is March or May
-depending on the country), and every date lies in ``1950-01-01 .. 2049-12-31``, so a two-digit year has
-one reading (50..99 -> 19yy, 00..49 -> 20yy). :func:`parse_date` reads an input back with its pattern.
+``"Thursday, 3 May 1979"``, ``"jeudi 3 mai 1979"``, ``"May 3, 79"`` -> ``"1979-05-03"``: the locales' own
+CLDR date patterns (Babel). **No input is ambiguous**: the month is spelled as a word, and every date lies
+in 1950-2049, so a two-digit year has one reading. :func:`parse_date` reads an input back with its pattern.
 
 =================  ==========================================  =================================
 ``make_splits``    ``(train, val, test)``, lists of pairs       disjoint *dates*: no test date was

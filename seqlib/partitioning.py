@@ -1,9 +1,7 @@
 """Two ways to cut a long corpus into minibatches of (input, target) subsequences.
 
-Both iterators yield pairs ``(X, Y)`` of integer tensors of shape ``(batch_size, num_steps)``
-with ``Y`` = ``X`` shifted by one token (``Y[b, t]`` is the token after ``X[b, t]``), and both
-start at a random offset so that every epoch sees different cuts. They differ in *which*
-subsequences go into a minibatch:
+Both yield ``(X, Y)``, integer tensors ``(batch_size, num_steps)``, ``Y`` = ``X`` shifted by one token,
+from a random offset (every epoch sees different cuts); they differ in *which* subsequences go together:
 
 ==============================  ==============================================================
 :func:`seq_data_iter_random`    non-overlapping subsequences in shuffled order: neighbouring
@@ -13,10 +11,8 @@ subsequences go into a minibatch:
                                 state can be carried over (and detached) between minibatches
 ==============================  ==============================================================
 
-Semantics, offsets and the order of random draws are those of *Dive into Deep Learning* (classic
-edition, section 8.3): the same seed of Python's ``random`` gives the same minibatches;
-``rng=random.Random(seed)`` gives a private stream. A corpus too short for one minibatch is an
-error. The input is checked once, when an iterator or a :class:`SeqDataLoader` is made.
+Offsets and random draws are D2L's (classic edition, 8.3): the same seed of ``random`` gives the same
+minibatches; ``rng=random.Random(seed)`` a private stream. The input is checked once, when made.
 """
 
 from __future__ import annotations
