@@ -1,9 +1,7 @@
 r"""A linear-chain conditional random field (CRF) output layer, written from scratch (Day 8).
 
-A tagger's network gives every position a score for every tag, the **emissions**
-:math:`\mathbf{E} \in \mathbb{R}^{T \times K}`. Independent softmax picks each tag alone; a CRF
-scores a whole tag path :math:`\mathbf{y} = (y_1, \dots, y_T)` with learned **transition** scores
-:math:`A_{ij}` (tag :math:`i` followed by tag :math:`j`) and start and end scores:
+A CRF scores a whole tag path :math:`\mathbf{y}` from the network's **emissions** :math:`\mathbf{E}`
+(a score per position and tag), learned **transitions** :math:`A_{ij}` (tag i then j) and start and end scores:
 
 .. math::
 
@@ -11,8 +9,7 @@ scores a whole tag path :math:`\mathbf{y} = (y_1, \dots, y_T)` with learned **tr
     \qquad p(\mathbf{y} \mid \mathbf{x}) = \frac{\exp s(\mathbf{y})}{Z}, \qquad
     Z = \sum_{\mathbf{y}'} \exp s(\mathbf{y}') .
 
-The sum over all :math:`K^T` paths is computed in :math:`O(T K^2)` by the **forward algorithm**,
-in log space so that nothing overflows:
+The **forward algorithm** sums the :math:`K^T` paths in :math:`O(T K^2)`, in log space:
 
 .. math::
 
@@ -20,8 +17,7 @@ in log space so that nothing overflows:
     \alpha_t(j) = E_{tj} + \log \sum_i \exp\big(\alpha_{t-1}(i) + A_{ij}\big), \qquad
     \log Z = \log \sum_j \exp\big(\alpha_T(j) + \omega_j\big) .
 
-**Viterbi decoding** replaces the log-sum-exp by a max and remembers the argmax (the
-back-pointers), then follows them back from the best last tag:
+**Viterbi decoding** takes a max instead and follows the back-pointers from the best last tag:
 
 .. math::
 

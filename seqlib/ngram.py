@@ -1,14 +1,8 @@
 r"""Counting language models: n-grams of tokens (characters on Day 6) with proper smoothing.
 
-An n-gram model of order ``n`` predicts a token ``w`` from the ``n - 1`` tokens before it, its
-context ``h`` (the whole past is cut to its last ``n - 1`` tokens). Counting gives the maximum
-likelihood estimate
-
-.. math::  P(w \mid h) = c(h\,w) / c(h)
-
-where ``c(h w)`` counts the n-gram ``h w`` in the training text and ``c(h)`` every n-gram that
-starts with ``h``. An n-gram never seen gets probability 0 and an infinite loss: held-out text
-needs *smoothing*. Two kinds, chosen with ``smoothing=``:
+An n-gram model of order ``n`` predicts a token ``w`` from its context ``h``, the ``n - 1`` tokens
+before it: :math:`P(w \mid h) = c(h\,w) / c(h)` counted in the training text, 0 for an unseen n-gram
+(an infinite loss), so held-out text needs *smoothing* (``smoothing=``):
 
 ``"add-k"`` (Lidstone; ``k = 1`` is Laplace), ``V`` = ``vocab_size``:
 
@@ -23,13 +17,10 @@ the model of order ``n - 1`` (context ``h'`` = ``h`` without its first token), r
                     + \frac{D_n\, N_{1+}(h\,\cdot)}{c(h)}\, P_{n-1}(w \mid h'), \qquad
     P_0(w) = 1 / V
 
-``N1+(h .)`` is the number of distinct tokens seen after ``h``. Lower orders count
-*continuations*: ``c(h w)`` becomes ``N1+(. h w)``, the distinct tokens seen before ``h w``.
-``D_n = n_1 / (n_1 + 2 n_2)`` (``n_r``: n-grams counted exactly ``r`` times). An unseen context,
-``c(h) = 0``, falls back to ``P_{n-1}``; near the start of a text the highest order with enough
-context is used. The loss is the mean negative log-likelihood per token after the first (nats;
-``/ ln 2``: bits; ``exp``: perplexity). Every n-gram is one integer (its tokens as digits in base
-``V``), counted with ``np.unique`` and looked up with ``np.searchsorted``.
+``N1+(h .)``: the distinct tokens seen after ``h``; lower orders count *continuations*, ``N1+(. h w)``;
+``D_n = n_1 / (n_1 + 2 n_2)`` (``n_r``: n-grams seen ``r`` times). An unseen context falls back to
+``P_{n-1}``. The loss is nats per token after the first. Every n-gram is one integer (its tokens as
+digits in base ``V``), counted with ``np.unique``, looked up with ``np.searchsorted``.
 
 ======================  =================================  ======================================
 ``tokens``              ``(num_tokens,)``                  token indices in ``[0, vocab_size)``
@@ -38,9 +29,6 @@ context is used. The loss is the mean negative log-likelihood per token after th
 ``log_probs_next``      ``(batch_size, vocab_size)``       log-probabilities of the next token
 ``log_likelihoods``     ``(num_tokens - 1,)``              ``log P(x_t | context)`` for ``t >= 1``
 ======================  =================================  ======================================
-
-:meth:`NgramLM.predictions` feeds :func:`seqlib.decoding.top_k_accuracy`; :meth:`NgramLM.step` and
-:meth:`NgramLM.begin_state` follow the decoding protocol of :mod:`seqlib.decoding`.
 """
 
 from __future__ import annotations
