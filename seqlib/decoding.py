@@ -1,7 +1,6 @@
 r"""Decoding: from a model's next-token distribution to text, and measures of that text.
 
-Every decoder is written over one protocol, so that a character model (Day 6), an n-gram
-model (:class:`seqlib.ngram.NgramLM`) and a translation decoder (Day 9) share it::
+One protocol for a character model (Day 6), an n-gram model and a translation decoder (Day 9)::
 
     step(state, tokens) -> (log_probs, state)
 
@@ -98,10 +97,8 @@ def entropy(logits) -> torch.Tensor:
 
 class LMStep:
     """The decoding protocol for a language model ``net(X, state)`` -> ``(Y, state)``, ``Y`` of shape
-    ``(num_steps * batch_size, vocab_size)`` (:mod:`seqlib.lm`); puts ``net`` in evaluation mode.
-
-    ``batch_dim``: where the state keeps its rows: 1 for ``torch.nn`` recurrent layers, else 0 (found
-    from the model unless given).
+    ``(num_steps * batch_size, vocab_size)`` (:mod:`seqlib.lm`), in evaluation mode. ``batch_dim``: the
+    state's rows, 1 for ``torch.nn`` recurrent layers, else 0 (found from the model unless given).
     """
 
     def __init__(self, net, batch_dim: int | None = None):
@@ -211,10 +208,9 @@ def generate(model, vocab, prefix: str, num_preds: int, *, temperature: float = 
              top_p: float | None = None, seed: int | None = None, device=None) -> str:
     """Continue ``prefix`` by ``num_preds`` characters: the course's one text generation (D2L's ``predict_ch8``).
 
-    ``model``: a character language model (see :class:`LMStep`), read from a zero state; the
-    characters are drawn as :func:`sample` does (``temperature=0``, the default, is greedy; ``seed``
-    makes draws reproducible; ``device``: where the state lives). Returns the prefix as the model
-    read it (unknown characters as ``<unk>``) and the generated characters; training mode is restored.
+    ``model``: a character language model (:class:`LMStep`) from a zero state, drawn as :func:`sample`
+    (``temperature=0``: greedy; ``seed``: reproducible). Returns the prefix as read (unknown characters as
+    ``<unk>``) and the generated characters; training mode is restored.
     """
     validation.require(isinstance(prefix, str) and prefix, f"prefix must be a non-empty string, got {prefix!r:.40}")
     num_preds = validation.non_negative_int(num_preds, "num_preds", hint="(characters to generate)")

@@ -1,8 +1,7 @@
 r"""Sequence to sequence: a bidirectional GRU encoder, a GRU decoder, with or without attention (Day 9).
 
-The encoder reads the source :math:`x_1, \dots, x_S` in both directions; the decoder writes the
-target :math:`y_1, \dots, y_T` one token at a time, trained with **teacher forcing** (it reads the
-true previous token :math:`y_{t-1}`, with :math:`y_0` = ``<bos>``), and stops at ``<eos>``.
+The encoder reads the source in both directions; the decoder writes the target one token at a time,
+trained with **teacher forcing** (it reads the true :math:`y_{t-1}`, :math:`y_0` = ``<bos>``) up to ``<eos>``.
 
 .. math::
 
@@ -18,11 +17,9 @@ true previous token :math:`y_{t-1}`, with :math:`y_0` = ``<bos>``), and stops at
     \mathbf{c}_t = \sum_i \alpha_{ti} \mathbf{h}_i, \qquad
     P(y_t \mid y_{<t}, x) = \mathrm{softmax}(\mathbf{W}_v \tanh(\mathbf{W}_o [\mathbf{s}_t; \mathbf{c}_t]))
 
-**Without attention** the fixed summary :math:`\mathbf{c}` is all the decoder gets (:math:`\mathbf{c}_t =
-\mathbf{c}`: the bottleneck). **With attention** it looks back at every real source position
-(:mod:`seqlib.attention`: additive or scaled dot-product scores), *after* the recurrent step, from
-:math:`\mathbf{s}_t` (Luong et al.'s placement), so that teacher forcing runs one fused ``nn.GRU`` call.
-The output layer :math:`\mathbf{W}_v` is the decoder's ``head``.
+**Without attention** the fixed summary :math:`\mathbf{c}` is all the decoder gets (the bottleneck);
+**with attention** (:mod:`seqlib.attention`) it looks back at every real source position *after* the
+recurrent step (Luong et al.'s placement: teacher forcing is one ``nn.GRU`` call). :math:`\mathbf{W}_v`: ``head``.
 
 =====================  ===================  ==========================================
 ``src``                ``(B, S)`` long      source ids, right-padded with ``<pad>``
