@@ -167,12 +167,9 @@ def gru(inputs, state, params, reset_after: bool = False):
 class RNNModelScratch:
     """A language model from the lesson's three functions (D2L 8.5).
 
-    ``RNNModelScratch(vocab_size, num_hiddens, device, get_params, init_state, forward_fn)``:
-    ``net(X, state)`` checks ``X`` and ``state`` once, then :meth:`forward` one-hot encodes ``X``
-    (``(batch_size, num_steps)`` indices) into ``(num_steps, batch_size, vocab_size)`` and calls
-    ``forward_fn(inputs, state, params)``. ``net.params`` is the list of parameters;
-    ``net.parameters()`` returns the same list (so that optimisers and the course's training loop
-    accept it like an ``nn.Module``).
+    ``net(X, state)`` checks ``X`` and ``state`` once, then :meth:`forward` one-hot encodes ``X`` into
+    ``(num_steps, batch_size, vocab_size)`` and calls ``forward_fn(inputs, state, params)``. ``net.params``
+    is the list of parameters, also ``net.parameters()`` (an optimiser and :func:`seqlib.training.fit` take it).
     """
 
     def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
@@ -240,11 +237,9 @@ class RNNLMFast(nn.Module):
     ``w_c*``    ``(h,)``          peephole weights ``w_ci, w_cf, w_co`` (``variant="peephole"``)
     ==========  ================  ============================================
 
-    Forward: ``XW = (W_x + b)[X.T]`` (a row lookup), the scan (:mod:`seqlib.fused`), then
-    ``Hs @ W_hq + b_q`` for all steps; weights initialised like ``torch.nn``. ``dropout``: while
-    training, each hidden unit fed to the output layer is zeroed with this probability (inverted
-    dropout). ``manual_bptt`` (standard LSTM only): :func:`seqlib.fused.lstm_bptt`, the backward pass
-    written out by hand; ``False``: ``lstm_scan`` and autograd (the same function and gradients).
+    Forward: ``XW = (W_x + b)[X.T]`` (a row lookup), the scan (:mod:`seqlib.fused`), then ``Hs @ W_hq + b_q``
+    for all steps; weights initialised like ``torch.nn``. ``dropout``: inverted dropout on the units fed to
+    the output layer. ``manual_bptt`` (standard LSTM): :func:`seqlib.fused.lstm_bptt`, else autograd.
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, cell: str = "lstm", *,
@@ -275,8 +270,7 @@ class RNNLMFast(nn.Module):
             self.w_ci, self.w_cf, self.w_co = init(num_hiddens), init(num_hiddens), init(num_hiddens)
 
     def forward(self, X, state):
-        # Inputs of all steps, (num_steps, batch_size, G*h): a one-hot row times W_x is a row of W_x (a
-        # lookup); the bias added to the V rows, not to all num_steps * batch_size of them.
+        # inputs of all steps (num_steps, batch_size, G*h): one-hot times W_x is a row lookup, the bias on V rows
         XW = nnf.embedding(X.T, self.W_x + self.b)
         if self.cell == "rnn":
             Hs, state = rnn_scan(XW, state, self.W_h)
