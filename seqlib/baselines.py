@@ -24,12 +24,8 @@ __all__ = ["NgramFeatures", "BagOfNgrams", "MostFrequentTag", "perceptron_tagger
 
 
 class NgramFeatures:
-    """Binary bag-of-n-gram features of tokenised sentences, for :class:`BagOfNgrams`.
-
-    ``self.vocab`` is the :class:`seqlib.text.Vocab` of the :func:`seqlib.text.ngram_features` of the
-    sentences: ``<unk>`` (index 0, dropped when encoding), then the n-grams seen at least ``min_freq``
-    times, most frequent first, ties in alphabetical order.
-    """
+    """Binary bag-of-n-gram features of tokenised sentences, for :class:`BagOfNgrams`: ``self.vocab`` holds
+    ``<unk>`` (dropped when encoding), then the n-grams seen ``min_freq`` times or more, most frequent first."""
 
     def __init__(self, tokenized: Sequence[Sequence[str]], n: int = 2, min_freq: int = 1):
         validation.sequence(tokenized, "tokenized", of=(list, tuple), what="a list of token lists (lists of strings)")

@@ -54,11 +54,9 @@ def _draw(spec, name: str, n: int, rng) -> np.ndarray:
 
 def sine_waves(num_series: int, length: int, *, noise: float = 0.0, period=20.0, amplitude=1.0,
                rng: np.random.Generator | int | None = None) -> SineWaves:
-    """``num_series`` sine waves of ``length`` steps, random phase in [0, 2 pi), plus Gaussian noise.
-
-    ``period`` (steps per cycle) and ``amplitude``: numbers, or ``(low, high)`` ranges drawn per
-    series. ``noise`` is the standard deviation sigma: no forecast of ``values`` beats a mean
-    squared error of ``noise ** 2`` (the noise floor). ``rng``: a NumPy ``Generator`` or a seed.
+    """``num_series`` sine waves of ``length`` steps, random phase, plus Gaussian noise of std ``noise`` (no
+    forecast beats an MSE of ``noise ** 2``). ``period``, ``amplitude``: numbers, or ``(low, high)`` ranges
+    drawn per series. ``rng``: a NumPy ``Generator`` or a seed.
     """
     num_series, length = positive_int(num_series, "num_series"), positive_int(length, "length")
     noise = number_in_range(noise, "noise", 0, hint="the noise's standard deviation")
@@ -74,11 +72,8 @@ def sine_waves(num_series: int, length: int, *, noise: float = 0.0, period=20.0,
 
 def sine_splits(seed: int, length: int, *, noise: float = 0.0, period=20.0, amplitude=1.0,
                 **sizes: int) -> dict[str, SineWaves]:
-    """Splits of independent sine waves, e.g. ``sine_splits(0, 150, noise=0.2, train=200, val=100, test=500)``.
-
-    Each split has its own generator, seeded by ``seed`` and the split's name: a split does not
-    change when another one's size does, and no series (so no window) is shared between splits.
-    """
+    """Splits of independent sine waves, e.g. ``sine_splits(0, 150, noise=0.2, train=200, val=100, test=500)``;
+    each its own generator (``seed`` and the split's name): no split changes with another one's size."""
     seed = non_negative_int(seed, "seed")
     require(sizes, "name the splits and their sizes, e.g. sine_splits(0, 150, train=200, val=100, test=500)")
     return {name: sine_waves(n, length, noise=noise, period=period, amplitude=amplitude,
@@ -152,11 +147,9 @@ class WindowDataset(Dataset):
 
 
 def split_series(series, num_val: int, num_test: int, window: int):
-    """Chronological train / validation / test parts of one series (three 1-d arrays), without leakage.
-
-    The last ``num_test`` values are the test targets, the ``num_val`` before them the validation
-    targets, the rest training data. Validation and test start ``window`` steps early, so their
-    first window's target is their first own value: inputs reach into the past, targets never overlap.
+    """Chronological train / validation / test parts of one series (three 1-d arrays), without leakage:
+    the last ``num_test`` values are test targets, the ``num_val`` before them validation targets; those
+    parts start ``window`` steps early (inputs reach into the past, targets never overlap).
     """
     data = _numbers(series, "series", np.float32, ndim=(1,))
     num_val, num_test, window = map(positive_int, (num_val, num_test, window), ("num_val", "num_test", "window"))
@@ -167,10 +160,8 @@ def split_series(series, num_val: int, num_test: int, window: int):
 
 
 def persistence_forecast(X, horizon: int | None = None):
-    """Repeat the last value of each window: ``X`` (batch, window) -> (batch,) or (batch, horizon).
-
-    The naive forecast every model must beat; tensors in, tensors out.
-    """
+    """The naive forecast every model must beat: the last value of each window ``X`` (batch, window) ->
+    (batch,) or (batch, horizon); tensors in, tensors out."""
     if not isinstance(X, (torch.Tensor, np.ndarray)):
         X = _numbers(X, "X", np.float64)  # nested lists of numbers
     _windows(X, 1)
@@ -185,9 +176,8 @@ def persistence_forecast(X, horizon: int | None = None):
 class LinearAR:
     """A linear autoregressive model of order p: ``x_hat_t = c + a_1 x_{t-1} + ... + a_p x_{t-p}``.
 
-    ``coef``: ``a_1 ... a_p`` (``a_1`` multiplies the most recent value); ``intercept``: ``c``.
-    Called on windows ``X`` (batch, window >= p) it predicts the next values (batch,); tensors in,
-    tensors out (integer windows are computed in floating point).
+    ``coef``: ``a_1 ... a_p`` (``a_1`` for the most recent value); ``intercept``: ``c``. Called on windows
+    ``X`` (batch, window >= p) it predicts the next values (batch,); tensors in, tensors out.
     """
 
     coef: np.ndarray
