@@ -59,11 +59,8 @@ def _logits(logits) -> torch.Tensor:
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None) -> torch.Tensor:
-    """Temperature, then top-k, then top-p, shape kept; ``None`` skips a filter; dropped tokens get ``-inf``.
-
-    ``logits / T`` (``T = 0``: only the argmax stays). Top-p keeps tokens from the most probable down
-    until their probability reaches ``p`` (``1e-9`` of slack for rounding), always the most probable.
-    """
+    """Temperature (``T = 0``: only the argmax stays), then top-k, then top-p (from the most probable down
+    until ``p`` is reached, ``1e-9`` of slack), shape kept; ``None`` skips a filter; dropped tokens get ``-inf``."""
     return _filter(_logits(logits), *_filters(temperature, top_k, top_p))
 
 
@@ -87,10 +84,8 @@ def _filter(logits: torch.Tensor, T: float, k: int | None, p: float | None) -> t
 
 
 def entropy(logits) -> torch.Tensor:
-    """Entropy of ``softmax(logits)`` in nats, ``H = -sum_w p(w) log p(w)``: shape ``()`` or ``(batch_size,)``.
-
-    ``log V`` for a uniform distribution over ``V`` tokens, 0 for a certain one (``-inf`` logits count as 0).
-    """
+    """Entropy of ``softmax(logits)`` in nats, ``H = -sum_w p(w) log p(w)``: shape ``()`` or ``(batch_size,)``;
+    ``log V`` for a uniform distribution, 0 for a certain one."""
     log_p = torch.log_softmax(_logits(logits).double(), dim=-1)
     return -(log_p.exp() * log_p.nan_to_num(neginf=0.0)).sum(-1)
 
@@ -168,11 +163,9 @@ class Generated(NamedTuple):
 def sample(step, state, prompt, max_len: int, *, num_samples: int = 1, temperature: float = 1.0,
            top_k: int | None = None, top_p: float | None = None, eos: int | None = None,
            generator: torch.Generator | None = None) -> Generated:
-    """Sample ``num_samples`` continuations of ``prompt`` at once (``state`` has ``num_samples`` rows).
-
-    Each token is drawn from ``softmax(filter_logits(log_probs, temperature, top_k, top_p))`` on the CPU
-    with ``generator`` (same seed, same text on any device); ``eos`` ends a row.
-    """
+    """Sample ``num_samples`` continuations of ``prompt`` at once (``state`` has ``num_samples`` rows), each
+    token from ``softmax(filter_logits(log_probs, temperature, top_k, top_p))`` on the CPU with ``generator``
+    (same seed, same text on any device); ``eos`` ends a row."""
     max_len = validation.non_negative_int(max_len, "max_len", hint="(tokens to generate)")
     num_samples = validation.positive_int(num_samples, "num_samples")
     T, k, p = _filters(temperature, top_k, top_p)
@@ -257,12 +250,10 @@ def _reorder(state, index: torch.Tensor, dim: int):
 @torch.no_grad()
 def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha: float = 1.0,
                 eos: int | None = None, batch_dim: int | None = None) -> list[Hypothesis]:
-    """The ``beam_width`` best continuations of one prompt (``state`` has one row), best first.
-
-    Each step extends every live prefix by every token and keeps the ``beam_width`` best totals (ties
-    by parent, then token). A prefix ending in ``eos`` is finished; decoding stops after ``max_len``
-    tokens, when none is live, or when no live prefix can still enter the best ``beam_width``. All are
-    ranked by ``log_prob / len ** alpha``. ``batch_dim``: the state's beam dimension (``step.batch_dim``).
+    """The ``beam_width`` best continuations of one prompt (``state`` has one row), best first, ranked by
+    ``log_prob / len ** alpha``. Each step extends every live prefix by every token and keeps the best
+    totals (ties by parent, then token); a prefix ending in ``eos`` is finished. Stops after ``max_len``
+    tokens or when no live prefix can still enter the best. ``batch_dim``: the state's beam dimension.
     """
     max_len, width = validation.positive_int(max_len, "max_len"), validation.positive_int(beam_width, "beam_width")
     alpha = validation.number_in_range(alpha, "alpha", 0, hint="0: total log-probability, 1: per token")
@@ -304,11 +295,8 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
 
 
 def top_k_accuracy(predictions, ks=(1, 5)) -> dict[int, float]:
-    """Next-token accuracy: ``{k: share of the targets among the k most probable tokens}``.
-
-    ``predictions``: ``(scores, targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``. Ties rank the lower
-    index first, so a target counts at ``k`` exactly when top-k filtering would keep it.
-    """
+    """Next-token accuracy ``{k: share of the targets among the k most probable tokens}`` over ``(scores,
+    targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``; ties rank the lower index first (as top-k filtering)."""
     ks = sorted({validation.positive_int(k, "ks") for k in validation.sequence(ks, "ks", non_empty=True)})
     hits, count = dict.fromkeys(ks, 0), 0
     for scores, targets in predictions:
@@ -363,11 +351,9 @@ def seen_share(words, known) -> float:
 
 
 def find_loop(sequence, min_repeats: int = 3):
-    """``(start, period)`` of the loop the end of ``sequence`` is caught in (greedy decoding's), or ``None``.
-
-    ``period``: the shortest ``p`` such that the last ``min_repeats * p`` items are one block repeated;
-    ``start``: the first position from which ``sequence[i] == sequence[i + p]`` holds to the end.
-    """
+    """``(start, period)`` of the loop the end of ``sequence`` is caught in (greedy decoding's), or ``None``:
+    the shortest ``p`` whose block repeats over the last ``min_repeats * p`` items, and the first position
+    from which ``sequence[i] == sequence[i + p]`` holds to the end."""
     validation.number_in_range(validation.positive_int(min_repeats, "min_repeats"), "min_repeats", 2, hint="at least 2")
     validation.require(getattr(sequence, "ndim", 1) == 1, "sequence must be one row of tokens, e.g. out.tokens[0]")
     items = sequence.tolist() if hasattr(sequence, "tolist") else validation.sequence(sequence, "sequence", strings=True)
