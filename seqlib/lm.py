@@ -340,11 +340,9 @@ class RNNLMFast(nn.Module):
 class RNNModel(nn.Module):
     """``torch.nn.RNN``/``LSTM``/``GRU`` layer on one-hot inputs plus a linear output layer (D2L 8.6).
 
-    ``RNNModel(rnn_layer, vocab_size)``; ``model(X, state)`` with ``X`` ``(batch_size, num_steps)``
-    returns ``(num_steps * batch_size, vocab_size)`` logits ``Y`` and the new state; the output layer
-    is ``head`` (D2L's ``linear``); the layer's ``input_size`` must be ``vocab_size`` (one-hot inputs).
-    ``begin_state(device, batch_size=1)``: D2L's argument order (pass keywords). A layer with
-    ``batch_first=True`` computes the same function.
+    ``model(X, state)`` returns time-major logits and the new state; the output layer is ``head`` (D2L's
+    ``linear``); the layer's ``input_size`` must be ``vocab_size``. ``begin_state(device, batch_size=1)``:
+    D2L's argument order (pass keywords). A ``batch_first=True`` layer computes the same function.
     """
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):

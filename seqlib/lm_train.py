@@ -75,13 +75,9 @@ def _mean_nll(net, corpus, batch_size, num_steps, device) -> float:
 
 
 def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=None) -> float:
-    """Perplexity of ``net`` on a token stream, e.g. the held-out validation text.
-
-    Deterministic: the stream is cut into ``batch_size`` contiguous rows (no random offset),
-    read ``num_steps`` at a time with the state carried over, and every token after the first
-    of each row is predicted exactly once. Only the ``batch_size`` row starts begin from a
-    zero state, so this is (nearly) the perplexity of reading the text from start to end.
-    A diverged model scores ``inf``.
+    """Perplexity of ``net`` on a token stream (e.g. the validation text), deterministic: read as
+    :func:`predictions` reads it, every token after the first of each row predicted once, so (nearly) the
+    perplexity of reading the text from start to end. A diverged model scores ``inf``.
     """
     return _exp(_mean_nll(net, corpus, batch_size, num_steps, device))
 
