@@ -211,9 +211,10 @@ def _numbers(values, name: str, dtype, ndim=None) -> np.ndarray:
         values = values.detach().cpu().numpy()
     try:
         data = np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError):
         raise ArgumentTypeError(f"{name} must hold numbers, got {str(values)[:40]!r}") from None
-    require(ndim is None or data.ndim in ndim, f"{name} must be 1-d (T,){' or (num_series, T)' * (len(ndim or ()) > 1)}")
+    shapes = " or ".join(("(T,)", "(num_series, T)")[:len(ndim or ())])
+    require(ndim is None or data.ndim in ndim, f"{name} must have shape {shapes}, got {data.shape}")
     return data
 
 
