@@ -8,13 +8,17 @@ STAMP  := $(VENV)/.installed
 # make test runs its test files side by side, one worker per core (a lab's cells stay together)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: book smoke-book test unit normalize refresh bench calibrate browser clean help
+.PHONY: book smoke-book test unit normalize refresh editions grade wheel-check compare-results bench calibrate browser clean help
 
 help:
 	@echo "make book       execute every lab (full mode) and render _build/html"
 	@echo "make test       unit tests, labs under nbval (smoke mode), smoke book build, browser check"
-	@echo "make normalize  strip notebook outputs except the # NBVAL_CHECK_OUTPUT cells"
+	@echo "make normalize  strip notebook outputs except the cells tagged nbval-check-output"
 	@echo "make refresh    re-execute labs (smoke mode) and refresh the checked reference outputs"
+	@echo "make editions   write the students' editions (editions/student/) from the labs"
+	@echo "make grade SUBMISSIONS=folder   grade students' notebooks with the labs' checks (grades/)"
+	@echo "make wheel-check  every lab from seqlib's wheel alone, outside the repository (CI runs it)"
+	@echo "make compare-results REFERENCE=file-or-url   which of your results moved beyond their seed spread"
 	@echo "make bench      training-throughput benchmark"
 	@echo "make calibrate  how many minutes one reference unit (a lab's cost) takes on this machine"
 
@@ -46,6 +50,20 @@ normalize: $(STAMP)
 
 refresh: $(STAMP)
 	$(VPY) tools/normalize.py --refresh
+
+editions: $(STAMP)
+	$(VPY) tools/editions.py
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=folder-of-notebooks [JOBS=2]"; exit 2)
+	$(VPY) tools/grade.py "$(SUBMISSIONS)" --out grades --jobs $(JOBS)
+
+wheel-check: $(STAMP)
+	$(VPY) tools/wheel_check.py --jobs $(JOBS)
+
+compare-results: $(STAMP)
+	@test -n "$(REFERENCE)" || (echo "usage: make compare-results REFERENCE=the book's results.json (file or URL)"; exit 2)
+	$(VPY) tools/compare_results.py _build/results.json "$(REFERENCE)"
 
 bench: $(STAMP)
 	$(VPY) -m tools.bench

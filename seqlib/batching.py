@@ -164,8 +164,8 @@ def padding_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Ten
 
 def masked_mean(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     r"""Mean of the states of the real tokens, :math:`\bar{\mathbf{h}}_b`: H (B, T, D), mask (B, T) bool -> (B, D)."""
-    m = mask.unsqueeze(-1).to(H.dtype)
-    return (H * m).sum(1) / m.sum(1).clamp(min=1)
+    m = mask.unsqueeze(-1)
+    return H.masked_fill(~m, 0.0).sum(1) / m.sum(1).clamp(min=1).to(H.dtype)
 
 
 def masked_max(H: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

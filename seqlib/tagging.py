@@ -62,9 +62,10 @@ class TaggedDataset(PaddedDataset):
     def __init__(self, sentences, words: Vocab, chars: Vocab | None = None):
         if not isinstance(words, Vocab) or (chars is not None and not isinstance(chars, Vocab)):
             raise validation.ArgumentTypeError("words (and chars, if given) must be seqlib.text.Vocab objects")
+        sentences = check_sentences(sentences)
         self.chars, self.spelled = chars, {}              # each form's character ids, encoded once
         super().__init__(((torch.tensor(words[list(w)], dtype=torch.long), list(w), torch.tensor(tag_ids(t)))
-                          for w, t in check_sentences(sentences)), pad_values=(PAD_IDX, None, PAD_TAG))
+                          for w, t in sentences), pad_values=(PAD_IDX, None, PAD_TAG))
 
     def collate(self, batch):
         """``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form once (no ``chars``: a placeholder)."""
@@ -123,6 +124,8 @@ class Tagger(nn.Module):
         for name in ("vocab_size", "num_tags", "embed_size", "num_hiddens", "num_layers", "char_embed_size",
                      "char_filters") + (("char_vocab_size",) if char_vocab_size is not None else ()):
             validation.positive_int(locals()[name], name)
+        if vocab_size < 2:
+            raise ValueError(f"vocab_size must be at least 2 (<unk> and <pad>), got {vocab_size}; pass len(words)")
         validation.number_in_range(dropout, "dropout", 0, 1, high_open=True)
         self.word_dropout = validation.probability(word_dropout, "word_dropout")
         self.embedding = init_embedding(nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX), 0.1)

@@ -53,7 +53,7 @@ class PairDataset(PaddedDataset):
 
     Item ``i`` is ``(source ids, tgt_in, tgt_out)``, all padded with ``<pad>``; a pair's length for
     bucketing is the longer of source and target. Sequences are cut to ``max_len`` tokens (``None``: kept
-    whole). An empty source, or sources or targets mostly ``<unk>`` (swapped vocabularies?), is an error.
+    whole). An empty source or target, or sources or targets mostly ``<unk>`` (swapped vocabularies?), is an error.
     """
 
     def __init__(self, sources, targets, src_vocab: Vocab, tgt_vocab: Vocab, max_len: int | None = None):
@@ -63,6 +63,9 @@ class PairDataset(PaddedDataset):
         cut = slice(None) if max_len is None else slice(validation.positive_int(max_len, "max_len"))
         src = [torch.tensor(src_vocab[list(s)[cut]], dtype=torch.long) for s in sources]
         tgt = [tgt_vocab[list(t)[cut]] for t in targets]
+        if not all(tgt):
+            raise ValueError(f"targets[{tgt.index([])}] is empty: every pair needs a target of at least one token; "
+                             "drop empty sentences first")
         for name, encoded in (("sources", src), ("targets", tgt)):
             validation.number_in_range(_unk_share(encoded), f"the share of <unk> in {name}", 0, 0.5,
                                        hint="are src_vocab and tgt_vocab swapped?")

@@ -160,3 +160,15 @@ def test_a_padded_dataset_pads_the_fields_it_is_told_to():
     A, lengths, names, B = ds.collate(items)
     assert A.tolist() == [[1, 2, 3], [5, 0, 0]] and lengths.tolist() == [3, 1] and names == ["a", "b"]
     assert B.tolist() == [[4, -1], [6, 7]]
+
+
+def test_masked_mean_ignores_inf_and_nan_at_padding():
+    H = torch.tensor([[[1.0, 2.0], [float("inf"), float("nan")]], [[3.0, 4.0], [5.0, 6.0]]])
+    mask = torch.tensor([[True, False], [True, True]])
+    assert torch.equal(masked_mean(H, mask), torch.tensor([[1.0, 2.0], [4.0, 5.0]]))
+
+
+def test_pair_dataset_refuses_an_empty_target():
+    v = seq_vocab([["a", "b"]])
+    with pytest.raises(ValueError, match=r"targets\[1\] is empty"):
+        PairDataset([["a"], ["b"]], [["a"], []], v, v)

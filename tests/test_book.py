@@ -76,8 +76,13 @@ def test_lab_page_has_its_figures_and_a_colab_link(book, lab):
     for src in images:
         if not src.startswith(("http", "data:")):
             assert (html / "labs" / src).resolve().exists(), f"missing image {src}"
-    colab = f"https://colab.research.google.com/github/{urlparse(repository_url()).path.strip('/')}/blob/main/labs/{lab}.ipynb"
+    colab = (f"https://colab.research.google.com/github/{urlparse(repository_url()).path.strip('/')}"
+             f"/blob/main/editions/student/{lab}.ipynb")
     assert colab in page
+    assert f'href="../editions/student/{lab}.ipynb"' in page, "the download button should give the students' edition"
+    edition = (html / "editions" / "student" / f"{lab}.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in edition and "model-answer" not in edition
+    assert "_sources/labs/" not in page, "a button still offers the master (with its solutions)"
     assert 'class="output traceback' not in page, "the executed lab shows an error output"
 
 
@@ -190,7 +195,7 @@ def test_colab_launch_link_points_at_the_lab_notebook(browser, site, lab):
         "return Array.from(document.querySelectorAll('a')).map(a => a.href).filter(h => h.includes('colab'));"
     )
     repo = urlparse(repository_url()).path.strip("/")
-    assert f"https://colab.research.google.com/github/{repo}/blob/main/labs/{lab}.ipynb" in links, links
+    assert f"https://colab.research.google.com/github/{repo}/blob/main/editions/student/{lab}.ipynb" in links, links
 
 
 # Math: every formula element typeset, no MathJax error, no raw TeX left in the text of the page

@@ -184,3 +184,9 @@ def test_model_and_training_reject_bad_input():
         fit_options(model, "data")
     with pytest.raises(ValueError, match="lr must be positive"):
         fit_options(model, make_dataset(4, 3, 1, 1, seed=0), lr=0)
+
+
+@pytest.mark.parametrize("ids", [[-1, 2], [3, 11], torch.tensor([0, 12])])
+def test_to_text_refuses_ids_outside_the_eleven_tokens(ids):
+    with pytest.raises(ValueError, match=r"token ids must lie in 0\.\.10"):
+        to_text(ids)

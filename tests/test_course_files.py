@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -57,10 +58,12 @@ def test_lab_starts_with_title_install_and_parameters_cells(lab):
 def test_lab_has_checked_cells_with_reference_outputs_and_records_results(lab):
     nb = nbformat.read(lab, as_version=4)
     checked = [c for c in nb.cells if is_checked(c)]
-    assert checked, f"{lab.name} has no # NBVAL_CHECK_OUTPUT cell"
+    assert checked, f"{lab.name} has no cell tagged nbval-check-output"
     for c in checked:
         assert c.outputs and c.execution_count, f"checked cell without reference output: {c.source[:60]!r}"
     assert any("record(" in c.source for c in nb.cells if c.cell_type == "code"), "lab records no results"
+    markers = [c.source[:60] for c in nb.cells if "NBVAL_" in c.source]
+    assert not markers, f"nbval markers belong in cell tags, not in the code a reader sees: {markers}"
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
@@ -186,3 +189,11 @@ def test_docstrings_use_one_math_style():
                 if re.search(r"\$[^$\s][^$]*\$", doc.replace("$SEQLIB", "")):
                     offenders.append(f"{path.relative_to(ROOT)}:{getattr(node, 'name', '<module>')}")
     assert not offenders, f"docstrings with $...$ math (use :math:`...` or .. math::): {offenders}"
+
+
+def test_the_instructors_page_lists_every_data_file_for_offline_use():
+    from seqlib.data import REGISTRY
+
+    page = (ROOT / "book" / "instructors.md").read_text()
+    missing = [ds.file for ds in REGISTRY.values() if Path(ds.file).name not in page]
+    assert not missing, f"book/instructors.md does not list {missing} for offline use"

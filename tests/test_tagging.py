@@ -285,3 +285,21 @@ def test_bad_inputs_at_the_tagging_boundaries():
         Tagger(9, dropout=1.0)
     with pytest.raises(ValueError, match="UPOS"):
         read_conllu("1\tRun\n2\t!\n\n")  # no UPOS column
+
+
+def test_tagger_needs_unk_and_pad_in_its_vocabulary():
+    with pytest.raises(ValueError, match="vocab_size must be at least 2"):
+        Tagger(1)
+
+
+def test_a_character_tagger_asks_for_its_characters():
+    sentences = [(["the", "dog"], ["DET", "NOUN"])]
+    words, chars = Vocab.for_sentences([w for w, _ in sentences]), char_vocab(sentences)
+    model = Tagger(len(words), char_vocab_size=len(chars), embed_size=4, num_hiddens=3, char_filters=2)
+    X, lengths = torch.tensor([[2, 3]]), torch.tensor([2])
+    with pytest.raises(ValueError, match="this tagger reads characters: pass C and C_index"):
+        model(X, lengths)
+    with pytest.raises(ValueError, match="this tagger reads characters: pass chars"):
+        tag_sentence(model, words, None, ["the", "dog"])
+    tagged = tag_sentence(model, words, chars, ["the", "dog"])
+    assert all(0.0 < t["p"] <= 1.0 for t in tagged)

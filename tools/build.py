@@ -126,6 +126,7 @@ def stage(src: Path, executed: dict[str, Path], page: str, toc: Path, failed: di
     shutil.copytree(ROOT / "book", src / "book")
     (src / "book" / "results.md").write_text(page)
     (src / "labs").mkdir()
+    shutil.copytree(ROOT / "editions", src / "_editions" / "editions")   # the lab pages' buttons open these
     for name, path in executed.items():
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:  # the recorded numbers are collected already; HTML shows their table
@@ -268,6 +269,7 @@ def main(argv=None) -> int:
     if html.exists():
         timings = {n: {k: e.get(k) for k in ("status", "seconds", "units", "budget", "cached", "hangs")}
                    for n, e in entries.items()}
+        shutil.copy2(out / "results.json", html / "results.json")   # instructors compare theirs with it
         (html / "timings.json").write_text(json.dumps(
             {"mode": mode, "machine": machine, "reference_seconds": ref, "execution": wall, "labs": timings},
             indent=2))

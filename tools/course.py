@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECK_MARK = "NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"   # nbval compares the output of a cell with this tag
 
 
 def toc_files(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
@@ -77,11 +77,8 @@ def lab_title(path: Path) -> str:
 
 
 def is_checked(cell) -> bool:
-    """True for a code cell whose reference output is kept and compared by nbval."""
-    if cell.get("cell_type") != "code":
-        return False
-    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-    return CHECK_MARK in source or "nbval-check-output" in cell.get("metadata", {}).get("tags", [])
+    """True for a code cell whose reference output is kept and compared by nbval (tagged ``nbval-check-output``)."""
+    return cell.get("cell_type") == "code" and CHECK_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def repository_url(config_path: Path = ROOT / "_config.yml") -> str:

@@ -5,8 +5,8 @@
     python tools/normalize.py --refresh  # re-execute (smoke mode), refresh reference outputs, strip
     python tools/normalize.py --check    # list labs that are not normalised; exit 1 if any
 
-A normalised lab keeps outputs and execution counts only in the cells marked
-``# NBVAL_CHECK_OUTPUT`` (their reference outputs, which nbval compares); every other
+A normalised lab keeps outputs and execution counts only in the cells tagged
+``nbval-check-output`` (their reference outputs, which nbval compares); every other
 cell has no output and no execution count; notebook and cell metadata written by
 tools (widget state, papermill, timings) is removed, tags are kept; the install cell
 installs ``seqlib`` from the repository URL of ``_config.yml``.

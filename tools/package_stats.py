@@ -10,7 +10,8 @@ How it counts (an AST pass over every module of ``seqlib``):
 - **executable**: lines spanned by statements, less docstrings, comments and blank lines.
 - **checks**: executable lines that only check input:
   an ``if`` whose body ends in ``raise`` (the whole ``if``, its test and its body), a bare
-  ``raise`` outside such an ``if`` (an error raised by a boundary), an ``assert``, a statement that
+  ``raise`` outside such an ``if`` (an error raised by a boundary; ``raise SystemExit(...)``, a
+  command line's exit status, is not a check), an ``assert``, a statement that
   calls a ``seqlib.validation`` function or a function whose name starts with ``_check``/``check_``
   anywhere in it (``x = f(positive_int(n, "n"))`` counts as a check line; outside ``seqlib.checks``,
   where checking is the job), and the bodies of functions whose names start with ``_check``.
@@ -69,6 +70,12 @@ def _is_check_call(stmt: ast.stmt, validation_names: set[str]) -> bool:
     return False
 
 
+def _exits(node: ast.Raise) -> bool:
+    """``raise SystemExit(...)``: a command line's exit status, not an input check."""
+    exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+    return isinstance(exc, ast.Name) and exc.id == "SystemExit"
+
+
 def module_stats(path: Path) -> dict:
     text = path.read_text()
     tree = ast.parse(text)
@@ -88,9 +95,10 @@ def module_stats(path: Path) -> dict:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("_check"):
             checks |= _span(node)
-        elif isinstance(node, ast.If) and node.body and isinstance(node.body[-1], ast.Raise):
+        elif isinstance(node, ast.If) and node.body and isinstance(node.body[-1], ast.Raise) \
+                and not _exits(node.body[-1]):
             checks |= _span(node)
-        elif isinstance(node, (ast.Raise, ast.Assert)):
+        elif isinstance(node, ast.Assert) or isinstance(node, ast.Raise) and not _exits(node):
             checks |= _span(node)
         elif isinstance(node, ast.stmt) and not in_checks_package and _is_check_call(node, validation_names):
             checks |= _span(node)

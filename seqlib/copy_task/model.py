@@ -114,12 +114,12 @@ def fit_options(model: CopyModel, data, *, num_epochs: int = 10, batch_size: int
     epoch is that of the lowest training loss; the weights of the last epoch are kept.
     """
     validation.sequence(data, "data", non_empty=True, what="(X, Y) or a list of (x, y) pairs from make_dataset")
+    batch_size, seed = validation.positive_int(batch_size, "batch_size"), validation.non_negative_int(seed, "seed")
+    clip, lr = (validation.number_in_range(v, name, 0, low_open=True) for v, name in ((clip, "clip"), (lr, "lr")))
     options = dict(
-        train_loader=_Loader(data, validation.positive_int(batch_size, "batch_size"),
-                             validation.non_negative_int(seed, "seed")),
+        train_loader=_Loader(data, batch_size, seed),
         loss_fn=_loss, num_epochs=num_epochs, monitor="train_loss", restore_best=False,
-        clip_grad_value=validation.number_in_range(clip, "clip", 0, low_open=True),
-        optimizer=torch.optim.Adam(model.parameters(), lr=validation.number_in_range(lr, "lr", 0, low_open=True)),
+        clip_grad_value=clip, optimizer=torch.optim.Adam(model.parameters(), lr=lr),
         train_metrics={"train_acc": lambda out, Y: accuracies(out[0], Y)["all"],
                        "train_copy_acc": lambda out, Y: accuracies(out[0], Y)["copy"]},
         desc=desc or model.cell)

@@ -20,7 +20,7 @@ index      token       role
 =========  ==========  =================================================
 
 Shapes: ``X`` and ``Y`` are ``(num_samples, T)`` integer tensors; the copied positions are the
-last ``O`` columns (:func:`copy_mask`). Accuracy over all ``T`` positions flatters a model: one
+last ``O`` columns. Accuracy over all ``T`` positions flatters a model: one
 that copies nothing scores ``(L + P) / T`` (:func:`blank_baseline`); what matters is the accuracy
 on the copied positions.
 """
@@ -36,7 +36,7 @@ from seqlib import validation
 from seqlib.text import Vocab
 
 __all__ = ["ALPHABET", "DELIMITER", "BLANK", "TOKENS", "NUM_SYMBOLS", "BLANK_IDX", "DELIMITER_IDX", "vocab",
-           "check_lengths", "make_sample", "make_dataset", "to_text", "copy_mask", "accuracies",
+           "check_lengths", "make_sample", "make_dataset", "to_text", "accuracies",
            "blank_baseline", "bits_to_store"]
 
 ALPHABET = ("a", "x", "c", "r", "y", "w", "b", "t", "o")
@@ -112,15 +112,11 @@ def make_dataset(num_samples: int, seq_len: int, padding: int, output_len: int, 
 
 def to_text(ids) -> str:
     """Token indices (a sequence or 1-d tensor) as characters: ``"axc$$   "``."""
-    ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
-    return "".join(TOKENS[int(i)] for i in ids)
-
-
-def copy_mask(T: int, output_len: int) -> torch.Tensor:
-    """``(T,)`` bool: true at the copied positions, the last ``output_len`` of ``T``."""
-    mask = torch.zeros(T, dtype=torch.bool)
-    mask[T - output_len:] = True
-    return mask
+    ids = [int(i) for i in (ids.tolist() if isinstance(ids, torch.Tensor) else ids)]
+    if any(not 0 <= i < len(TOKENS) for i in ids):
+        raise ValueError(f"to_text: token ids must lie in 0..{len(TOKENS) - 1} (the copy task's {len(TOKENS)} "
+                         f"tokens); got {ids}")
+    return "".join(TOKENS[i] for i in ids)
 
 
 def accuracies(logits: torch.Tensor, Y: torch.Tensor) -> dict:

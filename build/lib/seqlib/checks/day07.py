@@ -1,0 +1,144 @@
+"""Checks of Day 7 (the copy task), against :mod:`seqlib.copy_task` and :mod:`seqlib.cells`.
+
+The copy task's check grades the lab's sample and two drawn anew at every call, and describes a right
+sample without printing it, so that an answer hard-coded for the lab's sample fails."""
+
+from __future__ import annotations
+
+import torch
+
+from seqlib import cells
+from seqlib.checks.feedback import Verdict, as_pair, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
+from seqlib.validation import non_negative_int
+
+__all__ = ["check_copy_sample", "check_mlstm_step"]
+
+
+def _as_text(value):
+    """A string of tokens from a string, or from a sequence / tensor of token indices; ``None`` otherwise."""
+    if isinstance(value, str):
+        return value
+    try:
+        ids = value.tolist() if hasattr(value, "tolist") else list(value)  # a tensor, a NumPy array
+        if all(isinstance(i, int) and 0 <= i < len(TOKENS) for i in ids):
+            return to_text(ids)
+        if all(isinstance(i, str) and len(i) == 1 for i in ids):
+            return "".join(ids)
+    except TypeError:
+        return None
+    return None
+
+
+@guard("make_copy_sample(seq_len, padding, output_len, seed)")
+def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, output_len: int = 5,
+                      seed: int = 7) -> Verdict:
+    """Check ``make_copy_sample(seq_len, padding, output_len, seed)`` -> ``(x, y)`` against
+    :func:`seqlib.copy_task.make_sample` (strings of characters or token indices are both accepted)."""
+    cases = [(*check_lengths(seq_len, padding, output_len), non_negative_int(seed, "seed"))]
+    cases += [(5 + s % 8, 1 + s % 4, 2 + s % (3 + s % 8), s) for s in fresh_seeds()]  # 2 <= O < L
+    return first_failure(
+        lambda *case: _grade_copy_sample(make_copy_sample, *case), cases,
+        f"make_copy_sample builds the task on {len(cases)} samples: L symbols, P '$', O blanks in; "
+        "L + P blanks, then the first O symbols out")
+
+
+def _grade_copy_sample(make_copy_sample, L, P, O, seed):
+    """``None`` if ``make_copy_sample`` is right for these lengths and seed, else the failure reported."""
+    want_x, want_y = (to_text(t) for t in make_sample(L, P, O, seed))
+    expected = (f"for make_copy_sample({L}, {P}, {O}, {seed}): x = the {L} symbols the seed draws, {P} '$', {O} "
+                f"blanks; y = {L + P} blanks, then x's first {O} symbols")
+    out, err = call_student(make_copy_sample, L, P, O, seed)
+    if err:
+        return report(False, f"make_copy_sample raised {err}", "build the input, then the target, as lists of "
+                      "characters", expected=expected)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        return report(False, f"make_copy_sample returned {type(out).__name__}, not a pair (x, y)",
+                      "return the input and the target together", expected=expected)
+    x, y = (_as_text(v) for v in out)
+    if x is None or y is None:
+        return report(False, "x and y should be strings (or sequences of token indices 0..10)",
+                      "join the characters with ''.join(...)", expected=expected)
+    T = L + P + O
+    if len(x) != T or len(y) != T:
+        return report(False, f"x has {len(x)} positions and y {len(y)}; both need L + P + O = {T}",
+                      "the input ends with O blanks, the target starts with L + P blanks", expected=expected)
+    if x[L:] != want_x[L:]:
+        return report(False, f"after the symbols, x is {x[L:]!r}", f"P = {P} delimiters '$', then O = {O} blanks",
+                      expected=expected)
+    if x != want_x:
+        return report(False, f"x has the right layout but other symbols ({x[:L]!r})",
+                      "draw the symbols with np.random.default_rng(seed).integers(9, size=L) as indices into "
+                      "ALPHABET, once, in one call", expected=expected)
+    if y[:L + P] != " " * (L + P):
+        return report(False, f"y should start with L + P = {L + P} blanks; it starts with {y[:L + P]!r}",
+                      "nothing is to be output while the model reads", expected=expected)
+    if y == want_y:
+        return None
+    if y[L + P:] == x[:O][::-1]:
+        return report(False, "y copies the symbols in reverse order", "copy x's first O symbols in order",
+                      expected=expected)
+    if y[L + P:] == x[L - O:L]:
+        return report(False, "y copies the last O symbols of the input", "the task copies the FIRST O symbols",
+                      expected=expected)
+    return report(False, f"y ends with {y[L + P:]!r}", "the last O positions hold the first O input symbols",
+                  expected=expected)
+
+
+def _mlstm_cases():
+    for seed, (batch_size, d, h) in enumerate(((3, 5, 4), (1, 2, 6))):
+        g = torch.Generator().manual_seed(70 + seed)
+        p = cells.init_params("mlstm", d, h, dtype=torch.float64, generator=g)
+        p = {k: v * 2.0 for k, v in p.items()}  # larger weights: the mistakes show clearly
+        X = torch.randn(batch_size, d, generator=g, dtype=torch.float64)
+        H = torch.randn(batch_size, h, generator=g, dtype=torch.float64)
+        C = torch.randn(batch_size, h, generator=g, dtype=torch.float64)
+        yield X, H, C, p, f"batch_size={batch_size}, num_inputs={d}, num_hiddens={h}"
+
+
+def _mlstm_diagnosis(H_out, X, H, C, p):
+    """A name for a known mistake, or ``None``."""
+    lstm_like = {name.replace("W_m", "W_h"): v for name, v in p.items() if name not in ("W_xm", "W_hm")}
+    if torch.allclose(H_out, cells.lstm_step(X, H, C, lstm_like)[0], atol=1e-6):
+        return ("the gates read H_{t-1}, not M_t: this is the plain LSTM",
+                "compute M = (X W_xm) * (H W_hm) first and use it in every gate, with the weights W_m*")
+    M_sum = X @ p["W_xm"] + H @ p["W_hm"]
+    G = [X @ p["W_x" + g] + M_sum @ p["W_m" + g] + p["b_" + g] for g in "ifoc"]
+    if torch.allclose(H_out, cells.lstm_pointwise(G, C)[0], atol=1e-6):
+        return ("M_t adds the two products; the multiplicative LSTM multiplies them element-wise",
+                "M is an element-wise product (*), not a sum")
+    return None
+
+
+@guard("mlstm_step(X, H, C, p)")
+def check_mlstm_step(mlstm_step) -> Verdict:
+    """Check ``mlstm_step(X, H, C, p)`` -> ``(H, C)`` against :func:`seqlib.cells.mlstm_step`
+    (``p``: the parameters of ``seqlib.cells.init_params("mlstm", ...)``)."""
+    for X, H, C, p, sizes in _mlstm_cases():
+        want_H, want_C = cells.mlstm_step(X, H, C, p)
+        expected = f"(H, C), each of shape {tuple(want_H.shape)}, equal to seqlib.cells.mlstm_step's"
+        with torch.no_grad():
+            out, err = call_student(mlstm_step, X.clone(), H.clone(), C.clone(), dict(p))
+        if err:
+            return report(False, f"mlstm_step raised {err} for {sizes}",
+                          "X is (batch_size, num_inputs): multiply as X @ p['W_xi']; M is (batch_size, num_hiddens)",
+                          expected=expected)
+        H_out, C_out = as_pair(out)
+        if H_out is None or C_out is None:
+            return report(False, f"mlstm_step returned {type(out).__name__}, not the pair (H, C) of tensors",
+                          "return both the hidden state and the cell state", expected=expected)
+        if H_out.shape != want_H.shape or C_out.shape != want_C.shape:
+            return report(False, f"mlstm_step returned shapes {tuple(H_out.shape)} and {tuple(C_out.shape)} "
+                                 f"for {sizes}", "every gate is (batch_size, num_hiddens)", expected=expected)
+        if torch.allclose(H_out, want_C, atol=1e-6) and torch.allclose(C_out, want_H, atol=1e-6):
+            return report(False, "H and C are swapped", "return (H, C) in this order", expected=expected)
+        if not (torch.allclose(H_out, want_H, atol=1e-6) and torch.allclose(C_out, want_C, atol=1e-6)):
+            known = _mlstm_diagnosis(H_out, X, H, C, p)
+            if known is not None:
+                return report(False, known[0], known[1], expected=expected)
+            which = "C" if not torch.allclose(C_out, want_C, atol=1e-6) else "H"
+            return report(False, f"mlstm_step's {which} differs from the reference for {sizes} (max |diff| "
+                                 f"{(C_out - want_C if which == 'C' else H_out - want_H).abs().max().item():.3g})",
+                          "M_t replaces H_{t-1} in the four gates; then the LSTM's equations, unchanged",
+                          expected=expected)
+    return report(True, "mlstm_step matches seqlib.cells.mlstm_step: M_t = (X W_xm) * (H W_hm) drives every gate")

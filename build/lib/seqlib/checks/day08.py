@@ -1,0 +1,168 @@
+"""Checks of Day 8 (bidirectional networks, the CRF output layer), against
+:func:`seqlib.batching.bidirectional_states` and :class:`seqlib.crf.CRF`."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqlib.batching import bidirectional_states, padding_mask
+from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, guard, report
+from seqlib.crf import CRF
+
+__all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
+
+
+def _bidirectional_case():
+    g = torch.Generator().manual_seed(8)
+    torch.manual_seed(8)
+    fwd, bwd = nn.LSTM(3, 4, batch_first=True), nn.LSTM(3, 4, batch_first=True)
+    lengths = torch.tensor([5, 2, 4])
+    E = torch.randn(3, 5, 3, generator=g)
+    E = torch.where(padding_mask(lengths, 5).unsqueeze(-1), E, torch.full_like(E, 5.0))  # garbage padding
+    return fwd, bwd, E, lengths
+
+
+@guard("bidirectional(forward_rnn, backward_rnn, E, lengths)")
+@torch.no_grad()
+def check_bidirectional(fn) -> Verdict:
+    """Check ``fn(forward_rnn, backward_rnn, E, lengths)`` -> (B, T, 2h): both directions, lengths respected
+    (the padding holds large values: reading it shows)."""
+    fwd, bwd, E, lengths = _bidirectional_case()
+    expected = bidirectional_states(fwd, bwd, E, lengths)
+    want = f"a tensor of shape {tuple(expected.shape)} = (B, T, 2h): [forward ; backward] states, zeros at padding"
+    out, err = call_student(fn, fwd, bwd, E, lengths)
+    if err:
+        return report(False, f"bidirectional raised {err}",
+                      "E is (B, T, e) with batch_first=True; lengths is (B,)", expected=want)
+    if (got := as_tensor(out, like=expected)) is None:
+        return report(False, f"bidirectional returned {'None' if out is None else type(out).__name__}",
+                      "return the concatenated states as one tensor", expected=want)
+    out = got
+    if tuple(out.shape) != tuple(expected.shape):
+        return report(False, f"bidirectional returned shape {tuple(out.shape)}",
+                      "concatenate the two directions on the last dimension (dim=-1)", expected=want)
+    if torch.allclose(out, expected, atol=1e-5):
+        alone, err = call_student(fn, fwd, bwd, E[1:2, :2], lengths[1:2])
+        alone = as_tensor(alone, like=expected)
+        if err or alone is None or alone.shape != out[1:2, :2].shape or not torch.allclose(alone, out[1:2, :2],
+                                                                                            atol=1e-5):
+            return report(False, "right for the batch, but for one sentence alone (a batch of 1) bidirectional "
+                          + (f"raised {err}" if err else "gives other states"),
+                          "nothing may depend on the batch size or the padding: use lengths for each sentence",
+                          expected="the same states for a sentence alone as padded in a batch")
+        return report(True, "both directions are right, and a sentence gets the same states alone and "
+                            "padded in a batch")
+    h = expected.shape[-1] // 2
+    if not torch.allclose(out[..., :h], expected[..., :h], atol=1e-5):
+        return report(False, "the forward half (the first h features) is wrong",
+                      "run forward_rnn over the packed batch (pack_padded_sequence) and unpack it",
+                      expected=want)
+    mask = padding_mask(lengths, E.shape[1])
+    flipped = torch.flip(nn.utils.rnn.pad_packed_sequence(bwd(nn.utils.rnn.pack_padded_sequence(
+        torch.flip(E, [1]), lengths.cpu(), batch_first=True, enforce_sorted=False))[0],
+        batch_first=True, total_length=E.shape[1])[0], [1])
+    if torch.allclose(out[..., h:][mask], flipped[mask], atol=1e-5):
+        return report(False, "the backward half reads the padding: torch.flip reverses the whole padded row",
+                      "reverse each sentence within its own length (seqlib.batching.reverse_padded), run "
+                      "the backward network, and reverse its outputs back", expected=want)
+    if not (out[~mask] == 0).all():
+        return report(False, "the states at padding positions are not zero",
+                      "pack the batch (pack_padded_sequence), so that no network reads the padding",
+                      expected=want)
+    return report(False, f"the backward half differs (max |diff| {(out - expected).abs().max().item():.3g})",
+                  "the backward state at position t must have read words t..L-1 of the sentence, "
+                  "starting from its last real word", expected=want)
+
+
+def _crf_case():
+    g = torch.Generator().manual_seed(18)
+    crf = CRF(4)
+    with torch.no_grad():
+        for p in (crf.transitions, crf.start, crf.end):
+            p.copy_(torch.randn(p.shape, generator=g))
+    emissions = torch.randn(5, 4, generator=g)
+    return crf, emissions, [2, 0, 0, 3, 1]
+
+
+@guard("path_score(emissions, transitions, start, end, tags)")
+@torch.no_grad()
+def check_path_score(fn) -> Verdict:
+    """Check ``fn(emissions, transitions, start, end, tags)`` -> the score s(y) of one tag path (a number)."""
+    crf, E, tags = _crf_case()
+    A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
+    expected = float(crf.score(E.unsqueeze(0), torch.tensor([tags]))[0])
+    want = f"{expected:.4f} for this path"
+    out, err = call_student(fn, E, A, s, e, tags)
+    if err:
+        return report(False, f"path_score raised {err}", "emissions is (T, K), transitions (K, K), tags a list",
+                      expected=want)
+    value = as_float(out)
+    if value is None:
+        return report(False, f"path_score returned {out!r:.40}", "return one number (a 0-d tensor or a float)",
+                      expected=want)
+    if abs(value - expected) < 1e-4:
+        return report(True, "the path score adds the start score, every emission, every transition and the end score")
+    emit = sum(float(E[t, y]) for t, y in enumerate(tags))
+    trans = sum(float(A[tags[t - 1], tags[t]]) for t in range(1, len(tags)))
+    transposed = sum(float(A[tags[t], tags[t - 1]]) for t in range(1, len(tags)))
+    start, end = float(s[tags[0]]), float(e[tags[-1]])
+    diagnoses = [
+        (emit + trans, "the start and end scores are missing", "add start[y_1] and end[y_T]"),
+        (emit + trans + start, "the end score is missing", "add end[y_T], the score of ending on the last tag"),
+        (emit + trans + end, "the start score is missing", "add start[y_1], the score of starting with the first tag"),
+        (start + emit + transposed + end, "the transitions are read the wrong way round",
+         "transitions[i, j] scores tag i followed by tag j: use transitions[y_{t-1}, y_t]"),
+        (start + emit + end, "the transitions are missing", "add transitions[y_{t-1}, y_t] for t = 2..T"),
+    ]
+    for value_if, message, hint in diagnoses:
+        if abs(value - value_if) < 1e-4:
+            return report(False, message, hint, expected=want)
+    return report(False, f"path_score gives {value:.4f}",
+                  "s(y) = start[y_1] + sum_t emissions[t, y_t] + sum_t transitions[y_{t-1}, y_t] + end[y_T]",
+                  expected=want)
+
+
+@guard("log_partition(emissions, transitions, start, end)")
+@torch.no_grad()
+def check_log_partition(fn) -> Verdict:
+    """Check ``fn(emissions, transitions, start, end)`` -> log Z of one sentence (the forward algorithm),
+    also with emissions around 1000, where leaving log space overflows."""
+    crf, E, _ = _crf_case()
+    A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
+    expected = float(crf.log_partition(E.unsqueeze(0))[0])
+    want = f"{expected:.4f} for the test sentence"
+    out, err = call_student(fn, E, A, s, e)
+    if err:
+        return report(False, f"log_partition raised {err}", "emissions is (T, K), transitions (K, K)", expected=want)
+    value = as_float(out)
+    if value is None:
+        return report(False, f"log_partition returned {out!r:.40}", "return one number", expected=want)
+    if abs(value - expected) > 1e-4:
+        best = float(crf.viterbi(E.unsqueeze(0))[1][0])
+        if abs(value - best) < 1e-4:
+            return report(False, "this is the score of the best path (Viterbi), not log Z",
+                          "replace the max over the previous tag by torch.logsumexp", expected=want)
+        no_end = float(CRF.log_partition(_without_end(crf), E.unsqueeze(0))[0])
+        if abs(value - no_end) < 1e-4:
+            return report(False, "the end scores are missing", "add end before the final logsumexp", expected=want)
+        return report(False, f"log_partition gives {value:.4f}",
+                      "alpha_1 = start + emissions[0]; alpha_t[j] = emissions[t, j] + logsumexp_i(alpha_{t-1}[i] "
+                      "+ transitions[i, j]); log Z = logsumexp(alpha_T + end)", expected=want)
+    big = E * 300
+    out_big, err = call_student(fn, big, A, s, e, case="for emissions 300 times larger")
+    value_big = as_float(out_big) if not err else None
+    expected_big = float(crf.log_partition(big.unsqueeze(0))[0])
+    if value_big is None or not abs(value_big - expected_big) < 1e-3 * abs(expected_big):
+        return report(False, "right for small scores, but it overflows when the emissions are large",
+                      "stay in log space: torch.logsumexp, never exp then sum then log",
+                      expected=f"{expected_big:.1f} for emissions 300 times larger")
+    return report(True, "the forward algorithm gives log Z, in log space (no overflow with large scores)")
+
+
+def _without_end(crf):
+    clone = CRF(crf.num_tags)
+    with torch.no_grad():
+        clone.transitions.copy_(crf.transitions)
+        clone.start.copy_(crf.start)
+    return clone

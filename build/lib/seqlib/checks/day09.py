@@ -1,0 +1,154 @@
+"""Checks of Day 9 (attention, beam search), against :class:`seqlib.attention.AdditiveAttention` and the
+ranking rule of :func:`seqlib.decoding.beam_search`. Each grades the lab's case and two drawn anew at
+every call, and describes a right answer without printing its values."""
+
+from __future__ import annotations
+
+import torch
+
+from seqlib.batching import padding_mask
+from seqlib.checks.feedback import Verdict, as_pair, as_tensor, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.attention import AdditiveAttention
+
+__all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
+
+
+def attention_case(seed: int = 9):
+    """The inputs of the attention exercise: ``s (B, h), H (B, S, k), mask (B, S), W_q (a, h), W_k (a, k), v (a,)``,
+    values and sizes (B 2 or 3, S 5 to 7) drawn from ``seed``; the padding of ``H`` holds large values."""
+    g = torch.Generator().manual_seed(seed)
+    B, S, h, k, a = 2 + seed % 2, 5 + seed % 3, 3, 4, 6
+    mask = padding_mask(torch.randint(1, S, (B,), generator=g), S)
+    H = torch.randn(B, S, k, generator=g)
+    H = torch.where(mask[:, :, None], H, torch.full_like(H, 50.0))
+    return (torch.randn(B, h, generator=g), H, mask, torch.randn(a, h, generator=g),
+            torch.randn(a, k, generator=g), torch.randn(a, generator=g))
+
+
+def _reference_attention(s, H, mask, W_q, W_k, v):
+    attn = AdditiveAttention(W_q.shape[1], W_k.shape[1], W_q.shape[0])
+    with torch.no_grad():
+        attn.W_q.weight.copy_(W_q)
+        attn.W_k.weight.copy_(W_k)
+        attn.v.weight.copy_(v[None, :])
+        context, weights = attn(s[:, None, :], H, mask)
+    return context[:, 0], weights[:, 0]
+
+
+@guard("attention_step(s, H, mask, W_q, W_k, v)")
+def check_attention_step(attention_step) -> Verdict:
+    """Check ``attention_step(s, H, mask, W_q, W_k, v)`` -> ``(context (B, k), weights (B, S))``: additive
+    attention for one decoder step, padding masked."""
+    return first_failure(
+        lambda seed: _grade_attention(attention_step, seed), [(9,), *zip(fresh_seeds())],
+        "attention_step gives the additive attention weights (0 on padding, rows summing to 1) and the context "
+        "vector of one decoder step, on 3 cases")
+
+
+def _grade_attention(attention_step, seed):
+    """``None`` if ``attention_step`` is right on ``attention_case(seed)``, else the failure reported."""
+    args = attention_case(seed)
+    context, weights = _reference_attention(*args)
+    want = (f"for attention_case({seed}): context of shape {tuple(context.shape)} and weights of shape "
+            f"{tuple(weights.shape)}")
+    out, err = call_student(attention_step, *args)
+    if err:
+        return report(False, f"attention_step raised {err}",
+                      "s @ W_q.T has shape (B, a); H @ W_k.T has shape (B, S, a): add them with s's term "
+                      "unsqueezed at dim 1", expected=want)
+    c, w = as_pair(out, like=context)
+    if c is None or w is None:
+        return report(False, f"attention_step returned {type(out).__name__}, not a pair of tensors",
+                      "return context, weights", expected=want)
+    if tuple(w.shape) != tuple(weights.shape) or tuple(c.shape) != tuple(context.shape):
+        return report(False, f"got context {tuple(c.shape)} and weights {tuple(w.shape)}",
+                      "the scores have one value per source position: (B, S); the context is a weighted "
+                      "sum of the rows of H over S", expected=want)
+    pad_weight = float(w.masked_select(~args[2]).abs().sum())
+    if pad_weight > 1e-6:
+        return report(False, f"the padding receives attention weight ({pad_weight:.3g} in all)",
+                      "set the scores of padding positions to -inf (masked_fill with ~mask) before the softmax",
+                      expected="weight 0 at every padding position")
+    if not torch.allclose(w.sum(-1), torch.ones(len(w)), atol=1e-5):
+        return report(False, "the weights of a row do not sum to 1",
+                      "take the softmax over the source positions (dim=-1)", expected="rows that sum to 1")
+    if not torch.allclose(w, weights, atol=1e-5):
+        return report(False, f"the weights differ from additive attention's (max |diff| "
+                             f"{float((w - weights).abs().max()):.3g})",
+                      "e_i = v . tanh(W_q s + W_k h_i), then a masked softmax", expected=want)
+    if not torch.allclose(c, context, atol=1e-4):
+        return report(False, "the weights are right but the context is not",
+                      "context = sum over i of weights[:, i] * H[:, i] (a batched matrix product)", expected=want)
+    return None
+
+
+def beam_case(seed: int | None = None):
+    """One step of beam search, midway: ``totals (K,)`` (log-probabilities of the K live prefixes),
+    ``log_probs (K, V)`` (their next-token distributions) and ``beam_width``: the lab's case, or with
+    a ``seed`` one drawn at random (2 to 4 prefixes, 3 to 6 tokens, a width from 2 to K)."""
+    if seed is not None:
+        g = torch.Generator().manual_seed(seed)
+        K, V = 2 + seed % 3, 3 + seed % 4
+        return (torch.log_softmax(torch.randn(K, generator=g, dtype=torch.float64), 0),
+                torch.log_softmax(2 * torch.randn(K, V, generator=g, dtype=torch.float64), 1), 2 + seed % (K - 1))
+    totals = torch.log(torch.tensor([0.5, 0.4, 0.1], dtype=torch.float64))
+    log_probs = torch.log(torch.tensor([[0.30, 0.35, 0.35, 1e-9], [0.90, 0.05, 0.05, 1e-9],
+                                        [0.20, 0.30, 0.20, 0.30]], dtype=torch.float64))
+    return totals, log_probs, 3
+
+
+def _reference_beam(totals, log_probs, width):
+    V = log_probs.shape[1]
+    scores, flat = torch.sort((totals[:, None] + log_probs).reshape(-1), descending=True, stable=True)
+    return scores[:width], flat[:width] // V, flat[:width] % V
+
+
+@guard("beam_step(totals, log_probs, beam_width)")
+def check_beam_step(beam_step) -> Verdict:
+    """Check ``beam_step(totals, log_probs, beam_width)`` -> ``(scores, parents, tokens)``: the ``beam_width``
+    best extensions over all live prefixes (not per prefix), best first."""
+    return first_failure(
+        lambda seed: _grade_beam(beam_step, seed), [(None,), *zip(fresh_seeds())],
+        "beam_step keeps the beam_width best extensions over all prefixes (in the lab's case the best one "
+        "extends the second prefix, and the first prefix keeps two)")
+
+
+def _grade_beam(beam_step, seed):
+    """``None`` if ``beam_step`` is right on ``beam_case(seed)``, else the failure reported."""
+    totals, log_probs, width = beam_case(seed)
+    scores, parents, tokens = _reference_beam(totals, log_probs, width)
+    want = (f"for beam_case({'' if seed is None else seed}): the {width} best of the {log_probs.numel()} extensions, "
+            "best first, as (scores, parents, tokens)")
+    out, err = call_student(beam_step, totals, log_probs, width)
+    if err:
+        return report(False, f"beam_step raised {err}", "add totals[:, None] to log_probs, flatten, keep the "
+                      "top beam_width; parent = index // V, token = index % V", expected=want)
+    if not (isinstance(out, tuple) and len(out) == 3):
+        return report(False, f"beam_step returned {type(out).__name__}, not (scores, parents, tokens)",
+                      "return three tensors", expected=want)
+    got = [as_tensor(x) for x in out]
+    if any(x is None for x in got):
+        return report(False, "beam_step's results are not tensors", "return three tensors", expected=want)
+    got = [x.reshape(-1) for x in got]
+    if any(len(x) != width for x in got):
+        return report(False, f"beam_step kept {[len(x) for x in got]} extensions",
+                      f"keep exactly beam_width = {width} extensions in all, not beam_width per prefix",
+                      expected=want)
+    if not torch.allclose(got[0], scores, atol=1e-6):
+        per_row = totals + log_probs.max(dim=1).values
+        if torch.allclose(torch.sort(got[0], descending=True).values,
+                          torch.sort(per_row, descending=True).values, atol=1e-6):
+            return report(False, "beam_step keeps the best extension of each prefix",
+                          "rank all K x V extensions together (flatten), so a good prefix may keep several",
+                          expected=want)
+        if torch.allclose(got[0], _reference_beam(torch.zeros_like(totals), log_probs, width)[0], atol=1e-6):
+            return report(False, "beam_step ranks by the last token only",
+                          "add each prefix's total log-probability (totals[:, None] + log_probs)", expected=want)
+        return report(False, f"the scores {[round(x, 3) for x in got[0].tolist()]} are not the best ones",
+                      "sort the flattened totals[:, None] + log_probs in descending order", expected=want)
+    if got[1].tolist() != parents.tolist() or got[2].tolist() != tokens.tolist():
+        return report(False, f"the scores are right but parents {got[1].long().tolist()} / tokens "
+                             f"{got[2].long().tolist()} are not",
+                      "in the flattened (K * V,) scores, index i is parent i // V, token i % V",
+                      expected=want)
+    return None

@@ -1,0 +1,264 @@
+"""Instant feedback on the labs' exercises: the one format every check prints.
+
+A check runs the student's answer through :func:`call_student` (exceptions as text, a time limit of
+:data:`LIMIT` s, NaN caught), compares it with ``torch.nn`` or a tested ``seqlib`` function, prints::
+
+    ✅ what was verified
+    ❌ what is wrong, and why
+       expected: what a right answer gives
+       hint: what to try
+
+and returns a :class:`Verdict`. The decorator :func:`guard` makes every check report, never raise.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import operator
+import os
+import random
+import signal
+import textwrap
+import threading
+import time
+import traceback
+
+import numpy as np
+import torch
+
+__all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor",
+           "as_float", "as_pair", "require_callable", "shape_str", "LIMIT"]
+
+PASS, FAIL = "✅", "❌"
+
+
+#: Seconds one call of the student's code may run (``SEQLIB_CHECK_LIMIT`` sets another; the tests use 0.5).
+LIMIT = float(os.environ.get("SEQLIB_CHECK_LIMIT", "5"))
+
+#: Feedback lines wrap at this width (the book's column).
+WIDTH = 78
+
+
+def _wrap(line: str, indent: str) -> list[str]:
+    return textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_long_words=False,
+                         break_on_hyphens=False, drop_whitespace=True) or [line]
+
+
+class Verdict:
+    """True when the answer passed; a bool everywhere, but shows nothing as a cell's last expression."""
+
+    __slots__ = ("ok",)
+
+    def __init__(self, ok) -> None:
+        self.ok = bool(ok)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __eq__(self, other):
+        if isinstance(other, (bool, Verdict)):
+            return self.ok == bool(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.ok)
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.ok})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
+def report(ok: bool, message: str, hint: str | None = None, *, expected: str | None = None) -> Verdict:
+    """Print ``✅ message``, or ``❌ message`` with ``expected:`` and ``hint:`` lines; return the :class:`Verdict`."""
+    ok = bool(ok)
+    lines = _wrap(f"{PASS if ok else FAIL} {message}", "   ")
+    if not ok:
+        if expected:
+            lines += _wrap(f"   expected: {expected}", "      ")
+        if hint:
+            lines += _wrap(f"   hint: {hint}", "      ")
+    print("\n".join(lines))
+    return Verdict(ok)
+
+
+def require_callable(fn, name: str, definition: str) -> Verdict | None:
+    """``None`` if ``fn`` is callable, else the failure reported; ``definition``: ``"rnn_step(x, h)"``, ``"the class C(a)"``."""
+    if callable(fn):
+        return None
+    what = "class" if definition.startswith("the class") else "function"
+    got = "None (not defined yet)" if fn is None else f"a {type(fn).__name__}"
+    return report(False, f"{name} should be a {what}, got {got}",
+                  f"define {definition} first, then pass the {what} itself (not its name or its result)")
+
+
+class _Stop(Exception):
+    """The student's call ran past :data:`LIMIT` or returned NaN: :func:`guard` reports it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class _TimeUp(BaseException):
+    """Raised into the student's code at the limit: a BaseException, so ``except Exception`` cannot swallow it."""
+
+
+_calls = 0  # calls of students' code so far: what :func:`guard` tells the lab's errors from the answer's by
+
+
+def guard(*definitions: str):
+    """Decorator of every check: it reports, never raises, whatever the student's answer does.
+
+    ``definitions``: how the student defines each function of the check's first arguments, e.g.
+    ``"rnn_step(x_t, h_prev, W_xh, W_hh, b_h)"`` (one not callable is reported). A timeout, NaN or an
+    answer the check could not compare is reported; an error before any student code ran is the lab's, raised.
+    """
+    def decorate(check):
+        names = list(inspect.signature(check).parameters)
+
+        @functools.wraps(check)
+        def checked(*args, **kwargs):
+            given = {**dict(zip(names, args)), **kwargs}
+            for name, definition in zip(names, definitions):
+                failed = require_callable(given.get(name), definition.removeprefix("the class ").split("(")[0],
+                                          definition)
+                if failed is not None:
+                    return failed
+            calls = _calls
+            try:
+                return check(*args, **kwargs)
+            except _Stop as stop:
+                return report(False, str(stop), stop.hint)
+            except Exception as err:  # noqa: BLE001 - an answer of any type must get feedback
+                if _calls == calls:
+                    raise
+                return report(False, f"the check could not compare your answer with the reference "
+                                      f"({type(err).__name__}: {str(err)[:120]})",
+                              "return what the exercise asks for: the types and shapes in the check's docstring "
+                              f"(help({check.__name__}))")
+        return checked
+    return decorate
+
+
+def _has_nan(value) -> bool:
+    if isinstance(value, torch.Tensor):
+        return bool(value.is_floating_point() and torch.isnan(value.detach()).any())
+    if isinstance(value, (np.ndarray, np.floating, float)):
+        return bool(np.issubdtype(np.asarray(value).dtype, np.floating) and np.isnan(value).any())
+    return isinstance(value, (tuple, list)) and any(_has_nan(v) for v in value[:10_000])
+
+
+def _run_with_limit(fn, args):
+    """``fn(*args)`` stopped after :data:`LIMIT` s: SIGALRM in the main thread, else a daemon thread."""
+    def time_up(*_):
+        raise _TimeUp
+
+    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGALRM, time_up)
+        start, (outer, interval) = time.monotonic(), signal.setitimer(signal.ITIMER_REAL, LIMIT)
+        try:
+            return fn(*args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+            if outer:  # someone else's timer was running: give it back what is left of it
+                signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3), interval)
+    box = {}
+
+    def target():
+        try:
+            box["result"] = fn(*args)
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = err
+
+    worker = threading.Thread(target=target, daemon=True, name="student code")
+    worker.start()
+    worker.join(LIMIT)
+    if worker.is_alive():
+        raise _TimeUp
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def call_student(fn, *args, case: str = ""):
+    """``(fn(*args), None)``, or ``(None, error)``: the exception and the student's line, in one line.
+
+    A call past :data:`LIMIT` s or returning NaN ends the check (:func:`guard` reports it, with ``case``).
+    """
+    global _calls
+    _calls += 1
+    name, case = getattr(fn, "__name__", ""), case and f" {case}"
+    name = name if name.isidentifier() else "your function"
+    try:
+        result = _run_with_limit(fn, args)
+    except _TimeUp:
+        raise _Stop(f"{name} did not return within {LIMIT:g} s{case} - an endless loop?",
+                    "look for a loop whose condition never changes (a while loop whose variable is never "
+                    "updated); run your function on a small input and interrupt it to see where it is") from None
+    except Exception as err:  # noqa: BLE001 - the student's code may raise anything
+        frames = traceback.extract_tb(err.__traceback__)
+        where = f" (in: {frames[-1].line})" if len(frames) > 1 and frames[-1].line else ""
+        return None, f"{type(err).__name__}: {err}{where}"
+    if _has_nan(result):
+        raise _Stop(f"{name} returns NaN (not a number){case}",
+                    "NaN comes from 0/0, inf - inf, 0 * inf or the log of a negative number: print the "
+                    "intermediate values of your function on a small input to find the first NaN")
+    return result, None
+
+
+def first_failure(grade, cases, passed: str) -> Verdict:
+    """The first failure of ``grade(*case)`` (``None`` when right) over ``cases``, else ``passed`` reported."""
+    for case in cases:
+        if (failed := grade(*case)) is not None:
+            return failed
+    return report(True, passed)
+
+
+def fresh_seeds(n: int = 2) -> list[int]:
+    """``n`` seeds drawn anew at every call, beside the lab's: a hard-coded answer cannot pass."""
+    return [random.SystemRandom().randrange(10**6) for _ in range(n)]
+
+
+def as_array(value) -> np.ndarray | None:
+    """``value`` (NumPy array, torch tensor, nested list) as a float64 array; ``None`` if it is not numbers."""
+    if value is None:
+        return None
+    if isinstance(value, torch.Tensor):  # any device and dtype (NumPy has no bfloat16)
+        value = value.detach().cpu().to(torch.float64 if value.is_floating_point() else value.dtype).numpy()
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError, RuntimeError):  # past float64 (10**400); tensors needing grad
+        return None
+
+
+def as_tensor(value, like: torch.Tensor | None = None) -> torch.Tensor | None:
+    """``value`` (any container, dtype, device) as a CPU tensor of ``like``'s dtype (float64); ``None`` if not numbers."""
+    arr = as_array(value)
+    return None if arr is None else torch.as_tensor(arr, dtype=torch.float64 if like is None else like.dtype)
+
+
+def as_float(value) -> float | None:
+    """``value`` (a number, or an array or tensor of one element) as a float; ``None`` otherwise."""
+    arr = as_array(value)
+    return None if arr is None or arr.size != 1 else float(arr.reshape(-1)[0])
+
+
+def as_pair(value, like: torch.Tensor | None = None) -> tuple:
+    """``value`` as two tensors (:func:`as_tensor`) if it is a pair, else ``(None, None)``."""
+    pair = isinstance(value, (tuple, list)) and len(value) == 2
+    return tuple(as_tensor(v, like) for v in value) if pair else (None, None)
+
+
+def shape_str(shape) -> str:
+    """A shape as Python prints a tuple, ``(3,)``; anything else as its shortened ``repr``."""
+    try:
+        dims = [operator.index(n) for n in shape]
+    except TypeError:  # not iterable, or an item that is not a whole number
+        return f"{shape!r:.60}"
+    if isinstance(shape, (str, bytes)):
+        return f"{shape!r:.60}"
+    return "(" + ", ".join(str(n) for n in dims) + ("," if len(dims) == 1 else "") + ")"
