@@ -71,13 +71,13 @@ class BagOfNgrams(nn.Module):
 
     def __init__(self, num_features: int, scale: torch.Tensor | None = None):
         super().__init__()
-        num_features = validation.positive_int(num_features, "num_features", hint="(len(features))")
+        n = validation.positive_int(num_features, "num_features", hint="(len(features))")
         if scale is not None:
-            validation.tensor(scale, "scale", shape=(num_features,), dtype="float", finite=True)
-        self.bag = nn.EmbeddingBag(num_features, 1, mode="sum")
+            validation.tensor(scale, "scale", shape=("num_features",), sizes={"num_features": n}, dtype="float", finite=True)
+        self.bag = nn.EmbeddingBag(n, 1, mode="sum")
         nn.init.zeros_(self.bag.weight)
         self.bias = nn.Parameter(torch.zeros(1))
-        self.register_buffer("scale", scale if scale is not None else torch.ones(num_features))
+        self.register_buffer("scale", scale if scale is not None else torch.ones(n))
 
     def forward(self, ids, offsets):
         validation.token_ids(ids, "ids", self.bag.num_embeddings, shape=("num_ids",), hint="from NgramFeatures.batch")
