@@ -1,24 +1,20 @@
 """The checks that run where a user crosses into seqlib (constructors, a model's call, loaders, ...).
 
-Each helper returns the checked value (a NumPy integer becomes an ``int``) or raises
-``ArgumentTypeError`` (a ``TypeError`` that is also a ``ValueError``) for the wrong kind of value,
-``ValueError`` for one out of range. Every message names the argument, shows what was received and
-ends with ``hint`` (how to fix it), so that a call site is one line.
+Each helper returns the checked value (a NumPy integer as an ``int``) or raises ``ArgumentTypeError`` (a
+``TypeError`` and a ``ValueError``) for the wrong kind of value, ``ValueError`` for one out of range; the
+message names the argument and what was received and ends with ``hint``: a call site is one line.
 
 ===============================================  ==============================================
 ``positive_int(value, name)``                    an integer >= 1 (``int`` or NumPy integer, no bool)
 ``non_negative_int(value, name)``                an integer >= 0
 ``finite_number(value, name)``                   a real number that is not NaN or infinite
-``number_in_range(value, name, low, high)``      a finite number in ``[low, high]`` (ends optional
-                                                 and open or closed)
+``number_in_range(value, name, low, high)``      a finite number in ``[low, high]`` (ends optional, open)
 ``probability(value, name)``                     a number in ``[0, 1]``
 ``one_of(value, name, choices)``                 one of a set of names
 ``function(value, name, usage)``                 a callable (``optional``: or ``None``)
 ``loader(value, name)``                          an iterable of batches with at least one batch
-``sequence(value, name, of=...)``                a list, tuple or array (not one string), optionally
-                                                 of given item types (``of``) and not empty
-``tensor(value, name, shape=..., ...)``          a ``torch.Tensor`` of the expected rank, dtype family,
-                                                 named sizes and (optionally) finite values
+``sequence(value, name, of=...)``                a list, tuple or array (not one string) of ``of`` items
+``tensor(value, name, shape=..., ...)``          a ``torch.Tensor`` of the expected rank, dtype and sizes
 ``token_ids(X, name, vocab_size)``               an integer tensor of token indices in ``[0, vocab_size)``
 ``lengths(value, name, batch_size, max_len)``    the lengths of a padded batch: one integer per sequence
 ``state(value, name, ("H", "C"), shape=...)``    a recurrent state: the tuple of tensors a model carries
@@ -144,12 +140,9 @@ def loader(value, name: str, *, optional: bool = False):
 
 def sequence(value, name: str, *, of=None, non_empty: bool = False, strings: bool = False, what: str = "",
              hint: str = ""):
-    """``value`` unchanged if it has ``len`` and indexing (list, tuple, array, 1-d tensor), but is not a
-    dict, a set or one string (``strings=True``: a string is a sequence of characters).
-
-    ``of``: the type(s) of every item, checked item by item (``lines[2]`` is named); ``non_empty``: at
-    least one item; ``what``: how the message names the expected value (``"a list of lines"``).
-    """
+    """``value`` unchanged if it has ``len`` and indexing (list, tuple, array, 1-d tensor) and is not a dict,
+    a set or one string (``strings=True``: a string of characters). ``of``: the type(s) of every item
+    (``lines[2]`` is named); ``non_empty``: at least one item; ``what``: how the message names it."""
     kinds = of if isinstance(of, tuple) else (of,) if of is not None else ()
     what = what or ("a list" + (" of " + " or ".join(k.__name__ for k in kinds) if kinds else ""))
     is_text = isinstance(value, (str, bytes, bytearray))
