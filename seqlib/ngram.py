@@ -158,11 +158,8 @@ class NgramLM:
         return p
 
     def log_probs_next(self, contexts) -> np.ndarray:
-        """``log P(w | context)`` for every token ``w``: shape ``(batch_size, vocab_size)``.
-
-        ``contexts``: ``(batch_size, context_length)`` token indices, ``-1`` where there is no token
-        (a 1-d context is one row; only its last ``order - 1`` tokens matter).
-        """
+        """``log P(w | context)`` for every token ``w``, ``(batch_size, vocab_size)``, of ``contexts``
+        ``(batch_size, context_length)`` (``-1``: no token; a 1-d context is one row)."""
         array = np.asarray(contexts.detach().cpu() if isinstance(contexts, torch.Tensor) else contexts)
         array = array[None, :] if array.ndim == 1 else array
         well_formed = array.ndim == 2 and (array.size == 0 or np.issubdtype(array.dtype, np.integer))
@@ -193,11 +190,8 @@ class NgramLM:
             return np.log(self._probs(self._windows(x), x[1:]))
 
     def predictions(self, tokens, *, chunk: int = 256):
-        """The model's next-token log-probabilities of a text, for :func:`seqlib.decoding.top_k_accuracy`.
-
-        Yields ``(log_probs, targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``, that together cover every
-        token after the first. Each distinct context is scored once, ``chunk`` contexts at a time.
-        """
+        """``(log_probs, targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``, over every token after the first, for
+        :func:`seqlib.decoding.top_k_accuracy`; each distinct context scored once, ``chunk`` at a time."""
         x, chunk = self._text(tokens), validation.positive_int(chunk, "chunk")
         contexts, targets = self._windows(x), x[1:]
         unique, inverse = np.unique(contexts, axis=0, return_inverse=True)
@@ -212,10 +206,7 @@ class NgramLM:
                 yield log_probs[inverse[where] - start], targets[where]
 
     def loss(self, tokens) -> float:
-        """Mean negative log-likelihood per token of a text (every token after the first), in nats.
-
-        ``to_bits(model.loss(val))`` is bits per token, ``math.exp(model.loss(val))`` the perplexity.
-        """
+        """Mean negative log-likelihood per token after the first, in nats (:func:`to_bits`; ``exp``: perplexity)."""
         return float(-self.log_likelihoods(self._text(tokens)).mean())
 
     def tune_k(self, val_tokens, ks=(1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)) -> dict[float, float]:

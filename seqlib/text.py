@@ -225,12 +225,9 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str], list[int]]:
-    """IMDb reviews of Maas et al. (2011): ``(texts, labels)`` of ``split`` ("train" or "test"), 1 = positive.
-
-    Reads ``aclImdb/<split>/{pos,neg}/*.txt`` from the 84 MB archive (``data.fetch("aclImdb")``: online
-    once) without extracting it, positives first, sorted by name; ``<br />`` becomes a space. ``limit``
-    keeps the first ``limit`` reviews of each class.
-    """
+    """IMDb reviews of Maas et al. (2011): ``(texts, labels)`` of ``split`` ("train" or "test"), 1 = positive,
+    read from the archive without extracting it, positives first, by name; ``<br />`` becomes a space.
+    ``limit``: the first ``limit`` reviews of each class."""
     import tarfile
 
     from seqlib import data
