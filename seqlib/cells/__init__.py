@@ -33,8 +33,8 @@ The multiplicative cells (:data:`MULTIPLICATIVE`) run the gates of their base ce
 only the sum matters (except the GRU candidate's ``bias_hh``, our ``b_hh``); :func:`to_torch` and
 :func:`from_torch` copy across.
 
-``equations``: the tables, :func:`init_params`, the element-wise parts (``*_pointwise``) and the steps;
-``layers``: the steps looped over a sequence (:data:`SCRATCH_LAYERS`), copies to and from ``torch.nn``.
+``seqlib.cells.equations``: the tables, :func:`init_params`, the element-wise parts (``*_pointwise``), the steps;
+``seqlib.cells.layers``: the steps over a sequence (:data:`SCRATCH_LAYERS`), copies to and from ``torch.nn``.
 """
 
 from seqlib.cells.equations import (GATES, GRU_PARAM_NAMES, LSTM_PARAM_NAMES, LSTM_VARIANTS, MULTIPLICATIVE,
