@@ -101,7 +101,7 @@ def test_ngram_tuples_and_split():
         ngram_tuples("ab", 0)
     train, val = train_val_split(list(range(100)))
     assert train == list(range(90)) and val == list(range(90, 100))
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match=r"val_fraction must be in \(0, 1\)"):
         train_val_split([1, 2, 3], 1.5)
 
 def test_ngram_features_are_distinct_one_to_n_grams_in_first_seen_order():
