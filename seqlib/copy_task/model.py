@@ -46,9 +46,8 @@ class CopyModel(nn.Module):
                  vocab_size: int = len(TOKENS)):
         super().__init__()
         self.cell = validation.one_of(cell, "cell", CELLS)
-        self.embed_size = validation.positive_int(embed_size, "embed_size")
-        self.num_hiddens = validation.positive_int(num_hiddens, "num_hiddens")
-        self.vocab_size = validation.positive_int(vocab_size, "vocab_size")
+        self.embed_size, self.num_hiddens, self.vocab_size = (validation.positive_int(v, n) for v, n in (
+            (embed_size, "embed_size"), (num_hiddens, "num_hiddens"), (vocab_size, "vocab_size")))
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = SCRATCH_LAYERS[cell](embed_size, num_hiddens)
         self.head = nn.Linear(num_hiddens, vocab_size)
@@ -186,8 +185,7 @@ def hidden_states(model: CopyModel, x: torch.Tensor) -> dict:
     ``"mlstm"`` is seen too.
     """
     validation.token_ids(x, "x", model.vocab_size, shape=("T",))
-    if len(x) == 0:
-        raise ValueError("x has no time steps (shape (0,)); pass a sequence such as make_sample(...)[0]")
+    validation.require(len(x) > 0, "x has no time steps (shape (0,)); pass a sequence such as make_sample(...)[0]")
     device = next(model.parameters()).device
     E = model.embedding(x.to(device)[:, None])          # (T, 1, e)
     state, Hs, Cs = model.rnn.begin_state(1), [], []
