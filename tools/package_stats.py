@@ -14,7 +14,9 @@ How it counts (an AST pass over every module of ``seqlib``):
   command line's exit status, is not a check), an ``assert``, a statement that
   calls a ``seqlib.validation`` function or a function whose name starts with ``_check``/``check_``
   anywhere in it (``x = f(positive_int(n, "n"))`` counts as a check line; outside ``seqlib.checks``,
-  where checking is the job), and the bodies of functions whose names start with ``_check``.
+  where checking is the job), the bodies of functions whose names start with ``_check``, and an
+  assignment whose names are read only in the condition of a ``require(...)`` (``ok = ...`` computed
+  for the check on the next line).
 - **lesson modules**: the modules that hold what a lab teaches (cells, models, training, data
   pipelines for the models); the page helpers, data fetching, command lines, checkpoints and the
   exercise checks are boundaries or plumbing and are listed apart.
@@ -76,6 +78,33 @@ def _exits(node: ast.Raise) -> bool:
     return isinstance(exc, ast.Name) and exc.id == "SystemExit"
 
 
+def _conditions_of_checks(tree: ast.AST) -> set[int]:
+    """Lines that only compute a check's condition: ``ok = ...`` whose name is read nowhere but in the
+    condition of a ``require(...)`` (or of an ``if`` that raises) of the same function."""
+    lines: set[int] = set()
+    scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for scope in scopes:
+        in_checks, elsewhere = set(), set()
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "require" \
+                    and node.args:
+                in_checks |= {n.id for n in ast.walk(node.args[0]) if isinstance(n, ast.Name)}
+            elif isinstance(node, ast.If) and node.body and isinstance(node.body[-1], ast.Raise):
+                in_checks |= {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                elsewhere.add((node.id, node.lineno))
+        for stmt in getattr(scope, "body", []):
+            if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+                names = {t.id for t in stmt.targets}
+                reads = {line for name, line in elsewhere if name in names}
+                check_lines = {c.lineno for c in ast.walk(scope) if isinstance(c, ast.Call)
+                               and getattr(c.func, "attr", getattr(c.func, "id", "")) == "require"}
+                if names <= in_checks and reads and reads <= check_lines:
+                    lines |= _span(stmt)
+    return lines
+
+
 def module_stats(path: Path) -> dict:
     text = path.read_text()
     tree = ast.parse(text)
@@ -102,6 +131,7 @@ def module_stats(path: Path) -> dict:
             checks |= _span(node)
         elif isinstance(node, ast.stmt) and not in_checks_package and _is_check_call(node, validation_names):
             checks |= _span(node)
+    checks |= _conditions_of_checks(tree)
     checks &= executable
     return {"module": dotted, "lines": len(text.splitlines()), "executable": len(executable),
             "checks": len(checks), "lesson": not dotted.startswith(NOT_LESSON)}
