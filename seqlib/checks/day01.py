@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, shape_str
+from seqlib.checks.feedback import Verdict, as_array, guard, report, result_of, shape_str
 from seqlib.validation import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
@@ -89,21 +89,14 @@ def check_rnn_step(rnn_step) -> Verdict:
     for seed, (batch_size, num_inputs, num_hiddens) in enumerate(_RNN_STEP_CASES):
         args, expected = _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed)
         case = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
-        got, error = call_student(rnn_step, *(a.copy() for a in args))
-        if error is not None:
-            hint = ("check the shapes: x_t holds one example per row, (batch_size, num_inputs), and W_xh is "
-                    "(num_hiddens, num_inputs), so the input term is x_t @ W_xh.T (W_xh @ x_t is the "
-                    "one-example form); likewise h_prev @ W_hh.T")
-            return report(False, f"rnn_step raised {error} for {case}", hint,
-                          expected=f"h_t of shape {shape_str(expected.shape)}")
+        want = f"h_t, an array of shape {shape_str(expected.shape)}"
+        got = as_array(result_of(rnn_step, *(a.copy() for a in args), name="rnn_step", case=f"for {case}",
+                                 hint="check the shapes: x_t holds one example per row, (batch_size, num_inputs), "
+                                      "and W_xh is (num_hiddens, num_inputs), so the input term is x_t @ W_xh.T "
+                                      "(W_xh @ x_t is the one-example form); likewise h_prev @ W_hh.T",
+                                 expected=want, returns="h_t"))
         if got is None:
-            return report(False, "rnn_step returned None",
-                          "compute h_t and `return` it (the stub still returns None)",
-                          expected=f"h_t, an array of shape {shape_str(expected.shape)}")
-        got = as_array(got)
-        if got is None:
-            return report(False, "rnn_step should return an array of numbers", "return a NumPy array",
-                          expected=f"h_t, an array of shape {shape_str(expected.shape)}")
+            return report(False, "rnn_step should return an array of numbers", "return a NumPy array", expected=want)
         if got.shape != expected.shape:
             want = shape_str(expected.shape)
             if got.shape == expected.T.shape and np.allclose(got, expected.T, atol=_ATOL):

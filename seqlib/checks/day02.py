@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_tensor, guard, report, result_of
 from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
@@ -41,23 +41,18 @@ def _cases(cls, seed):
         yield cell, x, h, c, W, sizes
 
 
-def _run(fn, name, args, blocks, sizes):
-    """Run the student's ``fn`` on copies of ``args``: ``(output, None)`` or ``(None, feedback)``,
-    feedback being ``(message, hint)``."""
+def _run(fn, name, args, blocks, sizes, returns):
+    """The student's ``fn`` on copies of ``args`` (:func:`result_of`)."""
     copies = [tuple(a.clone() for a in arg) if isinstance(arg, tuple) else arg.clone() for arg in args]
     with torch.no_grad():
-        out, error = call_student(fn, *copies)
-    if error is None:
-        return out, None
-    shape_error = any(word in error for word in ("mat", "shape", "size"))
-    hint = (f"W_ih has shape ({blocks}*num_hiddens, num_inputs): multiply as x @ W_ih.T"
-            if shape_error else "run your function on small tensors and print the shapes")
-    return None, (f"{name} raised {error} for {sizes}", hint)
+        return result_of(fn, *copies, name=name, case=f"for {sizes}", returns=returns, hint=lambda error: (
+            f"W_ih has shape ({blocks}*num_hiddens, num_inputs): multiply as x @ W_ih.T"
+            if any(word in error for word in ("mat", "shape", "size"))
+            else "run your function on small tensors and print the shapes"))
 
 
 def _same(a, b):
     return a.shape == b.shape and torch.allclose(a, b, atol=_ATOL)
-
 
 
 def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", biases=2, g_act=torch.tanh,
@@ -103,11 +98,7 @@ def check_lstm_step(lstm_step) -> Verdict:
     for cell, x, h, c, W, sizes in _cases(nn.LSTMCell, seed=0):
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
-        out, failure = _run(lstm_step, "lstm_step", (x, (h, c), *W), 4, sizes)
-        if failure:
-            return report(False, *failure)
-        if out is None:
-            return report(False, "lstm_step returned None", "return the new state as a tuple (h_new, c_new)")
+        out = _run(lstm_step, "lstm_step", (x, (h, c), *W), 4, sizes, "the new state as a tuple (h_new, c_new)")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             return report(False, f"lstm_step should return the tuple (h_new, c_new), got {type(out).__name__}",
                           "end with `return h_new, c_new`")
@@ -135,7 +126,6 @@ def check_lstm_step(lstm_step) -> Verdict:
                       "pre-activations: both products plus both biases, blocks i, f, g, o; then the cell update",
                       expected="the (h_new, c_new) of nn.LSTMCell with the same weights")
     return report(True, "lstm_step matches nn.LSTMCell (batch sizes 3 and 1, two shapes)")
-
 
 
 def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, swap_z=False,
@@ -184,11 +174,7 @@ def check_gru_step(gru_step) -> Verdict:
     for cell, x, h, _, W, sizes in _cases(nn.GRUCell, seed=10):
         with torch.no_grad():
             want = cell(x, h)
-        out, failure = _run(gru_step, "gru_step", (x, h, *W), 3, sizes)
-        if failure:
-            return report(False, *failure)
-        if out is None:
-            return report(False, "gru_step returned None", "return the new hidden state h_new (one tensor)")
+        out = _run(gru_step, "gru_step", (x, h, *W), 3, sizes, "the new hidden state h_new (one tensor)")
         if isinstance(out, (tuple, list)):
             return report(False, f"gru_step returned a {type(out).__name__} of {len(out)} items",
                           "a GRU has no cell state: return h_new alone")
@@ -209,7 +195,6 @@ def check_gru_step(gru_step) -> Verdict:
                       "r, z: sigmoids of input + state terms; n: r after the state product; z = 1 keeps h",
                       expected="the h_new of nn.GRUCell with the same weights")
     return report(True, "gru_step matches nn.GRUCell (batch sizes 3 and 1, two shapes)")
-
 
 
 _BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}

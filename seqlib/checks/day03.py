@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_float, as_pair, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_float, as_pair, guard, report, result_of
 from seqlib.fused import unfuse
 from seqlib.validation import positive_int
 
@@ -27,9 +27,8 @@ def check_perplexity(perplexity_fn) -> Verdict:
     for p, what in cases:
         # the reference: exp of the cross-entropy, as torch.nn computes it from log-probabilities
         expected = math.exp(float(nn.functional.nll_loss(torch.log(p)[:, None], torch.zeros(len(p), dtype=torch.long))))
-        got, error = call_student(perplexity_fn, p.clone())
-        if error:
-            return report(False, f"perplexity_fn raised {error} for {what}", "it receives a 1-D tensor of probabilities")
+        got = result_of(perplexity_fn, p.clone(), name="perplexity_fn", case=f"for {what}",
+                        hint="it receives a 1-D tensor of probabilities")
         value = as_float(got)
         if value is None:
             return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}",
@@ -67,9 +66,8 @@ def check_fused_lstm_step(step_fn) -> Verdict:
     XW_t, H, C = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (4 * h, h, h))
     W_h = torch.randn(h, 4 * h, generator=g, dtype=torch.float64)
     H_ref, C_ref = _torch_lstm_step(XW_t, H, C, W_h)
-    got, error = call_student(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone())
-    if error:
-        return report(False, f"step_fn raised {error}", "the gates' pre-activations have shape (batch_size, 4h)")
+    got = result_of(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone(), name="step_fn",
+                    hint="the gates' pre-activations have shape (batch_size, 4h)")
     H_new, C_new = as_pair(got)
     if H_new is None or C_new is None:
         return report(False, f"step_fn returned {type(got).__name__}", "end with `return H_new, C_new`",
@@ -100,9 +98,8 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
     (``num_draws`` draws per temperature)."""
     num_draws = positive_int(num_draws, "num_draws", hint="(draws per temperature, e.g. 4000)")
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5])
-    got, error = call_student(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0))
-    if error:
-        return report(False, f"sample_fn raised {error} at temperature 0", "temperature 0 means argmax")
+    got = result_of(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0), name="sample_fn",
+                    case="at temperature 0", hint="temperature 0 means argmax")
     if as_float(got) != 0:
         return report(False, f"at temperature 0 you returned {got!r}",
                       "temperature 0 means greedy: the index of the largest logit, as an int",
@@ -111,10 +108,9 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
         g = torch.Generator().manual_seed(int(temperature * 10))
         counts = torch.zeros(len(logits))
         for _ in range(num_draws):
-            got, error = call_student(sample_fn, logits.clone(), temperature, g)
-            if error:
-                return report(False, f"sample_fn raised {error} at temperature {temperature}",
-                              "draw one index from softmax(logits / T), passing the generator")
+            got = result_of(sample_fn, logits.clone(), temperature, g, name="sample_fn",
+                            case=f"at temperature {temperature}",
+                            hint="draw one index from softmax(logits / T), passing the generator")
             index = as_float(got)
             if index is None or index != int(index) or not 0 <= index < len(logits):
                 return report(False, f"sample_fn returned {got!r}", "return int(...) of the index drawn",

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, result_of
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
 __all__ = ["check_window_dataset", "check_persistence_mse"]
@@ -16,7 +16,6 @@ __all__ = ["check_window_dataset", "check_persistence_mse"]
 def _numbers(values) -> str:
     """``[0, 1, 2.5]``: a short list of numbers for a message."""
     return "[" + ", ".join(f"{float(v):g}" for v in values) + "]"
-
 
 
 @guard("the class SlidingWindows(series, window), a torch.utils.data.Dataset with __init__, __len__ and "
@@ -28,10 +27,8 @@ def check_window_dataset(cls) -> Verdict:
     series = np.array([[100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
     reference = WindowDataset(series, window)
     want = len(reference)
-    ds, err = call_student(cls, series, window)
-    if err:
-        return report(False, f"SlidingWindows(series, window=4) raised {err}",
-                      "store the series (as a float32 tensor) and the window in __init__")
+    ds = result_of(cls, series, window, name="SlidingWindows(series, window=4)",
+                   hint="store the series (as a float32 tensor) and the window in __init__")
     n, err = call_student(len, ds)
     if err or not isinstance(n, int):
         return report(False, f"len(dataset) failed: {err or 'it is not an integer'}",
@@ -53,9 +50,7 @@ def check_window_dataset(cls) -> Verdict:
                       expected=f"{want} windows")
     got = []
     for i in range(n):
-        item, err = call_student(ds.__getitem__, i)
-        if err:
-            return report(False, f"dataset[{i}] raised {err}", "return (x, y) for window i")
+        item = result_of(ds.__getitem__, i, name=f"dataset[{i}]", hint="return (x, y) for window i")
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             return report(False, f"dataset[{i}] must be a pair (x, y), got {type(item).__name__}",
                           "return x, y")
@@ -91,12 +86,10 @@ def check_window_dataset(cls) -> Verdict:
         return report(False, "the windows are aligned but some are missing or repeated",
                       "every start s = 0, 1, ..., T - window - 1 of every series, once",
                       expected=f"each of the {want} windows once")
-    batch, err = call_student(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))))
-    if err:
-        return report(False, f"a DataLoader over the dataset failed: {err}", "return tensors from __getitem__")
+    batch = result_of(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))),
+                      name="a DataLoader over the dataset", hint="return tensors from __getitem__")
     return report(True, f"{want} windows from 2 series of {T} values, aligned, none crossing series; "
                   f"batches {tuple(batch[0].shape)}")
-
 
 
 @guard("persistence_mse(X, y)")
@@ -105,10 +98,8 @@ def check_persistence_mse(fn) -> Verdict:
     ramp = 0.1 * torch.arange(20, dtype=torch.float32)
     ramp_windows = WindowDataset(ramp, 5)
     X, y = ramp_windows.tensors()
-    value, err = call_student(fn, X, y)
-    if err:
-        return report(False, f"persistence_mse(X, y) raised {err}",
-                      "each window's forecast is its last value; compare it with y")
+    value = result_of(fn, X, y, name="persistence_mse(X, y)",
+                      hint="each window's forecast is its last value; compare it with y")
     got = as_array(value)
     if got is None or got.size != 1:
         return report(False, f"persistence_mse must return one number, got {type(value).__name__}"

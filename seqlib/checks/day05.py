@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import masked_max, masked_mean, padding_mask
-from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, guard, report, result_of
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
 
@@ -77,11 +77,8 @@ def check_accuracy_from_logits(accuracy) -> Verdict:
     y = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0])
     expected = 6 / 8                                    # thresholding at 0.5 would give 4 / 8
     want = f"{expected} on the test batch, a Python float"
-    out, err = call_student(accuracy, logits, y)
-    if err:
-        return report(False, f"accuracy raised {err}", "compare (logits > 0) with the labels", expected=want)
-    if out is None:
-        return report(False, "accuracy returned None", "did you forget `return`?", expected=want)
+    out = result_of(accuracy, logits, y, name="accuracy", hint="compare (logits > 0) with the labels",
+                    expected=want, returns="a Python float")
     was_tensor, value = isinstance(out, torch.Tensor), as_array(out)
     if value is None or value.size != 1:
         return report(False, f"accuracy returned a {type(out).__name__}"

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_tensor, guard, report, result_of
 from seqlib.decoding import filter_logits
 
 __all__ = ["check_filter_logits", "check_bits_and_perplexity"]
@@ -63,12 +63,11 @@ def check_filter_logits(filter_fn) -> Verdict:
     for logits, settings, what in _cases():
         expected = filter_logits(logits, **settings)
         full = {"temperature": 1.0, "top_k": None, "top_p": None, **settings}
-        got, error = call_student(filter_fn, logits.clone(), full["temperature"], full["top_k"], full["top_p"])
-        if error:
-            hint = ("temperature 0 means greedy decoding: keep only the argmax instead of dividing by 0"
-                    if "ZeroDivision" in str(error) or settings.get("temperature") == 0 else
-                    "it receives a 1-D tensor of logits and the three settings (None means no filter)")
-            return report(False, f"filter_fn raised {error} for {what}", hint)
+        got = result_of(filter_fn, logits.clone(), full["temperature"], full["top_k"], full["top_p"],
+                        name="filter_fn", case=f"for {what}", hint=lambda error: (
+                            "temperature 0 means greedy decoding: keep only the argmax instead of dividing by 0"
+                            if "ZeroDivision" in error or settings.get("temperature") == 0 else
+                            "it receives a 1-D tensor of logits and the three settings (None means no filter)"))
         if (array := as_tensor(got, like=expected)) is None or array.shape != logits.shape:
             return report(False, f"for {what} filter_fn returned {type(got).__name__}"
                           + (f" of shape {tuple(array.shape)}" if array is not None else ""),
@@ -88,9 +87,8 @@ def check_bits_and_perplexity(convert_fn) -> Verdict:
     """``convert_fn(nats) -> (bits, perplexity)`` for a loss in nats per token."""
     for nats in (0.0, math.log(2), 1.75, 4.2):
         expected = (nats / math.log(2), math.exp(nats))
-        got, error = call_student(convert_fn, nats)
-        if error:
-            return report(False, f"convert_fn raised {error} for {nats:.3f} nats", "it receives one number (a float)")
+        got = result_of(convert_fn, nats, name="convert_fn", case=f"for {nats:.3f} nats",
+                        hint="it receives one number (a float)")
         try:
             bits, ppl = (float(v) for v in got)
         except (TypeError, ValueError):

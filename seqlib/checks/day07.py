@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_pair, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.checks.feedback import Verdict, as_pair, first_failure, fresh_seeds, guard, report, result_of
 from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
 from seqlib.validation import non_negative_int
 
@@ -48,10 +48,8 @@ def _grade_copy_sample(make_copy_sample, L, P, O, seed):
     want_x, want_y = (to_text(t) for t in make_sample(L, P, O, seed))
     expected = (f"for make_copy_sample({L}, {P}, {O}, {seed}): x = the {L} symbols the seed draws, {P} '$', {O} "
                 f"blanks; y = {L + P} blanks, then x's first {O} symbols")
-    out, err = call_student(make_copy_sample, L, P, O, seed)
-    if err:
-        return report(False, f"make_copy_sample raised {err}", "build the input, then the target, as lists of "
-                      "characters", expected=expected)
+    out = result_of(make_copy_sample, L, P, O, seed, name="make_copy_sample", expected=expected,
+                    hint="build the input, then the target, as lists of characters")
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         return report(False, f"make_copy_sample returned {type(out).__name__}, not a pair (x, y)",
                       "return the input and the target together", expected=expected)
@@ -118,11 +116,9 @@ def check_mlstm_step(mlstm_step) -> Verdict:
         want_H, want_C = cells.mlstm_step(X, H, C, p)
         expected = f"(H, C), each of shape {tuple(want_H.shape)}, equal to seqlib.cells.mlstm_step's"
         with torch.no_grad():
-            out, err = call_student(mlstm_step, X.clone(), H.clone(), C.clone(), dict(p))
-        if err:
-            return report(False, f"mlstm_step raised {err} for {sizes}",
-                          "X is (batch_size, num_inputs): multiply as X @ p['W_xi']; M is (batch_size, num_hiddens)",
-                          expected=expected)
+            out = result_of(mlstm_step, X.clone(), H.clone(), C.clone(), dict(p), name="mlstm_step",
+                            case=f"for {sizes}", expected=expected, hint="X is (batch_size, num_inputs): multiply "
+                            "as X @ p['W_xi']; M is (batch_size, num_hiddens)")
         H_out, C_out = as_pair(out)
         if H_out is None or C_out is None:
             return report(False, f"mlstm_step returned {type(out).__name__}, not the pair (H, C) of tensors",

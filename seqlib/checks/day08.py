@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from seqlib.batching import bidirectional_states, padding_mask
-from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, guard, report, result_of
 from seqlib.crf import CRF
 
 __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
@@ -31,10 +31,8 @@ def check_bidirectional(fn) -> Verdict:
     fwd, bwd, E, lengths = _bidirectional_case()
     expected = bidirectional_states(fwd, bwd, E, lengths)
     want = f"a tensor of shape {tuple(expected.shape)} = (B, T, 2h): [forward ; backward] states, zeros at padding"
-    out, err = call_student(fn, fwd, bwd, E, lengths)
-    if err:
-        return report(False, f"bidirectional raised {err}",
-                      "E is (B, T, e) with batch_first=True; lengths is (B,)", expected=want)
+    out = result_of(fn, fwd, bwd, E, lengths, name="bidirectional", expected=want,
+                    hint="E is (B, T, e) with batch_first=True; lengths is (B,)")
     if (got := as_tensor(out, like=expected)) is None:
         return report(False, f"bidirectional returned {'None' if out is None else type(out).__name__}",
                       "return the concatenated states as one tensor", expected=want)
@@ -93,10 +91,8 @@ def check_path_score(fn) -> Verdict:
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.score(E.unsqueeze(0), torch.tensor([tags]))[0])
     want = f"{expected:.4f} for this path"
-    out, err = call_student(fn, E, A, s, e, tags)
-    if err:
-        return report(False, f"path_score raised {err}", "emissions is (T, K), transitions (K, K), tags a list",
-                      expected=want)
+    out = result_of(fn, E, A, s, e, tags, name="path_score", expected=want,
+                    hint="emissions is (T, K), transitions (K, K), tags a list")
     value = as_float(out)
     if value is None:
         return report(False, f"path_score returned {out!r:.40}", "return one number (a 0-d tensor or a float)",
@@ -132,9 +128,8 @@ def check_log_partition(fn) -> Verdict:
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.log_partition(E.unsqueeze(0))[0])
     want = f"{expected:.4f} for the test sentence"
-    out, err = call_student(fn, E, A, s, e)
-    if err:
-        return report(False, f"log_partition raised {err}", "emissions is (T, K), transitions (K, K)", expected=want)
+    out = result_of(fn, E, A, s, e, name="log_partition", hint="emissions is (T, K), transitions (K, K)",
+                    expected=want)
     value = as_float(out)
     if value is None:
         return report(False, f"log_partition returned {out!r:.40}", "return one number", expected=want)

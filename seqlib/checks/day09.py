@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, as_pair, as_tensor, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.checks.feedback import Verdict, as_pair, as_tensor, first_failure, fresh_seeds, guard, report, result_of
 from seqlib.attention import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
@@ -51,11 +51,8 @@ def _grade_attention(attention_step, seed):
     context, weights = _reference_attention(*args)
     want = (f"for attention_case({seed}): context of shape {tuple(context.shape)} and weights of shape "
             f"{tuple(weights.shape)}")
-    out, err = call_student(attention_step, *args)
-    if err:
-        return report(False, f"attention_step raised {err}",
-                      "s @ W_q.T has shape (B, a); H @ W_k.T has shape (B, S, a): add them with s's term "
-                      "unsqueezed at dim 1", expected=want)
+    out = result_of(attention_step, *args, name="attention_step", expected=want, hint="s @ W_q.T has shape "
+                    "(B, a); H @ W_k.T has shape (B, S, a): add them with s's term unsqueezed at dim 1")
     c, w = as_pair(out, like=context)
     if c is None or w is None:
         return report(False, f"attention_step returned {type(out).__name__}, not a pair of tensors",
@@ -119,10 +116,8 @@ def _grade_beam(beam_step, seed):
     scores, parents, tokens = _reference_beam(totals, log_probs, width)
     want = (f"for beam_case({'' if seed is None else seed}): the {width} best of the {log_probs.numel()} extensions, "
             "best first, as (scores, parents, tokens)")
-    out, err = call_student(beam_step, totals, log_probs, width)
-    if err:
-        return report(False, f"beam_step raised {err}", "add totals[:, None] to log_probs, flatten, keep the "
-                      "top beam_width; parent = index // V, token = index % V", expected=want)
+    out = result_of(beam_step, totals, log_probs, width, name="beam_step", expected=want, hint="add "
+                    "totals[:, None] to log_probs, flatten, keep the top beam_width; parent = index // V, token = index % V")
     if not (isinstance(out, tuple) and len(out) == 3):
         return report(False, f"beam_step returned {type(out).__name__}, not (scores, parents, tokens)",
                       "return three tensors", expected=want)

@@ -1,7 +1,7 @@
 """Instant feedback on the labs' exercises: the one format every check prints.
 
-A check runs the student's answer through :func:`call_student` (exceptions as text, a time limit of
-:data:`LIMIT` s, NaN caught), compares it with ``torch.nn`` or a tested ``seqlib`` function, prints::
+A check runs the student's answer through :func:`call_student` or :func:`result_of` (a time limit of
+:data:`LIMIT` s, exceptions and NaN caught), compares it with ``torch.nn`` or a tested ``seqlib`` function, prints::
 
     ✅ what was verified
     ❌ what is wrong, and why
@@ -27,8 +27,8 @@ import traceback
 import numpy as np
 import torch
 
-__all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor",
-           "as_float", "as_pair", "require_callable", "shape_str", "LIMIT"]
+__all__ = ["Verdict", "report", "guard", "call_student", "result_of", "first_failure", "fresh_seeds", "as_array",
+           "as_tensor", "as_float", "as_pair", "require_callable", "shape_str", "LIMIT"]
 
 PASS, FAIL = "✅", "❌"
 
@@ -95,11 +95,11 @@ def require_callable(fn, name: str, definition: str) -> Verdict | None:
 
 
 class _Stop(Exception):
-    """The student's call ran past :data:`LIMIT` or returned NaN: :func:`guard` reports it."""
+    """The student's call ran past :data:`LIMIT`, returned NaN, raised or returned None: :func:`guard` reports it."""
 
-    def __init__(self, message: str, hint: str) -> None:
+    def __init__(self, message: str, hint: str, expected: str | None = None) -> None:
         super().__init__(message)
-        self.hint = hint
+        self.hint, self.expected = hint, expected
 
 
 class _TimeUp(BaseException):
@@ -131,7 +131,7 @@ def guard(*definitions: str):
             try:
                 return check(*args, **kwargs)
             except _Stop as stop:
-                return report(False, str(stop), stop.hint)
+                return report(False, str(stop), stop.hint, expected=stop.expected)
             except Exception as err:  # noqa: BLE001 - an answer of any type must get feedback
                 if _calls == calls:
                     raise
@@ -208,6 +208,17 @@ def call_student(fn, *args, case: str = ""):
                     "NaN comes from 0/0, inf - inf, 0 * inf or the log of a negative number: print the "
                     "intermediate values of your function on a small input to find the first NaN")
     return result, None
+
+
+def result_of(fn, *args, name: str, hint, expected: str | None = None, case: str = "", returns: str = ""):
+    """``fn(*args)`` by :func:`call_student`; an exception ends the check (``{name} raised ... {case}``,
+    ``hint``: a text or a function of the error), so does ``None`` when the answer ``returns`` something."""
+    result, error = call_student(fn, *args)
+    if error is not None:
+        raise _Stop(f"{name} raised {error}" + (case and f" {case}"), hint(error) if callable(hint) else hint, expected)
+    if result is None and returns:
+        raise _Stop(f"{name} returned None", f"did you forget `return`? It returns {returns}", expected)
+    return result
 
 
 def first_failure(grade, cases, passed: str) -> Verdict:
