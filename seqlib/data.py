@@ -1,14 +1,11 @@
 """Fetch, verify and cache the course's data sets: ``fetch(name)`` (a path), ``read_text(name)`` (text).
 
-Every copy is checked against its checksum. Lookup order:
+Every copy is checked against its checksum, looked up in this order:
 
-1. **Offline folder** ``$SEQLIB_DATA_DIR``, under the file's relative name; never written to, a
-   corrupt copy is an error. A relative path is tried from the current folder, then from the
-   repository root (a lab runs in ``labs/``).
-2. **Cache folder** ``$SEQLIB_CACHE_DIR``, else ``pooch.os_cache("seqlib")``; a corrupt copy is
-   downloaded again, an unusable folder is reported as such.
-3. **Canonical address**: downloaded with pooch into a unique temporary file, verified, moved
-   into place atomically (concurrent fetches are safe).
+1. the offline folder ``$SEQLIB_DATA_DIR`` (never written to; a corrupt copy is an error; a relative
+   path is tried from the current folder, then from the repository root, as a lab runs in ``labs/``);
+2. the cache folder ``$SEQLIB_CACHE_DIR``, else ``pooch.os_cache("seqlib")`` (a corrupt copy is downloaded again);
+3. the canonical address, downloaded into a unique temporary file, verified, moved into place atomically.
 
 Archive members (Pang & Lee's MR, Latin-1/Windows-1252 originals) are checksummed and cached as UTF-8.
 """
@@ -179,16 +176,9 @@ def _offline_folders() -> list[Path]:
 
 def _offline_description() -> str:
     """How the failure message describes ``$SEQLIB_DATA_DIR``: its value and the absolute folders tried."""
-    raw, folders = os.environ.get("SEQLIB_DATA_DIR"), _offline_folders()
-    if not raw:
-        return "SEQLIB_DATA_DIR is not set"
-    where = f"it is not in the offline folder SEQLIB_DATA_DIR={raw}"
-    if [str(f) for f in folders] == [raw]:
-        return where
-    if len(folders) > 1:
-        return (f"{where} (a relative path, looked up from the current folder and then from the repository "
-                f"root): neither in {' nor in '.join(str(f) for f in folders)}")
-    return f"{where} ({folders[0]})"
+    raw = os.environ.get("SEQLIB_DATA_DIR")
+    tried = ", ".join(str(f) for f in _offline_folders())
+    return f"it is not in the offline folder SEQLIB_DATA_DIR={raw} (looked in {tried})" if raw else "SEQLIB_DATA_DIR is not set"
 
 
 def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
@@ -222,23 +212,16 @@ def _verify(raw: bytes, ds: Dataset) -> tuple[bytes | None, str]:
     """``(verified bytes or None, actual hex digest)``; an archive member's text is checksummed as UTF-8
     (decoded as UTF-8, else Windows-1252, else Latin-1)."""
     alg, expected = ds.known_hash.split(":", 1)
-    candidates = [raw] if ds.member is None else _utf8_versions(raw)
     digests = []
-    for data in candidates:
+    for encoding in [None] if ds.member is None else ["utf-8", "cp1252", "latin-1"]:  # latin-1 decodes any bytes
+        try:
+            data = raw if encoding is None else raw.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            continue
         digests.append(hashlib.new(alg, data).hexdigest())
         if digests[-1] == expected.lower():
             return data, digests[-1]
     return None, digests[0]
-
-
-def _utf8_versions(raw: bytes) -> list[bytes]:
-    versions = []
-    for encoding in ("utf-8", "cp1252", "latin-1"):  # latin-1 decodes any bytes
-        try:
-            versions.append(raw.decode(encoding).encode("utf-8"))
-        except UnicodeDecodeError:
-            pass
-    return versions
 
 
 def _download_from_archive(ds: Dataset) -> None:
