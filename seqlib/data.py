@@ -178,7 +178,8 @@ def _offline_description() -> str:
     """How the failure message describes ``$SEQLIB_DATA_DIR``: its value and the absolute folders tried."""
     raw = os.environ.get("SEQLIB_DATA_DIR")
     tried = ", ".join(str(f) for f in _offline_folders())
-    return f"it is not in the offline folder SEQLIB_DATA_DIR={raw} (looked in {tried})" if raw else "SEQLIB_DATA_DIR is not set"
+    return f"it is not in the offline folder SEQLIB_DATA_DIR={raw} (looked in {tried})" if raw else \
+        "SEQLIB_DATA_DIR is not set"
 
 
 def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
