@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, guard, report, result_of
+from seqlib.checks.feedback import Verdict, guard, report, result_of, shaped
 from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
@@ -99,18 +99,10 @@ def check_lstm_step(lstm_step) -> Verdict:
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
         out = _run(lstm_step, "lstm_step", (x, (h, c), *W), 4, sizes, "the new state as a tuple (h_new, c_new)")
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            return report(False, f"lstm_step should return the tuple (h_new, c_new), got {type(out).__name__}",
-                          "end with `return h_new, c_new`")
-        H, C = (as_tensor(o) for o in out)
-        if H is None or C is None:
-            return report(False, "lstm_step should return two arrays of numbers", "return h_new, c_new")
-        for name, got, want in (("h_new", H, want_h), ("c_new", C, want_c)):
-            if got.shape != want.shape:
-                return report(False, f"{name} has shape {tuple(got.shape)} for {sizes}",
-                              "each gate is (batch_size, num_hiddens): split the 4*num_hiddens columns "
-                              "with .chunk(4, dim=1), and keep the batch dimension",
-                              expected=f"shape {tuple(want.shape)}, (batch_size, num_hiddens)")
+        H, C = shaped(out, "lstm_step", (want_h, want_c), names=("h_new", "c_new"),
+                      hint="end with `return h_new, c_new`; each gate is (batch_size, num_hiddens): split the "
+                           "4*num_hiddens columns with .chunk(4, dim=1), and keep the batch dimension",
+                      expected=f"(h_new, c_new) for {sizes}, each (batch_size, num_hiddens)")
         ok_h, ok_c = _same(H, want_h), _same(C, want_c)
         if ok_h and ok_c:
             continue
@@ -178,12 +170,8 @@ def check_gru_step(gru_step) -> Verdict:
         if isinstance(out, (tuple, list)):
             return report(False, f"gru_step returned a {type(out).__name__} of {len(out)} items",
                           "a GRU has no cell state: return h_new alone")
-        H = as_tensor(out)
-        if H is None or H.shape != want.shape:
-            got = "something that is not an array" if H is None else f"shape {tuple(H.shape)}"
-            return report(False, f"gru_step returned {got} for {sizes}",
-                          "split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension",
-                          expected=f"h_new of shape {tuple(want.shape)}, (batch_size, num_hiddens)")
+        H = shaped(out, "h_new", want, expected=f"h_new for {sizes}, (batch_size, num_hiddens)",
+                   hint="split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension")
         if _same(H, want):
             continue
         err = (H - want).abs().max().item()

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_float, as_pair, guard, report, result_of
+from seqlib.checks.feedback import Verdict, as_float, guard, report, result_of, shaped
 from seqlib.fused import unfuse
 from seqlib.validation import positive_int
 
@@ -68,14 +68,9 @@ def check_fused_lstm_step(step_fn) -> Verdict:
     H_ref, C_ref = _torch_lstm_step(XW_t, H, C, W_h)
     got = result_of(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone(), name="step_fn",
                     hint="the gates' pre-activations have shape (batch_size, 4h)")
-    H_new, C_new = as_pair(got)
-    if H_new is None or C_new is None:
-        return report(False, f"step_fn returned {type(got).__name__}", "end with `return H_new, C_new`",
-                      expected="a pair of tensors (H_new, C_new)")
-    if H_new.shape != (batch_size, h) or C_new.shape != (batch_size, h):
-        return report(False, f"H_new and C_new have shapes {tuple(H_new.shape)} and {tuple(C_new.shape)}",
-                      "split the (batch_size, 4h) pre-activations into four (batch_size, h) blocks",
-                      expected=f"both of shape (batch_size, h) = {(batch_size, h)}")
+    H_new, C_new = shaped(got, "step_fn", (H_ref, C_ref), names=("H_new", "C_new"),
+                          hint="end with `return H_new, C_new`; split the (batch_size, 4h) pre-activations into "
+                               "four (batch_size, h) blocks", expected=f"both of shape (batch_size, h) = {(batch_size, h)}")
     if torch.allclose(H_new, C_ref) and torch.allclose(C_new, H_ref):
         return report(False, "you returned (C_new, H_new)", "swap them: the hidden state comes first",
                       expected="(H_new, C_new)")

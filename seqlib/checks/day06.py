@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from seqlib.checks.feedback import Verdict, as_tensor, guard, report, result_of
+from seqlib.checks.feedback import Verdict, guard, report, result_of, shaped
 from seqlib.decoding import filter_logits
 
 __all__ = ["check_filter_logits", "check_bits_and_perplexity"]
@@ -68,12 +68,8 @@ def check_filter_logits(filter_fn) -> Verdict:
                             "temperature 0 means greedy decoding: keep only the argmax instead of dividing by 0"
                             if "ZeroDivision" in error or settings.get("temperature") == 0 else
                             "it receives a 1-D tensor of logits and the three settings (None means no filter)"))
-        if (array := as_tensor(got, like=expected)) is None or array.shape != logits.shape:
-            return report(False, f"for {what} filter_fn returned {type(got).__name__}"
-                          + (f" of shape {tuple(array.shape)}" if array is not None else ""),
-                          "return a tensor of the same shape as logits, with -inf where a token is dropped",
-                          expected=f"a tensor of shape {tuple(logits.shape)}")
-        got = array
+        got = shaped(got, f"filter_fn's result for {what}", expected,
+                     hint="return a tensor of the same shape as logits, with -inf where a token is dropped")
         if _kept(got) != _kept(expected) or not torch.allclose(got[torch.isfinite(expected)],
                                                                expected[torch.isfinite(expected)], atol=1e-6):
             return report(False, f"for {what} you kept tokens {_kept(got)} with values "

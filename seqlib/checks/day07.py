@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_pair, first_failure, fresh_seeds, guard, report, result_of
+from seqlib.checks.feedback import Verdict, first_failure, fresh_seeds, guard, report, result_of, shaped
 from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
 from seqlib.validation import non_negative_int
 
@@ -119,13 +119,9 @@ def check_mlstm_step(mlstm_step) -> Verdict:
             out = result_of(mlstm_step, X.clone(), H.clone(), C.clone(), dict(p), name="mlstm_step",
                             case=f"for {sizes}", expected=expected, hint="X is (batch_size, num_inputs): multiply "
                             "as X @ p['W_xi']; M is (batch_size, num_hiddens)")
-        H_out, C_out = as_pair(out)
-        if H_out is None or C_out is None:
-            return report(False, f"mlstm_step returned {type(out).__name__}, not the pair (H, C) of tensors",
-                          "return both the hidden state and the cell state", expected=expected)
-        if H_out.shape != want_H.shape or C_out.shape != want_C.shape:
-            return report(False, f"mlstm_step returned shapes {tuple(H_out.shape)} and {tuple(C_out.shape)} "
-                                 f"for {sizes}", "every gate is (batch_size, num_hiddens)", expected=expected)
+        H_out, C_out = shaped(out, "mlstm_step", (want_H, want_C), names=("H", "C"), expected=expected,
+                              hint="return both the hidden state and the cell state; every gate is (batch_size, "
+                                   "num_hiddens)")
         if torch.allclose(H_out, want_C, atol=1e-6) and torch.allclose(C_out, want_H, atol=1e-6):
             return report(False, "H and C are swapped", "return (H, C) in this order", expected=expected)
         if not (torch.allclose(H_out, want_H, atol=1e-6) and torch.allclose(C_out, want_C, atol=1e-6)):

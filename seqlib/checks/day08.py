@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from seqlib.batching import bidirectional_states, padding_mask
-from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, guard, report, result_of
+from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, guard, report, result_of, shaped
 from seqlib.crf import CRF
 
 __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
@@ -33,13 +33,8 @@ def check_bidirectional(fn) -> Verdict:
     want = f"a tensor of shape {tuple(expected.shape)} = (B, T, 2h): [forward ; backward] states, zeros at padding"
     out = result_of(fn, fwd, bwd, E, lengths, name="bidirectional", expected=want,
                     hint="E is (B, T, e) with batch_first=True; lengths is (B,)")
-    if (got := as_tensor(out, like=expected)) is None:
-        return report(False, f"bidirectional returned {'None' if out is None else type(out).__name__}",
-                      "return the concatenated states as one tensor", expected=want)
-    out = got
-    if tuple(out.shape) != tuple(expected.shape):
-        return report(False, f"bidirectional returned shape {tuple(out.shape)}",
-                      "concatenate the two directions on the last dimension (dim=-1)", expected=want)
+    out = shaped(out, "bidirectional's result", expected, expected=want,
+                 hint="concatenate the two directions into one tensor on the last dimension (dim=-1)")
     if torch.allclose(out, expected, atol=1e-5):
         alone, err = call_student(fn, fwd, bwd, E[1:2, :2], lengths[1:2])
         alone = as_tensor(alone, like=expected)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, as_pair, as_tensor, first_failure, fresh_seeds, guard, report, result_of
+from seqlib.checks.feedback import Verdict, as_tensor, first_failure, fresh_seeds, guard, report, result_of, shaped
 from seqlib.attention import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
@@ -53,14 +53,9 @@ def _grade_attention(attention_step, seed):
             f"{tuple(weights.shape)}")
     out = result_of(attention_step, *args, name="attention_step", expected=want, hint="s @ W_q.T has shape "
                     "(B, a); H @ W_k.T has shape (B, S, a): add them with s's term unsqueezed at dim 1")
-    c, w = as_pair(out, like=context)
-    if c is None or w is None:
-        return report(False, f"attention_step returned {type(out).__name__}, not a pair of tensors",
-                      "return context, weights", expected=want)
-    if tuple(w.shape) != tuple(weights.shape) or tuple(c.shape) != tuple(context.shape):
-        return report(False, f"got context {tuple(c.shape)} and weights {tuple(w.shape)}",
-                      "the scores have one value per source position: (B, S); the context is a weighted "
-                      "sum of the rows of H over S", expected=want)
+    c, w = shaped(out, "attention_step", (context, weights), names=("context", "weights"), expected=want,
+                  hint="return context, weights; the scores have one value per source position: (B, S); the "
+                       "context is a weighted sum of the rows of H over S")
     pad_weight = float(w.masked_select(~args[2]).abs().sum())
     if pad_weight > 1e-6:
         return report(False, f"the padding receives attention weight ({pad_weight:.3g} in all)",

@@ -27,8 +27,8 @@ import traceback
 import numpy as np
 import torch
 
-__all__ = ["Verdict", "report", "guard", "call_student", "result_of", "first_failure", "fresh_seeds", "as_array",
-           "as_tensor", "as_float", "as_pair", "require_callable", "shape_str", "LIMIT"]
+__all__ = ["Verdict", "report", "guard", "call_student", "result_of", "shaped", "first_failure", "fresh_seeds",
+           "as_array", "as_tensor", "as_float", "require_callable", "shape_str", "LIMIT"]
 
 PASS, FAIL = "✅", "❌"
 
@@ -221,6 +221,22 @@ def result_of(fn, *args, name: str, hint, expected: str | None = None, case: str
     return result
 
 
+def shaped(value, name: str, like, *, hint: str, expected: str | None = None, names: tuple = ()):
+    """The student's ``value`` as CPU tensors of the shapes and dtype of ``like`` (a tensor, or a tuple of
+    tensors named ``names``); anything else ends the check (:func:`guard` reports it, with ``hint``)."""
+    many = isinstance(like, tuple)
+    if many and not (isinstance(value, (tuple, list)) and len(value) == len(like)):
+        raise _Stop(f"{name} should return the tuple ({', '.join(names)}), got {type(value).__name__}", hint, expected)
+    got = []
+    for part, v, t in zip(names or [name], value if many else [value], like if many else [like]):
+        if (g := as_tensor(v, like=t)) is None:
+            raise _Stop(f"{part} is a {type(v).__name__}, not a tensor of shape {shape_str(t.shape)}", hint, expected)
+        if g.shape != t.shape:
+            raise _Stop(f"{part} has shape {shape_str(g.shape)}, not {shape_str(t.shape)}", hint, expected)
+        got.append(g)
+    return tuple(got) if many else got[0]
+
+
 def first_failure(grade, cases, passed: str) -> Verdict:
     """The first failure of ``grade(*case)`` (``None`` when right) over ``cases``, else ``passed`` reported."""
     for case in cases:
@@ -256,12 +272,6 @@ def as_float(value) -> float | None:
     """``value`` (a number, or an array or tensor of one element) as a float; ``None`` otherwise."""
     arr = as_array(value)
     return None if arr is None or arr.size != 1 else float(arr.reshape(-1)[0])
-
-
-def as_pair(value, like: torch.Tensor | None = None) -> tuple:
-    """``value`` as two tensors (:func:`as_tensor`) if it is a pair, else ``(None, None)``."""
-    pair = isinstance(value, (tuple, list)) and len(value) == 2
-    return tuple(as_tensor(v, like) for v in value) if pair else (None, None)
 
 
 def shape_str(shape) -> str:
