@@ -9,10 +9,8 @@ Code written against the book runs with only its import changed::
     net = d2l.RNNModelScratch(len(vocab), 512, d2l.try_gpu(), get_params, init_rnn_state, rnn)
     d2l.train_ch8(net, train_iter, vocab, lr=1, num_epochs=500, device=d2l.try_gpu())
 
-Names, signatures, defaults and semantics are the book's; the functions are the course's (training
-is one call of :func:`seqlib.training.fit`, generation :func:`seqlib.decoding.generate`), plus the
-book's small utilities (``Timer``, ``Accumulator``, ``sgd``). Bad input the book mishandles (a corpus
-too short for one minibatch, an empty prefix) raises ``ValueError``.
+Names, signatures, defaults and semantics are the book's; training is one call of :func:`seqlib.training.fit`,
+generation :func:`seqlib.decoding.generate`; plus the book's ``Timer``, ``Accumulator`` and ``sgd``.
 """
 
 from __future__ import annotations
@@ -43,11 +41,7 @@ __all__ = ["read_time_machine", "tokenize", "count_corpus", "Vocab", "load_corpu
 
 
 class SeqDataLoader(_CourseLoader):
-    """An iterator to load the Time Machine's characters (D2L 8.3).
-
-    ``SeqDataLoader(batch_size, num_steps, use_random_iter, max_tokens)``; has ``corpus``,
-    ``vocab``, ``batch_size``, ``num_steps`` and ``data_iter_fn`` like the book's.
-    """
+    """An iterator over the Time Machine's characters (D2L 8.3), with the book's attributes and ``vocab``."""
 
     def __init__(self, batch_size, num_steps, use_random_iter, max_tokens):
         corpus, self.vocab = load_corpus_time_machine(max_tokens)
@@ -97,10 +91,8 @@ def _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, num_epochs
 
 
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
-    """Train a model for one epoch (D2L 8.5); returns ``(perplexity, tokens per second)``.
-
-    ``updater`` is a ``torch.optim.Optimizer`` or a function ``updater(batch_size=...)`` such as :func:`sgd`.
-    """
+    """Train a model for one epoch (D2L 8.5): ``(perplexity, tokens per second)``; ``updater`` an optimizer
+    or a function ``updater(batch_size=...)`` such as :func:`sgd`."""
     history = _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, 1)
     return history.train_ppl[-1], history.tokens_per_s
 
@@ -111,10 +103,8 @@ def predict_ch8(prefix, num_preds, net, vocab, device=None):
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
-    """Train a model (D2L 8.5): SGD with learning rate ``lr``, clipping at 1, plot every 10 epochs.
-
-    Prints the final perplexity, the speed and two predictions, as the book does.
-    """
+    """Train a model (D2L 8.5): SGD with learning rate ``lr``, clipping at 1, a plot every 10 epochs; prints
+    the final perplexity, the speed and two predictions, as the book does."""
     num_epochs = _positive_int(num_epochs, "num_epochs")
     lr = _number_in_range(lr, "lr", 0, low_open=True, hint="the book uses lr=1")
     animator = Animator(xlabel="epoch", ylabel="perplexity", legend=["train"], xlim=[10, num_epochs])

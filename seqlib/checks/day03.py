@@ -70,7 +70,7 @@ def check_fused_lstm_step(step_fn) -> Verdict:
                     hint="the gates' pre-activations have shape (batch_size, 4h)")
     H_new, C_new = shaped(got, "step_fn", (H_ref, C_ref), names=("H_new", "C_new"),
                           hint="end with `return H_new, C_new`; split the (batch_size, 4h) pre-activations into "
-                               "four (batch_size, h) blocks", expected=f"both of shape (batch_size, h) = {(batch_size, h)}")
+                               "four (batch_size, h) blocks", expected="both of shape (batch_size, h)")
     if torch.allclose(H_new, C_ref) and torch.allclose(C_new, H_ref):
         return report(False, "you returned (C_new, H_new)", "swap them: the hidden state comes first",
                       expected="(H_new, C_new)")

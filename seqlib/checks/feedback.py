@@ -45,27 +45,14 @@ def _wrap(line: str, indent: str) -> list[str]:
                          break_on_hyphens=False, drop_whitespace=True) or [line]
 
 
-class Verdict:
+class Verdict(int):
     """True when the answer passed; a bool everywhere, but shows nothing as a cell's last expression."""
 
-    __slots__ = ("ok",)
-
-    def __init__(self, ok) -> None:
-        self.ok = bool(ok)
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def __eq__(self, other):
-        if isinstance(other, (bool, Verdict)):
-            return self.ok == bool(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.ok)
+    def __new__(cls, ok):
+        return super().__new__(cls, bool(ok))
 
     def __repr__(self) -> str:
-        return f"Verdict({self.ok})"
+        return f"Verdict({bool(self)})"
 
     def _ipython_display_(self) -> None:
         pass
