@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from seqlib.page import show, style
-from seqlib.validation import positive_int
+from seqlib.validation import float_array, positive_int, same_length
 
 __all__ = ["plot_curves", "LivePlot", "plot_zipf", "plot_minibatch_layout"]
 
@@ -28,12 +28,9 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
         raise ValueError("plot_curves needs at least one curve, e.g. {'loss': losses}")
     ax = style.new_axes(ax, *figsize)
     for k, (name, values) in enumerate(curves.items()):
-        values = np.asarray(values, dtype=float)
-        if values.ndim != 1:
-            raise ValueError(f"curve {name!r} must be one-dimensional, got shape {values.shape}")
+        values = float_array(values, f"curve {name!r}", ndim=1, what="one-dimensional")
         xs = np.arange(1, len(values) + 1) if x is None else np.asarray(x)
-        if len(xs) != len(values):
-            raise ValueError(f"curve {name!r} has {len(values)} values but x has {len(xs)}")
+        same_length(values, xs, f"curve {name!r} and x")
         (line,) = ax.plot(xs, values, fmts[k % len(fmts)] if fmts else "-", label=name)
         if marker:
             line.set_marker(marker)
