@@ -10,12 +10,10 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, guard, report, result_of, shaped
+from seqlib.checks.feedback import Verdict, close, guard, report, result_of, shaped
 from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
-
-_ATOL = 1e-5
 
 
 def _random_cell(cls, num_inputs, num_hiddens, seed):
@@ -51,10 +49,6 @@ def _run(fn, name, args, blocks, sizes, returns):
             else "run your function on small tensors and print the shapes"))
 
 
-def _same(a, b):
-    return a.shape == b.shape and torch.allclose(a, b, atol=_ATOL)
-
-
 def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", biases=2, g_act=torch.tanh,
                   h_tanh=True):
     """An LSTM step with a known mistake built in (to name the student's mistake), from the
@@ -70,7 +64,7 @@ def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", biases=2, g_act
 
 def _lstm_diagnosis(H, C, x, h, c, W):
     """``(what went wrong, hint)`` if the student's (H, C) equals a known mistake, else None."""
-    if _same(H, h) and _same(C, c):
+    if close(H, h) and close(C, c):
         return "you returned the old state unchanged", "compute the four gates, then c_new and h_new"
     mistakes = [(dict(order="".join(p)), f"you read the stacked gates in the order {', '.join(p)}",
                  "PyTorch stacks the four blocks of W_ih, W_hh and the biases as i, f, g, o "
@@ -84,9 +78,9 @@ def _lstm_diagnosis(H, C, x, h, c, W):
     ]
     for kwargs, why, hint in mistakes:
         h_v, c_v = _lstm_variant(x, h, c, *W, **kwargs)
-        if _same(H, h_v) and _same(C, c_v):
+        if close(H, h_v) and close(C, c_v):
             return why, hint
-    if _same(H, _lstm_variant(x, h, c, *W, h_tanh=False)[0]):
+    if close(H, _lstm_variant(x, h, c, *W, h_tanh=False)[0]):
         return "you computed h_new = o * c_new", "the hidden state squashes the cell first: o * tanh(c_new)"
     return None
 
@@ -103,7 +97,7 @@ def check_lstm_step(lstm_step) -> Verdict:
                       hint="end with `return h_new, c_new`; each gate is (batch_size, num_hiddens): split the "
                            "4*num_hiddens columns with .chunk(4, dim=1), and keep the batch dimension",
                       expected=f"(h_new, c_new) for {sizes}, each (batch_size, num_hiddens)")
-        ok_h, ok_c = _same(H, want_h), _same(C, want_c)
+        ok_h, ok_c = close(H, want_h), close(C, want_c)
         if ok_h and ok_c:
             continue
         err = max((H - want_h).abs().max().item(), (C - want_c).abs().max().item())
@@ -137,7 +131,7 @@ def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, 
 
 
 def _gru_diagnosis(H, x, h, W):
-    if _same(H, h):
+    if close(H, h):
         return "you returned the old state unchanged", "compute r, z and the candidate n, then mix n and h with z"
     mistakes = [
         (dict(swap_z=True), "you swapped the roles of z and 1 - z",
@@ -154,7 +148,7 @@ def _gru_diagnosis(H, x, h, W):
         (dict(biases=0), "you left out the biases", "add b_ih to the input terms and b_hh to the recurrent terms"),
     ]
     for kwargs, why, hint in mistakes:
-        if _same(H, _gru_variant(x, h, *W, **kwargs)):
+        if close(H, _gru_variant(x, h, *W, **kwargs)):
             return why, hint
     return None
 
@@ -172,7 +166,7 @@ def check_gru_step(gru_step) -> Verdict:
                           "a GRU has no cell state: return h_new alone")
         H = shaped(out, "h_new", want, expected=f"h_new for {sizes}, (batch_size, num_hiddens)",
                    hint="split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension")
-        if _same(H, want):
+        if close(H, want):
             continue
         err = (H - want).abs().max().item()
         diagnosis = _gru_diagnosis(H, x, h, W)

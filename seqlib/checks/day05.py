@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import masked_max, masked_mean, padding_mask
-from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, guard, report, result_of
+from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, close, guard, report, result_of
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
 
@@ -36,9 +36,7 @@ def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
         return report(False, f"{name} returned shape {tuple(out.shape)}",
                       "reduce over the time dimension (dim=1)", expected=want)
     if not torch.allclose(out, expected, atol=1e-5):
-        out_zero = as_tensor(call_student(fn, zero_pad, mask)[0], like=expected)
-        if out_zero is not None and out_zero.shape == expected.shape \
-                and torch.allclose(out_zero, ref(zero_pad, mask), atol=1e-5):
+        if close(call_student(fn, zero_pad, mask)[0], ref(zero_pad, mask)):
             return report(False, f"{name} is right only when the padding holds zeros", hint_pad, expected=want)
         return report(False, f"{name} differs from the expected pooled states (max |diff| "
                              f"{(out - expected).abs().max().item():.3g})", hint_pad, expected=want)
@@ -60,9 +58,7 @@ def check_masked_pooling(mean_pool, max_pool) -> Verdict:
         "padding never wins; filling them with 0 is wrong when every real state is negative")
     if failed_mean is not None or failed_max is not None:
         return Verdict(False)
-    alone = as_tensor(call_student(mean_pool, H[1:2, :1], mask[1:2, :1])[0], like=H)
-    if alone is None or alone.shape != (1, H.shape[2]) or not torch.allclose(alone, masked_mean(H, mask)[1:2],
-                                                                              atol=1e-5):
+    if not close(call_student(mean_pool, H[1:2, :1], mask[1:2, :1])[0], masked_mean(H, mask)[1:2]):
         return report(False, "mean_pool gives a different result for a sentence alone and padded in a batch",
                       "use only the mask to tell real tokens from padding",
                       expected="the same summary alone and padded in a batch")

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 __all__ = ["Verdict", "report", "guard", "call_student", "result_of", "shaped", "first_failure", "fresh_seeds",
-           "as_array", "as_tensor", "as_float", "require_callable", "shape_str", "LIMIT"]
+           "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str", "LIMIT"]
 
 PASS, FAIL = "✅", "❌"
 
@@ -259,6 +259,12 @@ def as_float(value) -> float | None:
     """``value`` (a number, or an array or tensor of one element) as a float; ``None`` otherwise."""
     arr = as_array(value)
     return None if arr is None or arr.size != 1 else float(arr.reshape(-1)[0])
+
+
+def close(value, like: torch.Tensor, atol: float = 1e-5) -> bool:
+    """Whether ``value`` (any container, dtype, device) has the shape of ``like`` and its values (to ``atol``)."""
+    got = as_tensor(value, like)
+    return got is not None and got.shape == like.shape and torch.allclose(got, like, atol=atol)
 
 
 def shape_str(shape) -> str:

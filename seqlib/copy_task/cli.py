@@ -1,21 +1,14 @@
 """``python -m seqlib.copy_task``: train one cell on the copy task and test it on longer sequences.
 
-Every run writes a folder named after ``--log`` (``rnn.log`` -> ``rnn/``) holding:
+Every run writes a folder named after ``--log`` (``rnn.log`` -> ``rnn/``): ``rnn.log`` (the configuration,
+loss and accuracy per epoch, the test results), ``loss.png``, ``accuracy.png`` (all positions and copied
+ones), ``per_position.png`` (test accuracy at each copied position), ``model.pth`` (:mod:`seqlib.checkpoint`),
+``summary.json`` (configuration, history, test results) and ``.seqlib-run``, the mark of a folder this tool made.
 
-====================  ==============================================================
-``<name>.log``        the configuration, loss and accuracy per epoch, the test results
-``loss.png``          training and test loss per epoch
-``accuracy.png``      training and test accuracy per epoch, all positions and copied ones
-``per_position.png``  test accuracy at each copied position
-``model.pth``         the model (:mod:`seqlib.checkpoint`: loads with ``weights_only=True``)
-``summary.json``      the configuration, the history and the test results
-``.seqlib-run``       the mark of a folder this tool made: only such a folder may be replaced
-====================  ==============================================================
-
-A run is written to a hidden folder and moved into place when complete: a failed run changes
-nothing. ``--overwrite`` replaces a run folder this tool made, never anything else. ``--load PATH``
-tests a saved model (``model.pth`` or its run folder) without training. Training data come from
-``seed``, test data from ``seed + 1``.
+A run is written to a hidden folder and moved into place when complete: a failed run changes nothing.
+``--overwrite`` replaces a run folder this tool made, never anything else. ``--load PATH`` tests a saved
+model (``model.pth`` or its run folder) without training. Training data come from ``seed``, test data
+from ``seed + 1``.
 """
 
 from __future__ import annotations
@@ -80,8 +73,7 @@ def _check(args) -> None:
             raise cli.Refused(out, f"{getattr(args, out)} is longer than the input ({getattr(args, seq)} "
                                    f"symbols): only the first symbols of the input are copied")
     mps = getattr(torch.backends, "mps", None)
-    if not {"cpu": True, "cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available()}[
-            args.device]:
+    if not {"cpu": True, "cuda": torch.cuda.is_available(), "mps": mps and mps.is_available()}[args.device]:
         raise cli.Refused("device", f"{args.device} is not available on this machine; use -d cpu")
     args.saved = None
     if args.load is not None:
