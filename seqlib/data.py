@@ -55,8 +55,7 @@ REGISTRY: dict[str, Dataset] = {
     "timemachine": Dataset(
         "timemachine.txt", "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
         "sha1:090b5e7e70c295757f55df93cb0a180b9691891a",
-        "H. G. Wells, The Time Machine (public domain), as used by Dive into Deep Learning (plain http, "
-        "as D2L publishes it: the checksum verifies the download)"),
+        "H. G. Wells, The Time Machine (public domain), from D2L's plain http address (the checksum verifies it)"),
     "rt-polarity.pos": Dataset(
         "rt-polaritydata/rt-polarity.pos", _MR_URL,
         "sha256:4134882974a28d0c7b5151256f0e33a6169984ee7372c279e673f1114f475d58",
@@ -72,9 +71,8 @@ REGISTRY: dict[str, Dataset] = {
         "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/"
         "data/tinyshakespeare/input.txt",
         "sha256:86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-        "Tiny Shakespeare: a 1 MB extract of Shakespeare's plays (1,115,394 characters, 65 distinct, "
-        "40,000 lines; public domain), the corpus of Karpathy's char-rnn and nanoGPT; the address pins "
-        "a commit of char-rnn, and the file is saved as tinyshakespeare.txt"),
+        "Tiny Shakespeare (1,115,394 characters, 65 distinct; public domain), the corpus of Karpathy's char-rnn "
+        "(the address pins a commit) and nanoGPT"),
     **{f"ud-english-lines-{split}": Dataset(
         f"ud-english-lines/en_lines-ud-{split}.conllu",
         f"https://raw.githubusercontent.com/UniversalDependencies/UD_English-LinES/r2.17/en_lines-ud-{split}.conllu",
@@ -102,8 +100,7 @@ REGISTRY: dict[str, Dataset] = {
     "aclImdb": Dataset(
         "aclImdb_v1.tar.gz", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
         "md5:7c2ac02c03563afcf9b574c7e56c153a",
-        "Maas et al. (2011) Large Movie Review Dataset v1.0: 25,000 training and 25,000 test IMDb "
-        "reviews, half positive (an 84 MB archive; read it with seqlib.text.load_imdb)"),
+        "Maas et al. (2011) IMDb reviews v1.0: 25,000 training and 25,000 test, half positive (84 MB)"),
 }
 
 

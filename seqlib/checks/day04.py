@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, result_of
+from seqlib.checks.feedback import Verdict, as_array, as_float, call_student, guard, report, result_of
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
 __all__ = ["check_window_dataset", "check_persistence_mse"]
@@ -26,14 +26,13 @@ def check_window_dataset(cls) -> Verdict:
     T, window = 10, 4
     series = np.array([[100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
     reference = WindowDataset(series, window)
-    want = len(reference)
+    want, per_series = len(reference), T - window
     ds = result_of(cls, series, window, name="SlidingWindows(series, window=4)",
                    hint="store the series (as a float32 tensor) and the window in __init__")
     n, err = call_student(len, ds)
     if err or not isinstance(n, int):
         return report(False, f"len(dataset) failed: {err or 'it is not an integer'}",
                       "__len__ must return the number of windows, an int")
-    per_series = T - window
     if n != want:
         if n == 2 * (per_series + 1):
             why = "one too many per series: the last window needs a target after it"
@@ -52,8 +51,7 @@ def check_window_dataset(cls) -> Verdict:
     for i in range(n):
         item = result_of(ds.__getitem__, i, name=f"dataset[{i}]", hint="return (x, y) for window i")
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            return report(False, f"dataset[{i}] must be a pair (x, y), got {type(item).__name__}",
-                          "return x, y")
+            return report(False, f"dataset[{i}] must be a pair (x, y), got {type(item).__name__}", "return x, y")
         x, y = item
         if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
             return report(False, f"x must be a float32 tensor, got {type(x).__name__}"
@@ -95,23 +93,17 @@ def check_window_dataset(cls) -> Verdict:
 @guard("persistence_mse(X, y)")
 def check_persistence_mse(fn) -> Verdict:
     """Check ``fn(X, y)``, ``X`` (batch, window), ``y`` (batch,): the MSE of predicting each window's last value."""
-    ramp = 0.1 * torch.arange(20, dtype=torch.float32)
-    ramp_windows = WindowDataset(ramp, 5)
-    X, y = ramp_windows.tensors()
+    X, y = WindowDataset(0.1 * torch.arange(20, dtype=torch.float32), 5).tensors()  # a ramp
     value = result_of(fn, X, y, name="persistence_mse(X, y)",
                       hint="each window's forecast is its last value; compare it with y")
-    got = as_array(value)
-    if got is None or got.size != 1:
-        return report(False, f"persistence_mse must return one number, got {type(value).__name__}"
-                      + ("" if got is None else f" of shape {got.shape}"),
+    if (got := as_float(value)) is None:
+        return report(False, f"persistence_mse must return one number, got {type(value).__name__}",
                       "average the squared errors over the windows into one number",
                       expected="one number, the mean of the squared errors")
-    got = float(got.reshape(-1)[0])
     if not math.isclose(got, 0.01, rel_tol=1e-4):
-        n = len(y)
         if math.isclose(got, 0.1, rel_tol=1e-4):
             why = "that is the mean absolute error (or the root of the MSE): square, take no root"
-        elif math.isclose(got, 0.01 * n, rel_tol=1e-4):
+        elif math.isclose(got, 0.01 * len(y), rel_tol=1e-4):
             why = "the squared errors were summed: take their mean"
         elif math.isclose(got, 0.25, rel_tol=1e-4):
             why = "you repeated the first value of the window, not the last one"
@@ -126,9 +118,8 @@ def check_persistence_mse(fn) -> Verdict:
     y = torch.tensor(rng.normal(size=64), dtype=torch.float32)
     want = float(((persistence_forecast(X) - y) ** 2).mean())
     value, err = call_student(fn, X, y)
-    got = as_array(value)
-    if err or got is None or got.size != 1 or not math.isclose(float(got.reshape(-1)[0]), want, rel_tol=1e-4):
-        return report(False, f"correct on a ramp but not on random windows (got {err or got})",
+    if err or (got := as_float(value)) is None or not math.isclose(got, want, rel_tol=1e-4):
+        return report(False, f"correct on a ramp but not on random windows (got {err or value!r:.60})",
                       "use the last value of every window (every row of X), not of a few",
                       expected=f"{want:.4g}, the persistence MSE of seqlib.timeseries")
     return report(True, "persistence MSE right: 0.01 on a ramp of steps 0.1, as the reference elsewhere")

@@ -11,7 +11,7 @@ import numbers
 import re
 
 from seqlib.page.show import _display
-from seqlib.validation import ArgumentTypeError
+from seqlib.validation import ArgumentTypeError, finite_number
 
 RESULTS_MIME = "application/vnd.seqlib.results+json"
 
@@ -39,12 +39,8 @@ def _clean(name: str, value):
                          "e.g. val_ppl_lstm")
     if isinstance(value, str) or isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return value if isinstance(value, str) else int(value)
-    if isinstance(value, bool) or not (isinstance(value, numbers.Real) or hasattr(value, "item")):
-        raise TypeError(f"result {name!r} has type {type(value).__name__}; record a number (e.g. an "
-                        "accuracy, not a bool) or a short string")
-    if not math.isfinite(value := float(value)):
-        raise ValueError(f"result {name!r} is {value}; only finite numbers can be recorded")
-    return value
+    return finite_number(value.item() if hasattr(value, "item") else value, f"result {name!r}",
+                         hint="record a number (an accuracy, not a bool) or a short string")
 
 
 def _fmt(value) -> str:
