@@ -98,16 +98,14 @@ def check_rnn_step(rnn_step) -> Verdict:
         if got is None:
             return report(False, "rnn_step should return an array of numbers", "return a NumPy array", expected=want)
         if got.shape != expected.shape:
-            want = shape_str(expected.shape)
             if got.shape == expected.T.shape and np.allclose(got, expected.T, atol=_ATOL):
                 why, hint = "it is transposed", "rows are examples: use x_t @ W_xh.T (not W_xh @ x_t.T)"
             elif got.size == expected.size and np.allclose(got.reshape(expected.shape), expected, atol=_ATOL):
                 why, hint = "the values are right but a dimension is missing", "keep the batch dimension, even for batch_size=1"
             else:
                 why, hint = "", "the result should have one row per example and one column per hidden unit"
-            message = f"rnn_step returned shape {shape_str(got.shape)} for {case}"
-            return report(False, message + (f": {why}" if why else ""), hint,
-                          expected=f"shape {want}, (batch_size, num_hiddens)")
+            return report(False, f"rnn_step returned shape {shape_str(got.shape)} for {case}" + (why and f": {why}"),
+                          hint, expected=f"shape {shape_str(expected.shape)}, (batch_size, num_hiddens)")
         if not np.all(np.isfinite(got)):
             return report(False, f"rnn_step returned NaN or infinite values for {case}",
                           "use np.tanh on the sum, which keeps h_t in (-1, 1)",
@@ -127,14 +125,6 @@ def check_rnn_step(rnn_step) -> Verdict:
                         f"{', '.join(map(str, batches[:-1]))} and {batches[-1]}")
 
 
-def _rnn_num_params_reference(num_inputs, num_hiddens, num_outputs) -> int:
-    """The equations' parameters counted by torch.nn (``nn.RNN``'s second bias ``bias_hh`` left out)."""
-    rnn, head = nn.RNN(num_inputs, num_hiddens), nn.Linear(num_hiddens, num_outputs)
-    return sum(p.numel() for name, p in rnn.named_parameters() if name != "bias_hh_l0") + sum(
-        p.numel() for p in head.parameters()
-    )
-
-
 @guard()
 def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs: int,
                          num_steps: int | None = None) -> Verdict:
@@ -143,12 +133,10 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
     d = ``num_inputs``, h = ``num_hiddens``, q = ``num_outputs``; ``num_steps`` (T, optional), which the
     count must not depend on. Usual mistakes are named without giving the number away.
     """
-    num_inputs = positive_int(num_inputs, "num_inputs")
-    num_hiddens = positive_int(num_hiddens, "num_hiddens")
-    num_outputs = positive_int(num_outputs, "num_outputs")
+    d, h, q = (positive_int(n, name) for n, name in ((num_inputs, "num_inputs"), (num_hiddens, "num_hiddens"),
+                                                     (num_outputs, "num_outputs")))
     if answer is None or answer is Ellipsis:
-        return report(False, "no answer yet", "replace None with your count, an integer",
-                      expected="a whole number")
+        return report(False, "no answer yet", "replace None with your count, an integer", expected="a whole number")
     arr = as_array(answer) if isinstance(answer, (np.ndarray, torch.Tensor)) else None
     if arr is not None and arr.size == 1:
         answer = arr.item()  # a one-element array or tensor
@@ -158,8 +146,8 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
         return report(False, f"the answer should be a whole number, got {answer!r}",
                       "a parameter count is an integer", expected="a whole number")
     answer = int(answer)
-    d, h, q = num_inputs, num_hiddens, num_outputs
-    truth = _rnn_num_params_reference(d, h, q)
+    truth = sum(p.numel() for name, p in nn.RNN(d, h).named_parameters() if name != "bias_hh_l0") + sum(
+        p.numel() for p in nn.Linear(h, q).parameters())  # the equations' parameters: nn.RNN's bias_hh left out
     if answer == truth:
         return report(True, f"{answer} parameters = h·d + h·h + h + q·h + q (d={d}, h={h}, q={q})"
                             + (f"; T={num_steps} plays no part" if num_steps else ""))

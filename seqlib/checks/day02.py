@@ -206,8 +206,7 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> Ve
 
     One line per layer; true only if all three are right.
     """
-    num_inputs = positive_int(num_inputs, "num_inputs")
-    num_hiddens = positive_int(num_hiddens, "num_hiddens")
+    num_inputs, num_hiddens = positive_int(num_inputs, "num_inputs"), positive_int(num_hiddens, "num_hiddens")
     if not isinstance(counts, dict):
         return report(False, f"the answer is a {type(counts).__name__}", "give a dict of three whole numbers",
                       expected="a dict like {'rnn': 123, 'gru': 456, 'lstm': 789}")
