@@ -16,20 +16,14 @@ from seqlib.validation import positive_int
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
 
 
-def _random_cell(cls, num_inputs, num_hiddens, seed):
-    """A float64 torch cell with random weights and clearly non-zero, distinct biases."""
-    g = torch.Generator().manual_seed(seed)
-    cell = cls(num_inputs, num_hiddens, dtype=torch.float64)
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * 0.6)
-    return cell
-
-
 def _cases(cls, seed):
-    """A float64 ``cls`` cell, its stacked weights and inputs x, h, c, in two sizes (batch 3, then 1)."""
+    """A float64 ``cls`` cell (random weights, clearly non-zero biases), its stacked weights and inputs x, h, c,
+    in two sizes (batch 3, then 1)."""
     for batch_size, num_inputs, num_hiddens, seed in ((3, 5, 4, seed), (1, 2, 6, seed + 1)):
-        cell = _random_cell(cls, num_inputs, num_hiddens, seed)
+        g, cell = torch.Generator().manual_seed(seed), cls(num_inputs, num_hiddens, dtype=torch.float64)
+        with torch.no_grad():
+            for p in cell.parameters():
+                p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * 0.6)
         g = torch.Generator().manual_seed(seed + 100)
         x = torch.randn(batch_size, num_inputs, generator=g, dtype=torch.float64)
         h = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64) * 0.5

@@ -10,16 +10,6 @@ from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, c
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
 
 
-def _pooling_cases():
-    g = torch.Generator().manual_seed(5)
-    lengths = torch.tensor([4, 1, 3])
-    mask = padding_mask(lengths, 5)
-    H = torch.randn(3, 5, 6, generator=g) - 2.0          # real states mostly negative
-    H = torch.where(mask.unsqueeze(-1), H, torch.full_like(H, 7.0))  # padding holds large garbage
-    zero_pad = torch.where(mask.unsqueeze(-1), H, torch.zeros_like(H))  # as pad_packed_sequence pads
-    return H, zero_pad, mask
-
-
 def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
     """``None`` if ``fn`` pools like ``ref``, else the failure reported (``False``)."""
     expected = ref(H, mask)
@@ -47,7 +37,10 @@ def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
 def check_masked_pooling(mean_pool, max_pool) -> Verdict:
     """Check ``mean_pool(H, mask)`` and ``max_pool(H, mask)``: H (B, T, D), mask (B, T) bool -> (B, D)
     (the padding holds large values: any leak shows)."""
-    H, zero_pad, mask = _pooling_cases()
+    mask, g = padding_mask(torch.tensor([4, 1, 3]), 5), torch.Generator().manual_seed(5)
+    H = torch.randn(3, 5, 6, generator=g) - 2.0          # real states mostly negative
+    H = torch.where(mask.unsqueeze(-1), H, torch.full_like(H, 7.0))  # padding holds large garbage
+    zero_pad = torch.where(mask.unsqueeze(-1), H, torch.zeros_like(H))  # as pad_packed_sequence pads
     failed_mean = _check_pool(
         "mean_pool", mean_pool, masked_mean, H, zero_pad, mask,
         "zero the padding states with the mask (as floats, shaped (B, T, 1) so that it broadcasts "

@@ -11,14 +11,11 @@ from seqlib.decoding import filter_logits
 
 __all__ = ["check_filter_logits", "check_bits_and_perplexity"]
 
-_PROBS = torch.tensor([0.05, 0.5, 0.1, 0.25, 0.1 - 1e-3, 1e-3])  # no two tokens tie in the top four
-
 
 def _cases():
     """(logits, settings, what) cases, from one filter alone to all three together."""
-    g = torch.Generator().manual_seed(6)
-    random_logits = torch.randn(10, generator=g, dtype=torch.float64) * 2
-    logits = torch.log(_PROBS.double())
+    random_logits = torch.randn(10, generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 2
+    logits = torch.log(torch.tensor([0.05, 0.5, 0.1, 0.25, 0.1 - 1e-3, 1e-3]).double())  # no two tie in the top four
     return [
         (logits, dict(temperature=1.0), "temperature 1 and no other filter (the model itself)"),
         (logits, dict(temperature=0.5), "temperature 0.5"),

@@ -25,16 +25,6 @@ def attention_case(seed: int = 9):
             torch.randn(a, k, generator=g), torch.randn(a, generator=g))
 
 
-def _reference_attention(s, H, mask, W_q, W_k, v):
-    attn = AdditiveAttention(W_q.shape[1], W_k.shape[1], W_q.shape[0])
-    with torch.no_grad():
-        attn.W_q.weight.copy_(W_q)
-        attn.W_k.weight.copy_(W_k)
-        attn.v.weight.copy_(v[None, :])
-        context, weights = attn(s[:, None, :], H, mask)
-    return context[:, 0], weights[:, 0]
-
-
 @guard("attention_step(s, H, mask, W_q, W_k, v)")
 def check_attention_step(attention_step) -> Verdict:
     """Check ``attention_step(s, H, mask, W_q, W_k, v)`` -> ``(context (B, k), weights (B, S))``: additive
@@ -47,8 +37,12 @@ def check_attention_step(attention_step) -> Verdict:
 
 def _grade_attention(attention_step, seed):
     """``None`` if ``attention_step`` is right on ``attention_case(seed)``, else the failure reported."""
-    args = attention_case(seed)
-    context, weights = _reference_attention(*args)
+    args = s, H, mask, W_q, W_k, v = attention_case(seed)
+    attn = AdditiveAttention(W_q.shape[1], W_k.shape[1], W_q.shape[0])  # the reference
+    with torch.no_grad():
+        for layer, W in ((attn.W_q, W_q), (attn.W_k, W_k), (attn.v, v[None, :])):
+            layer.weight.copy_(W)
+        context, weights = (t[:, 0] for t in attn(s[:, None, :], H, mask))
     want = (f"for attention_case({seed}): context of shape {tuple(context.shape)} and weights of shape "
             f"{tuple(weights.shape)}")
     out = result_of(attention_step, *args, name="attention_step", expected=want, hint="s @ W_q.T has shape "
@@ -56,7 +50,7 @@ def _grade_attention(attention_step, seed):
     c, w = shaped(out, "attention_step", (context, weights), names=("context", "weights"), expected=want,
                   hint="return context, weights; the scores have one value per source position: (B, S); the "
                        "context is a weighted sum of the rows of H over S")
-    pad_weight = float(w.masked_select(~args[2]).abs().sum())
+    pad_weight = float(w.masked_select(~mask).abs().sum())
     if pad_weight > 1e-6:
         return report(False, f"the padding receives attention weight ({pad_weight:.3g} in all)",
                       "set the scores of padding positions to -inf (masked_fill with ~mask) before the softmax",

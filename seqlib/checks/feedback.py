@@ -30,9 +30,6 @@ import torch
 __all__ = ["Verdict", "report", "guard", "call_student", "result_of", "shaped", "first_failure", "fresh_seeds",
            "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str", "LIMIT"]
 
-PASS, FAIL = "✅", "❌"
-
-
 #: Seconds one call of the student's code may run (``SEQLIB_CHECK_LIMIT`` sets another; the tests use 0.5).
 LIMIT = float(os.environ.get("SEQLIB_CHECK_LIMIT", "5"))
 
@@ -61,7 +58,7 @@ class Verdict(int):
 def report(ok: bool, message: str, hint: str | None = None, *, expected: str | None = None) -> Verdict:
     """Print ``✅ message``, or ``❌ message`` with ``expected:`` and ``hint:`` lines; return the :class:`Verdict`."""
     ok = bool(ok)
-    lines = _wrap(f"{PASS if ok else FAIL} {message}", "   ")
+    lines = _wrap(f"{'✅' if ok else '❌'} {message}", "   ")
     if not ok:
         if expected:
             lines += _wrap(f"   expected: {expected}", "      ")
