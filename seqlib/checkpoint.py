@@ -158,8 +158,7 @@ def _read(path) -> tuple[Path, dict]:
             head = f.read(64)
     except OSError as err:
         raise CheckpointError(f"{path} cannot be read ({err}): check its permissions") from None
-    damage = _damage(head)
-    if damage:
+    if damage := _damage(head):
         raise CheckpointCorruptError(f"{path} ({size:,} bytes) is {damage}; {_AGAIN}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)

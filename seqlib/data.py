@@ -133,16 +133,15 @@ def _fetch(name: str) -> tuple[Path, bytes]:
             if verified is None:
                 raise ChecksumError(
                     f"{path} (found through SEQLIB_DATA_DIR) does not match its checksum: expected "
-                    f"{ds.known_hash}, got {_alg(ds)}:{actual}. It is corrupt or another version; "
+                    f"{ds.known_hash}, got {actual}. It is corrupt or another version; "
                     f"replace it with a fresh copy of {ds.url} (seqlib never modifies that folder), "
                     "or unset SEQLIB_DATA_DIR to download a copy into the cache.")
             return path, verified
     cached, corrupt = cache_dir() / ds.file, None
     if cached.is_file():
-        verified, actual = _verify(cached.read_bytes(), ds)
+        verified, corrupt = _verify(cached.read_bytes(), ds)
         if verified is not None:
             return cached, verified
-        corrupt = f"{_alg(ds)}:{actual}"
     _check_cache_folder(name, ds, cached.parent)
     try:
         if ds.member is None:  # pooch: a unique temporary file, moved into place once verified
@@ -200,12 +199,8 @@ def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
             f"or put {ds.file} into a folder and point SEQLIB_DATA_DIR at it (nothing is written there).")
 
 
-def _alg(ds: Dataset) -> str:
-    return ds.known_hash.split(":", 1)[0]
-
-
 def _verify(raw: bytes, ds: Dataset) -> tuple[bytes | None, str]:
-    """``(verified bytes or None, actual hex digest)``; an archive member's text is checksummed as UTF-8
+    """``(verified bytes or None, actual "alg:hexdigest")``; an archive member's text is checksummed as UTF-8
     (decoded as UTF-8, else Windows-1252, else Latin-1)."""
     alg, expected = ds.known_hash.split(":", 1)
     digests = []
@@ -214,8 +209,8 @@ def _verify(raw: bytes, ds: Dataset) -> tuple[bytes | None, str]:
             data = raw if encoding is None else raw.decode(encoding).encode("utf-8")
         except UnicodeDecodeError:
             continue
-        digests.append(hashlib.new(alg, data).hexdigest())
-        if digests[-1] == expected.lower():
+        digests.append(f"{alg}:{hashlib.new(alg, data).hexdigest()}")
+        if digests[-1] == f"{alg}:{expected.lower()}":
             return data, digests[-1]
     return None, digests[0]
 
@@ -235,7 +230,7 @@ def _download_from_archive(ds: Dataset) -> None:
                     _write_atomic(cache_dir() / sib.file, verified)
                 elif sib is ds:
                     raise ValueError(f"{ds.member} in the downloaded archive does not match its "
-                                     f"checksum: expected {ds.known_hash}, got {_alg(ds)}:{actual}")
+                                     f"checksum: expected {ds.known_hash}, got {actual}")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -108,8 +108,7 @@ def check_rnn_step(rnn_step) -> Verdict:
                           hint, expected=f"shape {shape_str(expected.shape)}, (batch_size, num_hiddens)")
         if not np.all(np.isfinite(got)):
             return report(False, f"rnn_step returned NaN or infinite values for {case}",
-                          "use np.tanh on the sum, which keeps h_t in (-1, 1)",
-                          expected="values of tanh, in (-1, 1)")
+                          "use np.tanh on the sum, which keeps h_t in (-1, 1)", expected="values of tanh, in (-1, 1)")
         if np.allclose(got, expected, atol=_ATOL):
             continue
         for wrong, why, hint in _rnn_step_mistakes(*args):

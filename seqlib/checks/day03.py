@@ -96,16 +96,14 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
     got = result_of(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0), name="sample_fn",
                     case="at temperature 0", hint="temperature 0 means argmax")
     if as_float(got) != 0:
-        return report(False, f"at temperature 0 you returned {got!r}",
-                      "temperature 0 means greedy: the index of the largest logit, as an int",
-                      expected="the argmax, index 0")
+        return report(False, f"at temperature 0 you returned {got!r}", "temperature 0 means greedy: the index of "
+                      "the largest logit, as an int", expected="the argmax, index 0")
     for temperature in (0.5, 2.0):
         g = torch.Generator().manual_seed(int(temperature * 10))
         counts = torch.zeros(len(logits))
         for _ in range(num_draws):
-            got = result_of(sample_fn, logits.clone(), temperature, g, name="sample_fn",
-                            case=f"at temperature {temperature}",
-                            hint="draw one index from softmax(logits / T), passing the generator")
+            got = result_of(sample_fn, logits.clone(), temperature, g, name="sample_fn", case=f"at temperature "
+                            f"{temperature}", hint="draw one index from softmax(logits / T), passing the generator")
             index = as_float(got)
             if index is None or index != int(index) or not 0 <= index < len(logits):
                 return report(False, f"sample_fn returned {got!r}", "return int(...) of the index drawn",

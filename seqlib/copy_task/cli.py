@@ -144,8 +144,7 @@ def _plots(folder: Path, history, result, label: str) -> None:
                          ylabel="accuracy", title="accuracy", marker="o")
         ax.set_ylim(0, 1.02)
         ax.figure.savefig(folder / "accuracy.png")
-    per = result["per_position"]
-    ax = plot_curves({"test accuracy": per}, xlabel="copied position", ylabel="test accuracy",
+    ax = plot_curves({"test accuracy": result["per_position"]}, xlabel="copied position", ylabel="test accuracy",
                      title=f"test ({label})", marker=".")
     ax.axhline(1 / 9, color="gray", ls=":", label="chance (1/9)")
     ax.set_ylim(0, 1.02)

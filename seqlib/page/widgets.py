@@ -58,8 +58,7 @@ def _slider_spec(name, spec):
 
 def _slider(widgets, name, spec):
     lo, hi, step, value = spec
-    integer = all(isinstance(v, numbers.Integral) for v in spec)
-    cls = widgets.IntSlider if integer else widgets.FloatSlider
+    cls = widgets.IntSlider if all(isinstance(v, numbers.Integral) for v in spec) else widgets.FloatSlider
     return cls(min=lo, max=hi, step=step, value=value, description=name, continuous_update=False, style=_LABEL)
 
 
