@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, as_tensor, first_failure, fresh_seeds, guard, report, result_of, shaped
+from seqlib.checks.feedback import Verdict, first_failure, fresh_seeds, guard, report, result_of, shaped
 from seqlib.attention import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
@@ -107,17 +107,8 @@ def _grade_beam(beam_step, seed):
             "best first, as (scores, parents, tokens)")
     out = result_of(beam_step, totals, log_probs, width, name="beam_step", expected=want, hint="add "
                     "totals[:, None] to log_probs, flatten, keep the top beam_width; parent = index // V, token = index % V")
-    if not (isinstance(out, tuple) and len(out) == 3):
-        return report(False, f"beam_step returned {type(out).__name__}, not (scores, parents, tokens)",
-                      "return three tensors", expected=want)
-    got = [as_tensor(x) for x in out]
-    if any(x is None for x in got):
-        return report(False, "beam_step's results are not tensors", "return three tensors", expected=want)
-    got = [x.reshape(-1) for x in got]
-    if any(len(x) != width for x in got):
-        return report(False, f"beam_step kept {[len(x) for x in got]} extensions",
-                      f"keep exactly beam_width = {width} extensions in all, not beam_width per prefix",
-                      expected=want)
+    got = shaped(out, "beam_step", (scores, parents, tokens), names=("scores", "parents", "tokens"), expected=want,
+                 hint=f"return three tensors of beam_width = {width} extensions in all, not beam_width per prefix")
     if not torch.allclose(got[0], scores, atol=1e-6):
         per_row = totals + log_probs.max(dim=1).values
         if torch.allclose(torch.sort(got[0], descending=True).values,
