@@ -56,11 +56,9 @@ class LivePlot:
         self.legend = [] if legend is None else list(legend)
         self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
         self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
-        if xlim and xlim[0] == xlim[1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
-            xlim = None
+        xlim = None if xlim and xlim[0] == xlim[1] else xlim  # D2L's xlim=[10, num_epochs] with 10 epochs
         self.config = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim, xscale=xscale, yscale=yscale)
-        self.X, self.Y, self.fmts = None, None, fmts
-        self._handle = None
+        self.X, self.Y, self.fmts, self._handle = None, None, fmts, None
         plt.close(self.fig)  # shown through the display handle only, not again at the cell's end
 
     def add(self, x, y):

@@ -61,8 +61,7 @@ def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
 @guard("step_fn(XW_t, H, C, W_h)")
 def check_fused_lstm_step(step_fn) -> Verdict:
     """``step_fn(XW_t, H, C, W_h) -> (H_new, C_new)``: one LSTM step from fused gates ``[I | F | O | C_tilde]``."""
-    g = torch.Generator().manual_seed(0)
-    batch_size, h = 3, 4
+    g, batch_size, h = torch.Generator().manual_seed(0), 3, 4
     XW_t, H, C = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (4 * h, h, h))
     W_h = torch.randn(h, 4 * h, generator=g, dtype=torch.float64)
     H_ref, C_ref = _torch_lstm_step(XW_t, H, C, W_h)
@@ -75,8 +74,7 @@ def check_fused_lstm_step(step_fn) -> Verdict:
         return report(False, "you returned (C_new, H_new)", "swap them: the hidden state comes first",
                       expected="(H_new, C_new)")
     if torch.allclose(C_new, C_ref, atol=1e-6) and torch.allclose(H_new, H_ref, atol=1e-6):
-        return report(True, "same as torch.nn.LSTMCell: one product for all four gates, "
-                            "the rest element-wise")
+        return report(True, "same as torch.nn.LSTMCell: one product for all four gates, the rest element-wise")
     hint = "one product with W_h gives all gates: sigmoid on columns :3h, tanh on the last h"
     H_t, C_t = _torch_lstm_step(XW_t, H, C, W_h, torch_order=True)
     if torch.allclose(C_new, C_t) and torch.allclose(H_new, H_t):

@@ -12,20 +12,6 @@ from seqlib.decoding import filter_logits
 __all__ = ["check_filter_logits", "check_bits_and_perplexity"]
 
 
-def _cases():
-    """(logits, settings, what) cases, from one filter alone to all three together."""
-    random_logits = torch.randn(10, generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 2
-    logits = torch.log(torch.tensor([0.05, 0.5, 0.1, 0.25, 0.1 - 1e-3, 1e-3]).double())  # no two tie in the top four
-    return [
-        (logits, dict(temperature=1.0), "temperature 1 and no other filter (the model itself)"),
-        (logits, dict(temperature=0.5), "temperature 0.5"),
-        (logits, dict(temperature=0), "temperature 0"),
-        (random_logits, dict(top_k=3), "top_k=3 on 10 tokens"),
-        (logits, dict(top_p=0.8), "top_p=0.8 with probabilities 0.5, 0.25, 0.1, ..."),
-        (random_logits, dict(temperature=2.0, top_k=6, top_p=0.6), "temperature 2, then top_k=6, then top_p=0.6"),
-    ]
-
-
 def _kept(x: torch.Tensor) -> list[int]:
     return [i for i, v in enumerate(x.tolist()) if v != float("-inf")]
 
@@ -57,7 +43,16 @@ def _hint(logits, settings, got) -> str:
 @guard("filter_fn(logits, temperature, top_k, top_p)")
 def check_filter_logits(filter_fn) -> Verdict:
     """``filter_fn(logits, temperature=1.0, top_k=None, top_p=None)`` on a 1-D tensor of logits."""
-    for logits, settings, what in _cases():
+    rand = torch.randn(10, generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 2
+    lp = torch.log(torch.tensor([0.05, 0.5, 0.1, 0.25, 0.1 - 1e-3, 1e-3]).double())  # no two tie in the top four
+    for logits, settings, what in [  # from one filter alone to all three together
+        (lp, dict(temperature=1.0), "temperature 1 and no other filter (the model itself)"),
+        (lp, dict(temperature=0.5), "temperature 0.5"),
+        (lp, dict(temperature=0), "temperature 0"),
+        (rand, dict(top_k=3), "top_k=3 on 10 tokens"),
+        (lp, dict(top_p=0.8), "top_p=0.8 with probabilities 0.5, 0.25, 0.1, ..."),
+        (rand, dict(temperature=2.0, top_k=6, top_p=0.6), "temperature 2, then top_k=6, then top_p=0.6"),
+    ]:
         expected = filter_logits(logits, **settings)
         full = {"temperature": 1.0, "top_k": None, "top_p": None, **settings}
         got = result_of(filter_fn, logits.clone(), full["temperature"], full["top_k"], full["top_p"],
