@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -22,11 +23,7 @@ _ATOL = 1e-6
 
 def _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed):
     """Random float64 inputs and a ``nn.RNNCell`` holding the same W_xh, W_hh, b_h (b_hh = 0)."""
-    g = torch.Generator().manual_seed(seed)
-
-    def randn(*shape):
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
-
+    randn = functools.partial(torch.randn, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     x_t, h_prev = randn(batch_size, num_inputs), randn(batch_size, num_hiddens) * 0.5
     W_xh, W_hh, b_h = randn(num_hiddens, num_inputs), randn(num_hiddens, num_hiddens) * 0.5, randn(num_hiddens)
     cell = nn.RNNCell(num_inputs, num_hiddens, nonlinearity="tanh", dtype=torch.float64)
@@ -36,8 +33,7 @@ def _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed):
         cell.bias_ih.copy_(b_h)
         cell.bias_hh.zero_()
         expected = cell(x_t, h_prev).numpy()
-    args = tuple(t.numpy() for t in (x_t, h_prev, W_xh, W_hh, b_h))
-    return args, expected
+    return tuple(t.numpy() for t in (x_t, h_prev, W_xh, W_hh, b_h)), expected
 
 
 def _rnn_step_mistakes(x_t, h_prev, W_xh, W_hh, b_h):
