@@ -156,8 +156,7 @@ def _fetch(name: str) -> tuple[Path, bytes]:
 def _offline_folders() -> list[Path]:
     """The absolute folders that ``$SEQLIB_DATA_DIR`` names, in lookup order (a relative path: from the
     current folder, then from the repository root when seqlib runs from a checkout)."""
-    raw = os.environ.get("SEQLIB_DATA_DIR")
-    if not raw:
+    if not (raw := os.environ.get("SEQLIB_DATA_DIR")):
         return []
     offline, root = Path(raw).expanduser(), Path(__file__).resolve().parents[1]
     if offline.is_absolute():

@@ -155,8 +155,7 @@ def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answ
     """One LSTM step unit by unit: the gates ``step["I"|"F"|"O"|"C_tilde"|"C"]`` (num_hiddens,), the update
     ``C_t = F_t * C_{t-1} + I_t * C~_t`` from ``C_prev``, and ``probs`` over ``symbols`` (``answer`` green);
     units with ``F > hold`` shaded. Returns the figure."""
-    missing = [k for k in _STEP_KEYS if not isinstance(step, Mapping) or k not in step]
-    if missing:
+    if missing := [k for k in _STEP_KEYS if not isinstance(step, Mapping) or k not in step]:
         raise ArgumentTypeError(f"step must be a dict of the step's values with keys {', '.join(_STEP_KEYS)}; "
                                 f"missing {', '.join(missing)}")
     num_hiddens = len(_vector("step['I']", step["I"]))

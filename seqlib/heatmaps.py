@@ -127,8 +127,7 @@ def _stacked(panels, *, ncols=1, step_labels=None, title=None, figsize=None):
 def plot_gates(gates, *, step_labels=None, title=None, ncols: int = 1, figsize=None):
     """Heatmaps of the LSTM gates ``gates["I"|"F"|"O"|"C_tilde"]`` (num_steps, num_hiddens) of one example,
     in 0..1 (the candidate -1..1); ``ncols`` 1 (four rows) or 2 (a 2 x 2 grid). Returns the figure."""
-    missing = [k for k in _GATE_PANELS if k not in gates]
-    if missing:
+    if missing := [k for k in _GATE_PANELS if k not in gates]:
         raise ValueError(f"gates is missing {', '.join(missing)}; expected keys {', '.join(_GATE_PANELS)}")
     one_of(ncols, "ncols", (1, 2), hint="1 (four rows) or 2 (a 2 x 2 grid)")
     arrays = {k: _steps_by_units(f"gates['{k}']", gates[k]) for k in _GATE_PANELS}

@@ -95,8 +95,7 @@ def check_lstm_step(lstm_step) -> Verdict:
         if ok_h and ok_c:
             continue
         err = max((H - want_h).abs().max().item(), (C - want_c).abs().max().item())
-        diagnosis = _lstm_diagnosis(H, C, x, h, c, W)
-        if diagnosis:
+        if diagnosis := _lstm_diagnosis(H, C, x, h, c, W):
             return report(False, f"lstm_step: {diagnosis[0]} (max |diff| {err:.2g} from nn.LSTMCell)",
                           diagnosis[1], expected="the (h_new, c_new) of nn.LSTMCell with the same weights")
         if ok_c:
@@ -163,8 +162,7 @@ def check_gru_step(gru_step) -> Verdict:
         if close(H, want):
             continue
         err = (H - want).abs().max().item()
-        diagnosis = _gru_diagnosis(H, x, h, W)
-        if diagnosis:
+        if diagnosis := _gru_diagnosis(H, x, h, W):
             return report(False, f"gru_step: {diagnosis[0]} (max |diff| {err:.2g} from nn.GRUCell)",
                           diagnosis[1], expected="the h_new of nn.GRUCell with the same weights")
         return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}) for {sizes}",
@@ -202,8 +200,7 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> Ve
     if not isinstance(counts, dict):
         return report(False, f"the answer is a {type(counts).__name__}", "give a dict of three whole numbers",
                       expected="a dict like {'rnn': 123, 'gru': 456, 'lstm': 789}")
-    missing = [k for k in _BLOCKS if k not in counts]
-    if missing:
+    if missing := [k for k in _BLOCKS if k not in counts]:
         return report(False, f"your dict is missing {', '.join(map(repr, missing))}",
                       "predict all three: 'rnn', 'gru', 'lstm'")
     formula = "per gate block: W_ih (hidden x input), W_hh (hidden x hidden), two biases"

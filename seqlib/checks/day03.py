@@ -29,8 +29,7 @@ def check_perplexity(perplexity_fn) -> Verdict:
         expected = math.exp(float(nn.functional.nll_loss(torch.log(p)[:, None], torch.zeros(len(p), dtype=torch.long))))
         got = result_of(perplexity_fn, p.clone(), name="perplexity_fn", case=f"for {what}",
                         hint="it receives a 1-D tensor of probabilities")
-        value = as_float(got)
-        if value is None:
+        if (value := as_float(got)) is None:
             return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}",
                           "return a float (or a tensor holding one number)", expected=f"{expected:.4g}")
         if not math.isclose(value, expected, rel_tol=1e-4):

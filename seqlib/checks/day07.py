@@ -122,8 +122,7 @@ def check_mlstm_step(mlstm_step) -> Verdict:
         if torch.allclose(H_out, want_C, atol=1e-6) and torch.allclose(C_out, want_H, atol=1e-6):
             return report(False, "H and C are swapped", "return (H, C) in this order", expected=expected)
         if not (torch.allclose(H_out, want_H, atol=1e-6) and torch.allclose(C_out, want_C, atol=1e-6)):
-            known = _mlstm_diagnosis(H_out, X, H, C, p)
-            if known is not None:
+            if (known := _mlstm_diagnosis(H_out, X, H, C, p)) is not None:
                 return report(False, known[0], known[1], expected=expected)
             which = "C" if not torch.allclose(C_out, want_C, atol=1e-6) else "H"
             return report(False, f"mlstm_step's {which} differs from the reference for {sizes} (max |diff| "

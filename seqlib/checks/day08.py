@@ -82,8 +82,7 @@ def check_path_score(fn) -> Verdict:
     want = f"{expected:.4f} for this path"
     out = result_of(fn, E, A, s, e, tags, name="path_score", expected=want,
                     hint="emissions is (T, K), transitions (K, K), tags a list")
-    value = as_float(out)
-    if value is None:
+    if (value := as_float(out)) is None:
         return report(False, f"path_score returned {out!r:.40}", "return one number (a 0-d tensor or a float)",
                       expected=want)
     if abs(value - expected) < 1e-4:
@@ -119,8 +118,7 @@ def check_log_partition(fn) -> Verdict:
     want = f"{expected:.4f} for the test sentence"
     out = result_of(fn, E, A, s, e, name="log_partition", hint="emissions is (T, K), transitions (K, K)",
                     expected=want)
-    value = as_float(out)
-    if value is None:
+    if (value := as_float(out)) is None:
         return report(False, f"log_partition returned {out!r:.40}", "return one number", expected=want)
     if abs(value - expected) > 1e-4:
         best = float(crf.viterbi(E.unsqueeze(0))[1][0])

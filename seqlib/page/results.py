@@ -18,8 +18,7 @@ RESULTS_MIME = "application/vnd.seqlib.results+json"
 
 def mean_std(values) -> tuple[float, float]:
     """``(mean, standard deviation)`` of one result over seeds (population std: 0 for one seed)."""
-    values = [float(v) for v in values]
-    if not values:
+    if not (values := [float(v) for v in values]):
         raise ValueError("values is empty: pass one result per seed")
     mean = math.fsum(values) / len(values)
     return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))

@@ -25,8 +25,7 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 def default_device() -> torch.device:
     """``SEQLIB_DEVICE`` if set (``"cpu"``, ``"cuda:1"``, ``"mps"``; checked), else the first GPU, else the CPU."""
-    name = os.environ.get("SEQLIB_DEVICE", "").strip()
-    if not name:
+    if not (name := os.environ.get("SEQLIB_DEVICE", "").strip()):
         return try_gpu()
     try:
         device = torch.device(name)

@@ -68,8 +68,7 @@ def slider_plot(draw, *, static: bool = True, **sliders):
     sliders = {name: _slider_spec(name, spec) for name, spec in sliders.items()}  # fail before drawing
     if static:
         _show(draw(**{name: spec[3] for name, spec in sliders.items()}))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     controls = {name: _slider(widgets, name, spec) for name, spec in sliders.items()}
     out = widgets.Output()
@@ -100,8 +99,7 @@ def text_view(render, text: str, *, step: bool = False, description: str = "text
 
     if static:
         _show(view(text, 0))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     box = widgets.Text(value=text, description=description, continuous_update=False,
                        layout=widgets.Layout(width=width), style=_LABEL)
@@ -151,8 +149,7 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
               **{name: spec[3] for name, spec in sliders.items()}}
     if static:
         _show(_pre(generate(**values)))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     box = widgets.Textarea(value=prompt, description="prompt", continuous_update=False,
                            layout=widgets.Layout(width="90%"), style=_LABEL)
