@@ -29,8 +29,7 @@ def _cases(cls, seed):
         h = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64) * 0.5
         c = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64)
         W = [t.detach().clone() for t in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
-        sizes = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
-        yield cell, x, h, c, W, sizes
+        yield cell, x, h, c, W, f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
 
 
 def _run(fn, name, args, blocks, sizes, returns):
@@ -117,8 +116,7 @@ def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, 
     Gx, Gh = [gi["r"], sign * gi["z"], gi["n"]], [gh["r"], sign * gh["z"], gh["n"]]
     if reset_before:
         W_hn = dict(zip(order, W_hh.chunk(3, dim=0)))["n"]
-        b_hn = dict(zip(order, b_hh.chunk(3)))["n"]
-        Gx[2] = Gx[2] + b_hn
+        Gx[2] = Gx[2] + dict(zip(order, b_hh.chunk(3)))["n"]  # b_hn
         return cells.gru_pointwise(Gx, Gh[:2], h, reset_after=False, W_hh=W_hn.T)
     return cells.gru_pointwise(Gx, Gh, h, b_hh=0)
 

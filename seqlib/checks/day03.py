@@ -51,8 +51,7 @@ def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
     h = H.shape[1]
     params = unfuse(torch.eye(4 * h, dtype=XW_t.dtype), W_h, torch.zeros(4 * h, dtype=XW_t.dtype), "lstm")
     if torch_order:
-        swap = {"o": "c", "c": "o"}
-        params = {name[:-1] + swap.get(name[-1], name[-1]): value for name, value in params.items()}
+        params = {name[:-1] + {"o": "c", "c": "o"}.get(name[-1], name[-1]): value for name, value in params.items()}
     with torch.no_grad():
         return cells.to_torch(params, nn.LSTMCell(4 * h, h, dtype=XW_t.dtype))(XW_t, (H, C))
 

@@ -97,8 +97,7 @@ def _mlstm_diagnosis(H_out, X, H, C, p):
     if torch.allclose(H_out, cells.lstm_step(X, H, C, lstm_like)[0], atol=1e-6):
         return ("the gates read H_{t-1}, not M_t: this is the plain LSTM",
                 "compute M = (X W_xm) * (H W_hm) first and use it in every gate, with the weights W_m*")
-    M_sum = X @ p["W_xm"] + H @ p["W_hm"]
-    G = [X @ p["W_x" + g] + M_sum @ p["W_m" + g] + p["b_" + g] for g in "ifoc"]
+    G = [X @ p["W_x" + g] + (X @ p["W_xm"] + H @ p["W_hm"]) @ p["W_m" + g] + p["b_" + g] for g in "ifoc"]  # M summed
     if torch.allclose(H_out, cells.lstm_pointwise(G, C)[0], atol=1e-6):
         return ("M_t adds the two products; the multiplicative LSTM multiplies them element-wise",
                 "M is an element-wise product (*), not a sum")
