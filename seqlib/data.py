@@ -216,13 +216,12 @@ def _verify(raw: bytes, ds: Dataset) -> tuple[bytes | None, str]:
 
 def _download_from_archive(ds: Dataset) -> None:
     """Download the archive at ``ds.url`` and cache every registered member of it (as UTF-8)."""
-    siblings = [d for d in REGISTRY.values() if d.url == ds.url and d.member]
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive.tar.gz"
         pooch.get_logger().info("Downloading data from '%s'.", ds.url)
         pooch.HTTPDownloader()(ds.url, str(archive), None)
         with tarfile.open(archive) as tar:
-            for sib in siblings:
+            for sib in [d for d in REGISTRY.values() if d.url == ds.url and d.member]:
                 member = tar.extractfile(sib.member)  # KeyError if the archive lacks it
                 verified, actual = _verify(member.read() if member else b"", sib)
                 if verified is not None:

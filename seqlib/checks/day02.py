@@ -170,7 +170,6 @@ def check_gru_step(gru_step) -> Verdict:
 
 
 _BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
-_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 def _count_diagnosis(kind, got, d, h):
@@ -204,16 +203,15 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> Ve
     formula = "per gate block: W_ih (hidden x input), W_hh (hidden x hidden), two biases"
     results = []
     for kind in _BLOCKS:
-        want = sum(p.numel() for p in _MODULES[kind](num_inputs, num_hiddens).parameters())
-        got = counts[kind]
-        label = f"nn.{kind.upper()}(input_size={num_inputs}, hidden_size={num_hiddens})"
+        want = sum(p.numel() for p in getattr(nn, kind.upper())(num_inputs, num_hiddens).parameters())
+        got, label = counts[kind], f"nn.{kind.upper()}(input_size={num_inputs}, hidden_size={num_hiddens})"
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             results.append(report(False, f"{label}: fill in a whole number (got {got!r})", formula,
                                   expected="a whole number"))
         elif got == want:
             results.append(report(True, f"{label}: {want} parameters"))
         else:
-            why = _count_diagnosis(kind, got, num_inputs, num_hiddens)
-            results.append(report(False, f"{label}: {got} is not right: {why}", formula,
+            results.append(report(False, f"{label}: {got} is not right: "
+                                  f"{_count_diagnosis(kind, got, num_inputs, num_hiddens)}", formula,
                                   expected="the count of torch.nn, which keeps two bias vectors per block"))
     return Verdict(all(results))

@@ -34,16 +34,11 @@ def check_window_dataset(cls) -> Verdict:
         return report(False, f"len(dataset) failed: {err or 'it is not an integer'}",
                       "__len__ must return the number of windows, an int")
     if n != want:
-        if n == 2 * (per_series + 1):
-            why = "one too many per series: the last window needs a target after it"
-        elif n == 2 * T - window:
-            why = "the windows run across both series as if they were one"
-        elif n == per_series:
-            why = "only the first series was used: count the windows of every series"
-        elif n == 0:
-            why = "the dataset is empty"
-        else:
-            why = f"that is not the number of windows of 2 series of {T} values, window {window}"
+        why = {2 * (per_series + 1): "one too many per series: the last window needs a target after it",
+               2 * T - window: "the windows run across both series as if they were one",
+               per_series: "only the first series was used: count the windows of every series",
+               0: "the dataset is empty"}.get(n, f"that is not the number of windows of 2 series of {T} values, "
+                                                 f"window {window}")
         return report(False, f"len(dataset) is {n}: {why}",
                       "count the starts s of one series whose target x[s + window] is still inside it",
                       expected=f"{want} windows")
