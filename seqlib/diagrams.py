@@ -170,9 +170,7 @@ def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answ
     for ax in (ax_gates, ax_cell):
         for u in units[values["F"] > hold]:
             ax.axvspan(u - 0.5, u + 0.5, color="gold", alpha=0.25, lw=0)
-        ax.set_xlim(0.5, num_hiddens + 0.5)
-        ax.set_xticks(units[::2] if num_hiddens > 12 else units)
-        ax.set_xlabel("hidden unit")
+        ax.set(xlim=(0.5, num_hiddens + 0.5), xticks=units[::2] if num_hiddens > 12 else units, xlabel="hidden unit")
     ax_gates.bar(units, values["C_tilde"], color="0.75", label=r"$\tilde C_t$")
     for key, marker, color in (("I", "^", "tab:orange"), ("F", "s", "tab:blue"), ("O", "o", "tab:green")):
         ax_gates.plot(units, values[key], marker, color=color, label=f"${key}_t$")

@@ -86,9 +86,8 @@ def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | N
     ax = new_axes(ax, 5, 3)
     ax.plot(np.arange(1, num_steps + 1), H, marker="." if num_steps <= 30 else None,
             label=[f"$h_{{t,{j + 1}}}$" for j in range(num_hiddens)])
-    ax.set_ylim(-1.05 * vmax, 1.05 * vmax)
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_ylabel("hidden state")
+    ax.set(ylim=(-1.05 * vmax, 1.05 * vmax), ylabel="hidden state")
     if num_hiddens <= 8:
         ax.legend(ncol=2 if num_hiddens > 4 else 1, loc="best")  # the course style's legend size
     ax.grid(alpha=0.3)

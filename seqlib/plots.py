@@ -36,8 +36,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
     if title:
         ax.set_title(title)
     if len(curves) > 1:
@@ -98,8 +97,7 @@ def plot_zipf(freqs: dict, ax=None):
     for (label, counts), fmt in zip(freqs.items(), ("-", "--", "-.", ":")):
         counts = np.sort(np.asarray(list(counts)))[::-1]
         ax.loglog(np.arange(1, len(counts) + 1), counts, fmt, label=label)
-    ax.set_xlabel("token rank $i$ (most frequent first)")
-    ax.set_ylabel("frequency $n_i$")
+    ax.set(xlabel="token rank $i$ (most frequent first)", ylabel="frequency $n_i$")
     ax.legend()
     ax.grid(True, which="major", alpha=0.4)
     return ax
@@ -131,8 +129,7 @@ def plot_minibatch_layout(corpus_length: int = 35, batch_size: int = 2, num_step
                     fontsize=9.5, color=color, fontweight="bold" if used else "normal")
             if used:
                 ax.text(x + 0.5, y + 0.28, f"r{row[pos]}", ha="center", va="center", fontsize=8, color=color)
-        ax.set_xlim(0, per_line)
-        ax.set_ylim(0, num_lines)
+        ax.set(xlim=(0, per_line), ylim=(0, num_lines))
         ax.set_axis_off()
         num_batches = max(num_batches, int(batch.max()) + 1)
         ax.set_title(f"{title}: {int(batch.max()) + 1} minibatches of {batch_size} rows x {num_steps} tokens",
