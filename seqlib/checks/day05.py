@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import masked_max, masked_mean, padding_mask
-from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, close, guard, report, result_of
+from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, close, guard, report, result_of
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
 
@@ -68,12 +68,10 @@ def check_accuracy_from_logits(accuracy) -> Verdict:
     want = f"{expected} on the test batch, a Python float"
     out = result_of(accuracy, logits, y, name="accuracy", hint="compare (logits > 0) with the labels",
                     expected=want, returns="a Python float")
-    was_tensor, value = isinstance(out, torch.Tensor), as_array(out)
-    if value is None or value.size != 1:
-        return report(False, f"accuracy returned a {type(out).__name__}"
-                      + ("" if value is None else f" of shape {value.shape}"),
+    if (value := as_float(out)) is None:
+        return report(False, f"accuracy returned a {type(out).__name__} of shape {tuple(getattr(out, 'shape', ()))}",
                       "take the mean of the correct predictions, and .item() to get a Python float", expected=want)
-    out = float(value.reshape(()))
+    was_tensor, out = isinstance(out, torch.Tensor), value
     if abs(out - expected) < 1e-6:
         tip = " (tip: return a Python float with .item(), so that it can be printed and recorded)" if was_tensor else ""
         return report(True, f"accuracy = {expected} on the test batch: a logit > 0 means class 1 "
