@@ -105,9 +105,8 @@ def guard(*definitions: str):
         def checked(*args, **kwargs):
             given = {**dict(zip(names, args)), **kwargs}
             for name, definition in zip(names, definitions):
-                failed = require_callable(given.get(name), definition.removeprefix("the class ").split("(")[0],
-                                          definition)
-                if failed is not None:
+                if (failed := require_callable(given.get(name), definition.removeprefix("the class ").split("(")[0],
+                                               definition)) is not None:
                     return failed
             calls = _calls
             try:
