@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from seqlib import checkpoint, cli
 from seqlib.copy_task.model import CELLS, CopyModel, copy_accuracy, fit_options
@@ -112,17 +113,6 @@ def parse_args(argv=None):
                      argv, _check)
 
 
-def _printer(file):
-    """``log(line)``: to the terminal (past the progress bars) and, given an open file, to the log file."""
-    from tqdm import tqdm
-
-    def log(line: str) -> None:
-        tqdm.write(line)
-        if file is not None:
-            print(line, file=file, flush=True)
-    return log
-
-
 def _plots(folder: Path, history, result, label: str) -> None:
     import matplotlib
 
@@ -211,7 +201,11 @@ def run(args) -> dict:
         staging.chmod(0o755)
     try:
         with open(staging / f"{args.folder.name}.log", "w") if staging else contextlib.nullcontext() as file:
-            summary = _run(args, _printer(file), staging)
+            def log(line: str) -> None:  # to the terminal (past the progress bars) and to the log file
+                tqdm.write(line)
+                if file is not None:
+                    print(line, file=file, flush=True)
+            summary = _run(args, log, staging)
         if staging is not None:
             (staging / MARKER).write_text(f"made by {PROG}: --overwrite may replace this folder\n")
             if args.folder.exists():
