@@ -246,12 +246,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _failure_message(name: str, ds: Dataset, err: Exception, cached: Path, corrupt: str | None) -> str:
-    where = _offline_description()
     if corrupt:
         problem = (f"The cached copy {cached} is corrupt (expected {ds.known_hash}, got {corrupt}) "
                    f"and downloading a fresh copy from {ds.url} failed: {err}")
     else:
-        problem = f"{where}, and downloading it from {ds.url} failed: {err}"
+        problem = f"{_offline_description()}, and downloading it from {ds.url} failed: {err}"
     how = f"download {ds.url} by hand, " + ("extract it" if ds.member else "save it")
     return (f"Data set {name!r} ({ds.file}) is not available. {problem}\n"
             f"To fix it, either connect to the internet and call fetch({name!r}) again"

@@ -57,13 +57,9 @@ class Verdict(int):
 
 def report(ok: bool, message: str, hint: str | None = None, *, expected: str | None = None) -> Verdict:
     """Print ``✅ message``, or ``❌ message`` with ``expected:`` and ``hint:`` lines; return the :class:`Verdict`."""
-    ok = bool(ok)
     lines = _wrap(f"{'✅' if ok else '❌'} {message}", "   ")
-    if not ok:
-        if expected:
-            lines += _wrap(f"   expected: {expected}", "      ")
-        if hint:
-            lines += _wrap(f"   hint: {hint}", "      ")
+    for label, text in () if ok else (("expected", expected), ("hint", hint)):
+        lines += _wrap(f"   {label}: {text}", "      ") if text else []
     print("\n".join(lines))
     return Verdict(ok)
 
