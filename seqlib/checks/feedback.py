@@ -258,9 +258,7 @@ def close(value, like: torch.Tensor, atol: float = 1e-5) -> bool:
 def shape_str(shape) -> str:
     """A shape as Python prints a tuple, ``(3,)``; anything else as its shortened ``repr``."""
     try:
-        dims = [operator.index(n) for n in shape]
+        dims = None if isinstance(shape, (str, bytes)) else [operator.index(n) for n in shape]
     except TypeError:  # not iterable, or an item that is not a whole number
-        return f"{shape!r:.60}"
-    if isinstance(shape, (str, bytes)):
-        return f"{shape!r:.60}"
-    return "(" + ", ".join(str(n) for n in dims) + ("," if len(dims) == 1 else "") + ")"
+        dims = None
+    return f"{shape!r:.60}" if dims is None else "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from seqlib.validation import number_in_range, positive_int
+from seqlib.validation import number_in_range, one_of, positive_int
 
 #: The widest a figure may be, in inches: the book's text column (about 700 px at a 1280-px window).
 COLUMN_INCHES = 7.0
@@ -32,10 +32,9 @@ def figsize(nrows: int = 1, ncols: int = 1, *, row_height: float = 2.6,
     """``(width, height)`` in inches of a figure of ``nrows`` x ``ncols`` panels (``ncols`` at most 3)
     that fits the column: ``width`` at most :data:`COLUMN_INCHES`, ``row_height`` inches per row.
     Example: ``fig, axes = plt.subplots(2, 2, figsize=figsize(2, 2))``."""
-    nrows, ncols = positive_int(nrows, "nrows"), positive_int(ncols, "ncols")
-    if ncols > 3:
-        raise ValueError(f"ncols={ncols}: at most 3 panels fit side by side in the book's "
-                         f"{COLUMN_INCHES}-inch column; use more rows (nrows) or split the figure")
+    nrows = positive_int(nrows, "nrows")
+    ncols = one_of(positive_int(ncols, "ncols"), "ncols", (1, 2, 3), hint=f"at most 3 panels fit side by side in the "
+                   f"book's {COLUMN_INCHES}-inch column; use more rows (nrows) or split the figure")
     width = number_in_range(width, "width", 0, COLUMN_INCHES, low_open=True,
                             hint=f"at most COLUMN_INCHES={COLUMN_INCHES} inches, to stay legible in the book")
     return (width, nrows * number_in_range(row_height, "row_height", 0, low_open=True))
