@@ -29,8 +29,7 @@ Training
 - ``seqlib.training``   ``fit`` (validation, LR schedule, early stopping), evaluation, gradient clipping
 - ``seqlib.history``    ``History``: the one record of a training run
 - ``seqlib.lm_train``   what only language models add: state carried or reset, perplexity
-- ``seqlib.decoding``   ``generate`` (the one text generation): temperature, top-k, top-p, greedy, sampling, beam
-  search; next-token top-k accuracy; measures of generated text
+- ``seqlib.decoding``   ``generate`` (the one text generation): filters, greedy, sampling, beam search; top-k accuracy
 - ``seqlib.checkpoint`` save and load a model with its vocabulary and configuration (``weights_only``)
 
 Figures that teach (in the one style of ``seqlib.page.style``)
@@ -39,8 +38,7 @@ Figures that teach (in the one style of ``seqlib.page.style``)
 - ``seqlib.diagrams``   the unrolled RNN, truncated BPTT, one LSTM step, the forget gate's half-life, unit paths
 
 The page and the checks
-- ``seqlib.page``       everything a lab uses around its lessons: figure style, ``record``/``say``, ``show_source``,
-  tables, seeding, the device, progress bars, widgets
+- ``seqlib.page``       around the lessons: figure style, ``record``/``say``, sources, tables, seeds, device, widgets
 - ``seqlib.checks``     instant feedback on the exercises: one format, one module per day
 - ``seqlib.validation`` the one validation layer: one-line checks at the boundaries, one kind of message
 - ``seqlib.cli``        one style for every command line: an option table, every flag checked first

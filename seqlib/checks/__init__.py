@@ -1,7 +1,6 @@
 """Instant feedback on the labs' exercises: the machinery once, one module per day.
 
-- ``seqlib.checks.feedback``  the one format (mark, what is wrong, expected, hint); the student's code called
-  under a time limit, NaN and exceptions reported, never raised
+- ``seqlib.checks.feedback``  one format (mark, what is wrong, expected, hint); students' code timed, errors reported
 - ``seqlib.checks.day01``     one RNN step, the parameter count of an RNN
 - ``seqlib.checks.day02``     the LSTM and GRU steps, parameter counts of the three cells
 - ``seqlib.checks.day03``     perplexity, the fused LSTM step, sampling with a temperature

@@ -49,8 +49,7 @@ def check_window_dataset(cls) -> Verdict:
             return report(False, f"dataset[{i}] must be a pair (x, y), got {type(item).__name__}", "return x, y")
         x, y = item
         if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
-            return report(False, f"x must be a float32 tensor, got {type(x).__name__}"
-                          + (f" of {x.dtype}" if isinstance(x, torch.Tensor) else ""),
+            return report(False, f"x must be a float32 tensor, got {type(x).__name__} {getattr(x, 'dtype', '')}",
                           "store the series as torch.tensor(series, dtype=torch.float32) and slice it",
                           expected="x a float32 tensor")
         xa, ya = as_array(x), as_array(y)

@@ -36,8 +36,7 @@ PROG = "python -m seqlib.copy_task"
 MARKER = ".seqlib-run"
 OPTIONS = [  # (flags, default, rule, help): the assignment's short flags, the glossary's long ones
     (("-d", "--device"), "cpu", cli.one_of("cpu", "cuda", "mps"), "where to train and test"),
-    (("-l", "--log"), None, cli.TEXT, "run name, e.g. rnn.log: the run folder and its log are named after it "
-                                      "(rnn.log when training; with --load, a folder only if given)"),
+    (("-l", "--log"), None, cli.TEXT, "run name (rnn.log when training): names the run folder and its log"),
     (("-iseq", "--train-seq-len"), 100, cli.POSITIVE, "L: symbols to read in training"),
     (("-tseq", "--test-seq-len"), 100, cli.POSITIVE, "L: symbols to read in the test"),
     (("-p", "--padding"), 10, cli.POSITIVE, "P: number of delimiters"),
@@ -52,8 +51,8 @@ OPTIONS = [  # (flags, default, rule, help): the assignment's short flags, the g
     (("-s", "--seed"), 42, cli.NON_NEGATIVE, "seed (training data: seed, test data: seed + 1)"),
     (("-trs", "--train-samples"), 10000, cli.POSITIVE, "training samples"),
     (("-ts", "--test-samples"), 1000, cli.POSITIVE, "test samples"),
-    ("--load", None, cli.TEXT, "test the model saved at this path (model.pth or its run folder) without "
-                               "training; the training options are not used"),
+    ("--load", None, cli.TEXT, "test the model at this path (model.pth or its run folder), no training; no run folder "
+                               "unless -l is given"),
     ("--overwrite", False, bool, "replace a run folder of the same name that this tool made"),
 ]
 
