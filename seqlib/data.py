@@ -71,14 +71,12 @@ REGISTRY: dict[str, Dataset] = {
         "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/"
         "data/tinyshakespeare/input.txt",
         "sha256:86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-        "Tiny Shakespeare (1,115,394 characters, 65 distinct; public domain), the corpus of Karpathy's char-rnn "
-        "(the address pins a commit) and nanoGPT"),
+        "Tiny Shakespeare (1,115,394 characters, 65 distinct), the corpus of char-rnn (at a pinned commit)"),
     **{f"ud-english-lines-{split}": Dataset(
         f"ud-english-lines/en_lines-ud-{split}.conllu",
         f"https://raw.githubusercontent.com/UniversalDependencies/UD_English-LinES/r2.17/en_lines-ud-{split}.conllu",
         f"sha256:{digest}",
-        f"Universal Dependencies English LinES 2.17, {split} split ({size}), CoNLL-U; "
-        "licence CC BY-NC-SA 4.0; read it with the conllu package")
+        f"Universal Dependencies English LinES 2.17, {split} split ({size}), CoNLL-U, CC BY-NC-SA 4.0")
        for split, digest, size in (
            ("train", "27609ded288bf3704def21f18d227e3f40957b4981174411f6bed34acf3025b6", "3,457 sentences"),
            ("dev", "3aabd1f843517fb615c8760c316a76125af2fff01c59b9a4049fe7c393891d2b", "1,118 sentences"),
@@ -88,8 +86,7 @@ REGISTRY: dict[str, Dataset] = {
         "https://raw.githubusercontent.com/multi30k/dataset/c9be912dc05a3ebf9ae5bb5f7f58c1791cda43ab/"
         f"data/task1/raw/{part}.{lang}.gz",
         f"sha256:{digest}",
-        f"Multi30k task 1 (Elliott et al. 2016), {part} split, {'German' if lang == 'de' else 'English'} side "
-        f"({size} image descriptions, raw cased text, one per line, gzip); read_text decompresses it")
+        f"Multi30k task 1 (Elliott et al. 2016), {part}, {lang}: {size} image descriptions, one per line, gzip")
        for part, lang, digest, size in (
            ("train", "de", "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6", "29,000"),
            ("train", "en", "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f", "29,000"),

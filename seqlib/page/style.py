@@ -13,13 +13,10 @@ from seqlib.validation import number_in_range, one_of, positive_int
 COLUMN_INCHES = 7.0
 DPI = 100
 
-_STYLE = {
-    "figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (COLUMN_INCHES, 3.2),
-    "figure.constrained_layout.use": True,
-    "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "figure.titlesize": 11,
-    "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
-    "legend.framealpha": 0.85, "axes.spines.top": False, "axes.spines.right": False,
-}
+_STYLE = {"figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (COLUMN_INCHES, 3.2),
+          "figure.constrained_layout.use": True, "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10,
+          "figure.titlesize": 11, "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
+          "legend.title_fontsize": 9, "legend.framealpha": 0.85, "axes.spines.top": False, "axes.spines.right": False}
 
 
 def use_course_style() -> None:
