@@ -38,8 +38,7 @@ def check_masked_pooling(mean_pool, max_pool) -> Verdict:
     """Check ``mean_pool(H, mask)`` and ``max_pool(H, mask)``: H (B, T, D), mask (B, T) bool -> (B, D)
     (the padding holds large values: any leak shows)."""
     mask, g = padding_mask(torch.tensor([4, 1, 3]), 5), torch.Generator().manual_seed(5)
-    H = torch.randn(3, 5, 6, generator=g) - 2.0          # real states mostly negative
-    H = torch.where(mask.unsqueeze(-1), H, torch.full_like(H, 7.0))  # padding holds large garbage
+    H = (torch.randn(3, 5, 6, generator=g) - 2.0).masked_fill(~mask.unsqueeze(-1), 7.0)  # real states < 0, padding 7
     zero_pad = torch.where(mask.unsqueeze(-1), H, torch.zeros_like(H))  # as pad_packed_sequence pads
     failed_mean = _check_pool(
         "mean_pool", mean_pool, masked_mean, H, zero_pad, mask,

@@ -19,8 +19,7 @@ def attention_case(seed: int = 9):
     g = torch.Generator().manual_seed(seed)
     B, S, h, k, a = 2 + seed % 2, 5 + seed % 3, 3, 4, 6
     mask = padding_mask(torch.randint(1, S, (B,), generator=g), S)
-    H = torch.randn(B, S, k, generator=g)
-    H = torch.where(mask[:, :, None], H, torch.full_like(H, 50.0))
+    H = torch.randn(B, S, k, generator=g).masked_fill(~mask[:, :, None], 50.0)
     return (torch.randn(B, h, generator=g), H, mask, torch.randn(a, h, generator=g),
             torch.randn(a, k, generator=g), torch.randn(a, generator=g))
 

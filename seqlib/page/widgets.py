@@ -9,6 +9,8 @@ import numbers
 
 import matplotlib.pyplot as plt
 
+from seqlib.validation import sequence
+
 __all__ = ["slider_plot", "text_view", "generator_view"]
 
 _LABEL = {"description_width": "initial"}  # a control's whole name shown beside it
@@ -140,9 +142,7 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
     """A prompt box, a menu of ``strategies`` (the first the default), sliders ``(min, max, step, value)``
     and an "again" button (next seed), showing ``generate(prompt=, strategy=, temperature=, top_k=, top_p=,
     length=, seed=)``; a ``ValueError`` from ``generate`` is shown as a message."""
-    strategies = tuple(strategies)
-    if not strategies or not all(isinstance(s, str) for s in strategies):
-        raise ValueError(f"strategies must be a non-empty list of names, got {strategies!r}")
+    strategies = tuple(sequence(strategies, "strategies", of=str, non_empty=True, what="a list of names"))
     sliders = {name: _slider_spec(name, spec) for name, spec in
                (("temperature", temperature), ("top_k", top_k), ("top_p", top_p), ("length", length))}
     values = {"prompt": prompt, "strategy": strategies[0], "seed": int(seed),
