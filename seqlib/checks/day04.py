@@ -39,9 +39,8 @@ def check_window_dataset(cls) -> Verdict:
                per_series: "only the first series was used: count the windows of every series",
                0: "the dataset is empty"}.get(n, f"that is not the number of windows of 2 series of {T} values, "
                                                  f"window {window}")
-        return report(False, f"len(dataset) is {n}: {why}",
-                      "count the starts s of one series whose target x[s + window] is still inside it",
-                      expected=f"{want} windows")
+        return report(False, f"len(dataset) is {n}: {why}", expected=f"{want} windows",
+                      hint="count the starts s of one series whose target x[s + window] is still inside it")
     got = []
     for i in range(n):
         item = result_of(ds.__getitem__, i, name=f"dataset[{i}]", hint="return (x, y) for window i")
@@ -62,9 +61,8 @@ def check_window_dataset(cls) -> Verdict:
         got.append((tuple(xa), float(ya.reshape(-1)[0])))
     for xa, ya in got:
         if np.ptp(xa) >= 50:
-            return report(False, f"the window {_numbers(xa)} mixes two series",
-                          "split i into a series index and a start inside that series (quotient, remainder)",
-                          expected="every window inside one series")
+            return report(False, f"the window {_numbers(xa)} mixes two series", expected="every window inside one "
+                          "series", hint="split i into a series index and a start inside it (quotient, remainder)")
         if ya == xa[-1]:
             return report(False, f"for x = {_numbers(xa)} the target is {ya:g}, the window's own last value",
                           "the model would see its answer: the target is the value right after the window",
@@ -75,9 +73,8 @@ def check_window_dataset(cls) -> Verdict:
                           expected=f"the target {xa[-1] + 1:g}")
     expected = {(tuple(x.tolist()), float(y)) for x, y in (reference[i] for i in range(want))}
     if set(got) != expected:
-        return report(False, "the windows are aligned but some are missing or repeated",
-                      "every start s = 0, 1, ..., T - window - 1 of every series, once",
-                      expected=f"each of the {want} windows once")
+        return report(False, "the windows are aligned but some are missing or repeated", expected=f"each of the "
+                      f"{want} windows once", hint="every start s = 0, 1, ..., T - window - 1 of every series, once")
     batch = result_of(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))),
                       name="a DataLoader over the dataset", hint="return tensors from __getitem__")
     return report(True, f"{want} windows from 2 series of {T} values, aligned, none crossing series; "

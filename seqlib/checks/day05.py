@@ -81,6 +81,5 @@ def check_accuracy_from_logits(accuracy) -> Verdict:
     if abs(out - 6) < 1e-6:
         return report(False, "you returned the number of correct predictions (6)",
                       "divide by the batch size (mean)", expected=want)
-    return report(False, f"accuracy returned {out}",
-                  "predict class 1 where the logit is positive, compare the predictions with y, "
-                  "and return the share of matches", expected=want)
+    return report(False, f"accuracy returned {out}", "predict class 1 where the logit is positive, compare the "
+                  "predictions with y, and return the share of matches", expected=want)

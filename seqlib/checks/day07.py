@@ -116,8 +116,7 @@ def check_mlstm_step(mlstm_step) -> Verdict:
                             case=f"for {sizes}", expected=expected, hint="X is (batch_size, num_inputs): multiply "
                             "as X @ p['W_xi']; M is (batch_size, num_hiddens)")
         H_out, C_out = shaped(out, "mlstm_step", (want_H, want_C), names=("H", "C"), expected=expected,
-                              hint="return both the hidden state and the cell state; every gate is (batch_size, "
-                                   "num_hiddens)")
+                              hint="return (H, C), both states; every gate is (batch_size, num_hiddens)")
         if torch.allclose(H_out, want_C, atol=1e-6) and torch.allclose(C_out, want_H, atol=1e-6):
             return report(False, "H and C are swapped", "return (H, C) in this order", expected=expected)
         if not (torch.allclose(H_out, want_H, atol=1e-6) and torch.allclose(C_out, want_C, atol=1e-6)):
@@ -126,6 +125,5 @@ def check_mlstm_step(mlstm_step) -> Verdict:
             which = "C" if not torch.allclose(C_out, want_C, atol=1e-6) else "H"
             return report(False, f"mlstm_step's {which} differs from the reference for {sizes} (max |diff| "
                                  f"{(C_out - want_C if which == 'C' else H_out - want_H).abs().max().item():.3g})",
-                          "M_t replaces H_{t-1} in the four gates; then the LSTM's equations, unchanged",
-                          expected=expected)
+                          "M_t replaces H_{t-1} in the four gates; then the LSTM's equations", expected=expected)
     return report(True, "mlstm_step matches seqlib.cells.mlstm_step: M_t = (X W_xm) * (H W_hm) drives every gate")

@@ -42,9 +42,8 @@ def check_bidirectional(fn) -> Verdict:
                             "padded in a batch")
     h = expected.shape[-1] // 2
     if not torch.allclose(out[..., :h], expected[..., :h], atol=1e-5):
-        return report(False, "the forward half (the first h features) is wrong",
-                      "run forward_rnn over the packed batch (pack_padded_sequence) and unpack it",
-                      expected=want)
+        return report(False, "the forward half (the first h features) is wrong", expected=want,
+                      hint="run forward_rnn over the packed batch (pack_padded_sequence) and unpack it")
     mask = padding_mask(lengths, E.shape[1])
     flipped = torch.flip(nn.utils.rnn.pad_packed_sequence(bwd(nn.utils.rnn.pack_padded_sequence(
         torch.flip(E, [1]), lengths.cpu(), batch_first=True, enforce_sorted=False))[0],
@@ -54,9 +53,8 @@ def check_bidirectional(fn) -> Verdict:
                       "reverse each sentence within its own length (seqlib.batching.reverse_padded), run "
                       "the backward network, and reverse its outputs back", expected=want)
     if not (out[~mask] == 0).all():
-        return report(False, "the states at padding positions are not zero",
-                      "pack the batch (pack_padded_sequence), so that no network reads the padding",
-                      expected=want)
+        return report(False, "the states at padding positions are not zero", expected=want,
+                      hint="pack the batch (pack_padded_sequence), so that no network reads the padding")
     return report(False, f"the backward half differs (max |diff| {(out - expected).abs().max().item():.3g})",
                   "the backward state at position t must have read words t..L-1 of the sentence, "
                   "starting from its last real word", expected=want)
@@ -102,9 +100,8 @@ def check_path_score(fn) -> Verdict:
     for value_if, message, hint in diagnoses:
         if abs(value - value_if) < 1e-4:
             return report(False, message, hint, expected=want)
-    return report(False, f"path_score gives {value:.4f}",
-                  "s(y) = start[y_1] + sum_t emissions[t, y_t] + sum_t transitions[y_{t-1}, y_t] + end[y_T]",
-                  expected=want)
+    return report(False, f"path_score gives {value:.4f}", expected=want,
+                  hint="s(y) = start[y_1] + sum_t emissions[t, y_t] + sum_t transitions[y_{t-1}, y_t] + end[y_T]")
 
 
 @guard("log_partition(emissions, transitions, start, end)")

@@ -112,9 +112,8 @@ def _grade_beam(beam_step, seed):
         per_row = totals + log_probs.max(dim=1).values
         if torch.allclose(torch.sort(got[0], descending=True).values,
                           torch.sort(per_row, descending=True).values, atol=1e-6):
-            return report(False, "beam_step keeps the best extension of each prefix",
-                          "rank all K x V extensions together (flatten), so a good prefix may keep several",
-                          expected=want)
+            return report(False, "beam_step keeps the best extension of each prefix", expected=want,
+                          hint="rank all K x V extensions together (flatten), so a good prefix may keep several")
         if torch.allclose(got[0], _reference_beam(torch.zeros_like(totals), log_probs, width)[0], atol=1e-6):
             return report(False, "beam_step ranks by the last token only",
                           "add each prefix's total log-probability (totals[:, None] + log_probs)", expected=want)
@@ -122,7 +121,6 @@ def _grade_beam(beam_step, seed):
                       "sort the flattened totals[:, None] + log_probs in descending order", expected=want)
     if got[1].tolist() != parents.tolist() or got[2].tolist() != tokens.tolist():
         return report(False, f"the scores are right but parents {got[1].long().tolist()} / tokens "
-                             f"{got[2].long().tolist()} are not",
-                      "in the flattened (K * V,) scores, index i is parent i // V, token i % V",
-                      expected=want)
+                             f"{got[2].long().tolist()} are not", expected=want,
+                      hint="in the flattened (K * V,) scores, index i is parent i // V, token i % V")
     return None
