@@ -173,8 +173,7 @@ _BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
 def _count_diagnosis(kind, got, d, h):
-    k = _BLOCKS[kind]
-    weights = k * h * (d + h)
+    k, weights = _BLOCKS[kind], _BLOCKS[kind] * h * (d + h)
     if got == weights + k * h:
         return "you counted one bias vector per block; PyTorch keeps two (bias_ih and bias_hh)"
     if got == weights:

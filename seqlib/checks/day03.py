@@ -40,8 +40,7 @@ def check_perplexity(perplexity_fn) -> Verdict:
                 hint = "that is the cross-entropy; perplexity is its exponential"
             elif math.isclose(value, math.exp(-float(torch.log(p).sum())), rel_tol=1e-4):
                 hint = "you summed the log probabilities; take their mean (per token) instead"
-            return report(False, f"for {what} you returned {value:.4g}", hint,
-                          expected=f"the perplexity {expected:.4g}")
+            return report(False, f"for {what} you returned {value:.4g}", hint, expected=f"perplexity {expected:.4g}")
     return report(True, "perplexity = exp(-mean log p): 28 for a uniform guess, 1 for a perfect model")
 
 

@@ -91,7 +91,6 @@ def check_bits_and_perplexity(convert_fn) -> Verdict:
             hint = "perplexity is e to the loss in nats (or 2 to the loss in bits)"
             if math.isclose(ppl, 2 ** nats, rel_tol=1e-6):
                 hint = "2 ** nats mixes units: use math.exp(nats), or 2 ** bits"
-            return report(False, f"{nats:.3f} nats gave a perplexity of {ppl:.4g}", hint,
-                          expected=f"{expected[1]:.4g}")
+            return report(False, f"{nats:.3f} nats gave a perplexity of {ppl:.4g}", hint, expected=f"{expected[1]:.4g}")
     return report(True, "1.75 nats = 2.52 bits per character = a perplexity of 5.75: as unsure as a fair "
                         "choice among about 6 characters")
