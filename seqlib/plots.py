@@ -1,8 +1,6 @@
 """Curves (static, and live while training), Zipf's law, and minibatch layouts of a corpus.
-
 One-panel functions draw into ``ax`` when given (else a new figure) and return the axes; multi-panel
-figures return the figure.
-"""
+figures return the figure."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from seqlib.page import show, style
-from seqlib.validation import positive_int
+from seqlib.validation import float_array, positive_int, same_length
 
 __all__ = ["plot_curves", "LivePlot", "plot_zipf", "plot_minibatch_layout"]
 
@@ -28,12 +26,9 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
         raise ValueError("plot_curves needs at least one curve, e.g. {'loss': losses}")
     ax = style.new_axes(ax, *figsize)
     for k, (name, values) in enumerate(curves.items()):
-        values = np.asarray(values, dtype=float)
-        if values.ndim != 1:
-            raise ValueError(f"curve {name!r} must be one-dimensional, got shape {values.shape}")
+        values = float_array(values, f"curve {name!r}", ndim=1, what="one-dimensional")
         xs = np.arange(1, len(values) + 1) if x is None else np.asarray(x)
-        if len(xs) != len(values):
-            raise ValueError(f"curve {name!r} has {len(values)} values but x has {len(xs)}")
+        same_length(values, xs, f"curve {name!r} and x")
         (line,) = ax.plot(xs, values, fmts[k % len(fmts)] if fmts else "-", label=name)
         if marker:
             line.set_marker(marker)
@@ -41,8 +36,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
     if title:
         ax.set_title(title)
     if len(curves) > 1:
@@ -53,21 +47,17 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
 
 class LivePlot:
     """Curves that redraw in place while training runs (D2L's ``Animator``, as :mod:`seqlib.d2l` exports it).
-
     ``add(x, y)`` appends one point per line (``y`` a number or a list, ``None`` skips a line) and redraws
-    (in IPython; elsewhere nothing is shown until ``plt.show()``).
-    """
+    (in IPython; elsewhere nothing is shown until ``plt.show()``)."""
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
                  yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5)):
         self.legend = [] if legend is None else list(legend)
         self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
         self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
-        if xlim and xlim[0] == xlim[1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
-            xlim = None
+        xlim = None if xlim and xlim[0] == xlim[1] else xlim  # D2L's xlim=[10, num_epochs] with 10 epochs
         self.config = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim, xscale=xscale, yscale=yscale)
-        self.X, self.Y, self.fmts = None, None, fmts
-        self._handle = None
+        self.X, self.Y, self.fmts, self._handle = None, None, fmts, None
         plt.close(self.fig)  # shown through the display handle only, not again at the cell's end
 
     def add(self, x, y):
@@ -102,15 +92,12 @@ class LivePlot:
 
 def plot_zipf(freqs: dict, ax=None):
     """Frequency against rank on log-log axes, one line per entry of ``freqs`` (label -> counts, any order).
-
-    A straight line of slope :math:`-\\alpha` is Zipf's law :math:`n_i \\propto 1 / i^\\alpha`.
-    """
+    A straight line of slope :math:`-\\alpha` is Zipf's law :math:`n_i \\propto 1 / i^\\alpha`."""
     ax = style.new_axes(ax, 5, 3.5)
     for (label, counts), fmt in zip(freqs.items(), ("-", "--", "-.", ":")):
         counts = np.sort(np.asarray(list(counts)))[::-1]
         ax.loglog(np.arange(1, len(counts) + 1), counts, fmt, label=label)
-    ax.set_xlabel("token rank $i$ (most frequent first)")
-    ax.set_ylabel("frequency $n_i$")
+    ax.set(xlabel="token rank $i$ (most frequent first)", ylabel="frequency $n_i$")
     ax.legend()
     ax.grid(True, which="major", alpha=0.4)
     return ax
@@ -119,10 +106,8 @@ def plot_zipf(freqs: dict, ax=None):
 def plot_minibatch_layout(corpus_length: int = 35, batch_size: int = 2, num_steps: int = 5, seed: int = 0, *,
                           per_line: int = 18):
     """Where the toy corpus ``0 .. corpus_length - 1`` goes under each scheme of :mod:`seqlib.partitioning`.
-
     One box per position (wrapped every ``per_line``), coloured by minibatch, labelled with its row ``rK``.
-    Returns the figure.
-    """
+    Returns the figure."""
     from seqlib.partitioning import minibatch_layout
 
     per_line = positive_int(per_line, "per_line", hint="(positions per line of the strip)")
@@ -144,8 +129,7 @@ def plot_minibatch_layout(corpus_length: int = 35, batch_size: int = 2, num_step
                     fontsize=9.5, color=color, fontweight="bold" if used else "normal")
             if used:
                 ax.text(x + 0.5, y + 0.28, f"r{row[pos]}", ha="center", va="center", fontsize=8, color=color)
-        ax.set_xlim(0, per_line)
-        ax.set_ylim(0, num_lines)
+        ax.set(xlim=(0, per_line), ylim=(0, num_lines))
         ax.set_axis_off()
         num_batches = max(num_batches, int(batch.max()) + 1)
         ax.set_title(f"{title}: {int(batch.max()) + 1} minibatches of {batch_size} rows x {num_steps} tokens",

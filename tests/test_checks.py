@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqlib.checks import as_array, call_student, report, require_callable, shape_str
+from seqlib.checks.feedback import as_array, call_student, report, require_callable, shape_str
 from seqlib.checks.day01 import check_rnn_num_params, check_rnn_step
 from seqlib.checks.feedback import Verdict
 

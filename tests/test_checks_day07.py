@@ -64,7 +64,7 @@ def test_check_mlstm_step(capsys):
         return cells.mlstm_step(X, H, C, p)[::-1]
 
     for fn, words in [(plain_lstm, "plain LSTM"), (summed, "element-wise"), (swapped, "swapped"),
-                      (lambda X, H, C, p: cells.mlstm_step(X, H, C, p)[0], "not the pair"),
+                      (lambda X, H, C, p: cells.mlstm_step(X, H, C, p)[0], "should return the tuple (H, C)"),
                       (lambda X, H, C, p: (H, C), "differs"), (lambda X, H, C, p: H @ X, "raised")]:
         assert check_mlstm_step(fn) == FAILED
         out = capsys.readouterr().out

@@ -183,7 +183,7 @@ def test_lstm_step_rejects_bad_input(change, message):
     step, C_prev, probs = change(_step(), RNG.normal(size=N), np.full(4, 0.25))
     with pytest.raises(ValueError, match=message):
         plot_lstm_step(step, C_prev, probs, symbols="ABCD", answer="A")
-    with pytest.raises(ValueError, match="answer 'Z'"):
+    with pytest.raises(ValueError, match="answer must be one of 'A', 'B', 'C', 'D'; got 'Z'"):
         plot_lstm_step(_step(), np.zeros(N), np.full(4, 0.25), symbols="ABCD", answer="Z")
     with pytest.raises(TypeError, match="dict"):
         plot_lstm_step([1, 2], np.zeros(N), np.full(4, 0.25), symbols="ABCD", answer="A")
@@ -209,7 +209,7 @@ def test_unit_paths_one_row_per_unit_one_line_per_example():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"units": [6]}, "0..5"), ({"units": []}, "units"), ({"labels": ["A"]}, "labels has 1 entries for 3"),
+    ({"units": [6]}, "0..5"), ({"units": []}, "units"), ({"labels": ["A"]}, "labels and the examples must go one for one, got 1 and 3"),
     ({"H": np.zeros((15, 3, 2))}, r"both have shape.*\(15, 3, 2\)"), ({"C": np.zeros((15, 3)), "H": np.zeros((15, 3))}, "num_steps, num_examples"),
 ])
 def test_unit_paths_reject_bad_input(kwargs, message):

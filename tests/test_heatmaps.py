@@ -57,7 +57,7 @@ def test_every_heatmap_of_the_course_has_the_same_orientation():
 
 @pytest.mark.parametrize("kwargs, message", [({"M": np.zeros(3)}, "num_steps, num_hiddens"),
                                              ({"M": np.zeros((2, 3)), "vmin": 1.0, "vmax": 0.0}, "vmin < vmax"),
-                                             ({"M": np.zeros((2, 3)), "step_labels": "abc"}, "3 entries")])
+                                             ({"M": np.zeros((2, 3)), "step_labels": "abc"}, "got 3 and 2")])
 def test_heatmap_rejects_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         heatmap(**kwargs)
@@ -91,7 +91,7 @@ def test_plot_hidden_states_heatmap_shows_units_as_rows_and_labels_steps():
 
 @pytest.mark.parametrize("kwargs, message", [({"H": np.zeros((2, 3, 4))}, "num_steps, num_hiddens"),
                                              ({"H": np.zeros((2, 3)), "kind": "bars"}, "kind"),
-                                             ({"H": np.zeros((2, 3)), "step_labels": "abc"}, "step_labels has 3 entries")])
+                                             ({"H": np.zeros((2, 3)), "step_labels": "abc"}, "got 3 and 2")])
 def test_plot_hidden_states_rejects_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         plot_hidden_states(**kwargs)
@@ -151,7 +151,7 @@ def test_figures_fit_the_book_column_and_stack_their_panels():
     tops = [ax for ax in cell.axes if ax.get_images()]
     assert tops[0].get_position().y0 > tops[1].get_position().y0  # C above H
     assert plot_hidden_states(gates["I"], kind="heatmap").figure.get_figwidth() <= COLUMN_INCHES
-    with pytest.raises(ValueError, match="ncols must be 1"):
+    with pytest.raises(ValueError, match="ncols must be one of 1, 2"):
         plot_gates(gates, ncols=3)
 
 
@@ -175,7 +175,7 @@ def test_bad_inputs_raise_clear_errors():
         plot_gates({k: v for k, v in _gates().items() if k != "C_tilde"})
     with pytest.raises(ValueError, match=r"shape \(num_steps, num_hiddens\).*pick one example"):
         plot_gates({k: np.zeros((T, 2, H)) for k in ("I", "F", "O", "C_tilde")})
-    with pytest.raises(ValueError, match="step_labels has 3 entries for 12 time steps"):
+    with pytest.raises(ValueError, match="step_labels and the time steps must go one for one, got 3 and 12"):
         plot_gates(_gates(), step_labels="ABC")
     with pytest.raises(ValueError, match="same shape"):
         plot_cell_vs_hidden(np.zeros((T, H)), np.zeros((T, H + 1)))

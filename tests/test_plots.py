@@ -34,7 +34,7 @@ def test_plot_curves_draws_into_a_given_axes_against_given_x():
 
 @pytest.mark.parametrize("curves, x, message", [({}, None, "at least one"),
                                                 ({"a": [[1, 2]]}, None, "one-dimensional"),
-                                                ({"a": [1, 2]}, [1], "x has 1")])
+                                                ({"a": [1, 2]}, [1], "got 2 and 1")])
 def test_plot_curves_rejects_bad_input(curves, x, message):
     with pytest.raises(ValueError, match=message):
         plot_curves(curves, x=x)

@@ -1,8 +1,6 @@
 """Every interactive control of the labs (:func:`slider_plot`, :func:`text_view`, :func:`generator_view`).
-
 Each control first draws its default view as an ordinary output for the static book (``static=False``
-when the lab has drawn it), then returns the control; without ipywidgets it prints a note, returns ``None``.
-"""
+when the lab has drawn it), then returns the control; without ipywidgets it prints a note, returns ``None``."""
 
 from __future__ import annotations
 
@@ -10,6 +8,8 @@ import html
 import numbers
 
 import matplotlib.pyplot as plt
+
+from seqlib.validation import sequence
 
 __all__ = ["slider_plot", "text_view", "generator_view"]
 
@@ -58,23 +58,19 @@ def _slider_spec(name, spec):
 
 def _slider(widgets, name, spec):
     lo, hi, step, value = spec
-    integer = all(isinstance(v, numbers.Integral) for v in spec)
-    cls = widgets.IntSlider if integer else widgets.FloatSlider
+    cls = widgets.IntSlider if all(isinstance(v, numbers.Integral) for v in spec) else widgets.FloatSlider
     return cls(min=lo, max=hi, step=step, value=value, description=name, continuous_update=False, style=_LABEL)
 
 
 def slider_plot(draw, *, static: bool = True, **sliders):
     """Sliders ``name=(min, max, step, value)`` (all integers: an IntSlider) that redraw ``draw(**values)``.
-
-    Example: ``slider_plot(draw, scale=(0.0, 2.0, 0.1, 0.9), num_steps=(5, 40, 1, 20))``.
-    """
+    Example: ``slider_plot(draw, scale=(0.0, 2.0, 0.1, 0.9), num_steps=(5, 40, 1, 20))``."""
     if not sliders:
         raise ValueError("slider_plot needs at least one slider, e.g. scale=(0.0, 2.0, 0.1, 1.0)")
     sliders = {name: _slider_spec(name, spec) for name, spec in sliders.items()}  # fail before drawing
     if static:
         _show(draw(**{name: spec[3] for name, spec in sliders.items()}))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     controls = {name: _slider(widgets, name, spec) for name, spec in sliders.items()}
     out = widgets.Output()
@@ -93,11 +89,9 @@ def slider_plot(draw, *, static: bool = True, **sliders):
 def text_view(render, text: str, *, step: bool = False, description: str = "text",
               normalize=str.strip, static: bool = True, width: str = "90%"):
     """A text box rendered by ``render(text)`` (``render(text, t)`` with a time-step slider if ``step``).
-
     ``render`` draws a pyplot figure or returns HTML; ``normalize`` is applied to the box first; a
     ``ValueError`` from ``render`` is shown under the box. Example:
-    ``text_view(show_step, "ABCA", step=True, normalize=lambda s: "".join(s.split()))``.
-    """
+    ``text_view(show_step, "ABCA", step=True, normalize=lambda s: "".join(s.split()))``."""
     text = normalize(text)
     if step and not text:
         raise ValueError("text_view(step=True) needs a non-empty default text")
@@ -107,8 +101,7 @@ def text_view(render, text: str, *, step: bool = False, description: str = "text
 
     if static:
         _show(view(text, 0))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     box = widgets.Text(value=text, description=description, continuous_update=False,
                        layout=widgets.Layout(width=width), style=_LABEL)
@@ -148,19 +141,15 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
                    length=(20, 600, 20, 200), seed: int = 0):
     """A prompt box, a menu of ``strategies`` (the first the default), sliders ``(min, max, step, value)``
     and an "again" button (next seed), showing ``generate(prompt=, strategy=, temperature=, top_k=, top_p=,
-    length=, seed=)``; a ``ValueError`` from ``generate`` is shown as a message.
-    """
-    strategies = tuple(strategies)
-    if not strategies or not all(isinstance(s, str) for s in strategies):
-        raise ValueError(f"strategies must be a non-empty list of names, got {strategies!r}")
+    length=, seed=)``; a ``ValueError`` from ``generate`` is shown as a message."""
+    strategies = tuple(sequence(strategies, "strategies", of=str, non_empty=True, what="a list of names"))
     sliders = {name: _slider_spec(name, spec) for name, spec in
                (("temperature", temperature), ("top_k", top_k), ("top_p", top_p), ("length", length))}
     values = {"prompt": prompt, "strategy": strategies[0], "seed": int(seed),
               **{name: spec[3] for name, spec in sliders.items()}}
     if static:
         _show(_pre(generate(**values)))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     box = widgets.Textarea(value=prompt, description="prompt", continuous_update=False,
                            layout=widgets.Layout(width="90%"), style=_LABEL)
