@@ -1,8 +1,10 @@
 """Training throughput (tokens/s of forward, backward, SGD) of the language models' three forms (Day 3).
+
 Lesson-form scratch, fast scratch and ``torch.nn`` models, each with RNN, LSTM and GRU: batch 32, 35
 steps, 256 hidden units, 28 characters, random token ids; each figure the best of ``repeats`` runs of
 ``seconds`` s. References: ``fast_lstm_autograd`` (autograd's backward, not the hand-written one) and
-``torch_lstm_onednn_off`` (``torch.nn.LSTM`` without oneDNN's fused kernel). ``make bench`` runs it."""
+``torch_lstm_onednn_off`` (``torch.nn.LSTM`` without oneDNN's fused kernel). ``make bench`` runs it.
+"""
 
 from __future__ import annotations
 

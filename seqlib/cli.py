@@ -1,12 +1,14 @@
 """One style for every command line of the course: an option table, every flag checked before any
 data is read or any folder is made, one-line errors naming the flag, exit status 2.
+
 A command lists its options as rows ``(flags, default, rule, help)``: ``flags`` ``"--num-hiddens"`` or
 ``("-hs", "--num-hiddens")`` (long names as in the glossary); ``rule`` a :class:`Rule` (:data:`POSITIVE`,
 :data:`NON_NEGATIVE`, :data:`POSITIVE_NUMBER`, :data:`FRACTION`, :data:`TEXT`, :func:`one_of`) or ``bool``
 for a switch. :func:`parse` reads the command line against the table, then runs the command's own
 ``check`` (options that depend on each other, the machine, the disk), which raises :class:`Refused`.
 Every failure prints one line, e.g. ``python -m seqlib.copy_task: error: argument -hs/--num-hiddens: must
-be a positive integer, got 0``."""
+be a positive integer, got 0``.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Curves (static, and live while training), Zipf's law, and minibatch layouts of a corpus.
+
 One-panel functions draw into ``ax`` when given (else a new figure) and return the axes; multi-panel
-figures return the figure."""
+figures return the figure.
+"""
 
 from __future__ import annotations
 

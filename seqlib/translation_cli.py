@@ -1,7 +1,9 @@
 """``python -m seqlib.translation``: train the lab's Multi30k model (German to English) longer and print
 its BLEU, greedy and with beam search, on the 1,000-sentence test set (Day 9's closing note).
+
 Every option is checked before Multi30k is read (:mod:`seqlib.cli`); ``--train-pairs N`` trains on the
-first N pairs only, a quick check of the whole pipeline."""
+first N pairs only, a quick check of the whole pipeline.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
 """Checks of Day 7 (the copy task), against :mod:`seqlib.copy_task` and :mod:`seqlib.cells`.
+
 The copy task's check grades the lab's sample and two drawn anew at every call, and describes a right
 sample without printing it, so that an answer hard-coded for the lab's sample fails."""
 

@@ -1,7 +1,9 @@
 """The course's one figure style: every figure fits the book's column and stays legible.
+
 :func:`use_course_style`: PNGs at :data:`DPI`, at most :data:`COLUMN_INCHES` wide, 10-pt text, 9-pt ticks
 and legends, constrained layout. :func:`figsize` sizes ``nrows`` x ``ncols`` panels (at most 3 side by
-side); :func:`new_axes` makes one panel. Legends inside the axes or below, never to the right."""
+side); :func:`new_axes` makes one panel. Legends inside the axes or below, never to the right.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """Every interactive control of the labs (:func:`slider_plot`, :func:`text_view`, :func:`generator_view`).
+
 Each control first draws its default view as an ordinary output for the static book (``static=False``
-when the lab has drawn it), then returns the control; without ipywidgets it prints a note, returns ``None``."""
+when the lab has drawn it), then returns the control; without ipywidgets it prints a note, returns ``None``.
+"""
 
 from __future__ import annotations
 
