@@ -100,8 +100,10 @@ def _path(path) -> Path:
 
 def save(path, model: nn.Module, vocab: Vocab, config: dict, **extra) -> Path:
     """Write ``model``'s weights, ``vocab`` and ``config`` (``build(**config)`` rebuilds the model) to ``path``.
+
     ``extra``: plain data to keep beside them (``val_loss=1.62``). Returns the path written; a failed
-    save leaves neither the file nor the folders it made."""
+    save leaves neither the file nor the folders it made.
+    """
     for name, value, kind, what in (("model", model, nn.Module, "a torch.nn.Module"),
                                     ("vocab", vocab, Vocab, "a seqlib.text.Vocab"),
                                     ("config", config, dict, "a dict of the keyword arguments that build the model")):
@@ -194,9 +196,11 @@ def _read(path) -> tuple[Path, dict]:
 
 def load(path, build: Callable[..., nn.Module], *, device=None) -> Checkpoint:
     """Read a checkpoint written by :func:`save`: ``(model, vocab, config, extra)``.
+
     ``build``: the model's class (or a function) such that ``build(**config)`` makes a model of the
     same shape; the weights are then loaded into it (strictly: every tensor, same names and shapes)
-    and it is moved to ``device`` (default: the CPU) in evaluation mode."""
+    and it is moved to ``device`` (default: the CPU) in evaluation mode.
+    """
     if not callable(build):
         raise CheckpointArgumentError(f"build must be the model's class (or a function making the model "
                                       f"from the saved config), got {type(build).__name__}")

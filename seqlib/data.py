@@ -108,8 +108,10 @@ def cache_dir() -> Path:
 
 def fetch(name: str) -> Path:
     """Path of a verified local copy of data set ``name`` (a key of :data:`REGISTRY`).
+
     ``ValueError``: an unknown name; :class:`ChecksumError`: a corrupt copy in ``$SEQLIB_DATA_DIR``;
-    :class:`DataNotAvailableError`: no verified copy to be had (the message says how to fix it)."""
+    :class:`DataNotAvailableError`: no verified copy to be had (the message says how to fix it).
+    """
     return _fetch(name)[0]
 
 

@@ -52,8 +52,10 @@ def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", t
             colorbar: str | bool = True, row_labels: Sequence[str] | None = None,
             xlabel: str | None = None, ax=None):
     """The course's one heatmap: ``M`` (num_steps, num_units), column ``t`` = ``M[t - 1]``, unit 1 at the bottom.
+
     Colours span [``vmin``, ``vmax``] whatever the data; ``step_labels`` label the time axis; ``row_labels``
-    name the rows, the first at the top; ``colorbar``: a bool or its label. Returns the image."""
+    name the rows, the first at the top; ``colorbar``: a bool or its label. Returns the image.
+    """
     M, vmax = _steps_by_units("M", M), number_in_range(vmax, "vmax", vmin, low_open=True, hint="need vmin < vmax")
     num_steps, num_units = M.shape
     if row_labels is not None and len(row_labels) != num_units:

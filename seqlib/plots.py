@@ -49,8 +49,10 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
 
 class LivePlot:
     """Curves that redraw in place while training runs (D2L's ``Animator``, as :mod:`seqlib.d2l` exports it).
+
     ``add(x, y)`` appends one point per line (``y`` a number or a list, ``None`` skips a line) and redraws
-    (in IPython; elsewhere nothing is shown until ``plt.show()``)."""
+    (in IPython; elsewhere nothing is shown until ``plt.show()``).
+    """
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
                  yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5)):
@@ -94,7 +96,9 @@ class LivePlot:
 
 def plot_zipf(freqs: dict, ax=None):
     """Frequency against rank on log-log axes, one line per entry of ``freqs`` (label -> counts, any order).
-    A straight line of slope :math:`-\\alpha` is Zipf's law :math:`n_i \\propto 1 / i^\\alpha`."""
+
+    A straight line of slope :math:`-\\alpha` is Zipf's law :math:`n_i \\propto 1 / i^\\alpha`.
+    """
     ax = style.new_axes(ax, 5, 3.5)
     for (label, counts), fmt in zip(freqs.items(), ("-", "--", "-.", ":")):
         counts = np.sort(np.asarray(list(counts)))[::-1]
@@ -108,8 +112,10 @@ def plot_zipf(freqs: dict, ax=None):
 def plot_minibatch_layout(corpus_length: int = 35, batch_size: int = 2, num_steps: int = 5, seed: int = 0, *,
                           per_line: int = 18):
     """Where the toy corpus ``0 .. corpus_length - 1`` goes under each scheme of :mod:`seqlib.partitioning`.
+
     One box per position (wrapped every ``per_line``), coloured by minibatch, labelled with its row ``rK``.
-    Returns the figure."""
+    Returns the figure.
+    """
     from seqlib.partitioning import minibatch_layout
 
     per_line = positive_int(per_line, "per_line", hint="(positions per line of the strip)")

@@ -124,8 +124,10 @@ def check_rnn_step(rnn_step) -> Verdict:
 def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs: int,
                          num_steps: int | None = None) -> Verdict:
     """Check a parameter count of the RNN ``h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)``, ``y_t = W_hq h_t + b_q``.
+
     d = ``num_inputs``, h = ``num_hiddens``, q = ``num_outputs``; ``num_steps`` (T, optional), which the
-    count must not depend on. Usual mistakes are named without giving the number away."""
+    count must not depend on. Usual mistakes are named without giving the number away.
+    """
     d, h, q = (positive_int(n, name) for n, name in ((num_inputs, "num_inputs"), (num_hiddens, "num_hiddens"),
                                                      (num_outputs, "num_outputs")))
     if answer is None or answer is Ellipsis:

@@ -191,7 +191,9 @@ def _count_diagnosis(kind, got, d, h):
 def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> Verdict:
     """Check predicted parameter counts ``{"rnn": n, "gru": n, "lstm": n}`` of one-layer
     ``nn.RNN``/``nn.GRU``/``nn.LSTM`` with ``input_size=num_inputs``, ``hidden_size=num_hiddens``.
-    One line per layer; true only if all three are right."""
+
+    One line per layer; true only if all three are right.
+    """
     num_inputs, num_hiddens = positive_int(num_inputs, "num_inputs"), positive_int(num_hiddens, "num_hiddens")
     if not isinstance(counts, dict):
         return report(False, f"the answer is a {type(counts).__name__}", "give a dict of three whole numbers",

@@ -91,9 +91,11 @@ _calls = 0  # calls of students' code so far: what :func:`guard` tells the lab's
 
 def guard(*definitions: str):
     """Decorator of every check: it reports, never raises, whatever the student's answer does.
+
     ``definitions``: how the student defines each function of the check's first arguments, e.g.
     ``"rnn_step(x_t, h_prev, W_xh, W_hh, b_h)"`` (one not callable is reported). A timeout, NaN or an
-    answer the check could not compare is reported; an error before any student code ran is the lab's, raised."""
+    answer the check could not compare is reported; an error before any student code ran is the lab's, raised.
+    """
     def decorate(check):
         names = list(inspect.signature(check).parameters)
 
@@ -163,7 +165,9 @@ def _run_with_limit(fn, args):
 
 def call_student(fn, *args, case: str = ""):
     """``(fn(*args), None)``, or ``(None, error)``: the exception and the student's line, in one line.
-    A call past :data:`LIMIT` s or returning NaN ends the check (:func:`guard` reports it, with ``case``)."""
+
+    A call past :data:`LIMIT` s or returning NaN ends the check (:func:`guard` reports it, with ``case``).
+    """
     global _calls
     _calls += 1
     name, case = getattr(fn, "__name__", ""), case and f" {case}"

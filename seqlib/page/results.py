@@ -48,8 +48,10 @@ def _fmt(value) -> str:
 
 def record(**metrics) -> dict:
     """Record (show, for the build to collect) headline numbers: ``record(val_ppl_lstm=4.2, test_acc_pct=91.0)``.
+
     Names are lower_snake_case with the unit or kind in the name; values finite numbers or short strings.
-    Returns the cleaned dict."""
+    Returns the cleaned dict.
+    """
     if not metrics:
         raise ValueError("record() needs at least one name=value pair, e.g. record(val_ppl=4.2)")
     clean = {name: _clean(name, value) for name, value in metrics.items()}

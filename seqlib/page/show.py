@@ -33,7 +33,9 @@ def _display(bundle: dict, plain: str | None = None) -> None:
 
 def show_source(obj, *, docstring: bool = True, max_lines: int = 30) -> None:
     """Show the highlighted source of a function, class or module, e.g. ``show_source(seqlib.fused.lstm_scan)``.
-    ``docstring=False`` leaves out the docstring; a source longer than ``max_lines`` is collapsed."""
+
+    ``docstring=False`` leaves out the docstring; a source longer than ``max_lines`` is collapsed.
+    """
     max_lines = non_negative_int(max_lines, "max_lines", hint="(longest source shown open, in lines)")
     try:
         source = textwrap.dedent(inspect.getsource(obj))

@@ -30,7 +30,9 @@ def figsize(nrows: int = 1, ncols: int = 1, *, row_height: float = 2.6,
             width: float = COLUMN_INCHES) -> tuple[float, float]:
     """``(width, height)`` in inches of a figure of ``nrows`` x ``ncols`` panels (``ncols`` at most 3)
     that fits the column: ``width`` at most :data:`COLUMN_INCHES`, ``row_height`` inches per row.
-    Example: ``fig, axes = plt.subplots(2, 2, figsize=figsize(2, 2))``."""
+
+    Example: ``fig, axes = plt.subplots(2, 2, figsize=figsize(2, 2))``.
+    """
     nrows = positive_int(nrows, "nrows")
     ncols = one_of(positive_int(ncols, "ncols"), "ncols", (1, 2, 3), hint=f"at most 3 panels fit side by side in the "
                    f"book's {COLUMN_INCHES}-inch column; use more rows (nrows) or split the figure")

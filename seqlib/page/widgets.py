@@ -66,7 +66,9 @@ def _slider(widgets, name, spec):
 
 def slider_plot(draw, *, static: bool = True, **sliders):
     """Sliders ``name=(min, max, step, value)`` (all integers: an IntSlider) that redraw ``draw(**values)``.
-    Example: ``slider_plot(draw, scale=(0.0, 2.0, 0.1, 0.9), num_steps=(5, 40, 1, 20))``."""
+
+    Example: ``slider_plot(draw, scale=(0.0, 2.0, 0.1, 0.9), num_steps=(5, 40, 1, 20))``.
+    """
     if not sliders:
         raise ValueError("slider_plot needs at least one slider, e.g. scale=(0.0, 2.0, 0.1, 1.0)")
     sliders = {name: _slider_spec(name, spec) for name, spec in sliders.items()}  # fail before drawing
@@ -91,9 +93,11 @@ def slider_plot(draw, *, static: bool = True, **sliders):
 def text_view(render, text: str, *, step: bool = False, description: str = "text",
               normalize=str.strip, static: bool = True, width: str = "90%"):
     """A text box rendered by ``render(text)`` (``render(text, t)`` with a time-step slider if ``step``).
+
     ``render`` draws a pyplot figure or returns HTML; ``normalize`` is applied to the box first; a
     ``ValueError`` from ``render`` is shown under the box. Example:
-    ``text_view(show_step, "ABCA", step=True, normalize=lambda s: "".join(s.split()))``."""
+    ``text_view(show_step, "ABCA", step=True, normalize=lambda s: "".join(s.split()))``.
+    """
     text = normalize(text)
     if step and not text:
         raise ValueError("text_view(step=True) needs a non-empty default text")
@@ -143,7 +147,8 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
                    length=(20, 600, 20, 200), seed: int = 0):
     """A prompt box, a menu of ``strategies`` (the first the default), sliders ``(min, max, step, value)``
     and an "again" button (next seed), showing ``generate(prompt=, strategy=, temperature=, top_k=, top_p=,
-    length=, seed=)``; a ``ValueError`` from ``generate`` is shown as a message."""
+    length=, seed=)``; a ``ValueError`` from ``generate`` is shown as a message.
+    """
     strategies = tuple(sequence(strategies, "strategies", of=str, non_empty=True, what="a list of names"))
     sliders = {name: _slider_spec(name, spec) for name, spec in
                (("temperature", temperature), ("top_k", top_k), ("top_p", top_p), ("length", length))}
