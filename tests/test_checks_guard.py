@@ -228,8 +228,18 @@ def in_a_thread(name, answer, capsys):
 
 
 def test_without_an_alarm_signal_the_check_answers_from_another_thread(capsys, short_limit):
-    """Windows, or a check called outside the main thread: the call runs in a daemon thread, left behind."""
-    verdict, out = in_a_thread("check_lstm_step", hangs, capsys)
+    """Windows, or a check called outside the main thread: the call runs in a daemon thread, left behind.
+    (Here the loop is told to stop afterwards: left spinning, it took a core for the rest of the session.)"""
+    stop = threading.Event()
+
+    def hangs(*args):
+        while not stop.is_set():
+            pass
+
+    try:
+        verdict, out = in_a_thread("check_lstm_step", hangs, capsys)
+    finally:
+        stop.set()
     assert verdict == FAILED and "hangs did not return within 0.5 s" in out
 
 
