@@ -16,14 +16,15 @@ def _results(tmp_path, name, labs):
 
 
 def test_a_number_moves_only_beyond_twice_its_spread_or_the_tolerance():
-    reference = {"day05": {"acc": 0.80, "acc_std": 0.03, "ppl": 10.0, "cell": "gru"}}
+    reference = {"day05": {"acc": 0.80, "acc_std": 0.03, "ppl": 10.0, "cell": "gru", "lab_seconds": 100.0,
+                           "tokens_per_s_lstm": 5e4}}
     mine = {"day05": {"acc": 0.83, "acc_std": 0.01, "ppl": 10.4, "cell": "gru", "extra": 1}}
     rows = {r["name"]: r for r in compare(mine, reference)}
     assert rows["acc"]["moved"] is False and rows["acc"]["allowed"] == pytest.approx(0.06)
     assert rows["acc"]["spread"] == "2 x std over seeds"
     assert rows["ppl"]["moved"] is False and rows["ppl"]["allowed"] == pytest.approx(0.5)
     assert rows["cell"]["moved"] is False and rows["extra"]["moved"] is None
-    assert "acc_std" not in rows
+    assert "acc_std" not in rows and "lab_seconds" not in rows and "tokens_per_s_lstm" not in rows
     assert {r["name"]: r["moved"] for r in compare({"day05": {"acc": 0.70}}, reference)}["acc"] is True
     assert compare({"day05": {"ppl": 10.6}}, reference, tolerance=0.05)[-1]["moved"] is True
 

@@ -18,9 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import urllib.request
 from pathlib import Path
+
+
+TIMING = re.compile(r"seconds|per_s(_|$)|speedup|smoke")   # machine-dependent or a mode flag: not compared
 
 
 def load(source: str) -> dict:
@@ -50,7 +54,7 @@ def compare(mine: dict, reference: dict, tolerance: float = 0.05) -> list[dict]:
     for lab in sorted(set(mine) | set(reference)):
         a, b = mine.get(lab, {}), reference.get(lab, {})
         for name in sorted(set(a) | set(b)):
-            if name.endswith("_std"):
+            if name.endswith("_std") or TIMING.search(name):
                 continue
             if name not in a or name not in b:
                 rows.append({"lab": lab, "name": name, "reference": b.get(name), "yours": a.get(name),

@@ -24,17 +24,12 @@ __all__ = ["NgramFeatures", "BagOfNgrams", "MostFrequentTag", "perceptron_tagger
 
 
 class NgramFeatures:
-    """Binary bag-of-n-gram features of tokenised sentences, for :class:`BagOfNgrams`.
-
-    ``self.vocab`` is the :class:`seqlib.text.Vocab` of the :func:`seqlib.text.ngram_features` of the
-    sentences: ``<unk>`` (index 0, dropped when encoding), then the n-grams seen at least ``min_freq``
-    times, most frequent first, ties in alphabetical order.
-    """
+    """Binary bag-of-n-gram features of tokenised sentences, for :class:`BagOfNgrams`: ``self.vocab`` holds
+    ``<unk>`` (dropped when encoding), then the n-grams seen ``min_freq`` times or more, most frequent first."""
 
     def __init__(self, tokenized: Sequence[Sequence[str]], n: int = 2, min_freq: int = 1):
         validation.sequence(tokenized, "tokenized", of=(list, tuple), what="a list of token lists (lists of strings)")
-        self.n = validation.positive_int(n, "n", hint="(the longest n-gram)")
-        min_freq = validation.positive_int(min_freq, "min_freq", hint="(occurrences to keep an n-gram)")
+        self.n, min_freq = validation.positive_int(n, "n"), validation.positive_int(min_freq, "min_freq")
         self.vocab = Vocab([ngram_features(toks, n) for toks in tokenized], min_freq=min_freq,
                            ties="alphabetical")
         self._encoded: dict[tuple, list[int]] = {}
@@ -76,20 +71,17 @@ class BagOfNgrams(nn.Module):
 
     def __init__(self, num_features: int, scale: torch.Tensor | None = None):
         super().__init__()
-        num_features = validation.positive_int(num_features, "num_features", hint="(len(features))")
+        n = validation.positive_int(num_features, "num_features", hint="(len(features))")
         if scale is not None:
-            validation.tensor(scale, "scale", shape=("num_features",), dtype="float",
-                              sizes={"num_features": num_features}, finite=True)
-        self.bag = nn.EmbeddingBag(num_features, 1, mode="sum")
+            validation.tensor(scale, "scale", shape=("num_features",), sizes={"num_features": n}, dtype="float", finite=True)
+        self.bag = nn.EmbeddingBag(n, 1, mode="sum")
         nn.init.zeros_(self.bag.weight)
         self.bias = nn.Parameter(torch.zeros(1))
-        self.register_buffer("scale", scale if scale is not None else torch.ones(num_features))
+        self.register_buffer("scale", scale if scale is not None else torch.ones(n))
 
     def forward(self, ids, offsets):
         validation.token_ids(ids, "ids", self.bag.num_embeddings, shape=("num_ids",), hint="from NgramFeatures.batch")
-        validation.tensor(offsets, "offsets", shape=("batch_size",), dtype="integer", non_empty=True)
-        if int(offsets.max()) > len(ids):
-            raise ValueError("offsets point past the end of ids: pass the ids and offsets of one NgramFeatures.batch")
+        validation.require(int(offsets.max()) <= len(ids), "offsets point past the end of ids: use NgramFeatures.batch")
         return self.bag(ids, offsets, per_sample_weights=self.scale[ids]).squeeze(-1) + self.bias
 
     @staticmethod
@@ -143,8 +135,7 @@ class MostFrequentTag:
 
     def tag(self, words: Sequence[str]) -> list[str]:
         validation.sequence(words, "words", of=str, what="a list of words (tokenize_words(text))")
-        if not hasattr(self, "best"):
-            raise RuntimeError("this MostFrequentTag is not trained yet: call .fit(sentences) first")
+        validation.require(hasattr(self, "best"), "not trained yet: call .fit(sentences) first", RuntimeError)
         return [self._tag_word(w) for w in words]
 
 
@@ -154,8 +145,7 @@ def perceptron_tagger(sentences, nr_iter: int = 5, seed: int = 0):
     import random
     from nltk.tag.perceptron import PerceptronTagger
 
-    validation.positive_int(nr_iter, "nr_iter")
-    seed = validation.non_negative_int(seed, "seed")
+    nr_iter, seed = validation.positive_int(nr_iter, "nr_iter"), validation.non_negative_int(seed, "seed")
     sentences = check_sentences(sentences)
     state = random.getstate()
     random.seed(seed)

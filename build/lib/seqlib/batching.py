@@ -67,7 +67,7 @@ class PaddedDataset(torch.utils.data.Dataset):
         padded = [k for k, v in enumerate(self.pad_values) if v is not None]
         self.lengths = [max(len(item[k]) for k in padded) for item in self.items]
         validation.lengths(torch.tensor([len(item[0]) for item in self.items], dtype=torch.long), "the item lengths",
-                           hint="drop empty sentences before batching")
+                           hint="drop empty sentences")
 
     def __len__(self) -> int:
         return len(self.items)
@@ -84,8 +84,7 @@ def collate(batch, pad_values: Sequence = (PAD_IDX, None)):
     ``(X (B, T), lengths (B,), y (B,))``, X right-padded with ``<pad>``; ``(a, b, c)`` items give
     ``(A, lengths, B, C)``. An empty first field (a sentence without tokens) is a ``ValueError``."""
     validation.sequence(batch, "batch", non_empty=True, what="a list of items (tuples of fields)")
-    lengths = validation.lengths([len(item[0]) for item in batch], "the lengths of the batch",
-                                 hint="drop empty sentences before batching")
+    lengths = validation.lengths([len(item[0]) for item in batch], "the lengths", hint="drop empty sentences")
     fields = []
     for values, pad in zip(zip(*batch), pad_values):
         if pad is not None:
@@ -120,10 +119,9 @@ class LengthBucketSampler(torch.utils.data.Sampler):
     """
 
     def __init__(self, lengths, batch_size, seed, pool=50):
-        batch_size = validation.positive_int(batch_size, "batch_size")
-        pool = validation.positive_int(pool, "pool", hint="(batches per pool sorted by length)")
+        self.batch_size, self.pool = (validation.positive_int(v, n)
+                                      for v, n in ((batch_size, "batch_size"), (pool, "pool")))
         self.lengths = np.asarray(validation.sequence(lengths, "lengths", what="a list of lengths, one per item"))
-        self.batch_size, self.pool = batch_size, pool
         self.rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
 
     def __iter__(self):
@@ -146,9 +144,8 @@ def make_loader(dataset: PaddedDataset, batch_size: int = 64, shuffle: bool = Fa
     """A DataLoader of the dataset's :meth:`~PaddedDataset.collate` batches, in the dataset's order, or with
     ``shuffle=True`` in batches of similar lengths (:class:`LengthBucketSampler`, seeded)."""
     batch_size = validation.positive_int(batch_size, "batch_size")
-    if not isinstance(dataset, PaddedDataset):
-        raise validation.ArgumentTypeError(f"dataset must be a seqlib.batching.PaddedDataset, "
-                                           f"got {type(dataset).__name__}")
+    validation.require(isinstance(dataset, PaddedDataset), "dataset must be a seqlib.batching.PaddedDataset, "
+                       f"got {type(dataset).__name__}", TypeError)
     if shuffle:
         sampler = LengthBucketSampler(dataset.lengths, batch_size, seed)
         return torch.utils.data.DataLoader(dataset, batch_sampler=sampler, collate_fn=dataset.collate)

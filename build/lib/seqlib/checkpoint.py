@@ -1,7 +1,7 @@
 """Save a trained model with its vocabulary and configuration; load it back safely.
 
-A checkpoint is one file written by ``torch.save`` that holds everything needed to use the
-model again, and nothing that runs code:
+A checkpoint is one file of ``torch.save`` holding everything needed to use the model again, and nothing
+that runs code:
 
 ==============  ==============================================================
 ``format``      ``"seqlib-checkpoint"`` and ``version`` (1)
@@ -12,9 +12,8 @@ model again, and nothing that runs code:
 ``extra``       anything else worth keeping (plain data: the validation loss, the seed, ...)
 ==============  ==============================================================
 
-:func:`load` reads it with ``torch.load(path, weights_only=True)`` (a file from someone else cannot
-run code) and rebuilds the model with ``build(**config)``. :func:`save` writes a temporary file and
-renames it. Every failure is a :class:`CheckpointError` saying what to do; a failed call changes nothing.
+:func:`load` reads it with ``torch.load(path, weights_only=True)`` and rebuilds the model with
+``build(**config)``. Every failure is a :class:`CheckpointError` saying what to do; a failed call changes nothing.
 """
 
 from __future__ import annotations
@@ -133,16 +132,6 @@ def save(path, model: nn.Module, vocab: Vocab, config: dict, **extra) -> Path:
     return path
 
 
-def _existing(path) -> Path:
-    path = _path(path)
-    if not path.is_file():
-        where = "is a folder, not a file" if path.is_dir() else "does not exist"
-        raise CheckpointMissingError(f"no checkpoint at {path.resolve()}: the path {where}. Check the name and "
-                                     f"the folder, or train the model and save it first with "
-                                     f"seqlib.checkpoint.save({str(path)!r}, model, vocab, config)")
-    return path
-
-
 def _damage(head: bytes) -> str | None:
     """What a file starting with ``head`` is if it cannot be a checkpoint (a zip archive or a pickle), else ``None``."""
     if not head:
@@ -157,15 +146,21 @@ def _damage(head: bytes) -> str | None:
     return None
 
 
-def _read(path: Path) -> dict:
+def _read(path) -> tuple[Path, dict]:
+    """``(path, payload)`` of the checkpoint at ``path``, its vocabulary a :class:`Vocab`."""
+    path = _path(path)
+    if not path.is_file():
+        where = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise CheckpointMissingError(f"no checkpoint at {path.resolve()}: the path {where}. Check the name and "
+                                     f"the folder, or train the model and save it first with "
+                                     f"seqlib.checkpoint.save({str(path)!r}, model, vocab, config)")
     try:
         size = path.stat().st_size
         with open(path, "rb") as f:
             head = f.read(64)
     except OSError as err:
         raise CheckpointError(f"{path} cannot be read ({err}): check its permissions") from None
-    damage = _damage(head)
-    if damage:
+    if damage := _damage(head):
         raise CheckpointCorruptError(f"{path} ({size:,} bytes) is {damage}; {_AGAIN}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -196,7 +191,7 @@ def _read(path: Path) -> dict:
         payload["vocab"] = Vocab.from_tokens(payload["vocab"]["idx_to_token"], payload["vocab"]["token_freqs"])
     except (ValueError, TypeError, KeyError) as err:
         raise CheckpointCorruptError(f"{path}: its vocabulary is damaged ({err}); {_AGAIN}") from None
-    return payload
+    return path, payload
 
 
 def load(path, build: Callable[..., nn.Module], *, device=None) -> Checkpoint:
@@ -209,11 +204,9 @@ def load(path, build: Callable[..., nn.Module], *, device=None) -> Checkpoint:
     if not callable(build):
         raise CheckpointArgumentError(f"build must be the model's class (or a function making the model "
                                       f"from the saved config), got {type(build).__name__}")
-    path = _existing(path)
-    payload = _read(path)
-    saved_as, config = payload["model"], payload["config"]
+    path, payload = _read(path)
+    saved_as, config, vocab = payload["model"], payload["config"], payload["vocab"]
     name = getattr(build, "__name__", type(build).__name__)
-    vocab = payload["vocab"]
     if "vocab_size" in config and config["vocab_size"] != len(vocab):
         raise CheckpointMismatchError(f"{path}: its config says vocab_size={config['vocab_size']} but its vocabulary "
                                       f"has {len(vocab)} tokens; the file was assembled by hand: save it again")
@@ -224,8 +217,7 @@ def load(path, build: Callable[..., nn.Module], *, device=None) -> Checkpoint:
                                       f"fails ({err}): pass the class that saved it, build={saved_as}") from None
     if not isinstance(model, nn.Module):
         raise CheckpointArgumentError(f"build(**config) must return a torch.nn.Module, got {type(model).__name__}")
-    own = model.state_dict()
-    saved = payload["state_dict"]
+    own, saved = model.state_dict(), payload["state_dict"]
     problems = [f"missing {k}" for k in own if k not in saved] + [f"unexpected {k}" for k in saved if k not in own]
     problems += [f"{k}: saved {tuple(saved[k].shape)}, model {tuple(v.shape)}" for k, v in own.items()
                  if k in saved and saved[k].shape != v.shape]
@@ -245,6 +237,6 @@ def load(path, build: Callable[..., nn.Module], *, device=None) -> Checkpoint:
 
 def describe(path) -> dict[str, Any]:
     """What a checkpoint holds, without building the model: its class name, config, vocabulary size and extras."""
-    payload = _read(_existing(path))
+    payload = _read(path)[1]
     return {"model": payload["model"], "config": payload["config"], "vocab_size": len(payload["vocab"]),
             "num_params": sum(t.numel() for t in payload["state_dict"].values()), **payload["extra"]}

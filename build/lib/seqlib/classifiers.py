@@ -78,8 +78,7 @@ class RNNClassifier(nn.Module):
             validation.positive_int(locals()[name], name)
         for name in ("dropout", "word_dropout"):
             validation.probability(locals()[name], name)
-        pad_idx, unk_idx = (int(validation.number_in_range(validation.non_negative_int(i, name), name, 0, vocab_size - 1,
-                                                           hint="a token index of the vocabulary"))
+        pad_idx, unk_idx = (validation.index(i, name, vocab_size, hint="a token index of the vocabulary")
                             for i, name in ((pad_idx, "pad_idx"), (unk_idx, "unk_idx")))
         if embed_init is not None:
             validation.number_in_range(embed_init, "embed_init", 0, low_open=True, hint="or None")
@@ -140,9 +139,8 @@ def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> l
         sentences = [sentences]
     validation.sequence(sentences, "sentences", of=str, non_empty=True, what="a string or a list of strings")
     tokens = [tokenize_sentence(s) for s in sentences]
-    for s, toks in zip(sentences, tokens):
-        if not toks:
-            raise ValueError(f"sentence {s!r} has no tokens: nothing to classify")
+    empty = [s for s, toks in zip(sentences, tokens) if not toks]
+    validation.require(not empty, f"sentence {(empty or [''])[0]!r} has no tokens: nothing to classify")
     was_training = model.training
     model.eval()
     try:
@@ -209,8 +207,8 @@ class SentenceLM(nn.Module):
     def __init__(self, classifier: RNNClassifier, cutoffs: Sequence[int] = (500, 2000),
                  div_value: float = 4.0):
         super().__init__()
-        if not isinstance(classifier, RNNClassifier):
-            raise validation.ArgumentTypeError(f"classifier must be an RNNClassifier, got {type(classifier).__name__}")
+        validation.require(isinstance(classifier, RNNClassifier),
+                           f"classifier must be an RNNClassifier, got {type(classifier).__name__}", TypeError)
         div_value = validation.number_in_range(div_value, "div_value", 0, low_open=True)
         cutoffs = [validation.positive_int(c, "cutoffs[i]") for c in validation.sequence(cutoffs, "cutoffs")]
         self.classifier = classifier

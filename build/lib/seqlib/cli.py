@@ -1,21 +1,13 @@
 """One style for every command line of the course: an option table, every flag checked before any
 data is read or any folder is made, one-line errors naming the flag, exit status 2.
 
-A command lists its options as rows ``(flags, default, rule, help)``:
-
-============  ===================================================================================
-``flags``     ``"--num-hiddens"`` or ``("-hs", "--num-hiddens")``: long names as in the glossary
-``default``   the value when the flag is not given (``--help`` shows it)
-``rule``      how the text is read and checked: :data:`POSITIVE`, :data:`NON_NEGATIVE`,
-              :data:`POSITIVE_NUMBER`, :data:`FRACTION`, :data:`TEXT`, :func:`one_of` (a
-              :class:`Rule`), or ``bool`` for a switch
-``help``      one line
-============  ===================================================================================
-
-:func:`parse` reads the command line against the table, then runs the command's own ``check``
-(options that depend on each other, the machine, the disk), which raises :class:`Refused` naming
-the option. Every failure prints one line, e.g. ``python -m seqlib.copy_task: error: argument
--hs/--num-hiddens: must be a positive integer, got 0``, and exits with status 2.
+A command lists its options as rows ``(flags, default, rule, help)``: ``flags`` ``"--num-hiddens"`` or
+``("-hs", "--num-hiddens")`` (long names as in the glossary); ``rule`` a :class:`Rule` (:data:`POSITIVE`,
+:data:`NON_NEGATIVE`, :data:`POSITIVE_NUMBER`, :data:`FRACTION`, :data:`TEXT`, :func:`one_of`) or ``bool``
+for a switch. :func:`parse` reads the command line against the table, then runs the command's own
+``check`` (options that depend on each other, the machine, the disk), which raises :class:`Refused`.
+Every failure prints one line, e.g. ``python -m seqlib.copy_task: error: argument -hs/--num-hiddens: must
+be a positive integer, got 0``.
 """
 
 from __future__ import annotations
@@ -57,8 +49,7 @@ def one_of(*choices: str) -> Rule:
 
 
 class Refused(Exception):
-    """Raised by a command's ``check``: the option ``dest`` (its name in the parsed arguments) is refused
-    for ``reason``."""
+    """Raised by a command's ``check``: the option ``dest`` (its name in the parsed arguments) is refused."""
 
     def __init__(self, dest: str, reason: str):
         super().__init__(reason)

@@ -1,9 +1,7 @@
 r"""A linear-chain conditional random field (CRF) output layer, written from scratch (Day 8).
 
-A tagger's network gives every position a score for every tag, the **emissions**
-:math:`\mathbf{E} \in \mathbb{R}^{T \times K}`. Independent softmax picks each tag alone; a CRF
-scores a whole tag path :math:`\mathbf{y} = (y_1, \dots, y_T)` with learned **transition** scores
-:math:`A_{ij}` (tag :math:`i` followed by tag :math:`j`) and start and end scores:
+A CRF scores a whole tag path :math:`\mathbf{y}` from the network's **emissions** :math:`\mathbf{E}`
+(a score per position and tag), learned **transitions** :math:`A_{ij}` (tag i then j) and start and end scores:
 
 .. math::
 
@@ -11,8 +9,7 @@ scores a whole tag path :math:`\mathbf{y} = (y_1, \dots, y_T)` with learned **tr
     \qquad p(\mathbf{y} \mid \mathbf{x}) = \frac{\exp s(\mathbf{y})}{Z}, \qquad
     Z = \sum_{\mathbf{y}'} \exp s(\mathbf{y}') .
 
-The sum over all :math:`K^T` paths is computed in :math:`O(T K^2)` by the **forward algorithm**,
-in log space so that nothing overflows:
+The **forward algorithm** sums the :math:`K^T` paths in :math:`O(T K^2)`, in log space:
 
 .. math::
 
@@ -20,8 +17,7 @@ in log space so that nothing overflows:
     \alpha_t(j) = E_{tj} + \log \sum_i \exp\big(\alpha_{t-1}(i) + A_{ij}\big), \qquad
     \log Z = \log \sum_j \exp\big(\alpha_T(j) + \omega_j\big) .
 
-**Viterbi decoding** replaces the log-sum-exp by a max and remembers the argmax (the
-back-pointers), then follows them back from the best last tag:
+**Viterbi decoding** takes a max instead and follows the back-pointers from the best last tag:
 
 .. math::
 
@@ -55,6 +51,10 @@ from seqlib import validation
 __all__ = ["CRF", "brute_force"]
 
 
+_EMISSIONS = ("batch_size", "num_steps", "num_tags")
+_PREFIX = "mask must be True on a prefix of each row: real tokens (at least one), then padding"
+
+
 class CRF(nn.Module):
     """A linear-chain CRF over ``num_tags`` tags: learned transition, start and end scores (zero at first:
     then the CRF is independent softmax). ``score`` and ``log_partition`` are the equations above
@@ -70,12 +70,10 @@ class CRF(nn.Module):
         self.end = nn.Parameter(torch.zeros(num_tags))
 
     def _check(self, emissions, mask, tags=None):
-        validation.tensor(emissions, "emissions", shape=("batch_size", "num_steps", "num_tags"), dtype="float",
-                          sizes={"num_tags": self.num_tags}, non_empty=True)
+        validation.tensor(emissions, "emissions", shape=_EMISSIONS, dtype="float", sizes={"num_tags": self.num_tags}, non_empty=True)
         mask = torch.ones_like(emissions[..., 0], dtype=torch.bool) if mask is None else mask
         validation.tensor(mask, "mask", shape=tuple(emissions.shape[:2]), dtype="bool", hint="True at real tokens")
-        if not (mask[:, 0].all() and torch.equal(mask, mask.cummin(1).values)):
-            raise ValueError("mask must be True on a prefix of each row: real tokens (at least one), then padding")
+        validation.require(bool(mask[:, 0].all()) and torch.equal(mask, mask.cummin(1).values), _PREFIX)
         if tags is not None:
             validation.tensor(tags, "tags", shape=tuple(mask.shape), dtype="integer")
             validation.token_ids(tags[mask], "tags at real tokens", self.num_tags, shape=("num_real",))
@@ -132,8 +130,7 @@ def brute_force(emissions, transitions, start, end):
     ``emissions`` (T, K), ``transitions`` (K, K), ``start`` and ``end`` (K,): at most 100,000 paths.
     """
     T, K = emissions.shape
-    if K ** T > 100_000:
-        raise ValueError(f"{K}^{T} = {K ** T:,} paths are too many to enumerate; brute_force is for tiny tests")
+    validation.require(K ** T <= 100_000, f"{K}^{T} = {K ** T:,} paths are too many to enumerate")
     scores, paths = [], list(itertools.product(range(K), repeat=T))
     for y in paths:
         s = start[y[0]] + end[y[-1]] + sum(emissions[t, y[t]] for t in range(T))

@@ -9,10 +9,8 @@ Code written against the book runs with only its import changed::
     net = d2l.RNNModelScratch(len(vocab), 512, d2l.try_gpu(), get_params, init_rnn_state, rnn)
     d2l.train_ch8(net, train_iter, vocab, lr=1, num_epochs=500, device=d2l.try_gpu())
 
-Names, signatures, defaults and semantics are the book's; the functions are the course's (training
-is one call of :func:`seqlib.training.fit`, generation :func:`seqlib.decoding.generate`), plus the
-book's small utilities (``Timer``, ``Accumulator``, ``sgd``). Bad input the book mishandles (a corpus
-too short for one minibatch, an empty prefix) raises ``ValueError``.
+Names, signatures, defaults and semantics are the book's; training is one call of :func:`seqlib.training.fit`,
+generation :func:`seqlib.decoding.generate`; plus the book's ``Timer``, ``Accumulator`` and ``sgd``.
 """
 
 from __future__ import annotations
@@ -23,18 +21,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqlib import validation as _validation
 from seqlib.decoding import generate
 from seqlib.lm import RNNModel, RNNModelScratch
 from seqlib.plots import LivePlot as Animator
-from seqlib.partitioning import SeqDataLoader as _CourseLoader
-from seqlib.partitioning import seq_data_iter_random, seq_data_iter_sequential
+from seqlib.partitioning import SeqDataLoader as _CourseLoader, seq_data_iter_random, seq_data_iter_sequential
 from seqlib.text import Vocab, count_corpus, load_corpus_time_machine, read_time_machine, tokenize
 from seqlib.training import clip_gradients, fit, trainable_parameters
 from seqlib.page.runtime import try_gpu
-from seqlib.validation import loader as _loader
-from seqlib.validation import non_negative_int as _non_negative_int
-from seqlib.validation import number_in_range as _number_in_range
-from seqlib.validation import positive_int as _positive_int
 
 __all__ = ["read_time_machine", "tokenize", "count_corpus", "Vocab", "load_corpus_time_machine",
            "seq_data_iter_random", "seq_data_iter_sequential", "SeqDataLoader", "load_data_time_machine",
@@ -43,11 +37,7 @@ __all__ = ["read_time_machine", "tokenize", "count_corpus", "Vocab", "load_corpu
 
 
 class SeqDataLoader(_CourseLoader):
-    """An iterator to load the Time Machine's characters (D2L 8.3).
-
-    ``SeqDataLoader(batch_size, num_steps, use_random_iter, max_tokens)``; has ``corpus``,
-    ``vocab``, ``batch_size``, ``num_steps`` and ``data_iter_fn`` like the book's.
-    """
+    """An iterator over the Time Machine's characters (D2L 8.3), with the book's attributes and ``vocab``."""
 
     def __init__(self, batch_size, num_steps, use_random_iter, max_tokens):
         corpus, self.vocab = load_corpus_time_machine(max_tokens)
@@ -67,8 +57,8 @@ def grad_clipping(net, theta):
 
 def sgd(params, lr, batch_size):
     """Minibatch stochastic gradient descent (D2L 3.2): ``param -= lr * grad / batch_size``, grads zeroed."""
-    batch_size = _positive_int(batch_size, "batch_size")
-    lr = _number_in_range(lr, "lr", 0, low_open=True)
+    batch_size = _validation.positive_int(batch_size, "batch_size")
+    lr = _validation.number_in_range(lr, "lr", 0, low_open=True)
     with torch.no_grad():
         for param in params:
             param -= lr * param.grad / batch_size
@@ -88,7 +78,7 @@ class _Updater(torch.optim.Optimizer):
 
 def _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, num_epochs, on_epoch=None):
     """The book's training (8.5) as one call of :func:`fit`: loss per token, clipping at 1."""
-    _loader(train_iter, "train_iter")
+    _validation.loader(train_iter, "train_iter")
     if not isinstance(updater, torch.optim.Optimizer):
         updater = _Updater(trainable_parameters(net), updater)
     return fit(net, train_iter, loss_fn=lambda y_hat, Y: loss(y_hat, Y.T.reshape(-1).long()).mean(),
@@ -97,26 +87,22 @@ def _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, num_epochs
 
 
 def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
-    """Train a model for one epoch (D2L 8.5); returns ``(perplexity, tokens per second)``.
-
-    ``updater`` is a ``torch.optim.Optimizer`` or a function ``updater(batch_size=...)`` such as :func:`sgd`.
-    """
+    """Train a model for one epoch (D2L 8.5): ``(perplexity, tokens per second)``; ``updater`` an optimizer
+    or a function ``updater(batch_size=...)`` such as :func:`sgd`."""
     history = _fit_ch8(net, train_iter, loss, updater, device, use_random_iter, 1)
     return history.train_ppl[-1], history.tokens_per_s
 
 
 def predict_ch8(prefix, num_preds, net, vocab, device=None):
     """Generate ``num_preds`` characters after ``prefix``, greedily (D2L 8.5): :func:`seqlib.decoding.generate`."""
-    return generate(net, vocab, prefix, _non_negative_int(num_preds, "num_preds"), device=device)
+    return generate(net, vocab, prefix, _validation.non_negative_int(num_preds, "num_preds"), device=device)
 
 
 def train_ch8(net, train_iter, vocab, lr, num_epochs, device, use_random_iter=False):
-    """Train a model (D2L 8.5): SGD with learning rate ``lr``, clipping at 1, plot every 10 epochs.
-
-    Prints the final perplexity, the speed and two predictions, as the book does.
-    """
-    num_epochs = _positive_int(num_epochs, "num_epochs")
-    lr = _number_in_range(lr, "lr", 0, low_open=True, hint="the book uses lr=1")
+    """Train a model (D2L 8.5): SGD with learning rate ``lr``, clipping at 1, a plot every 10 epochs; prints
+    the final perplexity, the speed and two predictions, as the book does."""
+    num_epochs = _validation.positive_int(num_epochs, "num_epochs")
+    lr = _validation.number_in_range(lr, "lr", 0, low_open=True, hint="the book uses lr=1")
     animator = Animator(xlabel="epoch", ylabel="perplexity", legend=["train"], xlim=[10, num_epochs])
 
     def every_10(history):
@@ -161,7 +147,7 @@ class Accumulator:
     """For accumulating sums over ``n`` variables (D2L 3.6)."""
 
     def __init__(self, n):
-        self.data = [0.0] * _positive_int(n, "n")
+        self.data = [0.0] * _validation.positive_int(n, "n")
 
     def add(self, *args):
         """Add each value to its sum (tensors detached first: the book passes ``l * y.numel()``)."""

@@ -1,14 +1,11 @@
 """Fetch, verify and cache the course's data sets: ``fetch(name)`` (a path), ``read_text(name)`` (text).
 
-Every copy is checked against its checksum. Lookup order:
+Every copy is checked against its checksum, looked up in this order:
 
-1. **Offline folder** ``$SEQLIB_DATA_DIR``, under the file's relative name; never written to, a
-   corrupt copy is an error. A relative path is tried from the current folder, then from the
-   repository root (a lab runs in ``labs/``).
-2. **Cache folder** ``$SEQLIB_CACHE_DIR``, else ``pooch.os_cache("seqlib")``; a corrupt copy is
-   downloaded again, an unusable folder is reported as such.
-3. **Canonical address**: downloaded with pooch into a unique temporary file, verified, moved
-   into place atomically (concurrent fetches are safe).
+1. the offline folder ``$SEQLIB_DATA_DIR`` (never written to; a corrupt copy is an error; a relative
+   path is tried from the current folder, then from the repository root, as a lab runs in ``labs/``);
+2. the cache folder ``$SEQLIB_CACHE_DIR``, else ``pooch.os_cache("seqlib")`` (a corrupt copy is downloaded again);
+3. the canonical address, downloaded into a unique temporary file, verified, moved into place atomically.
 
 Archive members (Pang & Lee's MR, Latin-1/Windows-1252 originals) are checksummed and cached as UTF-8.
 """
@@ -58,8 +55,7 @@ REGISTRY: dict[str, Dataset] = {
     "timemachine": Dataset(
         "timemachine.txt", "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt",
         "sha1:090b5e7e70c295757f55df93cb0a180b9691891a",
-        "H. G. Wells, The Time Machine (public domain), as used by Dive into Deep Learning (plain http, "
-        "as D2L publishes it: the checksum verifies the download)"),
+        "H. G. Wells, The Time Machine (public domain), from D2L's plain http address (the checksum verifies it)"),
     "rt-polarity.pos": Dataset(
         "rt-polaritydata/rt-polarity.pos", _MR_URL,
         "sha256:4134882974a28d0c7b5151256f0e33a6169984ee7372c279e673f1114f475d58",
@@ -75,15 +71,12 @@ REGISTRY: dict[str, Dataset] = {
         "https://raw.githubusercontent.com/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/"
         "data/tinyshakespeare/input.txt",
         "sha256:86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-        "Tiny Shakespeare: a 1 MB extract of Shakespeare's plays (1,115,394 characters, 65 distinct, "
-        "40,000 lines; public domain), the corpus of Karpathy's char-rnn and nanoGPT; the address pins "
-        "a commit of char-rnn, and the file is saved as tinyshakespeare.txt"),
+        "Tiny Shakespeare (1,115,394 characters, 65 distinct), the corpus of char-rnn (at a pinned commit)"),
     **{f"ud-english-lines-{split}": Dataset(
         f"ud-english-lines/en_lines-ud-{split}.conllu",
         f"https://raw.githubusercontent.com/UniversalDependencies/UD_English-LinES/r2.17/en_lines-ud-{split}.conllu",
         f"sha256:{digest}",
-        f"Universal Dependencies English LinES 2.17, {split} split ({size}), CoNLL-U; "
-        "licence CC BY-NC-SA 4.0; read it with the conllu package")
+        f"Universal Dependencies English LinES 2.17, {split} split ({size}), CoNLL-U, CC BY-NC-SA 4.0")
        for split, digest, size in (
            ("train", "27609ded288bf3704def21f18d227e3f40957b4981174411f6bed34acf3025b6", "3,457 sentences"),
            ("dev", "3aabd1f843517fb615c8760c316a76125af2fff01c59b9a4049fe7c393891d2b", "1,118 sentences"),
@@ -93,8 +86,7 @@ REGISTRY: dict[str, Dataset] = {
         "https://raw.githubusercontent.com/multi30k/dataset/c9be912dc05a3ebf9ae5bb5f7f58c1791cda43ab/"
         f"data/task1/raw/{part}.{lang}.gz",
         f"sha256:{digest}",
-        f"Multi30k task 1 (Elliott et al. 2016), {part} split, {'German' if lang == 'de' else 'English'} side "
-        f"({size} image descriptions, raw cased text, one per line, gzip); read_text decompresses it")
+        f"Multi30k task 1 (Elliott et al. 2016), {part}, {lang}: {size} image descriptions, one per line, gzip")
        for part, lang, digest, size in (
            ("train", "de", "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6", "29,000"),
            ("train", "en", "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f", "29,000"),
@@ -105,8 +97,7 @@ REGISTRY: dict[str, Dataset] = {
     "aclImdb": Dataset(
         "aclImdb_v1.tar.gz", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
         "md5:7c2ac02c03563afcf9b574c7e56c153a",
-        "Maas et al. (2011) Large Movie Review Dataset v1.0: 25,000 training and 25,000 test IMDb "
-        "reviews, half positive (an 84 MB archive; read it with seqlib.text.load_imdb)"),
+        "Maas et al. (2011) IMDb reviews v1.0: 25,000 training and 25,000 test, half positive (84 MB)"),
 }
 
 
@@ -141,16 +132,15 @@ def _fetch(name: str) -> tuple[Path, bytes]:
             if verified is None:
                 raise ChecksumError(
                     f"{path} (found through SEQLIB_DATA_DIR) does not match its checksum: expected "
-                    f"{ds.known_hash}, got {_alg(ds)}:{actual}. It is corrupt or another version; "
+                    f"{ds.known_hash}, got {actual}. It is corrupt or another version; "
                     f"replace it with a fresh copy of {ds.url} (seqlib never modifies that folder), "
                     "or unset SEQLIB_DATA_DIR to download a copy into the cache.")
             return path, verified
     cached, corrupt = cache_dir() / ds.file, None
     if cached.is_file():
-        verified, actual = _verify(cached.read_bytes(), ds)
+        verified, corrupt = _verify(cached.read_bytes(), ds)
         if verified is not None:
             return cached, verified
-        corrupt = f"{_alg(ds)}:{actual}"
     _check_cache_folder(name, ds, cached.parent)
     try:
         if ds.member is None:  # pooch: a unique temporary file, moved into place once verified
@@ -165,8 +155,7 @@ def _fetch(name: str) -> tuple[Path, bytes]:
 def _offline_folders() -> list[Path]:
     """The absolute folders that ``$SEQLIB_DATA_DIR`` names, in lookup order (a relative path: from the
     current folder, then from the repository root when seqlib runs from a checkout)."""
-    raw = os.environ.get("SEQLIB_DATA_DIR")
-    if not raw:
+    if not (raw := os.environ.get("SEQLIB_DATA_DIR")):
         return []
     offline, root = Path(raw).expanduser(), Path(__file__).resolve().parents[1]
     if offline.is_absolute():
@@ -179,16 +168,10 @@ def _offline_folders() -> list[Path]:
 
 def _offline_description() -> str:
     """How the failure message describes ``$SEQLIB_DATA_DIR``: its value and the absolute folders tried."""
-    raw, folders = os.environ.get("SEQLIB_DATA_DIR"), _offline_folders()
-    if not raw:
-        return "SEQLIB_DATA_DIR is not set"
-    where = f"it is not in the offline folder SEQLIB_DATA_DIR={raw}"
-    if [str(f) for f in folders] == [raw]:
-        return where
-    if len(folders) > 1:
-        return (f"{where} (a relative path, looked up from the current folder and then from the repository "
-                f"root): neither in {' nor in '.join(str(f) for f in folders)}")
-    return f"{where} ({folders[0]})"
+    raw = os.environ.get("SEQLIB_DATA_DIR")
+    tried = ", ".join(str(f) for f in _offline_folders())
+    return f"it is not in the offline folder SEQLIB_DATA_DIR={raw} (looked in {tried})" if raw else \
+        "SEQLIB_DATA_DIR is not set"
 
 
 def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
@@ -214,49 +197,37 @@ def _check_cache_folder(name: str, ds: Dataset, folder: Path) -> None:
             f"or put {ds.file} into a folder and point SEQLIB_DATA_DIR at it (nothing is written there).")
 
 
-def _alg(ds: Dataset) -> str:
-    return ds.known_hash.split(":", 1)[0]
-
-
 def _verify(raw: bytes, ds: Dataset) -> tuple[bytes | None, str]:
-    """``(verified bytes or None, actual hex digest)``; an archive member's text is checksummed as UTF-8
+    """``(verified bytes or None, actual "alg:hexdigest")``; an archive member's text is checksummed as UTF-8
     (decoded as UTF-8, else Windows-1252, else Latin-1)."""
     alg, expected = ds.known_hash.split(":", 1)
-    candidates = [raw] if ds.member is None else _utf8_versions(raw)
     digests = []
-    for data in candidates:
-        digests.append(hashlib.new(alg, data).hexdigest())
-        if digests[-1] == expected.lower():
+    for encoding in [None] if ds.member is None else ["utf-8", "cp1252", "latin-1"]:  # latin-1 decodes any bytes
+        try:
+            data = raw if encoding is None else raw.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        digests.append(f"{alg}:{hashlib.new(alg, data).hexdigest()}")
+        if digests[-1] == f"{alg}:{expected.lower()}":
             return data, digests[-1]
     return None, digests[0]
 
 
-def _utf8_versions(raw: bytes) -> list[bytes]:
-    versions = []
-    for encoding in ("utf-8", "cp1252", "latin-1"):  # latin-1 decodes any bytes
-        try:
-            versions.append(raw.decode(encoding).encode("utf-8"))
-        except UnicodeDecodeError:
-            pass
-    return versions
-
-
 def _download_from_archive(ds: Dataset) -> None:
     """Download the archive at ``ds.url`` and cache every registered member of it (as UTF-8)."""
-    siblings = [d for d in REGISTRY.values() if d.url == ds.url and d.member]
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "archive.tar.gz"
         pooch.get_logger().info("Downloading data from '%s'.", ds.url)
         pooch.HTTPDownloader()(ds.url, str(archive), None)
         with tarfile.open(archive) as tar:
-            for sib in siblings:
+            for sib in [d for d in REGISTRY.values() if d.url == ds.url and d.member]:
                 member = tar.extractfile(sib.member)  # KeyError if the archive lacks it
                 verified, actual = _verify(member.read() if member else b"", sib)
                 if verified is not None:
                     _write_atomic(cache_dir() / sib.file, verified)
                 elif sib is ds:
                     raise ValueError(f"{ds.member} in the downloaded archive does not match its "
-                                     f"checksum: expected {ds.known_hash}, got {_alg(ds)}:{actual}")
+                                     f"checksum: expected {ds.known_hash}, got {actual}")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -274,12 +245,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _failure_message(name: str, ds: Dataset, err: Exception, cached: Path, corrupt: str | None) -> str:
-    where = _offline_description()
     if corrupt:
         problem = (f"The cached copy {cached} is corrupt (expected {ds.known_hash}, got {corrupt}) "
                    f"and downloading a fresh copy from {ds.url} failed: {err}")
     else:
-        problem = f"{where}, and downloading it from {ds.url} failed: {err}"
+        problem = f"{_offline_description()}, and downloading it from {ds.url} failed: {err}"
     how = f"download {ds.url} by hand, " + ("extract it" if ds.member else "save it")
     return (f"Data set {name!r} ({ds.file}) is not available. {problem}\n"
             f"To fix it, either connect to the internet and call fetch({name!r}) again"

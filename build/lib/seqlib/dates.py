@@ -1,12 +1,8 @@
 r"""Dates written by people, and their ISO form: a task where attention can be seen (Day 9).
 
-A date in one of many human formats and languages, and its ISO 8601 form: ``"Thursday, 3 May 1979"``,
-``"jeudi 3 mai 1979"``, ``"3. Mai 1979"``, ``"May 3, 79"`` -> ``"1979-05-03"``. The formats are the
-locales' own CLDR date patterns (Babel: ``full``, ``long``, ``medium``, and a few with a two-digit year).
-
-**No input is ambiguous**: only patterns that spell the month as a word (``03/05/79`` is March or May
-depending on the country), and every date lies in ``1950-01-01 .. 2049-12-31``, so a two-digit year has
-one reading (50..99 -> 19yy, 00..49 -> 20yy). :func:`parse_date` reads an input back with its pattern.
+``"Thursday, 3 May 1979"``, ``"jeudi 3 mai 1979"``, ``"May 3, 79"`` -> ``"1979-05-03"``: the locales' own
+CLDR date patterns (Babel). **No input is ambiguous**: the month is spelled as a word, and every date lies
+in 1950-2049, so a two-digit year has one reading. :func:`parse_date` reads an input back with its pattern.
 
 =================  ==========================================  =================================
 ``make_splits``    ``(train, val, test)``, lists of pairs       disjoint *dates*: no test date was
@@ -62,8 +58,8 @@ def patterns(locale: str) -> list[str]:
 def make_examples(dates, seed: int = 0, locales=LOCALES) -> list[Example]:
     """One :class:`Example` per date (in 1950-2049): a locale and one of its patterns drawn at random (seeded)."""
     rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
-    if not all(FIRST_DAY <= d <= LAST_DAY for d in validation.sequence(dates, "dates", of=datetime.date)):
-        raise ValueError(f"dates must lie in {FIRST_DAY} .. {LAST_DAY}, where a two-digit year has one reading")
+    in_span = all(FIRST_DAY <= d <= LAST_DAY for d in validation.sequence(dates, "dates", of=datetime.date))
+    validation.require(in_span, f"dates must lie in {FIRST_DAY} .. {LAST_DAY}, where a two-digit year has one reading")
     choices = [(loc, p) for loc in locales for p in patterns(loc)]
     out = []
     for d in dates:
@@ -75,12 +71,9 @@ def make_examples(dates, seed: int = 0, locales=LOCALES) -> list[Example]:
 def make_splits(num_train: int, num_val: int, num_test: int, seed: int = 0):
     """Train, validation and test lists of ``(text, iso)`` pairs on **disjoint dates** (seeded): drawn
     without replacement from 1950-2049, each written once, so no test date was seen in training."""
-    sizes = [validation.positive_int(n, name) for n, name in
-             ((num_train, "num_train"), (num_val, "num_val"), (num_test, "num_test"))]
+    sizes = list(map(validation.positive_int, (num_train, num_val, num_test), ("num_train", "num_val", "num_test")))
     span = (LAST_DAY - FIRST_DAY).days + 1
-    if sum(sizes) > span:
-        raise ValueError(f"only {span:,} distinct dates exist in {FIRST_DAY.year}-{LAST_DAY.year}; asked for "
-                         f"{sum(sizes):,} (train + validation + test)")
+    validation.require(sum(sizes) <= span, f"only {span:,} distinct dates exist in 1950-2049; asked for {sum(sizes):,}")
     rng = np.random.default_rng(validation.non_negative_int(seed, "seed"))
     dates = [FIRST_DAY + datetime.timedelta(days=int(d)) for d in rng.choice(span, size=sum(sizes), replace=False)]
     examples = make_examples(dates, seed=seed + 1)
@@ -99,7 +92,7 @@ def parse_date(text: str, locale: str, pattern: str) -> str:
     raises ``ValueError``."""
     validation.one_of(locale, "locale", LOCALES)
     for value, name in ((text, "text"), (pattern, "pattern")):
-        validation.sequence(value, name, strings=True, what="a string")
+        validation.require(isinstance(value, str), f"{name} must be a string, got {value!r:.40}", TypeError)
     fmt = parse_pattern(pattern).format
     pieces = re.split(r"%\((\w+)\)s", fmt)
     regex, fields = "", []
@@ -113,8 +106,7 @@ def parse_date(text: str, locale: str, pattern: str) -> str:
         else:
             regex += "(.+?)"
     m = re.fullmatch(regex, text)
-    if m is None:
-        raise ValueError(f"{text!r} does not follow the pattern {pattern!r} of {locale}")
+    validation.require(m, f"{text!r} does not follow the pattern {pattern!r} of {locale}")
     year = month = day = weekday = None
     for field, value in zip(fields, m.groups()):
         if field == "yy":
@@ -127,11 +119,9 @@ def parse_date(text: str, locale: str, pattern: str) -> str:
             month = _names(get_month_names, "wide" if len(field) == 4 else "abbreviated", locale).get(value)
         elif field[0] == "E":
             weekday = _names(get_day_names, "wide" if len(field) == 4 else "abbreviated", locale).get(value, -1)
-    if None in (year, month, day):
-        raise ValueError(f"{text!r}: no year, month or day found with the pattern {pattern!r} of {locale}")
+    validation.require(None not in (year, month, day), f"{text!r}: no year, month or day found with {pattern!r}")
     date = datetime.date(year, month, day)
-    if weekday is not None and weekday != date.weekday():
-        raise ValueError(f"{text!r}: the weekday is unknown or does not fit the date {date.isoformat()}")
+    validation.require(weekday in (None, date.weekday()), f"{text!r}: the weekday is unknown or does not fit the date")
     return date.isoformat()
 
 
@@ -151,7 +141,7 @@ def char_accuracy(outputs, targets) -> float:
 
 
 def _pair_lists(outputs, targets):
-    validation.sequence(outputs, "outputs", of=str, what="a list of strings")
-    validation.sequence(targets, "targets", of=str, non_empty=True, what="a list of strings")
+    validation.sequence(outputs, "outputs", of=str)
+    validation.sequence(targets, "targets", of=str, non_empty=True)
     validation.same_length(outputs, targets, "outputs and targets", hint="give one output per target")
     return list(outputs), list(targets)

@@ -1,7 +1,6 @@
 r"""Decoding: from a model's next-token distribution to text, and measures of that text.
 
-Every decoder is written over one protocol, so that a character model (Day 6), an n-gram
-model (:class:`seqlib.ngram.NgramLM`) and a translation decoder (Day 9) share it::
+One protocol for a character model (Day 6), an n-gram model and a translation decoder (Day 9)::
 
     step(state, tokens) -> (log_probs, state)
 
@@ -45,24 +44,23 @@ __all__ = ["filter_logits", "entropy", "LMStep", "prime", "Generated", "sample",
 
 def _filters(temperature, top_k, top_p) -> tuple:
     """The three filter settings, checked once per call (never per token)."""
-    return (validation.number_in_range(temperature, "temperature", 0, hint="0 means greedy, 1 the model itself"),
-            None if top_k is None else validation.positive_int(top_k, "top_k", hint="how many tokens top-k keeps"),
-            None if top_p is None else validation.number_in_range(
-                top_p, "top_p", 0, 1, low_open=True, hint="the probability mass top-p keeps"))
+    T = validation.number_in_range(temperature, "temperature", 0, hint="0 means greedy, 1 the model itself")
+    k = None if top_k is None else validation.positive_int(top_k, "top_k", hint="how many tokens top-k keeps")
+    p = None if top_p is None else validation.number_in_range(top_p, "top_p", 0, 1, low_open=True)
+    return T, k, p
+
+
+_LOGITS = (("vocab_size",), ("batch_size", "vocab_size"))  # the shapes a filter takes
 
 
 def _logits(logits) -> torch.Tensor:
-    return validation.tensor(logits, "logits", shape=(("vocab_size",), ("batch_size", "vocab_size")), dtype="float",
-                             non_empty=True, hint="the scores of every token, e.g. a model's log_probs")
+    return validation.tensor(logits, "logits", shape=_LOGITS, dtype="float", non_empty=True)
 
 
 def filter_logits(logits, temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None) -> torch.Tensor:
-    """Temperature, then top-k, then top-p, shape kept; ``None`` skips a filter; dropped tokens get ``-inf``.
-
-    ``logits / T`` (``T = 0``: only the argmax stays). Top-p keeps tokens from the most probable down
-    until their probability reaches ``p`` (``1e-9`` of slack for rounding), always the most probable.
-    """
+    """Temperature (``T = 0``: only the argmax stays), then top-k, then top-p (from the most probable down
+    until ``p`` is reached, ``1e-9`` of slack), shape kept; ``None`` skips a filter; dropped tokens get ``-inf``."""
     return _filter(_logits(logits), *_filters(temperature, top_k, top_p))
 
 
@@ -86,26 +84,20 @@ def _filter(logits: torch.Tensor, T: float, k: int | None, p: float | None) -> t
 
 
 def entropy(logits) -> torch.Tensor:
-    """Entropy of ``softmax(logits)`` in nats, ``H = -sum_w p(w) log p(w)``: shape ``()`` or ``(batch_size,)``.
-
-    ``log V`` for a uniform distribution over ``V`` tokens, 0 for a certain one (``-inf`` logits count as 0).
-    """
+    """Entropy of ``softmax(logits)`` in nats, ``H = -sum_w p(w) log p(w)``: shape ``()`` or ``(batch_size,)``;
+    ``log V`` for a uniform distribution, 0 for a certain one."""
     log_p = torch.log_softmax(_logits(logits).double(), dim=-1)
     return -(log_p.exp() * log_p.nan_to_num(neginf=0.0)).sum(-1)
 
 
 class LMStep:
     """The decoding protocol for a language model ``net(X, state)`` -> ``(Y, state)``, ``Y`` of shape
-    ``(num_steps * batch_size, vocab_size)`` (:mod:`seqlib.lm`); puts ``net`` in evaluation mode.
-
-    ``batch_dim``: where the state keeps its rows: 1 for ``torch.nn`` recurrent layers, else 0 (found
-    from the model unless given).
+    ``(num_steps * batch_size, vocab_size)`` (:mod:`seqlib.lm`), in evaluation mode. ``batch_dim``: the
+    state's rows, 1 for ``torch.nn`` recurrent layers, else 0 (found from the model unless given).
     """
 
     def __init__(self, net, batch_dim: int | None = None):
-        if not callable(net) or not hasattr(net, "begin_state"):
-            raise validation.ArgumentTypeError(f"net must be a language model with begin_state(...), got "
-                                               f"{type(net).__name__}")
+        validation.require(hasattr(net, "begin_state"), f"net must be a language model, not {net!r:.40}", TypeError)
         self.net = net
         net.eval()
         found = int(isinstance(net, nn.Module) and any(isinstance(m, nn.RNNBase) for m in net.modules()))
@@ -114,7 +106,7 @@ class LMStep:
         self.device = params[0].device if params else torch.device("cpu")
 
     def begin_state(self, batch_size: int = 1):
-        return self.net.begin_state(batch_size=validation.positive_int(batch_size, "batch_size"), device=self.device)
+        return self.net.begin_state(batch_size=batch_size, device=self.device)
 
     @torch.no_grad()
     def __call__(self, state, tokens):
@@ -126,30 +118,23 @@ class LMStep:
 def _prompt(prompt, num_rows: int | None = None) -> torch.Tensor:
     """A prompt as a ``(num_rows, prompt_len)`` tensor: one list of indices repeated, or one row per sample
     (``num_rows=None``: as many rows as the prompt has, one for a 1-d prompt)."""
-    hint = "encode it first, e.g. vocab[list('ROMEO:')]"
     try:
         ids = torch.as_tensor(None if isinstance(prompt, (str, bytes)) else prompt)
     except (TypeError, ValueError, RuntimeError, OverflowError):
-        raise validation.ArgumentTypeError(f"prompt must be a list of token indices, got {prompt!r:.60}; {hint}") from None
-    if ids.numel() == 0:
-        raise ValueError("the prompt is empty: the model needs at least one token to start from (e.g. <bos>)")
+        raise validation.ArgumentTypeError(f"prompt must be a list of token indices, got {prompt!r:.60}") from None
+    validation.require(ids.numel(), "the prompt is empty: the model needs at least one token to start from (<bos>)")
     num_rows = (len(ids) if ids.dim() == 2 else 1) if num_rows is None else num_rows
-    validation.tensor(ids.expand(num_rows, -1) if ids.dim() == 1 else ids, "prompt", shape=("batch_size", "prompt_len"),
-                      dtype="integer", sizes={"batch_size": num_rows}, hint=f"one row of indices per sample; {hint}")
+    rows = ids.expand(num_rows, -1) if ids.dim() == 1 else ids
+    validation.tensor(rows, "prompt", shape=(num_rows, "prompt_len"), dtype="integer", hint="e.g. vocab[list('RO')]")
     return ids.long().expand(num_rows, -1)
 
 
 def _step_function(step):
-    if not callable(step):
-        raise validation.ArgumentTypeError(f"step must be a function step(state, tokens) -> (log_probs, state), "
-                                           f"got {type(step).__name__}; for a language model use LMStep(net)")
-    return step
+    return validation.function(step, "step", "step(state, tokens) -> (log_probs, state), e.g. LMStep(net)")
 
 
-def _eos(eos, vocab_size: int):
-    eos = eos if eos is None else validation.non_negative_int(eos, "eos")
-    return eos if eos is None else int(validation.number_in_range(eos, "eos", 0, vocab_size - 1,
-                                                                  hint="not a token of the model's vocabulary"))
+def _eos(eos, V: int):
+    return None if eos is None else validation.index(eos, "eos", V, hint="not a token of the model's vocabulary")
 
 
 @torch.no_grad()
@@ -178,11 +163,9 @@ class Generated(NamedTuple):
 def sample(step, state, prompt, max_len: int, *, num_samples: int = 1, temperature: float = 1.0,
            top_k: int | None = None, top_p: float | None = None, eos: int | None = None,
            generator: torch.Generator | None = None) -> Generated:
-    """Sample ``num_samples`` continuations of ``prompt`` at once (``state`` has ``num_samples`` rows).
-
-    Each token is drawn from ``softmax(filter_logits(log_probs, temperature, top_k, top_p))`` on the CPU
-    with ``generator`` (same seed, same text on any device); ``eos`` ends a row.
-    """
+    """Sample ``num_samples`` continuations of ``prompt`` at once (``state`` has ``num_samples`` rows), each
+    token from ``softmax(filter_logits(log_probs, temperature, top_k, top_p))`` on the CPU with ``generator``
+    (same seed, same text on any device); ``eos`` ends a row."""
     max_len = validation.non_negative_int(max_len, "max_len", hint="(tokens to generate)")
     num_samples = validation.positive_int(num_samples, "num_samples")
     T, k, p = _filters(temperature, top_k, top_p)
@@ -218,13 +201,11 @@ def generate(model, vocab, prefix: str, num_preds: int, *, temperature: float = 
              top_p: float | None = None, seed: int | None = None, device=None) -> str:
     """Continue ``prefix`` by ``num_preds`` characters: the course's one text generation (D2L's ``predict_ch8``).
 
-    ``model``: a character language model (see :class:`LMStep`), read from a zero state; the
-    characters are drawn as :func:`sample` does (``temperature=0``, the default, is greedy; ``seed``
-    makes draws reproducible; ``device``: where the state lives). Returns the prefix as the model
-    read it (unknown characters as ``<unk>``) and the generated characters; training mode is restored.
+    ``model``: a character language model (:class:`LMStep`) from a zero state, drawn as :func:`sample`
+    (``temperature=0``: greedy; ``seed``: reproducible). Returns the prefix as read (unknown characters as
+    ``<unk>``) and the generated characters; training mode is restored.
     """
-    if not isinstance(prefix, str) or not prefix:
-        raise ValueError(f"prefix must be a non-empty string to start from, e.g. 't'; got {prefix!r:.40}")
+    validation.require(isinstance(prefix, str) and prefix, f"prefix must be a non-empty string, got {prefix!r:.40}")
     num_preds = validation.non_negative_int(num_preds, "num_preds", hint="(characters to generate)")
     generator = None if seed is None else torch.Generator().manual_seed(validation.non_negative_int(seed, "seed"))
     was_training = getattr(model, "training", False)
@@ -263,22 +244,18 @@ def _reorder(state, index: torch.Tensor, dim: int):
         return type(state)(_reorder(s, index, dim) for s in state)
     if hasattr(state, "take"):  # a NumPy array (the n-gram model's context)
         return state.take(index.numpy(), axis=dim)
-    raise validation.ArgumentTypeError(f"beam search cannot reorder a state of type {type(state).__name__}: use "
-                                       "tensors (or tuples of them) with the batch along batch_dim")
+    raise validation.ArgumentTypeError(f"beam search cannot reorder a state of type {type(state).__name__}")
 
 
 @torch.no_grad()
 def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha: float = 1.0,
                 eos: int | None = None, batch_dim: int | None = None) -> list[Hypothesis]:
-    """The ``beam_width`` best continuations of one prompt (``state`` has one row), best first.
-
-    Each step extends every live prefix by every token and keeps the ``beam_width`` best totals (ties
-    by parent, then token). A prefix ending in ``eos`` is finished; decoding stops after ``max_len``
-    tokens, when none is live, or when no live prefix can still enter the best ``beam_width``. All are
-    ranked by ``log_prob / len ** alpha``. ``batch_dim``: the state's beam dimension (``step.batch_dim``).
+    """The ``beam_width`` best continuations of one prompt (``state`` has one row), best first, ranked by
+    ``log_prob / len ** alpha``. Each step extends every live prefix by every token and keeps the best
+    totals (ties by parent, then token); a prefix ending in ``eos`` is finished. Stops after ``max_len``
+    tokens or when no live prefix can still enter the best. ``batch_dim``: the state's beam dimension.
     """
-    max_len = validation.positive_int(max_len, "max_len", hint="(tokens to generate)")
-    width = validation.positive_int(beam_width, "beam_width", hint="1 is greedy decoding")
+    max_len, width = validation.positive_int(max_len, "max_len"), validation.positive_int(beam_width, "beam_width")
     alpha = validation.number_in_range(alpha, "alpha", 0, hint="0: total log-probability, 1: per token")
     dim = getattr(step, "batch_dim", 0) if batch_dim is None else validation.non_negative_int(batch_dim, "batch_dim")
     log_probs, state = _prime(_step_function(step), state, _prompt(prompt, 1))
@@ -293,9 +270,7 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
         best, flat = best[:width], pool[order[:width]]
         best, flat = best[torch.isfinite(best)], flat[torch.isfinite(best)]
         if len(best) == 0:   # no token can follow: the live prefixes end here
-            if t == 0:
-                raise ValueError("every first token has probability 0 (all log-probabilities are -inf): there is "
-                                 "nothing to search; check the model's output after the prompt")
+            validation.require(t > 0, "every first token has probability 0 (all log-probabilities are -inf)")
             break
         live = []
         for score, parent, token in zip(best.tolist(), (flat // V).tolist(), (flat % V).tolist()):
@@ -320,46 +295,34 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
 
 
 def top_k_accuracy(predictions, ks=(1, 5)) -> dict[int, float]:
-    """Next-token accuracy: ``{k: share of the targets among the k most probable tokens}``.
-
-    ``predictions``: ``(scores, targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``. Ties rank the lower
-    index first, so a target counts at ``k`` exactly when top-k filtering would keep it.
-    """
-    ks = sorted({validation.positive_int(k, "ks", hint="(how many guesses count, e.g. ks=(1, 5))")
-                 for k in validation.sequence(ks, "ks", non_empty=True, what="the numbers of guesses, e.g. (1, 5)")})
+    """Next-token accuracy ``{k: share of the targets among the k most probable tokens}`` over ``(scores,
+    targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``; ties rank the lower index first (as top-k filtering)."""
+    ks = sorted({validation.positive_int(k, "ks") for k in validation.sequence(ks, "ks", non_empty=True)})
     hits, count = dict.fromkeys(ks, 0), 0
     for scores, targets in predictions:
         scores, targets = torch.as_tensor(scores), torch.as_tensor(targets).reshape(-1, 1).to(scores.device)
-        if scores.dim() != 2 or len(scores) != len(targets) or int(targets.min()) < 0 \
-                or int(targets.max()) >= scores.shape[1]:
-            raise ValueError(f"predictions must be (scores, targets) pairs of shapes (N, vocab_size) and (N,) with "
-                             f"targets in [0, vocab_size); got {tuple(scores.shape)} and {len(targets)} targets "
-                             f"from {int(targets.min())} to {int(targets.max())}")
+        validation.token_ids(targets, "targets", scores.shape[-1], shape=(len(scores), 1), hint="targets in [0, V)")
         truth = scores.gather(1, targets)
         lower = torch.arange(scores.shape[1], device=scores.device) < targets
         rank = (scores > truth).sum(1) + ((scores == truth) & lower).sum(1)
         for k in ks:
             hits[k] += int((rank < k).sum())
         count += len(targets)
-    if count == 0:
-        raise ValueError("there is no prediction to score: a text needs at least 2 tokens (the first is only context)")
+    validation.require(count, "there is no prediction to score: a text needs at least 2 tokens (one is only context)")
     return {k: hits[k] / count for k in ks}
 
 
 def avg_log_likelihood(generated: Generated) -> float:
     """Mean log-likelihood per generated token under the model (nats; higher = more typical text)."""
-    if not isinstance(generated, Generated):
-        raise validation.ArgumentTypeError(f"generated must be the Generated result of sample or greedy, got "
-                                           f"{type(generated).__name__}")
-    if int(generated.lengths.sum()) == 0:
-        raise ValueError("nothing was generated (every length is 0)")
+    validation.require(isinstance(generated, Generated), "generated must be what sample or greedy return", TypeError)
+    validation.require(int(generated.lengths.sum()), "nothing was generated (every length is 0)")
     return float(generated.log_probs.sum()) / int(generated.lengths.sum())
 
 
 def _samples(sequences) -> list:
-    validation.sequence([sequences] if isinstance(sequences, str) else sequences, "sequences", non_empty=True,
-                        of=(str, list, tuple), what="a list of samples (strings or lists of tokens)")
-    return [list(s) for s in ([sequences] if isinstance(sequences, str) else sequences)]
+    sequences = [sequences] if isinstance(sequences, str) else sequences
+    validation.sequence(sequences, "sequences", non_empty=True, of=(str, list, tuple), what="a list of samples")
+    return [list(s) for s in sequences]
 
 
 def distinct_n(sequences, n: int) -> float:
@@ -379,12 +342,8 @@ def repetition_rate(sequences, n: int = 3) -> float:
 def seen_share(words, known) -> float:
     """Share of ``words`` (a list of words, or one list of words per sample) found in ``known`` (a set of
     training words, or a :class:`seqlib.text.Vocab` of them: ``<unk>`` does not count as known)."""
-    if isinstance(words, str) or isinstance(known, str):
-        raise validation.ArgumentTypeError(
-            f"{'words' if isinstance(words, str) else 'known'} must be a list or set of words, not one string "
-            "(a string would match parts of words): split it first, e.g. set(seqlib.text.tokenize_sentence(text))")
-    validation.sequence(words, "words", non_empty=True, of=(str, list, tuple),
-                        what="a list of words, or one list of words per sample")
+    validation.require(not isinstance(known, str), "known must be a set of words, not one string", TypeError)
+    validation.sequence(words, "words", non_empty=True, of=(str, list, tuple), hint="split it first, e.g. text.split()")
     if hasattr(known, "token_to_idx"):
         known = {t for t, i in known.token_to_idx.items() if i != known.unk}
     flat = [w for item in words for w in ([item] if isinstance(item, str) else item)]
@@ -392,18 +351,12 @@ def seen_share(words, known) -> float:
 
 
 def find_loop(sequence, min_repeats: int = 3):
-    """``(start, period)`` of the loop the end of ``sequence`` is caught in (greedy decoding's), or ``None``.
-
-    ``period``: the shortest ``p`` such that the last ``min_repeats * p`` items are one block repeated;
-    ``start``: the first position from which ``sequence[i] == sequence[i + p]`` holds to the end.
-    """
-    validation.number_in_range(validation.positive_int(min_repeats, "min_repeats"), "min_repeats", 2,
-                               hint="at least 2: a block seen once is not a loop")
-    if hasattr(sequence, "ndim") and sequence.ndim != 1:
-        raise ValueError(f"sequence must be one sequence of tokens (1-d), got shape {tuple(sequence.shape)}; "
-                         "pass one row, e.g. out.tokens[0]")
-    items = sequence.tolist() if hasattr(sequence, "tolist") else list(
-        validation.sequence(sequence, "sequence", strings=True, what="a string or a list of tokens"))
+    """``(start, period)`` of the loop the end of ``sequence`` is caught in (greedy decoding's), or ``None``:
+    the shortest ``p`` whose block repeats over the last ``min_repeats * p`` items, and the first position
+    from which ``sequence[i] == sequence[i + p]`` holds to the end."""
+    validation.number_in_range(validation.positive_int(min_repeats, "min_repeats"), "min_repeats", 2, hint="at least 2")
+    validation.require(getattr(sequence, "ndim", 1) == 1, "sequence must be one row of tokens, e.g. out.tokens[0]")
+    items = sequence.tolist() if hasattr(sequence, "tolist") else validation.sequence(sequence, "sequence", strings=True)
     n = len(items)
     for p in range(1, n // min_repeats + 1):
         start = n - min_repeats * p

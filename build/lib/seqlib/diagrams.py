@@ -13,7 +13,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from seqlib.heatmaps import heatmap
 from seqlib.page.style import COLUMN_INCHES, new_axes
-from seqlib.validation import ArgumentTypeError, finite_number, float_array, positive_int
+from seqlib.validation import ArgumentTypeError, finite_number, float_array, one_of, positive_int, same_length
 
 __all__ = ["draw_unrolled_rnn", "draw_truncated_bptt", "forget_half_life", "plot_forget_decay", "plot_forget_bias",
            "plot_lstm_step", "plot_unit_paths"]
@@ -155,17 +155,14 @@ def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answ
     """One LSTM step unit by unit: the gates ``step["I"|"F"|"O"|"C_tilde"|"C"]`` (num_hiddens,), the update
     ``C_t = F_t * C_{t-1} + I_t * C~_t`` from ``C_prev``, and ``probs`` over ``symbols`` (``answer`` green);
     units with ``F > hold`` shaded. Returns the figure."""
-    missing = [k for k in _STEP_KEYS if not isinstance(step, Mapping) or k not in step]
-    if missing:
+    if missing := [k for k in _STEP_KEYS if not isinstance(step, Mapping) or k not in step]:
         raise ArgumentTypeError(f"step must be a dict of the step's values with keys {', '.join(_STEP_KEYS)}; "
                                 f"missing {', '.join(missing)}")
     num_hiddens = len(_vector("step['I']", step["I"]))
     values = {k: _vector(f"step[{k!r}]", step[k], num_hiddens) for k in _STEP_KEYS}
     C_prev = _vector("C_prev", C_prev, num_hiddens)
     symbols = [str(s) for s in symbols]
-    probs = _vector("probs", probs, len(symbols))
-    if answer not in symbols:
-        raise ValueError(f"answer {answer!r} is not one of the symbols {''.join(symbols)}")
+    probs, answer = _vector("probs", probs, len(symbols)), one_of(answer, "answer", symbols)
     units = np.arange(1, num_hiddens + 1)
     fig = plt.figure(figsize=(COLUMN_INCHES, 5.4), layout="constrained")
     grid = fig.add_gridspec(2, 2, width_ratios=[1.7, 1], height_ratios=[1, 1.1])
@@ -173,9 +170,7 @@ def plot_lstm_step(step: Mapping, C_prev, probs, *, symbols: Sequence[str], answ
     for ax in (ax_gates, ax_cell):
         for u in units[values["F"] > hold]:
             ax.axvspan(u - 0.5, u + 0.5, color="gold", alpha=0.25, lw=0)
-        ax.set_xlim(0.5, num_hiddens + 0.5)
-        ax.set_xticks(units[::2] if num_hiddens > 12 else units)
-        ax.set_xlabel("hidden unit")
+        ax.set(xlim=(0.5, num_hiddens + 0.5), xticks=units[::2] if num_hiddens > 12 else units, xlabel="hidden unit")
     ax_gates.bar(units, values["C_tilde"], color="0.75", label=r"$\tilde C_t$")
     for key, marker, color in (("I", "^", "tab:orange"), ("F", "s", "tab:blue"), ("O", "o", "tab:green")):
         ax_gates.plot(units, values[key], marker, color=color, label=f"${key}_t$")
@@ -209,9 +204,7 @@ def plot_unit_paths(C, H, units: Sequence[int], labels: Sequence[str], *, legend
     units = [int(u) for u in units]
     if not units or any(not 0 <= u < num_hiddens for u in units):
         raise ValueError(f"units must be indices of hidden units in 0..{num_hiddens - 1}, got {units}")
-    labels = [str(s) for s in labels]
-    if len(labels) != num_examples:
-        raise ValueError(f"labels has {len(labels)} entries for {num_examples} examples")
+    same_length(labels := [str(s) for s in labels], range(num_examples), "labels and the examples")
     fig, axes = plt.subplots(len(units), 2, figsize=(COLUMN_INCHES, 0.4 + 1.45 * len(units)), sharex=True,
                              squeeze=False, layout="constrained")
     colors = plt.cm.tab10(np.arange(num_examples) % 10)

@@ -1,18 +1,11 @@
 r"""The speed forms of the recurrent cells: fused gates, scans, packed weights, hand-written BPTT.
 
-The equations are those of :mod:`seqlib.cells`; this module arranges the work for speed:
-
-1. **fused** gates: ``W_h`` ``(h, G * h)`` holds the recurrent weights of all ``G`` gates side by
-   side (order of :data:`seqlib.cells.GATES`; :func:`fuse`, :func:`unfuse`), so each step does
-   **one** matrix product, ``G_t = XW_t + H_{t-1} W_h``;
-2. the input part ``XW`` of all steps is computed **before** the loop (by the caller);
-3. the scans (:func:`rnn_scan`, :func:`lstm_scan`, :func:`gru_scan`) call the cell's element-wise
-   part on the blocks of ``G_t``;
-4. the standard LSTM's backward pass through time written out by hand (:class:`LSTMWithBPTT`),
-   with the recurrent weights packed once per sequence (:func:`packed_matmul`, the course's only
-   call of private PyTorch operators, ``torch.ops.mkldnn``).
-
-The inner loops of :mod:`seqlib.lm`'s models: no checks.
+The equations are those of :mod:`seqlib.cells`, arranged for speed (the inner loops of :mod:`seqlib.lm`,
+no checks): **fused** gates, ``W_h`` ``(h, G * h)`` side by side (:func:`fuse`, :func:`unfuse`), one
+matrix product per step ``G_t = XW_t + H_{t-1} W_h`` with ``XW`` computed before the loop; the scans
+(:func:`rnn_scan`, :func:`lstm_scan`, :func:`gru_scan`); the LSTM's backward pass by hand
+(:class:`LSTMWithBPTT`) with ``W_h`` packed once per sequence (:func:`packed_matmul`, the course's
+only call of private PyTorch operators, ``torch.ops.mkldnn``).
 """
 
 from __future__ import annotations
@@ -168,9 +161,8 @@ def _onednn_linear_available() -> bool:
 class LSTMWithBPTT(torch.autograd.Function):
     r"""The standard LSTM scan with its backward pass through time written out by hand.
 
-    Forward, for :math:`t = 1..T`: the equations of :func:`seqlib.cells.lstm_pointwise` (as
-    :func:`lstm_scan`, gates ``I, F, O, C~`` in ``G``), each result written in place into the
-    buffers that the backward pass reads (the tests check it equals ``lstm_scan``).
+    Forward, for :math:`t = 1..T`: :func:`seqlib.cells.lstm_pointwise` (gates ``I, F, O, C~``), each
+    result written in place into the buffers the backward pass reads.
 
     .. math::
 
@@ -193,13 +185,9 @@ class LSTMWithBPTT(torch.autograd.Function):
     :math:`\partial L / \partial W_h = \sum_t H_{t-1}^\top dG_t = [H_0; \dots; H_{T-1}]^\top [dG_1; \dots; dG_T]`,
     and :math:`\partial L / \partial XW_t = dG_t`.
 
-    Why by hand? Most of the time goes into the two matrix products per step. A matrix library
-    re-arranges ("packs") ``W_h`` into cache-sized blocks on every call; a packed copy made once
-    per sequence (:func:`packed_matmul`) makes each step's product about twice as fast on a CPU,
-    but a packed product records no gradient, so autograd cannot go through it: the backward
-    pass has to be written out. It also computes the weight gradient in one large product
-    instead of :math:`T` small ones. The test suite checks every gradient against autograd and
-    against finite differences (``torch.autograd.gradcheck``).
+    Why by hand? ``W_h`` packed once per sequence (:func:`packed_matmul`) makes each step's product
+    about twice as fast on a CPU, but a packed product records no gradient for autograd. The tests
+    check every gradient against autograd and ``torch.autograd.gradcheck``.
 
     ==============  ===========================================================
     ``XW``          ``(T, batch_size, 4h)``: input part of the gates, bias included

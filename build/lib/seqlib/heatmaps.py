@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from seqlib.page.style import COLUMN_INCHES, new_axes
-from seqlib.validation import float_array
+from seqlib.validation import float_array, number_in_range, one_of, same_length
 
 __all__ = ["heatmap", "plot_hidden_states", "plot_gates", "plot_cell_vs_hidden"]
 
@@ -37,9 +37,7 @@ def _time_axis(ax, num_steps, step_labels, xlabel=None):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel or "time step $t$")
         return
-    step_labels = list(step_labels)
-    if len(step_labels) != num_steps:
-        raise ValueError(f"step_labels has {len(step_labels)} entries for {num_steps} time steps")
+    same_length(step_labels := list(step_labels), range(num_steps), "step_labels and the time steps")
     fit = max(5, int(ax.get_window_extent().width / ax.figure.dpi / LABEL_INCHES))  # labels along the axes
     every = -(-num_steps // fit)  # ceil: at most as many labels as fit
     ticks = list(range(1, num_steps + 1, every))
@@ -58,9 +56,7 @@ def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", t
     Colours span [``vmin``, ``vmax``] whatever the data; ``step_labels`` label the time axis; ``row_labels``
     name the rows, the first at the top; ``colorbar``: a bool or its label. Returns the image.
     """
-    M = _steps_by_units("M", M)
-    if not vmin < vmax:
-        raise ValueError(f"need vmin < vmax, got {vmin} and {vmax}")
+    M, vmax = _steps_by_units("M", M), number_in_range(vmax, "vmax", vmin, low_open=True, hint="need vmin < vmax")
     num_steps, num_units = M.shape
     if row_labels is not None and len(row_labels) != num_units:
         raise ValueError(f"row_labels has {len(row_labels)} entries for {num_units} rows")
@@ -86,19 +82,16 @@ def plot_hidden_states(H, *, kind: str = "lines", step_labels: Sequence[str] | N
                        title: str | None = None, vmax: float = 1.0, ax=None):
     """Hidden states ``H`` (num_steps, num_hiddens): one line per unit (``kind="lines"``) or a
     :func:`heatmap` in [-vmax, vmax] (``kind="heatmap"``). Returns the axes."""
-    H = _steps_by_units("H", H)
+    H, kind = _steps_by_units("H", H), one_of(kind, "kind", ("lines", "heatmap"))
     num_steps, num_hiddens = H.shape
     if kind == "heatmap":
         return heatmap(H, vmin=-vmax, vmax=vmax, step_labels=step_labels, title=title, colorbar="$h_{t,j}$",
                        ax=ax).axes
-    if kind != "lines":
-        raise ValueError(f"kind must be 'lines' or 'heatmap', got {kind!r}")
     ax = new_axes(ax, 5, 3)
     ax.plot(np.arange(1, num_steps + 1), H, marker="." if num_steps <= 30 else None,
             label=[f"$h_{{t,{j + 1}}}$" for j in range(num_hiddens)])
-    ax.set_ylim(-1.05 * vmax, 1.05 * vmax)
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_ylabel("hidden state")
+    ax.set(ylim=(-1.05 * vmax, 1.05 * vmax), ylabel="hidden state")
     if num_hiddens <= 8:
         ax.legend(ncol=2 if num_hiddens > 4 else 1, loc="best")  # the course style's legend size
     ax.grid(alpha=0.3)
@@ -137,11 +130,9 @@ def _stacked(panels, *, ncols=1, step_labels=None, title=None, figsize=None):
 def plot_gates(gates, *, step_labels=None, title=None, ncols: int = 1, figsize=None):
     """Heatmaps of the LSTM gates ``gates["I"|"F"|"O"|"C_tilde"]`` (num_steps, num_hiddens) of one example,
     in 0..1 (the candidate -1..1); ``ncols`` 1 (four rows) or 2 (a 2 x 2 grid). Returns the figure."""
-    missing = [k for k in _GATE_PANELS if k not in gates]
-    if missing:
+    if missing := [k for k in _GATE_PANELS if k not in gates]:
         raise ValueError(f"gates is missing {', '.join(missing)}; expected keys {', '.join(_GATE_PANELS)}")
-    if ncols not in (1, 2):
-        raise ValueError(f"ncols must be 1 (four rows) or 2 (a 2 x 2 grid), got {ncols!r}")
+    one_of(ncols, "ncols", (1, 2), hint="1 (four rows) or 2 (a 2 x 2 grid)")
     arrays = {k: _steps_by_units(f"gates['{k}']", gates[k]) for k in _GATE_PANELS}
     for key, a in arrays.items():
         if a.shape != arrays["I"].shape:
@@ -157,10 +148,7 @@ def plot_cell_vs_hidden(C, H, *, c_max=None, step_labels=None, title=None, figsi
     if C.shape != H.shape:
         raise ValueError(f"C and H must have the same shape, got {C.shape} and {H.shape}")
     largest = float(np.abs(C).max())
-    if c_max is None:
-        c_max = max(1.0, largest)
-    elif not c_max > 0:
-        raise ValueError(f"c_max must be positive, got {c_max!r}")
+    c_max = max(1.0, largest) if c_max is None else number_in_range(c_max, "c_max", 0, low_open=True)
     c_title = f"cell state $C_t$ (range ±{c_max:.2g}" + (f", clipped; max |C| = {largest:.2g})"
                                                          if largest > c_max else ")")
     return _stacked({c_title: (C, -c_max, c_max, "RdBu_r"), "hidden state $H_t$ (range ±1)": (H, -1, 1, "RdBu_r")},

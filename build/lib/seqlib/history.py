@@ -1,8 +1,7 @@
 r"""The one record of a training run: :class:`History`, written by :func:`seqlib.training.fit`.
 
-One entry per epoch, for any model and any loss (``history.train_loss``, ``history.best_epoch``,
-``history.summary()``, ``history.plot()``); what a run does not measure stays empty. For a language
-model the loss is the mean cross-entropy per token in nats and the perplexity a view of it:
+One entry per epoch, for any model and loss; what a run does not measure stays empty. A language
+model's loss is the mean cross-entropy per token in nats, its perplexity a view of it:
 
 .. math::
 

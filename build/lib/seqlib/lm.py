@@ -57,14 +57,8 @@ def _check_call(model, args, kwargs) -> None:
     what ``model.begin_state(batch_size=...)`` makes. Never run per time step or per generated token."""
     X, state = (dict(zip(("X", "state"), args), **kwargs).get(k) for k in ("X", "state"))
     validation.token_ids(X, "X", model.vocab_size)
-    shape, sizes = ("batch_size", "num_hiddens"), {"batch_size": X.shape[0], "num_hiddens": model.num_hiddens}
-    if isinstance(model, RNNModel):  # torch.nn's states: (num_layers * num_directions, batch_size, num_hiddens)
-        shape, sizes["num_layers * num_directions"] = ("num_layers * num_directions", *shape), model.rnn.num_layers \
-            * model.num_directions
-    if isinstance(model, RNNModel) and not isinstance(model.rnn, nn.LSTM):  # nn.RNN, nn.GRU: the tensor H alone
-        validation.tensor(state, "state", shape=shape, sizes=sizes, dtype="float", hint="use model.begin_state()")
-    else:
-        validation.state(state, "state", model.state_parts, shape=shape, sizes=sizes)
+    sizes = {**getattr(model, "state_layers", {}), "batch_size": X.shape[0], "num_hiddens": model.num_hiddens}
+    validation.state(state, "state", model.state_parts, shape=tuple(sizes), sizes=sizes)  # parts (): a bare H
 
 
 def _lesson_names(cell, reset_after=False):
@@ -173,12 +167,9 @@ def gru(inputs, state, params, reset_after: bool = False):
 class RNNModelScratch:
     """A language model from the lesson's three functions (D2L 8.5).
 
-    ``RNNModelScratch(vocab_size, num_hiddens, device, get_params, init_state, forward_fn)``:
-    ``net(X, state)`` checks ``X`` and ``state`` once, then :meth:`forward` one-hot encodes ``X``
-    (``(batch_size, num_steps)`` indices) into ``(num_steps, batch_size, vocab_size)`` and calls
-    ``forward_fn(inputs, state, params)``. ``net.params`` is the list of parameters;
-    ``net.parameters()`` returns the same list (so that optimisers and the course's training loop
-    accept it like an ``nn.Module``).
+    ``net(X, state)`` checks ``X`` and ``state`` once, then :meth:`forward` one-hot encodes ``X`` into
+    ``(num_steps, batch_size, vocab_size)`` and calls ``forward_fn(inputs, state, params)``. ``net.params``
+    is the list of parameters, also ``net.parameters()`` (an optimiser and :func:`seqlib.training.fit` take it).
     """
 
     def __init__(self, vocab_size, num_hiddens, device, get_params, init_state, forward_fn):
@@ -246,11 +237,9 @@ class RNNLMFast(nn.Module):
     ``w_c*``    ``(h,)``          peephole weights ``w_ci, w_cf, w_co`` (``variant="peephole"``)
     ==========  ================  ============================================
 
-    Forward: ``XW = (W_x + b)[X.T]`` (a row lookup), the scan (:mod:`seqlib.fused`), then
-    ``Hs @ W_hq + b_q`` for all steps; weights initialised like ``torch.nn``. ``dropout``: while
-    training, each hidden unit fed to the output layer is zeroed with this probability (inverted
-    dropout). ``manual_bptt`` (standard LSTM only): :func:`seqlib.fused.lstm_bptt`, the backward pass
-    written out by hand; ``False``: ``lstm_scan`` and autograd (the same function and gradients).
+    Forward: ``XW = (W_x + b)[X.T]`` (a row lookup), the scan (:mod:`seqlib.fused`), then ``Hs @ W_hq + b_q``
+    for all steps; weights initialised like ``torch.nn``. ``dropout``: inverted dropout on the units fed to
+    the output layer. ``manual_bptt`` (standard LSTM): :func:`seqlib.fused.lstm_bptt`, else autograd.
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, cell: str = "lstm", *,
@@ -258,8 +247,8 @@ class RNNLMFast(nn.Module):
                  manual_bptt: bool = True):
         super().__init__()
         validation.one_of(cell, "cell", ("rnn", "lstm", "gru"))
-        validation.one_of(variant, "variant", list(cells.LSTM_VARIANTS) if cell == "lstm" else ["lstm"],
-                          hint="the variants are LSTM options")
+        variants = cells.LSTM_VARIANTS if cell == "lstm" else ["lstm"]
+        validation.one_of(variant, "variant", variants, hint="the variants are LSTM options")
         vocab_size, num_hiddens = _sizes(vocab_size, num_hiddens)
         self.vocab_size, self.num_hiddens, self.cell = vocab_size, num_hiddens, cell
         self.state_parts = ("H", "C") if cell == "lstm" else ("H",)
@@ -281,8 +270,7 @@ class RNNLMFast(nn.Module):
             self.w_ci, self.w_cf, self.w_co = init(num_hiddens), init(num_hiddens), init(num_hiddens)
 
     def forward(self, X, state):
-        # Inputs of all steps, (num_steps, batch_size, G*h): a one-hot row times W_x is a row of W_x (a
-        # lookup); the bias added to the V rows, not to all num_steps * batch_size of them.
+        # inputs of all steps (num_steps, batch_size, G*h): one-hot times W_x is a row lookup, the bias on V rows
         XW = nnf.embedding(X.T, self.W_x + self.b)
         if self.cell == "rnn":
             Hs, state = rnn_scan(XW, state, self.W_h)
@@ -333,9 +321,8 @@ class RNNLMFast(nn.Module):
         The gates are unfused (:func:`seqlib.fused.unfuse`) and copied by :func:`seqlib.cells.to_torch`.
         Only the plain LSTM and the GRU with ``reset_after=True`` exist in ``torch.nn``.
         """
-        if self.variant not in (None, "lstm") or self.reset_after is False:
-            raise ValueError(f"torch.nn has no RNNLMFast({self.extra_repr()}): only the plain LSTM, "
-                             "reset_after=True GRU")
+        ok = self.variant in (None, "lstm") and self.reset_after is not False
+        validation.require(ok, f"torch.nn lacks RNNLMFast({self.extra_repr()}): only the plain LSTM, reset_after=True GRU")
         layer = _TORCH_LAYERS[self.cell](self.vocab_size, self.num_hiddens)
         model = RNNModel(layer, self.vocab_size).to(dtype=self.W_h.dtype, device=self.W_h.device)
         with torch.no_grad():
@@ -353,23 +340,21 @@ class RNNLMFast(nn.Module):
 class RNNModel(nn.Module):
     """``torch.nn.RNN``/``LSTM``/``GRU`` layer on one-hot inputs plus a linear output layer (D2L 8.6).
 
-    ``RNNModel(rnn_layer, vocab_size)``; ``model(X, state)`` with ``X`` ``(batch_size, num_steps)``
-    returns ``(num_steps * batch_size, vocab_size)`` logits ``Y`` and the new state; the output layer
-    is ``head`` (D2L's ``linear``); the layer's ``input_size`` must be ``vocab_size`` (one-hot inputs).
-    ``begin_state(device, batch_size=1)``: D2L's argument order (pass keywords). A layer with
-    ``batch_first=True`` computes the same function.
+    ``model(X, state)`` returns time-major logits and the new state; the output layer is ``head`` (D2L's
+    ``linear``); the layer's ``input_size`` must be ``vocab_size``. ``begin_state(device, batch_size=1)``:
+    D2L's argument order (pass keywords). A ``batch_first=True`` layer computes the same function.
     """
 
     def __init__(self, rnn_layer, vocab_size, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(rnn_layer, nn.RNNBase):
-            raise validation.ArgumentTypeError(f"rnn_layer must be an nn.RNN, LSTM or GRU, got {rnn_layer!r:.60}")
+        validation.require(isinstance(rnn_layer, nn.RNNBase), "rnn_layer must be an nn.RNN, LSTM or GRU", TypeError)
         vocab_size = _sizes(vocab_size, rnn_layer.hidden_size)[0]
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
         self.num_hiddens = self.rnn.hidden_size
         self.num_directions = 2 if self.rnn.bidirectional else 1
-        self.state_parts = ("H", "C")  # nn.LSTM's; nn.RNN and nn.GRU carry H alone
+        self.state_parts = ("H", "C") if isinstance(rnn_layer, nn.LSTM) else ()  # nn.RNN, nn.GRU: H alone, no tuple
+        self.state_layers = {"num_layers * num_directions": self.rnn.num_layers * self.num_directions}
         self.head = nn.Linear(self.num_hiddens * self.num_directions, self.vocab_size)
         self.register_forward_pre_hook(_check_call, with_kwargs=True)
 

@@ -1,17 +1,7 @@
 r"""What training and measuring a language model adds to :func:`seqlib.training.fit`: its loss, its
 options, and measures over a token stream read with the state carried (perplexity, top-k accuracy).
-
-A language model ``net(X, state) -> (Y, state)`` reads minibatches ``(X, Y)`` of a
-:class:`~seqlib.partitioning.SeqDataLoader`; its loss is the mean cross-entropy per token in nats, and
-perplexity is the exponential of that mean:
-
-.. math::
-
-    \mathrm{PPL} = \exp\Big(-\frac1n \sum_{t=1}^{n} \log p(x_t \mid x_{<t})\Big)
-
-A model that knows nothing about 28 characters scores 28; a perfect one scores 1. Training is one
-call of the course's loop, ``fit(net, loader, **fit_options(net, loader, num_epochs, lr, ...))``;
-generation is :func:`seqlib.decoding.generate`.
+Training is ``fit(net, loader, **fit_options(net, loader, num_epochs, lr, ...))``; perplexity is
+``exp`` of the mean cross-entropy per token (:mod:`seqlib.history`).
 
 ==========================  ===================================================================
 ``X``, ``Y``                ``(batch_size, num_steps)`` token indices, ``Y`` shifted by one
@@ -31,7 +21,7 @@ from torch import nn
 from seqlib.history import _exp
 from seqlib.plots import LivePlot
 from seqlib.training import trainable_parameters
-from seqlib.validation import number_in_range, one_of, positive_int, sequence
+from seqlib.validation import number_in_range, one_of, positive_int, require, sequence
 
 __all__ = ["lm_loss", "fit_options", "perplexity", "predictions"]
 
@@ -50,13 +40,10 @@ def predictions(net, corpus, batch_size: int = 8, num_steps: int = 256, device=N
     ``(num_steps * batch_size, vocab_size)`` and the targets in the same order, what
     :func:`seqlib.decoding.top_k_accuracy` scores (as it scores :meth:`seqlib.ngram.NgramLM.predictions`).
     """
-    positive_int(batch_size, "batch_size", hint="(rows read in parallel)")
-    positive_int(num_steps, "num_steps", hint="(tokens read per call)")
-    sequence(corpus, "corpus", what="a sequence of token indices, e.g. vocab[list(text)]")
-    corpus = torch.as_tensor(corpus)
+    batch_size, num_steps = positive_int(batch_size, "batch_size"), positive_int(num_steps, "num_steps")
+    corpus = torch.as_tensor(sequence(corpus, "corpus", what="a sequence of token indices, e.g. vocab[list(text)]"))
     row_len = (len(corpus) - 1) // batch_size
-    if row_len < 1:
-        raise ValueError(f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} rows of 2+")
+    require(row_len >= 1, f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} rows of 2+")
     if device is None:
         device = next(iter(trainable_parameters(net))).device
     return _rows(net, corpus, row_len, batch_size, num_steps, device)
@@ -88,13 +75,9 @@ def _mean_nll(net, corpus, batch_size, num_steps, device) -> float:
 
 
 def perplexity(net, corpus, batch_size: int = 8, num_steps: int = 256, device=None) -> float:
-    """Perplexity of ``net`` on a token stream, e.g. the held-out validation text.
-
-    Deterministic: the stream is cut into ``batch_size`` contiguous rows (no random offset),
-    read ``num_steps`` at a time with the state carried over, and every token after the first
-    of each row is predicted exactly once. Only the ``batch_size`` row starts begin from a
-    zero state, so this is (nearly) the perplexity of reading the text from start to end.
-    A diverged model scores ``inf``.
+    """Perplexity of ``net`` on a token stream (e.g. the validation text), deterministic: read as
+    :func:`predictions` reads it, every token after the first of each row predicted once, so (nearly) the
+    perplexity of reading the text from start to end. A diverged model scores ``inf``.
     """
     return _exp(_mean_nll(net, corpus, batch_size, num_steps, device))
 

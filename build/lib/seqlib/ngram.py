@@ -1,14 +1,8 @@
 r"""Counting language models: n-grams of tokens (characters on Day 6) with proper smoothing.
 
-An n-gram model of order ``n`` predicts a token ``w`` from the ``n - 1`` tokens before it, its
-context ``h`` (the whole past is cut to its last ``n - 1`` tokens). Counting gives the maximum
-likelihood estimate
-
-.. math::  P(w \mid h) = c(h\,w) / c(h)
-
-where ``c(h w)`` counts the n-gram ``h w`` in the training text and ``c(h)`` every n-gram that
-starts with ``h``. An n-gram never seen gets probability 0 and an infinite loss: held-out text
-needs *smoothing*. Two kinds, chosen with ``smoothing=``:
+An n-gram model of order ``n`` predicts a token ``w`` from its context ``h``, the ``n - 1`` tokens
+before it: :math:`P(w \mid h) = c(h\,w) / c(h)` counted in the training text, 0 for an unseen n-gram
+(an infinite loss), so held-out text needs *smoothing* (``smoothing=``):
 
 ``"add-k"`` (Lidstone; ``k = 1`` is Laplace), ``V`` = ``vocab_size``:
 
@@ -23,13 +17,10 @@ the model of order ``n - 1`` (context ``h'`` = ``h`` without its first token), r
                     + \frac{D_n\, N_{1+}(h\,\cdot)}{c(h)}\, P_{n-1}(w \mid h'), \qquad
     P_0(w) = 1 / V
 
-``N1+(h .)`` is the number of distinct tokens seen after ``h``. Lower orders count
-*continuations*: ``c(h w)`` becomes ``N1+(. h w)``, the distinct tokens seen before ``h w``.
-``D_n = n_1 / (n_1 + 2 n_2)`` (``n_r``: n-grams counted exactly ``r`` times). An unseen context,
-``c(h) = 0``, falls back to ``P_{n-1}``; near the start of a text the highest order with enough
-context is used. The loss is the mean negative log-likelihood per token after the first (nats;
-``/ ln 2``: bits; ``exp``: perplexity). Every n-gram is one integer (its tokens as digits in base
-``V``), counted with ``np.unique`` and looked up with ``np.searchsorted``.
+``N1+(h .)``: the distinct tokens seen after ``h``; lower orders count *continuations*, ``N1+(. h w)``;
+``D_n = n_1 / (n_1 + 2 n_2)`` (``n_r``: n-grams seen ``r`` times). An unseen context falls back to
+``P_{n-1}``. The loss is nats per token after the first. Every n-gram is one integer (its tokens as
+digits in base ``V``), counted with ``np.unique``, looked up with ``np.searchsorted``.
 
 ======================  =================================  ======================================
 ``tokens``              ``(num_tokens,)``                  token indices in ``[0, vocab_size)``
@@ -38,9 +29,6 @@ context is used. The loss is the mean negative log-likelihood per token after th
 ``log_probs_next``      ``(batch_size, vocab_size)``       log-probabilities of the next token
 ``log_likelihoods``     ``(num_tokens - 1,)``              ``log P(x_t | context)`` for ``t >= 1``
 ======================  =================================  ======================================
-
-:meth:`NgramLM.predictions` feeds :func:`seqlib.decoding.top_k_accuracy`; :meth:`NgramLM.step` and
-:meth:`NgramLM.begin_state` follow the decoding protocol of :mod:`seqlib.decoding`.
 """
 
 from __future__ import annotations
@@ -65,9 +53,7 @@ def to_bits(nats: float) -> float:
 def _as_tokens(tokens, vocab_size: int, name: str = "tokens") -> np.ndarray:
     """``tokens`` (a list, array or tensor of token indices) as a 1-d ``int64`` array, checked."""
     hint = "encode the text first: vocab[list(text)]"
-    try:
-        if tokens is None or isinstance(tokens, (str, bytes)):
-            raise TypeError
+    try:  # None or a string: an object or text array, which torch refuses
         array = np.asarray(tokens.detach().cpu() if isinstance(tokens, torch.Tensor) else tokens)
         ids = torch.as_tensor(array if array.size else array.astype(np.int64))
     except (TypeError, ValueError, RuntimeError):
@@ -112,21 +98,17 @@ class NgramLM:
     """
 
     def __init__(self, order: int, vocab_size: int, smoothing: str = "kn", *, k: float = 1.0):
-        self.order = validation.positive_int(order, "order", hint="(n of the n-grams: 1 = unigram)")
-        self.vocab_size = validation.positive_int(vocab_size, "vocab_size", hint="(len(vocab))")
-        self.smoothing = validation.one_of(smoothing, "smoothing", ("kn", "add-k"),
-                                           hint="'kn' = interpolated Kneser-Ney, 'add-k' = add-k (Lidstone)")
+        self.order, self.vocab_size = map(validation.positive_int, (order, vocab_size), ("order", "vocab_size"))
+        self.smoothing = validation.one_of(smoothing, "smoothing", ("kn", "add-k"), hint="'kn' = Kneser-Ney")
         self.k = validation.number_in_range(k, "k", 0, low_open=True, hint="the pseudo-count of add-k smoothing")
-        if self.vocab_size ** self.order >= 2 ** 62:
-            raise ValueError(f"order={order} with vocab_size={vocab_size}: too many n-grams to number in 64 bits")
+        validation.require(self.vocab_size ** self.order < 2 ** 62, "too many n-grams to number in 64 bits")
         self._tables: list[_Table] | None = None
         self.num_train_tokens = 0
 
     def fit(self, tokens) -> "NgramLM":
         """Count the n-grams of orders 1 to ``order`` of a training text; returns the model itself."""
         x = _as_tokens(tokens, self.vocab_size)
-        if len(x) < self.order:
-            raise ValueError(f"a training text of {len(x)} tokens has no n-gram of order {self.order}")
+        validation.require(len(x) >= self.order, f"a text of {len(x)} tokens has no n-gram of order {self.order}")
         V, tables = self.vocab_size, []
         uniques = [np.unique(_ngram_codes(x, n, V), return_counts=True) for n in range(1, self.order + 1)]
         for n in range(1, self.order + 1):
@@ -144,8 +126,7 @@ class NgramLM:
         return [t.discount for t in self._fitted()]
 
     def _fitted(self) -> list[_Table]:
-        if self._tables is None:
-            raise RuntimeError("the model has not counted anything yet: call model.fit(train_tokens) first")
+        validation.require(self._tables is not None, "nothing counted yet: call model.fit(tokens) first", RuntimeError)
         return self._tables
 
     def _probs(self, contexts: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -177,19 +158,14 @@ class NgramLM:
         return p
 
     def log_probs_next(self, contexts) -> np.ndarray:
-        """``log P(w | context)`` for every token ``w``: shape ``(batch_size, vocab_size)``.
-
-        ``contexts``: ``(batch_size, context_length)`` token indices, ``-1`` where there is no token
-        (a 1-d context is one row; only its last ``order - 1`` tokens matter).
-        """
+        """``log P(w | context)`` for every token ``w``, ``(batch_size, vocab_size)``, of ``contexts``
+        ``(batch_size, context_length)`` (``-1``: no token; a 1-d context is one row)."""
         array = np.asarray(contexts.detach().cpu() if isinstance(contexts, torch.Tensor) else contexts)
         array = array[None, :] if array.ndim == 1 else array
-        if array.ndim != 2 or (array.size and not np.issubdtype(array.dtype, np.integer)):
-            raise validation.ArgumentTypeError(f"contexts must be token indices of shape (batch_size, context_length)"
-                                               f" (-1 = no token), got shape {array.shape} and dtype {array.dtype}")
-        if array.size and (array.max() >= self.vocab_size or array.min() < -1):
-            raise ValueError(f"contexts hold token indices from 0 to {self.vocab_size - 1}, or -1 for no token; "
-                             f"got values from {array.min()} to {array.max()}")
+        well_formed = array.ndim == 2 and (array.size == 0 or np.issubdtype(array.dtype, np.integer))
+        validation.require(well_formed, "contexts must be token indices (batch_size, context_length)", TypeError)
+        in_range = array.size == 0 or (array.min() >= -1 and array.max() < self.vocab_size)
+        validation.require(in_range, f"contexts hold token indices from 0 to {self.vocab_size - 1}, or -1 for none")
         return self._log_probs_next(array.astype(np.int64, copy=False))
 
     def _log_probs_next(self, contexts: np.ndarray) -> np.ndarray:
@@ -204,8 +180,7 @@ class NgramLM:
 
     def _text(self, tokens) -> np.ndarray:
         x = _as_tokens(tokens, self.vocab_size)
-        if len(x) < 2:
-            raise ValueError("the text needs at least 2 tokens: the first one is only context")
+        validation.require(len(x) >= 2, "the text needs at least 2 tokens: the first one is only context")
         return x
 
     def log_likelihoods(self, tokens) -> np.ndarray:
@@ -215,11 +190,8 @@ class NgramLM:
             return np.log(self._probs(self._windows(x), x[1:]))
 
     def predictions(self, tokens, *, chunk: int = 256):
-        """The model's next-token log-probabilities of a text, for :func:`seqlib.decoding.top_k_accuracy`.
-
-        Yields ``(log_probs, targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``, that together cover every
-        token after the first. Each distinct context is scored once, ``chunk`` contexts at a time.
-        """
+        """``(log_probs, targets)`` pairs, ``(N, vocab_size)`` and ``(N,)``, over every token after the first, for
+        :func:`seqlib.decoding.top_k_accuracy`; each distinct context scored once, ``chunk`` at a time."""
         x, chunk = self._text(tokens), validation.positive_int(chunk, "chunk")
         contexts, targets = self._windows(x), x[1:]
         unique, inverse = np.unique(contexts, axis=0, return_inverse=True)
@@ -234,19 +206,14 @@ class NgramLM:
                 yield log_probs[inverse[where] - start], targets[where]
 
     def loss(self, tokens) -> float:
-        """Mean negative log-likelihood per token of a text (every token after the first), in nats.
-
-        ``to_bits(model.loss(val))`` is bits per token, ``math.exp(model.loss(val))`` the perplexity.
-        """
+        """Mean negative log-likelihood per token after the first, in nats (:func:`to_bits`; ``exp``: perplexity)."""
         return float(-self.log_likelihoods(self._text(tokens)).mean())
 
     def tune_k(self, val_tokens, ks=(1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)) -> dict[float, float]:
         """Add-k smoothing: the validation loss (nats per token) of every ``k`` in ``ks``; sets ``self.k`` to the
         best. Everything is checked first: a call that fails leaves ``k`` as it was."""
-        if self.smoothing != "add-k":
-            raise ValueError("tune_k tunes add-k smoothing; build the model with smoothing='add-k'")
-        ks = [validation.number_in_range(k, "k", 0, low_open=True, hint="the pseudo-count of add-k smoothing")
-              for k in validation.sequence(ks, "ks", non_empty=True, what="a list of pseudo-counts k > 0")]
+        validation.require(self.smoothing == "add-k", "tune_k tunes add-k smoothing: build with smoothing='add-k'")
+        ks = [validation.number_in_range(k, "k", 0, low_open=True) for k in validation.sequence(ks, "ks", non_empty=True)]
         x, before, losses = self._text(val_tokens), self.k, {}
         try:
             for k in ks:

@@ -1,9 +1,7 @@
 """Two ways to cut a long corpus into minibatches of (input, target) subsequences.
 
-Both iterators yield pairs ``(X, Y)`` of integer tensors of shape ``(batch_size, num_steps)``
-with ``Y`` = ``X`` shifted by one token (``Y[b, t]`` is the token after ``X[b, t]``), and both
-start at a random offset so that every epoch sees different cuts. They differ in *which*
-subsequences go into a minibatch:
+Both yield ``(X, Y)``, integer tensors ``(batch_size, num_steps)``, ``Y`` = ``X`` shifted by one token,
+from a random offset (every epoch sees different cuts); they differ in *which* subsequences go together:
 
 ==============================  ==============================================================
 :func:`seq_data_iter_random`    non-overlapping subsequences in shuffled order: neighbouring
@@ -13,10 +11,8 @@ subsequences go into a minibatch:
                                 state can be carried over (and detached) between minibatches
 ==============================  ==============================================================
 
-Semantics, offsets and the order of random draws are those of *Dive into Deep Learning* (classic
-edition, section 8.3): the same seed of Python's ``random`` gives the same minibatches;
-``rng=random.Random(seed)`` gives a private stream. A corpus too short for one minibatch is an
-error. The input is checked once, when an iterator or a :class:`SeqDataLoader` is made.
+Offsets and random draws are D2L's (classic edition, 8.3): the same seed of ``random`` gives the same
+minibatches; ``rng=random.Random(seed)`` a private stream. The input is checked once, when made.
 """
 
 from __future__ import annotations
@@ -27,7 +23,8 @@ import random
 import numpy as np
 import torch
 
-from seqlib.validation import non_negative_int, positive_int, sequence, tensor
+from seqlib import validation
+from seqlib.validation import non_negative_int, positive_int, require, sequence
 
 __all__ = ["seq_data_iter_random", "seq_data_iter_sequential", "min_corpus_length",
            "SeqDataLoader", "minibatch_layout"]
@@ -47,15 +44,13 @@ def min_corpus_length(batch_size: int, num_steps: int, use_random_iter: bool) ->
 
 def _corpus(corpus, batch_size, num_steps, use_random_iter) -> torch.Tensor:
     """The corpus as a 1-d integer tensor long enough for one minibatch (checked once, where a call enters)."""
-    what, hint = "a flat sequence of token indices (ints)", "encode the text first, e.g. [vocab[t] for t in tokens]"
-    corpus = sequence(corpus, "corpus", what=what, hint=hint)
+    what = "a flat sequence of token indices (ints): encode the text first, e.g. [vocab[t] for t in tokens]"
+    corpus = sequence(corpus, "corpus", what=what)
     corpus = torch.as_tensor(corpus) if len(corpus) else torch.zeros(0, dtype=torch.long)
-    tensor(corpus, "corpus", shape=("num_tokens",), dtype="integer", hint=f"pass {what}; {hint}")
-    if len(corpus) and int(corpus.min()) < 0:
-        raise ValueError(f"corpus holds a negative token index ({int(corpus.min())}); token indices start at 0: {hint}")
-    if len(corpus) < (need := min_corpus_length(batch_size, num_steps, use_random_iter)):
-        raise ValueError(f"corpus of {len(corpus)} tokens is too short for one minibatch of {batch_size} x {num_steps} "
-                         f"tokens: it needs at least {need} tokens; use a longer corpus or smaller sizes")
+    validation.tensor(corpus, "corpus", shape=("num_tokens",), dtype="integer", hint=f"pass {what}")
+    low, need = int(corpus.min()) if len(corpus) else 0, min_corpus_length(batch_size, num_steps, use_random_iter)
+    require(low >= 0, f"corpus holds a negative token index ({low}); token indices start at 0")
+    require(len(corpus) >= need, f"a corpus of {len(corpus)} is too short for one minibatch: at least {need} tokens")
     return corpus
 
 
@@ -140,8 +135,7 @@ class SeqDataLoader:
         self.data_iter_fn = seq_data_iter_random if use_random_iter else seq_data_iter_sequential
         self._batches = self.data_iter_fn.__wrapped__  # the corpus is checked: each epoch runs unchecked
         self.rng = None if seed is None else random.Random(non_negative_int(seed, "seed"))
-        self.updates_per_epoch = None if updates_per_epoch is None else positive_int(
-            updates_per_epoch, "updates_per_epoch", hint="minibatches per epoch; None: one pass over the corpus")
+        self.updates_per_epoch = None if updates_per_epoch is None else positive_int(updates_per_epoch, "updates_per_epoch")
         self._pass = None
 
     def _new_pass(self):

@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from seqlib.page import show, style
-from seqlib.validation import positive_int
+from seqlib.validation import float_array, positive_int, same_length
 
 __all__ = ["plot_curves", "LivePlot", "plot_zipf", "plot_minibatch_layout"]
 
@@ -28,12 +28,9 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
         raise ValueError("plot_curves needs at least one curve, e.g. {'loss': losses}")
     ax = style.new_axes(ax, *figsize)
     for k, (name, values) in enumerate(curves.items()):
-        values = np.asarray(values, dtype=float)
-        if values.ndim != 1:
-            raise ValueError(f"curve {name!r} must be one-dimensional, got shape {values.shape}")
+        values = float_array(values, f"curve {name!r}", ndim=1, what="one-dimensional")
         xs = np.arange(1, len(values) + 1) if x is None else np.asarray(x)
-        if len(xs) != len(values):
-            raise ValueError(f"curve {name!r} has {len(values)} values but x has {len(xs)}")
+        same_length(values, xs, f"curve {name!r} and x")
         (line,) = ax.plot(xs, values, fmts[k % len(fmts)] if fmts else "-", label=name)
         if marker:
             line.set_marker(marker)
@@ -41,8 +38,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x=None, xlabel: str = 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
     if title:
         ax.set_title(title)
     if len(curves) > 1:
@@ -63,11 +59,9 @@ class LivePlot:
         self.legend = [] if legend is None else list(legend)
         self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
         self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
-        if xlim and xlim[0] == xlim[1]:  # D2L's xlim=[10, num_epochs] with 10 epochs
-            xlim = None
+        xlim = None if xlim and xlim[0] == xlim[1] else xlim  # D2L's xlim=[10, num_epochs] with 10 epochs
         self.config = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim, xscale=xscale, yscale=yscale)
-        self.X, self.Y, self.fmts = None, None, fmts
-        self._handle = None
+        self.X, self.Y, self.fmts, self._handle = None, None, fmts, None
         plt.close(self.fig)  # shown through the display handle only, not again at the cell's end
 
     def add(self, x, y):
@@ -109,8 +103,7 @@ def plot_zipf(freqs: dict, ax=None):
     for (label, counts), fmt in zip(freqs.items(), ("-", "--", "-.", ":")):
         counts = np.sort(np.asarray(list(counts)))[::-1]
         ax.loglog(np.arange(1, len(counts) + 1), counts, fmt, label=label)
-    ax.set_xlabel("token rank $i$ (most frequent first)")
-    ax.set_ylabel("frequency $n_i$")
+    ax.set(xlabel="token rank $i$ (most frequent first)", ylabel="frequency $n_i$")
     ax.legend()
     ax.grid(True, which="major", alpha=0.4)
     return ax
@@ -144,8 +137,7 @@ def plot_minibatch_layout(corpus_length: int = 35, batch_size: int = 2, num_step
                     fontsize=9.5, color=color, fontweight="bold" if used else "normal")
             if used:
                 ax.text(x + 0.5, y + 0.28, f"r{row[pos]}", ha="center", va="center", fontsize=8, color=color)
-        ax.set_xlim(0, per_line)
-        ax.set_ylim(0, num_lines)
+        ax.set(xlim=(0, per_line), ylim=(0, num_lines))
         ax.set_axis_off()
         num_batches = max(num_batches, int(batch.max()) + 1)
         ax.set_title(f"{title}: {int(batch.max()) + 1} minibatches of {batch_size} rows x {num_steps} tokens",

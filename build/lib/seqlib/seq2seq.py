@@ -1,8 +1,7 @@
 r"""Sequence to sequence: a bidirectional GRU encoder, a GRU decoder, with or without attention (Day 9).
 
-The encoder reads the source :math:`x_1, \dots, x_S` in both directions; the decoder writes the
-target :math:`y_1, \dots, y_T` one token at a time, trained with **teacher forcing** (it reads the
-true previous token :math:`y_{t-1}`, with :math:`y_0` = ``<bos>``), and stops at ``<eos>``.
+The encoder reads the source in both directions; the decoder writes the target one token at a time,
+trained with **teacher forcing** (it reads the true :math:`y_{t-1}`, :math:`y_0` = ``<bos>``) up to ``<eos>``.
 
 .. math::
 
@@ -18,11 +17,9 @@ true previous token :math:`y_{t-1}`, with :math:`y_0` = ``<bos>``), and stops at
     \mathbf{c}_t = \sum_i \alpha_{ti} \mathbf{h}_i, \qquad
     P(y_t \mid y_{<t}, x) = \mathrm{softmax}(\mathbf{W}_v \tanh(\mathbf{W}_o [\mathbf{s}_t; \mathbf{c}_t]))
 
-**Without attention** the fixed summary :math:`\mathbf{c}` is all the decoder gets (:math:`\mathbf{c}_t =
-\mathbf{c}`: the bottleneck). **With attention** it looks back at every real source position
-(:mod:`seqlib.attention`: additive or scaled dot-product scores), *after* the recurrent step, from
-:math:`\mathbf{s}_t` (Luong et al.'s placement), so that teacher forcing runs one fused ``nn.GRU`` call.
-The output layer :math:`\mathbf{W}_v` is the decoder's ``head``.
+**Without attention** the fixed summary :math:`\mathbf{c}` is all the decoder gets (the bottleneck);
+**with attention** (:mod:`seqlib.attention`) it looks back at every real source position *after* the
+recurrent step (Luong et al.'s placement: teacher forcing is one ``nn.GRU`` call). :math:`\mathbf{W}_v`: ``head``.
 
 =====================  ===================  ==========================================
 ``src``                ``(B, S)`` long      source ids, right-padded with ``<pad>``
@@ -130,8 +127,7 @@ class Seq2Seq(nn.Module):
 
     def forward_with_weights(self, src, src_len, tgt_in):
         H, c, s, mask = self.encode(src, src_len)
-        validation.token_ids(tgt_in, "tgt_in", self.config["tgt_vocab_size"], shape=("batch_size", "tgt_len"),
-                             sizes={"batch_size": src.shape[0]}, hint="<bos> then the target shifted by one")
+        validation.token_ids(tgt_in, "tgt_in", self.config["tgt_vocab_size"], shape=(len(src), "tgt_len"))
         logits, _, weights = self.decoder(tgt_in, s, H, c, mask)
         return logits, weights
 
@@ -154,8 +150,7 @@ class Seq2SeqStep:
     batch_dim = 0
 
     def __init__(self, model: Seq2Seq):
-        if not isinstance(model, Seq2Seq):
-            raise validation.ArgumentTypeError(f"model must be a seqlib.seq2seq.Seq2Seq, got {type(model).__name__}")
+        validation.require(isinstance(model, Seq2Seq), f"model must be a Seq2Seq, got {type(model).__name__}", TypeError)
         self.model = model.eval()
         self.device = next(model.parameters()).device
 
@@ -174,9 +169,7 @@ class Seq2SeqStep:
 
 def _special(value, name, model):
     """A token index of the output vocabulary (``bos``, ``eos``)."""
-    size = model.config["tgt_vocab_size"]
-    return int(validation.number_in_range(validation.non_negative_int(value, name), name, 0, size - 1,
-                                          hint="an index of the output vocabulary"))
+    return validation.index(value, name, model.config["tgt_vocab_size"], hint="an index of the output vocabulary")
 
 
 def _cut(tokens, eos):
@@ -214,8 +207,8 @@ def plot_attention(weights, src_tokens, out_tokens, *, title: str | None = None,
     from seqlib.heatmaps import heatmap
 
     W = validation.float_array(weights, "weights", ndim=2, what="of shape (output length, input length)")
-    if W.shape != (len(out_tokens), len(src_tokens)):
-        raise ValueError(f"weights has shape {W.shape} for {len(out_tokens)} output and {len(src_tokens)} input tokens")
+    shape = (len(out_tokens), len(src_tokens))
+    validation.require(W.shape == shape, f"weights has shape {W.shape}, not (output length, input length) = {shape}")
     image = heatmap(W, vmin=0.0, vmax=1.0, cmap="viridis", step_labels=[str(t) for t in out_tokens],
                     ylabel="input", colorbar="attention weight", title=title, ax=ax)
     ax = image.axes

@@ -60,11 +60,12 @@ class TaggedDataset(PaddedDataset):
     """
 
     def __init__(self, sentences, words: Vocab, chars: Vocab | None = None):
-        if not isinstance(words, Vocab) or (chars is not None and not isinstance(chars, Vocab)):
-            raise validation.ArgumentTypeError("words (and chars, if given) must be seqlib.text.Vocab objects")
+        validation.require(isinstance(words, Vocab) and isinstance(chars, (Vocab, type(None))),
+                           "words (and chars, if given) must be seqlib.text.Vocab objects", TypeError)
+        sentences = check_sentences(sentences)
         self.chars, self.spelled = chars, {}              # each form's character ids, encoded once
         super().__init__(((torch.tensor(words[list(w)], dtype=torch.long), list(w), torch.tensor(tag_ids(t)))
-                          for w, t in check_sentences(sentences)), pad_values=(PAD_IDX, None, PAD_TAG))
+                          for w, t in sentences), pad_values=(PAD_IDX, None, PAD_TAG))
 
     def collate(self, batch):
         """``(X, lengths, C, C_index, Y)``: ``C`` spells each distinct form once (no ``chars``: a placeholder)."""
@@ -123,8 +124,7 @@ class Tagger(nn.Module):
         for name in ("vocab_size", "num_tags", "embed_size", "num_hiddens", "num_layers", "char_embed_size",
                      "char_filters") + (("char_vocab_size",) if char_vocab_size is not None else ()):
             validation.positive_int(locals()[name], name)
-        if vocab_size < 2:
-            raise ValueError(f"vocab_size must be at least 2 (<unk> and <pad>), got {vocab_size}; pass len(words)")
+        validation.require(vocab_size >= 2, f"vocab_size must be at least 2 (<unk> and <pad>), got {vocab_size}")
         validation.number_in_range(dropout, "dropout", 0, 1, high_open=True)
         self.word_dropout = validation.probability(word_dropout, "word_dropout")
         self.embedding = init_embedding(nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX), 0.1)
@@ -160,8 +160,8 @@ class Tagger(nn.Module):
     def forward(self, X, lengths, C=None, C_index=None):
         validation.token_ids(X, "X", self.embedding.num_embeddings)
         lengths = validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1])
-        if self.chars is not None and (C is None or C_index is None):
-            raise ValueError("this tagger reads characters: pass C and C_index (a TaggedDataset made with chars)")
+        validation.require(self.chars is None or (C is not None and C_index is not None),
+                           "this tagger reads characters: pass C and C_index (a TaggedDataset made with chars)")
         return self.head(self.dropout(self.encode(X, lengths, C, C_index)))
 
     def loss(self, X, lengths, C, C_index, Y):
@@ -201,8 +201,8 @@ def tag_sentence(model: Tagger, words: Vocab, chars: Vocab | None, tokens: Seque
     """Tag one tokenised sentence: ``[{"word", "tag", "p", "crf", "known"}, ...]``, per word its tag and
     probability (softmax of the emissions), and the CRF's path tag when the model has a CRF."""
     validation.sequence(tokens, "tokens", of=str, non_empty=True, what="a non-empty list of words")
-    if model.chars is not None and chars is None:
-        raise ValueError("this tagger reads characters: pass chars, the character vocabulary it was trained with")
+    validation.require(model.chars is None or chars is not None,
+                       "this tagger reads characters: pass chars, the character vocabulary it was trained with")
     was_training = model.training
     model.eval()
     try:

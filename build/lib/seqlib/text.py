@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from seqlib import validation
-from seqlib.validation import non_negative_int, positive_int, sequence
+from seqlib.validation import non_negative_int, positive_int, require, sequence
 
 __all__ = ["preprocess", "read_time_machine", "tokenize", "tokenize_sentence", "count_corpus", "Vocab",
            "PAD", "UNK", "PAD_IDX", "UNK_IDX", "load_corpus_time_machine", "load_mr", "load_imdb",
@@ -74,8 +74,7 @@ def tokenize_sentence(text: str) -> list[str]:
     ``"It doesn't work, it's DULL!"`` -> ``["it", "does", "n't", "work", ",", "it", "'s", "dull", "!"]``.
     Hyphenated and non-ASCII words stay whole (``"too-tepid"``, ``"déjà-vu"``); every negation shares ``n't``.
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a string (one sentence), got {type(text).__name__}")
+    require(isinstance(text, str), f"text must be a string (one sentence), got {type(text).__name__}", TypeError)
     text = _CLITICS.sub(r" \1", unicodedata.normalize("NFC", text).lower())
     return _TOKEN.findall(text)
 
@@ -129,8 +128,7 @@ class Vocab:
         least ``min_freq`` times, most frequent first."""
         positive_int(min_freq, "min_freq")
         tokenized = list(tokenized) if isinstance(tokenized, collections.abc.Iterator) else tokenized  # a generator
-        sequence(tokenized, "tokenized", of=(list, tuple), what="a list of tokenised sentences (lists of tokens)",
-                 hint="use Vocab.for_sentences([tokenize_sentence(s) for s in sentences])")
+        sequence(tokenized, "tokenized", of=(list, tuple), what="a list of tokenised sentences (lists of tokens)")
         return cls([list(t) for t in tokenized], min_freq=min_freq, reserved_tokens=[PAD])
 
     @classmethod
@@ -138,11 +136,9 @@ class Vocab:
         """The vocabulary with exactly these tokens at these indices (a saved vocabulary, read back):
         ``<unk>`` first, no token twice; ``token_freqs``: the training counts ``[(token, count), ...]``."""
         tokens = [str(t) for t in sequence(idx_to_token, "idx_to_token", of=(str,), what="the tokens in index order")]
-        if not tokens or tokens[0] != UNK:
-            raise ValueError(f"idx_to_token must start with {UNK!r} (index 0), got {tokens[:1]}")
-        if len(set(tokens)) != len(tokens):
-            twice = sorted({t for t in tokens if tokens.count(t) > 1})[:5]
-            raise ValueError(f"idx_to_token holds a token more than once: {twice}")
+        require(tokens[:1] == [UNK], f"idx_to_token must start with {UNK!r} (index 0), got {tokens[:1]}")
+        twice = sorted(t for t, count in collections.Counter(tokens).items() if count > 1)[:5]
+        require(not twice, f"idx_to_token holds a token more than once: {twice}")
         vocab = cls()
         vocab.idx_to_token = tokens
         vocab.token_to_idx = {token: idx for idx, token in enumerate(tokens)}
@@ -166,8 +162,7 @@ class Vocab:
         try:
             ids = torch.as_tensor(indices)
         except (TypeError, ValueError, RuntimeError, OverflowError):
-            raise validation.ArgumentTypeError(f"indices must be token indices (whole numbers from 0 to "
-                                               f"{len(self) - 1}), got {indices!r:.80}") from None
+            raise validation.ArgumentTypeError(f"indices must be token indices, got {indices!r:.80}") from None
         ids = validation.token_ids(ids, "indices", len(self), shape=((), ("num_tokens",))).tolist()
         return self.idx_to_token[ids] if isinstance(ids, int) else [self.idx_to_token[i] for i in ids]
 
@@ -230,12 +225,9 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str], list[int]]:
-    """IMDb reviews of Maas et al. (2011): ``(texts, labels)`` of ``split`` ("train" or "test"), 1 = positive.
-
-    Reads ``aclImdb/<split>/{pos,neg}/*.txt`` from the 84 MB archive (``data.fetch("aclImdb")``: online
-    once) without extracting it, positives first, sorted by name; ``<br />`` becomes a space. ``limit``
-    keeps the first ``limit`` reviews of each class.
-    """
+    """IMDb reviews of Maas et al. (2011): ``(texts, labels)`` of ``split`` ("train" or "test"), 1 = positive,
+    read from the archive without extracting it, positives first, by name; ``<br />`` becomes a space.
+    ``limit``: the first ``limit`` reviews of each class."""
     import tarfile
 
     from seqlib import data
@@ -254,8 +246,6 @@ def load_imdb(split: str = "train", limit: int | None = None) -> tuple[list[str]
         reviews = [t for _, t in sorted(found[label])][:limit]
         texts += reviews
         labels += [label] * len(reviews)
-    if not texts:
-        raise ValueError(f"the archive holds no reviews under aclImdb/{split}/pos or aclImdb/{split}/neg")
     return texts, labels
 
 
@@ -271,8 +261,7 @@ def ngram_features(tokens: Sequence[str], n: int = 2) -> list[str]:
     ``ngram_features(["not", "good", "not", "good"], 2)`` -> ``["not", "good", "not good", "good not"]``:
     the binary features of the bag-of-n-grams baseline (:class:`seqlib.baselines.NgramFeatures`).
     """
-    n = positive_int(n, "n", hint="(the longest n-gram)")
-    sequence(tokens, "tokens", of=str, what="a list of tokens (strings)")
+    n, tokens = positive_int(n, "n"), sequence(tokens, "tokens", of=str, what="a list of tokens (strings)")
     grams = []
     for k in range(1, n + 1):
         grams += [" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1)]
@@ -283,11 +272,9 @@ def train_val_split(corpus: Sequence, val_fraction: float = 0.1):
     """``(train, val)``: the last ``val_fraction`` of ``corpus`` is validation text (a cut, not a shuffle:
     a stretch of the book the model never reads, so its perplexity measures generalisation)."""
     sequence(corpus, "corpus", strings=True, what="a corpus (a list of token indices or a string)")
-    val_fraction = validation.number_in_range(val_fraction, "val_fraction", 0, 1, low_open=True, high_open=True,
-                                              hint="a fraction between 0 and 1 (exclusive), e.g. 0.1")
+    val_fraction = validation.number_in_range(val_fraction, "val_fraction", 0, 1, low_open=True, high_open=True)
     cut = len(corpus) - int(round(len(corpus) * val_fraction))
-    if cut <= 0 or cut >= len(corpus):
-        raise ValueError(f"a corpus of {len(corpus)} tokens is too short to hold out {val_fraction:.0%}")
+    require(0 < cut < len(corpus), f"a corpus of {len(corpus)} tokens is too short to hold out {val_fraction:.0%}")
     return corpus[:cut], corpus[cut:]
 
 
@@ -295,11 +282,10 @@ def stratified_split(labels: Sequence[int], fractions: Sequence[float] = (0.8, 0
                      seed: int = 0) -> list[list[int]]:
     """Sorted index lists (one per fraction) that partition ``range(len(labels))``, each with the class mix
     of the whole: every class is shuffled with ``default_rng(seed)`` and cut at the cumulative fractions."""
-    sequence(labels, "labels", non_empty=True, what="a list of class labels")
-    seed = non_negative_int(seed, "seed")
+    labels, seed = sequence(labels, "labels", non_empty=True), non_negative_int(seed, "seed")
     fractions = [float(f) for f in fractions]
-    if any(f < 0 for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-9):
-        raise ValueError(f"fractions must be non-negative and sum to 1, got {fractions}")
+    valid = min(fractions) >= 0 and math.isclose(sum(fractions), 1.0, abs_tol=1e-9)
+    require(valid, f"fractions must be non-negative and sum to 1, got {fractions}")
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     parts: list[list[int]] = [[] for _ in fractions]

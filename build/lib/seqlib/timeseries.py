@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from seqlib.validation import ArgumentTypeError, finite_number, non_negative_int, number_in_range, positive_int
+from seqlib.validation import ArgumentTypeError, finite_number, non_negative_int, number_in_range, positive_int, require
 
 __all__ = ["SineWaves", "sine_waves", "sine_splits", "WindowDataset", "split_series",
            "persistence_forecast", "LinearAR", "fit_ar"]
@@ -54,11 +54,9 @@ def _draw(spec, name: str, n: int, rng) -> np.ndarray:
 
 def sine_waves(num_series: int, length: int, *, noise: float = 0.0, period=20.0, amplitude=1.0,
                rng: np.random.Generator | int | None = None) -> SineWaves:
-    """``num_series`` sine waves of ``length`` steps, random phase in [0, 2 pi), plus Gaussian noise.
-
-    ``period`` (steps per cycle) and ``amplitude``: numbers, or ``(low, high)`` ranges drawn per
-    series. ``noise`` is the standard deviation sigma: no forecast of ``values`` beats a mean
-    squared error of ``noise ** 2`` (the noise floor). ``rng``: a NumPy ``Generator`` or a seed.
+    """``num_series`` sine waves of ``length`` steps, random phase, plus Gaussian noise of std ``noise`` (no
+    forecast beats an MSE of ``noise ** 2``). ``period``, ``amplitude``: numbers, or ``(low, high)`` ranges
+    drawn per series. ``rng``: a NumPy ``Generator`` or a seed.
     """
     num_series, length = positive_int(num_series, "num_series"), positive_int(length, "length")
     noise = number_in_range(noise, "noise", 0, hint="the noise's standard deviation")
@@ -74,14 +72,10 @@ def sine_waves(num_series: int, length: int, *, noise: float = 0.0, period=20.0,
 
 def sine_splits(seed: int, length: int, *, noise: float = 0.0, period=20.0, amplitude=1.0,
                 **sizes: int) -> dict[str, SineWaves]:
-    """Splits of independent sine waves, e.g. ``sine_splits(0, 150, noise=0.2, train=200, val=100, test=500)``.
-
-    Each split has its own generator, seeded by ``seed`` and the split's name: a split does not
-    change when another one's size does, and no series (so no window) is shared between splits.
-    """
+    """Splits of independent sine waves, e.g. ``sine_splits(0, 150, noise=0.2, train=200, val=100, test=500)``;
+    each its own generator (``seed`` and the split's name): no split changes with another one's size."""
     seed = non_negative_int(seed, "seed")
-    if not sizes:
-        raise ValueError("name the splits and their sizes, e.g. sine_splits(0, 150, train=200, val=100, test=500)")
+    require(sizes, "name the splits and their sizes, e.g. sine_splits(0, 150, train=200, val=100, test=500)")
     return {name: sine_waves(n, length, noise=noise, period=period, amplitude=amplitude,
                              rng=np.random.default_rng([seed, zlib.crc32(name.encode())]))
             for name, n in sizes.items()}
@@ -106,17 +100,12 @@ class WindowDataset(Dataset):
 
     def __init__(self, series, window: int, *, horizon: int = 1, many_to_many: bool = False, stride: int = 1):
         data = _series(series, np.float32)
-        self.window = positive_int(window, "window")
-        self.horizon = positive_int(horizon, "horizon")
-        self.stride = positive_int(stride, "stride")
+        window, horizon, stride = map(positive_int, (window, horizon, stride), ("window", "horizon", "stride"))
+        self.window, self.horizon, self.stride = window, horizon, stride
         self.many_to_many = bool(many_to_many)
-        if self.many_to_many and self.horizon != 1:
-            raise ValueError("many_to_many targets are the next value at every step: use horizon=1 "
-                             "(roll the model out to forecast further ahead)")
+        require(not self.many_to_many or self.horizon == 1, "many_to_many targets are the next values: use horizon=1")
         length = data.shape[1]
-        if length < self.window + self.horizon:
-            raise ValueError(f"series of length {length} are too short for window={self.window} plus "
-                             f"horizon={self.horizon}: use a shorter window or longer series")
+        require(length >= self.window + self.horizon, f"series of length {length} are too short for window + horizon")
         self.data = torch.from_numpy(data.copy())   # (num_series, T)
         self.windows_per_series = (length - self.window - self.horizon) // self.stride + 1
 
@@ -125,8 +114,7 @@ class WindowDataset(Dataset):
 
     def position(self, index: int) -> tuple[int, int]:
         """``(series, start)`` of window ``index``."""
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"window index {index} out of range for {len(self)} windows")
+        require(-len(self) <= index < len(self), "window index out of range", IndexError)
         series, k = divmod(index % len(self), self.windows_per_series)
         return series, k * self.stride
 
@@ -159,28 +147,21 @@ class WindowDataset(Dataset):
 
 
 def split_series(series, num_val: int, num_test: int, window: int):
-    """Chronological train / validation / test parts of one series (three 1-d arrays), without leakage.
-
-    The last ``num_test`` values are the test targets, the ``num_val`` before them the validation
-    targets, the rest training data. Validation and test start ``window`` steps early, so their
-    first window's target is their first own value: inputs reach into the past, targets never overlap.
+    """Chronological train / validation / test parts of one series (three 1-d arrays), without leakage:
+    the last ``num_test`` values are test targets, the ``num_val`` before them validation targets; those
+    parts start ``window`` steps early (inputs reach into the past, targets never overlap).
     """
     data = _numbers(series, "series", np.float32, ndim=(1,))
-    num_val, num_test, window = (positive_int(v, n) for v, n in ((num_val, "num_val"), (num_test, "num_test"),
-                                                                 (window, "window")))
+    num_val, num_test, window = map(positive_int, (num_val, num_test, window), ("num_val", "num_test", "window"))
     n_train = len(data) - num_val - num_test
-    if n_train < window + 1:
-        raise ValueError(f"a series of {len(data)} values leaves {n_train} for training, fewer than "
-                         f"window + 1 = {window + 1}: use a shorter window or smaller validation/test parts")
+    require(n_train > window, f"a series of {len(data)} values leaves {n_train} for training, fewer than window + 1")
     val_start, test_start = n_train, n_train + num_val
     return (data[:n_train], data[val_start - window:test_start], data[test_start - window:])
 
 
 def persistence_forecast(X, horizon: int | None = None):
-    """Repeat the last value of each window: ``X`` (batch, window) -> (batch,) or (batch, horizon).
-
-    The naive forecast every model must beat; tensors in, tensors out.
-    """
+    """The naive forecast every model must beat: the last value of each window ``X`` (batch, window) ->
+    (batch,) or (batch, horizon); tensors in, tensors out."""
     if not isinstance(X, (torch.Tensor, np.ndarray)):
         X = _numbers(X, "X", np.float64)  # nested lists of numbers
     _windows(X, 1)
@@ -195,9 +176,8 @@ def persistence_forecast(X, horizon: int | None = None):
 class LinearAR:
     """A linear autoregressive model of order p: ``x_hat_t = c + a_1 x_{t-1} + ... + a_p x_{t-p}``.
 
-    ``coef``: ``a_1 ... a_p`` (``a_1`` multiplies the most recent value); ``intercept``: ``c``.
-    Called on windows ``X`` (batch, window >= p) it predicts the next values (batch,); tensors in,
-    tensors out (integer windows are computed in floating point).
+    ``coef``: ``a_1 ... a_p`` (``a_1`` for the most recent value); ``intercept``: ``c``. Called on windows
+    ``X`` (batch, window >= p) it predicts the next values (batch,); tensors in, tensors out.
     """
 
     coef: np.ndarray
@@ -205,8 +185,7 @@ class LinearAR:
 
     def __post_init__(self):
         coef = _numbers(self.coef, "coef", np.float64, ndim=(1,))
-        if not len(coef) or not np.isfinite(coef).all():
-            raise ValueError(f"coef must be a non-empty 1-d array of finite numbers (a_1 ... a_p), got {coef!r}")
+        require(len(coef) and np.isfinite(coef).all(), f"coef must be finite numbers a_1 ... a_p, got {coef!r}")
         object.__setattr__(self, "coef", coef)
         object.__setattr__(self, "intercept", finite_number(self.intercept, "intercept"))
 
@@ -232,19 +211,15 @@ def _numbers(values, name: str, dtype, ndim=None) -> np.ndarray:
         values = values.detach().cpu().numpy()
     try:
         data = np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise ArgumentTypeError(f"{name} must hold numbers (an array, a tensor or a list of numbers), "
-                                f"got {type(values).__name__} {str(values)[:40]!r}: {err}") from None
-    if ndim is not None and data.ndim not in ndim:
-        raise ValueError(f"{name} must have shape {' or '.join(('(T,)', '(num_series, T)')[:len(ndim)])}, "
-                         f"got {data.shape}")
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must hold numbers, got {str(values)[:40]!r}") from None
+    shapes = " or ".join(("(T,)", "(num_series, T)")[:len(ndim or ())])
+    require(ndim is None or data.ndim in ndim, f"{name} must have shape {shapes}, got {data.shape}")
     return data
 
 
 def _windows(X, p: int) -> None:
-    if X.ndim != 2 or X.shape[1] < p:
-        raise ValueError(f"X must be windows of shape (batch, window) with window >= {p}"
-                         f"{f' for an AR({p}) model' if p > 1 else ''}, got shape {tuple(X.shape)}")
+    require(X.ndim == 2 and X.shape[1] >= p, f"X must be windows (batch, window >= {p} for AR({p})), got {X.shape}")
 
 
 def _series(series, dtype) -> np.ndarray:
@@ -257,13 +232,10 @@ def fit_ar(series, order: int, *, intercept: bool = True) -> LinearAR:
     """Least-squares AR(``order``) fit on a series (T,) or many (num_series, T): every run of ``order + 1``
     values inside one series is one equation ``x_t = c + sum_i a_i x_{t-i}`` (``intercept=False``: ``c = 0``)."""
     order, data = positive_int(order, "order"), _series(series, np.float64)
-    if data.shape[1] <= order:
-        raise ValueError(f"series of length {data.shape[1]} are too short to fit AR({order})")
+    require(data.shape[1] > order, f"series of length {data.shape[1]} are too short to fit AR({order})")
     runs = np.lib.stride_tricks.sliding_window_view(data, order + 1, axis=1).reshape(-1, order + 1)
     lags = runs[:, :order][:, ::-1]  # column i-1 holds x_{t-i}
     design = np.hstack([lags, np.ones((len(runs), 1))]) if intercept else lags
-    if len(runs) < design.shape[1]:
-        raise ValueError(f"{len(runs)} equations cannot determine {design.shape[1]} AR coefficients: "
-                         "use more data or a lower order")
+    require(len(runs) >= design.shape[1], f"{len(runs)} equations cannot determine {design.shape[1]} coefficients")
     solution, *_ = np.linalg.lstsq(design, runs[:, order], rcond=None)
     return LinearAR(coef=solution[:order].copy(), intercept=float(solution[order]) if intercept else 0.0)

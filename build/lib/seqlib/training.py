@@ -35,6 +35,9 @@ from seqlib.validation import ArgumentTypeError, function, number_in_range, one_
 
 __all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss", "adversarial_step"]
 
+_DIVERGED = ("training diverged at epoch {}, batch {}: the training loss is {}; lower the learning rate (lr={:g}), "
+             "check the data for NaNs, or clip the gradients (clip_grad_norm=1.0)")
+
 Metric = Callable[[torch.Tensor, torch.Tensor], "torch.Tensor | float"]
 
 
@@ -108,10 +111,8 @@ def _train_epoch(model, loader, loss_fn, optimizer, params, *, state, clip_grad_
                 tokens += target.numel()
             loss = loss_fn(pred, target)
         value = loss.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(f"training diverged at epoch {epoch}, batch {step}: the training loss is {value}; "
-                                     f"lower the learning rate (lr={optimizer.param_groups[0]['lr']:g}), check the "
-                                     "data for NaNs, or clip the gradients (clip_grad_norm=1.0)")
+        if not math.isfinite(value):  # the non-finite guard
+            raise FloatingPointError(_DIVERGED.format(epoch, step, value, optimizer.param_groups[0]["lr"]))
         loss.backward()
         if clip_grad_norm is not None:
             _clip_norm([p for p in params if p.grad is not None], clip_grad_norm)
@@ -134,10 +135,9 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
         device=None, progress: bool = True, desc: str | None = None, train_loss=None, on_epoch=None) -> History:
     """Train ``model`` for up to ``num_epochs`` epochs; return a :class:`History`.
 
-    Each epoch trains on every batch ``(*inputs, target)`` of ``train_loader``: ``optimizer.zero_grad()``,
-    ``loss_fn(model(*inputs), target).backward()``, clipping, ``optimizer.step()``. Then it validates,
-    records, steps ``scheduler`` once (``ReduceLROnPlateau`` is given the monitored value, any other
-    scheduler is stepped without arguments) and calls ``on_epoch(history)``.
+    Each epoch: for every batch ``(*inputs, target)``, ``zero_grad``, ``loss_fn(model(*inputs), target).backward()``,
+    clipping, ``optimizer.step()``; then validation, the record, one ``scheduler`` step (``ReduceLROnPlateau``
+    is given the monitored value) and ``on_epoch(history)``.
 
     ========================  ================================================================
     ``clip_grad_norm``        rescale the whole gradient to this global norm (:func:`clip_gradients`)
@@ -249,10 +249,8 @@ def clip_gradients(net, theta: float) -> float:
         \|g\| = \sqrt{\sum_p \sum_i \Big(\frac{\partial L}{\partial p_i}\Big)^2}, \qquad
         g \leftarrow \min\Big(1, \frac{\theta}{\|g\|}\Big)\, g
 
-    over all parameters together, so the *direction* of the update is kept and only its length
-    is capped. Gradients with a norm of at most ``theta`` are left unchanged. ``net`` is a
-    module, a model with a ``params`` list, or a list of parameters. Returns the norm before
-    clipping. :func:`fit` (``clip_grad_norm``) clips here; D2L's ``grad_clipping`` calls it.
+    over all parameters together: the *direction* of the update is kept, its length capped. ``net``: a module,
+    a model with a ``params`` list, or a list of parameters. Returns the norm before clipping.
     """
     theta = number_in_range(theta, "theta", 0, low_open=True, hint="the largest gradient norm kept")
     return _clip_norm([p for p in trainable_parameters(net) if p.grad is not None], theta)
@@ -272,19 +270,16 @@ def _clip_norm(params, theta: float) -> float:
 def adversarial_loss(epsilon: float, loss_fn=None):
     r"""A ``train_loss`` for :func:`seqlib.training.fit`: the loss plus the loss under the worst small change of the word vectors.
 
-    Adversarial training (Miyato, Dai & Goodfellow 2017) perturbs the embedded sentence
-    :math:`E` (the output of ``model.embedding``) in the direction that increases the loss
-    most, to first order, and trains on both:
+    Adversarial training (Miyato, Dai & Goodfellow 2017) perturbs the embedded sentence :math:`E` where
+    the loss grows fastest, to first order, and trains on both:
 
     .. math::
 
         g = \nabla_E\, \mathcal{L}(E), \qquad r = \epsilon\, \frac{g}{\lVert g \rVert_2}, \qquad
         \mathcal{L}_{\text{train}} = \mathcal{L}(E) + \mathcal{L}(E + r)
 
-    with the norm taken per sentence (over all its positions and dimensions) and :math:`r` held
-    constant. Padding positions get no perturbation (the loss does not depend on them). The clean
-    loss is backpropagated here (that gives :math:`g` and its parameter gradients at once);
-    :func:`fit` backpropagates the perturbed loss, and the gradients add up.
+    with the norm per sentence and :math:`r` held constant (padding gets none). The clean loss is
+    backpropagated here (giving :math:`g`), :func:`fit` backpropagates the perturbed one; gradients add up.
 
     ==================  ===============================  ==================================
     ``inputs``          ``(X, lengths)``                 as ``model(X, lengths)`` takes them
@@ -292,9 +287,8 @@ def adversarial_loss(epsilon: float, loss_fn=None):
     returns             ``()``                           :math:`\mathcal{L}_{\text{train}}`
     ==================  ===============================  ==================================
 
-    ``model`` must have an ``embedding`` module (:class:`seqlib.classifiers.RNNClassifier` has); ``loss_fn``
-    defaults to ``BCEWithLogitsLoss``. Usage: ``fit(model, ..., loss_fn=nn.BCEWithLogitsLoss(),
-    train_loss=adversarial_loss(0.5))``. The work of one batch is :func:`adversarial_step`.
+    ``model`` needs an ``embedding`` module; ``loss_fn`` defaults to ``BCEWithLogitsLoss``. Usage:
+    ``fit(model, ..., train_loss=adversarial_loss(0.5))``; one batch's work is :func:`adversarial_step`.
     """
     epsilon = number_in_range(epsilon, "epsilon", 0, low_open=True, hint="the size of the perturbation")
     loss_fn = loss_fn if loss_fn is not None else nn.BCEWithLogitsLoss()

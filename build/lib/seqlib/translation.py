@@ -63,9 +63,7 @@ class PairDataset(PaddedDataset):
         cut = slice(None) if max_len is None else slice(validation.positive_int(max_len, "max_len"))
         src = [torch.tensor(src_vocab[list(s)[cut]], dtype=torch.long) for s in sources]
         tgt = [tgt_vocab[list(t)[cut]] for t in targets]
-        if not all(tgt):
-            raise ValueError(f"targets[{tgt.index([])}] is empty: every pair needs a target of at least one token; "
-                             "drop empty sentences first")
+        validation.require(all(tgt), f"targets[{tgt.index([]) if not all(tgt) else 0}] is empty: drop empty pairs")
         for name, encoded in (("sources", src), ("targets", tgt)):
             validation.number_in_range(_unk_share(encoded), f"the share of <unk> in {name}", 0, 0.5,
                                        hint="are src_vocab and tgt_vocab swapped?")
@@ -90,8 +88,8 @@ def bleu_tokens(sentence: str) -> list[str]:
     Joining them with spaces is the detokenised output BLEU reads (13a gives the same tokens back)."""
     from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-    if not isinstance(sentence, str):
-        raise validation.ArgumentTypeError(f"sentence must be a string, got {type(sentence).__name__}")
+    validation.require(isinstance(sentence, str), f"sentence must be a string, got {type(sentence).__name__}",
+                       TypeError)
     return Tokenizer13a()(sentence.strip().lower()).split()
 
 

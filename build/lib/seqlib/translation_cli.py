@@ -58,9 +58,8 @@ def main(argv=None) -> int:
     for epoch, tl, vl in zip(history.epochs, history.train_loss, history.val_loss):
         print(f"epoch {epoch}: train loss {tl:.3f}, val loss {vl:.3f}")
     test = PairDataset(*data["test_2016_flickr"], src_vocab, tgt_vocab)
-    greedy = []
-    for src, src_len, _, _ in make_loader(test, 256):
-        greedy += translate_greedy(model, src, src_len, bos=BOS_IDX, eos=EOS_IDX, max_len=args.max_len)
+    greedy = [out for src, src_len, _, _ in make_loader(test, 256)
+              for out in translate_greedy(model, src, src_len, bos=BOS_IDX, eos=EOS_IDX, max_len=args.max_len)]
     beam = [translate_beam(model, s.tolist(), bos=BOS_IDX, eos=EOS_IDX, max_len=min(args.max_len, 3 * len(s) // 2 + 5),
                            beam_width=args.beam_width) for s in test.src]
     text = lambda ids: " ".join(tgt_vocab.to_tokens(ids))  # noqa: E731

@@ -59,10 +59,9 @@ def read_conllu(text: str) -> Treebank:
                 bank.multiword_tokens += 1
             else:
                 bank.empty_nodes += 1
-        if None in tags:
-            raise ValueError(f"a sentence of the CoNLL-U text has no UPOS tag (column 4): {' '.join(words)[:60]!r}")
         if words:
             bank.append((words, tags))
+    validation.require(all(None not in tags for _, tags in bank), "a CoNLL-U word has no UPOS tag (column 4)")
     return bank
 
 
@@ -82,13 +81,10 @@ def tag_ids(tags: Sequence[str]) -> list[int]:
 
 def check_sentences(sentences, name: str = "sentences") -> list:
     """``sentences`` as a list of ``(words, tags)`` pairs of equal-length lists of strings, or a clear error."""
-    validation.sequence(sentences, name, of=(tuple, list), non_empty=True,
-                        what="a non-empty list of (words, tags) pairs, as read_conllu gives them")
+    validation.sequence(sentences, name, of=(tuple, list), non_empty=True, what="a list of (words, tags) pairs")
     for k, pair in enumerate(sentences):
-        if len(pair) != 2 or not all(isinstance(p, (list, tuple)) and all(isinstance(x, str) for x in p)
-                                     for p in pair) or len(pair[0]) != len(pair[1]):
-            raise validation.ArgumentTypeError(f"{name}[{k}] must be a pair (words, tags) of two lists of strings "
-                                               f"of the same length, got {pair!r:.80}")
+        ok = len(pair) == 2 and all(isinstance(p, (list, tuple)) and all(isinstance(x, str) for x in p) for p in pair)
+        validation.require(ok and len(pair[0]) == len(pair[1]), f"{name}[{k}] is not (words, tags) of one length", TypeError)
     return list(sentences)
 
 
@@ -108,11 +104,9 @@ def accuracy(gold, pred, select=None) -> float:
     ``gold`` and ``pred`` are lists of tag lists (ids, or names), one per sentence, that line up."""
     for name, value in (("gold", gold), ("pred", pred)):
         validation.sequence(value, name, of=(list, tuple, np.ndarray), non_empty=True, what="a list of tag lists")
-    if [len(s) for s in gold] != [len(s) for s in pred]:
-        raise ValueError("the sentences of gold and pred do not line up: give one tag per word of each sentence")
+    validation.require([len(s) for s in gold] == [len(s) for s in pred], "gold and pred sentences do not line up")
     g, p = np.concatenate([np.asarray(s) for s in gold]), np.concatenate([np.asarray(s) for s in pred])
-    if (g.dtype.kind in "USO") != (p.dtype.kind in "USO"):
-        raise ValueError(f"gold holds {g.dtype} tags, pred {p.dtype}: compare tag ids with ids (tag_ids) or names")
+    validation.require((g.dtype.kind in "USO") == (p.dtype.kind in "USO"), "gold and pred mix tag ids and names")
     if select is not None:
         keep = np.concatenate([np.asarray(s, dtype=bool) for s in select])
         g, p = g[keep], p[keep]

@@ -1,29 +1,27 @@
 """The checks that run where a user crosses into seqlib (constructors, a model's call, loaders, ...).
 
-Each helper returns the checked value (a NumPy integer becomes an ``int``) or raises
-``ArgumentTypeError`` (a ``TypeError`` that is also a ``ValueError``) for the wrong kind of value,
-``ValueError`` for one out of range. Every message names the argument, shows what was received and
-ends with ``hint`` (how to fix it), so that a call site is one line.
+Each helper returns the checked value (a NumPy integer as an ``int``) or raises ``ArgumentTypeError`` (a
+``TypeError`` and a ``ValueError``) for the wrong kind of value, ``ValueError`` for one out of range; the
+message names the argument and what was received and ends with ``hint``: a call site is one line.
 
 ===============================================  ==============================================
 ``positive_int(value, name)``                    an integer >= 1 (``int`` or NumPy integer, no bool)
 ``non_negative_int(value, name)``                an integer >= 0
 ``finite_number(value, name)``                   a real number that is not NaN or infinite
-``number_in_range(value, name, low, high)``      a finite number in ``[low, high]`` (ends optional
-                                                 and open or closed)
+``number_in_range(value, name, low, high)``      a finite number in ``[low, high]`` (ends optional, open)
 ``probability(value, name)``                     a number in ``[0, 1]``
 ``one_of(value, name, choices)``                 one of a set of names
 ``function(value, name, usage)``                 a callable (``optional``: or ``None``)
 ``loader(value, name)``                          an iterable of batches with at least one batch
-``sequence(value, name, of=...)``                a list, tuple or array (not one string), optionally
-                                                 of given item types (``of``) and not empty
-``tensor(value, name, shape=..., ...)``          a ``torch.Tensor`` of the expected rank, dtype family,
-                                                 named sizes and (optionally) finite values
+``sequence(value, name, of=...)``                a list, tuple or array (not one string) of ``of`` items
+``tensor(value, name, shape=..., ...)``          a ``torch.Tensor`` of the expected rank, dtype and sizes
 ``token_ids(X, name, vocab_size)``               an integer tensor of token indices in ``[0, vocab_size)``
 ``lengths(value, name, batch_size, max_len)``    the lengths of a padded batch: one integer per sequence
 ``state(value, name, ("H", "C"), shape=...)``    a recurrent state: the tuple of tensors a model carries
 ``float_array(value, name, ndim=...)``            an array (tensor, NumPy, lists) as NumPy floats
 ``same_length(a, b, names)``                     two sequences that go one for one (outputs and targets)
+``index(value, name, size)``                     an integer in ``[0, size)`` (a token or tag index)
+``require(ok, message, error=ValueError)``       any other boundary condition, in one line
 ===============================================  ==============================================
 
 Shapes are in the lesson's notation: ``tensor(X, "X", shape=("batch_size", "num_steps"),
@@ -40,7 +38,7 @@ import torch
 
 __all__ = ["ArgumentTypeError", "float_array", "positive_int", "non_negative_int", "finite_number", "number_in_range",
            "probability", "one_of", "function", "loader", "sequence", "tensor", "token_ids", "lengths", "state",
-           "same_length"]
+           "same_length", "index", "require"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -142,12 +140,9 @@ def loader(value, name: str, *, optional: bool = False):
 
 def sequence(value, name: str, *, of=None, non_empty: bool = False, strings: bool = False, what: str = "",
              hint: str = ""):
-    """``value`` unchanged if it has ``len`` and indexing (list, tuple, array, 1-d tensor), but is not a
-    dict, a set or one string (``strings=True``: a string is a sequence of characters).
-
-    ``of``: the type(s) of every item, checked item by item (``lines[2]`` is named); ``non_empty``: at
-    least one item; ``what``: how the message names the expected value (``"a list of lines"``).
-    """
+    """``value`` unchanged if it has ``len`` and indexing (list, tuple, array, 1-d tensor) and is not a dict,
+    a set or one string (``strings=True``: a string of characters). ``of``: the type(s) of every item
+    (``lines[2]`` is named); ``non_empty``: at least one item; ``what``: how the message names it."""
     kinds = of if isinstance(of, tuple) else (of,) if of is not None else ()
     what = what or ("a list" + (" of " + " or ".join(k.__name__ for k in kinds) if kinds else ""))
     is_text = isinstance(value, (str, bytes, bytearray))
@@ -172,6 +167,18 @@ def same_length(a, b, names: str, *, hint: str = "") -> None:
     """A ``ValueError`` unless ``len(a) == len(b)``; ``names`` says which, e.g. ``"outputs and targets"``."""
     if len(a) != len(b):
         raise ValueError(f"{names} must go one for one, got {len(a)} and {len(b)}{_hint(hint)}")
+
+
+def index(value, name: str, size: int, *, hint: str = "") -> int:
+    """``value`` as an ``int`` if it is an integer in ``[0, size)``: an index of a vocabulary or tag set."""
+    return int(number_in_range(non_negative_int(value, name, hint=hint), name, 0, size - 1, hint=hint))
+
+
+def require(ok, message: str, error: type = ValueError) -> None:
+    """Raise ``error(message)`` unless ``ok``: a boundary's condition that no helper above covers
+    (``error=TypeError`` raises an ``ArgumentTypeError``, a wrong kind of value)."""
+    if not ok:
+        raise (ArgumentTypeError if error is TypeError else error)(message)
 
 
 _DTYPE_FAMILIES = {
@@ -275,8 +282,11 @@ def token_ids(value, name: str, vocab_size: int, *, shape=("batch_size", "num_st
 def state(value, name: str, parts=("H",), *, shape=("batch_size", "num_hiddens"), sizes: dict | None = None,
           dtype: str | None = "float", hint: str = ""):
     """``value`` unchanged if it is the tuple (or list) of ``len(parts)`` tensors a recurrent model carries,
-    each of ``shape`` (checked against ``sizes``): ``state(s, "state", ("H", "C"), sizes=...)``."""
+    each of ``shape`` (checked against ``sizes``): ``state(s, "state", ("H", "C"), sizes=...)``; ``parts=()``:
+    one bare tensor (``torch.nn.RNN`` and ``GRU`` carry ``H`` alone)."""
     parts = tuple(parts)
+    if not parts:
+        return tensor(value, name, shape=shape, sizes=sizes, dtype=dtype, hint=hint or "use model.begin_state()")
     tuple_text = "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
     each = f"{'each ' if len(parts) > 1 else ''}of shape {_shape_text(shape)}"
     if isinstance(value, torch.Tensor):

@@ -1,9 +1,7 @@
 r"""The recurrent cells, written once: RNN, LSTM (and its variants), GRU (both forms), mLSTM, mGRU.
 
-The only home of the recurrence equations: the lesson models (:mod:`seqlib.lm`), :mod:`seqlib.d2l`,
-the speed forms (:mod:`seqlib.fused`), the exercise checks and the parity tests call them.
-
-Parameters multiply from the right, as in D2L (``X @ W_xi``); one matrix per gate and source, one
+The only home of the recurrence equations (:mod:`seqlib.lm`, :mod:`seqlib.d2l`, :mod:`seqlib.fused` and the
+checks call them). Parameters multiply from the right, as in D2L (``X @ W_xi``); one matrix per gate and source, one
 bias per gate (``h`` = ``num_hiddens``, ``d`` = ``num_inputs``):
 
 ==========  ==========  ==========================================================================
@@ -35,10 +33,8 @@ The multiplicative cells (:data:`MULTIPLICATIVE`) run the gates of their base ce
 only the sum matters (except the GRU candidate's ``bias_hh``, our ``b_hh``); :func:`to_torch` and
 :func:`from_torch` copy across.
 
-``seqlib.cells.equations``: the tables, :func:`init_tensor` / :func:`init_params`, the element-wise
-part of a step (``*_pointwise``, shared with the fused forms) and the steps (``*_step``).
-``seqlib.cells.layers``: the steps looped over a sequence (:class:`RNNScratch`, ...,
-:data:`SCRATCH_LAYERS`) and the copies to and from ``torch.nn``. Nothing here checks per step.
+``seqlib.cells.equations``: the tables, :func:`init_params`, the element-wise parts (``*_pointwise``), the steps;
+``seqlib.cells.layers``: the steps over a sequence (:data:`SCRATCH_LAYERS`), copies to and from ``torch.nn``.
 """
 
 from seqlib.cells.equations import (GATES, GRU_PARAM_NAMES, LSTM_PARAM_NAMES, LSTM_VARIANTS, MULTIPLICATIVE,

@@ -9,16 +9,10 @@ import math
 
 import torch
 
-from seqlib.validation import non_negative_int, one_of, positive_int
+from seqlib.validation import non_negative_int, one_of, positive_int, require
 
-GATES = {
-    "rnn": ("h",),
-    "lstm": ("i", "f", "o", "c"),
-    "cifg": ("f", "o", "c"),
-    "no_forget": ("i", "o", "c"),
-    "peephole": ("i", "f", "o", "c"),
-    "gru": ("r", "z", "h"),
-}
+GATES = {"rnn": ("h",), "lstm": ("i", "f", "o", "c"), "cifg": ("f", "o", "c"), "no_forget": ("i", "o", "c"),
+         "peephole": ("i", "f", "o", "c"), "gru": ("r", "z", "h")}
 """Our order of the gates of each cell (LSTM variants by name); see the module docstring."""
 
 TORCH_GATES = {"rnn": ("h",), "lstm": ("i", "f", "c", "o"), "gru": ("r", "z", "h")}
@@ -33,10 +27,7 @@ LSTM_VARIANTS = {
 
 PEEPHOLES = ("w_ci", "w_cf", "w_co")
 
-MULTIPLICATIVE = {
-    "mlstm": "lstm",
-    "mgru": "gru",
-}
+MULTIPLICATIVE = {"mlstm": "lstm", "mgru": "gru"}
 """The multiplicative cells and their base cell; parameters ``W_xm``, ``W_hm``, then per gate ``W_x*``,
 ``W_m*`` (from :math:`M_t`, ``(h, h)``) and ``b_*`` (and ``b_hh`` for the ``"mgru"``)."""
 
@@ -44,11 +35,9 @@ MULTIPLICATIVE = {
 def param_names(cell: str, *, reset_after: bool = True) -> tuple[str, ...]:
     """The parameter names of ``cell`` (``"rnn"``, ``"gru"``, ``"lstm"``, an LSTM variant, ``"mlstm"``
     or ``"mgru"``), in order."""
-    if cell not in GATES and cell not in MULTIPLICATIVE:
-        raise ValueError(f"unknown cell {cell!r}; choose one of {list(GATES) + list(MULTIPLICATIVE)}")
+    one_of(cell, "cell", [*GATES, *MULTIPLICATIVE])
     if cell in MULTIPLICATIVE:
-        if not reset_after:
-            raise ValueError("the multiplicative GRU is defined with reset_after=True only (as nn.GRU)")
+        require(reset_after, "the multiplicative GRU is defined with reset_after=True only (as nn.GRU)")
         base = MULTIPLICATIVE[cell]
         names = ("W_xm", "W_hm") + tuple(f"{p}{g}" for g in GATES[base] for p in ("W_x", "W_m", "b_"))
         return names + (("b_hh",) if base == "gru" else ())
@@ -71,7 +60,6 @@ def param_shape(name: str, num_inputs: int, num_hiddens: int) -> tuple[int, ...]
             "W_m": (num_hiddens, num_hiddens)}.get(name[:3], (num_hiddens,))
 
 
-
 def init_tensor(*shape: int, num_hiddens: int, bias: bool = False, init: str = "torch",
                 generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
                 device=None) -> torch.Tensor:
@@ -84,7 +72,7 @@ def init_tensor(*shape: int, num_hiddens: int, bias: bool = False, init: str = "
     """
     num_hiddens = positive_int(num_hiddens, "num_hiddens")
     shape = tuple(non_negative_int(n, f"shape[{k}]") for k, n in enumerate(shape))
-    one_of(init, "init", ("torch", "d2l"), hint="'torch' (uniform, like torch.nn) or 'd2l' (N(0, 0.01^2))")
+    one_of(init, "init", ("torch", "d2l"))
     if init == "torch":
         bound = 1.0 / math.sqrt(num_hiddens)
         return torch.empty(shape, dtype=dtype, device=device).uniform_(-bound, bound, generator=generator)
@@ -100,15 +88,13 @@ def init_params(cell: str, num_inputs: int, num_hiddens: int, *, reset_after: bo
 
     ``cell`` as :func:`param_names` takes it; ``init`` as :func:`init_tensor`, drawn in the order of the names.
     """
-    num_inputs = positive_int(num_inputs, "num_inputs")
-    num_hiddens = positive_int(num_hiddens, "num_hiddens")
+    num_inputs, num_hiddens = positive_int(num_inputs, "num_inputs"), positive_int(num_hiddens, "num_hiddens")
     params = {}
     for name in param_names(cell, reset_after=reset_after):
         shape = param_shape(name, num_inputs, num_hiddens)
         params[name] = init_tensor(*shape, num_hiddens=num_hiddens, bias=name.startswith("b_"), init=init,
                                    generator=generator, dtype=dtype, device=device)
     return params
-
 
 
 def rnn_pointwise(G):
@@ -179,7 +165,6 @@ def gru_pointwise(Gx, Gh, H, *, reset_after: bool = True, b_hh=None, W_hh=None):
     return Z * H + (1 - Z) * H_tilde
 
 
-
 def rnn_step(X, H, p):
     r"""One plain RNN step: :math:`H_t = \tanh(X_t W_{xh} + H_{t-1} W_{hh} + b_h)`, also the output.
 
@@ -219,7 +204,6 @@ def gru_step(X, H, p, reset_after: bool = True):
     return gru_pointwise(Gx, (H @ p["W_hr"], H @ p["W_hz"]), H, reset_after=False, W_hh=p["W_hh"])
 
 
-
 def multiplicative_state(X, H, p):
     r"""The intermediate state of the multiplicative cells (Krause et al. 2016, after the
     multiplicative RNN of Sutskever et al. 2011): :math:`M_t = (X_t W_{xm}) \odot (H_{t-1} W_{hm})`.
@@ -238,8 +222,7 @@ def mlstm_step(X, H, C, p):
         M_t &= (X_t W_{xm}) \odot (H_{t-1} W_{hm})\\
         G_* &= X_t W_{x*} + M_t W_{m*} + b_* \quad \text{for } * \in \{i, f, o, c\}
 
-    then the element-wise part of the LSTM (:func:`lstm_pointwise`): :math:`M_t` replaces
-    :math:`H_{t-1}` in every gate and in the candidate; the cell state is carried as in the LSTM.
+    then :func:`lstm_pointwise`: :math:`M_t` replaces :math:`H_{t-1}` in every gate and the candidate.
     """
     M = multiplicative_state(X, H, p)
     return lstm_pointwise([X @ p["W_x" + g] + M @ p["W_m" + g] + p["b_" + g] for g in GATES["lstm"]], C)
@@ -257,9 +240,8 @@ def mgru_step(X, H, p):
         \tilde H_t &= \tanh\big(X_t W_{xh} + b_h + R_t \odot (M_t W_{mh} + b_{hh})\big)\\
         H_t &= Z_t \odot H_{t-1} + (1 - Z_t) \odot \tilde H_t
 
-    :math:`M_t` replaces :math:`H_{t-1}` inside the gates and the candidate; the update still
-    interpolates with :math:`H_{t-1}` itself (:func:`gru_pointwise`), so that the GRU's path
-    through time (:math:`Z_t \to 1` keeps the state) is unchanged.
+    :math:`M_t` replaces :math:`H_{t-1}` inside the gates; the update still interpolates with
+    :math:`H_{t-1}` itself, so the GRU's path through time (:math:`Z_t \to 1` keeps the state) stays.
     """
     M = multiplicative_state(X, H, p)
     Gx = [X @ p["W_xr"] + p["b_r"], X @ p["W_xz"] + p["b_z"], X @ p["W_xh"] + p["b_h"]]

@@ -16,7 +16,8 @@ class _Scratch(nn.Module):
 
     ``forward(inputs, state=None)``: ``inputs`` ``(num_steps, batch_size, num_inputs)`` (time-major,
     as ``nn.RNN``), ``state`` as :meth:`step` takes it (``None``: :meth:`begin_state`); returns every
-    ``H_t``, ``(num_steps, batch_size, num_hiddens)``, and the last state. No input checks.
+    ``H_t``, ``(num_steps, batch_size, num_hiddens)``, and the last state. No input checks. Each layer's
+    ``step(X, state)`` is one time step: the new state from ``X`` ``(batch_size, num_inputs)`` and the state.
     """
 
     kind = ""
@@ -28,10 +29,6 @@ class _Scratch(nn.Module):
         for name, value in init_params(self.kind, num_inputs, num_hiddens, generator=generator, dtype=dtype,
                                        **options).items():
             setattr(self, name, nn.Parameter(value))
-
-    def step(self, X, state):
-        """One time step: the new state from ``X`` ``(batch_size, num_inputs)`` and the state."""
-        raise NotImplementedError
 
     def begin_state(self, batch_size: int):
         """The zero state of ``batch_size`` sequences: ``H``, or ``(H, C)`` for the LSTMs."""
@@ -50,8 +47,8 @@ class _Scratch(nn.Module):
     def from_torch(cls, module: nn.Module):
         """A scratch layer holding a copy of a one-layer ``torch.nn`` module's parameters."""
         kind, got = cls.kind.upper(), type(module).__name__
-        if _torch_kind(module) != cls.kind:
-            raise TypeError(f"{cls.__name__}.from_torch needs an nn.{kind} or nn.{kind}Cell, got {got}")
+        need = f"{cls.__name__}.from_torch needs an nn.{kind} or nn.{kind}Cell, got {got}"
+        validation.require(_torch_kind(module) == cls.kind, need, TypeError)
         params = from_torch(module)
         W_x = next(iter(params.values()))
         return cls(*W_x.shape, dtype=W_x.dtype).load_params(params)
@@ -147,8 +144,7 @@ def _torch_kind(module) -> str:
     for kind, classes in _TORCH_CLASSES.items():
         if isinstance(module, classes):
             return kind
-    raise validation.ArgumentTypeError(f"module: expected an nn.RNN, nn.LSTM or nn.GRU (one layer) or one of "
-                                       f"their cells, got {type(module).__name__}")
+    raise validation.ArgumentTypeError(f"module: expected an nn.RNN, nn.LSTM or nn.GRU or a cell, got {module!r:.40}")
 
 
 def _torch_tensors(module):
@@ -170,21 +166,19 @@ def _torch_tensors(module):
         suffix = ""
     if not module.bias:
         problems.append("bias=False")
-    if problems:
-        raise ValueError(f"only a one-layer, one-direction nn.{name} with biases has a scratch cell, not {problems}")
+    validation.require(not problems, f"only a one-layer, one-way nn.{name} with biases has a scratch cell: {problems}")
     return kind, tuple(getattr(module, f"{n}{suffix}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
 
 def _params_like(params, shapes: dict, like: torch.Tensor, hint: str = "") -> dict:
     """``params`` (a dict of tensors or arrays) as tensors of ``like``'s dtype and device, with the names and
     shapes of ``shapes``; ``hint`` ends the messages."""
-    if not isinstance(params, Mapping):
-        raise validation.ArgumentTypeError(f"params must be a dict of tensors by name, got {type(params).__name__}")
-    if missing := [n for n in shapes if n not in params]:
-        raise ValueError(f"params is missing {', '.join(missing)} (it needs {', '.join(shapes)}){hint}")
+    validation.require(isinstance(params, Mapping), f"params must be a dict of tensors, not {params!r:.30}", TypeError)
+    missing = [n for n in shapes if n not in params]
+    validation.require(not missing, f"params is missing {', '.join(missing)} (it needs {', '.join(shapes)}){hint}")
     p = {n: torch.as_tensor(params[n]).to(dtype=like.dtype, device=like.device) for n in shapes}
-    if wrong := [n for n, shape in shapes.items() if p[n].shape != shape]:
-        raise ValueError(f"params[{wrong[0]!r}] has shape {tuple(p[wrong[0]].shape)}, needs {shapes[wrong[0]]}{hint}")
+    for n, shape in shapes.items():
+        validation.require(p[n].shape == shape, f"params[{n!r}] has shape {tuple(p[n].shape)}, needs {shape}{hint}")
     return p
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -9,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report, shape_str
+from seqlib.checks.feedback import Verdict, as_array, guard, report, result_of, shape_str
 from seqlib.validation import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
@@ -22,11 +23,7 @@ _ATOL = 1e-6
 
 def _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed):
     """Random float64 inputs and a ``nn.RNNCell`` holding the same W_xh, W_hh, b_h (b_hh = 0)."""
-    g = torch.Generator().manual_seed(seed)
-
-    def randn(*shape):
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
-
+    randn = functools.partial(torch.randn, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     x_t, h_prev = randn(batch_size, num_inputs), randn(batch_size, num_hiddens) * 0.5
     W_xh, W_hh, b_h = randn(num_hiddens, num_inputs), randn(num_hiddens, num_hiddens) * 0.5, randn(num_hiddens)
     cell = nn.RNNCell(num_inputs, num_hiddens, nonlinearity="tanh", dtype=torch.float64)
@@ -36,8 +33,7 @@ def _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed):
         cell.bias_ih.copy_(b_h)
         cell.bias_hh.zero_()
         expected = cell(x_t, h_prev).numpy()
-    args = tuple(t.numpy() for t in (x_t, h_prev, W_xh, W_hh, b_h))
-    return args, expected
+    return tuple(t.numpy() for t in (x_t, h_prev, W_xh, W_hh, b_h)), expected
 
 
 def _rnn_step_mistakes(x_t, h_prev, W_xh, W_hh, b_h):
@@ -89,36 +85,26 @@ def check_rnn_step(rnn_step) -> Verdict:
     for seed, (batch_size, num_inputs, num_hiddens) in enumerate(_RNN_STEP_CASES):
         args, expected = _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed)
         case = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
-        got, error = call_student(rnn_step, *(a.copy() for a in args))
-        if error is not None:
-            hint = ("check the shapes: x_t holds one example per row, (batch_size, num_inputs), and W_xh is "
-                    "(num_hiddens, num_inputs), so the input term is x_t @ W_xh.T (W_xh @ x_t is the "
-                    "one-example form); likewise h_prev @ W_hh.T")
-            return report(False, f"rnn_step raised {error} for {case}", hint,
-                          expected=f"h_t of shape {shape_str(expected.shape)}")
+        want = f"h_t, an array of shape {shape_str(expected.shape)}"
+        got = as_array(result_of(rnn_step, *(a.copy() for a in args), name="rnn_step", case=f"for {case}",
+                                 hint="check the shapes: x_t holds one example per row, (batch_size, num_inputs), "
+                                      "and W_xh is (num_hiddens, num_inputs), so the input term is x_t @ W_xh.T "
+                                      "(W_xh @ x_t is the one-example form); likewise h_prev @ W_hh.T",
+                                 expected=want, returns="h_t"))
         if got is None:
-            return report(False, "rnn_step returned None",
-                          "compute h_t and `return` it (the stub still returns None)",
-                          expected=f"h_t, an array of shape {shape_str(expected.shape)}")
-        got = as_array(got)
-        if got is None:
-            return report(False, "rnn_step should return an array of numbers", "return a NumPy array",
-                          expected=f"h_t, an array of shape {shape_str(expected.shape)}")
+            return report(False, "rnn_step should return an array of numbers", "return a NumPy array", expected=want)
         if got.shape != expected.shape:
-            want = shape_str(expected.shape)
             if got.shape == expected.T.shape and np.allclose(got, expected.T, atol=_ATOL):
                 why, hint = "it is transposed", "rows are examples: use x_t @ W_xh.T (not W_xh @ x_t.T)"
             elif got.size == expected.size and np.allclose(got.reshape(expected.shape), expected, atol=_ATOL):
                 why, hint = "the values are right but a dimension is missing", "keep the batch dimension, even for batch_size=1"
             else:
                 why, hint = "", "the result should have one row per example and one column per hidden unit"
-            message = f"rnn_step returned shape {shape_str(got.shape)} for {case}"
-            return report(False, message + (f": {why}" if why else ""), hint,
-                          expected=f"shape {want}, (batch_size, num_hiddens)")
+            return report(False, f"rnn_step returned shape {shape_str(got.shape)} for {case}" + (why and f": {why}"),
+                          hint, expected=f"shape {shape_str(expected.shape)}, (batch_size, num_hiddens)")
         if not np.all(np.isfinite(got)):
             return report(False, f"rnn_step returned NaN or infinite values for {case}",
-                          "use np.tanh on the sum, which keeps h_t in (-1, 1)",
-                          expected="values of tanh, in (-1, 1)")
+                          "use np.tanh on the sum, which keeps h_t in (-1, 1)", expected="values of tanh, in (-1, 1)")
         if np.allclose(got, expected, atol=_ATOL):
             continue
         for wrong, why, hint in _rnn_step_mistakes(*args):
@@ -134,14 +120,6 @@ def check_rnn_step(rnn_step) -> Verdict:
                         f"{', '.join(map(str, batches[:-1]))} and {batches[-1]}")
 
 
-def _rnn_num_params_reference(num_inputs, num_hiddens, num_outputs) -> int:
-    """The equations' parameters counted by torch.nn (``nn.RNN``'s second bias ``bias_hh`` left out)."""
-    rnn, head = nn.RNN(num_inputs, num_hiddens), nn.Linear(num_hiddens, num_outputs)
-    return sum(p.numel() for name, p in rnn.named_parameters() if name != "bias_hh_l0") + sum(
-        p.numel() for p in head.parameters()
-    )
-
-
 @guard()
 def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs: int,
                          num_steps: int | None = None) -> Verdict:
@@ -150,12 +128,10 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
     d = ``num_inputs``, h = ``num_hiddens``, q = ``num_outputs``; ``num_steps`` (T, optional), which the
     count must not depend on. Usual mistakes are named without giving the number away.
     """
-    num_inputs = positive_int(num_inputs, "num_inputs")
-    num_hiddens = positive_int(num_hiddens, "num_hiddens")
-    num_outputs = positive_int(num_outputs, "num_outputs")
+    d, h, q = (positive_int(n, name) for n, name in ((num_inputs, "num_inputs"), (num_hiddens, "num_hiddens"),
+                                                     (num_outputs, "num_outputs")))
     if answer is None or answer is Ellipsis:
-        return report(False, "no answer yet", "replace None with your count, an integer",
-                      expected="a whole number")
+        return report(False, "no answer yet", "replace None with your count, an integer", expected="a whole number")
     arr = as_array(answer) if isinstance(answer, (np.ndarray, torch.Tensor)) else None
     if arr is not None and arr.size == 1:
         answer = arr.item()  # a one-element array or tensor
@@ -165,8 +141,8 @@ def check_rnn_num_params(answer, num_inputs: int, num_hiddens: int, num_outputs:
         return report(False, f"the answer should be a whole number, got {answer!r}",
                       "a parameter count is an integer", expected="a whole number")
     answer = int(answer)
-    d, h, q = num_inputs, num_hiddens, num_outputs
-    truth = _rnn_num_params_reference(d, h, q)
+    truth = sum(p.numel() for name, p in nn.RNN(d, h).named_parameters() if name != "bias_hh_l0") + sum(
+        p.numel() for p in nn.Linear(h, q).parameters())  # the equations' parameters: nn.RNN's bias_hh left out
     if answer == truth:
         return report(True, f"{answer} parameters = h·d + h·h + h + q·h + q (d={d}, h={h}, q={q})"
                             + (f"; T={num_steps} plays no part" if num_steps else ""))

@@ -10,54 +10,36 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, close, guard, report, result_of, shaped
 from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
 
-_ATOL = 1e-5
-
-
-def _random_cell(cls, num_inputs, num_hiddens, seed):
-    """A float64 torch cell with random weights and clearly non-zero, distinct biases."""
-    g = torch.Generator().manual_seed(seed)
-    cell = cls(num_inputs, num_hiddens, dtype=torch.float64)
-    with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * 0.6)
-    return cell
-
 
 def _cases(cls, seed):
-    """A float64 ``cls`` cell, its stacked weights and inputs x, h, c, in two sizes (batch 3, then 1)."""
+    """A float64 ``cls`` cell (random weights, clearly non-zero biases), its stacked weights and inputs x, h, c,
+    in two sizes (batch 3, then 1)."""
     for batch_size, num_inputs, num_hiddens, seed in ((3, 5, 4, seed), (1, 2, 6, seed + 1)):
-        cell = _random_cell(cls, num_inputs, num_hiddens, seed)
+        g, cell = torch.Generator().manual_seed(seed), cls(num_inputs, num_hiddens, dtype=torch.float64)
+        with torch.no_grad():
+            for p in cell.parameters():
+                p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * 0.6)
         g = torch.Generator().manual_seed(seed + 100)
         x = torch.randn(batch_size, num_inputs, generator=g, dtype=torch.float64)
         h = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64) * 0.5
         c = torch.randn(batch_size, num_hiddens, generator=g, dtype=torch.float64)
         W = [t.detach().clone() for t in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)]
-        sizes = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
-        yield cell, x, h, c, W, sizes
+        yield cell, x, h, c, W, f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
 
 
-def _run(fn, name, args, blocks, sizes):
-    """Run the student's ``fn`` on copies of ``args``: ``(output, None)`` or ``(None, feedback)``,
-    feedback being ``(message, hint)``."""
+def _run(fn, name, args, blocks, sizes, returns):
+    """The student's ``fn`` on copies of ``args`` (:func:`result_of`)."""
     copies = [tuple(a.clone() for a in arg) if isinstance(arg, tuple) else arg.clone() for arg in args]
     with torch.no_grad():
-        out, error = call_student(fn, *copies)
-    if error is None:
-        return out, None
-    shape_error = any(word in error for word in ("mat", "shape", "size"))
-    hint = (f"W_ih has shape ({blocks}*num_hiddens, num_inputs): multiply as x @ W_ih.T"
-            if shape_error else "run your function on small tensors and print the shapes")
-    return None, (f"{name} raised {error} for {sizes}", hint)
-
-
-def _same(a, b):
-    return a.shape == b.shape and torch.allclose(a, b, atol=_ATOL)
-
+        return result_of(fn, *copies, name=name, case=f"for {sizes}", returns=returns, hint=lambda error: (
+            f"W_ih has shape ({blocks}*num_hiddens, num_inputs): multiply as x @ W_ih.T"
+            if any(word in error for word in ("mat", "shape", "size"))
+            else "run your function on small tensors and print the shapes"))
 
 
 def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", biases=2, g_act=torch.tanh,
@@ -75,7 +57,7 @@ def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, order="ifgo", biases=2, g_act
 
 def _lstm_diagnosis(H, C, x, h, c, W):
     """``(what went wrong, hint)`` if the student's (H, C) equals a known mistake, else None."""
-    if _same(H, h) and _same(C, c):
+    if close(H, h) and close(C, c):
         return "you returned the old state unchanged", "compute the four gates, then c_new and h_new"
     mistakes = [(dict(order="".join(p)), f"you read the stacked gates in the order {', '.join(p)}",
                  "PyTorch stacks the four blocks of W_ih, W_hh and the biases as i, f, g, o "
@@ -89,9 +71,9 @@ def _lstm_diagnosis(H, C, x, h, c, W):
     ]
     for kwargs, why, hint in mistakes:
         h_v, c_v = _lstm_variant(x, h, c, *W, **kwargs)
-        if _same(H, h_v) and _same(C, c_v):
+        if close(H, h_v) and close(C, c_v):
             return why, hint
-    if _same(H, _lstm_variant(x, h, c, *W, h_tanh=False)[0]):
+    if close(H, _lstm_variant(x, h, c, *W, h_tanh=False)[0]):
         return "you computed h_new = o * c_new", "the hidden state squashes the cell first: o * tanh(c_new)"
     return None
 
@@ -103,29 +85,16 @@ def check_lstm_step(lstm_step) -> Verdict:
     for cell, x, h, c, W, sizes in _cases(nn.LSTMCell, seed=0):
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
-        out, failure = _run(lstm_step, "lstm_step", (x, (h, c), *W), 4, sizes)
-        if failure:
-            return report(False, *failure)
-        if out is None:
-            return report(False, "lstm_step returned None", "return the new state as a tuple (h_new, c_new)")
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            return report(False, f"lstm_step should return the tuple (h_new, c_new), got {type(out).__name__}",
-                          "end with `return h_new, c_new`")
-        H, C = (as_tensor(o) for o in out)
-        if H is None or C is None:
-            return report(False, "lstm_step should return two arrays of numbers", "return h_new, c_new")
-        for name, got, want in (("h_new", H, want_h), ("c_new", C, want_c)):
-            if got.shape != want.shape:
-                return report(False, f"{name} has shape {tuple(got.shape)} for {sizes}",
-                              "each gate is (batch_size, num_hiddens): split the 4*num_hiddens columns "
-                              "with .chunk(4, dim=1), and keep the batch dimension",
-                              expected=f"shape {tuple(want.shape)}, (batch_size, num_hiddens)")
-        ok_h, ok_c = _same(H, want_h), _same(C, want_c)
+        out = _run(lstm_step, "lstm_step", (x, (h, c), *W), 4, sizes, "the new state as a tuple (h_new, c_new)")
+        H, C = shaped(out, "lstm_step", (want_h, want_c), names=("h_new", "c_new"),
+                      hint="end with `return h_new, c_new`; each gate is (batch_size, num_hiddens): split the "
+                           "4*num_hiddens columns with .chunk(4, dim=1), and keep the batch dimension",
+                      expected=f"(h_new, c_new) for {sizes}, each (batch_size, num_hiddens)")
+        ok_h, ok_c = close(H, want_h), close(C, want_c)
         if ok_h and ok_c:
             continue
         err = max((H - want_h).abs().max().item(), (C - want_c).abs().max().item())
-        diagnosis = _lstm_diagnosis(H, C, x, h, c, W)
-        if diagnosis:
+        if diagnosis := _lstm_diagnosis(H, C, x, h, c, W):
             return report(False, f"lstm_step: {diagnosis[0]} (max |diff| {err:.2g} from nn.LSTMCell)",
                           diagnosis[1], expected="the (h_new, c_new) of nn.LSTMCell with the same weights")
         if ok_c:
@@ -135,7 +104,6 @@ def check_lstm_step(lstm_step) -> Verdict:
                       "pre-activations: both products plus both biases, blocks i, f, g, o; then the cell update",
                       expected="the (h_new, c_new) of nn.LSTMCell with the same weights")
     return report(True, "lstm_step matches nn.LSTMCell (batch sizes 3 and 1, two shapes)")
-
 
 
 def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, swap_z=False,
@@ -148,14 +116,13 @@ def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, 
     Gx, Gh = [gi["r"], sign * gi["z"], gi["n"]], [gh["r"], sign * gh["z"], gh["n"]]
     if reset_before:
         W_hn = dict(zip(order, W_hh.chunk(3, dim=0)))["n"]
-        b_hn = dict(zip(order, b_hh.chunk(3)))["n"]
-        Gx[2] = Gx[2] + b_hn
+        Gx[2] = Gx[2] + dict(zip(order, b_hh.chunk(3)))["n"]  # b_hn
         return cells.gru_pointwise(Gx, Gh[:2], h, reset_after=False, W_hh=W_hn.T)
     return cells.gru_pointwise(Gx, Gh, h, b_hh=0)
 
 
 def _gru_diagnosis(H, x, h, W):
-    if _same(H, h):
+    if close(H, h):
         return "you returned the old state unchanged", "compute r, z and the candidate n, then mix n and h with z"
     mistakes = [
         (dict(swap_z=True), "you swapped the roles of z and 1 - z",
@@ -172,7 +139,7 @@ def _gru_diagnosis(H, x, h, W):
         (dict(biases=0), "you left out the biases", "add b_ih to the input terms and b_hh to the recurrent terms"),
     ]
     for kwargs, why, hint in mistakes:
-        if _same(H, _gru_variant(x, h, *W, **kwargs)):
+        if close(H, _gru_variant(x, h, *W, **kwargs)):
             return why, hint
     return None
 
@@ -184,25 +151,16 @@ def check_gru_step(gru_step) -> Verdict:
     for cell, x, h, _, W, sizes in _cases(nn.GRUCell, seed=10):
         with torch.no_grad():
             want = cell(x, h)
-        out, failure = _run(gru_step, "gru_step", (x, h, *W), 3, sizes)
-        if failure:
-            return report(False, *failure)
-        if out is None:
-            return report(False, "gru_step returned None", "return the new hidden state h_new (one tensor)")
+        out = _run(gru_step, "gru_step", (x, h, *W), 3, sizes, "the new hidden state h_new (one tensor)")
         if isinstance(out, (tuple, list)):
             return report(False, f"gru_step returned a {type(out).__name__} of {len(out)} items",
                           "a GRU has no cell state: return h_new alone")
-        H = as_tensor(out)
-        if H is None or H.shape != want.shape:
-            got = "something that is not an array" if H is None else f"shape {tuple(H.shape)}"
-            return report(False, f"gru_step returned {got} for {sizes}",
-                          "split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension",
-                          expected=f"h_new of shape {tuple(want.shape)}, (batch_size, num_hiddens)")
-        if _same(H, want):
+        H = shaped(out, "h_new", want, expected=f"h_new for {sizes}, (batch_size, num_hiddens)",
+                   hint="split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension")
+        if close(H, want):
             continue
         err = (H - want).abs().max().item()
-        diagnosis = _gru_diagnosis(H, x, h, W)
-        if diagnosis:
+        if diagnosis := _gru_diagnosis(H, x, h, W):
             return report(False, f"gru_step: {diagnosis[0]} (max |diff| {err:.2g} from nn.GRUCell)",
                           diagnosis[1], expected="the h_new of nn.GRUCell with the same weights")
         return report(False, f"h_new differs from nn.GRUCell (max |diff| {err:.2g}) for {sizes}",
@@ -211,14 +169,11 @@ def check_gru_step(gru_step) -> Verdict:
     return report(True, "gru_step matches nn.GRUCell (batch sizes 3 and 1, two shapes)")
 
 
-
 _BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
-_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 def _count_diagnosis(kind, got, d, h):
-    k = _BLOCKS[kind]
-    weights = k * h * (d + h)
+    k, weights = _BLOCKS[kind], _BLOCKS[kind] * h * (d + h)
     if got == weights + k * h:
         return "you counted one bias vector per block; PyTorch keeps two (bias_ih and bias_hh)"
     if got == weights:
@@ -239,28 +194,25 @@ def check_param_count(counts, num_inputs: int = 10, num_hiddens: int = 20) -> Ve
 
     One line per layer; true only if all three are right.
     """
-    num_inputs = positive_int(num_inputs, "num_inputs")
-    num_hiddens = positive_int(num_hiddens, "num_hiddens")
+    num_inputs, num_hiddens = positive_int(num_inputs, "num_inputs"), positive_int(num_hiddens, "num_hiddens")
     if not isinstance(counts, dict):
         return report(False, f"the answer is a {type(counts).__name__}", "give a dict of three whole numbers",
                       expected="a dict like {'rnn': 123, 'gru': 456, 'lstm': 789}")
-    missing = [k for k in _BLOCKS if k not in counts]
-    if missing:
+    if missing := [k for k in _BLOCKS if k not in counts]:
         return report(False, f"your dict is missing {', '.join(map(repr, missing))}",
                       "predict all three: 'rnn', 'gru', 'lstm'")
     formula = "per gate block: W_ih (hidden x input), W_hh (hidden x hidden), two biases"
     results = []
     for kind in _BLOCKS:
-        want = sum(p.numel() for p in _MODULES[kind](num_inputs, num_hiddens).parameters())
-        got = counts[kind]
-        label = f"nn.{kind.upper()}(input_size={num_inputs}, hidden_size={num_hiddens})"
+        want = sum(p.numel() for p in getattr(nn, kind.upper())(num_inputs, num_hiddens).parameters())
+        got, label = counts[kind], f"nn.{kind.upper()}(input_size={num_inputs}, hidden_size={num_hiddens})"
         if isinstance(got, bool) or not isinstance(got, numbers.Integral):
             results.append(report(False, f"{label}: fill in a whole number (got {got!r})", formula,
                                   expected="a whole number"))
         elif got == want:
             results.append(report(True, f"{label}: {want} parameters"))
         else:
-            why = _count_diagnosis(kind, got, num_inputs, num_hiddens)
-            results.append(report(False, f"{label}: {got} is not right: {why}", formula,
+            results.append(report(False, f"{label}: {got} is not right: "
+                                  f"{_count_diagnosis(kind, got, num_inputs, num_hiddens)}", formula,
                                   expected="the count of torch.nn, which keeps two bias vectors per block"))
     return Verdict(all(results))

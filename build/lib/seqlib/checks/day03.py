@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_float, as_pair, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_float, guard, report, result_of, shaped
 from seqlib.fused import unfuse
 from seqlib.validation import positive_int
 
@@ -27,11 +27,9 @@ def check_perplexity(perplexity_fn) -> Verdict:
     for p, what in cases:
         # the reference: exp of the cross-entropy, as torch.nn computes it from log-probabilities
         expected = math.exp(float(nn.functional.nll_loss(torch.log(p)[:, None], torch.zeros(len(p), dtype=torch.long))))
-        got, error = call_student(perplexity_fn, p.clone())
-        if error:
-            return report(False, f"perplexity_fn raised {error} for {what}", "it receives a 1-D tensor of probabilities")
-        value = as_float(got)
-        if value is None:
+        got = result_of(perplexity_fn, p.clone(), name="perplexity_fn", case=f"for {what}",
+                        hint="it receives a 1-D tensor of probabilities")
+        if (value := as_float(got)) is None:
             return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}",
                           "return a float (or a tensor holding one number)", expected=f"{expected:.4g}")
         if not math.isclose(value, expected, rel_tol=1e-4):
@@ -42,8 +40,7 @@ def check_perplexity(perplexity_fn) -> Verdict:
                 hint = "that is the cross-entropy; perplexity is its exponential"
             elif math.isclose(value, math.exp(-float(torch.log(p).sum())), rel_tol=1e-4):
                 hint = "you summed the log probabilities; take their mean (per token) instead"
-            return report(False, f"for {what} you returned {value:.4g}", hint,
-                          expected=f"the perplexity {expected:.4g}")
+            return report(False, f"for {what} you returned {value:.4g}", hint, expected=f"perplexity {expected:.4g}")
     return report(True, "perplexity = exp(-mean log p): 28 for a uniform guess, 1 for a perfect model")
 
 
@@ -53,8 +50,7 @@ def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
     h = H.shape[1]
     params = unfuse(torch.eye(4 * h, dtype=XW_t.dtype), W_h, torch.zeros(4 * h, dtype=XW_t.dtype), "lstm")
     if torch_order:
-        swap = {"o": "c", "c": "o"}
-        params = {name[:-1] + swap.get(name[-1], name[-1]): value for name, value in params.items()}
+        params = {name[:-1] + {"o": "c", "c": "o"}.get(name[-1], name[-1]): value for name, value in params.items()}
     with torch.no_grad():
         return cells.to_torch(params, nn.LSTMCell(4 * h, h, dtype=XW_t.dtype))(XW_t, (H, C))
 
@@ -62,28 +58,20 @@ def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
 @guard("step_fn(XW_t, H, C, W_h)")
 def check_fused_lstm_step(step_fn) -> Verdict:
     """``step_fn(XW_t, H, C, W_h) -> (H_new, C_new)``: one LSTM step from fused gates ``[I | F | O | C_tilde]``."""
-    g = torch.Generator().manual_seed(0)
-    batch_size, h = 3, 4
+    g, batch_size, h = torch.Generator().manual_seed(0), 3, 4
     XW_t, H, C = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (4 * h, h, h))
     W_h = torch.randn(h, 4 * h, generator=g, dtype=torch.float64)
     H_ref, C_ref = _torch_lstm_step(XW_t, H, C, W_h)
-    got, error = call_student(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone())
-    if error:
-        return report(False, f"step_fn raised {error}", "the gates' pre-activations have shape (batch_size, 4h)")
-    H_new, C_new = as_pair(got)
-    if H_new is None or C_new is None:
-        return report(False, f"step_fn returned {type(got).__name__}", "end with `return H_new, C_new`",
-                      expected="a pair of tensors (H_new, C_new)")
-    if H_new.shape != (batch_size, h) or C_new.shape != (batch_size, h):
-        return report(False, f"H_new and C_new have shapes {tuple(H_new.shape)} and {tuple(C_new.shape)}",
-                      "split the (batch_size, 4h) pre-activations into four (batch_size, h) blocks",
-                      expected=f"both of shape (batch_size, h) = {(batch_size, h)}")
+    got = result_of(step_fn, XW_t.clone(), H.clone(), C.clone(), W_h.clone(), name="step_fn",
+                    hint="the gates' pre-activations have shape (batch_size, 4h)")
+    H_new, C_new = shaped(got, "step_fn", (H_ref, C_ref), names=("H_new", "C_new"),
+                          hint="end with `return H_new, C_new`; split the (batch_size, 4h) pre-activations into "
+                               "four (batch_size, h) blocks", expected="both of shape (batch_size, h)")
     if torch.allclose(H_new, C_ref) and torch.allclose(C_new, H_ref):
         return report(False, "you returned (C_new, H_new)", "swap them: the hidden state comes first",
                       expected="(H_new, C_new)")
     if torch.allclose(C_new, C_ref, atol=1e-6) and torch.allclose(H_new, H_ref, atol=1e-6):
-        return report(True, "same as torch.nn.LSTMCell: one product for all four gates, "
-                            "the rest element-wise")
+        return report(True, "same as torch.nn.LSTMCell: one product for all four gates, the rest element-wise")
     hint = "one product with W_h gives all gates: sigmoid on columns :3h, tanh on the last h"
     H_t, C_t = _torch_lstm_step(XW_t, H, C, W_h, torch_order=True)
     if torch.allclose(C_new, C_t) and torch.allclose(H_new, H_t):
@@ -100,21 +88,17 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
     (``num_draws`` draws per temperature)."""
     num_draws = positive_int(num_draws, "num_draws", hint="(draws per temperature, e.g. 4000)")
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5])
-    got, error = call_student(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0))
-    if error:
-        return report(False, f"sample_fn raised {error} at temperature 0", "temperature 0 means argmax")
+    got = result_of(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0), name="sample_fn",
+                    case="at temperature 0", hint="temperature 0 means argmax")
     if as_float(got) != 0:
-        return report(False, f"at temperature 0 you returned {got!r}",
-                      "temperature 0 means greedy: the index of the largest logit, as an int",
-                      expected="the argmax, index 0")
+        return report(False, f"at temperature 0 you returned {got!r}", "temperature 0 means greedy: the index of "
+                      "the largest logit, as an int", expected="the argmax, index 0")
     for temperature in (0.5, 2.0):
         g = torch.Generator().manual_seed(int(temperature * 10))
         counts = torch.zeros(len(logits))
         for _ in range(num_draws):
-            got, error = call_student(sample_fn, logits.clone(), temperature, g)
-            if error:
-                return report(False, f"sample_fn raised {error} at temperature {temperature}",
-                              "draw one index from softmax(logits / T), passing the generator")
+            got = result_of(sample_fn, logits.clone(), temperature, g, name="sample_fn", case=f"at temperature "
+                            f"{temperature}", hint="draw one index from softmax(logits / T), passing the generator")
             index = as_float(got)
             if index is None or index != int(index) or not 0 <= index < len(logits):
                 return report(False, f"sample_fn returned {got!r}", "return int(...) of the index drawn",

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from seqlib.checks.feedback import Verdict, as_array, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_array, as_float, call_student, guard, report, result_of
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
 __all__ = ["check_window_dataset", "check_persistence_mse"]
@@ -18,7 +18,6 @@ def _numbers(values) -> str:
     return "[" + ", ".join(f"{float(v):g}" for v in values) + "]"
 
 
-
 @guard("the class SlidingWindows(series, window), a torch.utils.data.Dataset with __init__, __len__ and "
        "__getitem__,")
 def check_window_dataset(cls) -> Verdict:
@@ -27,42 +26,29 @@ def check_window_dataset(cls) -> Verdict:
     T, window = 10, 4
     series = np.array([[100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
     reference = WindowDataset(series, window)
-    want = len(reference)
-    ds, err = call_student(cls, series, window)
-    if err:
-        return report(False, f"SlidingWindows(series, window=4) raised {err}",
-                      "store the series (as a float32 tensor) and the window in __init__")
+    want, per_series = len(reference), T - window
+    ds = result_of(cls, series, window, name="SlidingWindows(series, window=4)",
+                   hint="store the series (as a float32 tensor) and the window in __init__")
     n, err = call_student(len, ds)
     if err or not isinstance(n, int):
         return report(False, f"len(dataset) failed: {err or 'it is not an integer'}",
                       "__len__ must return the number of windows, an int")
-    per_series = T - window
     if n != want:
-        if n == 2 * (per_series + 1):
-            why = "one too many per series: the last window needs a target after it"
-        elif n == 2 * T - window:
-            why = "the windows run across both series as if they were one"
-        elif n == per_series:
-            why = "only the first series was used: count the windows of every series"
-        elif n == 0:
-            why = "the dataset is empty"
-        else:
-            why = f"that is not the number of windows of 2 series of {T} values, window {window}"
-        return report(False, f"len(dataset) is {n}: {why}",
-                      "count the starts s of one series whose target x[s + window] is still inside it",
-                      expected=f"{want} windows")
+        why = {2 * (per_series + 1): "one too many per series: the last window needs a target after it",
+               2 * T - window: "the windows run across both series as if they were one",
+               per_series: "only the first series was used: count the windows of every series",
+               0: "the dataset is empty"}.get(n, f"that is not the number of windows of 2 series of {T} values, "
+                                                 f"window {window}")
+        return report(False, f"len(dataset) is {n}: {why}", expected=f"{want} windows",
+                      hint="count the starts s of one series whose target x[s + window] is still inside it")
     got = []
     for i in range(n):
-        item, err = call_student(ds.__getitem__, i)
-        if err:
-            return report(False, f"dataset[{i}] raised {err}", "return (x, y) for window i")
+        item = result_of(ds.__getitem__, i, name=f"dataset[{i}]", hint="return (x, y) for window i")
         if not isinstance(item, (tuple, list)) or len(item) != 2:
-            return report(False, f"dataset[{i}] must be a pair (x, y), got {type(item).__name__}",
-                          "return x, y")
+            return report(False, f"dataset[{i}] must be a pair (x, y), got {type(item).__name__}", "return x, y")
         x, y = item
         if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
-            return report(False, f"x must be a float32 tensor, got {type(x).__name__}"
-                          + (f" of {x.dtype}" if isinstance(x, torch.Tensor) else ""),
+            return report(False, f"x must be a float32 tensor, got {type(x).__name__} {getattr(x, 'dtype', '')}",
                           "store the series as torch.tensor(series, dtype=torch.float32) and slice it",
                           expected="x a float32 tensor")
         xa, ya = as_array(x), as_array(y)
@@ -75,9 +61,8 @@ def check_window_dataset(cls) -> Verdict:
         got.append((tuple(xa), float(ya.reshape(-1)[0])))
     for xa, ya in got:
         if np.ptp(xa) >= 50:
-            return report(False, f"the window {_numbers(xa)} mixes two series",
-                          "split i into a series index and a start inside that series (quotient, remainder)",
-                          expected="every window inside one series")
+            return report(False, f"the window {_numbers(xa)} mixes two series", expected="every window inside one "
+                          "series", hint="split i into a series index and a start inside it (quotient, remainder)")
         if ya == xa[-1]:
             return report(False, f"for x = {_numbers(xa)} the target is {ya:g}, the window's own last value",
                           "the model would see its answer: the target is the value right after the window",
@@ -88,39 +73,28 @@ def check_window_dataset(cls) -> Verdict:
                           expected=f"the target {xa[-1] + 1:g}")
     expected = {(tuple(x.tolist()), float(y)) for x, y in (reference[i] for i in range(want))}
     if set(got) != expected:
-        return report(False, "the windows are aligned but some are missing or repeated",
-                      "every start s = 0, 1, ..., T - window - 1 of every series, once",
-                      expected=f"each of the {want} windows once")
-    batch, err = call_student(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))))
-    if err:
-        return report(False, f"a DataLoader over the dataset failed: {err}", "return tensors from __getitem__")
+        return report(False, "the windows are aligned but some are missing or repeated", expected=f"each of the "
+                      f"{want} windows once", hint="every start s = 0, 1, ..., T - window - 1 of every series, once")
+    batch = result_of(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))),
+                      name="a DataLoader over the dataset", hint="return tensors from __getitem__")
     return report(True, f"{want} windows from 2 series of {T} values, aligned, none crossing series; "
                   f"batches {tuple(batch[0].shape)}")
-
 
 
 @guard("persistence_mse(X, y)")
 def check_persistence_mse(fn) -> Verdict:
     """Check ``fn(X, y)``, ``X`` (batch, window), ``y`` (batch,): the MSE of predicting each window's last value."""
-    ramp = 0.1 * torch.arange(20, dtype=torch.float32)
-    ramp_windows = WindowDataset(ramp, 5)
-    X, y = ramp_windows.tensors()
-    value, err = call_student(fn, X, y)
-    if err:
-        return report(False, f"persistence_mse(X, y) raised {err}",
-                      "each window's forecast is its last value; compare it with y")
-    got = as_array(value)
-    if got is None or got.size != 1:
-        return report(False, f"persistence_mse must return one number, got {type(value).__name__}"
-                      + ("" if got is None else f" of shape {got.shape}"),
+    X, y = WindowDataset(0.1 * torch.arange(20, dtype=torch.float32), 5).tensors()  # a ramp
+    value = result_of(fn, X, y, name="persistence_mse(X, y)",
+                      hint="each window's forecast is its last value; compare it with y")
+    if (got := as_float(value)) is None:
+        return report(False, f"persistence_mse must return one number, got {type(value).__name__}",
                       "average the squared errors over the windows into one number",
                       expected="one number, the mean of the squared errors")
-    got = float(got.reshape(-1)[0])
     if not math.isclose(got, 0.01, rel_tol=1e-4):
-        n = len(y)
         if math.isclose(got, 0.1, rel_tol=1e-4):
             why = "that is the mean absolute error (or the root of the MSE): square, take no root"
-        elif math.isclose(got, 0.01 * n, rel_tol=1e-4):
+        elif math.isclose(got, 0.01 * len(y), rel_tol=1e-4):
             why = "the squared errors were summed: take their mean"
         elif math.isclose(got, 0.25, rel_tol=1e-4):
             why = "you repeated the first value of the window, not the last one"
@@ -135,9 +109,8 @@ def check_persistence_mse(fn) -> Verdict:
     y = torch.tensor(rng.normal(size=64), dtype=torch.float32)
     want = float(((persistence_forecast(X) - y) ** 2).mean())
     value, err = call_student(fn, X, y)
-    got = as_array(value)
-    if err or got is None or got.size != 1 or not math.isclose(float(got.reshape(-1)[0]), want, rel_tol=1e-4):
-        return report(False, f"correct on a ramp but not on random windows (got {err or got})",
+    if err or (got := as_float(value)) is None or not math.isclose(got, want, rel_tol=1e-4):
+        return report(False, f"correct on a ramp but not on random windows (got {err or value!r:.60})",
                       "use the last value of every window (every row of X), not of a few",
                       expected=f"{want:.4g}, the persistence MSE of seqlib.timeseries")
     return report(True, "persistence MSE right: 0.01 on a ramp of steps 0.1, as the reference elsewhere")

@@ -5,19 +5,9 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import masked_max, masked_mean, padding_mask
-from seqlib.checks.feedback import Verdict, as_array, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, close, guard, report, result_of
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
-
-
-def _pooling_cases():
-    g = torch.Generator().manual_seed(5)
-    lengths = torch.tensor([4, 1, 3])
-    mask = padding_mask(lengths, 5)
-    H = torch.randn(3, 5, 6, generator=g) - 2.0          # real states mostly negative
-    H = torch.where(mask.unsqueeze(-1), H, torch.full_like(H, 7.0))  # padding holds large garbage
-    zero_pad = torch.where(mask.unsqueeze(-1), H, torch.zeros_like(H))  # as pad_packed_sequence pads
-    return H, zero_pad, mask
 
 
 def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
@@ -36,9 +26,7 @@ def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
         return report(False, f"{name} returned shape {tuple(out.shape)}",
                       "reduce over the time dimension (dim=1)", expected=want)
     if not torch.allclose(out, expected, atol=1e-5):
-        out_zero = as_tensor(call_student(fn, zero_pad, mask)[0], like=expected)
-        if out_zero is not None and out_zero.shape == expected.shape \
-                and torch.allclose(out_zero, ref(zero_pad, mask), atol=1e-5):
+        if close(call_student(fn, zero_pad, mask)[0], ref(zero_pad, mask)):
             return report(False, f"{name} is right only when the padding holds zeros", hint_pad, expected=want)
         return report(False, f"{name} differs from the expected pooled states (max |diff| "
                              f"{(out - expected).abs().max().item():.3g})", hint_pad, expected=want)
@@ -49,7 +37,9 @@ def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
 def check_masked_pooling(mean_pool, max_pool) -> Verdict:
     """Check ``mean_pool(H, mask)`` and ``max_pool(H, mask)``: H (B, T, D), mask (B, T) bool -> (B, D)
     (the padding holds large values: any leak shows)."""
-    H, zero_pad, mask = _pooling_cases()
+    mask, g = padding_mask(torch.tensor([4, 1, 3]), 5), torch.Generator().manual_seed(5)
+    H = (torch.randn(3, 5, 6, generator=g) - 2.0).masked_fill(~mask.unsqueeze(-1), 7.0)  # real states < 0, padding 7
+    zero_pad = torch.where(mask.unsqueeze(-1), H, torch.zeros_like(H))  # as pad_packed_sequence pads
     failed_mean = _check_pool(
         "mean_pool", mean_pool, masked_mean, H, zero_pad, mask,
         "zero the padding states with the mask (as floats, shaped (B, T, 1) so that it broadcasts "
@@ -60,9 +50,7 @@ def check_masked_pooling(mean_pool, max_pool) -> Verdict:
         "padding never wins; filling them with 0 is wrong when every real state is negative")
     if failed_mean is not None or failed_max is not None:
         return Verdict(False)
-    alone = as_tensor(call_student(mean_pool, H[1:2, :1], mask[1:2, :1])[0], like=H)
-    if alone is None or alone.shape != (1, H.shape[2]) or not torch.allclose(alone, masked_mean(H, mask)[1:2],
-                                                                              atol=1e-5):
+    if not close(call_student(mean_pool, H[1:2, :1], mask[1:2, :1])[0], masked_mean(H, mask)[1:2]):
         return report(False, "mean_pool gives a different result for a sentence alone and padded in a batch",
                       "use only the mask to tell real tokens from padding",
                       expected="the same summary alone and padded in a batch")
@@ -77,17 +65,12 @@ def check_accuracy_from_logits(accuracy) -> Verdict:
     y = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0])
     expected = 6 / 8                                    # thresholding at 0.5 would give 4 / 8
     want = f"{expected} on the test batch, a Python float"
-    out, err = call_student(accuracy, logits, y)
-    if err:
-        return report(False, f"accuracy raised {err}", "compare (logits > 0) with the labels", expected=want)
-    if out is None:
-        return report(False, "accuracy returned None", "did you forget `return`?", expected=want)
-    was_tensor, value = isinstance(out, torch.Tensor), as_array(out)
-    if value is None or value.size != 1:
-        return report(False, f"accuracy returned a {type(out).__name__}"
-                      + ("" if value is None else f" of shape {value.shape}"),
+    out = result_of(accuracy, logits, y, name="accuracy", hint="compare (logits > 0) with the labels",
+                    expected=want, returns="a Python float")
+    if (value := as_float(out)) is None:
+        return report(False, f"accuracy returned a {type(out).__name__} of shape {tuple(getattr(out, 'shape', ()))}",
                       "take the mean of the correct predictions, and .item() to get a Python float", expected=want)
-    out = float(value.reshape(()))
+    was_tensor, out = isinstance(out, torch.Tensor), value
     if abs(out - expected) < 1e-6:
         tip = " (tip: return a Python float with .item(), so that it can be printed and recorded)" if was_tensor else ""
         return report(True, f"accuracy = {expected} on the test batch: a logit > 0 means class 1 "
@@ -98,6 +81,5 @@ def check_accuracy_from_logits(accuracy) -> Verdict:
     if abs(out - 6) < 1e-6:
         return report(False, "you returned the number of correct predictions (6)",
                       "divide by the batch size (mean)", expected=want)
-    return report(False, f"accuracy returned {out}",
-                  "predict class 1 where the logit is positive, compare the predictions with y, "
-                  "and return the share of matches", expected=want)
+    return report(False, f"accuracy returned {out}", "predict class 1 where the logit is positive, compare the "
+                  "predictions with y, and return the share of matches", expected=want)

@@ -6,27 +6,10 @@ import math
 
 import torch
 
-from seqlib.checks.feedback import Verdict, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, guard, report, result_of, shaped
 from seqlib.decoding import filter_logits
 
 __all__ = ["check_filter_logits", "check_bits_and_perplexity"]
-
-_PROBS = torch.tensor([0.05, 0.5, 0.1, 0.25, 0.1 - 1e-3, 1e-3])  # no two tokens tie in the top four
-
-
-def _cases():
-    """(logits, settings, what) cases, from one filter alone to all three together."""
-    g = torch.Generator().manual_seed(6)
-    random_logits = torch.randn(10, generator=g, dtype=torch.float64) * 2
-    logits = torch.log(_PROBS.double())
-    return [
-        (logits, dict(temperature=1.0), "temperature 1 and no other filter (the model itself)"),
-        (logits, dict(temperature=0.5), "temperature 0.5"),
-        (logits, dict(temperature=0), "temperature 0"),
-        (random_logits, dict(top_k=3), "top_k=3 on 10 tokens"),
-        (logits, dict(top_p=0.8), "top_p=0.8 with probabilities 0.5, 0.25, 0.1, ..."),
-        (random_logits, dict(temperature=2.0, top_k=6, top_p=0.6), "temperature 2, then top_k=6, then top_p=0.6"),
-    ]
 
 
 def _kept(x: torch.Tensor) -> list[int]:
@@ -60,21 +43,25 @@ def _hint(logits, settings, got) -> str:
 @guard("filter_fn(logits, temperature, top_k, top_p)")
 def check_filter_logits(filter_fn) -> Verdict:
     """``filter_fn(logits, temperature=1.0, top_k=None, top_p=None)`` on a 1-D tensor of logits."""
-    for logits, settings, what in _cases():
+    rand = torch.randn(10, generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 2
+    lp = torch.log(torch.tensor([0.05, 0.5, 0.1, 0.25, 0.1 - 1e-3, 1e-3]).double())  # no two tie in the top four
+    for logits, settings, what in [  # from one filter alone to all three together
+        (lp, dict(temperature=1.0), "temperature 1 and no other filter (the model itself)"),
+        (lp, dict(temperature=0.5), "temperature 0.5"),
+        (lp, dict(temperature=0), "temperature 0"),
+        (rand, dict(top_k=3), "top_k=3 on 10 tokens"),
+        (lp, dict(top_p=0.8), "top_p=0.8 with probabilities 0.5, 0.25, 0.1, ..."),
+        (rand, dict(temperature=2.0, top_k=6, top_p=0.6), "temperature 2, then top_k=6, then top_p=0.6"),
+    ]:
         expected = filter_logits(logits, **settings)
         full = {"temperature": 1.0, "top_k": None, "top_p": None, **settings}
-        got, error = call_student(filter_fn, logits.clone(), full["temperature"], full["top_k"], full["top_p"])
-        if error:
-            hint = ("temperature 0 means greedy decoding: keep only the argmax instead of dividing by 0"
-                    if "ZeroDivision" in str(error) or settings.get("temperature") == 0 else
-                    "it receives a 1-D tensor of logits and the three settings (None means no filter)")
-            return report(False, f"filter_fn raised {error} for {what}", hint)
-        if (array := as_tensor(got, like=expected)) is None or array.shape != logits.shape:
-            return report(False, f"for {what} filter_fn returned {type(got).__name__}"
-                          + (f" of shape {tuple(array.shape)}" if array is not None else ""),
-                          "return a tensor of the same shape as logits, with -inf where a token is dropped",
-                          expected=f"a tensor of shape {tuple(logits.shape)}")
-        got = array
+        got = result_of(filter_fn, logits.clone(), full["temperature"], full["top_k"], full["top_p"],
+                        name="filter_fn", case=f"for {what}", hint=lambda error: (
+                            "temperature 0 means greedy decoding: keep only the argmax instead of dividing by 0"
+                            if "ZeroDivision" in error or settings.get("temperature") == 0 else
+                            "it receives a 1-D tensor of logits and the three settings (None means no filter)"))
+        got = shaped(got, f"filter_fn's result for {what}", expected,
+                     hint="return a tensor of the same shape as logits, with -inf where a token is dropped")
         if _kept(got) != _kept(expected) or not torch.allclose(got[torch.isfinite(expected)],
                                                                expected[torch.isfinite(expected)], atol=1e-6):
             return report(False, f"for {what} you kept tokens {_kept(got)} with values "
@@ -88,9 +75,8 @@ def check_bits_and_perplexity(convert_fn) -> Verdict:
     """``convert_fn(nats) -> (bits, perplexity)`` for a loss in nats per token."""
     for nats in (0.0, math.log(2), 1.75, 4.2):
         expected = (nats / math.log(2), math.exp(nats))
-        got, error = call_student(convert_fn, nats)
-        if error:
-            return report(False, f"convert_fn raised {error} for {nats:.3f} nats", "it receives one number (a float)")
+        got = result_of(convert_fn, nats, name="convert_fn", case=f"for {nats:.3f} nats",
+                        hint="it receives one number (a float)")
         try:
             bits, ppl = (float(v) for v in got)
         except (TypeError, ValueError):
@@ -105,7 +91,6 @@ def check_bits_and_perplexity(convert_fn) -> Verdict:
             hint = "perplexity is e to the loss in nats (or 2 to the loss in bits)"
             if math.isclose(ppl, 2 ** nats, rel_tol=1e-6):
                 hint = "2 ** nats mixes units: use math.exp(nats), or 2 ** bits"
-            return report(False, f"{nats:.3f} nats gave a perplexity of {ppl:.4g}", hint,
-                          expected=f"{expected[1]:.4g}")
+            return report(False, f"{nats:.3f} nats gave a perplexity of {ppl:.4g}", hint, expected=f"{expected[1]:.4g}")
     return report(True, "1.75 nats = 2.52 bits per character = a perplexity of 5.75: as unsure as a fair "
                         "choice among about 6 characters")

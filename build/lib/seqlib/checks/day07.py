@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_pair, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.checks.feedback import Verdict, first_failure, fresh_seeds, guard, report, result_of, shaped
 from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
 from seqlib.validation import non_negative_int
 
@@ -48,10 +48,8 @@ def _grade_copy_sample(make_copy_sample, L, P, O, seed):
     want_x, want_y = (to_text(t) for t in make_sample(L, P, O, seed))
     expected = (f"for make_copy_sample({L}, {P}, {O}, {seed}): x = the {L} symbols the seed draws, {P} '$', {O} "
                 f"blanks; y = {L + P} blanks, then x's first {O} symbols")
-    out, err = call_student(make_copy_sample, L, P, O, seed)
-    if err:
-        return report(False, f"make_copy_sample raised {err}", "build the input, then the target, as lists of "
-                      "characters", expected=expected)
+    out = result_of(make_copy_sample, L, P, O, seed, name="make_copy_sample", expected=expected,
+                    hint="build the input, then the target, as lists of characters")
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         return report(False, f"make_copy_sample returned {type(out).__name__}, not a pair (x, y)",
                       "return the input and the target together", expected=expected)
@@ -86,13 +84,11 @@ def _grade_copy_sample(make_copy_sample, L, P, O, seed):
 
 
 def _mlstm_cases():
+    """Two sizes of inputs, and parameters twice as large as init_params's: the mistakes show clearly."""
     for seed, (batch_size, d, h) in enumerate(((3, 5, 4), (1, 2, 6))):
         g = torch.Generator().manual_seed(70 + seed)
-        p = cells.init_params("mlstm", d, h, dtype=torch.float64, generator=g)
-        p = {k: v * 2.0 for k, v in p.items()}  # larger weights: the mistakes show clearly
-        X = torch.randn(batch_size, d, generator=g, dtype=torch.float64)
-        H = torch.randn(batch_size, h, generator=g, dtype=torch.float64)
-        C = torch.randn(batch_size, h, generator=g, dtype=torch.float64)
+        p = {k: v * 2.0 for k, v in cells.init_params("mlstm", d, h, dtype=torch.float64, generator=g).items()}
+        X, H, C = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (d, h, h))
         yield X, H, C, p, f"batch_size={batch_size}, num_inputs={d}, num_hiddens={h}"
 
 
@@ -102,8 +98,7 @@ def _mlstm_diagnosis(H_out, X, H, C, p):
     if torch.allclose(H_out, cells.lstm_step(X, H, C, lstm_like)[0], atol=1e-6):
         return ("the gates read H_{t-1}, not M_t: this is the plain LSTM",
                 "compute M = (X W_xm) * (H W_hm) first and use it in every gate, with the weights W_m*")
-    M_sum = X @ p["W_xm"] + H @ p["W_hm"]
-    G = [X @ p["W_x" + g] + M_sum @ p["W_m" + g] + p["b_" + g] for g in "ifoc"]
+    G = [X @ p["W_x" + g] + (X @ p["W_xm"] + H @ p["W_hm"]) @ p["W_m" + g] + p["b_" + g] for g in "ifoc"]  # M summed
     if torch.allclose(H_out, cells.lstm_pointwise(G, C)[0], atol=1e-6):
         return ("M_t adds the two products; the multiplicative LSTM multiplies them element-wise",
                 "M is an element-wise product (*), not a sum")
@@ -118,27 +113,18 @@ def check_mlstm_step(mlstm_step) -> Verdict:
         want_H, want_C = cells.mlstm_step(X, H, C, p)
         expected = f"(H, C), each of shape {tuple(want_H.shape)}, equal to seqlib.cells.mlstm_step's"
         with torch.no_grad():
-            out, err = call_student(mlstm_step, X.clone(), H.clone(), C.clone(), dict(p))
-        if err:
-            return report(False, f"mlstm_step raised {err} for {sizes}",
-                          "X is (batch_size, num_inputs): multiply as X @ p['W_xi']; M is (batch_size, num_hiddens)",
-                          expected=expected)
-        H_out, C_out = as_pair(out)
-        if H_out is None or C_out is None:
-            return report(False, f"mlstm_step returned {type(out).__name__}, not the pair (H, C) of tensors",
-                          "return both the hidden state and the cell state", expected=expected)
-        if H_out.shape != want_H.shape or C_out.shape != want_C.shape:
-            return report(False, f"mlstm_step returned shapes {tuple(H_out.shape)} and {tuple(C_out.shape)} "
-                                 f"for {sizes}", "every gate is (batch_size, num_hiddens)", expected=expected)
+            out = result_of(mlstm_step, X.clone(), H.clone(), C.clone(), dict(p), name="mlstm_step",
+                            case=f"for {sizes}", expected=expected, hint="X is (batch_size, num_inputs): multiply "
+                            "as X @ p['W_xi']; M is (batch_size, num_hiddens)")
+        H_out, C_out = shaped(out, "mlstm_step", (want_H, want_C), names=("H", "C"), expected=expected,
+                              hint="return (H, C), both states; every gate is (batch_size, num_hiddens)")
         if torch.allclose(H_out, want_C, atol=1e-6) and torch.allclose(C_out, want_H, atol=1e-6):
             return report(False, "H and C are swapped", "return (H, C) in this order", expected=expected)
         if not (torch.allclose(H_out, want_H, atol=1e-6) and torch.allclose(C_out, want_C, atol=1e-6)):
-            known = _mlstm_diagnosis(H_out, X, H, C, p)
-            if known is not None:
+            if (known := _mlstm_diagnosis(H_out, X, H, C, p)) is not None:
                 return report(False, known[0], known[1], expected=expected)
             which = "C" if not torch.allclose(C_out, want_C, atol=1e-6) else "H"
             return report(False, f"mlstm_step's {which} differs from the reference for {sizes} (max |diff| "
                                  f"{(C_out - want_C if which == 'C' else H_out - want_H).abs().max().item():.3g})",
-                          "M_t replaces H_{t-1} in the four gates; then the LSTM's equations, unchanged",
-                          expected=expected)
+                          "M_t replaces H_{t-1} in the four gates; then the LSTM's equations", expected=expected)
     return report(True, "mlstm_step matches seqlib.cells.mlstm_step: M_t = (X W_xm) * (H W_hm) drives every gate")

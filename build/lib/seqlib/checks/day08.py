@@ -3,24 +3,16 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
 from seqlib.batching import bidirectional_states, padding_mask
-from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, guard, report
+from seqlib.checks.feedback import Verdict, as_float, call_student, close, guard, report, result_of, shaped
 from seqlib.crf import CRF
 
 __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
-
-
-def _bidirectional_case():
-    g = torch.Generator().manual_seed(8)
-    torch.manual_seed(8)
-    fwd, bwd = nn.LSTM(3, 4, batch_first=True), nn.LSTM(3, 4, batch_first=True)
-    lengths = torch.tensor([5, 2, 4])
-    E = torch.randn(3, 5, 3, generator=g)
-    E = torch.where(padding_mask(lengths, 5).unsqueeze(-1), E, torch.full_like(E, 5.0))  # garbage padding
-    return fwd, bwd, E, lengths
 
 
 @guard("bidirectional(forward_rnn, backward_rnn, E, lengths)")
@@ -28,25 +20,20 @@ def _bidirectional_case():
 def check_bidirectional(fn) -> Verdict:
     """Check ``fn(forward_rnn, backward_rnn, E, lengths)`` -> (B, T, 2h): both directions, lengths respected
     (the padding holds large values: reading it shows)."""
-    fwd, bwd, E, lengths = _bidirectional_case()
+    g = torch.Generator().manual_seed(8)
+    torch.manual_seed(8)
+    fwd, bwd = nn.LSTM(3, 4, batch_first=True), nn.LSTM(3, 4, batch_first=True)
+    lengths, E = torch.tensor([5, 2, 4]), torch.randn(3, 5, 3, generator=g)
+    E = torch.where(padding_mask(lengths, 5).unsqueeze(-1), E, torch.full_like(E, 5.0))  # garbage padding
     expected = bidirectional_states(fwd, bwd, E, lengths)
     want = f"a tensor of shape {tuple(expected.shape)} = (B, T, 2h): [forward ; backward] states, zeros at padding"
-    out, err = call_student(fn, fwd, bwd, E, lengths)
-    if err:
-        return report(False, f"bidirectional raised {err}",
-                      "E is (B, T, e) with batch_first=True; lengths is (B,)", expected=want)
-    if (got := as_tensor(out, like=expected)) is None:
-        return report(False, f"bidirectional returned {'None' if out is None else type(out).__name__}",
-                      "return the concatenated states as one tensor", expected=want)
-    out = got
-    if tuple(out.shape) != tuple(expected.shape):
-        return report(False, f"bidirectional returned shape {tuple(out.shape)}",
-                      "concatenate the two directions on the last dimension (dim=-1)", expected=want)
+    out = result_of(fn, fwd, bwd, E, lengths, name="bidirectional", expected=want,
+                    hint="E is (B, T, e) with batch_first=True; lengths is (B,)")
+    out = shaped(out, "bidirectional's result", expected, expected=want,
+                 hint="concatenate the two directions into one tensor on the last dimension (dim=-1)")
     if torch.allclose(out, expected, atol=1e-5):
         alone, err = call_student(fn, fwd, bwd, E[1:2, :2], lengths[1:2])
-        alone = as_tensor(alone, like=expected)
-        if err or alone is None or alone.shape != out[1:2, :2].shape or not torch.allclose(alone, out[1:2, :2],
-                                                                                            atol=1e-5):
+        if err or not close(alone, out[1:2, :2]):
             return report(False, "right for the batch, but for one sentence alone (a batch of 1) bidirectional "
                           + (f"raised {err}" if err else "gives other states"),
                           "nothing may depend on the batch size or the padding: use lengths for each sentence",
@@ -55,9 +42,8 @@ def check_bidirectional(fn) -> Verdict:
                             "padded in a batch")
     h = expected.shape[-1] // 2
     if not torch.allclose(out[..., :h], expected[..., :h], atol=1e-5):
-        return report(False, "the forward half (the first h features) is wrong",
-                      "run forward_rnn over the packed batch (pack_padded_sequence) and unpack it",
-                      expected=want)
+        return report(False, "the forward half (the first h features) is wrong", expected=want,
+                      hint="run forward_rnn over the packed batch (pack_padded_sequence) and unpack it")
     mask = padding_mask(lengths, E.shape[1])
     flipped = torch.flip(nn.utils.rnn.pad_packed_sequence(bwd(nn.utils.rnn.pack_padded_sequence(
         torch.flip(E, [1]), lengths.cpu(), batch_first=True, enforce_sorted=False))[0],
@@ -67,9 +53,8 @@ def check_bidirectional(fn) -> Verdict:
                       "reverse each sentence within its own length (seqlib.batching.reverse_padded), run "
                       "the backward network, and reverse its outputs back", expected=want)
     if not (out[~mask] == 0).all():
-        return report(False, "the states at padding positions are not zero",
-                      "pack the batch (pack_padded_sequence), so that no network reads the padding",
-                      expected=want)
+        return report(False, "the states at padding positions are not zero", expected=want,
+                      hint="pack the batch (pack_padded_sequence), so that no network reads the padding")
     return report(False, f"the backward half differs (max |diff| {(out - expected).abs().max().item():.3g})",
                   "the backward state at position t must have read words t..L-1 of the sentence, "
                   "starting from its last real word", expected=want)
@@ -93,12 +78,9 @@ def check_path_score(fn) -> Verdict:
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.score(E.unsqueeze(0), torch.tensor([tags]))[0])
     want = f"{expected:.4f} for this path"
-    out, err = call_student(fn, E, A, s, e, tags)
-    if err:
-        return report(False, f"path_score raised {err}", "emissions is (T, K), transitions (K, K), tags a list",
-                      expected=want)
-    value = as_float(out)
-    if value is None:
+    out = result_of(fn, E, A, s, e, tags, name="path_score", expected=want,
+                    hint="emissions is (T, K), transitions (K, K), tags a list")
+    if (value := as_float(out)) is None:
         return report(False, f"path_score returned {out!r:.40}", "return one number (a 0-d tensor or a float)",
                       expected=want)
     if abs(value - expected) < 1e-4:
@@ -118,9 +100,8 @@ def check_path_score(fn) -> Verdict:
     for value_if, message, hint in diagnoses:
         if abs(value - value_if) < 1e-4:
             return report(False, message, hint, expected=want)
-    return report(False, f"path_score gives {value:.4f}",
-                  "s(y) = start[y_1] + sum_t emissions[t, y_t] + sum_t transitions[y_{t-1}, y_t] + end[y_T]",
-                  expected=want)
+    return report(False, f"path_score gives {value:.4f}", expected=want,
+                  hint="s(y) = start[y_1] + sum_t emissions[t, y_t] + sum_t transitions[y_{t-1}, y_t] + end[y_T]")
 
 
 @guard("log_partition(emissions, transitions, start, end)")
@@ -132,37 +113,26 @@ def check_log_partition(fn) -> Verdict:
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.log_partition(E.unsqueeze(0))[0])
     want = f"{expected:.4f} for the test sentence"
-    out, err = call_student(fn, E, A, s, e)
-    if err:
-        return report(False, f"log_partition raised {err}", "emissions is (T, K), transitions (K, K)", expected=want)
-    value = as_float(out)
-    if value is None:
+    out = result_of(fn, E, A, s, e, name="log_partition", hint="emissions is (T, K), transitions (K, K)",
+                    expected=want)
+    if (value := as_float(out)) is None:
         return report(False, f"log_partition returned {out!r:.40}", "return one number", expected=want)
     if abs(value - expected) > 1e-4:
-        best = float(crf.viterbi(E.unsqueeze(0))[1][0])
-        if abs(value - best) < 1e-4:
+        if abs(value - float(crf.viterbi(E.unsqueeze(0))[1][0])) < 1e-4:  # the best path's score
             return report(False, "this is the score of the best path (Viterbi), not log Z",
                           "replace the max over the previous tag by torch.logsumexp", expected=want)
-        no_end = float(CRF.log_partition(_without_end(crf), E.unsqueeze(0))[0])
-        if abs(value - no_end) < 1e-4:
+        no_end = copy.deepcopy(crf)
+        no_end.end.zero_()
+        if abs(value - float(no_end.log_partition(E.unsqueeze(0))[0])) < 1e-4:
             return report(False, "the end scores are missing", "add end before the final logsumexp", expected=want)
         return report(False, f"log_partition gives {value:.4f}",
                       "alpha_1 = start + emissions[0]; alpha_t[j] = emissions[t, j] + logsumexp_i(alpha_{t-1}[i] "
                       "+ transitions[i, j]); log Z = logsumexp(alpha_T + end)", expected=want)
     big = E * 300
-    out_big, err = call_student(fn, big, A, s, e, case="for emissions 300 times larger")
-    value_big = as_float(out_big) if not err else None
+    value_big = as_float(call_student(fn, big, A, s, e, case="for emissions 300 times larger")[0])
     expected_big = float(crf.log_partition(big.unsqueeze(0))[0])
     if value_big is None or not abs(value_big - expected_big) < 1e-3 * abs(expected_big):
         return report(False, "right for small scores, but it overflows when the emissions are large",
                       "stay in log space: torch.logsumexp, never exp then sum then log",
                       expected=f"{expected_big:.1f} for emissions 300 times larger")
     return report(True, "the forward algorithm gives log Z, in log space (no overflow with large scores)")
-
-
-def _without_end(crf):
-    clone = CRF(crf.num_tags)
-    with torch.no_grad():
-        clone.transitions.copy_(crf.transitions)
-        clone.start.copy_(crf.start)
-    return clone

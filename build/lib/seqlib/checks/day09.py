@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, as_pair, as_tensor, call_student, first_failure, fresh_seeds, guard, report
+from seqlib.checks.feedback import Verdict, first_failure, fresh_seeds, guard, report, result_of, shaped
 from seqlib.attention import AdditiveAttention
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
@@ -19,20 +19,9 @@ def attention_case(seed: int = 9):
     g = torch.Generator().manual_seed(seed)
     B, S, h, k, a = 2 + seed % 2, 5 + seed % 3, 3, 4, 6
     mask = padding_mask(torch.randint(1, S, (B,), generator=g), S)
-    H = torch.randn(B, S, k, generator=g)
-    H = torch.where(mask[:, :, None], H, torch.full_like(H, 50.0))
+    H = torch.randn(B, S, k, generator=g).masked_fill(~mask[:, :, None], 50.0)
     return (torch.randn(B, h, generator=g), H, mask, torch.randn(a, h, generator=g),
             torch.randn(a, k, generator=g), torch.randn(a, generator=g))
-
-
-def _reference_attention(s, H, mask, W_q, W_k, v):
-    attn = AdditiveAttention(W_q.shape[1], W_k.shape[1], W_q.shape[0])
-    with torch.no_grad():
-        attn.W_q.weight.copy_(W_q)
-        attn.W_k.weight.copy_(W_k)
-        attn.v.weight.copy_(v[None, :])
-        context, weights = attn(s[:, None, :], H, mask)
-    return context[:, 0], weights[:, 0]
 
 
 @guard("attention_step(s, H, mask, W_q, W_k, v)")
@@ -47,24 +36,20 @@ def check_attention_step(attention_step) -> Verdict:
 
 def _grade_attention(attention_step, seed):
     """``None`` if ``attention_step`` is right on ``attention_case(seed)``, else the failure reported."""
-    args = attention_case(seed)
-    context, weights = _reference_attention(*args)
+    args = s, H, mask, W_q, W_k, v = attention_case(seed)
+    attn = AdditiveAttention(W_q.shape[1], W_k.shape[1], W_q.shape[0])  # the reference
+    with torch.no_grad():
+        for layer, W in ((attn.W_q, W_q), (attn.W_k, W_k), (attn.v, v[None, :])):
+            layer.weight.copy_(W)
+        context, weights = (t[:, 0] for t in attn(s[:, None, :], H, mask))
     want = (f"for attention_case({seed}): context of shape {tuple(context.shape)} and weights of shape "
             f"{tuple(weights.shape)}")
-    out, err = call_student(attention_step, *args)
-    if err:
-        return report(False, f"attention_step raised {err}",
-                      "s @ W_q.T has shape (B, a); H @ W_k.T has shape (B, S, a): add them with s's term "
-                      "unsqueezed at dim 1", expected=want)
-    c, w = as_pair(out, like=context)
-    if c is None or w is None:
-        return report(False, f"attention_step returned {type(out).__name__}, not a pair of tensors",
-                      "return context, weights", expected=want)
-    if tuple(w.shape) != tuple(weights.shape) or tuple(c.shape) != tuple(context.shape):
-        return report(False, f"got context {tuple(c.shape)} and weights {tuple(w.shape)}",
-                      "the scores have one value per source position: (B, S); the context is a weighted "
-                      "sum of the rows of H over S", expected=want)
-    pad_weight = float(w.masked_select(~args[2]).abs().sum())
+    out = result_of(attention_step, *args, name="attention_step", expected=want, hint="s @ W_q.T has shape "
+                    "(B, a); H @ W_k.T has shape (B, S, a): add them with s's term unsqueezed at dim 1")
+    c, w = shaped(out, "attention_step", (context, weights), names=("context", "weights"), expected=want,
+                  hint="return context, weights; the scores have one value per source position: (B, S); the "
+                       "context is a weighted sum of the rows of H over S")
+    pad_weight = float(w.masked_select(~mask).abs().sum())
     if pad_weight > 1e-6:
         return report(False, f"the padding receives attention weight ({pad_weight:.3g} in all)",
                       "set the scores of padding positions to -inf (masked_fill with ~mask) before the softmax",
@@ -119,28 +104,16 @@ def _grade_beam(beam_step, seed):
     scores, parents, tokens = _reference_beam(totals, log_probs, width)
     want = (f"for beam_case({'' if seed is None else seed}): the {width} best of the {log_probs.numel()} extensions, "
             "best first, as (scores, parents, tokens)")
-    out, err = call_student(beam_step, totals, log_probs, width)
-    if err:
-        return report(False, f"beam_step raised {err}", "add totals[:, None] to log_probs, flatten, keep the "
-                      "top beam_width; parent = index // V, token = index % V", expected=want)
-    if not (isinstance(out, tuple) and len(out) == 3):
-        return report(False, f"beam_step returned {type(out).__name__}, not (scores, parents, tokens)",
-                      "return three tensors", expected=want)
-    got = [as_tensor(x) for x in out]
-    if any(x is None for x in got):
-        return report(False, "beam_step's results are not tensors", "return three tensors", expected=want)
-    got = [x.reshape(-1) for x in got]
-    if any(len(x) != width for x in got):
-        return report(False, f"beam_step kept {[len(x) for x in got]} extensions",
-                      f"keep exactly beam_width = {width} extensions in all, not beam_width per prefix",
-                      expected=want)
+    out = result_of(beam_step, totals, log_probs, width, name="beam_step", expected=want, hint="add "
+                    "totals[:, None] to log_probs, flatten, keep the top beam_width; parent = index // V, token = index % V")
+    got = shaped(out, "beam_step", (scores, parents, tokens), names=("scores", "parents", "tokens"), expected=want,
+                 hint=f"return three tensors of beam_width = {width} extensions in all, not beam_width per prefix")
     if not torch.allclose(got[0], scores, atol=1e-6):
         per_row = totals + log_probs.max(dim=1).values
         if torch.allclose(torch.sort(got[0], descending=True).values,
                           torch.sort(per_row, descending=True).values, atol=1e-6):
-            return report(False, "beam_step keeps the best extension of each prefix",
-                          "rank all K x V extensions together (flatten), so a good prefix may keep several",
-                          expected=want)
+            return report(False, "beam_step keeps the best extension of each prefix", expected=want,
+                          hint="rank all K x V extensions together (flatten), so a good prefix may keep several")
         if torch.allclose(got[0], _reference_beam(torch.zeros_like(totals), log_probs, width)[0], atol=1e-6):
             return report(False, "beam_step ranks by the last token only",
                           "add each prefix's total log-probability (totals[:, None] + log_probs)", expected=want)
@@ -148,7 +121,6 @@ def _grade_beam(beam_step, seed):
                       "sort the flattened totals[:, None] + log_probs in descending order", expected=want)
     if got[1].tolist() != parents.tolist() or got[2].tolist() != tokens.tolist():
         return report(False, f"the scores are right but parents {got[1].long().tolist()} / tokens "
-                             f"{got[2].long().tolist()} are not",
-                      "in the flattened (K * V,) scores, index i is parent i // V, token i % V",
-                      expected=want)
+                             f"{got[2].long().tolist()} are not", expected=want,
+                      hint="in the flattened (K * V,) scores, index i is parent i // V, token i % V")
     return None

@@ -1,7 +1,7 @@
 """Instant feedback on the labs' exercises: the one format every check prints.
 
-A check runs the student's answer through :func:`call_student` (exceptions as text, a time limit of
-:data:`LIMIT` s, NaN caught), compares it with ``torch.nn`` or a tested ``seqlib`` function, prints::
+A check runs the student's answer through :func:`call_student` or :func:`result_of` (a time limit of
+:data:`LIMIT` s, exceptions and NaN caught), compares it with ``torch.nn`` or a tested ``seqlib`` function, prints::
 
     ✅ what was verified
     ❌ what is wrong, and why
@@ -27,11 +27,8 @@ import traceback
 import numpy as np
 import torch
 
-__all__ = ["Verdict", "report", "guard", "call_student", "first_failure", "fresh_seeds", "as_array", "as_tensor",
-           "as_float", "as_pair", "require_callable", "shape_str", "LIMIT"]
-
-PASS, FAIL = "✅", "❌"
-
+__all__ = ["Verdict", "report", "guard", "call_student", "result_of", "shaped", "first_failure", "fresh_seeds",
+           "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str", "LIMIT"]
 
 #: Seconds one call of the student's code may run (``SEQLIB_CHECK_LIMIT`` sets another; the tests use 0.5).
 LIMIT = float(os.environ.get("SEQLIB_CHECK_LIMIT", "5"))
@@ -45,27 +42,14 @@ def _wrap(line: str, indent: str) -> list[str]:
                          break_on_hyphens=False, drop_whitespace=True) or [line]
 
 
-class Verdict:
+class Verdict(int):
     """True when the answer passed; a bool everywhere, but shows nothing as a cell's last expression."""
 
-    __slots__ = ("ok",)
-
-    def __init__(self, ok) -> None:
-        self.ok = bool(ok)
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def __eq__(self, other):
-        if isinstance(other, (bool, Verdict)):
-            return self.ok == bool(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.ok)
+    def __new__(cls, ok):
+        return super().__new__(cls, bool(ok))
 
     def __repr__(self) -> str:
-        return f"Verdict({self.ok})"
+        return f"Verdict({bool(self)})"
 
     def _ipython_display_(self) -> None:
         pass
@@ -73,13 +57,9 @@ class Verdict:
 
 def report(ok: bool, message: str, hint: str | None = None, *, expected: str | None = None) -> Verdict:
     """Print ``✅ message``, or ``❌ message`` with ``expected:`` and ``hint:`` lines; return the :class:`Verdict`."""
-    ok = bool(ok)
-    lines = _wrap(f"{PASS if ok else FAIL} {message}", "   ")
-    if not ok:
-        if expected:
-            lines += _wrap(f"   expected: {expected}", "      ")
-        if hint:
-            lines += _wrap(f"   hint: {hint}", "      ")
+    lines = _wrap(f"{'✅' if ok else '❌'} {message}", "   ")
+    for label, text in () if ok else (("expected", expected), ("hint", hint)):
+        lines += _wrap(f"   {label}: {text}", "      ") if text else []
     print("\n".join(lines))
     return Verdict(ok)
 
@@ -95,11 +75,11 @@ def require_callable(fn, name: str, definition: str) -> Verdict | None:
 
 
 class _Stop(Exception):
-    """The student's call ran past :data:`LIMIT` or returned NaN: :func:`guard` reports it."""
+    """The student's call ran past :data:`LIMIT`, returned NaN, raised or returned None: :func:`guard` reports it."""
 
-    def __init__(self, message: str, hint: str) -> None:
+    def __init__(self, message: str, hint: str, expected: str | None = None) -> None:
         super().__init__(message)
-        self.hint = hint
+        self.hint, self.expected = hint, expected
 
 
 class _TimeUp(BaseException):
@@ -123,15 +103,14 @@ def guard(*definitions: str):
         def checked(*args, **kwargs):
             given = {**dict(zip(names, args)), **kwargs}
             for name, definition in zip(names, definitions):
-                failed = require_callable(given.get(name), definition.removeprefix("the class ").split("(")[0],
-                                          definition)
-                if failed is not None:
+                if (failed := require_callable(given.get(name), definition.removeprefix("the class ").split("(")[0],
+                                               definition)) is not None:
                     return failed
             calls = _calls
             try:
                 return check(*args, **kwargs)
             except _Stop as stop:
-                return report(False, str(stop), stop.hint)
+                return report(False, str(stop), stop.hint, expected=stop.expected)
             except Exception as err:  # noqa: BLE001 - an answer of any type must get feedback
                 if _calls == calls:
                     raise
@@ -210,6 +189,33 @@ def call_student(fn, *args, case: str = ""):
     return result, None
 
 
+def result_of(fn, *args, name: str, hint, expected: str | None = None, case: str = "", returns: str = ""):
+    """``fn(*args)`` by :func:`call_student`; an exception ends the check (``{name} raised ... {case}``,
+    ``hint``: a text or a function of the error), so does ``None`` when the answer ``returns`` something."""
+    result, error = call_student(fn, *args)
+    if error is not None:
+        raise _Stop(f"{name} raised {error}" + (case and f" {case}"), hint(error) if callable(hint) else hint, expected)
+    if result is None and returns:
+        raise _Stop(f"{name} returned None", f"did you forget `return`? It returns {returns}", expected)
+    return result
+
+
+def shaped(value, name: str, like, *, hint: str, expected: str | None = None, names: tuple = ()):
+    """The student's ``value`` as CPU tensors of the shapes and dtype of ``like`` (a tensor, or a tuple of
+    tensors named ``names``); anything else ends the check (:func:`guard` reports it, with ``hint``)."""
+    many = isinstance(like, tuple)
+    if many and not (isinstance(value, (tuple, list)) and len(value) == len(like)):
+        raise _Stop(f"{name} should return the tuple ({', '.join(names)}), got {type(value).__name__}", hint, expected)
+    got = []
+    for part, v, t in zip(names or [name], value if many else [value], like if many else [like]):
+        if (g := as_tensor(v, like=t)) is None:
+            raise _Stop(f"{part} is a {type(v).__name__}, not a tensor of shape {shape_str(t.shape)}", hint, expected)
+        if g.shape != t.shape:
+            raise _Stop(f"{part} has shape {shape_str(g.shape)}, not {shape_str(t.shape)}", hint, expected)
+        got.append(g)
+    return tuple(got) if many else got[0]
+
+
 def first_failure(grade, cases, passed: str) -> Verdict:
     """The first failure of ``grade(*case)`` (``None`` when right) over ``cases``, else ``passed`` reported."""
     for case in cases:
@@ -247,18 +253,16 @@ def as_float(value) -> float | None:
     return None if arr is None or arr.size != 1 else float(arr.reshape(-1)[0])
 
 
-def as_pair(value, like: torch.Tensor | None = None) -> tuple:
-    """``value`` as two tensors (:func:`as_tensor`) if it is a pair, else ``(None, None)``."""
-    pair = isinstance(value, (tuple, list)) and len(value) == 2
-    return tuple(as_tensor(v, like) for v in value) if pair else (None, None)
+def close(value, like: torch.Tensor, atol: float = 1e-5) -> bool:
+    """Whether ``value`` (any container, dtype, device) has the shape of ``like`` and its values (to ``atol``)."""
+    got = as_tensor(value, like)
+    return got is not None and got.shape == like.shape and torch.allclose(got, like, atol=atol)
 
 
 def shape_str(shape) -> str:
     """A shape as Python prints a tuple, ``(3,)``; anything else as its shortened ``repr``."""
     try:
-        dims = [operator.index(n) for n in shape]
+        dims = None if isinstance(shape, (str, bytes)) else [operator.index(n) for n in shape]
     except TypeError:  # not iterable, or an item that is not a whole number
-        return f"{shape!r:.60}"
-    if isinstance(shape, (str, bytes)):
-        return f"{shape!r:.60}"
-    return "(" + ", ".join(str(n) for n in dims) + ("," if len(dims) == 1 else "") + ")"
+        dims = None
+    return f"{shape!r:.60}" if dims is None else "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"

@@ -1,21 +1,14 @@
 """``python -m seqlib.copy_task``: train one cell on the copy task and test it on longer sequences.
 
-Every run writes a folder named after ``--log`` (``rnn.log`` -> ``rnn/``) holding:
+Every run writes a folder named after ``--log`` (``rnn.log`` -> ``rnn/``): ``rnn.log`` (the configuration,
+loss and accuracy per epoch, the test results), ``loss.png``, ``accuracy.png`` (all positions and copied
+ones), ``per_position.png`` (test accuracy at each copied position), ``model.pth`` (:mod:`seqlib.checkpoint`),
+``summary.json`` (configuration, history, test results) and ``.seqlib-run``, the mark of a folder this tool made.
 
-====================  ==============================================================
-``<name>.log``        the configuration, loss and accuracy per epoch, the test results
-``loss.png``          training and test loss per epoch
-``accuracy.png``      training and test accuracy per epoch, all positions and copied ones
-``per_position.png``  test accuracy at each copied position
-``model.pth``         the model (:mod:`seqlib.checkpoint`: loads with ``weights_only=True``)
-``summary.json``      the configuration, the history and the test results
-``.seqlib-run``       the mark of a folder this tool made: only such a folder may be replaced
-====================  ==============================================================
-
-A run is written to a hidden folder and moved into place when complete: a failed run changes
-nothing. ``--overwrite`` replaces a run folder this tool made, never anything else. ``--load PATH``
-tests a saved model (``model.pth`` or its run folder) without training. Training data come from
-``seed``, test data from ``seed + 1``.
+A run is written to a hidden folder and moved into place when complete: a failed run changes nothing.
+``--overwrite`` replaces a run folder this tool made, never anything else. ``--load PATH`` tests a saved
+model (``model.pth`` or its run folder) without training. Training data come from ``seed``, test data
+from ``seed + 1``.
 """
 
 from __future__ import annotations
@@ -29,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from seqlib import checkpoint, cli
 from seqlib.copy_task.model import CELLS, CopyModel, copy_accuracy, fit_options
@@ -42,8 +36,7 @@ PROG = "python -m seqlib.copy_task"
 MARKER = ".seqlib-run"
 OPTIONS = [  # (flags, default, rule, help): the assignment's short flags, the glossary's long ones
     (("-d", "--device"), "cpu", cli.one_of("cpu", "cuda", "mps"), "where to train and test"),
-    (("-l", "--log"), None, cli.TEXT, "run name, e.g. rnn.log: the run folder and its log are named after it "
-                                      "(rnn.log when training; with --load, a folder only if given)"),
+    (("-l", "--log"), None, cli.TEXT, "run name (rnn.log when training): names the run folder and its log"),
     (("-iseq", "--train-seq-len"), 100, cli.POSITIVE, "L: symbols to read in training"),
     (("-tseq", "--test-seq-len"), 100, cli.POSITIVE, "L: symbols to read in the test"),
     (("-p", "--padding"), 10, cli.POSITIVE, "P: number of delimiters"),
@@ -58,8 +51,8 @@ OPTIONS = [  # (flags, default, rule, help): the assignment's short flags, the g
     (("-s", "--seed"), 42, cli.NON_NEGATIVE, "seed (training data: seed, test data: seed + 1)"),
     (("-trs", "--train-samples"), 10000, cli.POSITIVE, "training samples"),
     (("-ts", "--test-samples"), 1000, cli.POSITIVE, "test samples"),
-    ("--load", None, cli.TEXT, "test the model saved at this path (model.pth or its run folder) without "
-                               "training; the training options are not used"),
+    ("--load", None, cli.TEXT, "test the model at this path (model.pth or its run folder), no training; no run folder "
+                               "unless -l is given"),
     ("--overwrite", False, bool, "replace a run folder of the same name that this tool made"),
 ]
 
@@ -80,8 +73,7 @@ def _check(args) -> None:
             raise cli.Refused(out, f"{getattr(args, out)} is longer than the input ({getattr(args, seq)} "
                                    f"symbols): only the first symbols of the input are copied")
     mps = getattr(torch.backends, "mps", None)
-    if not {"cpu": True, "cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available()}[
-            args.device]:
+    if not {"cpu": True, "cuda": torch.cuda.is_available(), "mps": mps and mps.is_available()}[args.device]:
         raise cli.Refused("device", f"{args.device} is not available on this machine; use -d cpu")
     args.saved = None
     if args.load is not None:
@@ -120,17 +112,6 @@ def parse_args(argv=None):
                      argv, _check)
 
 
-def _printer(file):
-    """``log(line)``: to the terminal (past the progress bars) and, given an open file, to the log file."""
-    from tqdm import tqdm
-
-    def log(line: str) -> None:
-        tqdm.write(line)
-        if file is not None:
-            print(line, file=file, flush=True)
-    return log
-
-
 def _plots(folder: Path, history, result, label: str) -> None:
     import matplotlib
 
@@ -152,8 +133,7 @@ def _plots(folder: Path, history, result, label: str) -> None:
                          ylabel="accuracy", title="accuracy", marker="o")
         ax.set_ylim(0, 1.02)
         ax.figure.savefig(folder / "accuracy.png")
-    per = result["per_position"]
-    ax = plot_curves({"test accuracy": per}, xlabel="copied position", ylabel="test accuracy",
+    ax = plot_curves({"test accuracy": result["per_position"]}, xlabel="copied position", ylabel="test accuracy",
                      title=f"test ({label})", marker=".")
     ax.axhline(1 / 9, color="gray", ls=":", label="chance (1/9)")
     ax.set_ylim(0, 1.02)
@@ -220,7 +200,11 @@ def run(args) -> dict:
         staging.chmod(0o755)
     try:
         with open(staging / f"{args.folder.name}.log", "w") if staging else contextlib.nullcontext() as file:
-            summary = _run(args, _printer(file), staging)
+            def log(line: str) -> None:  # to the terminal (past the progress bars) and to the log file
+                tqdm.write(line)
+                if file is not None:
+                    print(line, file=file, flush=True)
+            summary = _run(args, log, staging)
         if staging is not None:
             (staging / MARKER).write_text(f"made by {PROG}: --overwrite may replace this folder\n")
             if args.folder.exists():

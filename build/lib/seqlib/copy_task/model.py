@@ -46,9 +46,8 @@ class CopyModel(nn.Module):
                  vocab_size: int = len(TOKENS)):
         super().__init__()
         self.cell = validation.one_of(cell, "cell", CELLS)
-        self.embed_size = validation.positive_int(embed_size, "embed_size")
-        self.num_hiddens = validation.positive_int(num_hiddens, "num_hiddens")
-        self.vocab_size = validation.positive_int(vocab_size, "vocab_size")
+        self.embed_size, self.num_hiddens, self.vocab_size = (validation.positive_int(v, n) for v, n in (
+            (embed_size, "embed_size"), (num_hiddens, "num_hiddens"), (vocab_size, "vocab_size")))
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = SCRATCH_LAYERS[cell](embed_size, num_hiddens)
         self.head = nn.Linear(num_hiddens, vocab_size)
@@ -114,12 +113,12 @@ def fit_options(model: CopyModel, data, *, num_epochs: int = 10, batch_size: int
     epoch is that of the lowest training loss; the weights of the last epoch are kept.
     """
     validation.sequence(data, "data", non_empty=True, what="(X, Y) or a list of (x, y) pairs from make_dataset")
+    batch_size, seed = validation.positive_int(batch_size, "batch_size"), validation.non_negative_int(seed, "seed")
+    clip, lr = (validation.number_in_range(v, name, 0, low_open=True) for v, name in ((clip, "clip"), (lr, "lr")))
     options = dict(
-        train_loader=_Loader(data, validation.positive_int(batch_size, "batch_size"),
-                             validation.non_negative_int(seed, "seed")),
+        train_loader=_Loader(data, batch_size, seed),
         loss_fn=_loss, num_epochs=num_epochs, monitor="train_loss", restore_best=False,
-        clip_grad_value=validation.number_in_range(clip, "clip", 0, low_open=True),
-        optimizer=torch.optim.Adam(model.parameters(), lr=validation.number_in_range(lr, "lr", 0, low_open=True)),
+        clip_grad_value=clip, optimizer=torch.optim.Adam(model.parameters(), lr=lr),
         train_metrics={"train_acc": lambda out, Y: accuracies(out[0], Y)["all"],
                        "train_copy_acc": lambda out, Y: accuracies(out[0], Y)["copy"]},
         desc=desc or model.cell)
@@ -186,8 +185,7 @@ def hidden_states(model: CopyModel, x: torch.Tensor) -> dict:
     ``"mlstm"`` is seen too.
     """
     validation.token_ids(x, "x", model.vocab_size, shape=("T",))
-    if len(x) == 0:
-        raise ValueError("x has no time steps (shape (0,)); pass a sequence such as make_sample(...)[0]")
+    validation.require(len(x) > 0, "x has no time steps (shape (0,)); pass a sequence such as make_sample(...)[0]")
     device = next(model.parameters()).device
     E = model.embedding(x.to(device)[:, None])          # (T, 1, e)
     state, Hs, Cs = model.rnn.begin_state(1), [], []

@@ -113,9 +113,7 @@ def make_dataset(num_samples: int, seq_len: int, padding: int, output_len: int, 
 def to_text(ids) -> str:
     """Token indices (a sequence or 1-d tensor) as characters: ``"axc$$   "``."""
     ids = [int(i) for i in (ids.tolist() if isinstance(ids, torch.Tensor) else ids)]
-    if any(not 0 <= i < len(TOKENS) for i in ids):
-        raise ValueError(f"to_text: token ids must lie in 0..{len(TOKENS) - 1} (the copy task's {len(TOKENS)} "
-                         f"tokens); got {ids}")
+    validation.require(all(0 <= i < len(TOKENS) for i in ids), f"to_text: token ids must lie in 0..10, got {ids}")
     return "".join(TOKENS[i] for i in ids)
 
 

@@ -11,15 +11,14 @@ import numbers
 import re
 
 from seqlib.page.show import _display
-from seqlib.validation import ArgumentTypeError
+from seqlib.validation import ArgumentTypeError, finite_number
 
 RESULTS_MIME = "application/vnd.seqlib.results+json"
 
 
 def mean_std(values) -> tuple[float, float]:
     """``(mean, standard deviation)`` of one result over seeds (population std: 0 for one seed)."""
-    values = [float(v) for v in values]
-    if not values:
+    if not (values := [float(v) for v in values]):
         raise ValueError("values is empty: pass one result per seed")
     mean = math.fsum(values) / len(values)
     return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
@@ -39,12 +38,8 @@ def _clean(name: str, value):
                          "e.g. val_ppl_lstm")
     if isinstance(value, str) or isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return value if isinstance(value, str) else int(value)
-    if isinstance(value, bool) or not (isinstance(value, numbers.Real) or hasattr(value, "item")):
-        raise TypeError(f"result {name!r} has type {type(value).__name__}; record a number (e.g. an "
-                        "accuracy, not a bool) or a short string")
-    if not math.isfinite(value := float(value)):
-        raise ValueError(f"result {name!r} is {value}; only finite numbers can be recorded")
-    return value
+    return finite_number(value.item() if hasattr(value, "item") else value, f"result {name!r}",
+                         hint="record a number (an accuracy, not a bool) or a short string")
 
 
 def _fmt(value) -> str:

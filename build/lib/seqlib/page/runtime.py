@@ -25,20 +25,16 @@ def seed_everything(seed: int) -> np.random.Generator:
 
 def default_device() -> torch.device:
     """``SEQLIB_DEVICE`` if set (``"cpu"``, ``"cuda:1"``, ``"mps"``; checked), else the first GPU, else the CPU."""
-    name = os.environ.get("SEQLIB_DEVICE", "").strip()
-    if not name:
+    if not (name := os.environ.get("SEQLIB_DEVICE", "").strip()):
         return try_gpu()
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError) as err:
         raise ValueError(f"SEQLIB_DEVICE={name!r} is not a device PyTorch knows ({err}); "
                          "use 'cpu', 'cuda', 'cuda:1' or 'mps', or unset it") from None
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
-        "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(),
-    }.get(device.type, False)
-    if not available:
+    mps = getattr(torch.backends, "mps", None)
+    if not {"cpu": True, "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
+            "mps": mps is not None and mps.is_available()}.get(device.type, False):
         raise ValueError(f"SEQLIB_DEVICE={name!r}, but this machine has no such device "
                          f"(CUDA GPUs seen: {torch.cuda.device_count()}); unset SEQLIB_DEVICE or set it to 'cpu'")
     return device

@@ -10,7 +10,7 @@ import inspect
 import os
 import textwrap
 
-from seqlib.validation import ArgumentTypeError, non_negative_int, sequence
+from seqlib.validation import ArgumentTypeError, non_negative_int, same_length, sequence
 
 
 def _in_ipython() -> bool:
@@ -88,9 +88,7 @@ def show_table(header, rows, *, note: str | None = None) -> None:
     rows = [[str(v) for v in sequence(row, f"rows[{k}]", what="a list of values, one per column")]
             for k, row in enumerate(rows)]
     for k, row in enumerate(rows):
-        if len(row) != len(header):
-            raise ValueError(f"show_table: row {k} has {len(row)} values but the header has {len(header)} "
-                             f"columns ({header}); give one value per column")
+        same_length(row, header, f"rows[{k}] and the header {header}", hint="give one value per column")
 
     def cell(tag, value, col):
         style = ' style="text-align: right; white-space: nowrap"' if col else ""

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from seqlib.validation import finite_number, positive_int
+from seqlib.validation import number_in_range, one_of, positive_int
 
 #: The widest a figure may be, in inches: the book's text column (about 700 px at a 1280-px window).
 COLUMN_INCHES = 7.0
 DPI = 100
 
-_STYLE = {
-    "figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (COLUMN_INCHES, 3.2),
-    "figure.constrained_layout.use": True,
-    "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10, "figure.titlesize": 11,
-    "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
-    "legend.framealpha": 0.85, "axes.spines.top": False, "axes.spines.right": False,
-}
+_STYLE = {"figure.dpi": DPI, "savefig.dpi": DPI, "figure.figsize": (COLUMN_INCHES, 3.2),
+          "figure.constrained_layout.use": True, "font.size": 10, "axes.titlesize": 10.5, "axes.labelsize": 10,
+          "figure.titlesize": 11, "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9,
+          "legend.title_fontsize": 9, "legend.framealpha": 0.85, "axes.spines.top": False, "axes.spines.right": False}
 
 
 def use_course_style() -> None:
@@ -36,16 +33,12 @@ def figsize(nrows: int = 1, ncols: int = 1, *, row_height: float = 2.6,
 
     Example: ``fig, axes = plt.subplots(2, 2, figsize=figsize(2, 2))``.
     """
-    nrows, ncols = positive_int(nrows, "nrows"), positive_int(ncols, "ncols")
-    if ncols > 3:
-        raise ValueError(f"ncols={ncols}: at most 3 panels fit side by side in the book's "
-                         f"{COLUMN_INCHES}-inch column; use more rows (nrows) or split the figure")
-    width, row_height = finite_number(width, "width"), finite_number(row_height, "row_height")
-    if not 0 < width <= COLUMN_INCHES or row_height <= 0:
-        raise ValueError(f"width={width}, row_height={row_height}: a figure must be between 0 and "
-                         f"COLUMN_INCHES={COLUMN_INCHES} inches wide to stay legible in the book, "
-                         "and its rows a positive number of inches high")
-    return (float(width), float(nrows * row_height))
+    nrows = positive_int(nrows, "nrows")
+    ncols = one_of(positive_int(ncols, "ncols"), "ncols", (1, 2, 3), hint=f"at most 3 panels fit side by side in the "
+                   f"book's {COLUMN_INCHES}-inch column; use more rows (nrows) or split the figure")
+    width = number_in_range(width, "width", 0, COLUMN_INCHES, low_open=True,
+                            hint=f"at most COLUMN_INCHES={COLUMN_INCHES} inches, to stay legible in the book")
+    return (width, nrows * number_in_range(row_height, "row_height", 0, low_open=True))
 
 
 def new_axes(ax=None, width: float = COLUMN_INCHES, height: float = 2.6):

@@ -11,6 +11,8 @@ import numbers
 
 import matplotlib.pyplot as plt
 
+from seqlib.validation import sequence
+
 __all__ = ["slider_plot", "text_view", "generator_view"]
 
 _LABEL = {"description_width": "initial"}  # a control's whole name shown beside it
@@ -58,8 +60,7 @@ def _slider_spec(name, spec):
 
 def _slider(widgets, name, spec):
     lo, hi, step, value = spec
-    integer = all(isinstance(v, numbers.Integral) for v in spec)
-    cls = widgets.IntSlider if integer else widgets.FloatSlider
+    cls = widgets.IntSlider if all(isinstance(v, numbers.Integral) for v in spec) else widgets.FloatSlider
     return cls(min=lo, max=hi, step=step, value=value, description=name, continuous_update=False, style=_LABEL)
 
 
@@ -73,8 +74,7 @@ def slider_plot(draw, *, static: bool = True, **sliders):
     sliders = {name: _slider_spec(name, spec) for name, spec in sliders.items()}  # fail before drawing
     if static:
         _show(draw(**{name: spec[3] for name, spec in sliders.items()}))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     controls = {name: _slider(widgets, name, spec) for name, spec in sliders.items()}
     out = widgets.Output()
@@ -107,8 +107,7 @@ def text_view(render, text: str, *, step: bool = False, description: str = "text
 
     if static:
         _show(view(text, 0))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     box = widgets.Text(value=text, description=description, continuous_update=False,
                        layout=widgets.Layout(width=width), style=_LABEL)
@@ -150,17 +149,14 @@ def generator_view(generate, prompt: str, *, strategies=STRATEGIES, static: bool
     and an "again" button (next seed), showing ``generate(prompt=, strategy=, temperature=, top_k=, top_p=,
     length=, seed=)``; a ``ValueError`` from ``generate`` is shown as a message.
     """
-    strategies = tuple(strategies)
-    if not strategies or not all(isinstance(s, str) for s in strategies):
-        raise ValueError(f"strategies must be a non-empty list of names, got {strategies!r}")
+    strategies = tuple(sequence(strategies, "strategies", of=str, non_empty=True, what="a list of names"))
     sliders = {name: _slider_spec(name, spec) for name, spec in
                (("temperature", temperature), ("top_k", top_k), ("top_p", top_p), ("length", length))}
     values = {"prompt": prompt, "strategy": strategies[0], "seed": int(seed),
               **{name: spec[3] for name, spec in sliders.items()}}
     if static:
         _show(_pre(generate(**values)))
-    widgets = _ipywidgets()
-    if widgets is None:
+    if (widgets := _ipywidgets()) is None:
         return None
     box = widgets.Textarea(value=prompt, description="prompt", continuous_update=False,
                            layout=widgets.Layout(width="90%"), style=_LABEL)
