@@ -5,7 +5,8 @@
     python tools/wheel_check.py day08_sequence_labelling day09_seq2seq_attention
     make wheel-check                                 # the same; CI runs it after make test
 
-1. builds ``seqlib``'s wheel (``pip wheel --no-deps``);
+1. builds ``seqlib``'s wheel (``pip wheel --no-deps``, from a copy of its sources: nothing is written
+   into the repository);
 2. makes a fresh virtual environment and installs the wheel alone, with what a notebook needs to
    run (``ipykernel``, ``nbclient``): only the dependencies the wheel declares come with it (at the
    versions of ``requirements.txt``, as constraints: an unpinned torch would pull CUDA);
@@ -51,7 +52,11 @@ def _run(cmd, **kw) -> subprocess.CompletedProcess:
 def build_environment(work: Path, log=print) -> Path:
     """Build the wheel and install it alone into a fresh environment under ``work``; its python."""
     start = time.perf_counter()
-    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(work / "dist"), str(ROOT)])
+    source = work / "source"   # a copy of what the wheel is made of: pip's build leaves build/ in the tree
+    shutil.copytree(ROOT / "seqlib", source / "seqlib", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(work / "dist"), str(source)])
     wheel = next((work / "dist").glob("seqlib-*.whl"))
     constraints = work / "constraints.txt"
     constraints.write_text("".join(line + "\n" for line in (ROOT / "requirements.txt").read_text().splitlines()
