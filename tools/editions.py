@@ -92,7 +92,8 @@ def main(argv=None) -> int:
             stale.append(target)
             if not args.check:
                 target.write_text(made)
-        print(f"{target.relative_to(ROOT)}: {'written' if target in stale and not args.check else 'stale' if target in stale else 'up to date'}")
+        state = "up to date" if target not in stale else "stale" if args.check else "written"
+        print(f"{target.relative_to(ROOT)}: {state}")
     if args.check and stale:
         print("Run `make editions` and commit editions/student/.", file=sys.stderr)
         return 1
