@@ -3,7 +3,7 @@
 
     python tools/wheel_check.py                      # every lab
     python tools/wheel_check.py day08_sequence_labelling day09_seq2seq_attention
-    make wheel-check                                 # the same; CI runs it after make test
+    make wheel-check                                 # the same, with one job per core
 
 1. builds ``seqlib``'s wheel (``pip wheel --no-deps``, from a copy of its sources: nothing is written
    into the repository);
