@@ -17,7 +17,7 @@ help:
 	@echo "make refresh    re-execute labs (smoke mode) and refresh the checked reference outputs"
 	@echo "make editions   write the students' editions (editions/student/) from the labs"
 	@echo "make grade SUBMISSIONS=folder   grade students' notebooks with the labs' checks (grades/)"
-	@echo "make wheel-check  every lab from seqlib's wheel alone, outside the repository"
+	@echo "make wheel-check  every students' edition, unfilled, from seqlib's wheel alone, outside the repo"
 	@echo "make compare-results REFERENCE=file-or-url   which of your results moved beyond their seed spread"
 	@echo "make bench      training-throughput benchmark"
 	@echo "make calibrate  how many minutes one reference unit (a lab's cost) takes on this machine"

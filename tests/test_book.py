@@ -68,6 +68,22 @@ def test_every_page_and_the_timing_table_are_rendered(book):
 
 
 @pytest.mark.parametrize("lab", LABS)
+def test_the_model_solutions_pass_every_check(book, lab):
+    """In the executed master, each solution region ends with its check: it printed ✅ and no ❌
+    (the students' editions keep the stubs, which raise NotImplementedError until filled)."""
+    import nbformat
+
+    from tools.editions import CODE_REGION
+
+    ran = nbformat.read(book["out"] / "executed" / f"{lab}.ipynb", as_version=4)
+    solutions = [c for c in ran.cells if c.cell_type == "code" and CODE_REGION.search(c.source)]
+    assert solutions, f"{lab}: no solution cell in the executed master"
+    for cell in solutions:
+        printed = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        assert "✅" in printed and "❌" not in printed, f"{lab}: {cell.source[:60]!r} printed {printed[:300]!r}"
+
+
+@pytest.mark.parametrize("lab", LABS)
 def test_lab_page_has_its_figures_and_a_colab_link(book, lab):
     html = book["html"]
     page = (html / "labs" / f"{lab}.html").read_text()

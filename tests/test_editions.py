@@ -56,9 +56,9 @@ def test_no_solution_text_in_a_students_edition(lab):
 @pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
 def test_every_exercise_keeps_its_stub_and_no_later_cell_needs_the_solution(lab):
     """Each solution's check call stays in the edition (in the stub cell), and no cell after a stub
-    uses a name that the stub defines (the lab runs the same with or without the student's answer),
-    except the names a lab declares it runs on (``metadata.seqlib.runs_on``: the lab then trains with
-    the student's function, placeholder or not)."""
+    uses a name that the stub defines (the lab runs the same with or without the student's answer)
+    before a cell rebinds it with ``name = yours_or_ours(passed, name, ours, "name")``: from there the
+    lab runs on the student's function once it passes, else on the course's own, and says which."""
     master = nbformat.read(lab, as_version=4)
     edition = _edition(lab)
     code = [c.source for c in edition.cells if c.cell_type == "code"]
@@ -73,13 +73,13 @@ def test_every_exercise_keeps_its_stub_and_no_later_cell_needs_the_solution(lab)
                     for t in n.targets if isinstance(t, ast.Name)}
         defined -= {"passed"}
         for later in code[stub + 1:]:
+            defined -= set(re.findall(r"^(\w+) = yours_or_ours\(passed, \1, ", later, flags=re.M))
             try:
                 tree = ast.parse(later)
             except SyntaxError:  # a cell with IPython magics: plain text search
                 used = {n for n in defined if re.search(rf"\b{n}\b", later)}
             else:
                 used = _free_names(tree) & defined
-            used -= set(master.metadata.get("seqlib", {}).get("runs_on", []))
             assert not used, f"{lab.name}: a later cell uses {sorted(used)} from an exercise stub: {later[:80]!r}"
 
 

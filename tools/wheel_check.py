@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Do the labs run from the package alone, outside the repository, as a student opens them?
 
-    python tools/wheel_check.py                      # every lab
+    python tools/wheel_check.py                      # every lab's students' edition, unfilled
     python tools/wheel_check.py day08_sequence_labelling day09_seq2seq_attention
+    python tools/wheel_check.py --edition master     # the masters (solutions in) instead
     make wheel-check                                 # the same, with one job per core
 
 1. builds ``seqlib``'s wheel (``pip wheel --no-deps``, from a copy of its sources: nothing is written
@@ -10,8 +11,10 @@
 2. makes a fresh virtual environment and installs the wheel alone, with what a notebook needs to
    run (``ipykernel``, ``nbclient``): only the dependencies the wheel declares come with it (at the
    versions of ``requirements.txt``, as constraints: an unpinned torch would pull CUDA);
-3. copies each lab into an empty folder of its own, outside the repository, and runs it there top to
-   bottom in that environment, in smoke mode (the data from ``SEQLIB_DATA_DIR`` when set).
+3. copies each lab (by default its students' edition, ``editions/student/``: the exercises unfilled,
+   their stubs raising ``NotImplementedError``) into an empty folder of its own, outside the
+   repository, and runs it there top to bottom in that environment, in smoke mode (the data from
+   ``SEQLIB_DATA_DIR`` when set).
 
 A lab that imports a package the wheel does not declare stops at ``ModuleNotFoundError``: it fails
 here, by name, with its failing cell. Prints one line per lab and the seconds of each step; exits 1
@@ -86,8 +89,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("labs", nargs="*", help="lab names (default: every lab in labs/)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="labs run at the same time")
+    ap.add_argument("--edition", choices=("student", "master"), default="student",
+                    help="the students' editions, unfilled (default), or the masters in labs/")
     args = ap.parse_args(argv)
-    labs = [ROOT / "labs" / f"{name}.ipynb" for name in args.labs] or sorted((ROOT / "labs").glob("*.ipynb"))
+    folder = ROOT / "labs" if args.edition == "master" else ROOT / "editions" / "student"
+    labs = [folder / f"{name}.ipynb" for name in args.labs] or sorted(folder.glob("*.ipynb"))
     missing = [str(p) for p in labs if not p.exists()]
     if missing:
         ap.error(f"no such lab: {', '.join(missing)}")
@@ -106,7 +112,8 @@ def main(argv=None) -> int:
         if status != "ok":
             failed += 1
             print("   " + error.replace("\n", "\n   "))
-    print(f"{len(labs) - failed} of {len(labs)} labs ran from the wheel alone, outside the repository")
+    print(f"{len(labs) - failed} of {len(labs)} labs ({args.edition} edition) ran from the wheel alone, "
+          "outside the repository")
     return 1 if failed else 0
 
 

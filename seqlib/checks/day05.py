@@ -7,7 +7,12 @@ import torch
 from seqlib.batching import masked_max, masked_mean, padding_mask
 from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, close, guard, report, result_of
 
-__all__ = ["check_masked_pooling", "check_accuracy_from_logits"]
+__all__ = ["check_masked_pooling", "check_accuracy_from_logits", "binary_accuracy"]
+
+
+def binary_accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    """The course's own accuracy from logits: the share of ``(logits > 0) == y``; logits, y (B,)."""
+    return ((logits > 0).float() == y).float().mean().item()
 
 
 def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 __all__ = ["Verdict", "report", "guard", "call_student", "result_of", "shaped", "first_failure", "fresh_seeds",
-           "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str", "LIMIT"]
+           "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str", "yours_or_ours", "LIMIT"]
 
 #: Seconds one call of the student's code may run (``SEQLIB_CHECK_LIMIT`` sets another; the tests use 0.5).
 LIMIT = float(os.environ.get("SEQLIB_CHECK_LIMIT", "5"))
@@ -178,6 +178,10 @@ def call_student(fn, *args, case: str = ""):
         raise _Stop(f"{name} did not return within {LIMIT:g} s{case} - an endless loop?",
                     "look for a loop whose condition never changes (a while loop whose variable is never "
                     "updated); run your function on a small input and interrupt it to see where it is") from None
+    except NotImplementedError as err:  # a stub as the student's edition hands it out
+        stub = traceback.extract_tb(err.__traceback__)[-1].name
+        raise _Stop(f"{stub if stub.isidentifier() else name} is not written yet (it raises NotImplementedError)",
+                    "replace `raise NotImplementedError` with your code, then run the cell again") from None
     except Exception as err:  # noqa: BLE001 - the student's code may raise anything
         frames = traceback.extract_tb(err.__traceback__)
         where = f" (in: {frames[-1].line})" if len(frames) > 1 and frames[-1].line else ""
@@ -266,3 +270,12 @@ def shape_str(shape) -> str:
     except TypeError:  # not iterable, or an item that is not a whole number
         dims = None
     return f"{shape!r:.60}" if dims is None else "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"
+
+
+def yours_or_ours(passed, yours, ours, name: str):
+    """The function the rest of the lab runs on: ``yours`` (the student's) once its check ``passed``, else
+    ``ours`` (the course's own), saying so in one line: "Run all" never swaps an answer in silently."""
+    if not passed:
+        print(f"↪ your {name} does not pass its check yet: the cells below run on the course's own "
+              f"({ours.__module__}.{ours.__qualname__}) until it does")
+    return yours if passed else ours
