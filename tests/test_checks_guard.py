@@ -193,6 +193,26 @@ def test_a_function_that_raises_gets_feedback(name, capsys):
     assert verdict == FAILED and out.startswith("❌") and "ZeroDivisionError" in out, out
 
 
+def stub(*args):
+    raise NotImplementedError  # as the students' edition hands the exercise out
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_an_unfilled_stub_is_told_it_is_not_written_yet(name, capsys):
+    verdict, out = run(name, [stub] * len(CHECKS[name][1]), capsys)
+    assert verdict == FAILED and out.startswith("❌") and "not written yet" in out, out
+    assert "raise NotImplementedError" in out and "Traceback" not in out, out
+
+
+def test_the_lab_runs_on_the_students_function_once_it_passes_and_says_otherwise(capsys):
+    yours, ours = stub, filter_logits
+    assert feedback.yours_or_ours(PASSED, yours, ours, "filter_logits") is yours
+    assert capsys.readouterr().out == ""
+    assert feedback.yours_or_ours(FAILED, yours, ours, "filter_logits") is ours
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "seqlib.decoding.filter_logits" in out and "does not pass" in out, out
+
+
 @pytest.mark.parametrize("name", CHECKS)
 def test_a_function_that_returns_nan_is_told_so(name, capsys):
     verdict, out = run(name, [answering(r, nan) for r in CHECKS[name][1]], capsys)
