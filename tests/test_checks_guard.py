@@ -331,3 +331,36 @@ def test_a_hard_coded_beam_step_or_attention_step_fails_and_values_are_not_print
     assert verdict == FAILED and f"{scores[0].item():.3f}" not in out and f"{scores[0].item():.2f}" not in out
     verdict, out = run("check_attention_step", [_hard_coded(attention_step, *day09.attention_case())], capsys)
     assert verdict == FAILED  # on a fresh case: named by its case, or by what goes wrong there (e.g. padding)
+
+
+# --- a hard-coded answer fails ---------------------------------------------------------------------
+
+def recording(right, tape):
+    """The right answer, writing each result on ``tape`` (a Dataset class: its length and items)."""
+    if isinstance(right, type):
+        return type("Recorded", (right,), {
+            "__len__": lambda self: tape.setdefault("len", right.__len__(self)),
+            "__getitem__": lambda self, i: tape.setdefault(i, right.__getitem__(self, i))})
+    return lambda *args: tape.setdefault(len(tape), right(*args))
+
+
+def replaying(right, tape):
+    """A hard-coded answer: what the right answer returned in the check's last run, whatever the input."""
+    if isinstance(right, type):
+        return type("HardCoded", (torch.utils.data.Dataset,), {
+            "__init__": lambda self, *args: None, "__len__": lambda self: tape["len"],
+            "__getitem__": lambda self, i: tape[i]})
+    calls = iter(range(10**9))
+    return lambda *args: tape[next(calls) % len(tape)]
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_an_answer_hard_coded_from_the_checks_last_run_fails(name, capsys):
+    """Each check grades cases drawn anew at every call: the values that passed one run, returned
+    without computing anything, fail the next."""
+    rights = CHECKS[name][1]
+    tapes = [{} for _ in rights]
+    verdict, out = run(name, [recording(r, t) for r, t in zip(rights, tapes)], capsys)
+    assert verdict == PASSED, out
+    verdict, out = run(name, [replaying(r, t) for r, t in zip(rights, tapes)], capsys)
+    assert verdict == FAILED and out.startswith("❌"), out

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlib.checks.feedback import Verdict, as_array, guard, report, result_of, shape_str
+from seqlib.checks.feedback import Verdict, as_array, fresh_seeds, guard, report, result_of, shape_str
 from seqlib.validation import positive_int
 
 __all__ = ["check_rnn_step", "check_rnn_num_params"]
@@ -80,9 +80,10 @@ def check_rnn_step(rnn_step) -> Verdict:
     returns       (batch_size, num_hiddens)
     ============  ==========================
 
-    Reference: ``nn.RNNCell`` (float64, ``bias_ih = b_h``, ``bias_hh = 0``), on several shapes.
+    Reference: ``nn.RNNCell`` (float64, ``bias_ih = b_h``, ``bias_hh = 0``), on several shapes, the values
+    drawn anew at every call.
     """
-    for seed, (batch_size, num_inputs, num_hiddens) in enumerate(_RNN_STEP_CASES):
+    for seed, (batch_size, num_inputs, num_hiddens) in zip(fresh_seeds(len(_RNN_STEP_CASES)), _RNN_STEP_CASES):
         args, expected = _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed)
         case = f"batch_size={batch_size}, num_inputs={num_inputs}, num_hiddens={num_hiddens}"
         want = f"h_t, an array of shape {shape_str(expected.shape)}"

@@ -10,16 +10,16 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, close, guard, report, result_of, shaped
+from seqlib.checks.feedback import Verdict, close, fresh_seeds, guard, report, result_of, shaped
 from seqlib.validation import positive_int
 
 __all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
 
 
-def _cases(cls, seed):
+def _cases(cls):
     """A float64 ``cls`` cell (random weights, clearly non-zero biases), its stacked weights and inputs x, h, c,
-    in two sizes (batch 3, then 1)."""
-    for batch_size, num_inputs, num_hiddens, seed in ((3, 5, 4, seed), (1, 2, 6, seed + 1)):
+    in two sizes (batch 3, then 1), drawn anew at every call."""
+    for (batch_size, num_inputs, num_hiddens), seed in zip(((3, 5, 4), (1, 2, 6)), fresh_seeds()):
         g, cell = torch.Generator().manual_seed(seed), cls(num_inputs, num_hiddens, dtype=torch.float64)
         with torch.no_grad():
             for p in cell.parameters():
@@ -82,7 +82,7 @@ def _lstm_diagnosis(H, C, x, h, c, W):
 def check_lstm_step(lstm_step) -> Verdict:
     """Check ``lstm_step(x, (h, c), W_ih, W_hh, b_ih, b_hh) -> (h_new, c_new)`` against ``nn.LSTMCell``:
     ``W_ih`` (4h, d), ``W_hh`` (4h, h), blocks i, f, g, o; ``x`` (B, d), ``h`` and ``c`` (B, h)."""
-    for cell, x, h, c, W, sizes in _cases(nn.LSTMCell, seed=0):
+    for cell, x, h, c, W, sizes in _cases(nn.LSTMCell):
         with torch.no_grad():
             want_h, want_c = cell(x, (h, c))
         out = _run(lstm_step, "lstm_step", (x, (h, c), *W), 4, sizes, "the new state as a tuple (h_new, c_new)")
@@ -148,7 +148,7 @@ def _gru_diagnosis(H, x, h, W):
 def check_gru_step(gru_step) -> Verdict:
     """Check ``gru_step(x, h, W_ih, W_hh, b_ih, b_hh) -> h_new`` against ``nn.GRUCell``:
     ``W_ih`` (3h, d), ``W_hh`` (3h, h), blocks (and biases) r, z, n."""
-    for cell, x, h, _, W, sizes in _cases(nn.GRUCell, seed=10):
+    for cell, x, h, _, W, sizes in _cases(nn.GRUCell):
         with torch.no_grad():
             want = cell(x, h)
         out = _run(gru_step, "gru_step", (x, h, *W), 3, sizes, "the new hidden state h_new (one tensor)")

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, as_float, guard, report, result_of, shaped
+from seqlib.checks.feedback import Verdict, as_float, fresh_seeds, guard, report, result_of, shaped
 from seqlib.fused import unfuse
 from seqlib.validation import positive_int
 
@@ -18,11 +18,12 @@ __all__ = ["check_perplexity", "check_fused_lstm_step", "check_sample_next"]
 @guard("perplexity_fn(p)")
 def check_perplexity(perplexity_fn) -> Verdict:
     """``perplexity_fn(p)``: ``p`` a 1-D tensor of the probabilities a model gave to the true next tokens."""
+    g = torch.Generator().manual_seed(fresh_seeds(1)[0])
     cases = [
         (torch.full((10,), 1 / 28), "a model that gives every one of 28 characters 1/28"),
         (torch.ones(5), "a model that is always sure and always right"),
-        (torch.tensor([0.5, 0.125]), "p = [0.5, 0.125]"),
-        (torch.rand(50, generator=torch.Generator().manual_seed(0)) * 0.9 + 0.05, "50 random probabilities"),
+        (torch.rand(2, generator=g) * 0.9 + 0.05, "two random probabilities"),
+        (torch.rand(50, generator=g) * 0.9 + 0.05, "50 random probabilities"),
     ]
     for p, what in cases:
         # the reference: exp of the cross-entropy, as torch.nn computes it from log-probabilities
@@ -58,7 +59,7 @@ def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
 @guard("step_fn(XW_t, H, C, W_h)")
 def check_fused_lstm_step(step_fn) -> Verdict:
     """``step_fn(XW_t, H, C, W_h) -> (H_new, C_new)``: one LSTM step from fused gates ``[I | F | O | C_tilde]``."""
-    g, batch_size, h = torch.Generator().manual_seed(0), 3, 4
+    g, batch_size, h = torch.Generator().manual_seed(fresh_seeds(1)[0]), 3, 4
     XW_t, H, C = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (4 * h, h, h))
     W_h = torch.randn(h, 4 * h, generator=g, dtype=torch.float64)
     H_ref, C_ref = _torch_lstm_step(XW_t, H, C, W_h)
@@ -87,14 +88,15 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
     """``sample_fn(logits, temperature, generator) -> int``: greedy at 0, else a draw from softmax(logits / T)
     (``num_draws`` draws per temperature)."""
     num_draws = positive_int(num_draws, "num_draws", hint="(draws per temperature, e.g. 4000)")
-    logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5])
-    got = result_of(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(0), name="sample_fn",
+    seeds = fresh_seeds(3)  # the logits' order and the draws change at every call
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5])[torch.randperm(5, generator=torch.Generator().manual_seed(seeds[0]))]
+    got = result_of(sample_fn, logits.clone(), 0.0, torch.Generator().manual_seed(seeds[0]), name="sample_fn",
                     case="at temperature 0", hint="temperature 0 means argmax")
-    if as_float(got) != 0:
+    if as_float(got) != int(logits.argmax()):
         return report(False, f"at temperature 0 you returned {got!r}", "temperature 0 means greedy: the index of "
-                      "the largest logit, as an int", expected="the argmax, index 0")
-    for temperature in (0.5, 2.0):
-        g = torch.Generator().manual_seed(int(temperature * 10))
+                      "the largest logit, as an int", expected="the argmax")
+    for temperature, seed in zip((0.5, 2.0), seeds[1:]):
+        g = torch.Generator().manual_seed(seed)
         counts = torch.zeros(len(logits))
         for _ in range(num_draws):
             got = result_of(sample_fn, logits.clone(), temperature, g, name="sample_fn", case=f"at temperature "
@@ -115,7 +117,7 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
             hint = "the frequencies follow softmax(logits): divide the logits by the temperature first"
         elif close(torch.softmax(logits * temperature, 0)):
             hint = "you multiplied by the temperature; divide: softmax(logits / T)"
-        elif counts[0] == num_draws:
+        elif counts[int(logits.argmax())] == num_draws:
             hint = "you always return the argmax; for T > 0 draw from the tempered softmax"
         else:
             hint = "draw one index from softmax(logits / T) with torch.multinomial and the generator"

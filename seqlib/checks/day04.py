@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from seqlib.checks.feedback import Verdict, as_array, as_float, call_student, guard, report, result_of
+from seqlib.checks.feedback import Verdict, as_array, as_float, call_student, fresh_seeds, guard, report, result_of
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
 __all__ = ["check_window_dataset", "check_persistence_mse"]
@@ -24,7 +24,8 @@ def check_window_dataset(cls) -> Verdict:
     """Check a Dataset ``cls(series, window)``, ``series`` (num_series, T): item ``i`` is ``(x, y)``, ``x`` the
     ``window`` inputs (float32, (window,)) and ``y`` the value right after them."""
     T, window = 10, 4
-    series = np.array([[100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
+    start = np.random.default_rng(fresh_seeds(1)[0]).integers(0, 100)  # the values change at every call
+    series = np.array([[start + 100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
     reference = WindowDataset(series, window)
     want, per_series = len(reference), T - window
     ds = result_of(cls, series, window, name="SlidingWindows(series, window=4)",
@@ -104,7 +105,7 @@ def check_persistence_mse(fn) -> Verdict:
             why = "square each window's error (its last value minus y), then average them"
         return report(False, f"on a ramp 0, 0.1, 0.2, ... you got {got:.4g}", why,
                       expected="0.01: each persistence error on the ramp is 0.1, so the MSE is 0.1²")
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(fresh_seeds(1)[0])
     X = torch.tensor(rng.normal(size=(64, 8)), dtype=torch.float32)
     y = torch.tensor(rng.normal(size=64), dtype=torch.float32)
     want = float(((persistence_forecast(X) - y) ** 2).mean())

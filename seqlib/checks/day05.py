@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import masked_max, masked_mean, padding_mask
-from seqlib.checks.feedback import Verdict, as_float, as_tensor, call_student, close, guard, report, result_of
+from seqlib.checks.feedback import (Verdict, as_float, as_tensor, call_student, close, fresh_seeds, guard, report,
+                                    result_of)
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits", "binary_accuracy"]
 
@@ -42,7 +43,7 @@ def _check_pool(name, fn, ref, H, zero_pad, mask, hint_pad):
 def check_masked_pooling(mean_pool, max_pool) -> Verdict:
     """Check ``mean_pool(H, mask)`` and ``max_pool(H, mask)``: H (B, T, D), mask (B, T) bool -> (B, D)
     (the padding holds large values: any leak shows)."""
-    mask, g = padding_mask(torch.tensor([4, 1, 3]), 5), torch.Generator().manual_seed(5)
+    mask, g = padding_mask(torch.tensor([4, 1, 3]), 5), torch.Generator().manual_seed(fresh_seeds(1)[0])
     H = (torch.randn(3, 5, 6, generator=g) - 2.0).masked_fill(~mask.unsqueeze(-1), 7.0)  # real states < 0, padding 7
     zero_pad = torch.where(mask.unsqueeze(-1), H, torch.zeros_like(H))  # as pad_packed_sequence pads
     failed_mean = _check_pool(
@@ -66,10 +67,14 @@ def check_masked_pooling(mean_pool, max_pool) -> Verdict:
 @guard("accuracy(logits, y)")
 def check_accuracy_from_logits(accuracy) -> Verdict:
     """Check ``accuracy(logits, y)`` -> a Python float in [0, 1]; logits (B,), labels y (B,) of 0/1."""
-    logits = torch.tensor([2.0, -1.0, 0.3, -0.2, 4.0, -3.0, 0.1, -0.4])
-    y = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0])
-    expected = 6 / 8                                    # thresholding at 0.5 would give 4 / 8
-    want = f"{expected} on the test batch, a Python float"
+    g = torch.Generator().manual_seed(fresh_seeds(1)[0])  # a new batch at every call
+    size = int(torch.randint(8, 17, (1,), generator=g))
+    logits, y = torch.randn(size, generator=g) * 2, torch.randint(0, 2, (size,), generator=g).float()
+    logits = torch.where((logits > 0) & (logits <= 0.5), logits + 0.5, logits)
+    logits[0], y[0] = 0.3, 1.0  # the one logit in (0, 0.5]: class 1, though a threshold at 0.5 says 0
+    expected, count = binary_accuracy(logits, y), int(((logits > 0).float() == y).sum())
+    at_half = ((logits > 0.5).float() == y).float().mean().item()
+    want = f"{expected:.4g} on a batch of {size}, a Python float"
     out = result_of(accuracy, logits, y, name="accuracy", hint="compare (logits > 0) with the labels",
                     expected=want, returns="a Python float")
     if (value := as_float(out)) is None:
@@ -78,13 +83,13 @@ def check_accuracy_from_logits(accuracy) -> Verdict:
     was_tensor, out = isinstance(out, torch.Tensor), value
     if abs(out - expected) < 1e-6:
         tip = " (tip: return a Python float with .item(), so that it can be printed and recorded)" if was_tensor else ""
-        return report(True, f"accuracy = {expected} on the test batch: a logit > 0 means class 1 "
+        return report(True, f"accuracy right on a batch of {size}: a logit > 0 means class 1 "
                             f"(probability > 0.5){tip}")
-    if abs(out - 0.5) < 1e-6:  # thresholded at 0.5 instead of 0
-        return report(False, "you got 0.5: the threshold is applied to logits, not probabilities",
+    if abs(out - at_half) < 1e-6:  # thresholded at 0.5 instead of 0
+        return report(False, f"you got {out:.4g}: the threshold 0.5 is for probabilities, not logits",
                       "sigmoid(z) > 0.5 exactly when z > 0, so compare logits with 0", expected=want)
-    if abs(out - 6) < 1e-6:
-        return report(False, "you returned the number of correct predictions (6)",
+    if abs(out - count) < 1e-6:
+        return report(False, f"you returned the number of correct predictions ({count})",
                       "divide by the batch size (mean)", expected=want)
     return report(False, f"accuracy returned {out}", "predict class 1 where the logit is positive, compare the "
                   "predictions with y, and return the share of matches", expected=want)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import random
 
 import torch
 
-from seqlib.checks.feedback import Verdict, guard, report, result_of, shaped
+from seqlib.checks.feedback import Verdict, fresh_seeds, guard, report, result_of, shaped
 from seqlib.decoding import filter_logits
 
 __all__ = ["check_filter_logits", "check_bits_and_perplexity"]
@@ -43,8 +44,10 @@ def _hint(logits, settings, got) -> str:
 @guard("filter_fn(logits, temperature, top_k, top_p)")
 def check_filter_logits(filter_fn) -> Verdict:
     """``filter_fn(logits, temperature=1.0, top_k=None, top_p=None)`` on a 1-D tensor of logits."""
-    rand = torch.randn(10, generator=torch.Generator().manual_seed(6), dtype=torch.float64) * 2
+    g = torch.Generator().manual_seed(fresh_seeds(1)[0])  # new logits, in a new order, at every call
+    rand = torch.randn(10, generator=g, dtype=torch.float64) * 2
     lp = torch.log(torch.tensor([0.05, 0.5, 0.1, 0.25, 0.1 - 1e-3, 1e-3]).double())  # no two tie in the top four
+    lp = lp[torch.randperm(len(lp), generator=g)]
     for logits, settings, what in [  # from one filter alone to all three together
         (lp, dict(temperature=1.0), "temperature 1 and no other filter (the model itself)"),
         (lp, dict(temperature=0.5), "temperature 0.5"),
@@ -73,7 +76,7 @@ def check_filter_logits(filter_fn) -> Verdict:
 @guard("convert_fn(nats)")
 def check_bits_and_perplexity(convert_fn) -> Verdict:
     """``convert_fn(nats) -> (bits, perplexity)`` for a loss in nats per token."""
-    for nats in (0.0, math.log(2), 1.75, 4.2):
+    for nats in (0.0, math.log(2), 1.75, *(random.uniform(0.5, 5) for _ in range(2))):
         expected = (nats / math.log(2), math.exp(nats))
         got = result_of(convert_fn, nats, name="convert_fn", case=f"for {nats:.3f} nats",
                         hint="it receives one number (a float)")

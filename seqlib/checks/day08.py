@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from seqlib.batching import bidirectional_states, padding_mask
-from seqlib.checks.feedback import Verdict, as_float, call_student, close, guard, report, result_of, shaped
+from seqlib.checks.feedback import (Verdict, as_float, call_student, close, fresh_seeds, guard, report, result_of,
+                                    shaped)
 from seqlib.crf import CRF
 
 __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
@@ -20,9 +21,11 @@ __all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
 def check_bidirectional(fn) -> Verdict:
     """Check ``fn(forward_rnn, backward_rnn, E, lengths)`` -> (B, T, 2h): both directions, lengths respected
     (the padding holds large values: reading it shows)."""
-    g = torch.Generator().manual_seed(8)
-    torch.manual_seed(8)
-    fwd, bwd = nn.LSTM(3, 4, batch_first=True), nn.LSTM(3, 4, batch_first=True)
+    seed = fresh_seeds(1)[0]  # new networks and inputs at every call; the lab's own random state untouched
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        fwd, bwd = nn.LSTM(3, 4, batch_first=True), nn.LSTM(3, 4, batch_first=True)
     lengths, E = torch.tensor([5, 2, 4]), torch.randn(3, 5, 3, generator=g)
     E = torch.where(padding_mask(lengths, 5).unsqueeze(-1), E, torch.full_like(E, 5.0))  # garbage padding
     expected = bidirectional_states(fwd, bwd, E, lengths)
@@ -61,13 +64,13 @@ def check_bidirectional(fn) -> Verdict:
 
 
 def _crf_case():
-    g = torch.Generator().manual_seed(18)
+    g = torch.Generator().manual_seed(fresh_seeds(1)[0])  # a new sentence at every call
     crf = CRF(4)
     with torch.no_grad():
         for p in (crf.transitions, crf.start, crf.end):
             p.copy_(torch.randn(p.shape, generator=g))
     emissions = torch.randn(5, 4, generator=g)
-    return crf, emissions, [2, 0, 0, 3, 1]
+    return crf, emissions, torch.randint(0, 4, (5,), generator=g).tolist()
 
 
 @guard("path_score(emissions, transitions, start, end, tags)")
