@@ -15,7 +15,7 @@ help:
 	@echo "make test       unit tests, labs under nbval (smoke mode), smoke book build, browser check"
 	@echo "make normalize  strip notebook outputs except the cells tagged nbval-check-output"
 	@echo "make refresh    re-execute labs (smoke mode) and refresh the checked reference outputs"
-	@echo "make editions   write the students' editions (editions/student/) from the labs"
+	@echo "make editions   the students' editions, the autograders and (after make book) the instructors' editions"
 	@echo "make grade SUBMISSIONS=folder   grade students' notebooks with the labs' checks (grades/)"
 	@echo "make wheel-check  every students' edition, unfilled, from seqlib's wheel alone, outside the repo"
 	@echo "make compare-results REFERENCE=file-or-url   which of your results moved beyond their seed spread"

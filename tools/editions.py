@@ -1,8 +1,17 @@
 #!/usr/bin/env python
-"""The students' edition of every lab, generated from its master in ``labs/``; never edited by hand.
+"""The three editions of every lab, generated from its master in ``labs/``; never edited by hand.
 
-    python tools/editions.py            # write editions/student/<lab>.ipynb (make editions)
+    python tools/editions.py            # write editions/student/ and editions/autograder/ (make editions),
+                                        # and editions/instructor/ when `make book` has executed the labs
     python tools/editions.py --check    # exit 1 if a committed edition is not what the generator makes
+
+- **student** (``editions/student/<lab>.ipynb``, committed): what a student opens (the book's Colab,
+  Binder and download buttons point at it);
+- **autograder** (``editions/autograder/<lab>.py``, committed): the cell ``make grade`` runs after a
+  submission's own: each exercise's check, imported afresh, on the student's names; the checks draw
+  their cases anew at every call, so the cases are hidden and a hard-coded answer fails;
+- **instructor** (``editions/instructor/<lab>.ipynb``, not committed): the master as ``make book``
+  executed it (``_build/executed/``), solutions and outputs included.
 
 The master marks its answers as otter-grader and nbgrader read them: in a code cell, the lines from
 ``# BEGIN SOLUTION`` to ``# END SOLUTION``; in a markdown cell, the text from ``<!-- BEGIN SOLUTION -->``
@@ -12,10 +21,9 @@ to ``<!-- END SOLUTION -->`` (the collapsed model answers). The student's editio
   the student's own (``*Your answer:*``), so each exercise keeps only its stub cell;
 - has no outputs, no execution counts and no metadata but the cells' tags, the kernel and
   ``metadata.seqlib`` (the lab's budget, and ``edition: student``);
-- runs top to bottom as it is: the stubs return placeholders, the checks say what is missing.
-
-The instructors' edition is the master as ``make book`` executed it, solutions and outputs included:
-``_build/executed/<lab>.ipynb``.
+- runs top to bottom as it is: the stubs raise ``NotImplementedError``, the checks say "not written
+  yet", and a later cell that needs an exercise's function runs on the course's own until the
+  student's passes (``yours_or_ours``), saying so.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -34,6 +43,9 @@ import nbformat  # noqa: E402
 from tools.course import lab_notebooks  # noqa: E402
 
 STUDENT_DIR = ROOT / "editions" / "student"
+AUTOGRADER_DIR = ROOT / "editions" / "autograder"
+INSTRUCTOR_DIR = ROOT / "editions" / "instructor"
+EXECUTED_DIR = ROOT / "_build" / "executed"
 CODE_REGION = re.compile(r"^[ \t]*# BEGIN SOLUTION\b.*?^[ \t]*# END SOLUTION[^\n]*\n?", re.S | re.M)
 MARKDOWN_REGION = re.compile(r"([ \t]*)<!-- BEGIN SOLUTION -->.*?<!-- END SOLUTION -->", re.S)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
@@ -83,21 +95,39 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="only report editions that differ; exit 1 if any")
     args = ap.parse_args(argv)
+    from tools.grade import grading_cell
+
     stale = []
-    STUDENT_DIR.mkdir(parents=True, exist_ok=True)
+    for folder in (STUDENT_DIR, AUTOGRADER_DIR):
+        folder.mkdir(parents=True, exist_ok=True)
     for master in lab_notebooks():
-        target = STUDENT_DIR / master.name
-        made = text(student_edition(nbformat.read(master, as_version=4), master.stem))
-        if not target.exists() or target.read_text() != made:
-            stale.append(target)
-            if not args.check:
-                target.write_text(made)
-        state = "up to date" if target not in stale else "stale" if args.check else "written"
-        print(f"{target.relative_to(ROOT)}: {state}")
+        for target, made in ((STUDENT_DIR / master.name,
+                              text(student_edition(nbformat.read(master, as_version=4), master.stem))),
+                             (AUTOGRADER_DIR / f"{master.stem}.py", autograder(master.stem, grading_cell))):
+            if not target.exists() or target.read_text() != made:
+                stale.append(target)
+                if not args.check:
+                    target.write_text(made)
+            state = "up to date" if target not in stale else "stale" if args.check else "written"
+            print(f"{target.relative_to(ROOT)}: {state}")
+        executed = EXECUTED_DIR / master.name
+        if not args.check and executed.exists():
+            INSTRUCTOR_DIR.mkdir(exist_ok=True)
+            shutil.copy(executed, INSTRUCTOR_DIR / master.name)
+            print(f"{(INSTRUCTOR_DIR / master.name).relative_to(ROOT)}: copied from {executed.relative_to(ROOT)}")
+        elif not args.check:
+            print(f"{master.stem}: no instructors' edition yet (`make book` executes the labs)")
     if args.check and stale:
-        print("Run `make editions` and commit editions/student/.", file=sys.stderr)
+        print("Run `make editions` and commit editions/student/ and editions/autograder/.", file=sys.stderr)
         return 1
     return 0
+
+
+def autograder(lab: str, grading_cell) -> str:
+    """The autograder of ``lab``: the grading cell, with a header saying what it is."""
+    return (f"# Autograder of {lab}, generated by tools/editions.py from labs/{lab}.ipynb: do not edit.\n"
+            "# `make grade` runs it as the last cell of each submission; it prints one line, SEQLIB-GRADE\n"
+            "# and a JSON list of {check, passed, feedback}, one per exercise.\n" + grading_cell(lab))
 
 
 if __name__ == "__main__":
