@@ -178,8 +178,10 @@ class Tagger(nn.Module):
 
 
 @torch.no_grad()
-def predict_tags(model: Tagger, loader) -> tuple[list[list[int]], list[list[int]]]:
-    """``(gold, predicted)`` tag ids of every sentence of ``loader`` (in its order), model in eval mode."""
+def predict_tags(model: Tagger, loader, decode=None) -> tuple[list[list[int]], list[list[int]]]:
+    """``(gold, predicted)`` tag ids of every sentence of ``loader`` (in its order), model in eval mode.
+    ``decode``: a function of one sentence's emissions (L, K) giving its L tag ids (e.g. a Viterbi
+    written on the page, with the model's CRF scores); by default the model's own :meth:`Tagger.decode`."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -187,10 +189,11 @@ def predict_tags(model: Tagger, loader) -> tuple[list[list[int]], list[list[int]
     try:
         for X, lengths, C, C_index, Y in loader:
             mask = padding_mask(lengths, X.shape[1]).to(device)
-            tags = model.decode(model(X.to(device), lengths, C.to(device), C_index.to(device)), mask).cpu()
+            emissions = model(X.to(device), lengths, C.to(device), C_index.to(device))
+            tags = model.decode(emissions, mask).cpu() if decode is None else None
             for b, L in enumerate(lengths.tolist()):
                 gold.append(Y[b, :L].tolist())
-                pred.append(tags[b, :L].tolist())
+                pred.append(tags[b, :L].tolist() if decode is None else [int(y) for y in decode(emissions[b, :L])])
     finally:
         model.train(was_training)
     return gold, pred

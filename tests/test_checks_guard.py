@@ -109,6 +109,7 @@ CHECKS = {
     "check_bidirectional": (day08.check_bidirectional, [bidirectional_states], {}),
     "check_path_score": (day08.check_path_score, [path_score], {}),
     "check_log_partition": (day08.check_log_partition, [log_partition], {}),
+    "check_viterbi": (day08.check_viterbi, [day08.viterbi_path], {}),
     "check_attention_step": (day09.check_attention_step, [attention_step], {}),
     "check_beam_step": (day09.check_beam_step, [beam_step], {}),
 }

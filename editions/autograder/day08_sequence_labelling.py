@@ -10,6 +10,7 @@ for _name, _call in [
     ('check_bidirectional', lambda: _checks.check_bidirectional(bidirectional)),
     ('check_path_score', lambda: _checks.check_path_score(path_score)),
     ('check_log_partition', lambda: _checks.check_log_partition(log_partition)),
+    ('check_viterbi', lambda: _checks.check_viterbi(viterbi)),
 ]:
     _out = _io.StringIO()
     try:

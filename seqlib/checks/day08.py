@@ -11,9 +11,9 @@ from torch import nn
 from seqlib.batching import bidirectional_states, padding_mask
 from seqlib.checks.feedback import (Verdict, as_float, call_student, close, fresh_seeds, guard, report, result_of,
                                     shaped)
-from seqlib.crf import CRF
+from seqlib.crf import CRF, brute_force
 
-__all__ = ["check_bidirectional", "check_path_score", "check_log_partition"]
+__all__ = ["check_bidirectional", "check_path_score", "check_log_partition", "check_viterbi", "viterbi_path"]
 
 
 @guard("bidirectional(forward_rnn, backward_rnn, E, lengths)")
@@ -139,3 +139,75 @@ def check_log_partition(fn) -> Verdict:
                       "stay in log space: torch.logsumexp, never exp then sum then log",
                       expected=f"{expected_big:.1f} for emissions 300 times larger")
     return report(True, "the forward algorithm gives log Z, in log space (no overflow with large scores)")
+
+
+@torch.no_grad()
+def viterbi_path(emissions, transitions, start, end):
+    """The course's own Viterbi decoding of one sentence, by :meth:`seqlib.crf.CRF.viterbi`:
+    emissions (T, K), transitions (K, K), start and end (K,) -> (the best path, T tag ids; its score)."""
+    crf = CRF(emissions.shape[1]).to(device=emissions.device, dtype=emissions.dtype)
+    for param, value in ((crf.transitions, transitions), (crf.start, start), (crf.end, end)):
+        param.copy_(value)
+    paths, scores = crf.viterbi(emissions.unsqueeze(0))
+    return paths[0].tolist(), scores[0]
+
+
+def _viterbi_diagnosis(path, score, E, A, s, e):
+    """What a wrong ``(path, score)`` probably did, as ``(message, hint)``, or ``None``."""
+    crf = CRF(E.shape[1]).double()
+    for param, value in ((crf.transitions, A), (crf.start, s), (crf.end, e)):
+        param.data.copy_(value)
+    if path == E.argmax(1).tolist():
+        return ("your path takes each position's best emission alone, as a softmax tagger does",
+                "keep, for every tag j at step t, the best score of a path ending in j (a max over the "
+                "previous tag i of delta_{t-1}(i) + A_ij), and the i that gave it")
+    if score is not None and abs(score - float(crf.log_partition(E.unsqueeze(0))[0])) < 1e-4:
+        return ("your score is log Z, the forward algorithm's sum over all paths",
+                "Viterbi replaces the log-sum-exp over the previous tag by a max")
+    no_ends = CRF(E.shape[1]).double()
+    no_ends.transitions.data.copy_(A)
+    if path == no_ends.viterbi(E.unsqueeze(0))[0][0].tolist():
+        return ("your path ignores the start or end scores", "add start to the first step's scores and "
+                "end to the last step's before choosing the best final tag")
+    return None
+
+
+@guard("viterbi(emissions, transitions, start, end)")
+@torch.no_grad()
+def check_viterbi(fn) -> Verdict:
+    """Check ``fn(emissions, transitions, start, end)`` -> ``(path, score)``: the best tag path of one
+    sentence (a list of T tag ids) and its score s(y), against brute force over every path, on
+    sentences drawn anew at every call (1 to 6 words, 3 to 5 tags)."""
+    for seed in fresh_seeds(4):
+        g = torch.Generator().manual_seed(seed)
+        T, K = int(torch.randint(1, 7, (1,), generator=g)), int(torch.randint(3, 6, (1,), generator=g))
+        E, A = torch.randn(T, K, generator=g, dtype=torch.float64) * 2, torch.randn(K, K, generator=g, dtype=torch.float64)
+        s, e = (torch.randn(K, generator=g, dtype=torch.float64) for _ in range(2))
+        _, best_path, best_score = brute_force(E, A, s, e)
+        want = f"a pair (path, score): the best of the {K ** T:,} paths of a sentence of {T} words and {K} tags"
+        out = result_of(fn, E.clone(), A.clone(), s.clone(), e.clone(), name="viterbi", expected=want,
+                        case=f"for {T} words and {K} tags", returns="(path, score)",
+                        hint="emissions is (T, K), transitions (K, K) (row: previous tag), start and end (K,)")
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            return report(False, f"viterbi returned {type(out).__name__}, not a pair (path, score)",
+                          "end with `return path, score`", expected=want)
+        try:
+            path = [int(y) for y in (out[0].tolist() if hasattr(out[0], "tolist") else out[0])]
+        except (TypeError, ValueError):
+            return report(False, f"the path is {out[0]!r:.40}, not a list of tag ids", "a list of T ints",
+                          expected=want)
+        score = as_float(out[1])
+        if len(path) != T:
+            return report(False, f"the path has {len(path)} tags for a sentence of {T} words",
+                          "follow the back-pointers from the best last tag down to the first word", expected=want)
+        if path == best_path and score is not None and abs(score - float(best_score)) < 1e-6:
+            continue
+        if path == best_path:
+            return report(False, f"the path is the best one, but its score is {out[1]!r:.40}",
+                          "the score is delta_T of the best last tag plus its end score", expected=want)
+        if (known := _viterbi_diagnosis(path, score, E, A, s, e)) is not None:
+            return report(False, known[0], known[1], expected=want)
+        return report(False, f"for {T} words and {K} tags your path is not the best one", expected=want,
+                      hint="delta_1 = start + E[0]; delta_t(j) = E[t, j] + max_i (delta_{t-1}(i) + A[i, j]), keeping "
+                           "the argmax i; the last tag maximises delta_T + end; then follow the argmaxes back")
+    return report(True, "your Viterbi finds the best path and its score, as brute force over every path does")
