@@ -37,7 +37,7 @@ from torch import nn
 
 from seqlib import validation
 
-__all__ = ["masked_softmax", "AdditiveAttention", "DotProductAttention", "AttentionPooling"]
+__all__ = ["masked_softmax", "additive_step", "AdditiveAttention", "DotProductAttention", "AttentionPooling"]
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -48,42 +48,72 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
 
 
+def additive_step(s, K, H, mask, W_q, v):
+    r"""One decoder step of additive (Bahdanau) attention, the keys projected beforehand:
+
+    .. math::
+
+        e_i = \mathbf{v}^\top \tanh(\mathbf{W}_q \mathbf{s} + \mathbf{k}_i), \qquad
+        \boldsymbol{\alpha} = \text{masked softmax}(\mathbf{e}), \qquad
+        \mathbf{c} = \sum_i \alpha_i \mathbf{h}_i
+
+    ========  ==============  ===================================================
+    ``s``     (B, q)          the query (the decoder's state)
+    ``K``     (B, S, a)       the keys :math:`\mathbf{k}_i = \mathbf{W}_k \mathbf{h}_i`, once per sentence
+    ``H``     (B, S, k)       the values (the encoder's states)
+    ``mask``  (B, S) bool     True at real positions
+    ``W_q``   (a, q)
+    ``v``     (a,)
+    returns   (B, k), (B, S)  the context :math:`\mathbf{c}` and the weights :math:`\boldsymbol{\alpha}`
+    ========  ==============  ===================================================
+
+    Day 9's students write this function; the decoder then attends through theirs.
+    """
+    weights = masked_softmax(torch.tanh((s @ W_q.T)[:, None, :] + K) @ v, mask)
+    return torch.bmm(weights[:, None, :], H)[:, 0], weights
+
+
 class AdditiveAttention(nn.Module):
-    """Bahdanau's score
-    :math:`e_{ti} = \\mathbf{v}^\\top \\tanh(\\mathbf{W}_q \\mathbf{s}_t + \\mathbf{W}_k \\mathbf{h}_i)`.
+    r"""Bahdanau's score
+    :math:`e_{ti} = \mathbf{v}^\top \tanh(\mathbf{W}_q \mathbf{s}_t + \mathbf{W}_k \mathbf{h}_i)`: the keys
+    projected once, then one :func:`additive_step` per query (``step``: another function of the same
+    signature, e.g. the one a student wrote).
 
     ``forward(queries (B, T, q), keys (B, S, k), mask (B, S))`` -> ``context (B, T, k), weights (B, T, S)``.
     """
 
-    def __init__(self, query_size: int, key_size: int, num_hiddens: int):
+    def __init__(self, query_size: int, key_size: int, num_hiddens: int, step=None):
         super().__init__()
         validation.positive_int(num_hiddens, "num_hiddens")
         self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
         self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
         self.v = nn.Linear(num_hiddens, 1, bias=False)
-
-    def scores(self, queries, keys):
-        features = torch.tanh(self.W_q(queries)[:, :, None, :] + self.W_k(keys)[:, None, :, :])  # (B, T, S, a)
-        return self.v(features).squeeze(-1)
+        self.step = additive_step if step is None else validation.function(
+            step, "step", "step(s, K, H, mask, W_q, v) -> (context, weights), e.g. seqlib.attention.additive_step")
 
     def forward(self, queries, keys, mask):
-        weights = masked_softmax(self.scores(queries, keys), mask)
-        return weights @ keys, weights
+        K = self.W_k(keys)                                                    # (B, S, a): once per sentence
+        steps = [self.step(q_t, K, keys, mask, self.W_q.weight, self.v.weight[0]) for q_t in queries.unbind(1)]
+        return torch.stack([c for c, _ in steps], 1), torch.stack([w for _, w in steps], 1)
 
 
-class DotProductAttention(AdditiveAttention):
-    """Scaled dot-product score
-    :math:`e_{ti} = (\\mathbf{W}_q \\mathbf{s}_t)^\\top (\\mathbf{W}_k \\mathbf{h}_i) / \\sqrt{d}`,
-    the transformer's (same shapes as :class:`AdditiveAttention`)."""
+class DotProductAttention(nn.Module):
+    r"""Scaled dot-product score
+    :math:`e_{ti} = (\mathbf{W}_q \mathbf{s}_t)^\top (\mathbf{W}_k \mathbf{h}_i) / \sqrt{d}`,
+    the transformer's (same shapes as :class:`AdditiveAttention`), for all queries at once."""
 
     def __init__(self, query_size: int, key_size: int, num_hiddens: int):
-        nn.Module.__init__(self)
+        super().__init__()
         self.d = validation.positive_int(num_hiddens, "num_hiddens")
         self.W_q = nn.Linear(query_size, num_hiddens, bias=False)
         self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
 
     def scores(self, queries, keys):
         return self.W_q(queries) @ self.W_k(keys).transpose(1, 2) / math.sqrt(self.d)
+
+    def forward(self, queries, keys, mask):
+        weights = masked_softmax(self.scores(queries, keys), mask)
+        return weights @ keys, weights
 
 
 class AttentionPooling(nn.Module):

@@ -76,14 +76,17 @@ class Decoder(nn.Module):
     """
 
     def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, enc_size: int,
-                 attention: str | None = "additive", dropout: float = 0.0):
+                 attention: str | None = "additive", dropout: float = 0.0, attention_step=None):
         super().__init__()
         self.attention_kind = validation.one_of(attention, "attention", ATTENTIONS)
+        validation.require(attention_step is None or attention == "additive",
+                           "attention_step is one step of additive attention: use it with attention='additive'")
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX)
         extra = 0 if attention else enc_size
         self.rnn = nn.GRU(embed_size + extra, num_hiddens, batch_first=True)
         self.attention = None if attention is None else \
-            (AdditiveAttention if attention == "additive" else DotProductAttention)(num_hiddens, enc_size, num_hiddens)
+            AdditiveAttention(num_hiddens, enc_size, num_hiddens, attention_step) if attention == "additive" else \
+            DotProductAttention(num_hiddens, enc_size, num_hiddens)
         self.W_o = nn.Linear(num_hiddens + enc_size, num_hiddens)
         self.head = nn.Linear(num_hiddens, vocab_size)
         self.dropout = nn.Dropout(dropout)
@@ -104,10 +107,12 @@ class Decoder(nn.Module):
 class Seq2Seq(nn.Module):
     """Encoder and decoder: ``model(src, src_len, tgt_in)`` -> ``logits (B, T, V)`` (teacher forcing);
     ``forward_with_weights`` also returns the attention weights ``(B, T, S)`` (``None`` without attention).
+    ``attention_step``: the function of one additive attention step the decoder calls
+    (:func:`seqlib.attention.additive_step` by default; Day 9 passes the student's).
     """
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, embed_size: int = 64, num_hiddens: int = 128,
-                 attention: str | None = "additive", dropout: float = 0.0):
+                 attention: str | None = "additive", dropout: float = 0.0, attention_step=None):
         super().__init__()
         for name in ("src_vocab_size", "tgt_vocab_size", "embed_size", "num_hiddens"):
             validation.positive_int(locals()[name], name)
@@ -115,7 +120,8 @@ class Seq2Seq(nn.Module):
         self.config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, embed_size=embed_size,
                            num_hiddens=num_hiddens, attention=attention, dropout=dropout)
         self.encoder = Encoder(src_vocab_size, embed_size, num_hiddens, dropout)
-        self.decoder = Decoder(tgt_vocab_size, embed_size, num_hiddens, 2 * num_hiddens, attention, dropout)
+        self.decoder = Decoder(tgt_vocab_size, embed_size, num_hiddens, 2 * num_hiddens, attention, dropout,
+                               attention_step)
         self.W_s = nn.Linear(2 * num_hiddens, num_hiddens)
 
     def encode(self, src, src_len):

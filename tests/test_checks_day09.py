@@ -8,8 +8,8 @@ from seqlib.checks.feedback import Verdict
 PASSED, FAILED = Verdict(True), Verdict(False)
 
 
-def attention_step(s, H, mask, W_q, W_k, v, use_mask=True):
-    scores = torch.tanh((s @ W_q.T)[:, None, :] + H @ W_k.T) @ v          # (B, S)
+def attention_step(s, K, H, mask, W_q, v, use_mask=True):
+    scores = torch.tanh((s @ W_q.T)[:, None, :] + K) @ v          # (B, S)
     if use_mask:
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
@@ -29,16 +29,16 @@ def test_check_attention_step_feedback(capsys):
     out = capsys.readouterr().out
     assert out.startswith("❌") and "padding receives attention" in out and "-inf" in out and "expected:" in out
 
-    def wrong_axis(s, H, mask, W_q, W_k, v):
-        c, w = attention_step(s, H, mask, W_q, W_k, v)
+    def wrong_axis(s, K, H, mask, W_q, v):
+        c, w = attention_step(s, K, H, mask, W_q, v)
         return c, torch.softmax(w, dim=0)
     assert check_attention_step(wrong_axis) == FAILED
     out = capsys.readouterr().out
     assert "padding receives attention" in out or "sum to 1" in out
 
-    def wrong_context(s, H, mask, W_q, W_k, v):
-        c, w = attention_step(s, H, mask, W_q, W_k, v)
-        return H.mean(1), w
+    def wrong_context(s, K, H, mask, W_q, v):
+        c, w = attention_step(s, K, H, mask, W_q, v)
+        return (w[:, :, None] * K).sum(1)[:, :H.shape[-1]], w
     assert check_attention_step(wrong_context) == FAILED
     assert "context is not" in capsys.readouterr().out
     assert check_attention_step(lambda *a: 1 / 0) == FAILED

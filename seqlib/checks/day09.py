@@ -1,6 +1,6 @@
-"""Checks of Day 9 (attention, beam search), against :class:`seqlib.attention.AdditiveAttention` and the
-ranking rule of :func:`seqlib.decoding.beam_search`. Each grades the lab's case and two drawn anew at
-every call, and describes a right answer without printing its values."""
+"""Checks of Day 9 (attention, beam search), against :func:`seqlib.attention.additive_step` and the
+ranking rule of :func:`seqlib.decoding.beam_search`. Each grades cases drawn anew at every call, and
+describes a right answer without printing its values."""
 
 from __future__ import annotations
 
@@ -8,62 +8,60 @@ import torch
 
 from seqlib.batching import padding_mask
 from seqlib.checks.feedback import Verdict, first_failure, fresh_seeds, guard, report, result_of, shaped
-from seqlib.attention import AdditiveAttention
+from seqlib.attention import additive_step
 
 __all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
 
 
 def attention_case(seed: int = 9):
-    """The inputs of the attention exercise: ``s (B, h), H (B, S, k), mask (B, S), W_q (a, h), W_k (a, k), v (a,)``,
-    values and sizes (B 2 or 3, S 5 to 7) drawn from ``seed``; the padding of ``H`` holds large values."""
+    """The inputs of the attention exercise: ``s (B, h), K (B, S, a), H (B, S, k), mask (B, S), W_q (a, h),
+    v (a,)``, values and sizes (B 2 or 3, S 5 to 7) drawn from ``seed``; the padding of ``H`` and ``K``
+    holds large values."""
     g = torch.Generator().manual_seed(seed)
     B, S, h, k, a = 2 + seed % 2, 5 + seed % 3, 3, 4, 6
     mask = padding_mask(torch.randint(1, S, (B,), generator=g), S)
     H = torch.randn(B, S, k, generator=g).masked_fill(~mask[:, :, None], 50.0)
-    return (torch.randn(B, h, generator=g), H, mask, torch.randn(a, h, generator=g),
-            torch.randn(a, k, generator=g), torch.randn(a, generator=g))
+    K = (H @ torch.randn(a, k, generator=g).T).masked_fill(~mask[:, :, None], 50.0)
+    return torch.randn(B, h, generator=g), K, H, mask, torch.randn(a, h, generator=g), torch.randn(a, generator=g)
 
 
-@guard("attention_step(s, H, mask, W_q, W_k, v)")
+@guard("attention_step(s, K, H, mask, W_q, v)")
 def check_attention_step(attention_step) -> Verdict:
-    """Check ``attention_step(s, H, mask, W_q, W_k, v)`` -> ``(context (B, k), weights (B, S))``: additive
-    attention for one decoder step, padding masked."""
+    """Check ``attention_step(s, K, H, mask, W_q, v)`` -> ``(context (B, k), weights (B, S))``: additive
+    attention for one decoder step, the keys ``K`` projected beforehand, padding masked; against
+    :func:`seqlib.attention.additive_step` on three cases drawn anew at every call."""
     return first_failure(
-        lambda seed: _grade_attention(attention_step, seed), [(9,), *zip(fresh_seeds())],
+        lambda seed: _grade_attention(attention_step, seed), zip(fresh_seeds(3)),
         "attention_step gives the additive attention weights (0 on padding, rows summing to 1) and the context "
         "vector of one decoder step, on 3 cases")
 
 
 def _grade_attention(attention_step, seed):
     """``None`` if ``attention_step`` is right on ``attention_case(seed)``, else the failure reported."""
-    args = s, H, mask, W_q, W_k, v = attention_case(seed)
-    attn = AdditiveAttention(W_q.shape[1], W_k.shape[1], W_q.shape[0])  # the reference
-    with torch.no_grad():
-        for layer, W in ((attn.W_q, W_q), (attn.W_k, W_k), (attn.v, v[None, :])):
-            layer.weight.copy_(W)
-        context, weights = (t[:, 0] for t in attn(s[:, None, :], H, mask))
-    want = (f"for attention_case({seed}): context of shape {tuple(context.shape)} and weights of shape "
-            f"{tuple(weights.shape)}")
-    out = result_of(attention_step, *args, name="attention_step", expected=want, hint="s @ W_q.T has shape "
-                    "(B, a); H @ W_k.T has shape (B, S, a): add them with s's term unsqueezed at dim 1")
+    args = s, K, H, mask, W_q, v = attention_case(seed)
+    context, weights = additive_step(*args)
+    want = f"a context of shape {tuple(context.shape)} = (B, k) and weights of shape {tuple(weights.shape)} = (B, S)"
+    out = result_of(attention_step, *(t.clone() for t in args), name="attention_step", expected=want,
+                    hint="the query's term W_q s is (B, a), the keys K are (B, S, a): give the query's term a "
+                         "source axis so that it adds to every key")
     c, w = shaped(out, "attention_step", (context, weights), names=("context", "weights"), expected=want,
                   hint="return context, weights; the scores have one value per source position: (B, S); the "
                        "context is a weighted sum of the rows of H over S")
     pad_weight = float(w.masked_select(~mask).abs().sum())
     if pad_weight > 1e-6:
         return report(False, f"the padding receives attention weight ({pad_weight:.3g} in all)",
-                      "set the scores of padding positions to -inf (masked_fill with ~mask) before the softmax",
+                      "give the padding positions a score of -inf before the softmax, so that their weight is 0",
                       expected="weight 0 at every padding position")
     if not torch.allclose(w.sum(-1), torch.ones(len(w)), atol=1e-5):
         return report(False, "the weights of a row do not sum to 1",
-                      "take the softmax over the source positions (dim=-1)", expected="rows that sum to 1")
+                      "the softmax runs over the source positions", expected="rows that sum to 1")
     if not torch.allclose(w, weights, atol=1e-5):
         return report(False, f"the weights differ from additive attention's (max |diff| "
                              f"{float((w - weights).abs().max()):.3g})",
-                      "e_i = v . tanh(W_q s + W_k h_i), then a masked softmax", expected=want)
+                      "e_i = v . tanh(W_q s + k_i), then a masked softmax", expected=want)
     if not torch.allclose(c, context, atol=1e-4):
         return report(False, "the weights are right but the context is not",
-                      "context = sum over i of weights[:, i] * H[:, i] (a batched matrix product)", expected=want)
+                      "the context is the weighted average of the values H (not of the keys K)", expected=want)
     return None
 
 
