@@ -70,3 +70,36 @@ def test_check_beam_step_feedback(capsys):
     assert "not beam_width per prefix" in capsys.readouterr().out
     assert check_beam_step(lambda *a: 1 / 0) == FAILED
     assert check_beam_step(lambda *a: None) == FAILED
+
+
+def _bleu(hyps, refs):
+    """Corpus BLEU written out: clipped n-gram precisions summed over the corpus, brevity penalty."""
+    import collections
+    import math
+
+    matches, totals, c, r = [0] * 4, [0] * 4, 0, 0
+    for h, ref in zip(hyps, refs):
+        c, r = c + len(h), r + len(ref)
+        for n in range(1, 5):
+            hc = collections.Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1))
+            rc = collections.Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1))
+            matches[n - 1] += sum(min(k, rc[g]) for g, k in hc.items())
+            totals[n - 1] += max(0, len(h) - n + 1)
+    if min(matches) == 0:
+        return 0.0
+    return 100 * min(1, math.exp(1 - r / c)) * math.exp(sum(math.log(m / t) for m, t in zip(matches, totals)) / 4)
+
+
+def test_check_bleu_agrees_with_sacrebleu_and_names_the_usual_mistakes(capsys):
+    from seqlib.checks.day09 import _bleu_variants, check_bleu, sacre_bleu
+
+    assert check_bleu(_bleu) == PASSED and check_bleu(sacre_bleu) == PASSED
+    capsys.readouterr()
+    assert check_bleu(lambda h, r: _bleu(h, r) / 100) == FAILED
+    assert "0..1 scale" in capsys.readouterr().out
+    assert check_bleu(lambda h, r: _bleu_variants(h, r)["unclipped"]) == FAILED
+    assert "clip" in capsys.readouterr().out
+    assert check_bleu(lambda h, r: _bleu_variants(h, r)["no_brevity"]) == FAILED
+    assert "brevity penalty" in capsys.readouterr().out
+    assert check_bleu(lambda h, r: _bleu_variants(h, r)["per_sentence"]) == FAILED
+    assert "averaged sentence scores" in capsys.readouterr().out

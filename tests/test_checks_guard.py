@@ -112,6 +112,7 @@ CHECKS = {
     "check_viterbi": (day08.check_viterbi, [day08.viterbi_path], {}),
     "check_attention_step": (day09.check_attention_step, [attention_step], {}),
     "check_beam_step": (day09.check_beam_step, [beam_step], {}),
+    "check_bleu": (day09.check_bleu, [day09.sacre_bleu], {}),
 }
 
 

@@ -8,6 +8,7 @@ _checks = _il.import_module('seqlib.checks.day09')
 _results = []
 for _name, _call in [
     ('check_attention_step', lambda: _checks.check_attention_step(attention_step)),
+    ('check_bleu', lambda: _checks.check_bleu(bleu)),
     ('check_beam_step', lambda: _checks.check_beam_step(beam_step)),
 ]:
     _out = _io.StringIO()

@@ -4,13 +4,16 @@ describes a right answer without printing its values."""
 
 from __future__ import annotations
 
+import math
+import random
+
 import torch
 
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, first_failure, fresh_seeds, guard, report, result_of, shaped
+from seqlib.checks.feedback import Verdict, as_float, first_failure, fresh_seeds, guard, report, result_of, shaped
 from seqlib.attention import additive_step
 
-__all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step"]
+__all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step", "check_bleu", "sacre_bleu"]
 
 
 def attention_case(seed: int = 9):
@@ -122,3 +125,83 @@ def _grade_beam(beam_step, seed):
                              f"{got[2].long().tolist()} are not", expected=want,
                       hint="in the flattened (K * V,) scores, index i is parent i // V, token i % V")
     return None
+
+
+def sacre_bleu(hypotheses, references) -> float:
+    """The course's own corpus BLEU (0..100) of token lists, one reference each: sacreBLEU on the tokens
+    as given (``tokenize="none"``), without smoothing."""
+    import sacrebleu
+
+    return float(sacrebleu.corpus_bleu([" ".join(h) for h in hypotheses], [[" ".join(r) for r in references]],
+                                       tokenize="none", smooth_method="none", force=True).score)
+
+
+def _bleu_corpus(rng):
+    """A corpus of 3 to 6 sentences over 8 words, outputs near their references and shorter."""
+    words = "a man dog runs on the grass red".split()
+    refs, hyps = [], []
+    for _ in range(rng.randint(3, 6)):
+        ref = [rng.choice(words) for _ in range(rng.randint(6, 12))]
+        hyp = [w if rng.random() < 0.8 else rng.choice(words) for w in ref][:len(ref) - rng.randint(2, 3)]
+        refs.append(ref)
+        hyps.append(hyp + [hyp[0]] * rng.randint(0, 1))  # a repeated word: clipping counts; still short
+    return hyps, refs
+
+
+@guard("bleu(hypotheses, references)")
+def check_bleu(bleu) -> Verdict:
+    """Check ``bleu(hypotheses, references)`` -> corpus BLEU in 0..100 (lists of token lists, one reference
+    per sentence; n-grams up to 4) against sacreBLEU on corpora drawn anew at every call."""
+    rng = random.Random(fresh_seeds(1)[0])
+    for _ in range(3):
+        hyps, refs = _bleu_corpus(rng)
+        expected = sacre_bleu(hyps, refs)
+        want = f"{expected:.2f} for this corpus of {len(hyps)} sentences (sacreBLEU, tokens as given)"
+        got = as_float(result_of(bleu, [list(h) for h in hyps], [list(r) for r in refs], name="bleu", expected=want,
+                                 hint="it receives two lists of sentences, each a list of words", returns="a number"))
+        if got is None:
+            return report(False, "bleu should return one number", "BLEU is one score for the whole corpus",
+                          expected=want)
+        if abs(got - expected) < 1e-3:
+            continue
+        if abs(got - expected / 100) < 1e-5:
+            return report(False, "your BLEU is on a 0..1 scale", "report it in 0..100, as sacreBLEU does",
+                          expected=want)
+        unclipped = _bleu_variants(hyps, refs)
+        if abs(got - unclipped["unclipped"]) < 1e-3:
+            return report(False, "an n-gram the output repeats is counted more often than the reference has it",
+                          "clip each n-gram's count at its count in the reference", expected=want)
+        if abs(got - unclipped["no_brevity"]) < 1e-3:
+            return report(False, "short outputs are not penalised", "multiply by the brevity penalty "
+                          "exp(1 - r / c) when the outputs' total length c is below the references' r",
+                          expected=want)
+        if abs(got - unclipped["per_sentence"]) < 1e-3:
+            return report(False, "you averaged sentence scores", "corpus BLEU adds the clipped matches and the "
+                          "n-gram counts over all sentences first, then takes the precisions", expected=want)
+        return report(False, f"bleu gives {got:.2f}", expected=want,
+                      hint="p_n = clipped n-gram matches / output n-grams, summed over the corpus, n = 1..4; "
+                           "BLEU = 100 * BP * exp(mean of log p_n), BP = min(1, exp(1 - r / c))")
+    return report(True, "your BLEU equals sacreBLEU's on 3 corpora: clipped n-gram precisions, their geometric "
+                        "mean and the brevity penalty")
+
+
+def _bleu_variants(hyps, refs) -> dict:
+    """The usual mistakes' scores: without clipping, without the brevity penalty, a mean of sentence scores."""
+    def score(pairs, clip=True, brevity=True):
+        matches, totals, c, r = [0] * 4, [0] * 4, 0, 0
+        for h, ref in pairs:
+            c, r = c + len(h), r + len(ref)
+            for n in range(1, 5):
+                grams = [tuple(h[i:i + n]) for i in range(len(h) - n + 1)]
+                ref_grams = [tuple(ref[i:i + n]) for i in range(len(ref) - n + 1)]
+                counts = {g: grams.count(g) for g in set(grams)}
+                matches[n - 1] += sum(min(k, ref_grams.count(g)) if clip else k * (g in ref_grams)
+                                      for g, k in counts.items())
+                totals[n - 1] += len(grams)
+        if min(matches) == 0:
+            return 0.0
+        bp = min(1.0, math.exp(1 - r / c)) if brevity else 1.0
+        return 100 * bp * math.exp(sum(math.log(m / t) for m, t in zip(matches, totals)) / 4)
+    pairs = list(zip(hyps, refs))
+    return {"unclipped": score(pairs, clip=False), "no_brevity": score(pairs, brevity=False),
+            "per_sentence": sum(score([p]) for p in pairs) / len(pairs)}
