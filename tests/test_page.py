@@ -108,7 +108,9 @@ def test_show_source_displays_a_short_function_open_and_highlighted(monkeypatch)
     from seqlib.page import seed_everything
 
     bundle = _shown_source(monkeypatch, seed_everything)
-    assert bundle["text/plain"].startswith("def seed_everything(seed: int)") and "torch.manual_seed" in bundle["text/plain"]
+    plain = bundle["text/plain"]
+    assert plain.startswith("# (1 line checking the input left out)\ndef seed_everything(seed: int)"), plain
+    assert "torch.manual_seed" in plain
     html = bundle["text/html"]
     assert html.startswith("<pre") and "<details" not in html
     assert "white-space: pre-wrap" in html     # long lines wrap in the book's column instead of running off it
@@ -139,9 +141,9 @@ def _decorated(x):
     return 2 * x
 
 
-def test_show_source_can_leave_out_the_docstring(monkeypatch):
-    full = _shown_source(monkeypatch, _decorated)["text/plain"]
-    code = _shown_source(monkeypatch, _decorated, docstring=False)["text/plain"]
+def test_show_source_leaves_out_the_docstring_unless_asked(monkeypatch):
+    full = _shown_source(monkeypatch, _decorated, docstring=True)["text/plain"]
+    code = _shown_source(monkeypatch, _decorated)["text/plain"]
     assert '"""' in full and '"""' not in code and "Warm-up" not in code
     assert code == "@torch.no_grad()\ndef _decorated(x):\n    return 2 * x"
 
@@ -151,7 +153,7 @@ def test_show_source_prints_outside_a_notebook(capsys):
 
     show_source(seed_everything, docstring=False)
     out = capsys.readouterr().out
-    assert out.startswith("def seed_everything(seed: int)") and "Seed Python" not in out
+    assert "\ndef seed_everything(seed: int)" in out and "Seed Python" not in out
 
 
 def test_tqdm_disable_turns_off_the_notebook_bar_too(monkeypatch):
@@ -164,3 +166,25 @@ def test_tqdm_disable_turns_off_the_notebook_bar_too(monkeypatch):
     seen = {}
     monkeypatch.setattr(tqdm.auto, "tqdm", lambda iterable, **kwargs: seen.update(kwargs) or iterable)
     assert list(progress(range(3))) == [0, 1, 2] and seen["disable"] is True
+
+
+def test_show_source_shows_the_lesson_without_its_input_checks(monkeypatch):
+    """A boundary's checks are left out, with a line saying how many; what the function does stays."""
+    from seqlib.training import clip_gradients
+
+    plain = _shown_source(monkeypatch, clip_gradients)["text/plain"]
+    assert plain.splitlines()[0] == "# (1 line checking the input left out)"
+    assert "number_in_range" not in plain and "return _clip_norm(" in plain
+    from seqlib import cells
+
+    plain = _shown_source(monkeypatch, cells.lstm_step)["text/plain"]
+    assert "left out" not in plain and plain.startswith("def lstm_step(") and "lstm_pointwise" in plain
+
+
+def test_a_wrapped_source_line_hangs_under_its_own_indentation(monkeypatch):
+    from seqlib import cells
+
+    html = _shown_source(monkeypatch, cells.lstm_step)["text/html"]
+    rows = html.split("<div ")[1:]
+    assert rows[0].startswith('style="padding-left: 4ch; text-indent: -4ch"')   # def ...: column 0
+    assert rows[1].startswith('style="padding-left: 8ch; text-indent: -4ch"')   # the body: 4 spaces in

@@ -31,10 +31,11 @@ def _display(bundle: dict, plain: str | None = None) -> None:
         print(bundle["text/plain"] if plain is None else plain)
 
 
-def show_source(obj, *, docstring: bool = True, max_lines: int = 30) -> None:
-    """Show the highlighted source of a function, class or module, e.g. ``show_source(seqlib.fused.lstm_scan)``.
-
-    ``docstring=False`` leaves out the docstring; a source longer than ``max_lines`` is collapsed.
+def show_source(obj, *, docstring: bool = False, max_lines: int = 30) -> None:
+    """Show the highlighted source of a function, class or module as the lesson reads it, e.g.
+    ``show_source(seqlib.fused.lstm_scan)``: the input checks at its top are left out (a line says how
+    many), and so is the docstring unless ``docstring=True``; a wrapped line hangs under its own
+    indentation; a source longer than ``max_lines`` is collapsed.
     """
     max_lines = non_negative_int(max_lines, "max_lines", hint="(longest source shown open, in lines)")
     try:
@@ -43,19 +44,23 @@ def show_source(obj, *, docstring: bool = True, max_lines: int = 30) -> None:
         raise ArgumentTypeError(f"obj must be a function, class, method or module written in Python, "
                                 f"got {obj!r:.60} ({type(obj).__name__}): {err}; "
                                 f"pass the object itself, e.g. show_source(seqlib.fused.lstm_scan)") from None
-    source = (source if docstring else _without_docstring(source)).rstrip("\n")
+    module = vars(inspect.getmodule(obj) or os)
+    checkers = {n for n, v in module.items() if getattr(v, "__module__", "") == "seqlib.validation"} | {"validation"}
+    source, checks = _without_checks(source if docstring else _without_docstring(source), checkers)
+    source = source.rstrip("\n")
     name = ".".join(filter(None, (getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)))) \
         or getattr(obj, "__name__", "")
+    note = f"# ({checks} line{'s' * (checks > 1)} checking the input left out)\n" if checks else ""
     num_lines = len(source.splitlines())
     if num_lines <= max_lines:
-        _display({"text/html": _highlighted(source), "text/plain": source})
+        _display({"text/html": _highlighted(source, note), "text/plain": note + source})
         return
     where = os.path.relpath(inspect.getsourcefile(obj) or "", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     where = "" if where.startswith("..") else f", {where}"
     summary = f"Source of <code>{html.escape(name)}</code> ({num_lines} lines{html.escape(where)}): click to show"
     _display({"text/html": f"<details class=\"seqlib-source\"><summary>{summary}</summary>\n"
-                           f"{_highlighted(source)}</details>",
-              "text/plain": f"[source of {name}: {num_lines} lines, collapsed]"}, plain=source)
+                           f"{_highlighted(source, note)}</details>",
+              "text/plain": f"[source of {name}: {num_lines} lines, collapsed]"}, plain=note + source)
 
 
 def _without_docstring(source: str) -> str:
@@ -71,14 +76,55 @@ def _without_docstring(source: str) -> str:
     return "".join(lines)
 
 
-def _highlighted(source: str) -> str:
+def _is_check(stmt: ast.stmt, checkers: set) -> bool:
+    """A statement that only checks input: an ``if`` that raises, or a call of ``seqlib.validation`` (``checkers``:
+    its names in the module)."""
+    if isinstance(stmt, ast.If):
+        return bool(stmt.body) and isinstance(stmt.body[-1], ast.Raise) and not stmt.orelse
+    if not (isinstance(stmt, (ast.Expr, ast.Assign)) and isinstance(stmt.value, ast.Call)):
+        return False
+    func = stmt.value.func
+    name = getattr(func, "id", getattr(func, "attr", ""))
+    checking = (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in checkers
+                or isinstance(func, ast.Name) and name in checkers or name.startswith(("_check", "check_")))
+    if isinstance(stmt, ast.Assign):  # x = validation.f(x, ...): the same value, checked
+        passed = {a.id for a in stmt.value.args if isinstance(a, ast.Name)}
+        return checking and all(isinstance(t, ast.Name) and t.id in passed for t in stmt.targets)
+    return checking
+
+
+def _without_checks(source: str, checkers: set) -> tuple[str, int]:
+    """``source`` without the input checks that open its function bodies, and how many lines they took."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # not a whole definition (a lambda's line): show it as it is
+        return source, 0
+    drop = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            for stmt in body[:-1]:  # the checks come first; the last statement is the work
+                if not _is_check(stmt, checkers):
+                    break
+                drop |= set(range(stmt.lineno, stmt.end_lineno + 1))
+    lines = source.splitlines(keepends=True)
+    return "".join(line for i, line in enumerate(lines, 1) if i not in drop), len(drop)
+
+
+def _highlighted(source: str, note: str = "") -> str:
+    """The source highlighted line by line (colours inline: no stylesheet needed in Jupyter, Colab or the
+    book); a line too long for the column wraps and hangs four characters under its own indentation."""
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import PythonLexer
 
-    body = highlight(source, PythonLexer(), HtmlFormatter(noclasses=True, nowrap=True))
+    rows = []
+    for line in (note + source).splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        body = highlight(line.lstrip(" "), PythonLexer(), HtmlFormatter(noclasses=True, nowrap=True)).rstrip("\n")
+        rows.append(f'<div style="padding-left: {indent + 4}ch; text-indent: -4ch">{body or "&nbsp;"}</div>')
     return ('<pre style="white-space: pre-wrap; overflow-wrap: anywhere; background: #f8f8f8; '
-            f'padding: 0.5em; font-size: 0.85em; line-height: 125%; margin: 0.3em 0">{body}</pre>')
+            'padding: 0.5em; font-size: 0.85em; line-height: 125%; margin: 0.3em 0">' + "".join(rows) + "</pre>")
 
 
 def show_table(header, rows, *, note: str | None = None) -> None:
