@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # make test runs its test files side by side, one worker per core (a lab's cells stay together)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: book smoke-book test unit normalize refresh editions grade wheel-check compare-results bench calibrate browser clean help
+.PHONY: book smoke-book test unit normalize refresh editions grade wheel-check compare-results long-runs bench calibrate browser clean help
 
 help:
 	@echo "make book       execute every lab (full mode) and render _build/html"
@@ -19,6 +19,7 @@ help:
 	@echo "make grade SUBMISSIONS=folder   grade students' notebooks with the labs' checks (grades/)"
 	@echo "make wheel-check  every students' edition, unfilled, from seqlib's wheel alone, outside the repo"
 	@echo "make compare-results REFERENCE=file-or-url   which of your results moved beyond their seed spread"
+	@echo "make long-runs NAMES=...   the long runs the labs quote, recorded with provenance (seqlib/records/)"
 	@echo "make bench      training-throughput benchmark"
 	@echo "make calibrate  how many minutes one reference unit (a lab's cost) takes on this machine"
 
@@ -64,6 +65,10 @@ wheel-check: $(STAMP)
 compare-results: $(STAMP)
 	@test -n "$(REFERENCE)" || (echo "usage: make compare-results REFERENCE=the book's results.json (file or URL)"; exit 2)
 	$(VPY) tools/compare_results.py _build/results.json "$(REFERENCE)"
+
+long-runs: $(STAMP)
+	@test -n "$(NAMES)" || ($(VPY) tools/long_runs.py --list; echo "usage: make long-runs NAMES=\"name ...\""; exit 2)
+	$(VPY) tools/long_runs.py $(NAMES)
 
 bench: $(STAMP)
 	$(VPY) -m tools.bench

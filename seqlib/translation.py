@@ -33,7 +33,7 @@ from seqlib import validation
 from seqlib.batching import PaddedDataset, make_loader
 from seqlib.text import PAD, PAD_IDX, UNK_IDX, Vocab
 
-__all__ = ["BOS", "EOS", "BOS_IDX", "EOS_IDX", "seq_vocab", "PairDataset", "bleu_tokens", "load_multi30k",
+__all__ = ["BOS", "EOS", "BOS_IDX", "EOS_IDX", "seq_vocab", "PairDataset", "bleu_tokens", "load_multi30k", "output_text",
            "corpus_bleu", "bleu_signature"]
 
 BOS, EOS = "<bos>", "<eos>"
@@ -104,6 +104,12 @@ def load_multi30k(split: str) -> tuple[list[str], list[str]]:
     validation.one_of(split, "split", SPLITS)
     de, en = (read_text(f"multi30k-{split}.{lang}").rstrip("\n").split("\n") for lang in ("de", "en"))
     return de, en
+
+
+def output_text(vocab, ids) -> str:
+    """An output's token ids as the text BLEU reads: the tokens joined by spaces, ``<unk>`` written
+    ``UNK``, one wrong word (sacreBLEU's ``13a`` would split ``<unk>`` into three tokens)."""
+    return " ".join("UNK" if t == "<unk>" else t for t in vocab.to_tokens(ids))
 
 
 def corpus_bleu(outputs, references, *, lowercase: bool = True) -> float:

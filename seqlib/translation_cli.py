@@ -7,7 +7,9 @@ first N pairs only, a quick check of the whole pipeline.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import torch
 
@@ -27,6 +29,7 @@ OPTIONS = [  # (flags, default, rule, help)
     ("--beam-width", 5, cli.POSITIVE, "beam width of beam search (1 is greedy decoding)"),
     ("--seed", 0, cli.NON_NEGATIVE, "seed"),
     ("--train-pairs", None, cli.POSITIVE, "only the first N training pairs (a quick check)"),
+    ("--record", None, cli.TEXT, "also write the results to this JSON file (tools/long_runs.py reads it)"),
 ]
 
 
@@ -36,7 +39,7 @@ def main(argv=None) -> int:
     from seqlib.batching import make_loader
     from seqlib.training import fit
     from seqlib.translation import (BOS_IDX, EOS_IDX, SPLITS, PairDataset, bleu_signature, corpus_bleu,
-                                    bleu_tokens, load_multi30k, seq_vocab)
+                                    bleu_tokens, load_multi30k, output_text, seq_vocab)
     from seqlib.page import default_device, num_params, seed_everything
 
     args = cli.parse(PROG, "Train the Day 9 model (German to English) longer; print its BLEU.", OPTIONS, argv)
@@ -62,8 +65,14 @@ def main(argv=None) -> int:
               for out in translate_greedy(model, src, src_len, bos=BOS_IDX, eos=EOS_IDX, max_len=args.max_len)]
     beam = [translate_beam(model, s.tolist(), bos=BOS_IDX, eos=EOS_IDX, max_len=min(args.max_len, 3 * len(s) // 2 + 5),
                            beam_width=args.beam_width) for s in test.src]
-    text = lambda ids: " ".join(tgt_vocab.to_tokens(ids))  # noqa: E731
-    print(f"BLEU greedy {corpus_bleu([text(o) for o in greedy], refs):.1f}, beam {args.beam_width} "
-          f"{corpus_bleu([text(o) for o in beam], refs):.1f} ({bleu_signature()}); "
+    bleu = {name: corpus_bleu([output_text(tgt_vocab, o) for o in outputs], refs)
+            for name, outputs in (("greedy", greedy), ("beam", beam))}
+    print(f"BLEU greedy {bleu['greedy']:.1f}, beam {args.beam_width} {bleu['beam']:.1f} ({bleu_signature()}); "
           f"{time.perf_counter() - start:.0f} s in all, {sum(history.train_time):.0f} s training")
+    if args.record:
+        Path(args.record).write_text(json.dumps({
+            "bleu_greedy": bleu["greedy"], "bleu_beam": bleu["beam"], "beam_width": args.beam_width,
+            "bleu_signature": bleu_signature(), "num_params": num_params(model), "epochs": len(history.epochs),
+            "val_loss": history.val_loss, "train_seconds": sum(history.train_time),
+            "attention": args.attention, "num_hiddens": args.num_hiddens}, indent=1) + "\n")
     return 0

@@ -1,11 +1,13 @@
 """Numbers from a run: :func:`say` (prose quoting them), :func:`record` (headline numbers, shown under
 :data:`RESULTS_MIME` for ``tools/build.py``'s :func:`collect`), :func:`mean_std` over seeds (population
-std, ``ddof=0``) and :func:`mean_pm_std` (``95.1% ± 0.10%``).
+std, ``ddof=0``) and :func:`mean_pm_std` (``95.1% ± 0.10%``); :func:`recorded`, a long run recorded
+with its provenance (``tools/long_runs.py``), the only way a lab quotes a run it does not make.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 import numbers
 import re
@@ -86,3 +88,23 @@ def collect(nb) -> dict:
             if RESULTS_MIME in data:
                 found.update(data[RESULTS_MIME])
     return found
+
+
+def recorded(name: str) -> dict:
+    """The record of a long run (``seqlib/records/<name>.json``, written by ``tools/long_runs.py``): shows
+    its provenance in one line (command, commit, machine, date, time) and returns it; the numbers are
+    under ``["results"]``."""
+    from importlib import resources
+
+    path = resources.files("seqlib") / "records" / f"{name}.json"
+    if not path.is_file():
+        made = sorted(p.name[:-5] for p in (resources.files("seqlib") / "records").iterdir() if p.name.endswith(".json"))
+        raise FileNotFoundError(f"no recorded run named {name!r} (recorded: {', '.join(made) or 'none'}); "
+                                f"make it with `python tools/long_runs.py {name}` in the course repository")
+    rec = json.loads(path.read_text())
+    m = rec["machine"]
+    where = f"{m['cpu']}, {m['cores']} cores, {m['isa']}" + (f", {m['gpu']}" if m.get("gpu") else "")
+    line = (f"*Recorded run* `{name}`: `{rec['command']}` at commit `{rec['commit'][:7]}`, on {where}, "
+            f"{rec['date'][:10]}, {rec['seconds']:.0f} s ({rec['units']:g} reference units).")
+    _display({"text/markdown": line, "text/plain": line})
+    return rec

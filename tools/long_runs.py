@@ -1,0 +1,125 @@
+#!/usr/bin/env python
+"""Recorded long runs: the course's long configurations, run through its command lines, each written
+with its provenance to ``seqlib/records/<name>.json`` (package data: a lab reads its records from the
+installed package too, with :func:`seqlib.page.recorded`).
+
+    python tools/long_runs.py --list                     # the runs, with their commands
+    python tools/long_runs.py day07_copy_lstm_memory     # run one (or several) and write its record
+    make long-runs NAMES="day07_copy_lstm_memory"        # the same
+
+A record holds: the command, the commit (``-dirty`` when the tree had changes), the date, the
+machine (CPU, cores, instruction set, GPU, torch), the seconds and the reference units the run took,
+the seed, and every result. The labs quote a long run only through its record; a test checks the
+form of every record and that each name a lab quotes has one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RECORDS = ROOT / "seqlib" / "records"
+
+# name -> (lab, what it measures, the command's arguments after `python -m`, how to read its results)
+RUNS = {
+    "day09_translation_attention": (
+        "day09_seq2seq_attention", "Multi30k German to English, additive attention, 8 epochs at 256 units",
+        ["seqlib.translation", "--attention", "additive", "--seed", "0", "--record", "{out}"], "record"),
+    "day09_translation_no_attention": (
+        "day09_seq2seq_attention", "the same without attention (the fixed summary only)",
+        ["seqlib.translation", "--attention", "none", "--seed", "0", "--record", "{out}"], "record"),
+    "day07_copy_lstm_memory": (
+        "day07_copy_task", "copy task, LSTM with 128 units trained at L = O = 20 (63 bits: 0.5 bits per unit), "
+        "tested at L = 40",
+        ["seqlib.copy_task", "-c", "lstm", "-iseq", "20", "-oseq", "20", "-tseq", "40", "-toseq", "20", "-p", "2",
+         "-ep", "10", "-lr", "0.003", "-trs", "8000", "-ts", "1000", "-s", "0", "-l", "{folder}"], "summary"),
+    "day07_copy_lstm_assignment": (
+        "day07_copy_task", "the assignment's scale: LSTM trained at L = 100, O = 50, tested at L = 500",
+        ["seqlib.copy_task", "-c", "lstm", "-iseq", "100", "-tseq", "500", "-oseq", "50", "-toseq", "50",
+         "-ep", "10", "-lr", "0.001", "-s", "0", "-l", "{folder}"], "summary"),
+}
+
+
+def commit() -> str:
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    sha = git("rev-parse", "HEAD") or "unknown"
+    return sha + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def machine() -> dict:
+    from tools.reference import machine as cpu
+
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {**cpu(), "gpu": gpu}
+
+
+def run(name: str, log=print) -> dict:
+    """Run one long configuration and write its record; return the record."""
+    from tools.reference import reference_seconds, units
+
+    lab, what, argv, kind = RUNS[name]
+    with tempfile.TemporaryDirectory(prefix=f"seqlib-{name}-") as tmp:
+        out, folder = Path(tmp) / "results.json", Path(tmp) / "run"
+        args = [a.format(out=out, folder=folder) for a in argv]
+        shown = ["python", "-m", *(a.format(out="results.json", folder=name) for a in argv)]
+        log(f"{name}: {shlex.join(shown)}")
+        ref = reference_seconds(repeats=3)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", *args], cwd=ROOT, check=True,
+                       env={**os.environ, "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")})
+        seconds = time.perf_counter() - start
+        results = json.loads(out.read_text()) if kind == "record" else _summary(folder / "summary.json")
+    record = {"name": name, "lab": lab, "what": what, "command": shlex.join(shown), "commit": commit(),
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": machine(), "seconds": round(seconds, 1), "reference_seconds": round(ref, 3),
+              "units": round(units(seconds, ref), 2), "seed": 0, "results": results}
+    RECORDS.mkdir(exist_ok=True)
+    (RECORDS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
+    log(f"{name}: {seconds:.0f} s ({record['units']} units) -> seqlib/records/{name}.json")
+    return record
+
+
+def _summary(path: Path) -> dict:
+    """The results of a copy-task run folder's summary.json."""
+    summary = json.loads(path.read_text())
+    L, P, O = summary["train_lengths"]
+    return {"train_lengths": [L, P, O], "num_params": summary["num_params"],
+            "num_hiddens": summary["config"]["num_hiddens"], **{f"test_{k}": v for k, v in summary["test"].items()
+                                                                 if isinstance(v, (int, float))},
+            "test_seq_len": summary["config"]["test_seq_len"]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="runs to make (see --list)")
+    ap.add_argument("--list", action="store_true", help="list the runs and their commands")
+    args = ap.parse_args(argv)
+    unknown = [n for n in args.names if n not in RUNS]
+    if unknown or not (args.names or args.list):
+        ap.error(f"name one or more runs of: {', '.join(RUNS)}" + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    if args.list:
+        for name, (lab, what, argv_, _) in RUNS.items():
+            state = "recorded" if (RECORDS / f"{name}.json").exists() else "not recorded yet"
+            print(f"{name} ({lab}, {state}): {what}\n    python -m {' '.join(argv_)}")
+        return 0
+    for name in args.names:
+        run(name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
