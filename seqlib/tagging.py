@@ -165,7 +165,11 @@ class Tagger(nn.Module):
         return self.head(self.dropout(self.encode(X, lengths, C, C_index)))
 
     def loss(self, X, lengths, C, C_index, Y):
-        emissions = self(X, lengths, C, C_index)
+        return self.emission_loss(self(X, lengths, C, C_index), Y)
+
+    def emission_loss(self, emissions, Y):
+        """The loss this tagger trains on, from its emissions (B, T, K) and gold tags Y (B, T), PAD_TAG at
+        padding: the CRF's negative log-likelihood per real token, or the softmax's cross-entropy."""
         if self.crf is None:
             return nn.functional.cross_entropy(emissions.transpose(1, 2), Y, ignore_index=PAD_TAG)
         return self.crf.nll(emissions, Y.clamp(min=0), Y != PAD_TAG)
