@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from tools.course import lab_notebooks
-from tools.editions import AUTOGRADER_DIR, MARKERS, STUDENT_DIR, autograder, solution_regions, student_edition, text
+from tools.editions import MARKERS, STUDENT_DIR, autograder, solution_regions, student_edition, text
 
 LABS = lab_notebooks()
 
@@ -33,13 +33,10 @@ def test_the_committed_edition_is_what_the_generator_makes(lab):
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
-def test_the_committed_autograder_is_what_the_generator_makes(lab):
+def test_the_autograder_grades_every_exercise(lab):
     from tools.grade import exercises, grading_cell
 
-    committed = AUTOGRADER_DIR / f"{lab.stem}.py"
-    assert committed.exists(), f"{committed} is missing: run `make editions` and commit editions/autograder/"
     made = autograder(lab.stem, grading_cell)
-    assert committed.read_text() == made, f"{committed.name} is stale: run `make editions`"
     ast.parse(made)
     assert all(f"_checks.{name}(" in made for name, _ in exercises(lab.stem)), "an exercise is not graded"
 

@@ -7,8 +7,8 @@
 
 - **student** (``editions/student/<lab>.ipynb``, committed): what a student opens (the book's Colab,
   Binder and download buttons point at it);
-- **autograder** (``editions/autograder/<lab>.py``, committed): the cell ``make grade`` runs after a
-  submission's own: each exercise's check, imported afresh, on the student's names; the checks draw
+- **autograder** (``editions/autograder/<lab>.py``, not committed: ``make grade`` makes its own): the
+  cell ``make grade`` runs after a submission's own: each exercise's check, imported afresh, on the student's names; the checks draw
   their cases anew at every call, so the cases are hidden and a hard-coded answer fails;
 - **instructor** (``editions/instructor/<lab>.ipynb``, not committed): the master as ``make book``
   executed it (``_build/executed/``), solutions and outputs included.
@@ -98,18 +98,19 @@ def main(argv=None) -> int:
     from tools.grade import grading_cell
 
     stale = []
-    for folder in (STUDENT_DIR, AUTOGRADER_DIR):
-        folder.mkdir(parents=True, exist_ok=True)
+    STUDENT_DIR.mkdir(parents=True, exist_ok=True)
     for master in lab_notebooks():
-        for target, made in ((STUDENT_DIR / master.name,
-                              text(student_edition(nbformat.read(master, as_version=4), master.stem))),
-                             (AUTOGRADER_DIR / f"{master.stem}.py", autograder(master.stem, grading_cell))):
-            if not target.exists() or target.read_text() != made:
-                stale.append(target)
-                if not args.check:
-                    target.write_text(made)
-            state = "up to date" if target not in stale else "stale" if args.check else "written"
-            print(f"{target.relative_to(ROOT)}: {state}")
+        target = STUDENT_DIR / master.name
+        made = text(student_edition(nbformat.read(master, as_version=4), master.stem))
+        if not target.exists() or target.read_text() != made:
+            stale.append(target)
+            if not args.check:
+                target.write_text(made)
+        state = "up to date" if target not in stale else "stale" if args.check else "written"
+        print(f"{target.relative_to(ROOT)}: {state}")
+        if not args.check:
+            AUTOGRADER_DIR.mkdir(exist_ok=True)
+            (AUTOGRADER_DIR / f"{master.stem}.py").write_text(autograder(master.stem, grading_cell))
         executed = EXECUTED_DIR / master.name
         if not args.check and executed.exists():
             INSTRUCTOR_DIR.mkdir(exist_ok=True)
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
         elif not args.check:
             print(f"{master.stem}: no instructors' edition yet (`make book` executes the labs)")
     if args.check and stale:
-        print("Run `make editions` and commit editions/student/ and editions/autograder/.", file=sys.stderr)
+        print("Run `make editions` and commit editions/student/.", file=sys.stderr)
         return 1
     return 0
 
