@@ -374,3 +374,16 @@ def test_differences_are_taken_of_the_rounded_values_shown(lab):
     found = [m.group(0) for c in nb.cells if c.cell_type == "code"
              and "remove-cell" not in c.metadata.get("tags", []) for m in _UNROUNDED_DIFFERENCE.finditer(c.source)]
     assert not found, f"{lab.name}: differences of unrounded values: {found}"
+
+
+_SIZE = re.compile(r"(?:labelsize|fontsize)\s*=\s*(\d+(?:\.\d+)?)")
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_tick_labels_are_readable(lab):
+    """Tick labels set by hand are 9 pt or more (the course style's size): Day 8's tag names at 7 pt
+    were about 7 px tall on the page."""
+    nb = nbformat.read(lab, as_version=4)
+    small = [line.strip() for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines()
+             if "tick" in line and any(float(size) < 9 for size in _SIZE.findall(line))]
+    assert not small, f"{lab.name}: tick labels under 9 pt: {small}"
