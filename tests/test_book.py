@@ -364,19 +364,23 @@ const visible = e => { const r = e.getBoundingClientRect(); return r.width > 0 &
 const tex = m => { try { return MathJax.startup.document.getMathItemsWithin(m)[0].math; }
                    catch (e) { return m.textContent; } };
 const found = [];
-const check = (kind, e, text, inner) => {
+// inner: the box whose right end counts (the formula itself); scrolls: e is a scroll box whose
+// content may run past its own right edge (a display formula's box, a code box)
+const check = (kind, e, text, inner, scrolls) => {
   if (!visible(e)) return;
   const r = (inner || e).getBoundingClientRect();
-  const over = Math.max(r.right - right, e.scrollWidth - e.clientWidth);
+  const over = Math.max(r.right - right, scrolls ? e.scrollWidth - e.clientWidth : 0);
   if (over > 2) found.push({kind, over: Math.round(over), width: Math.round(r.width),
                             text: text.replace(/\s+/g, ' ').trim().slice(0, 100)});
 };
-col.querySelectorAll('mjx-container').forEach(m => check(
-  m.getAttribute('display') === 'true' ? 'math' : 'inline math',
-  m.parentElement.matches('.math') ? m.parentElement : m, tex(m), m.querySelector('mjx-math') || m));
+col.querySelectorAll('mjx-container').forEach(m => {
+  const display = m.getAttribute('display') === 'true';
+  check(display ? 'math' : 'inline math', display && m.parentElement.matches('.math') ? m.parentElement : m,
+        tex(m), m.querySelector('mjx-math') || m, display);
+});
 col.querySelectorAll('table').forEach(t => check('table', t, t.innerText.split('\n')[0]));
 col.querySelectorAll('img').forEach(i => check('figure', i, i.getAttribute('src') || ''));
-col.querySelectorAll('.cell_input pre, div.highlight pre').forEach(p => check('code', p, p.innerText));
+col.querySelectorAll('.cell_input pre, div.highlight pre').forEach(p => check('code', p, p.innerText, p, true));
 return {column: Math.round(width), wide: found};
 """
 
