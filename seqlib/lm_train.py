@@ -122,10 +122,6 @@ def fit_options(net, loader, num_epochs: int, lr: float, *, val_corpus=None, opt
     if plot:
         live = LivePlot(xlabel="epoch", ylabel="perplexity", xlim=[0.5, num_epochs + 0.5],
                         legend=["train", "validation"] if val_corpus is not None else ["train"],
-                        fmts=("-o", "--s"), figsize=(4.5, 3))
-        if title:
-            live.axes[0].set_title(title)
-            if live.fig.get_layout_engine() is None:  # a layout engine (the course style) makes room itself
-                live.fig.subplots_adjust(top=0.85)
+                        fmts=("-o", "--s"), figsize=(4.5, 3), title=title)
         options["on_epoch"] = lambda h: live.add(h.epochs[-1], [h.train_ppl[-1], h.val_ppl[-1] if h.val_loss else None])
     return options

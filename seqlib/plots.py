@@ -55,12 +55,14 @@ class LivePlot:
     """
 
     def __init__(self, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None, xscale="linear",
-                 yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5)):
+                 yscale="linear", fmts=("-", "m--", "g-.", "r:"), nrows=1, ncols=1, figsize=(3.5, 2.5),
+                 title=None):
         self.legend = [] if legend is None else list(legend)
         self.fig, axes = plt.subplots(nrows, ncols, figsize=figsize)
         self.axes = [axes] if nrows * ncols == 1 else list(axes.flat)
         xlim = None if xlim and xlim[0] == xlim[1] else xlim  # D2L's xlim=[10, num_epochs] with 10 epochs
-        self.config = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim, xscale=xscale, yscale=yscale)
+        self.config = dict(xlabel=xlabel, ylabel=ylabel, xlim=xlim, ylim=ylim, xscale=xscale, yscale=yscale,
+                           title=title)  # set again after each redraw (ax.cla() clears them)
         self.X, self.Y, self.fmts, self._handle = None, None, fmts, None
         plt.close(self.fig)  # shown through the display handle only, not again at the cell's end
 

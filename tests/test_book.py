@@ -366,6 +366,53 @@ def test_no_empty_output_box(browser, site, path):
         f"{e['box']} ({e['height']} px) of the cell starting {e['cell']!r}" for e in empty)
 
 
+# Boxes wider than the article's column (issue 29): display and inline math, tables (Markdown, outputs,
+# pandas), figure images and code boxes. Model answers are opened first, so that their math counts.
+# A box's layout width counts even where a scroll box or the window cuts it off: that is the problem.
+_WIDER_THAN_COLUMN = r"""
+document.querySelectorAll('details').forEach(d => { d.open = true; });
+const col = document.querySelector('article.bd-article') || document.querySelector('article')
+  || document.querySelector('main') || document.body;
+const cs = getComputedStyle(col), box = col.getBoundingClientRect();
+const right = box.right - parseFloat(cs.paddingRight), width = right - box.left - parseFloat(cs.paddingLeft);
+const visible = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0
+  && getComputedStyle(e).visibility !== 'hidden'; };
+const tex = m => { try { return MathJax.startup.document.getMathItemsWithin(m)[0].math; }
+                   catch (e) { return m.textContent; } };
+const found = [];
+// inner: the box whose right end counts (the formula itself); scrolls: e is a scroll box whose
+// content may run past its own right edge (a display formula's box, a code box)
+const check = (kind, e, text, inner, scrolls) => {
+  if (!visible(e)) return;
+  const r = (inner || e).getBoundingClientRect();
+  const over = Math.max(r.right - right, scrolls ? e.scrollWidth - e.clientWidth : 0);
+  if (over > 2) found.push({kind, over: Math.round(over), width: Math.round(r.width),
+                            text: text.replace(/\s+/g, ' ').trim().slice(0, 100)});
+};
+col.querySelectorAll('mjx-container').forEach(m => {
+  const display = m.getAttribute('display') === 'true';
+  check(display ? 'math' : 'inline math', display && m.parentElement.matches('.math') ? m.parentElement : m,
+        tex(m), m.querySelector('mjx-math') || m, display);
+});
+col.querySelectorAll('table').forEach(t => check('table', t, t.innerText.split('\n')[0]));
+col.querySelectorAll('img').forEach(i => check('figure', i, i.getAttribute('src') || ''));
+col.querySelectorAll('.cell_input pre, div.highlight pre').forEach(p => check('code', p, p.innerText, p, true));
+return {column: Math.round(width), wide: found};
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", LAB_PAGES + ["book/results.html"])
+def test_nothing_is_wider_than_the_column(browser, site, path):
+    """Issue 29 (ASSERTION: nothing cut off). At a 1280 px window no formula, table, figure or code box
+    of the page is wider than the article's column (688 px): a wider one scrolls inside its box, and
+    on a laptop with overlay scroll bars a reader never sees its right end."""
+    screenshots.open_page(browser, f"{site}/{path}")
+    found = browser.execute_script(_WIDER_THAN_COLUMN)
+    assert found["wide"] == [], f"{path}: wider than the {found['column']} px column:\n  " + "\n  ".join(
+        f"{w['kind']}, {w['width']} px wide ({w['over']} px too wide): {w['text']!r}" for w in found["wide"])
+
+
 _WIDGETS = r"""
 const views = Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
 const note = /\b(Jupyter|Colab)\b/;
@@ -416,14 +463,28 @@ def test_the_page_checks_catch_what_they_look_for(browser, tmp_path):
  <img src="_images/fine.png" style="width: 100%"></div></div>
 <div class="cell"><div class="cell_output"><pre>short</pre></div></div>
 <div class="cell"><div class="cell_output"><table><tr><td>{long_line}</td></tr></table></div></div>
-</div></body></html>""")
+</div>
+<article class="bd-article" style="width: 400px; padding: 0 10px">
+<div class="math" style="overflow-x: auto"><mjx-container display="true" style="display: block">
+ <mjx-math style="display: inline-block; width: 600px">x</mjx-math></mjx-container></div>
+<p>fits: <mjx-container><mjx-math style="display: inline-block; width: 50px">y</mjx-math></mjx-container></p>
+<table><tr><td style="white-space: nowrap">wide table {long_line}</td></tr></table>
+<table><tr><td>narrow table</td></tr></table>
+<img src="_images/fine.png" style="width: 450px">
+<div class="highlight"><pre style="overflow-x: auto">code {long_line}</pre></div>
+<div class="highlight"><pre>short code</pre></div>
+</article></body></html>""")
     browser.get((tmp_path / "page.html").as_uri())
     screenshots.settle(browser)
     found = _math(browser)
-    assert found["untypeset"] == ["\\(x^2\\)"] and found["typeset"] == 0
+    assert found["untypeset"] == ["\\(x^2\\)"] and found["typeset"] == 2  # the column check's two below
     assert any("$h_t$" in r for r in found["raw"]) and any("$$y$$" in r for r in found["raw"])
     small = _small_figures(browser, lambda url: tmp_path / "_images" / Path(unquote(urlparse(url).path)).name)
     assert len(small) == 1 and "wide.png: 10.0 in wide" in small[0] and "40 px/in" in small[0], small
     outputs = browser.execute_script(_OUTPUTS)
     assert [w["line"][:10] for w in outputs["wide"]] == ["x" * 10, "x" * 10]   # the text output and the table
     assert [e["cell"] for e in outputs["empty"]] == ["nothing()"]
+    wide = browser.execute_script(_WIDER_THAN_COLUMN)
+    assert wide["column"] == 400, wide
+    assert [(w["kind"], w["text"][:10]) for w in wide["wide"]] == [
+        ("math", "x"), ("table", "wide table"), ("figure", "_images/fi"), ("code", "code xxxxx")], wide

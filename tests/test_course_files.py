@@ -265,3 +265,125 @@ def test_no_visible_cell_uses_what_only_a_removed_cell_defines(lab):
                 shown.add(name)
                 removed_only.pop(name, None)
     assert not problems, f"{lab.name}: {problems}"
+
+
+# --- the page agrees with itself (issue 29) ------------------------------------------------------
+
+_DAY08_CODE = pytest.mark.xfail(strict=True, reason=(
+    "Day 8's code cells are being changed by another helper this session (issue 29 left them alone): "
+    "its closing note states the lab's run time and its prose takes differences of unrounded values"))
+
+
+def _day08_xfail(labs):
+    return [pytest.param(p, marks=_DAY08_CODE) if p.stem.startswith("day08_") else p for p in labs]
+
+
+def _course_map() -> dict[int, list[str]]:
+    """The course map of book/index.md: day -> its row's cells."""
+    rows = {}
+    for line in (ROOT / "book" / "index.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0].isdigit():
+            rows[int(cells[0])] = cells
+    return rows
+
+
+@pytest.mark.parametrize("lab", toc_labs(), ids=lambda p: p.stem)
+def test_study_time_and_budget_have_one_source(lab):
+    """A lab's study time lives in its metadata (``seqlib.study_hours``) and its run budget in
+    ``seqlib.budget`` (or the default): the lab's introduction, the course map of book/index.md and
+    the results page state those values (the map once said 2.5 h where the lab said "a two-hour
+    session"), and no text claims that the lab *fits* its budget (the results page measures that)."""
+    from tools.course import lab_budget, lab_study_hours
+    from tools.results_page import results_page
+
+    hours, budget = lab_study_hours(lab.stem), lab_budget(lab.stem)
+    assert hours, f"{lab.name}: give the study time in hours in the metadata: \"seqlib\": {{\"study_hours\": 2}}"
+    nb = nbformat.read(lab, as_version=4)
+    intro = nb.cells[0].source
+    said = re.findall(r"\*\*Study time:\*\* about (\d+(?:\.\d+)?) hours? of reading and exercises", intro)
+    assert said == [f"{hours:g}"], f"{lab.name}: the introduction should say **Study time:** about {hours:g} hours ..."
+    units = re.findall(r"\*\*Run budget:\*\* (\d+(?:\.\d+)?) reference units", intro)
+    assert units == [f"{budget:g}"], f"{lab.name}: the introduction should say **Run budget:** {budget:g} reference units"
+    day = int(re.match(r"day(\d+)", lab.stem).group(1))
+    row = _course_map().get(day)
+    assert row, f"book/index.md's course map has no row for day {day}"
+    assert f"{lab.stem}>" in row[1], f"course map row {day} links {row[1]!r}, not {lab.stem}"
+    assert row[-2:] == [f"{hours:g} h", f"{budget:g} units"], \
+        f"course map, day {day}: {row[-2:]}, the lab's metadata: {hours:g} h, {budget:g} units"
+    page = results_page({lab.stem: {"status": "ok", "seconds": 60.0, "units": 1.0, "budget": budget}}, "full")
+    assert f"| {budget} | {hours:g} |" in page, "the results page's run-time table shows budget and study time"
+    claims = [m.group(0) for c in nb.cells if c.cell_type == "markdown"
+              for m in re.finditer(r"\bfits? (?:a|the course's|its) budget\b[^.]*", c.source)]
+    assert not claims, f"{lab.name}: the text claims the lab fits its budget (the results page measures it): {claims}"
+
+
+@pytest.mark.parametrize("lab", _day08_xfail(toc_labs()), ids=lambda p: p.stem)
+def test_a_labs_run_time_is_stated_only_on_the_results_page(lab):
+    """The build measures each lab's run time once (results page); a closing note that times the lab
+    itself gives another number (Day 6's 175 s beside the build's 183 s)."""
+    nb = nbformat.read(lab, as_version=4)
+    notes = [c.source[:60] for c in nb.cells if c.cell_type == "code"
+             and not {"remove-cell"} & set(c.metadata.get("tags", []))
+             and re.search(r"\{[^{}\n]*\b(?:lab_seconds|LAB_START|lab_start)\b[^{}\n]*\}", c.source)]  # an f-string field
+    assert not notes, f"{lab.name}: cells that show the lab's own run time: {notes}"
+
+
+def test_the_results_catalogue_shows_no_lab_timing_of_its_own():
+    catalogue = (ROOT / "book" / "results_catalogue.yml").read_text()
+    assert "key: lab_seconds" not in catalogue, "the results page's run-time table is the one home of a lab's run time"
+
+
+# A number formatted in an f-string: {expression:.Nf} or {expression:.N%}
+_FORMATTED = re.compile(r"\{([A-Za-z_][\w.\[\]'\" ,]*?)\s*:\s*[+ ]?[,_]?\.(\d+)([f%])\}")
+
+
+@pytest.mark.parametrize("lab", toc_labs(), ids=lambda p: p.stem)
+def test_prose_rounds_a_number_as_the_output_above_it(lab):
+    """A sentence written by ``say`` quotes a number that a shown cell above it (since the last
+    Markdown cell) printed with the same rounding: Day 2 printed 99.8 % and said "100 %"."""
+    nb = nbformat.read(lab, as_version=4)
+    shown: dict[tuple[str, str], set[str]] = {}
+    clashes = []
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            shown = {}
+            continue
+        tags = set(c.metadata.get("tags", []))
+        if "remove-cell" in tags:
+            continue
+        found = {(m.group(1).replace(" ", ""), m.group(3), m.group(2)) for m in _FORMATTED.finditer(c.source)}
+        if "remove-input" in tags and re.search(r"\bsay\(", c.source):
+            clashes += [f"{{{expr}:.{digits}{kind}}} after {{{expr}:.{sorted(shown[expr, kind])[0]}{kind}}}"
+                        for expr, kind, digits in found
+                        if (expr, kind) in shown and digits not in shown[expr, kind]]
+        else:
+            for expr, kind, digits in found:
+                shown.setdefault((expr, kind), set()).add(digits)
+    assert not clashes, f"{lab.name}: prose rounds differently from the output above it: {clashes}"
+
+
+_UNROUNDED_DIFFERENCE = re.compile(r"\{\s*100\s*\*\s*\([^{}]*?\s-\s[^{}]*?\)\s*:\s*[+ ]?\.\d+f\s*\}")
+
+
+@pytest.mark.parametrize("lab", _day08_xfail(toc_labs()), ids=lambda p: p.stem)
+def test_differences_are_taken_of_the_rounded_values_shown(lab):
+    """A difference in points is the difference of the two rounded values that the table shows
+    (77.4 - 76.8 = +0.6), not of the unrounded ones (+0.5 beside a table that reads +0.6)."""
+    nb = nbformat.read(lab, as_version=4)
+    found = [m.group(0) for c in nb.cells if c.cell_type == "code"
+             and "remove-cell" not in c.metadata.get("tags", []) for m in _UNROUNDED_DIFFERENCE.finditer(c.source)]
+    assert not found, f"{lab.name}: differences of unrounded values: {found}"
+
+
+_SIZE = re.compile(r"(?:labelsize|fontsize)\s*=\s*(\d+(?:\.\d+)?)")
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)
+def test_tick_labels_are_readable(lab):
+    """Tick labels set by hand are 9 pt or more (the course style's size): Day 8's tag names at 7 pt
+    were about 7 px tall on the page."""
+    nb = nbformat.read(lab, as_version=4)
+    small = [line.strip() for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines()
+             if "tick" in line and any(float(size) < 9 for size in _SIZE.findall(line))]
+    assert not small, f"{lab.name}: tick labels under 9 pt: {small}"

@@ -57,6 +57,14 @@ def test_live_plot_draws_time_on_the_x_axis():
     assert ax.get_xlabel() == "epoch" and ax.get_xlim() == (0.5, 3.5)
 
 
+def test_live_plot_keeps_its_title_through_redraws():
+    """Day 6 draws six training curves: each says which model it is, after every redraw."""
+    live = LivePlot(xlabel="epoch", title="character LSTM")
+    live.add(1, 3.0)
+    live.add(2, 2.0)
+    assert live.axes[0].get_title() == "character LSTM"
+
+
 def test_zipf_plot_has_one_sorted_line_per_ngram_order():
     ax = plot_zipf({"words": [1, 5, 3], "bigrams": [2, 1]})
     lines = ax.get_lines()

@@ -45,17 +45,28 @@ def lab_notebooks(root: Path = ROOT) -> list[Path]:
 DEFAULT_BUDGET = 4
 
 
+def _lab_metadata(name: str, root: Path = ROOT) -> dict:
+    """The ``metadata.seqlib`` of ``labs/<name>.ipynb`` (empty when the lab or the entry is missing)."""
+    import json
+
+    try:
+        meta = json.loads((root / "labs" / f"{name}.ipynb").read_text()).get("metadata", {})
+    except (OSError, ValueError):
+        return {}
+    return meta.get("seqlib", {})
+
+
 def lab_budget(name: str, root: Path = ROOT) -> float:
     """The budget (reference units) of the lab ``name`` (``labs/<name>.ipynb``'s ``metadata.seqlib.budget``,
     else :data:`DEFAULT_BUDGET`)."""
-    import json
+    return _lab_metadata(name, root).get("budget", DEFAULT_BUDGET)
 
-    path = root / "labs" / f"{name}.ipynb"
-    try:
-        meta = json.loads(path.read_text()).get("metadata", {})
-    except (OSError, ValueError):
-        return DEFAULT_BUDGET
-    return meta.get("seqlib", {}).get("budget", DEFAULT_BUDGET)
+
+def lab_study_hours(name: str, root: Path = ROOT) -> float | None:
+    """A student's study time for the lab ``name``, in hours (``metadata.seqlib.study_hours``, the one
+    source that the lab's introduction, the course map of ``book/index.md`` and the results page
+    state; a test compares them), or None."""
+    return _lab_metadata(name, root).get("study_hours")
 
 
 def lab_title(path: Path) -> str:

@@ -13,6 +13,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from tools.course import lab_study_hours
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CATALOGUE = ROOT / "book" / "results_catalogue.yml"
@@ -117,7 +119,7 @@ def comparison_table(group: dict, results: dict) -> list[str]:
     lines = [f"### {group['title']}", ""]
     if group.get("about"):
         lines += [" ".join(group["about"].split()), ""]
-    lines += [f"| result | {_escape(unit) if unit else 'value'} | kind of figure |", "|---|---|---|"]
+    lines += [f"| result | {_escape(unit) if unit else 'value'} | kind of figure |", "|---|--:|---|"]
     shown = 0
     for row in group["rows"]:
         if "key" in row and row["key"] not in results:
@@ -165,18 +167,22 @@ def results_page(labs: dict, mode: str, machine: dict | None = None, wall: dict 
         "accuracies should agree to within a few percent; throughputs and times depend on the machine.",
         "",
         "## Run time per lab", "",
-        "Seconds depend on the machine. **Reference units** do not: the build times a small fixed "
+        "The lab's run time is measured here, once, by the build (a lab's own page does not repeat "
+        "it). Seconds depend on the machine. **Reference units** do not: the build times a small fixed "
         "workload on the machine first, and one unit is about one minute on a 2-core machine of the "
         "class the course's CI runs on. A lab's budget is in units too. To predict a lab's time on your "
         "machine, run `make calibrate` in the course repository: it prints how many minutes one "
-        "unit takes there; multiply by the lab's units.", "",
-        "| lab | status | run time (s) | reference units | budget (units) |", "|---|---|---|---|---|",
+        "unit takes there; multiply by the lab's units. The study time is what a student needs to "
+        "work through the lab (the lab's introduction and the course map state the same).", "",
+        "| lab | status | run time (s) | reference units | budget (units) | study time (h) |",
+        "|---|---|--:|--:|--:|--:|",
     ]
     for name, e in labs.items():
         u = e.get("units")
         shown = "–" if u is None else f"{u:.1f}" + (" (over)" if e.get("budget") and u > e["budget"] else "")
+        hours = lab_study_hours(name)
         lines.append(f"| {{doc}}`../labs/{name}` | {e['status']} | {e['seconds']:.1f} | {shown} "  # its title
-                     f"| {e.get('budget', '–')} |")
+                     f"| {e.get('budget', '–')} | {'–' if hours is None else f'{hours:g}'} |")
     if wall:
         lines += ["", f"The labs ran {wall['jobs']} at a time: the build's execution took "
                       f"{wall['seconds']:.0f} s of wall time for {wall['sum_seconds']:.0f} s of lab time "

@@ -1,13 +1,17 @@
 #!/usr/bin/env python
-"""Full-page screenshots of the built book's lab pages and results page, as a reader sees them.
+"""Screenshots of the built book's lab pages and results page, viewport by viewport, as a reader sees them.
 
     python tools/screenshots.py _build/html /tmp/shots            # every lab page + the results page
-    python tools/screenshots.py _build/html /tmp/shots --width 1280 --pages labs/day03_time_machine.html
+    python tools/screenshots.py _build/html /tmp/shots --pages labs/day03_time_machine.html
+    python tools/screenshots.py _build/html /tmp/shots --width 1280 --height 900
 
-Serves the built HTML on 127.0.0.1, opens each page in headless Chromium at a 1280 px wide
-window with the network to anything but this machine blocked (so the shots show what an
-offline reader gets: the book's own MathJax, no CDN), waits until MathJax has typeset the page
-and every image has loaded, and saves one PNG per page, the whole page from top to bottom.
+Serves the built HTML on 127.0.0.1, opens each page in headless Chromium in a 1280 x 900 window
+with the network to anything but this machine blocked (so the shots show what an offline reader
+gets: the book's own MathJax, no CDN), waits until MathJax has typeset the page and every image
+has loaded, then scrolls down the page one window at a time (consecutive shots overlap by
+``--overlap`` px, 100 by default) and saves what the window shows each time:
+``<out>/<page>/001.png``, ``002.png``, ... Each shot is a real viewport (sticky header included),
+not a piece of a page rendered beyond the window, so what lies where is what a reader sees.
 
 Needs ``chromium`` and ``chromedriver`` (Debian: ``apt-get install chromium chromium-driver``;
 ``make browser`` installs them where it can) and selenium (in requirements.txt). The browser
@@ -21,7 +25,6 @@ import base64
 import contextlib
 import functools
 import http.server
-import io
 import shutil
 import sys
 import threading
@@ -31,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 WIDTH = 1280  # px: the window the book's pages are checked and shot at
+HEIGHT = 900   # px: the window's height for screenshots (a laptop's screen)
 # Every host name resolves to nothing except the local server's: CDNs are unreachable, as offline.
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 
@@ -109,23 +113,22 @@ def open_page(drv, url: str) -> str:
     return settle(drv)
 
 
-def full_page_png(drv, width: int = WIDTH, tile: int = 4000) -> bytes:
-    """A PNG of the whole page at ``width`` CSS px, captured in tiles (Chromium cannot capture a very
-    tall page in one piece) and stitched together."""
-    from PIL import Image
-
-    height = int(drv.execute_script(
+def viewport_pngs(drv, overlap: int = 100):
+    """PNGs of the page open in ``drv``, one per window's height from the top to the bottom of the
+    page; consecutive shots overlap by ``overlap`` px (the last one ends at the page's bottom)."""
+    height = int(drv.execute_script("return window.innerHeight;"))
+    total = int(drv.execute_script(
         "return Math.ceil(Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));"))
-    sheet = Image.new("RGB", (width, height), "white")
-    for top in range(0, height, tile):
-        h = min(tile, height - top)
-        shot = drv.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": top, "width": width, "height": h, "scale": 1}})
-        sheet.paste(Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB"), (0, top))
-    out = io.BytesIO()
-    sheet.save(out, format="PNG")
-    return out.getvalue()
+    step = max(height - overlap, 1)
+    tops = list(range(0, max(total - height, 0) + 1, step))
+    if tops[-1] < total - height:
+        tops.append(total - height)
+    for top in tops:
+        drv.execute_script("window.scrollTo(0, arguments[0]);", top)
+        drv.execute_async_script("const done = arguments[arguments.length - 1];"
+                                 "requestAnimationFrame(() => requestAnimationFrame(() => done()));")
+        shot = drv.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+        yield base64.b64decode(shot["data"])
 
 
 def default_pages(html: Path) -> list[str]:
@@ -141,6 +144,8 @@ def main(argv=None) -> int:
     ap.add_argument("html", type=Path, help="the built book's HTML folder (e.g. _build/html)")
     ap.add_argument("out", type=Path, help="folder for the PNG files (created)")
     ap.add_argument("--width", type=int, default=WIDTH, help=f"window width in CSS px (default {WIDTH})")
+    ap.add_argument("--height", type=int, default=HEIGHT, help=f"window height in CSS px (default {HEIGHT})")
+    ap.add_argument("--overlap", type=int, default=100, help="px shown again at the top of the next shot")
     ap.add_argument("--pages", nargs="*", help="pages relative to the HTML folder (default: labs and results)")
     ap.add_argument("--online", action="store_true", help="do not block the network (CDNs reachable)")
     args = ap.parse_args(argv)
@@ -150,14 +155,19 @@ def main(argv=None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     pages = args.pages or default_pages(html)
-    drv = start_browser(args.width, offline=not args.online)
+    drv = start_browser(args.width, args.height, offline=not args.online)
     try:
         with serve(html) as site:
             for page in pages:
                 state = open_page(drv, f"{site}/{page}")
-                target = args.out / (page.replace("/", "_").removesuffix(".html") + ".png")
-                target.write_bytes(full_page_png(drv, args.width))
-                print(f"{target}  ({page}: math {state})", flush=True)
+                folder = args.out / page.replace("/", "_").removesuffix(".html")
+                folder.mkdir(exist_ok=True)
+                for old in folder.glob("[0-9][0-9][0-9].png"):
+                    old.unlink()
+                n = 0
+                for n, png in enumerate(viewport_pngs(drv, args.overlap), 1):
+                    (folder / f"{n:03d}.png").write_bytes(png)
+                print(f"{folder}/  {n} shots ({page}: math {state})", flush=True)
     finally:
         drv.quit()
     return 0
