@@ -77,8 +77,9 @@ def tag_ids(tags: Sequence[str], tagset: Sequence[str] = UPOS) -> list[int]:
     """Tags -> their positions in ``tagset`` (:data:`UPOS`: ``["DET", "NOUN"]`` -> ``[5, 7]``; or e.g.
     :data:`seqlib.entities.WNUT17_TAGS`); a tag outside the tag set is an error."""
     validation.sequence(tags, "tags", of=str, what="a list of tags (strings)")
-    ids = _TAG_ID if tagset is UPOS else {t: i for i, t in enumerate(tagset)}
-    return [ids[validation.one_of(t, "tag", ids, hint="a tag of the tag set")] for t in tags]
+    ids, hint = (_TAG_ID, "a universal part-of-speech tag") if tagset is UPOS else \
+        ({t: i for i, t in enumerate(tagset)}, "a tag of the tag set")
+    return [ids[validation.one_of(t, "tag", ids, hint=hint)] for t in tags]
 
 
 def check_sentences(sentences, name: str = "sentences") -> list:
