@@ -9,6 +9,7 @@ Recurrent networks
 - ``seqlib.copy_task``  the copy task (Day 7): samples, the model over five cells, ``python -m seqlib.copy_task``
 - ``seqlib.classifiers`` sentence classifiers (Day 5): the RNN classifier, its predictions, LM pretraining
 - ``seqlib.tagging``    sequence labelling (Day 8): tagged batches with characters, the BiLSTM tagger, predictions
+- ``seqlib.entities``   named entities (Day 8 part B): the WNUT 2017 reader, BIO tags, spans, invalid transitions
 - ``seqlib.crf``        the linear-chain CRF: path scores, the forward algorithm, Viterbi, brute force
 - ``seqlib.attention``  attention over a padded batch: masked softmax, additive and dot-product scores, pooling
 - ``seqlib.seq2seq``    sequence to sequence: BiGRU encoder, GRU decoder with or without attention, decoding step

@@ -4,6 +4,7 @@ r"""The baselines a neural model must beat: a bag of n-grams for sentences (Day 
   features, optionally with NBSVM's naive-Bayes scaling (Day 5)
 - :class:`MostFrequentTag`: each word's most frequent training tag, a rule for unseen words (Day 8)
 - :func:`perceptron_tagger`: NLTK's averaged perceptron tagger, trained on the treebank (Day 8)
+- :class:`Gazetteer`: the named entities seen in training, found again by longest match (Day 8 part B)
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import torch
 from torch import nn
 
 from seqlib import validation
+from seqlib.entities import bio_spans
 from seqlib.text import Vocab, ngram_features
 from seqlib.treebank import check_sentences
 
-__all__ = ["NgramFeatures", "BagOfNgrams", "MostFrequentTag", "perceptron_tagger"]
+__all__ = ["NgramFeatures", "BagOfNgrams", "MostFrequentTag", "perceptron_tagger", "Gazetteer"]
 
 
 class NgramFeatures:
@@ -155,3 +157,41 @@ def perceptron_tagger(sentences, nr_iter: int = 5, seed: int = 0):
     finally:
         random.setstate(state)
     return tagger
+
+
+class Gazetteer:
+    """A list of names: every entity of the training sentences (its words, :func:`seqlib.entities.bio_spans`)
+    with its most frequent type. :meth:`tag` reads a sentence left to right and, at each word, tags the
+    longest listed entity that starts there (``B-X I-X ...``), else ``O``; words match exactly, or with
+    ``ignore_case`` in lower case.
+    """
+
+    def __init__(self, ignore_case: bool = False):
+        self.ignore_case = bool(ignore_case)
+
+    def _key(self, words) -> tuple[str, ...]:
+        return tuple(w.lower() for w in words) if self.ignore_case else tuple(words)
+
+    def fit(self, sentences) -> Gazetteer:
+        counts = collections.defaultdict(collections.Counter)
+        for words, tags in check_sentences(sentences):
+            for kind, start, end in bio_spans(tags):
+                counts[self._key(words[start:end])][kind] += 1
+        self.entries = {form: c.most_common(1)[0][0] for form, c in counts.items()}
+        self.longest = max(map(len, self.entries), default=0)
+        return self
+
+    def tag(self, words: Sequence[str]) -> list[str]:
+        validation.sequence(words, "words", of=str, what="a list of words")
+        validation.require(hasattr(self, "entries"), "not trained yet: call .fit(sentences) first", RuntimeError)
+        key, tags, t = self._key(words), [], 0
+        while t < len(key):
+            n = next((n for n in range(min(self.longest, len(key) - t), 0, -1) if key[t:t + n] in self.entries), 0)
+            if n == 0:
+                tags.append("O")
+                t += 1
+                continue
+            kind = self.entries[key[t:t + n]]
+            tags += [f"B-{kind}"] + [f"I-{kind}"] * (n - 1)
+            t += n
+        return tags

@@ -94,6 +94,18 @@ REGISTRY: dict[str, Dataset] = {
            ("val", "en", "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28", "1,014"),
            ("test_2016_flickr", "de", "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8", "1,000"),
            ("test_2016_flickr", "en", "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9", "1,000"))},
+    **{f"wnut17-{split}": Dataset(
+        f"wnut17/{file}",
+        f"https://raw.githubusercontent.com/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603/{file}",
+        f"sha256:{digest}",
+        f"WNUT 2017 emerging entities (Derczynski et al. 2017), {split} ({size}), word<TAB>BIO tag, CC BY 4.0")
+       for split, file, digest, size in (
+           ("train", "wnut17train.conll", "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5",
+            "3,394 sentences"),
+           ("dev", "emerging.dev.conll", "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8",
+            "1,009 sentences"),
+           ("test", "emerging.test.annotated", "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0",
+            "1,287 sentences"))},
     "aclImdb": Dataset(
         "aclImdb_v1.tar.gz", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
         "md5:7c2ac02c03563afcf9b574c7e56c153a",

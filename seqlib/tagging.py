@@ -56,15 +56,16 @@ class TaggedDataset(PaddedDataset):
     (:func:`seqlib.batching.make_loader`, :meth:`collate`) is ``(X, lengths, C, C_index, Y)``.
 
     ``words``: the training split's word forms (``Vocab.for_sentences``), ``chars``: :func:`char_vocab`
-    or ``None`` for taggers that read words only.
+    or ``None`` for taggers that read words only; ``tagset``: the tags, in id order (UPOS, or e.g. the
+    BIO tags :data:`seqlib.entities.WNUT17_TAGS`).
     """
 
-    def __init__(self, sentences, words: Vocab, chars: Vocab | None = None):
+    def __init__(self, sentences, words: Vocab, chars: Vocab | None = None, tagset: Sequence[str] = UPOS):
         validation.require(isinstance(words, Vocab) and isinstance(chars, (Vocab, type(None))),
                            "words (and chars, if given) must be seqlib.text.Vocab objects", TypeError)
         sentences = check_sentences(sentences)
         self.chars, self.spelled = chars, {}              # each form's character ids, encoded once
-        super().__init__(((torch.tensor(words[list(w)], dtype=torch.long), list(w), torch.tensor(tag_ids(t)))
+        super().__init__(((torch.tensor(words[list(w)], dtype=torch.long), list(w), torch.tensor(tag_ids(t, tagset)))
                           for w, t in sentences), pad_values=(PAD_IDX, None, PAD_TAG))
 
     def collate(self, batch):

@@ -73,10 +73,13 @@ def load_treebank(split: str, name: str = "ud-english-lines") -> Treebank:
     return read_conllu(read_text(f"{name}-{split}"))
 
 
-def tag_ids(tags: Sequence[str]) -> list[int]:
-    """UPOS tags -> ids in :data:`UPOS` (``["DET", "NOUN"]`` -> ``[5, 7]``); a tag outside UPOS is an error."""
-    validation.sequence(tags, "tags", of=str, what="a list of UPOS tags (strings)")
-    return [_TAG_ID[validation.one_of(t, "tag", _TAG_ID, hint="a universal part-of-speech tag")] for t in tags]
+def tag_ids(tags: Sequence[str], tagset: Sequence[str] = UPOS) -> list[int]:
+    """Tags -> their positions in ``tagset`` (:data:`UPOS`: ``["DET", "NOUN"]`` -> ``[5, 7]``; or e.g.
+    :data:`seqlib.entities.WNUT17_TAGS`); a tag outside the tag set is an error."""
+    validation.sequence(tags, "tags", of=str, what="a list of tags (strings)")
+    ids, hint = (_TAG_ID, "a universal part-of-speech tag") if tagset is UPOS else \
+        ({t: i for i, t in enumerate(tagset)}, "a tag of the tag set")
+    return [ids[validation.one_of(t, "tag", ids, hint=hint)] for t in tags]
 
 
 def check_sentences(sentences, name: str = "sentences") -> list:

@@ -908,6 +908,23 @@ def _register_day08_specs():
 _register_day08_specs()
 
 
+def _register_day08b_specs():
+    """Day 8 part B (issue 28): seqlib.entities and the gazetteer baseline."""
+    en, bl = _module("seqlib.entities"), _module("seqlib.baselines")
+    sents = [(["Empire", "State", "rocks"], ["B-location", "I-location", "O"]), (["hi"], ["O"])]
+    spec("entities.read_bio", en.read_bio, lambda: dict(text="Empire\tB-location\nrocks\tO\n"), text="str")
+    spec("entities.load_wnut17", en.load_wnut17, lambda: dict(split="test"), split="name", needs=("wnut17-test",))
+    spec("entities.bio_spans", en.bio_spans, lambda: dict(tags=["B-person", "I-person", "O"]), tags="strs")
+    spec("entities.invalid_transitions", en.invalid_transitions, lambda: dict(tags=["O", "I-person"]), tags="strs")
+    spec("baselines.Gazetteer.fit", lambda sentences: bl.Gazetteer().fit(sentences).tag(["Empire"]),
+         lambda: dict(sentences=sents), sentences="seq")
+    spec("baselines.Gazetteer.tag", lambda words: bl.Gazetteer().fit(sents).tag(words),
+         lambda: dict(words=["Empire", "State"]), words="strs")
+
+
+_register_day08b_specs()
+
+
 def _register_day07_specs():
     """Day 7 (issue 15): seqlib.copy_task, seqlib.checks.day07 (the multiplicative cells' layers: above)."""
     ct, day07 = _module("seqlib.copy_task"), _module("seqlib.checks.day07")

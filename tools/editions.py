@@ -108,8 +108,9 @@ def main(argv=None) -> int:
                 target.write_text(made)
         state = "up to date" if target not in stale else "stale" if args.check else "written"
         print(f"{target.relative_to(ROOT)}: {state}")
-        if not args.check:
-            AUTOGRADER_DIR.mkdir(exist_ok=True)
+        exercises = [r for r in solution_regions(nbformat.read(master, as_version=4)) if r.lstrip().startswith("#")]
+        if not args.check and exercises:
+            AUTOGRADER_DIR.mkdir(exist_ok=True)  # a lab without code exercises has no autograder
             (AUTOGRADER_DIR / f"{master.stem}.py").write_text(autograder(master.stem, grading_cell))
         executed = EXECUTED_DIR / master.name
         if not args.check and executed.exists():
