@@ -77,7 +77,8 @@ def test_the_model_solutions_pass_every_check(book, lab):
 
     ran = nbformat.read(book["out"] / "executed" / f"{lab}.ipynb", as_version=4)
     solutions = [c for c in ran.cells if c.cell_type == "code" and CODE_REGION.search(c.source)]
-    assert solutions, f"{lab}: no solution cell in the executed master"
+    if not solutions:
+        pytest.skip(f"{lab} has no code exercise")
     for cell in solutions:
         printed = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
         assert "✅" in printed and "❌" not in printed, f"{lab}: {cell.source[:60]!r} printed {printed[:300]!r}"
