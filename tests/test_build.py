@@ -357,3 +357,27 @@ def test_reference_seconds_is_the_median_of_its_runs(monkeypatch):
     assert reference.reference_seconds(3) == 3.0                         # runs of 1, 9 and 3 s
     with pytest.raises(ValueError, match="positive integer"):
         reference.reference_seconds(0)
+
+
+def test_the_reference_is_timed_as_the_labs_run_side_by_side(monkeypatch):
+    """Issue 27: the build's labs run two at a time on one thread each, so its reference workload is
+    timed the same way: two processes at once, one thread each, the mean of their medians."""
+    from tools import reference
+    started = []
+
+    class FakeCopy:
+        def __init__(self, cmd, **kwargs):
+            started.append(cmd)
+            self.returncode, self.seconds = 0, 2.0 + len(started)
+
+        def communicate(self):
+            return json.dumps({"seconds": self.seconds}), ""
+
+    monkeypatch.setattr(reference.subprocess, "Popen", FakeCopy)
+    assert reference.side_by_side(2, 1, repeats=3) == pytest.approx(3.5)   # copies read 3.0 and 4.0 s
+    assert len(started) == 2
+    assert all(cmd[-4:] == ["--repeats", "3", "--threads", "1"] for cmd in started)
+    monkeypatch.setattr(reference, "reference_seconds", lambda repeats, threads: 7.0)
+    assert reference.side_by_side(1, 2) == 7.0                              # one copy: alone, in this process
+    with pytest.raises(ValueError, match="copies must be a positive integer"):
+        reference.side_by_side(0, 1)

@@ -30,7 +30,7 @@ BAD = {cli.POSITIVE: ["0", "-5", "1.5", "x"], cli.NON_NEGATIVE: ["-1", "x"], cli
 
 def _options(name):
     if name == "reference":
-        return [("--repeats", 5, cli.POSITIVE, "")]
+        return reference.OPTIONS
     return COMMANDS[name].OPTIONS
 
 

@@ -6,10 +6,11 @@
     python tools/build.py --force         # re-execute every lab
 
 Steps:
-0. Time the reference workload (:mod:`tools.reference`), before the labs and, in full mode,
-   again after them (:func:`settle_reference`): lab times are reported in seconds and in
-   machine-independent reference units (one unit is about a minute on a CI-class 2-core
-   machine), against each lab's budget in units (:func:`tools.course.lab_budget`).
+0. In full mode, time the reference workload (:mod:`tools.reference`) as the labs will run
+   (side by side, each on its share of the threads), before the labs and again after them
+   (:func:`settle_reference`): lab times are reported in seconds and in machine-independent
+   reference units (one unit is about a minute on a CI-class 2-core machine), against each
+   lab's budget in units (:func:`tools.course.lab_budget`). Smoke runs report seconds only.
 1. Execute every lab listed in ``_toc.yml`` with papermill (:func:`tools.execute.run_lab`: the
    lab's folder as working directory, ``SEQLIB_SMOKE`` set for the kernel, kernels over IPC),
    as many labs at a time as there are cores (``--jobs``), longest first, each with its share
@@ -203,15 +204,18 @@ def main(argv=None) -> int:
             todo.append(lab)
 
     machine = reference.machine()
+    # Labs side by side, each with its share of the cores (a lab alone gets them all).
+    side = min(jobs, max(len(todo), 1))
+    threads = max(1, cores // side)
     ref = None
-    if todo:  # the machine's speed now, before the labs load it
-        ref = reference_seconds_or_none(repeats=1 if args.smoke else 5)
+    if todo and args.smoke:  # budgets are for full runs: a smoke run's units would mean nothing
+        print("Smoke mode: lab times in seconds only (reference units are for full runs)", flush=True)
+    elif todo:  # the machine's speed now, before the labs load it, timed as the labs will run
+        ref = reference_seconds_or_none(side, threads)
         if ref:
             print(f"Reference workload: {ref:.2f} s on this machine ({machine['cpu']}, {machine['cores']} cores, "
-                  f"{machine['isa']}): one reference unit = {reference.minutes_per_unit(ref):.2f} min here",
-                  flush=True)
-    # Labs side by side, each with its share of the cores (a lab alone gets them all).
-    threads = max(1, cores // min(jobs, max(len(todo), 1)))
+                  f"{machine['isa']}; {side} side by side, {threads} thread(s) each, as the labs run): "
+                  f"one reference unit = {reference.minutes_per_unit(ref):.2f} min here", flush=True)
     exec_start = time.perf_counter()
 
     def run(lab: Path) -> tuple[str, dict]:
@@ -234,7 +238,7 @@ def main(argv=None) -> int:
             manifest_path.write_text(json.dumps(manifest, indent=2))
     exec_wall = time.perf_counter() - exec_start
     if ref and not args.smoke:  # and after them: a shared machine's speed drifts during a long build
-        ref = settle_reference(ref, reference_seconds_or_none(repeats=5))
+        ref = settle_reference(ref, reference_seconds_or_none(side, threads))
         for name, entry in entries.items():
             if not entry["cached"]:
                 entry["reference_seconds"] = manifest[name]["reference_seconds"] = ref
@@ -258,6 +262,7 @@ def main(argv=None) -> int:
         "cpu_count": cores,
         "machine": machine,
         "reference_seconds": ref,
+        "reference_conditions": {"side_by_side": side, "threads": threads} if ref else None,
         "execution": wall,
         "labs": {n: {k: e[k] for k in keys if k in e} for n, e in entries.items()},
     }
@@ -310,10 +315,11 @@ def settle_reference(before: float, after: float | None, drift: float = 0.15) ->
     return ref
 
 
-def reference_seconds_or_none(repeats: int = 5) -> float | None:
-    """The reference workload's time here; ``None`` (units not shown) if it cannot run."""
+def reference_seconds_or_none(copies: int = 1, threads: int = 1, repeats: int = 5) -> float | None:
+    """The reference workload's time here, ``copies`` side by side on ``threads`` threads each (as the
+    labs run); ``None`` (units not shown) if it cannot run."""
     try:
-        return reference.reference_seconds(repeats)
+        return reference.side_by_side(copies, threads, repeats)
     except Exception as err:  # noqa: BLE001 - the build goes on without units, and says so
         print(f"(reference workload failed, lab times in seconds only: {type(err).__name__}: {err})", flush=True)
         return None
