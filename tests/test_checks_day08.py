@@ -105,3 +105,22 @@ def test_bidirectional_an_error_on_the_second_call_is_feedback(capsys):
     assert not day08.check_bidirectional(only_once)
     out = capsys.readouterr().out
     assert out.startswith("❌") and "one sentence alone" in out and "RuntimeError: called again" in out and len(calls) == 2
+
+
+def test_invalid_transitions_right_answer_and_each_mistake_named(capsys):
+    """Day 8B's exercise: every kind of wrong answer gets its own diagnosis."""
+    from seqlib.entities import invalid_transitions
+    assert day08.check_invalid_transitions(invalid_transitions)
+    mistakes = {
+        "only after O": lambda tags: [t for t, x in enumerate(tags)
+                                      if x.startswith("I-") and (t == 0 or tags[t - 1] == "O")],
+        "opens the sentence": lambda tags: [t for t in invalid_transitions(tags) if t > 0],
+        "one too small": lambda tags: [t - 1 for t in invalid_transitions(tags)],
+        "I-X after I-X": lambda tags: [t for t, x in enumerate(tags)
+                                       if x.startswith("I-") and (t == 0 or tags[t - 1] != "B-" + x[2:])],
+    }
+    for words, wrong in mistakes.items():
+        capsys.readouterr()
+        assert not day08.check_invalid_transitions(wrong)
+        assert words in capsys.readouterr().out, words
+    assert not day08.check_invalid_transitions(lambda tags: [3])   # a hard-coded answer

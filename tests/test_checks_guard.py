@@ -23,6 +23,7 @@ from seqlib.checks import day01, day02, day03, day04, day05, day06, day07, day08
 from seqlib.checks.feedback import Verdict
 from seqlib.copy_task import make_sample
 from seqlib.decoding import filter_logits
+from seqlib.entities import invalid_transitions
 
 PASSED, FAILED = Verdict(True), Verdict(False)
 LIMIT = 0.5
@@ -110,6 +111,7 @@ CHECKS = {
     "check_path_score": (day08.check_path_score, [path_score], {}),
     "check_log_partition": (day08.check_log_partition, [log_partition], {}),
     "check_viterbi": (day08.check_viterbi, [day08.viterbi_path], {}),
+    "check_invalid_transitions": (day08.check_invalid_transitions, [invalid_transitions], {}),
     "check_attention_step": (day09.check_attention_step, [attention_step], {}),
     "check_beam_step": (day09.check_beam_step, [beam_step], {}),
     "check_bleu": (day09.check_bleu, [day09.sacre_bleu], {}),

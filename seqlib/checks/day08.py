@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -12,8 +13,10 @@ from seqlib.batching import bidirectional_states, padding_mask
 from seqlib.checks.feedback import (Verdict, as_float, call_student, close, fresh_seeds, guard, report, result_of,
                                     shaped)
 from seqlib.crf import CRF, brute_force
+from seqlib.entities import invalid_transitions
 
-__all__ = ["check_bidirectional", "check_path_score", "check_log_partition", "check_viterbi", "viterbi_path"]
+__all__ = ["check_bidirectional", "check_path_score", "check_log_partition", "check_viterbi", "viterbi_path",
+           "check_invalid_transitions"]
 
 
 @guard("bidirectional(forward_rnn, backward_rnn, E, lengths)")
@@ -211,3 +214,43 @@ def check_viterbi(fn) -> Verdict:
                       hint="delta_1 = start + E[0]; delta_t(j) = E[t, j] + max_i (delta_{t-1}(i) + A[i, j]), keeping "
                            "the argmax i; the last tag maximises delta_T + end; then follow the argmaxes back")
     return report(True, "your Viterbi finds the best path and its score, as brute force over every path does")
+
+
+def _bio_diagnosis(out, tags):
+    """What a wrong list of positions probably did, as ``(message, hint)``."""
+    expected, prev = invalid_transitions(tags), [None, *tags]
+    inside = [t for t, tag in enumerate(tags) if tag.startswith("I-")]
+    wrong = [([t for t in inside if prev[t] in (None, "O")], "you flag an I- tag only after O (or at the start)",
+              "I-X after B-Y or I-Y of another type Y is invalid too"),
+             ([t for t in expected if t > 0], "an I- tag that opens the sentence is invalid too",
+              "there is no entity to continue at t = 0"),
+             ([t - 1 for t in expected], "your positions are one too small", "return t, the position of the I- tag"),
+             ([t for t in inside if prev[t] != f"B-{tags[t][2:]}"], "you flag I-X after I-X",
+              "an entity goes on over several I-X: I-X after I-X is valid")]
+    return next(((m, h) for answer, m, h in wrong if out == answer and answer != expected),
+                ("your positions differ from the invalid I- tags", "I-X at position t is valid only when the tag at "
+                 "t - 1 is B-X or I-X (the same type X)"))
+
+
+@guard("invalid_transitions(tags)")
+def check_invalid_transitions(fn) -> Verdict:
+    """Check ``fn(tags)`` -> the positions t (a list of ints) where ``I-X`` follows neither ``B-X`` nor ``I-X``,
+    on tag sequences drawn anew at every call (types PER, LOC, ORG; every kind of invalid transition)."""
+    fixed = [["B-PER", "I-PER", "O", "I-LOC"], ["I-ORG", "I-ORG"], ["B-PER", "I-LOC", "I-LOC"], ["O"], []]
+    rng = np.random.default_rng(fresh_seeds(1)[0])
+    drawn = [list(rng.choice(["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "I-ORG"], size=rng.integers(3, 12)))
+             for _ in range(8)]
+    for tags in fixed + drawn:
+        tags, expected = [str(t) for t in tags], invalid_transitions(tags)
+        want = f"{expected} for {tags}"
+        out = result_of(fn, list(tags), name="invalid_transitions", expected=want, case=f"for {tags}",
+                        returns="a list of positions", hint="tags is one sentence's list of BIO tags")
+        try:
+            out = [int(t) for t in out]
+        except (TypeError, ValueError):
+            return report(False, f"invalid_transitions returned {out!r:.60}, not a list of positions",
+                          "return a list of ints, the positions t of the invalid I- tags", expected=want)
+        if out != expected:
+            message, hint = _bio_diagnosis(out, tags)
+            return report(False, f"{message}: you returned {out} for {tags}", hint, expected=str(expected))
+    return report(True, "you find every invalid I- tag: after O, after another type, and at the sentence's start")
