@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# make test runs its test files side by side, one worker per core (a lab's cells stay together)
+# make test runs its test files side by side, one worker per core (a lab's cells stay together); the
+# smoke book is rendered from the labs' nbval runs, not executed again (tools/nbval_capture.py)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: book smoke-book test unit normalize refresh editions grade wheel-check compare-results long-runs bench calibrate browser clean help
@@ -40,8 +41,9 @@ browser:
 	@bash tools/install_browser.sh
 
 test: $(STAMP) browser
-	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
-	    --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300 --durations=15 tests labs
+	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest -n $(JOBS) -p tools.nbval_capture --dist loadfile \
+	    --nbval-lax --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300 \
+	    --durations=15 labs tests
 
 unit: $(STAMP)
 	SEQLIB_SMOKE=1 $(VPY) -m pytest tests -m "not book and not browser"

@@ -16,17 +16,24 @@ sys.path.insert(0, str(ROOT))
 
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory):
-    """Build the whole book in smoke mode once per test session; return its output folder.
+    """Build the whole book in smoke mode once per test session; return its output folder. Under
+    ``make test`` (plugin ``tools.nbval_capture``) the labs are not executed again: the book renders
+    them as nbval ran them earlier in the same session (any worker), else the build executes them.
 
     Yields a dict with ``out`` (the folder), ``html`` (rendered site), ``results`` (results.json),
     ``returncode`` and ``log`` (the build's output).
     """
     out = tmp_path_factory.mktemp("book")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "build.py"), "--smoke", "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
-    )
+    command = [sys.executable, str(ROOT / "tools" / "build.py"), "--smoke", "--out", str(out)]
+    if "tools.nbval_capture" in sys.modules:  # make test: render the labs as nbval ran them this session
+        from tools import nbval_capture
+        from tools.course import toc_labs
+
+        folder = nbval_capture.wait_for(toc_labs())
+        if folder is not None:
+            command += ["--executed-from", str(folder)]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     results_path = out / "results.json"
     return {
         "out": out,

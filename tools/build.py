@@ -4,6 +4,7 @@
     python tools/build.py                 # full mode, output in _build/
     python tools/build.py --smoke --out _build/smoke
     python tools/build.py --force         # re-execute every lab
+    python tools/build.py --smoke --executed-from DIR   # render labs executed elsewhere (make test: nbval)
 
 Steps:
 0. In full mode, time the reference workload (:mod:`tools.reference`) as the labs will run
@@ -79,6 +80,22 @@ def execute(lab: Path, out: Path, smoke: bool, timeout: int, limit: float | None
     ok = entry["status"] == "ok" and out.exists()
     entry["results"] = collect(nbformat.read(out, as_version=4)) if ok else {}
     return entry
+
+
+def already_executed(lab: Path, folder: Path, out: Path) -> dict:
+    """The manifest entry of ``lab`` as executed elsewhere (``folder/<lab>.ipynb``, copied to ``out``):
+    failed if it is missing or a cell printed an error; its seconds from ``metadata.seqlib.nbval_seconds``."""
+    source = folder / lab.name
+    if not source.exists():
+        return {"status": "failed", "seconds": 0.0, "hangs": 0, "results": {},
+                "error": f"{source} does not exist: the lab was not executed there"}
+    nb = nbformat.read(source, as_version=4)
+    nbformat.write(nb, out)
+    errors = [f"cell {i}: {o.get('ename')}: {o.get('evalue')}" for i, c in enumerate(nb.cells)
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    return {"status": "failed" if errors else "ok", "error": errors[0] if errors else None, "hangs": 0,
+            "seconds": float(nb.metadata.get("seqlib", {}).get("nbval_seconds", 0.0)),
+            "results": {} if errors else collect(nb)}
 
 
 def failure_notebook(name: str, error: str) -> nbformat.NotebookNode:
@@ -167,6 +184,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=None,
                     help="labs executed at the same time (default: the number of CPU cores)")
     ap.add_argument("--toc", type=Path, default=ROOT / "_toc.yml", help="table of contents (default _toc.yml)")
+    ap.add_argument("--executed-from", type=Path, default=None, metavar="FOLDER",
+                    help="render the labs as already executed in FOLDER (<lab>.ipynb, e.g. nbval's runs in "
+                         "make test) instead of executing them")
     args = ap.parse_args(argv)
     out: Path = args.out.resolve()
     mode = "smoke" if args.smoke else "full"
@@ -208,7 +228,9 @@ def main(argv=None) -> int:
     side = min(jobs, max(len(todo), 1))
     threads = max(1, cores // side)
     ref = None
-    if todo and args.smoke:  # budgets are for full runs: a smoke run's units would mean nothing
+    if todo and args.executed_from:
+        print(f"Labs as executed in {args.executed_from} (not executed here: no units)", flush=True)
+    elif todo and args.smoke:  # budgets are for full runs: a smoke run's units would mean nothing
         print("Smoke mode: lab times in seconds only (reference units are for full runs)", flush=True)
     elif todo:  # the machine's speed now, before the labs load it, timed as the labs will run
         ref = reference_seconds_or_none(side, threads)
@@ -222,6 +244,11 @@ def main(argv=None) -> int:
         name = lab.stem
         print(f"{name}: executing ({mode} mode, {threads} thread{'s' * (threads > 1)}) ...", flush=True)
         key = cache_key(lab, args.smoke)
+        if args.executed_from:
+            entry = dict(already_executed(lab, args.executed_from, exec_dir / f"{name}.ipynb"), key=key,
+                         cached=False, executed_at=dt.datetime.now().isoformat(timespec="seconds"))
+            print(f"{name}: {entry['status']}, taken from {args.executed_from}", flush=True)
+            return name, entry
         entry = dict(execute(lab, exec_dir / f"{name}.ipynb", args.smoke, timeout, threads=threads),
                      key=key, cached=False, executed_at=dt.datetime.now().isoformat(timespec="seconds"),
                      reference_seconds=ref, threads=threads)
@@ -247,7 +274,7 @@ def main(argv=None) -> int:
     lab_units(entries, ref)
     ran = [e for e in entries.values() if not e["cached"]]
     wall = {"seconds": round(exec_wall, 1), "sum_seconds": round(sum(e["seconds"] for e in ran), 1),
-            "jobs": min(jobs, max(len(todo), 1))} if ran else None
+            "jobs": min(jobs, max(len(todo), 1))} if ran and not args.executed_from else None
 
     executed = {n: exec_dir / f"{n}.ipynb" for n in entries if (exec_dir / f"{n}.ipynb").exists()}
     failed = {n: e["error"] or "unknown error" for n, e in entries.items() if e["status"] != "ok"}
