@@ -381,3 +381,35 @@ def test_the_reference_is_timed_as_the_labs_run_side_by_side(monkeypatch):
     assert reference.side_by_side(1, 2) == 7.0                              # one copy: alone, in this process
     with pytest.raises(ValueError, match="copies must be a positive integer"):
         reference.side_by_side(0, 1)
+
+
+def test_labs_executed_elsewhere_are_taken_as_they_ran(tmp_path):
+    """make test renders the labs as nbval ran them (build.py --executed-from): a lab whose cells ran
+    is ok with its recorded numbers and nbval's seconds; one with an error output failed, and keeps no
+    numbers; one that is missing failed and says where it was looked for."""
+    from seqlib.page.results import RESULTS_MIME
+    from tools import nbval_capture
+
+    lab = _notebook(tmp_path / "day01_x.ipynb", "x = 1", "record(acc=0.5)")
+    source = nbformat.read(lab, as_version=4)
+    nbval_capture.RUNS[lab.resolve()] = {
+        "nb": source, "cells": {0, 1}, "seconds": 3.25,
+        "outputs": {0: [], 1: [nbformat.v4.new_output("display_data", data={RESULTS_MIME: {"acc": 0.5}})]}}
+    ran = nbval_capture.executed(lab)
+    assert [c.execution_count for c in ran.cells] == [1, 2] and ran.metadata["seqlib"]["nbval_seconds"] == 3.2
+    (tmp_path / "ran").mkdir()
+    nbformat.write(ran, tmp_path / "ran" / lab.name)
+    entry = build.already_executed(lab, tmp_path / "ran", tmp_path / "out.ipynb")
+    assert entry["status"] == "ok" and entry["results"] == {"acc": 0.5} and entry["seconds"] == 3.2
+    assert (tmp_path / "out.ipynb").exists()
+    ran.cells[1].outputs.append(nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="oops",
+                                                       traceback=[]))
+    nbformat.write(ran, tmp_path / "ran" / lab.name)
+    entry = build.already_executed(lab, tmp_path / "ran", tmp_path / "out.ipynb")
+    assert entry["status"] == "failed" and "ZeroDivisionError: oops" in entry["error"] and entry["results"] == {}
+    entry = build.already_executed(tmp_path / "day02_y.ipynb", tmp_path / "ran", tmp_path / "out2.ipynb")
+    assert entry["status"] == "failed" and "was not executed there" in entry["error"]
+    del nbval_capture.RUNS[lab.resolve()]
+    nbval_capture.RUNS[lab.resolve()] = {"nb": source, "cells": {0, 1}, "outputs": {0: []}, "seconds": 1.0}
+    assert nbval_capture.executed(lab) is None  # a cell that did not run: not a whole run
+    del nbval_capture.RUNS[lab.resolve()]
