@@ -167,7 +167,6 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     validation.loader(val_loader, "val_loader", optional=True)
     function(loss_fn, "loss_fn", "loss_fn(prediction, target), e.g. nn.MSELoss()")
     positive_int(num_epochs, "num_epochs")
-    one_of(mode, "mode", ("min", "max"), hint="'min' for losses and errors, 'max' for accuracies")
     one_of(state, "state", (None, "reset", "carry"), hint="'carry' or 'reset' for a model with a recurrent state")
     metrics, train_metrics = dict(metrics or {}), dict(train_metrics or {})
     known = ["train_loss", *train_metrics] + (["val_loss", *metrics] if val_loader is not None else [])
