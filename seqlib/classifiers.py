@@ -57,7 +57,6 @@ class RNNClassifier(nn.Module):
                      tokens, ``"attention"`` (:class:`AttentionPooling`)
     dropout          on the embeddings and on the pooled vector
     word_dropout     in training, replace each real token by ``<unk>`` with this probability
-    embed_init       embeddings uniform in [-embed_init, embed_init]; ``None``: PyTorch's N(0, 1)
     pack             ``pack_padded_sequence`` (default); ``False`` runs over the padding too
                      (then ``"last"`` reads the state after the padding: a lesson, not a feature)
     ================ =========================================================================
@@ -69,8 +68,7 @@ class RNNClassifier(nn.Module):
     def __init__(self, vocab_size: int, embed_size: int = 128, num_hiddens: int = 128,
                  cell: str = "lstm", bidirectional: bool = False, pooling: str = "last",
                  dropout: float = 0.5, num_layers: int = 1, pad_idx: int = PAD_IDX,
-                 pack: bool = True, word_dropout: float = 0.0, embed_init: float | None = 0.25,
-                 unk_idx: int = UNK_IDX):
+                 pack: bool = True, word_dropout: float = 0.0, unk_idx: int = UNK_IDX):
         super().__init__()
         validation.one_of(cell, "cell", sorted(_CELLS))
         validation.one_of(pooling, "pooling", _POOLINGS)
@@ -80,14 +78,11 @@ class RNNClassifier(nn.Module):
             validation.probability(locals()[name], name)
         pad_idx, unk_idx = (validation.index(i, name, vocab_size, hint="a token index of the vocabulary")
                             for i, name in ((pad_idx, "pad_idx"), (unk_idx, "unk_idx")))
-        if embed_init is not None:
-            validation.number_in_range(embed_init, "embed_init", 0, low_open=True, hint="or None")
         self.cell, self.pooling, self.pack = cell, pooling, pack
         self.word_dropout, self.pad_idx, self.unk_idx = word_dropout, pad_idx, unk_idx
         self.num_directions = 2 if bidirectional else 1
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=pad_idx)
-        if embed_init is not None:
-            init_embedding(self.embedding, embed_init, pad_idx)
+        init_embedding(self.embedding, 0.25, pad_idx)           # uniform in [-0.25, 0.25]
         self.rnn = _CELLS[cell](embed_size, num_hiddens, num_layers=num_layers, batch_first=True,
                                 bidirectional=bidirectional)
         D = num_hiddens * self.num_directions
