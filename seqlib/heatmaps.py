@@ -1,8 +1,7 @@
 r"""Heatmaps over time: the course's one heatmap helper, hidden states, LSTM gates, cell vs hidden state.
 
 :func:`heatmap` takes ``(num_steps, num_units)`` and puts time :math:`t = 1, \dots, T` left to right, unit
-:math:`j` bottom to top (named rows: the first at the top). Fixed colour scales: 0..1 for sigmoid gates,
--1..1 for tanh quantities.
+:math:`j` bottom to top. Fixed colour scales: 0..1 for sigmoid gates, -1..1 for tanh quantities.
 """
 
 from __future__ import annotations
