@@ -44,6 +44,7 @@ __all__ = ["RNNClassifier", "predict_proba", "attention_html", "SentenceLM"]
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _POOLINGS = ("last", "mean", "max", "attention")
+_LENGTHS = "one length per sentence of X, each at least one token"
 
 
 class RNNClassifier(nn.Module):
@@ -91,11 +92,6 @@ class RNNClassifier(nn.Module):
         self.head = nn.Linear(D, 1)
         self.last_attention = None
 
-    def _check_batch(self, X, lengths):
-        validation.token_ids(X, "X", self.embedding.num_embeddings)
-        return validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1],
-                                  hint="one length per sentence of X, each at least one token")
-
     def encode(self, X, lengths):
         """States H (B, T, D) (zeros at padding when packed) and final states h_n (layers*dirs, B, h)."""
         if self.training and self.word_dropout > 0:
@@ -111,7 +107,7 @@ class RNNClassifier(nn.Module):
         return H, (h_n[0] if self.cell == "lstm" else h_n)    # an LSTM's h_n is (h, c)
 
     def forward(self, X, lengths):
-        lengths = self._check_batch(X, lengths)
+        lengths = validation.padded_batch(X, lengths, self.embedding.num_embeddings, hint=_LENGTHS)
         H, h_n = self.encode(X, lengths)
         mask = padding_mask(lengths.to(X.device), X.shape[1])
         if self.pooling == "last":       # final layer, both directions: (B, D)
@@ -230,6 +226,7 @@ class SentenceLM(nn.Module):
         return torch.stack(nll, dim=-1)
 
     def forward(self, X, lengths):
-        lengths = self.classifier._check_batch(X, lengths)
+        vocab_size = self.classifier.embedding.num_embeddings
+        lengths = validation.padded_batch(X, lengths, vocab_size, hint=_LENGTHS)
         count = (lengths - 1).clamp(min=0).sum() * len(self.head)
         return self.token_nll(X, lengths).sum() / count.clamp(min=1)

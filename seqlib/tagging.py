@@ -159,8 +159,7 @@ class Tagger(nn.Module):
         return H
 
     def forward(self, X, lengths, C=None, C_index=None):
-        validation.token_ids(X, "X", self.embedding.num_embeddings)
-        lengths = validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1])
+        lengths = validation.padded_batch(X, lengths, self.embedding.num_embeddings)
         validation.require(self.chars is None or (C is not None and C_index is not None),
                            "this tagger reads characters: pass C and C_index (a TaggedDataset made with chars)")
         return self.head(self.dropout(self.encode(X, lengths, C, C_index)))
