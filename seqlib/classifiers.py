@@ -38,6 +38,7 @@ from seqlib import validation
 from seqlib.attention import AttentionPooling
 from seqlib.batching import collate, drop_words, init_embedding, masked_max, masked_mean, padding_mask
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab, tokenize_sentence
+from seqlib.training import eval_mode
 
 __all__ = ["RNNClassifier", "predict_proba", "attention_html", "SentenceLM"]
 
@@ -132,15 +133,11 @@ def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> l
     tokens = [tokenize_sentence(s) for s in sentences]
     empty = [s for s, toks in zip(sentences, tokens) if not toks]
     validation.require(not empty, f"sentence {(empty or [''])[0]!r} has no tokens: nothing to classify")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         X, lengths, _ = collate([(torch.tensor(vocab.encode(t)), 0.0) for t in tokens])
         device = next(model.parameters()).device
         p = torch.sigmoid(model(X.to(device), lengths)).cpu()
         att = getattr(model, "last_attention", None) if getattr(model, "pooling", None) == "attention" else None
-    finally:
-        model.train(was_training)
     return [{"tokens": toks, "p_positive": float(p[i]),
              "unknown": sum(t not in vocab.token_to_idx for t in toks) / len(toks),
              "attention": None if att is None else att[i, :len(toks)].cpu().tolist()}
