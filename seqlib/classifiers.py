@@ -38,12 +38,14 @@ from seqlib import validation
 from seqlib.attention import AttentionPooling
 from seqlib.batching import collate, drop_words, init_embedding, masked_max, masked_mean, padding_mask
 from seqlib.text import PAD_IDX, UNK_IDX, Vocab, tokenize_sentence
+from seqlib.training import eval_mode
 
 __all__ = ["RNNClassifier", "predict_proba", "attention_html", "SentenceLM"]
 
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _POOLINGS = ("last", "mean", "max", "attention")
+_LENGTHS = "one length per sentence of X, each at least one token"
 
 
 class RNNClassifier(nn.Module):
@@ -57,7 +59,6 @@ class RNNClassifier(nn.Module):
                      tokens, ``"attention"`` (:class:`AttentionPooling`)
     dropout          on the embeddings and on the pooled vector
     word_dropout     in training, replace each real token by ``<unk>`` with this probability
-    embed_init       embeddings uniform in [-embed_init, embed_init]; ``None``: PyTorch's N(0, 1)
     pack             ``pack_padded_sequence`` (default); ``False`` runs over the padding too
                      (then ``"last"`` reads the state after the padding: a lesson, not a feature)
     ================ =========================================================================
@@ -69,8 +70,7 @@ class RNNClassifier(nn.Module):
     def __init__(self, vocab_size: int, embed_size: int = 128, num_hiddens: int = 128,
                  cell: str = "lstm", bidirectional: bool = False, pooling: str = "last",
                  dropout: float = 0.5, num_layers: int = 1, pad_idx: int = PAD_IDX,
-                 pack: bool = True, word_dropout: float = 0.0, embed_init: float | None = 0.25,
-                 unk_idx: int = UNK_IDX):
+                 pack: bool = True, word_dropout: float = 0.0, unk_idx: int = UNK_IDX):
         super().__init__()
         validation.one_of(cell, "cell", sorted(_CELLS))
         validation.one_of(pooling, "pooling", _POOLINGS)
@@ -80,14 +80,11 @@ class RNNClassifier(nn.Module):
             validation.probability(locals()[name], name)
         pad_idx, unk_idx = (validation.index(i, name, vocab_size, hint="a token index of the vocabulary")
                             for i, name in ((pad_idx, "pad_idx"), (unk_idx, "unk_idx")))
-        if embed_init is not None:
-            validation.number_in_range(embed_init, "embed_init", 0, low_open=True, hint="or None")
         self.cell, self.pooling, self.pack = cell, pooling, pack
         self.word_dropout, self.pad_idx, self.unk_idx = word_dropout, pad_idx, unk_idx
         self.num_directions = 2 if bidirectional else 1
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=pad_idx)
-        if embed_init is not None:
-            init_embedding(self.embedding, embed_init, pad_idx)
+        init_embedding(self.embedding, 0.25, pad_idx)           # uniform in [-0.25, 0.25]
         self.rnn = _CELLS[cell](embed_size, num_hiddens, num_layers=num_layers, batch_first=True,
                                 bidirectional=bidirectional)
         D = num_hiddens * self.num_directions
@@ -95,11 +92,6 @@ class RNNClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(D, 1)
         self.last_attention = None
-
-    def _check_batch(self, X, lengths):
-        validation.token_ids(X, "X", self.embedding.num_embeddings)
-        return validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1],
-                                  hint="one length per sentence of X, each at least one token")
 
     def encode(self, X, lengths):
         """States H (B, T, D) (zeros at padding when packed) and final states h_n (layers*dirs, B, h)."""
@@ -116,7 +108,7 @@ class RNNClassifier(nn.Module):
         return H, (h_n[0] if self.cell == "lstm" else h_n)    # an LSTM's h_n is (h, c)
 
     def forward(self, X, lengths):
-        lengths = self._check_batch(X, lengths)
+        lengths = validation.padded_batch(X, lengths, self.embedding.num_embeddings, hint=_LENGTHS)
         H, h_n = self.encode(X, lengths)
         mask = padding_mask(lengths.to(X.device), X.shape[1])
         if self.pooling == "last":       # final layer, both directions: (B, D)
@@ -141,15 +133,11 @@ def predict_proba(model: nn.Module, vocab: Vocab, sentences: Sequence[str]) -> l
     tokens = [tokenize_sentence(s) for s in sentences]
     empty = [s for s, toks in zip(sentences, tokens) if not toks]
     validation.require(not empty, f"sentence {(empty or [''])[0]!r} has no tokens: nothing to classify")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         X, lengths, _ = collate([(torch.tensor(vocab.encode(t)), 0.0) for t in tokens])
         device = next(model.parameters()).device
         p = torch.sigmoid(model(X.to(device), lengths)).cpu()
         att = getattr(model, "last_attention", None) if getattr(model, "pooling", None) == "attention" else None
-    finally:
-        model.train(was_training)
     return [{"tokens": toks, "p_positive": float(p[i]),
              "unknown": sum(t not in vocab.token_to_idx for t in toks) / len(toks),
              "attention": None if att is None else att[i, :len(toks)].cpu().tolist()}
@@ -235,6 +223,7 @@ class SentenceLM(nn.Module):
         return torch.stack(nll, dim=-1)
 
     def forward(self, X, lengths):
-        lengths = self.classifier._check_batch(X, lengths)
+        vocab_size = self.classifier.embedding.num_embeddings
+        lengths = validation.padded_batch(X, lengths, vocab_size, hint=_LENGTHS)
         count = (lengths - 1).clamp(min=0).sum() * len(self.head)
         return self.token_nll(X, lengths).sum() / count.clamp(min=1)

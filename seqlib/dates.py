@@ -127,21 +127,14 @@ def parse_date(text: str, locale: str, pattern: str) -> str:
 
 def exact_match(outputs, targets) -> float:
     """Share of ``outputs`` (strings) equal to their ``targets``."""
-    outputs, targets = _pair_lists(outputs, targets)
+    outputs, targets = validation.pairs(outputs, targets, hint="give one output per target")
     return sum(o == t for o, t in zip(outputs, targets)) / len(targets)
 
 
 def char_accuracy(outputs, targets) -> float:
     """Share of target characters that the output has at the same position (a short output misses the rest;
     extra characters are not counted); NaN when the targets have no characters."""
-    outputs, targets = _pair_lists(outputs, targets)
+    outputs, targets = validation.pairs(outputs, targets, hint="give one output per target")
     right = sum(sum(a == b for a, b in zip(o, t)) for o, t in zip(outputs, targets))
     total = sum(len(t) for t in targets)
     return right / total if total else float("nan")
-
-
-def _pair_lists(outputs, targets):
-    validation.sequence(outputs, "outputs", of=str)
-    validation.sequence(targets, "targets", of=str, non_empty=True)
-    validation.same_length(outputs, targets, "outputs and targets", hint="give one output per target")
-    return list(outputs), list(targets)

@@ -1,8 +1,7 @@
 r"""Heatmaps over time: the course's one heatmap helper, hidden states, LSTM gates, cell vs hidden state.
 
 :func:`heatmap` takes ``(num_steps, num_units)`` and puts time :math:`t = 1, \dots, T` left to right, unit
-:math:`j` bottom to top (named rows: the first at the top). Fixed colour scales: 0..1 for sigmoid gates,
--1..1 for tanh quantities.
+:math:`j` bottom to top. Fixed colour scales: 0..1 for sigmoid gates, -1..1 for tanh quantities.
 """
 
 from __future__ import annotations
@@ -49,28 +48,21 @@ def _time_axis(ax, num_steps, step_labels, xlabel=None):
 
 def heatmap(M, *, vmin: float = -1.0, vmax: float = 1.0, cmap: str = "RdBu_r", title: str | None = None,
             step_labels: Sequence[str] | None = None, ylabel: str = "hidden unit $j$",
-            colorbar: str | bool = True, row_labels: Sequence[str] | None = None,
-            xlabel: str | None = None, ax=None):
+            colorbar: str | bool = True, xlabel: str | None = None, ax=None):
     """The course's one heatmap: ``M`` (num_steps, num_units), column ``t`` = ``M[t - 1]``, unit 1 at the bottom.
 
-    Colours span [``vmin``, ``vmax``] whatever the data; ``step_labels`` label the time axis; ``row_labels``
-    name the rows, the first at the top; ``colorbar``: a bool or its label. Returns the image.
+    Colours span [``vmin``, ``vmax``] whatever the data; ``step_labels`` label the time axis;
+    ``colorbar``: a bool or its label. Returns the image.
     """
     M, vmax = _steps_by_units("M", M), number_in_range(vmax, "vmax", vmin, low_open=True, hint="need vmin < vmax")
     num_steps, num_units = M.shape
-    if row_labels is not None and len(row_labels) != num_units:
-        raise ValueError(f"row_labels has {len(row_labels)} entries for {num_units} rows")
     ax = new_axes(ax, max(5, 0.3 * num_steps + 2), min(4, max(2, 0.2 * num_units + 1)))
     image = ax.imshow(M.T, aspect="auto", origin="lower", cmap=cmap, vmin=vmin, vmax=vmax,
                       extent=(0.5, num_steps + 0.5, 0.5, num_units + 0.5), interpolation="nearest")
     if colorbar is not False:
         ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02,
                            label=colorbar if isinstance(colorbar, str) else None)
-    if row_labels is None:
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    else:
-        ax.set_yticks(range(1, num_units + 1), _labels(row_labels))
-        ax.invert_yaxis()
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
     _time_axis(ax, num_steps, step_labels, xlabel)
     if title:

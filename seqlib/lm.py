@@ -142,9 +142,7 @@ def get_gru_params(vocab_size: int, num_hiddens: int, device, reset_after: bool 
     return _get_params("gru", vocab_size, num_hiddens, device, reset_after)
 
 
-def init_gru_state(batch_size: int, num_hiddens: int, device):
-    """``(H,)`` with ``H`` zeros of shape ``(batch_size, num_hiddens)``."""
-    return init_rnn_state(batch_size, num_hiddens, device)
+init_gru_state = init_rnn_state  # a GRU carries H alone, as the plain RNN does
 
 
 def gru(inputs, state, params, reset_after: bool = False):

@@ -20,7 +20,7 @@ from torch import nn
 
 from seqlib.history import _exp
 from seqlib.plots import LivePlot
-from seqlib.training import trainable_parameters
+from seqlib.training import eval_mode, trainable_parameters
 from seqlib.validation import number_in_range, one_of, positive_int, require, sequence
 
 __all__ = ["lm_loss", "fit_options", "perplexity", "predictions"]
@@ -53,16 +53,12 @@ def predictions(net, corpus, batch_size: int = 8, num_steps: int = 256, device=N
 def _rows(net, corpus, row_len, batch_size, num_steps, device):
     Xs = corpus[: batch_size * row_len].reshape(batch_size, row_len)
     Ys = corpus[1: batch_size * row_len + 1].reshape(batch_size, row_len)
-    was_training = getattr(net, "training", False)
-    net.eval()
-    try:
+    with eval_mode(net):
         state = net.begin_state(batch_size=batch_size, device=device)
         for i in range(0, row_len, num_steps):
             X, Y = Xs[:, i: i + num_steps].to(device), Ys[:, i: i + num_steps].to(device)
             y_hat, state = net(X, state)
             yield y_hat, Y.T.reshape(-1)
-    finally:
-        net.train(was_training)
 
 
 @torch.no_grad()

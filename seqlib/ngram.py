@@ -120,11 +120,6 @@ class NgramLM:
         self._tables, self.num_train_tokens = tables, len(x)
         return self
 
-    @property
-    def discounts(self) -> list[float]:
-        """``D_1 .. D_n`` of Kneser-Ney smoothing, estimated from the counts of counts of each order."""
-        return [t.discount for t in self._fitted()]
-
     def _fitted(self) -> list[_Table]:
         validation.require(self._tables is not None, "nothing counted yet: call model.fit(tokens) first", RuntimeError)
         return self._tables

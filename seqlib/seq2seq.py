@@ -126,8 +126,8 @@ class Seq2Seq(nn.Module):
 
     def encode(self, src, src_len):
         """``(H, c, s_0, mask)`` of a source batch."""
-        src = validation.token_ids(src, "src", self.config["src_vocab_size"], shape=("batch_size", "src_len"))
-        src_len = validation.lengths(src_len, "src_len", batch_size=src.shape[0], max_len=src.shape[1])
+        src_len = validation.padded_batch(src, src_len, self.config["src_vocab_size"],
+                                          names=("src", "src_len"), shape=("batch_size", "src_len"))
         H, c = self.encoder(src, src_len)
         return H, c, torch.tanh(self.W_s(c))[None], padding_mask(src_len.to(src.device), src.shape[1])
 

@@ -32,6 +32,7 @@ from seqlib import validation
 from seqlib.batching import PaddedDataset, bidirectional_states, collate, drop_words, init_embedding, padding_mask
 from seqlib.crf import CRF
 from seqlib.text import PAD_IDX, Vocab
+from seqlib.training import eval_mode
 from seqlib.treebank import UPOS, check_sentences, tag_ids
 
 __all__ = ["PAD_TAG", "spell", "char_vocab", "TaggedDataset", "CharCNN", "Tagger",
@@ -159,8 +160,7 @@ class Tagger(nn.Module):
         return H
 
     def forward(self, X, lengths, C=None, C_index=None):
-        validation.token_ids(X, "X", self.embedding.num_embeddings)
-        lengths = validation.lengths(lengths, "lengths", batch_size=X.shape[0], max_len=X.shape[1])
+        lengths = validation.padded_batch(X, lengths, self.embedding.num_embeddings)
         validation.require(self.chars is None or (C is not None and C_index is not None),
                            "this tagger reads characters: pass C and C_index (a TaggedDataset made with chars)")
         return self.head(self.dropout(self.encode(X, lengths, C, C_index)))
@@ -187,11 +187,9 @@ def predict_tags(model: Tagger, loader, decode=None) -> tuple[list[list[int]], l
     """``(gold, predicted)`` tag ids of every sentence of ``loader`` (in its order), model in eval mode.
     ``decode``: a function of one sentence's emissions (L, K) giving its L tag ids (e.g. a Viterbi
     written on the page, with the model's CRF scores); by default the model's own :meth:`Tagger.decode`."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     gold, pred = [], []
-    try:
+    with eval_mode(model):
         for X, lengths, C, C_index, Y in loader:
             mask = padding_mask(lengths, X.shape[1]).to(device)
             emissions = model(X.to(device), lengths, C.to(device), C_index.to(device))
@@ -199,8 +197,6 @@ def predict_tags(model: Tagger, loader, decode=None) -> tuple[list[list[int]], l
             for b, L in enumerate(lengths.tolist()):
                 gold.append(Y[b, :L].tolist())
                 pred.append(tags[b, :L].tolist() if decode is None else [int(y) for y in decode(emissions[b, :L])])
-    finally:
-        model.train(was_training)
     return gold, pred
 
 
@@ -211,16 +207,12 @@ def tag_sentence(model: Tagger, words: Vocab, chars: Vocab | None, tokens: Seque
     validation.sequence(tokens, "tokens", of=str, non_empty=True, what="a non-empty list of words")
     validation.require(model.chars is None or chars is not None,
                        "this tagger reads characters: pass chars, the character vocabulary it was trained with")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         device = next(model.parameters()).device
         sentence = TaggedDataset([(list(tokens), ["X"] * len(tokens))], words, chars)
         X, lengths, C, C_index, _ = sentence.collate(sentence.items)
         emissions = model(X.to(device), lengths, C.to(device), C_index.to(device))
         p, best = torch.softmax(emissions[0], -1).max(-1)
         path = model.crf.viterbi(emissions)[0][0].tolist() if model.crf is not None else [None] * len(tokens)
-    finally:
-        model.train(was_training)
     return [{"word": w, "tag": UPOS[int(t)], "p": float(q), "crf": None if c is None else UPOS[c],
              "known": w in words.token_to_idx} for w, t, q, c in zip(tokens, best, p, path)]

@@ -118,13 +118,6 @@ class WindowDataset(Dataset):
         series, k = divmod(index % len(self), self.windows_per_series)
         return series, k * self.stride
 
-    def target_times(self, index: int) -> range:
-        """The time steps (within its series) of window ``index``'s target values."""
-        _, start = self.position(index)
-        if self.many_to_many:
-            return range(start + 1, start + self.window + 1)
-        return range(start + self.window, start + self.window + self.horizon)
-
     def __getitem__(self, index: int):
         series, start = self.position(index)
         row = self.data[series]

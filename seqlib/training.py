@@ -15,11 +15,13 @@ the copy task (Day 7)       clipping by value, accuracies per batch: :func:`seql
                   optimizer=optimizer, scheduler=ReduceLROnPlateau(optimizer), metrics={"mae": mae})
     history.plot()
 
-Also here: :func:`clip_gradients`, :func:`evaluate`, :func:`adversarial_loss` (a ``train_loss``).
+Also here: :func:`clip_gradients`, :func:`evaluate`, :func:`eval_mode`, :func:`adversarial_loss` (a
+``train_loss``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -33,7 +35,8 @@ from seqlib.history import History
 from seqlib.page import progress as progress_bar
 from seqlib.validation import ArgumentTypeError, function, number_in_range, one_of, positive_int
 
-__all__ = ["fit", "evaluate", "clip_gradients", "trainable_parameters", "adversarial_loss", "adversarial_step"]
+__all__ = ["fit", "evaluate", "eval_mode", "clip_gradients", "trainable_parameters",
+           "adversarial_loss", "adversarial_step"]
 
 _DIVERGED = ("training diverged at epoch {}, batch {}: the training loss is {}; lower the learning rate (lr={:g}), "
              "check the data for NaNs, or clip the gradients (clip_grad_norm=1.0)")
@@ -67,13 +70,23 @@ def evaluate(model: nn.Module, loader, loss_fn=None, metrics: Mapping[str, Metri
     return _evaluate(model, loader, loss_fn, dict(metrics or {}), device)
 
 
+@contextlib.contextmanager
+def eval_mode(model):
+    """``with eval_mode(model):`` runs its body in evaluation mode (no dropout), then gives
+    ``model`` back the mode it had, whatever happens."""
+    was_training = getattr(model, "training", False)
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 @torch.no_grad()
 def _evaluate(model, loader, loss_fn, metrics, device) -> dict[str, float]:
-    was_training = model.training
-    model.eval()
     totals = {name: 0.0 for name in (["loss"] if loss_fn is not None else []) + list(metrics)}
     count = 0
-    try:
+    with eval_mode(model):
         for batch in loader:
             inputs, target = _split_batch(batch, device)
             pred = model(*inputs)
@@ -83,8 +96,6 @@ def _evaluate(model, loader, loss_fn, metrics, device) -> dict[str, float]:
             for name, fn in metrics.items():
                 totals[name] += n * float(fn(pred, target))
             count += n
-    finally:
-        model.train(was_training)
     return {name: total / count for name, total in totals.items()}
 
 
@@ -167,7 +178,6 @@ def fit(model: nn.Module, train_loader, val_loader=None, *, loss_fn, optimizer: 
     validation.loader(val_loader, "val_loader", optional=True)
     function(loss_fn, "loss_fn", "loss_fn(prediction, target), e.g. nn.MSELoss()")
     positive_int(num_epochs, "num_epochs")
-    one_of(mode, "mode", ("min", "max"), hint="'min' for losses and errors, 'max' for accuracies")
     one_of(state, "state", (None, "reset", "carry"), hint="'carry' or 'reset' for a model with a recurrent state")
     metrics, train_metrics = dict(metrics or {}), dict(train_metrics or {})
     known = ["train_loss", *train_metrics] + (["val_loss", *metrics] if val_loader is not None else [])

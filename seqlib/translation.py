@@ -38,12 +38,13 @@ __all__ = ["BOS", "EOS", "BOS_IDX", "EOS_IDX", "seq_vocab", "PairDataset", "bleu
 
 BOS, EOS = "<bos>", "<eos>"
 BOS_IDX, EOS_IDX = 2, 3
+_SEQUENCE = (str, list, tuple)  # a token sequence: a list of words, or a string read as characters
 
 
 def seq_vocab(sequences, min_freq: int = 1) -> Vocab:
     """The vocabulary of token sequences (lists of words, or strings read as characters): ``<unk>`` 0,
     ``<pad>`` 1, ``<bos>`` 2, ``<eos>`` 3, then tokens seen at least ``min_freq`` times, most frequent first."""
-    validation.sequence(sequences, "sequences", of=(str, list, tuple), non_empty=True, what="a list of token sequences")
+    validation.sequence(sequences, "sequences", of=_SEQUENCE, non_empty=True, what="a list of token sequences")
     min_freq = validation.positive_int(min_freq, "min_freq", hint="(rarer tokens map to <unk>)")
     return Vocab([list(s) for s in sequences], min_freq=min_freq, reserved_tokens=[PAD, BOS, EOS])
 
@@ -57,9 +58,8 @@ class PairDataset(PaddedDataset):
     """
 
     def __init__(self, sources, targets, src_vocab: Vocab, tgt_vocab: Vocab, max_len: int | None = None):
-        validation.sequence(sources, "sources", of=(str, list, tuple), what="a list of token sequences")
-        validation.sequence(targets, "targets", of=(str, list, tuple), what="a list of token sequences")
-        validation.same_length(sources, targets, "sources and targets", hint="the data must be parallel")
+        validation.pairs(sources, targets, ("sources", "targets"), of=_SEQUENCE, non_empty=False,
+                         what="a list of token sequences", hint="the data must be parallel")
         cut = slice(None) if max_len is None else slice(validation.positive_int(max_len, "max_len"))
         src = [torch.tensor(src_vocab[list(s)[cut]], dtype=torch.long) for s in sources]
         tgt = [tgt_vocab[list(t)[cut]] for t in targets]
@@ -117,9 +117,8 @@ def corpus_bleu(outputs, references, *, lowercase: bool = True) -> float:
     its default ``13a`` tokenization; ``lowercase=True`` scores case-insensitively (``case:lc``)."""
     import sacrebleu
 
-    validation.sequence(outputs, "outputs", of=str, what="a list of output sentences (strings)")
-    validation.sequence(references, "references", of=str, non_empty=True, what="a list of reference sentences")
-    validation.same_length(outputs, references, "outputs and references", hint="give one output per sentence")
+    validation.pairs(outputs, references, ("outputs", "references"),
+                     what="a list of sentences (strings)", hint="give one output per sentence")
     validation.one_of(lowercase, "lowercase", (True, False))
     # force: outputs joined from 13a tokens look tokenised to sacreBLEU, and 13a gives the same tokens back
     return float(sacrebleu.corpus_bleu(list(outputs), [list(references)], lowercase=lowercase, force=True).score)

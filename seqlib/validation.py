@@ -17,9 +17,11 @@ message names the argument and what was received and ends with ``hint``: a call 
 ``tensor(value, name, shape=..., ...)``          a ``torch.Tensor`` of the expected rank, dtype and sizes
 ``token_ids(X, name, vocab_size)``               an integer tensor of token indices in ``[0, vocab_size)``
 ``lengths(value, name, batch_size, max_len)``    the lengths of a padded batch: one integer per sequence
+``padded_batch(X, lens, vocab_size)``            a model's input: token ids and their lengths
 ``state(value, name, ("H", "C"), shape=...)``    a recurrent state: the tuple of tensors a model carries
 ``float_array(value, name, ndim=...)``            an array (tensor, NumPy, lists) as NumPy floats
 ``same_length(a, b, names)``                     two sequences that go one for one (outputs and targets)
+``pairs(outputs, targets)``                      two lists of ``of`` items that go one for one
 ``index(value, name, size)``                     an integer in ``[0, size)`` (a token or tag index)
 ``require(ok, message, error=ValueError)``       any other boundary condition, in one line
 ===============================================  ==============================================
@@ -37,8 +39,8 @@ import numbers
 import torch
 
 __all__ = ["ArgumentTypeError", "float_array", "positive_int", "non_negative_int", "finite_number", "number_in_range",
-           "probability", "one_of", "function", "loader", "sequence", "tensor", "token_ids", "lengths", "state",
-           "same_length", "index", "require"]
+           "probability", "one_of", "function", "loader", "sequence", "tensor", "token_ids", "lengths",
+           "padded_batch", "state", "same_length", "pairs", "index", "require"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -167,6 +169,16 @@ def same_length(a, b, names: str, *, hint: str = "") -> None:
     """A ``ValueError`` unless ``len(a) == len(b)``; ``names`` says which, e.g. ``"outputs and targets"``."""
     if len(a) != len(b):
         raise ValueError(f"{names} must go one for one, got {len(a)} and {len(b)}{_hint(hint)}")
+
+
+def pairs(outputs, targets, names=("outputs", "targets"), *, of=str, non_empty: bool = True,
+          what: str = "", hint: str = "") -> tuple[list, list]:
+    """``outputs`` and ``targets`` as lists if both are a :func:`sequence` of ``of`` items
+    (``targets`` not empty unless ``non_empty=False``) that go one for one (:func:`same_length`)."""
+    sequence(outputs, names[0], of=of, what=what)
+    sequence(targets, names[1], of=of, non_empty=non_empty, what=what)
+    same_length(outputs, targets, f"{names[0]} and {names[1]}", hint=hint)
+    return list(outputs), list(targets)
 
 
 def index(value, name: str, size: int, *, hint: str = "") -> int:
@@ -326,3 +338,11 @@ def lengths(value, name: str = "lengths", *, batch_size: int | None = None, max_
             raise ValueError(f"{name} must be at most num_steps={max_len} (the padded length); got {high}"
                              f"{_hint(hint) or '; the lengths do not belong to this batch'}")
     return value.long()
+
+
+def padded_batch(X, lens, vocab_size: int, *, names=("X", "lengths"),
+                 shape=("batch_size", "num_steps"), hint: str = "") -> torch.Tensor:
+    """A model's input over a right-padded batch: token ids ``X`` of ``shape`` (:func:`token_ids`)
+    and their lengths ``lens``, one per row of ``X`` (:func:`lengths`); returns the lengths."""
+    token_ids(X, names[0], vocab_size, shape=shape)
+    return lengths(lens, names[1], batch_size=X.shape[0], max_len=X.shape[1], hint=hint)

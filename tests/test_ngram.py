@@ -75,7 +75,6 @@ def test_kneser_ney_matches_the_equations_written_out():
     y = np.random.default_rng(1).integers(0, V, 80)
     expected = [math.log(prob(int(y[t]), tuple(int(v) for v in y[max(0, t - N + 1):t]))) for t in range(1, len(y))]
     np.testing.assert_allclose(model.log_likelihoods(y), expected, rtol=1e-12)
-    assert model.discounts == pytest.approx([discount(n) for n in range(1, N + 1)])
 
 
 def test_add_k_is_the_formula_and_unseen_contexts_are_uniform():

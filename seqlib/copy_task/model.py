@@ -27,6 +27,7 @@ from torch import nn
 from seqlib import validation
 from seqlib.cells import SCRATCH_LAYERS
 from seqlib.copy_task.task import TOKENS, accuracies
+from seqlib.training import eval_mode
 
 __all__ = ["CELLS", "CopyModel", "fit_options", "copy_accuracy", "hidden_states"]
 
@@ -156,10 +157,8 @@ def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_l
     chunk_len = T if chunk_len is None else validation.positive_int(chunk_len, "chunk_len")
     batch_size = validation.positive_int(batch_size, "batch_size")
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     loss, logits_all = 0.0, []
-    try:
+    with eval_mode(model):
         for start in range(0, len(X), batch_size):
             Xb, Yb = X[start:start + batch_size].to(device), Y[start:start + batch_size].to(device)
             state, pieces = None, []
@@ -170,8 +169,6 @@ def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_l
             loss += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), Yb.reshape(-1),
                                                 reduction="sum").item()
             logits_all.append(logits.cpu())
-    finally:
-        model.train(was_training)
     acc = accuracies(torch.cat(logits_all), Y.cpu())
     return {"loss": loss / Y.numel(), "acc": acc["all"], "copy_acc": acc["copy"], "sequence_acc": acc["sequence"],
             "per_position": [round(float(a), 6) for a in acc["per_position"]]}
