@@ -190,3 +190,26 @@ def test_model_and_training_reject_bad_input():
 def test_to_text_refuses_ids_outside_the_eleven_tokens(ids):
     with pytest.raises(ValueError, match=r"token ids must lie in 0\.\.10"):
         to_text(ids)
+
+
+def test_the_mlstm_can_run_on_a_students_step():
+    """Day 7 trains the student's mlstm_step: CopyModel(step=) replaces the mLSTM's step (and only its)."""
+    import torch
+
+    from seqlib import cells
+    from seqlib.copy_task import CopyModel
+
+    calls = []
+
+    def mine(X, H, C, p):
+        calls.append(X.shape)
+        return cells.mlstm_step(X, H, C, p)
+
+    torch.manual_seed(0)
+    ours = CopyModel("mlstm", 11, 16)
+    torch.manual_seed(0)
+    theirs = CopyModel("mlstm", 11, 16, step=mine)
+    X = torch.randint(0, 11, (3, 5))
+    assert torch.equal(ours(X)[0], theirs(X)[0]) and len(calls) == 5   # one call per time step
+    with pytest.raises(ValueError, match="cell='mlstm'"):
+        CopyModel("lstm", step=mine)

@@ -115,12 +115,17 @@ class GRUScratch(_Scratch):
 
 class MLSTMScratch(_Scratch):
     """A multiplicative LSTM layer (Krause et al. 2016) built on :func:`mlstm_step`; the state is
-    ``(H, C)``. ``torch.nn`` has no such layer."""
+    ``(H, C)``. ``torch.nn`` has no such layer. ``step=`` another function of the same signature,
+    ``step(X, H, C, params) -> (H, C)`` (Day 7 trains the student's own)."""
 
     kind = "mlstm"
 
+    def __init__(self, num_inputs: int, num_hiddens: int, *, step=None, **options):
+        super().__init__(num_inputs, num_hiddens, **options)
+        self.step_fn = step or mlstm_step
+
     def step(self, X, state):
-        return mlstm_step(X, *state, self.params)
+        return self.step_fn(X, *state, self.params)
 
 
 class MGRUScratch(_Scratch):

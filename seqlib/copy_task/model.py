@@ -36,7 +36,8 @@ CELLS = tuple(SCRATCH_LAYERS)
 
 
 class CopyModel(nn.Module):
-    """Embedding -> recurrent cell -> linear head to the 11 tokens.
+    """Embedding -> recurrent cell -> linear head to the 11 tokens; ``step=`` a function that replaces
+    the mLSTM's step (``cell="mlstm"`` only; see :class:`seqlib.cells.MLSTMScratch`).
 
     ``forward(X, state=None)``: ``X`` ``(batch_size, T)`` token indices; returns the logits
     ``(batch_size, T, 11)`` and the final state (``H`` ``(batch_size, num_hiddens)``, or ``(H, C)`` for
@@ -44,13 +45,16 @@ class CopyModel(nn.Module):
     """
 
     def __init__(self, cell: str = "rnn", embed_size: int = 11, num_hiddens: int = 128,
-                 vocab_size: int = len(TOKENS)):
+                 vocab_size: int = len(TOKENS), step=None):
         super().__init__()
         self.cell = validation.one_of(cell, "cell", CELLS)
+        validation.require(step is None or (cell == "mlstm" and callable(step)),
+                           "step= replaces the multiplicative LSTM's step: a function step(X, H, C, params) "
+                           "-> (H, C), with cell='mlstm'")
         self.embed_size, self.num_hiddens, self.vocab_size = (validation.positive_int(v, n) for v, n in (
             (embed_size, "embed_size"), (num_hiddens, "num_hiddens"), (vocab_size, "vocab_size")))
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = SCRATCH_LAYERS[cell](embed_size, num_hiddens)
+        self.rnn = SCRATCH_LAYERS[cell](embed_size, num_hiddens, **({"step": step} if step else {}))
         self.head = nn.Linear(num_hiddens, vocab_size)
 
     @property
