@@ -65,7 +65,7 @@ def test_check_beam_step_feedback(capsys):
         s, p, t = beam_step(totals, log_probs, beam_width)
         return s, t, p
     assert check_beam_step(swapped) == FAILED
-    assert "i // V" in capsys.readouterr().out
+    assert "parents" in (out := capsys.readouterr().out) and "which prefix and which token" in out
     assert check_beam_step(lambda t, lp, k: beam_step(t, lp, 2 * k)) == FAILED
     assert "not beam_width per prefix" in capsys.readouterr().out
     assert check_beam_step(lambda *a: 1 / 0) == FAILED

@@ -105,8 +105,9 @@ def _grade_beam(beam_step, seed):
     scores, parents, tokens = _reference_beam(totals, log_probs, width)
     want = (f"for beam_case({'' if seed is None else seed}): the {width} best of the {log_probs.numel()} extensions, "
             "best first, as (scores, parents, tokens)")
-    out = result_of(beam_step, totals, log_probs, width, name="beam_step", expected=want, hint="add "
-                    "totals[:, None] to log_probs, flatten, keep the top beam_width; parent = index // V, token = index % V")
+    out = result_of(beam_step, totals, log_probs, width, name="beam_step", expected=want, hint="totals is (K,) "
+                    "and log_probs (K, V): an extension scores its prefix's total plus its token's log-probability, "
+                    "and all K x V extensions compete together")
     got = shaped(out, "beam_step", (scores, parents, tokens), names=("scores", "parents", "tokens"), expected=want,
                  hint=f"return three tensors of beam_width = {width} extensions in all, not beam_width per prefix")
     if not torch.allclose(got[0], scores, atol=1e-6):
@@ -117,13 +118,14 @@ def _grade_beam(beam_step, seed):
                           hint="rank all K x V extensions together (flatten), so a good prefix may keep several")
         if torch.allclose(got[0], _reference_beam(torch.zeros_like(totals), log_probs, width)[0], atol=1e-6):
             return report(False, "beam_step ranks by the last token only",
-                          "add each prefix's total log-probability (totals[:, None] + log_probs)", expected=want)
+                          "add each prefix's total log-probability to the log-probabilities of its extensions", expected=want)
         return report(False, f"the scores {[round(x, 3) for x in got[0].tolist()]} are not the best ones",
                       "sort the flattened totals[:, None] + log_probs in descending order", expected=want)
     if got[1].tolist() != parents.tolist() or got[2].tolist() != tokens.tolist():
         return report(False, f"the scores are right but parents {got[1].long().tolist()} / tokens "
                              f"{got[2].long().tolist()} are not", expected=want,
-                      hint="in the flattened (K * V,) scores, index i is parent i // V, token i % V")
+                      hint="where a score sits among the K x V extensions says which prefix and which token it "
+                           "extends: work the prefix and the token back from its position")
     return None
 
 
