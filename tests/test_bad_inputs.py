@@ -488,7 +488,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
     for check in ("day01.check_rnn_step", "day02.check_lstm_step", "day02.check_gru_step",
                   "day03.check_perplexity", "day03.check_fused_lstm_step", "day04.check_window_dataset",
                   "day04.check_persistence_mse", "day05.check_accuracy_from_logits",
-                  "day06.check_filter_logits", "day06.check_bits_and_perplexity"):
+                  "day06.check_filter_logits", "day06.check_bits_per_character"):
         mod, fn = check.split(".")
         target = getattr(_module(f"seqlib.checks.{mod}"), fn)
         spec(f"checks.{check}", lambda fn, target=target: _quiet(target, fn), lambda: dict(fn=lambda *a: None),

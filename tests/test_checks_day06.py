@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from seqlib.checks.day06 import check_bits_and_perplexity, check_filter_logits
+from seqlib.checks.day06 import check_bits_per_character, check_filter_logits
 
 
 def filter_logits(logits, temperature=1.0, top_k=None, top_p=None, *, cumsum_below=False, order="Tkp",
@@ -60,13 +60,16 @@ def test_check_filter_logits_accepts_a_right_answer_and_names_each_mistake(capsy
     assert not check_filter_logits("not a function")
 
 
-def test_check_bits_and_perplexity(capsys):
-    assert check_bits_and_perplexity(lambda L: (L / math.log(2), math.exp(L)))
-    assert not check_bits_and_perplexity(lambda L: (L * math.log(2), math.exp(L)))
-    assert "multiplied by ln 2" in capsys.readouterr().out
-    assert not check_bits_and_perplexity(lambda L: (L / math.log(2), 2 ** L))
-    assert "mixes units" in capsys.readouterr().out
-    assert not check_bits_and_perplexity(lambda L: (0.0, 0.0))  # the stub
-    assert not check_bits_and_perplexity(lambda L: L)
-    assert "pair of numbers" in capsys.readouterr().out
-    assert check_bits_and_perplexity(lambda L: (torch.tensor(L) / math.log(2), torch.exp(torch.tensor(L))))
+def test_check_bits_per_character(capsys):
+    right = lambda n, t, c: n * t / (c * math.log(2))  # noqa: E731
+    assert check_bits_per_character(right)
+    mistakes = {"per token, not per character": lambda n, t, c: n / math.log(2),
+                "in nats per character": lambda n, t, c: n * t / c,
+                "multiplied by ln 2": lambda n, t, c: n * t * math.log(2) / c,
+                "one token's loss": lambda n, t, c: n / (c * math.log(2))}
+    for words, wrong in mistakes.items():
+        capsys.readouterr()
+        assert not check_bits_per_character(wrong)
+        assert words in capsys.readouterr().out, words
+    assert not check_bits_per_character(lambda n, t, c: 2.5247)  # a hard-coded answer
+    assert check_bits_per_character(lambda n, t, c: torch.tensor(right(n, t, c)))

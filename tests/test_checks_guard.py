@@ -104,7 +104,7 @@ CHECKS = {
     "check_accuracy_from_logits": (day05.check_accuracy_from_logits,
                                    [lambda z, y: ((z > 0).float() == y).float().mean().item()], {}),
     "check_filter_logits": (day06.check_filter_logits, [filter_logits], {}),
-    "check_bits_and_perplexity": (day06.check_bits_and_perplexity, [lambda L: (L / math.log(2), math.exp(L))], {}),
+    "check_bits_per_character": (day06.check_bits_per_character, [day06.bits_per_char], {}),
     "check_copy_sample": (day07.check_copy_sample, [make_sample], {}),
     "check_mlstm_step": (day07.check_mlstm_step, [cells.mlstm_step], {}),
     "check_bidirectional": (day08.check_bidirectional, [bidirectional_states], {}),

@@ -10,7 +10,7 @@ import torch
 from seqlib.checks.feedback import Verdict, fresh_seeds, guard, report, result_of, shaped
 from seqlib.decoding import filter_logits
 
-__all__ = ["check_filter_logits", "check_bits_and_perplexity"]
+__all__ = ["check_filter_logits", "check_bits_per_character", "bits_per_char"]
 
 
 def _kept(x: torch.Tensor) -> list[int]:
@@ -73,27 +73,39 @@ def check_filter_logits(filter_fn) -> Verdict:
     return report(True, "temperature, top-k and top-p give the same distributions as seqlib.decoding.filter_logits")
 
 
-@guard("convert_fn(nats)")
-def check_bits_and_perplexity(convert_fn) -> Verdict:
-    """``convert_fn(nats) -> (bits, perplexity)`` for a loss in nats per token."""
-    for nats in (0.0, math.log(2), 1.75, *(random.uniform(0.5, 5) for _ in range(2))):
-        expected = (nats / math.log(2), math.exp(nats))
-        got = result_of(convert_fn, nats, name="convert_fn", case=f"for {nats:.3f} nats",
-                        hint="it receives one number (a float)")
+def bits_per_char(nats_per_token: float, num_tokens: int, num_chars: int) -> float:
+    """The course's own: a loss of ``nats_per_token`` over ``num_tokens`` tokens of a text of ``num_chars``
+    characters, in bits per character of that text (the whole text's cost, shared over its characters)."""
+    return nats_per_token * num_tokens / (num_chars * math.log(2))
+
+
+@guard("bits_per_character(nats_per_token, num_tokens, num_chars)")
+def check_bits_per_character(fn) -> Verdict:
+    """``fn(nats_per_token, num_tokens, num_chars) -> float``: a loss in nats per token (a word, or a
+    character) over a text, as bits per character of that text; cases drawn anew at every call."""
+    rng = random.Random(fresh_seeds(1)[0])
+    cases = [(1.75, 1000, 1000)] + [(rng.uniform(0.5, 6), rng.randint(200, 5000), 0) for _ in range(3)]
+    for nats, tokens, chars in cases:
+        chars = chars or int(tokens * rng.uniform(3.5, 6))  # a word is a few characters
+        expected = bits_per_char(nats, tokens, chars)
+        want = f"{expected:.4g} bits per character"
+        case = f"for {nats:.3f} nats per token, {tokens:,} tokens, {chars:,} characters"
+        got = result_of(fn, nats, tokens, chars, name="bits_per_character", case=case, returns="a number",
+                        expected=want, hint="it receives three numbers: nats per token, tokens, characters")
         try:
-            bits, ppl = (float(v) for v in got)
+            got = float(got)
         except (TypeError, ValueError):
-            return report(False, f"convert_fn returned {got!r:.40} for {nats:.3f} nats", "end with `return bits, perplexity`",
-                          expected="a pair of numbers (bits, perplexity)")
-        if not math.isclose(bits, expected[0], rel_tol=1e-6, abs_tol=1e-9):
-            hint = "one bit is ln 2 ≈ 0.693 nats: divide by math.log(2)"
-            if math.isclose(bits, nats * math.log(2), rel_tol=1e-6, abs_tol=1e-9):
-                hint = "you multiplied by ln 2; a bit is a larger unit than a nat, so divide by math.log(2)"
-            return report(False, f"{nats:.3f} nats gave {bits:.4g} bits", hint, expected=f"{expected[0]:.4g} bits")
-        if not math.isclose(ppl, expected[1], rel_tol=1e-6):
-            hint = "perplexity is e to the loss in nats (or 2 to the loss in bits)"
-            if math.isclose(ppl, 2 ** nats, rel_tol=1e-6):
-                hint = "2 ** nats mixes units: use math.exp(nats), or 2 ** bits"
-            return report(False, f"{nats:.3f} nats gave a perplexity of {ppl:.4g}", hint, expected=f"{expected[1]:.4g}")
-    return report(True, "1.75 nats = 2.52 bits per character = a perplexity of 5.75: as unsure as a fair "
-                        "choice among about 6 characters")
+            return report(False, f"bits_per_character returned {got!r:.40} {case}", "return one number",
+                          expected=want)
+        if math.isclose(got, expected, rel_tol=1e-6):
+            continue
+        wrong = {nats / math.log(2): "you converted the loss per token, not per character",
+                 nats * tokens / chars: "your answer is in nats per character",
+                 nats * tokens * math.log(2) / chars: "you multiplied by ln 2",
+                 nats / (chars * math.log(2)): "you shared one token's loss over the text, not all of them"}
+        message = next((m for value, m in wrong.items() if math.isclose(got, value, rel_tol=1e-6)),
+                       f"you returned {got:.4g}")
+        return report(False, f"{message} {case}", "the whole text costs nats_per_token x num_tokens nats; "
+                      "share them over its characters, and a bit is ln 2 = 0.693 nats", expected=want)
+    return report(True, "bits per character of the text: a word model and a character model can now be "
+                        "compared on the same text (1.75 nats per character = 2.52 bits)")
