@@ -14,6 +14,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs one worker per core), each worker does its tensor
+    work on its share of the cores: two workers with two threads each on two cores wait on each
+    other in every small matrix product, which made the training tests several times slower."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 0:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory):
     """Build the whole book in smoke mode once per test session; return its output folder.
