@@ -14,6 +14,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs one worker per core), each worker does its tensor
+    work on its share of the cores: two workers with two threads each on two cores wait on each
+    other in every small matrix product, which made the training tests several times slower.
+    The processes the tests start (command lines, notebook kernels) inherit the same share, unless
+    ``OMP_NUM_THREADS`` is set already; the book's build sets its kernels' threads itself."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 0:
+        import torch
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = max(1, cores // workers)
+        torch.set_num_threads(threads)
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, str(threads))
+
+
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory):
     """Build the whole book in smoke mode once per test session; return its output folder. Under

@@ -332,7 +332,9 @@ def test_concurrent_fetches_of_one_file_all_succeed(env, tmp_path, kind):
     rounds = 3  # the race is a matter of timing: a few rounds make the old cache fail reliably
     try:
         fields["url"] = srv.url + path
-        ctx = multiprocessing.get_context("spawn")
+        # fork where it is safe (Linux): 8 spawned children would each import torch again (seconds
+        # apiece) before the first request; the gated server makes the downloads overlap either way
+        ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         with ctx.Pool(workers) as pool:
             results = [pool.map_async(_fetch_in_child, [("toy_concurrent", fields, str(env / f"cache{r}"))]
                                       * workers).get(timeout=120) for r in range(rounds)]

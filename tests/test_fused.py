@@ -13,7 +13,7 @@ from seqlib.lm import RNNLMFast
 T, B, h = 6, 3, 5
 
 
-def inputs(dtype, seed=0):
+def inputs(dtype, seed=0, T=T, B=B, h=h):
     g = torch.Generator().manual_seed(seed)
 
     def randn(*shape):
@@ -23,8 +23,9 @@ def inputs(dtype, seed=0):
 
 
 def test_gradcheck_float64():
-    """Every input's gradient (XW, H_0, C_0, W_h) against finite differences."""
-    assert torch.autograd.gradcheck(LSTMWithBPTT.apply, inputs(torch.float64))
+    """Every input's gradient (XW, H_0, C_0, W_h) against finite differences, on shapes small
+    enough for a full Jacobian (several steps, a batch, hidden units that mix through W_h)."""
+    assert torch.autograd.gradcheck(LSTMWithBPTT.apply, inputs(torch.float64, T=3, B=2, h=2))
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
