@@ -73,15 +73,15 @@ def check_filter_logits(filter_fn) -> Verdict:
     return report(True, "temperature, top-k and top-p give the same distributions as seqlib.decoding.filter_logits")
 
 
-def bits_per_char(nats_per_token: float, num_tokens: int, num_chars: int) -> float:
-    """The course's own: a loss of ``nats_per_token`` over ``num_tokens`` tokens of a text of ``num_chars``
+def bits_per_char(nats_per_token: float, token_count: int, char_count: int) -> float:
+    """The course's own: a loss of ``nats_per_token`` over ``token_count`` tokens of a text of ``char_count``
     characters, in bits per character of that text (the whole text's cost, shared over its characters)."""
-    return nats_per_token * num_tokens / (num_chars * math.log(2))
+    return nats_per_token * token_count / (char_count * math.log(2))
 
 
-@guard("bits_per_character(nats_per_token, num_tokens, num_chars)")
+@guard("bits_per_character(nats_per_token, token_count, char_count)")
 def check_bits_per_character(fn) -> Verdict:
-    """``fn(nats_per_token, num_tokens, num_chars) -> float``: a loss in nats per token (a word, or a
+    """``fn(nats_per_token, token_count, char_count) -> float``: a loss in nats per token (a word, or a
     character) over a text, as bits per character of that text; cases drawn anew at every call."""
     rng = random.Random(fresh_seeds(1)[0])
     cases = [(1.75, 1000, 1000)] + [(rng.uniform(0.5, 6), rng.randint(200, 5000), 0) for _ in range(3)]
@@ -105,7 +105,7 @@ def check_bits_per_character(fn) -> Verdict:
                  nats / (chars * math.log(2)): "you shared one token's loss over the text, not all of them"}
         message = next((m for value, m in wrong.items() if math.isclose(got, value, rel_tol=1e-6)),
                        f"you returned {got:.4g}")
-        return report(False, f"{message} {case}", "the whole text costs nats_per_token x num_tokens nats; "
+        return report(False, f"{message} {case}", "the whole text costs nats_per_token x token_count nats; "
                       "share them over its characters, and a bit is ln 2 = 0.693 nats", expected=want)
     return report(True, "bits per character of the text: a word model and a character model can now be "
                         "compared on the same text (1.75 nats per character = 2.52 bits)")
