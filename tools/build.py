@@ -8,7 +8,7 @@
 
 Steps:
 0. In full mode, time the reference workload (:mod:`tools.reference`) as the labs will run
-   (side by side, each on its share of the threads), before the labs and again after them
+   (as many copies side by side as labs, one thread each), before the labs and again after them
    (:func:`settle_reference`): lab times are reported in seconds and in machine-independent
    reference units (one unit is about a minute on a CI-class 2-core machine), against each
    lab's budget in units (:func:`tools.course.lab_budget`). Smoke runs report seconds only.
@@ -233,10 +233,10 @@ def main(argv=None) -> int:
     elif todo and args.smoke:  # budgets are for full runs: a smoke run's units would mean nothing
         print("Smoke mode: lab times in seconds only (reference units are for full runs)", flush=True)
     elif todo:  # the machine's speed now, before the labs load it, timed as the labs will run
-        ref = reference_seconds_or_none(side, threads)
+        ref = reference_seconds_or_none(side)
         if ref:
             print(f"Reference workload: {ref:.2f} s on this machine ({machine['cpu']}, {machine['cores']} cores, "
-                  f"{machine['isa']}; {side} side by side, {threads} thread(s) each, as the labs run): "
+                  f"{machine['isa']}; {side} side by side, as the labs run): "
                   f"one reference unit = {reference.minutes_per_unit(ref):.2f} min here", flush=True)
     exec_start = time.perf_counter()
 
@@ -265,7 +265,7 @@ def main(argv=None) -> int:
             manifest_path.write_text(json.dumps(manifest, indent=2))
     exec_wall = time.perf_counter() - exec_start
     if ref and not args.smoke:  # and after them: a shared machine's speed drifts during a long build
-        ref = settle_reference(ref, reference_seconds_or_none(side, threads))
+        ref = settle_reference(ref, reference_seconds_or_none(side))
         for name, entry in entries.items():
             if not entry["cached"]:
                 entry["reference_seconds"] = manifest[name]["reference_seconds"] = ref
@@ -289,7 +289,7 @@ def main(argv=None) -> int:
         "cpu_count": cores,
         "machine": machine,
         "reference_seconds": ref,
-        "reference_conditions": {"side_by_side": side, "threads": threads} if ref else None,
+        "reference_conditions": {"side_by_side": side, "threads": 1} if ref else None,
         "execution": wall,
         "labs": {n: {k: e[k] for k in keys if k in e} for n, e in entries.items()},
     }

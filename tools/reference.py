@@ -5,12 +5,13 @@ about the machine than about the lab. A lab's cost is therefore stated relative 
 fixed **reference workload** (what the labs spend their time on, in miniature: training steps
 of a small ``torch.nn.GRU`` language model, of the from-scratch LSTM whose steps are Python
 calls, of a 256-unit ``torch.nn.LSTM``, and of an embedding and output layer over a
-5,000-word vocabulary), timed **under the conditions of what it is compared with**:
+5,000-word vocabulary), on **one thread**, as six of the ten labs run (they call
+``torch.set_num_threads(1)``), and timed **under the conditions of what it is compared with**:
 
-* the build runs two labs side by side, one thread each, so it times two copies of the
-  workload side by side, one thread each (:func:`side_by_side`);
-* a student runs one lab alone with every core, so ``make calibrate`` times one copy alone
-  with every core (:func:`reference_seconds`).
+* the build runs two labs side by side, so it times two copies of the workload side by side
+  (:func:`side_by_side`);
+* a student runs one lab alone, so ``make calibrate`` times one copy alone
+  (:func:`reference_seconds`).
 
 A lab's cost is
 
@@ -24,11 +25,14 @@ so that **one unit is about one minute on a 2-core machine of the class CI runs 
 your machine, multiply its units by ``minutes_per_unit()`` (``make calibrate``, i.e.
 ``python -m tools.reference``, prints it).
 
-Why the conditions matter: on a 2-core machine, two processes side by side share caches and
-memory bandwidth, and a two-thread PyTorch kernel waits for its second thread whenever another
-process holds that core (measured: a 2-thread lab ran 10x slower per epoch while a low-priority
-process kept the other core busy). A workload timed alone, with every core, predicted the build's
-side-by-side lab times 60 % too long.
+Why one thread, and why the conditions: measured on a 2-core AMD EPYC (AVX2), quiet, full mode,
+Days 1, 2 and 4 took 23.7, 245 and 270 s alone as a student runs them and 22.9, 270 and 290 s side by
+side in the build; the workload on one thread took 10.8 s alone and 10.9 s side by side, so the units
+predicted the students' times to within -4 % to +10 %. The same workload on two threads took 7.5 s
+alone: a unit calibrated that way predicted them 24-33 % too short, because these labs gain nothing
+from a second thread. A two-thread run is also fragile: Day 3's epochs ran 10x slower while a
+low-priority process kept the other core busy. Labs that keep two threads (Days 3, 6, 7, 9) may run
+faster alone than their units predict.
 
 =========================  =============================================================
 ``reference_seconds()``    the workload here, alone (median of ``repeats``; ``threads``)
@@ -61,17 +65,17 @@ from seqlib import cli  # noqa: E402
 __all__ = ["CI_REFERENCE_SECONDS", "OPTIONS", "reference_seconds", "side_by_side", "units", "minutes_per_unit",
            "machine"]
 
-# The reference workload's time on a 2-core machine of the CI class, alone with both cores (AMD EPYC
-# with AVX-512, torch 2.13.0+cpu): one unit = one minute there. The first workload was measured there
-# (1.73-1.76 s, three runs); this one, which adds the vocabulary-sized output layer and keeps the
-# caller's threads, was timed against it on another machine and scaled (see the closing note of
-# issue 27): re-measure it with `python -m tools.reference` on a CI-class machine when one is at hand.
-CI_REFERENCE_SECONDS = 1.75
+# The reference workload's time alone on a 2-core machine of the CI class (AMD EPYC with AVX-512, torch
+# 2.13.0+cpu): one unit = one minute there. The first workload was measured there (1.73-1.76 s, three
+# runs); this one (one thread, and the vocabulary-sized output layer) was timed against it on a 2-core
+# AMD EPYC with AVX2 (old 6.38 s, new 10.84 s, quiet) and scaled by that ratio: 1.75 x 10.84 / 6.38.
+# Measure it again with `python -m tools.reference` on a CI-class machine when one is at hand.
+CI_REFERENCE_SECONDS = 2.97
 
 OPTIONS = [  # (flags, default, rule, help): seqlib.cli's one style
     ("--repeats", 5, cli.POSITIVE, "timed runs of the workload; the median counts"),
-    ("--threads", None, cli.POSITIVE, "torch threads (default: one per core, as a student's lab runs)"),
-    ("--side-by-side", 1, cli.POSITIVE, "copies timed at once, each on --threads threads (the build: 2 x 1)"),
+    ("--threads", 1, cli.POSITIVE, "torch threads of each copy (default 1, as most labs run)"),
+    ("--side-by-side", 1, cli.POSITIVE, "copies timed at once (the build: as many as labs side by side)"),
     ("--json", False, bool, "print one JSON object: seconds, minutes per unit, machine"),
 ]
 
@@ -128,10 +132,10 @@ def _workload() -> None:
     _train_steps(_TinyLM(nn.GRU(64, 128), W, 128), Xw, yw, steps=8)
 
 
-def reference_seconds(repeats: int = 5, threads: int | None = None) -> float:
+def reference_seconds(repeats: int = 5, threads: int | None = 1) -> float:
     """Seconds the reference workload takes on this machine now, alone, on ``threads`` torch threads
-    (default: torch's current setting, one per core): the median of ``repeats`` runs after one
-    warm-up run.
+    (default one, as the labs; ``None``: torch's current setting): the median of ``repeats`` runs after
+    one warm-up run.
 
     The median, not the best: on a shared machine single runs drift both ways (15 % apart within a
     minute on the machine where this was measured), and the fastest run is the one least like the
@@ -155,7 +159,7 @@ def reference_seconds(repeats: int = 5, threads: int | None = None) -> float:
     return statistics.median(times)
 
 
-def side_by_side(copies: int, threads: int, repeats: int = 5) -> float:
+def side_by_side(copies: int, threads: int = 1, repeats: int = 5) -> float:
     """The reference time as ``copies`` labs side by side see it: that many processes time the
     workload at once, each on ``threads`` threads; the mean of their medians, in seconds.
     ``copies=1`` times it alone in this process."""
@@ -218,7 +222,7 @@ def describe(reference: float) -> str:
 def main(argv=None) -> int:
     args = cli.parse("python -m tools.reference", "How many minutes one reference unit takes on this machine.",
                      OPTIONS, argv)
-    threads = args.threads or (os.cpu_count() or 1)
+    threads = args.threads
     reference = side_by_side(args.side_by_side, threads, args.repeats)
     if args.json:
         print(json.dumps({"seconds": reference, "minutes_per_unit": minutes_per_unit(reference),
