@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -36,9 +37,19 @@ ENV = "SEQLIB_NBVAL_EXECUTED"
 RUNS: dict[Path, dict] = {}
 
 
+_MADE: list[str] = []  # the folder this process made, removed when the session ends
+
+
 def pytest_configure(config):
     if not hasattr(config, "workerinput") and not os.environ.get(ENV):  # the controller, or a plain run
         os.environ[ENV] = tempfile.mkdtemp(prefix="nbval-executed-")
+        _MADE.append(os.environ[ENV])
+
+
+def pytest_unconfigure(config):
+    for folder in _MADE:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(ENV, None)
 
 
 @pytest.hookimpl(tryfirst=True)
