@@ -10,9 +10,9 @@ execute with papermill as before.
 
 With pytest-xdist (``--dist loadfile``) each worker runs some labs; the folder they write to is made
 once by the controller and passed on in ``SEQLIB_NBVAL_EXECUTED``. The collection is reordered: the
-labs, then the book's tests, then every other test, so that each worker has run or been handed its
-labs before the book's fixture waits for the other worker's (:func:`wait_for`), and the other tests
-fill the cores meanwhile.
+labs first, the book's tests last, so that by the time a worker reaches the book every lab has run
+(:func:`wait_for` still waits, should one not have). With the book's tests right after the labs, the
+worker that got them early waited about 250 s for the other worker's labs.
 
 What nbval's runs lack beside papermill's: widget state (``metadata.widgets``; only Day 8 has widgets)
 and the updates of a display handle (a live training plot shows its first drawing).
@@ -54,10 +54,10 @@ def pytest_unconfigure(config):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """The labs first, then the book's tests, then the rest; note which labs (all their code cells) run."""
+    """The labs first, the book's tests last; note which labs (all their code cells) this session runs."""
     def order(item):
         path = Path(str(item.path))
-        return 0 if path.suffix == ".ipynb" else 1 if path.name == "test_book.py" else 2
+        return 0 if path.suffix == ".ipynb" else 2 if path.name == "test_book.py" else 1
     items.sort(key=order)  # stable: each kind keeps its order
     for item in items:
         if _is_nbval_cell(item):
