@@ -41,7 +41,7 @@ browser:
 	@bash tools/install_browser.sh
 
 test: $(STAMP) browser
-	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest -n $(JOBS) -p tools.nbval_capture --dist loadfile \
+	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest -n $(JOBS) -p tools.nbval_capture --dist loadfile --no-loadscope-reorder \
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300 \
 	    --durations=15 labs tests
 

@@ -11,8 +11,9 @@ execute with papermill as before.
 With pytest-xdist (``--dist loadfile``) each worker runs some labs; the folder they write to is made
 once by the controller and passed on in ``SEQLIB_NBVAL_EXECUTED``. The collection is reordered: the
 labs first, the book's tests last, so that by the time a worker reaches the book every lab has run
-(:func:`wait_for` still waits, should one not have). With the book's tests right after the labs, the
-worker that got them early waited about 250 s for the other worker's labs.
+(:func:`wait_for` still waits, should one not have). xdist keeps that order only with
+``--no-loadscope-reorder`` (``make test`` passes it); by default it hands out the files with the most
+tests first, the book's among them, and that worker then waits for the other worker's labs.
 
 What nbval's runs lack beside papermill's: widget state (``metadata.widgets``; only Day 8 has widgets)
 and the updates of a display handle (a live training plot shows its first drawing).
