@@ -9,6 +9,7 @@ import torch
 
 from seqlib.checks.feedback import Verdict, fresh_seeds, guard, report, result_of, shaped
 from seqlib.decoding import filter_logits
+from seqlib.ngram import to_bits
 
 __all__ = ["check_filter_logits", "check_bits_per_character", "bits_per_char"]
 
@@ -76,7 +77,7 @@ def check_filter_logits(filter_fn) -> Verdict:
 def bits_per_char(nats_per_token: float, token_count: int, char_count: int) -> float:
     """The course's own: a loss of ``nats_per_token`` over ``token_count`` tokens of a text of ``char_count``
     characters, in bits per character of that text (the whole text's cost, shared over its characters)."""
-    return nats_per_token * token_count / (char_count * math.log(2))
+    return to_bits(nats_per_token * token_count / char_count)
 
 
 @guard("bits_per_character(nats_per_token, token_count, char_count)")
