@@ -339,6 +339,17 @@ def test_a_hard_coded_beam_step_or_attention_step_fails_and_values_are_not_print
 
 # --- a hard-coded answer fails ---------------------------------------------------------------------
 
+def test_a_check_with_few_cases_never_grades_the_same_case_twice_in_a_row():
+    """Where a check's cases are few (CI once drew the same accuracy, 5 of 9, twice in a row), the
+    answer that passed the last call, replayed, would pass again: unlike_last draws until they differ."""
+    from seqlib.checks.feedback import unlike_last
+    draws = [unlike_last("a two-case check", lambda seed: seed % 2) for _ in range(50)]
+    assert all(a != b for a, b in zip(draws, draws[1:])) and set(draws) == {0, 1}
+    keyed = [unlike_last("a keyed check", lambda seed: (seed % 2, seed), key=lambda case: case[0])
+             for _ in range(20)]
+    assert all(a[0] != b[0] for a, b in zip(keyed, keyed[1:]))
+
+
 def recording(right, tape):
     """The right answer, writing each result on ``tape`` (a Dataset class: its length and items)."""
     if isinstance(right, type):

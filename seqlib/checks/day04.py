@@ -7,7 +7,8 @@ import math
 import numpy as np
 import torch
 
-from seqlib.checks.feedback import Verdict, as_array, as_float, call_student, fresh_seeds, guard, report, result_of
+from seqlib.checks.feedback import (Verdict, as_array, as_float, call_student, fresh_seeds, guard, report,
+                                    result_of, unlike_last)
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
 __all__ = ["check_window_dataset", "check_persistence_mse"]
@@ -24,7 +25,7 @@ def check_window_dataset(cls) -> Verdict:
     """Check a Dataset ``cls(series, window)``, ``series`` (num_series, T): item ``i`` is ``(x, y)``, ``x`` the
     ``window`` inputs (float32, (window,)) and ``y`` the value right after them."""
     T, window = 10, 4
-    start = np.random.default_rng(fresh_seeds(1)[0]).integers(0, 100)  # the values change at every call
+    start = unlike_last("window_dataset", lambda seed: int(np.random.default_rng(seed).integers(0, 100)))
     series = np.array([[start + 100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
     reference = WindowDataset(series, window)
     want, per_series = len(reference), T - window

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from seqlib.batching import masked_max, masked_mean, padding_mask
-from seqlib.checks.feedback import (Verdict, as_float, as_tensor, call_student, close, fresh_seeds, guard, report,
-                                    result_of)
+from seqlib.checks.feedback import (Verdict, as_float, as_tensor, call_student, close, fresh_seeds, guard,
+                                    report, result_of, unlike_last)
 
 __all__ = ["check_masked_pooling", "check_accuracy_from_logits", "binary_accuracy"]
 
@@ -67,12 +67,16 @@ def check_masked_pooling(mean_pool, max_pool) -> Verdict:
 @guard("accuracy(logits, y)")
 def check_accuracy_from_logits(accuracy) -> Verdict:
     """Check ``accuracy(logits, y)`` -> a Python float in [0, 1]; logits (B,), labels y (B,) of 0/1."""
-    g = torch.Generator().manual_seed(fresh_seeds(1)[0])  # a new batch at every call
-    size = int(torch.randint(8, 17, (1,), generator=g))
-    logits, y = torch.randn(size, generator=g) * 2, torch.randint(0, 2, (size,), generator=g).float()
-    logits = torch.where((logits > 0) & (logits <= 0.5), logits + 0.5, logits)
-    logits[0], y[0] = 0.3, 1.0  # the one logit in (0, 0.5]: class 1, though a threshold at 0.5 says 0
-    expected, count = binary_accuracy(logits, y), int(((logits > 0).float() == y).sum())
+    def batch(seed):  # a new batch at every call, its accuracy unlike the last call's
+        g = torch.Generator().manual_seed(seed)
+        size = int(torch.randint(8, 17, (1,), generator=g))
+        logits, y = torch.randn(size, generator=g) * 2, torch.randint(0, 2, (size,), generator=g).float()
+        logits = torch.where((logits > 0) & (logits <= 0.5), logits + 0.5, logits)
+        logits[0], y[0] = 0.3, 1.0  # the one logit in (0, 0.5]: class 1, though a threshold at 0.5 says 0
+        return logits, y, binary_accuracy(logits, y)
+
+    logits, y, expected = unlike_last("accuracy_from_logits", batch, key=lambda case: round(case[2], 6))
+    size, count = len(y), int(((logits > 0).float() == y).sum())
     at_half = ((logits > 0.5).float() == y).float().mean().item()
     want = f"{expected:.4g} on a batch of {size}, a Python float"
     out = result_of(accuracy, logits, y, name="accuracy", hint="compare (logits > 0) with the labels",

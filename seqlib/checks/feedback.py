@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 __all__ = ["Verdict", "report", "guard", "call_student", "result_of", "shaped", "first_failure", "fresh_seeds",
-           "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str", "yours_or_ours", "LIMIT"]
+           "unlike_last", "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str", "yours_or_ours", "LIMIT"]
 
 #: Seconds one call of the student's code may run (``SEQLIB_CHECK_LIMIT`` sets another; the tests use 0.5).
 LIMIT = float(os.environ.get("SEQLIB_CHECK_LIMIT", "5"))
@@ -231,6 +231,20 @@ def first_failure(grade, cases, passed: str) -> Verdict:
 def fresh_seeds(n: int = 2) -> list[int]:
     """``n`` seeds drawn anew at every call, beside the lab's: a hard-coded answer cannot pass."""
     return [random.SystemRandom().randrange(10**6) for _ in range(n)]
+
+
+#: What each check graded last, by check (see :func:`unlike_last`).
+_LAST_CASE: dict[str, object] = {}
+
+
+def unlike_last(name: str, draw, key=lambda case: case):
+    """``draw(seed)`` on fresh seeds until ``key`` of the case differs from the one check ``name`` graded
+    last: where cases are few (a start among 100, an accuracy among the fractions k / 16), the answer
+    that passed the last call, returned as it was, must still fail this one."""
+    while (key_of := key(case := draw(fresh_seeds(1)[0]))) == _LAST_CASE.get(name):
+        pass
+    _LAST_CASE[name] = key_of
+    return case
 
 
 def as_array(value) -> np.ndarray | None:
