@@ -55,10 +55,12 @@ def pytest_unconfigure(config):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """The labs first, the book's tests last; note which labs (all their code cells) this session runs."""
+    """The wheel's test (the longest, on a worker of its own) and the labs first, the book's tests last;
+    note which labs (all their code cells) this session runs."""
     def order(item):
         path = Path(str(item.path))
-        return 0 if path.suffix == ".ipynb" else 2 if path.name == "test_book.py" else 1
+        return (-1 if path.name == "test_wheel.py" else 0 if path.suffix == ".ipynb"
+                else 2 if path.name == "test_book.py" else 1)
     items.sort(key=order)  # stable: each kind keeps its order
     for item in items:
         if _is_nbval_cell(item):
