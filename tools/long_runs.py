@@ -34,11 +34,13 @@ RECORDS = ROOT / "seqlib" / "records"
 # name -> (lab, what it measures, the command's arguments after `python -m`, how to read its results)
 RUNS = {
     "day09_translation_attention": (
-        "day09_seq2seq_attention", "Multi30k German to English, additive attention, 8 epochs at 256 units",
-        ["seqlib.translation", "--attention", "additive", "--seed", "0", "--record", "{out}"], "record"),
+        "day09_seq2seq_attention", "Multi30k German to English, additive attention, 4 epochs at 256 units",
+        ["seqlib.translation", "--attention", "additive", "--num-epochs", "4", "--seed", "0", "--record", "{out}"],
+        "record"),
     "day09_translation_no_attention": (
         "day09_seq2seq_attention", "the same without attention (the fixed summary only)",
-        ["seqlib.translation", "--attention", "none", "--seed", "0", "--record", "{out}"], "record"),
+        ["seqlib.translation", "--attention", "none", "--num-epochs", "4", "--seed", "0", "--record", "{out}"],
+        "record"),
     "day07_copy_lstm_memory": (
         "day07_copy_task", "copy task, LSTM with 128 units trained at L = O = 20 (63 bits: 0.5 bits per unit), "
         "tested at L = 40",
@@ -67,6 +69,11 @@ def machine() -> dict:
     return {**cpu(), "gpu": gpu}
 
 
+def threads() -> int:
+    """The threads a run's matrix products may use: ``OMP_NUM_THREADS`` where set, else every core."""
+    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+
+
 def run(name: str, log=print) -> dict:
     """Run one long configuration and write its record; return the record."""
     from tools.reference import reference_seconds, units
@@ -77,15 +84,16 @@ def run(name: str, log=print) -> dict:
         args = [a.format(out=out, folder=folder) for a in argv]
         shown = ["python", "-m", *(a.format(out="results.json", folder=name) for a in argv)]
         log(f"{name}: {shlex.join(shown)}")
+        at = commit()  # the code that runs: read before, as the tree may change while it runs
         ref = reference_seconds(repeats=3)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", *args], cwd=ROOT, check=True,
                        env={**os.environ, "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")})
         seconds = time.perf_counter() - start
         results = json.loads(out.read_text()) if kind == "record" else _summary(folder / "summary.json")
-    record = {"name": name, "lab": lab, "what": what, "command": shlex.join(shown), "commit": commit(),
+    record = {"name": name, "lab": lab, "what": what, "command": shlex.join(shown), "commit": at,
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "machine": machine(), "seconds": round(seconds, 1), "reference_seconds": round(ref, 3),
+              "machine": machine(), "threads": threads(), "seconds": round(seconds, 1), "reference_seconds": round(ref, 3),
               "units": round(units(seconds, ref), 2), "seed": 0, "results": results}
     RECORDS.mkdir(exist_ok=True)
     (RECORDS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
