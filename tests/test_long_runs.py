@@ -24,7 +24,7 @@ def check_record(rec: dict, name: str) -> None:
     assert rec["command"].startswith("python -m seqlib.")
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", rec["commit"]), rec["commit"]
     assert datetime.fromisoformat(rec["date"]).tzinfo is not None
-    assert set(rec["machine"]) >= {"cpu", "cores", "isa", "torch", "gpu"}
+    assert set(rec["machine"]) >= {"cpu", "cores", "isa", "torch", "gpu"} and rec["threads"] >= 1
     assert rec["seconds"] > 0 and rec["reference_seconds"] > 0 and rec["units"] > 0
     assert isinstance(rec["results"], dict) and rec["results"]
     assert (lab := rec["lab"]) in {p.stem for p in lab_notebooks()}, lab
@@ -69,12 +69,12 @@ def test_a_lab_shows_a_records_provenance(tmp_path, monkeypatch, capsys):
     rec = {"name": "x", "command": "python -m seqlib.translation --attention none", "commit": "a" * 40,
            "date": "2026-12-05T10:00:00+00:00", "machine": {"cpu": "AMD EPYC", "cores": 2, "isa": "AVX2",
                                                             "torch": "2.13.0+cpu", "gpu": None},
-           "seconds": 3600.0, "units": 62.0, "results": {"bleu_greedy": 30.1}}
+           "threads": 1, "seconds": 3600.0, "units": 62.0, "results": {"bleu_greedy": 30.1}}
     (records / "x.json").write_text(json.dumps(rec))
     monkeypatch.setattr(resources, "files", lambda package: tmp_path)
     assert recorded("x")["results"]["bleu_greedy"] == 30.1
     line = capsys.readouterr().out
-    for part in ("`python -m seqlib.translation --attention none`", "aaaaaaa", "AMD EPYC, 2 cores, AVX2",
+    for part in ("`python -m seqlib.translation --attention none`", "aaaaaaa", "AMD EPYC, 2 cores (1 thread), AVX2",
                  "2026-12-05", "3600 s", "62 reference units"):
         assert part in line, (part, line)
     with pytest.raises(FileNotFoundError, match=r"no recorded run named 'y' \(recorded: x\).*tools/long_runs.py y"):

@@ -103,7 +103,8 @@ def recorded(name: str) -> dict:
                                 f"make it with `python tools/long_runs.py {name}` in the course repository")
     rec = json.loads(path.read_text())
     m = rec["machine"]
-    where = f"{m['cpu']}, {m['cores']} cores, {m['isa']}" + (f", {m['gpu']}" if m.get("gpu") else "")
+    threads = f" ({rec['threads']} thread{'s' * (rec['threads'] != 1)})" if rec.get("threads") else ""
+    where = f"{m['cpu']}, {m['cores']} cores{threads}, {m['isa']}" + (f", {m['gpu']}" if m.get("gpu") else "")
     line = (f"*Recorded run* `{name}`: `{rec['command']}` at commit `{rec['commit'][:7]}`, on {where}, "
             f"{rec['date'][:10]}, {rec['seconds']:.0f} s ({rec['units']:g} reference units).")
     _display({"text/markdown": line, "text/plain": line})
