@@ -49,7 +49,7 @@ def read_conllu(text: str) -> Treebank:
 
     validation.sequence(text, "text", strings=True, what="the CoNLL-U text as a string")
     bank = Treebank()
-    for sentence in conllu.parse(text):
+    for sentence in conllu.parse(text, fields=("id", "form", "lemma", "upos")):  # the columns read: half the time
         words, tags = [], []
         for token in sentence:
             if isinstance(token["id"], int):
