@@ -57,6 +57,7 @@ def test_a_run_writes_a_record_with_its_provenance(tmp_path, monkeypatch):
     check_record(json.loads((tmp_path / "tiny.json").read_text()), "tiny")
     assert rec["command"].endswith("-l tiny") and rec["results"]["train_lengths"] == [3, 1, 2]
     assert 0 <= rec["results"]["test_copy_acc"] <= 1 and rec["results"]["num_hiddens"] == 128
+    assert rec["results"]["updates"] == 2 and 0 <= rec["results"]["train_copy_acc_last_epoch"] <= 1
 
 
 def test_a_lab_shows_a_records_provenance(tmp_path, monkeypatch, capsys):

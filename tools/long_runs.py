@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -43,9 +44,9 @@ RUNS = {
         "record"),
     "day07_copy_lstm_memory": (
         "day07_copy_task", "copy task, LSTM with 128 units trained at L = O = 20 (63 bits: 0.5 bits per unit), "
-        "tested at L = 40",
+        "30 epochs of 8,000 sequences, tested at L = 40",
         ["seqlib.copy_task", "-c", "lstm", "-iseq", "20", "-oseq", "20", "-tseq", "40", "-toseq", "20", "-p", "2",
-         "-ep", "10", "-lr", "0.003", "-trs", "8000", "-ts", "1000", "-s", "0", "-l", "{folder}"], "summary"),
+         "-ep", "30", "-lr", "0.003", "-trs", "8000", "-ts", "1000", "-s", "0", "-l", "{folder}"], "summary"),
     "day07_copy_lstm_assignment": (
         "day07_copy_task", "the assignment's scale: LSTM trained at L = 100, O = 50, tested at L = 500",
         ["seqlib.copy_task", "-c", "lstm", "-iseq", "100", "-tseq", "500", "-oseq", "50", "-toseq", "50",
@@ -105,10 +106,14 @@ def _summary(path: Path) -> dict:
     """The results of a copy-task run folder's summary.json."""
     summary = json.loads(path.read_text())
     L, P, O = summary["train_lengths"]
-    return {"train_lengths": [L, P, O], "num_params": summary["num_params"],
-            "num_hiddens": summary["config"]["num_hiddens"], **{f"test_{k}": v for k, v in summary["test"].items()
-                                                                 if isinstance(v, (int, float))},
-            "test_seq_len": summary["config"]["test_seq_len"]}
+    config, history = summary["config"], summary.get("history", {})
+    return {"train_lengths": [L, P, O], "num_params": summary["num_params"], "num_hiddens": config["num_hiddens"],
+            "epochs": config["num_epochs"], "lr": config["lr"],
+            "updates": config["num_epochs"] * math.ceil(config["train_samples"] / config["batch_size"]),
+            **{f"test_{k}": v for k, v in summary["test"].items() if isinstance(v, (int, float))},
+            "test_seq_len": config["test_seq_len"],
+            **({"train_copy_acc_last_epoch": history["train_copy_acc"][-1]}
+               if history.get("train_copy_acc") else {})}
 
 
 def main(argv=None) -> int:

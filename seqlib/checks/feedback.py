@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 __all__ = ["Verdict", "report", "guard", "call_student", "result_of", "shaped", "first_failure", "fresh_seeds",
-           "unlike_last", "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str", "yours_or_ours", "LIMIT"]
+           "unlike_last", "as_array", "as_tensor", "as_float", "close", "require_callable", "shape_str",
+           "yours_or_ours", "LIMIT"]
 
 #: Seconds one call of the student's code may run (``SEQLIB_CHECK_LIMIT`` sets another; the tests use 0.5).
 LIMIT = float(os.environ.get("SEQLIB_CHECK_LIMIT", "5"))
