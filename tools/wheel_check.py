@@ -104,7 +104,8 @@ def build_environment(work: Path, log=print) -> Path:
     try:
         if uv is None:
             raise FileNotFoundError("uv is not installed")
-        _run([uv, "pip", "install", "--quiet", "--python", str(python), *pip_sources(), *packages])
+        # --native-tls: the system's certificates, as pip uses them (a registry behind a local CA)
+        _run([uv, "pip", "install", "--quiet", "--native-tls", "--python", str(python), *pip_sources(), *packages])
         how = "uv"
     except (OSError, subprocess.CalledProcessError) as e:  # pip, slower: it unpacks torch in one thread
         log(f"uv could not install the wheel ({getattr(e, 'stderr', '') or e}".strip()[:300] + "); pip does")
