@@ -348,6 +348,7 @@ def test_a_check_with_few_cases_never_grades_the_same_case_twice_in_a_row():
     keyed = [unlike_last("a keyed check", lambda seed: (seed % 2, seed), key=lambda case: case[0])
              for _ in range(20)]
     assert all(a[0] != b[0] for a, b in zip(keyed, keyed[1:]))
+    assert [unlike_last("a one-case check", lambda seed: "only") for _ in range(3)] == ["only"] * 3  # no hang
 
 
 def recording(right, tape):

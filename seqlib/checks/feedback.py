@@ -241,9 +241,12 @@ _LAST_CASE: dict[str, object] = {}
 def unlike_last(name: str, draw, key=lambda case: case):
     """``draw(seed)`` on fresh seeds until ``key`` of the case differs from the one check ``name`` graded
     last: where cases are few (a start among 100, an accuracy among the fractions k / 16), the answer
-    that passed the last call, returned as it was, must still fail this one."""
-    while (key_of := key(case := draw(fresh_seeds(1)[0]))) == _LAST_CASE.get(name):
-        pass
+    that passed the last call, returned as it was, must still fail this one. After 100 draws alike (a
+    ``draw`` with one case) the last one is taken: the check goes on, never loops."""
+    for _ in range(100):
+        case = draw(fresh_seeds(1)[0])
+        if (key_of := key(case)) != _LAST_CASE.get(name):
+            break
     _LAST_CASE[name] = key_of
     return case
 
