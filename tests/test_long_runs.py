@@ -21,7 +21,7 @@ def check_record(rec: dict, name: str) -> None:
     assert set(rec) >= {"name", "lab", "what", "command", "commit", "date", "machine", "seconds",
                         "reference_seconds", "units", "seed", "results"}, sorted(rec)
     assert rec["name"] == name and rec["name"] in long_runs.RUNS
-    assert rec["command"].startswith("python -m seqlib.")
+    assert rec["command"].startswith(("python -m seqlib.", "python -m papermill labs/"))
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", rec["commit"]), rec["commit"]
     assert datetime.fromisoformat(rec["date"]).tzinfo is not None
     assert set(rec["machine"]) >= {"cpu", "cores", "isa", "torch", "gpu"} and rec["threads"] >= 1

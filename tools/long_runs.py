@@ -32,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 RECORDS = ROOT / "seqlib" / "records"
 
-# name -> (lab, what it measures, the command's arguments after `python -m`, how to read its results)
+# name -> (lab, what it measures, the command's arguments after `python -m`, how to read its results:
+# "record" a results file the command writes, "summary" a copy-task run folder, "lab" what a lab
+# executed by papermill recorded with seqlib.page.record)
 RUNS = {
     "day09_translation_attention": (
         "day09_seq2seq_attention", "Multi30k German to English, additive attention, 4 epochs at 256 units",
@@ -47,6 +49,11 @@ RUNS = {
         "30 epochs of 8,000 sequences, tested at L = 40",
         ["seqlib.copy_task", "-c", "lstm", "-iseq", "20", "-oseq", "20", "-tseq", "40", "-toseq", "20", "-p", "2",
          "-ep", "30", "-lr", "0.003", "-trs", "8000", "-ts", "1000", "-s", "0", "-l", "{folder}"], "summary"),
+    "day06_char_lstm_long": (
+        "day06_text_generation", "the lab itself with 40 rounds of training instead of 12 (6,000 updates, about "
+        "six passes over the text) for every character model, the LSTM with its first seed",
+        ["papermill", "labs/day06_text_generation.ipynb", "{notebook}", "-p", "NUM_ROUNDS", "40",
+         "-y", "LSTM_SEEDS: [0]", "--cwd", "labs", "--no-progress-bar"], "lab"),
     "day07_copy_lstm_assignment": (
         "day07_copy_task", "the assignment's scale: LSTM trained at L = 100, O = 50, tested at L = 500",
         ["seqlib.copy_task", "-c", "lstm", "-iseq", "100", "-tseq", "500", "-oseq", "50", "-toseq", "50",
@@ -81,17 +88,19 @@ def run(name: str, log=print) -> dict:
 
     lab, what, argv, kind = RUNS[name]
     with tempfile.TemporaryDirectory(prefix=f"seqlib-{name}-") as tmp:
-        out, folder = Path(tmp) / "results.json", Path(tmp) / "run"
-        args = [a.format(out=out, folder=folder) for a in argv]
-        shown = ["python", "-m", *(a.format(out="results.json", folder=name) for a in argv)]
+        out, folder, notebook = Path(tmp) / "results.json", Path(tmp) / "run", Path(tmp) / f"{name}.ipynb"
+        args = [a.format(out=out, folder=folder, notebook=notebook) for a in argv]
+        shown = ["python", "-m", *(a.format(out="results.json", folder=name, notebook=f"{name}.ipynb")
+                                   for a in argv)]
         log(f"{name}: {shlex.join(shown)}")
         at = commit()  # the code that runs: read before, as the tree may change while it runs
         ref = reference_seconds(repeats=3)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", *args], cwd=ROOT, check=True,
-                       env={**os.environ, "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")})
+                       env={**os.environ, "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1"), "SEQLIB_SMOKE": "0"})
         seconds = time.perf_counter() - start
-        results = json.loads(out.read_text()) if kind == "record" else _summary(folder / "summary.json")
+        results = (json.loads(out.read_text()) if kind == "record" else _lab_results(notebook) if kind == "lab"
+                   else _summary(folder / "summary.json"))
     record = {"name": name, "lab": lab, "what": what, "command": shlex.join(shown), "commit": at,
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "machine": machine(), "threads": threads(), "seconds": round(seconds, 1), "reference_seconds": round(ref, 3),
@@ -100,6 +109,15 @@ def run(name: str, log=print) -> dict:
     (RECORDS / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
     log(f"{name}: {seconds:.0f} s ({record['units']} units) -> seqlib/records/{name}.json")
     return record
+
+
+def _lab_results(path: Path) -> dict:
+    """What an executed lab recorded (``seqlib.page.record``), as the build collects it."""
+    import nbformat
+
+    from seqlib.page.results import collect
+
+    return collect(nbformat.read(path, as_version=4))
 
 
 def _summary(path: Path) -> dict:
