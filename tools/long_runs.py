@@ -54,6 +54,13 @@ RUNS = {
         "six passes over the text) for every character model, the LSTM with its first seed",
         ["papermill", "labs/day06_text_generation.ipynb", "{notebook}", "-p", "NUM_ROUNDS", "40",
          "-y", "LSTM_SEEDS: [0]", "--cwd", "labs", "--no-progress-bar"], "lab"),
+    **{f"day06_tuning_lr_{size}": (
+        "day06_text_generation", f"the lab with TUNING = True (trained on the first 90% of the training text, "
+        f"scored on its last tenth), every character model at learning rate {lr:g}, the LSTM with its first seed",
+        ["papermill", "labs/day06_text_generation.ipynb", "{notebook}", "-p", "TUNING", "True",
+         # {{ }}: what the .format of each argument turns into { }
+         "-y", f"LR: {{{{lstm: {lr}, rnn: {lr}, gru: {lr}}}}}", "-y", "LSTM_SEEDS: [0]", "--cwd", "labs",
+         "--no-progress-bar"], "lab") for size, lr in (("low", 0.004), ("high", 0.008))},
     "day07_copy_lstm_assignment": (
         "day07_copy_task", "the assignment's scale: LSTM trained at L = 100, O = 50, tested at L = 500",
         ["seqlib.copy_task", "-c", "lstm", "-iseq", "100", "-tseq", "500", "-oseq", "50", "-toseq", "50",
