@@ -13,13 +13,20 @@ trained with **teacher forcing** (it reads the true :math:`y_{t-1}`, :math:`y_0`
     \ \text{(no attention)}, \qquad
     \mathbf{s}_t = \mathrm{GRU}(\mathbf{s}_{t-1}, \mathbf{e}(y_{t-1})) \ \text{(attention)}
 
+    \mathbf{s}_t = \mathrm{GRU}(\mathbf{s}_{t-1}, [\mathbf{e}(y_{t-1}); \tilde{\mathbf{o}}_{t-1}]),
+    \quad \tilde{\mathbf{o}}_0 = \mathbf{0} \ \text{(attention with input feeding)}
+
     \alpha_{ti} = \frac{m_i \exp(e_{ti})}{\sum_j m_j \exp(e_{tj})}, \qquad
     \mathbf{c}_t = \sum_i \alpha_{ti} \mathbf{h}_i, \qquad
-    P(y_t \mid y_{<t}, x) = \mathrm{softmax}(\mathbf{W}_v \tanh(\mathbf{W}_o [\mathbf{s}_t; \mathbf{c}_t]))
+    \tilde{\mathbf{o}}_t = \tanh(\mathbf{W}_o [\mathbf{s}_t; \mathbf{c}_t]), \qquad
+    P(y_t \mid y_{<t}, x) = \mathrm{softmax}(\mathbf{W}_v \tilde{\mathbf{o}}_t)
 
 **Without attention** the fixed summary :math:`\mathbf{c}` is all the decoder gets (the bottleneck);
 **with attention** (:mod:`seqlib.attention`) it looks back at every real source position *after* the
-recurrent step (Luong et al.'s placement: teacher forcing is one ``nn.GRU`` call). :math:`\mathbf{W}_v`: ``head``.
+recurrent step (Luong et al.'s placement: teacher forcing is one ``nn.GRU`` call). With **input feeding**
+(Luong et al.) the GRU also reads the last step's attentional vector :math:`\tilde{\mathbf{o}}_{t-1}`, so
+what it attended to informs its next step, as in Bahdanau et al.'s design; the decoder then runs one step
+at a time, teacher forcing included. :math:`\mathbf{W}_v`: ``head``.
 
 =====================  ===================  ==========================================
 ``src``                ``(B, S)`` long      source ids, right-padded with ``<pad>``
@@ -70,19 +77,25 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """A GRU decoder; ``attention`` is ``None`` (the fixed summary only), ``"additive"`` or ``"dot"``.
+    """A GRU decoder; ``attention`` is ``None`` (the fixed summary only), ``"additive"`` or ``"dot"``;
+    ``input_feeding`` feeds each step's attentional vector into the next step's input.
 
-    ``forward(tgt_in (B, T), s (1, B, h), H, c, mask)`` -> ``logits (B, T, V), s, weights (B, T, S) or None``.
+    ``forward(tgt_in (B, T), state, H, c, mask)`` -> ``logits (B, T, V), state, weights (B, T, S) or None``;
+    ``state`` is ``s (1, B, h)``, with input feeding ``(s, o)`` (``o (B, h)``: :meth:`begin_state`).
     """
 
     def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, enc_size: int,
-                 attention: str | None = "additive", dropout: float = 0.0, attention_step=None):
+                 attention: str | None = "additive", dropout: float = 0.0, attention_step=None,
+                 input_feeding: bool = False):
         super().__init__()
         self.attention_kind = validation.one_of(attention, "attention", ATTENTIONS)
         validation.require(attention_step is None or attention == "additive",
                            "attention_step is one step of additive attention: use it with attention='additive'")
+        self.input_feeding = validation.one_of(input_feeding, "input_feeding", (False, True))
+        validation.require(attention or not input_feeding, "input feeding feeds back what attention read: "
+                                                           "use it with attention='additive' or 'dot'")
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=PAD_IDX)
-        extra = 0 if attention else enc_size
+        extra = num_hiddens if input_feeding else 0 if attention else enc_size
         self.rnn = nn.GRU(embed_size + extra, num_hiddens, batch_first=True)
         self.attention = None if attention is None else \
             AdditiveAttention(num_hiddens, enc_size, num_hiddens, attention_step) if attention == "additive" else \
@@ -91,37 +104,57 @@ class Decoder(nn.Module):
         self.head = nn.Linear(num_hiddens, vocab_size)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, tgt_in, s, H, c, mask):
-        X = self.dropout(self.embedding(tgt_in))                              # (B, T, e)
-        if self.attention is None:
-            X = torch.cat([X, c[:, None, :].expand(-1, X.shape[1], -1)], dim=-1)
-        S_dec, s = self.rnn(X, s)                                             # (B, T, h)
+    def begin_state(self, s):
+        """The decoder's first state from ``s_0 (1, B, h)``: ``s_0``, with input feeding ``(s_0, 0)``."""
+        return (s, s.new_zeros(s.shape[1:])) if self.input_feeding else s
+
+    def _read(self, S_dec, H, c, mask):
+        """The attentional vectors ``O (B, T, h)`` of the states ``S_dec (B, T, h)``, and the weights."""
         if self.attention is None:
             context, weights = c[:, None, :].expand(-1, S_dec.shape[1], -1), None
         else:
             context, weights = self.attention(S_dec, H, mask)                # (B, T, 2h), (B, T, S)
-        out = torch.tanh(self.W_o(self.dropout(torch.cat([S_dec, context], dim=-1))))
-        return self.head(self.dropout(out)), s, weights
+        return torch.tanh(self.W_o(self.dropout(torch.cat([S_dec, context], dim=-1)))), weights
+
+    def forward(self, tgt_in, state, H, c, mask):
+        X = self.dropout(self.embedding(tgt_in))                              # (B, T, e)
+        if self.input_feeding:  # step by step: each input holds the last step's attentional vector
+            (s, o), O, weights = state, [], []
+            for t in range(X.shape[1]):
+                S_t, s = self.rnn(torch.cat([X[:, t:t + 1], o[:, None]], dim=-1), s)
+                O_t, w_t = self._read(S_t, H, c, mask)
+                o = O_t[:, 0]
+                O.append(O_t)
+                weights.append(w_t)
+            return self.head(self.dropout(torch.cat(O, 1))), (s, o), torch.cat(weights, 1)
+        if self.attention is None:
+            X = torch.cat([X, c[:, None, :].expand(-1, X.shape[1], -1)], dim=-1)
+        S_dec, state = self.rnn(X, state)                                     # (B, T, h)
+        O, weights = self._read(S_dec, H, c, mask)
+        return self.head(self.dropout(O)), state, weights
 
 
 class Seq2Seq(nn.Module):
     """Encoder and decoder: ``model(src, src_len, tgt_in)`` -> ``logits (B, T, V)`` (teacher forcing);
     ``forward_with_weights`` also returns the attention weights ``(B, T, S)`` (``None`` without attention).
     ``attention_step``: the function of one additive attention step the decoder calls
-    (:func:`seqlib.attention.additive_step` by default; Day 9 passes the student's).
+    (:func:`seqlib.attention.additive_step` by default; Day 9 passes the student's); ``input_feeding``:
+    see :class:`Decoder`.
     """
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, embed_size: int = 64, num_hiddens: int = 128,
-                 attention: str | None = "additive", dropout: float = 0.0, attention_step=None):
+                 attention: str | None = "additive", dropout: float = 0.0, attention_step=None,
+                 input_feeding: bool = False):
         super().__init__()
         for name in ("src_vocab_size", "tgt_vocab_size", "embed_size", "num_hiddens"):
             validation.positive_int(locals()[name], name)
         validation.number_in_range(dropout, "dropout", 0, 1, high_open=True)
         self.config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, embed_size=embed_size,
-                           num_hiddens=num_hiddens, attention=attention, dropout=dropout)
+                           num_hiddens=num_hiddens, attention=attention, dropout=dropout,
+                           input_feeding=input_feeding)
         self.encoder = Encoder(src_vocab_size, embed_size, num_hiddens, dropout)
         self.decoder = Decoder(tgt_vocab_size, embed_size, num_hiddens, 2 * num_hiddens, attention, dropout,
-                               attention_step)
+                               attention_step, input_feeding)
         self.W_s = nn.Linear(2 * num_hiddens, num_hiddens)
 
     def encode(self, src, src_len):
@@ -134,7 +167,7 @@ class Seq2Seq(nn.Module):
     def forward_with_weights(self, src, src_len, tgt_in):
         H, c, s, mask = self.encode(src, src_len)
         validation.token_ids(tgt_in, "tgt_in", self.config["tgt_vocab_size"], shape=(len(src), "tgt_len"))
-        logits, _, weights = self.decoder(tgt_in, s, H, c, mask)
+        logits, _, weights = self.decoder(tgt_in, self.decoder.begin_state(s), H, c, mask)
         return logits, weights
 
     def forward(self, src, src_len, tgt_in):
@@ -150,7 +183,8 @@ def sequence_loss(logits: torch.Tensor, target: torch.Tensor, pad_idx: int = PAD
 class Seq2SeqStep:
     """The :mod:`seqlib.decoding` protocol for a :class:`Seq2Seq` (in evaluation mode): ``step(state, tokens)``
     -> ``(log_probs (B, V), state)``; ``begin_state(src, src_len)`` encodes a source batch. The state
-    ``(s, H, c, mask)`` is batch-first (``s`` as ``(B, 1, h)``), so beam search reorders it along dimension 0.
+    ``(s, H, c, mask)`` is batch-first (``s`` as ``(B, 1, h)``; with input feeding ``(s, o)``), so beam search
+    reorders it along dimension 0.
     """
 
     batch_dim = 0
@@ -163,14 +197,20 @@ class Seq2SeqStep:
     @torch.no_grad()
     def begin_state(self, src, src_len):
         H, c, s, mask = self.model.encode(torch.as_tensor(src).to(self.device), torch.as_tensor(src_len))
-        return s.transpose(0, 1).contiguous(), H, c, mask
+        return _swap(self.model.decoder.begin_state(s)), H, c, mask
 
     @torch.no_grad()
     def __call__(self, state, tokens):
         s, H, c, mask = state
-        logits, s_new, _ = self.model.decoder(torch.as_tensor(tokens).to(self.device)[:, None],
-                                              s.transpose(0, 1).contiguous(), H, c, mask)
-        return torch.log_softmax(logits[:, 0].float(), dim=-1), (s_new.transpose(0, 1).contiguous(), H, c, mask)
+        logits, s_new, _ = self.model.decoder(torch.as_tensor(tokens).to(self.device)[:, None], _swap(s), H, c, mask)
+        return torch.log_softmax(logits[:, 0].float(), dim=-1), (_swap(s_new), H, c, mask)
+
+
+def _swap(state):
+    """The decoder's state with ``s`` between ``(1, B, h)`` and batch-first ``(B, 1, h)`` (``o`` is batch-first)."""
+    if isinstance(state, tuple):
+        return state[0].transpose(0, 1).contiguous(), state[1]
+    return state.transpose(0, 1).contiguous()
 
 
 def _special(value, name, model):

@@ -25,12 +25,20 @@ OPTIONS = [  # (flags, default, rule, help)
     ("--lr", 2e-3, cli.POSITIVE_NUMBER, "Adam's learning rate"),
     ("--dropout", 0.3, cli.FRACTION, "dropout"),
     ("--attention", "additive", cli.one_of("additive", "dot", "none"), "the decoder's attention"),
+    ("--input-feeding", False, bool, "feed each step's attentional vector into the next step's input (Luong et al.; "
+                                     "needs attention)"),
     ("--max-len", 40, cli.POSITIVE, "longest training sentence and longest output, in tokens"),
     ("--beam-width", 5, cli.POSITIVE, "beam width of beam search (1 is greedy decoding)"),
     ("--seed", 0, cli.NON_NEGATIVE, "seed"),
     ("--train-pairs", None, cli.POSITIVE, "only the first N training pairs (a quick check)"),
     ("--record", None, cli.TEXT, "also write the results to this JSON file (tools/long_runs.py reads it)"),
 ]
+
+
+def _check(args) -> None:
+    if args.input_feeding and args.attention == "none":
+        raise cli.Refused("input_feeding", "input feeding feeds back what attention read: use it with "
+                                           "--attention additive or dot")
 
 
 def main(argv=None) -> int:
@@ -42,7 +50,8 @@ def main(argv=None) -> int:
                                     bleu_tokens, load_multi30k, output_text, seq_vocab)
     from seqlib.page import default_device, num_params, seed_everything
 
-    args = cli.parse(PROG, "Train the Day 9 model (German to English) longer; print its BLEU.", OPTIONS, argv)
+    args = cli.parse(PROG, "Train the Day 9 model (German to English) longer; print its BLEU.", OPTIONS, argv,
+                     _check)
     seed_everything(args.seed)
     device = default_device()
     start = time.perf_counter()
@@ -53,7 +62,8 @@ def main(argv=None) -> int:
     train = PairDataset(*data["train"], src_vocab, tgt_vocab, max_len=args.max_len)
     val = PairDataset(*data["val"], src_vocab, tgt_vocab)
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), args.embed_size, args.num_hiddens,
-                    None if args.attention == "none" else args.attention, args.dropout).to(device)
+                    None if args.attention == "none" else args.attention, args.dropout,
+                    input_feeding=args.input_feeding).to(device)
     print(f"vocabularies: {len(src_vocab)} German, {len(tgt_vocab)} English tokens; {num_params(model):,} parameters")
     history = fit(model, make_loader(train, args.batch_size, shuffle=True, seed=args.seed),
                   make_loader(val, 256), loss_fn=sequence_loss, num_epochs=args.num_epochs, clip_grad_norm=1.0,
@@ -74,5 +84,5 @@ def main(argv=None) -> int:
             "bleu_greedy": bleu["greedy"], "bleu_beam": bleu["beam"], "beam_width": args.beam_width,
             "bleu_signature": bleu_signature(), "num_params": num_params(model), "epochs": len(history.epochs),
             "val_loss": history.val_loss, "train_seconds": sum(history.train_time),
-            "attention": args.attention, "num_hiddens": args.num_hiddens}, indent=1) + "\n")
+            "attention": args.attention, "input_feeding": args.input_feeding, "num_hiddens": args.num_hiddens}, indent=1) + "\n")
     return 0

@@ -23,7 +23,7 @@ from seqlib.translation import (BOS_IDX, EOS_IDX, PairDataset, bleu_signature, b
 MIRROR = os.environ.get("SEQLIB_DATA_DIR")
 needs_multi30k = pytest.mark.skipif(not MIRROR or not (Path(MIRROR) / "multi30k").is_dir(),
                                     reason="needs SEQLIB_DATA_DIR with multi30k/")
-ATTENTIONS = (None, "additive", "dot")
+ATTENTIONS = (None, "additive", "dot", "additive, input feeding")
 
 
 def toy_batch(seed=0):
@@ -38,7 +38,8 @@ def toy_batch(seed=0):
 
 def model(attention, seed=0):
     torch.manual_seed(seed)
-    return Seq2Seq(20, 15, 8, 12, attention).eval()
+    feeding = attention is not None and attention.endswith("input feeding")
+    return Seq2Seq(20, 15, 8, 12, attention.split(",")[0] if attention else None, input_feeding=feeding).eval()
 
 
 def test_masked_softmax_gives_padding_exactly_zero_and_rows_sum_to_one():
@@ -91,6 +92,30 @@ def test_a_source_alone_and_padded_in_a_batch_gives_the_same_output(attention):
     batch = net(src, src_len, tgt_in)
     alone = net(src[1:2, :2], src_len[1:2], tgt_in[1:2])
     assert torch.allclose(batch[1:2], alone, atol=1e-5)
+
+
+def test_input_feeding_feeds_the_last_attentional_vector_into_the_gru():
+    """Teacher forcing with input feeding equals the equations run by hand, one step at a time:
+    s_t = GRU(s_{t-1}, [e(y_{t-1}); o_{t-1}]), o_0 = 0, o_t = tanh(W_o [s_t; c_t]), logits W_v o_t."""
+    src, src_len, tgt_in = toy_batch()
+    net = model("additive, input feeding")
+    dec = net.decoder
+    with torch.no_grad():
+        H, _, s, mask = net.encode(src, src_len)
+        o, expected = torch.zeros(3, 12), []
+        for t in range(tgt_in.shape[1]):
+            x = torch.cat([dec.embedding(tgt_in[:, t]), o], dim=-1)
+            s = dec.rnn(x[:, None], s)[1]                       # (1, B, h)
+            context, _ = dec.attention(s.transpose(0, 1), H, mask)
+            o = torch.tanh(dec.W_o(torch.cat([s[0], context[:, 0]], dim=-1)))
+            expected.append(dec.head(o))
+        assert torch.allclose(net(src, src_len, tgt_in), torch.stack(expected, 1), atol=1e-5)
+    assert net.config["input_feeding"] is True and dec.rnn.input_size == 8 + 12
+
+
+def test_input_feeding_needs_attention():
+    with pytest.raises(ValueError, match="input feeding feeds back what attention read"):
+        Seq2Seq(20, 15, 8, 12, None, input_feeding=True)
 
 
 def test_loss_ignores_padding():

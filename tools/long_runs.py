@@ -44,6 +44,11 @@ RUNS = {
         "day09_seq2seq_attention", "the same without attention (the fixed summary only)",
         ["seqlib.translation", "--attention", "none", "--num-epochs", "4", "--seed", "0", "--record", "{out}"],
         "record"),
+    "day09_translation_input_feeding": (
+        "day09_seq2seq_attention", "the same with attention and input feeding (each step's attentional vector fed "
+        "into the next step's input)",
+        ["seqlib.translation", "--attention", "additive", "--input-feeding", "--num-epochs", "4", "--seed", "0",
+         "--record", "{out}"], "record"),
     "day07_copy_lstm_memory": (
         "day07_copy_task", "copy task, LSTM with 128 units trained at L = O = 20 (63 bits: 0.5 bits per unit), "
         "30 epochs of 8,000 sequences, tested at L = 40",
