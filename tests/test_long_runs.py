@@ -78,5 +78,9 @@ def test_a_lab_shows_a_records_provenance(tmp_path, monkeypatch, capsys):
     for part in ("`python -m seqlib.translation --attention none`", "aaaaaaa", "AMD EPYC, 2 cores (1 thread), AVX2",
                  "2026-12-05", "3600 s", "62 reference units"):
         assert part in line, (part, line)
+    assert "uncommitted" not in line
+    (records / "x.json").write_text(json.dumps({**rec, "commit": "b" * 40 + "-dirty"}))
+    recorded("x")
+    assert "`bbbbbbb` (with uncommitted changes)" in capsys.readouterr().out  # a dirty tree is said, not hidden
     with pytest.raises(FileNotFoundError, match=r"no recorded run named 'y' \(recorded: x\).*tools/long_runs.py y"):
         recorded("y")

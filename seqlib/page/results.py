@@ -105,7 +105,8 @@ def recorded(name: str) -> dict:
     m = rec["machine"]
     threads = f" ({rec['threads']} thread{'s' * (rec['threads'] != 1)})" if rec.get("threads") else ""
     where = f"{m['cpu']}, {m['cores']} cores{threads}, {m['isa']}" + (f", {m['gpu']}" if m.get("gpu") else "")
-    line = (f"*Recorded run* `{name}`: `{rec['command']}` at commit `{rec['commit'][:7]}`, on {where}, "
+    dirty = " (with uncommitted changes)" if rec["commit"].endswith("-dirty") else ""
+    line = (f"*Recorded run* `{name}`: `{rec['command']}` at commit `{rec['commit'][:7]}`{dirty}, on {where}, "
             f"{rec['date'][:10]}, {rec['seconds']:.0f} s ({rec['units']:g} reference units).")
     _display({"text/markdown": line, "text/plain": line})
     return rec
