@@ -77,6 +77,7 @@ def test_every_flag_of_every_command_refuses_a_bad_value(name, flags, value, no_
     (["--beam-width", "0"], "--beam-width", "positive integer, got '0'"),
     (["--attention", "luong"], "--attention", "one of additive, dot, none"),
     (["--epochs", "3"], "--epochs", "unrecognized"),
+    (["--attention", "none", "--input-feeding"], "--input-feeding", "feeds back what attention read"),
 ])
 def test_translation_refuses_before_loading_multi30k(argv, flag, words, no_reading, capsys):
     err = _refused(translation_cli.main, argv, capsys)
