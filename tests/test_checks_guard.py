@@ -107,6 +107,7 @@ CHECKS = {
     "check_bits_per_character": (day06.check_bits_per_character, [day06.bits_per_char], {}),
     "check_copy_sample": (day07.check_copy_sample, [make_sample], {}),
     "check_mlstm_step": (day07.check_mlstm_step, [cells.mlstm_step], {}),
+    "check_mgru_step": (day07.check_mgru_step, [cells.mgru_step], {}),
     "check_bidirectional": (day08.check_bidirectional, [bidirectional_states], {}),
     "check_path_score": (day08.check_path_score, [path_score], {}),
     "check_log_partition": (day08.check_log_partition, [log_partition], {}),

@@ -213,3 +213,26 @@ def test_the_mlstm_can_run_on_a_students_step():
     assert torch.equal(ours(X)[0], theirs(X)[0]) and len(calls) == 5   # one call per time step
     with pytest.raises(ValueError, match="cell='mlstm'"):
         CopyModel("lstm", step=mine)
+
+
+def test_the_mgru_can_run_on_a_students_step():
+    """Day 7 trains the student's mgru_step too: CopyModel("mgru", step=) calls it at every time step."""
+    import torch
+
+    from seqlib import cells
+    from seqlib.copy_task import CopyModel
+
+    calls = []
+
+    def mine(X, H, p):
+        calls.append(X.shape)
+        return cells.mgru_step(X, H, p)
+
+    torch.manual_seed(0)
+    ours = CopyModel("mgru", 11, 16)
+    torch.manual_seed(0)
+    theirs = CopyModel("mgru", 11, 16, step=mine)
+    X = torch.randint(0, 11, (3, 5))
+    assert torch.equal(ours(X)[0], theirs(X)[0]) and len(calls) == 5
+    with pytest.raises(ValueError, match="cell='mgru'"):
+        CopyModel("gru", step=mine)

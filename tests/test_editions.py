@@ -68,23 +68,24 @@ def test_no_solution_text_in_a_students_edition(lab):
 def test_every_exercise_keeps_its_stub_and_no_later_cell_needs_the_solution(lab):
     """Each solution's check call stays in the edition (in the stub cell), and no cell after a stub
     uses a name that the stub defines (the lab runs the same with or without the student's answer)
-    before a cell rebinds it with ``name = yours_or_ours(passed, name, ours, "name")``: from there the
+    before a cell rebinds it with ``name = yours_or_ours(passed, name, ours, "name")`` (``passed``, or
+    ``<name>_passed`` where a lab has several exercises in flight): from there the
     lab runs on the student's function once it passes, else on the course's own, and says which."""
     master = nbformat.read(lab, as_version=4)
     edition = _edition(lab)
     code = [c.source for c in edition.cells if c.cell_type == "code"]
     for region in (r for r in solution_regions(master) if r.lstrip().startswith("# BEGIN")):
-        calls = re.findall(r"^(?:passed = )?(check_\w+)\(", region, flags=re.M)
+        calls = re.findall(r"^(?:\w*passed = )?(check_\w+)\(", region, flags=re.M)
         assert calls, f"{lab.name}: a solution without its check call: {region[:80]!r}"
-        stubs = [i for i, src in enumerate(code) if re.search(rf"^(?:passed = )?{calls[-1]}\(", src, re.M)]
+        stubs = [i for i, src in enumerate(code) if re.search(rf"^(?:\w*passed = )?{calls[-1]}\(", src, re.M)]
         assert stubs, f"{lab.name}: no stub cell calls {calls[-1]} in the student's edition"
         stub = stubs[0]
         defined = {n.name for n in ast.parse(code[stub]).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         defined |= {t.id for n in ast.parse(code[stub]).body if isinstance(n, ast.Assign)
                     for t in n.targets if isinstance(t, ast.Name)}
-        defined -= {"passed"}
+        defined = {n for n in defined if not n.endswith("passed")}
         for later in code[stub + 1:]:
-            defined -= set(re.findall(r"^(\w+) = yours_or_ours\(passed, \1, ", later, flags=re.M))
+            defined -= set(re.findall(r"^(\w+) = yours_or_ours\(\w*passed, \1, ", later, flags=re.M))
             try:
                 tree = ast.parse(later)
             except SyntaxError:  # a cell with IPython magics: plain text search

@@ -129,12 +129,17 @@ class MLSTMScratch(_Scratch):
 
 
 class MGRUScratch(_Scratch):
-    """A multiplicative GRU layer built on :func:`mgru_step`; the state is ``H``."""
+    """A multiplicative GRU layer built on :func:`mgru_step`; the state is ``H``. ``step=`` another
+    function of the same signature, ``step(X, H, params) -> H`` (Day 7 trains the student's own)."""
 
     kind = "mgru"
 
+    def __init__(self, num_inputs: int, num_hiddens: int, *, step=None, **options):
+        super().__init__(num_inputs, num_hiddens, **options)
+        self.step_fn = step or mgru_step
+
     def step(self, X, H):
-        return mgru_step(X, H, self.params)
+        return self.step_fn(X, H, self.params)
 
 
 SCRATCH_LAYERS = {"rnn": RNNScratch, "lstm": LSTMScratch, "gru": GRUScratch, "mlstm": MLSTMScratch,

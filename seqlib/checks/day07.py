@@ -12,7 +12,7 @@ from seqlib.checks.feedback import Verdict, first_failure, fresh_seeds, guard, r
 from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
 from seqlib.validation import non_negative_int
 
-__all__ = ["check_copy_sample", "check_mlstm_step"]
+__all__ = ["check_copy_sample", "check_mlstm_step", "check_mgru_step"]
 
 
 def _as_text(value):
@@ -129,3 +129,65 @@ def check_mlstm_step(mlstm_step) -> Verdict:
                                  f"{(C_out - want_C if which == 'C' else H_out - want_H).abs().max().item():.3g})",
                           "M_t replaces H_{t-1} in the four gates; then the LSTM's equations", expected=expected)
     return report(True, "mlstm_step matches seqlib.cells.mlstm_step: M_t = (X W_xm) * (H W_hm) drives every gate")
+
+
+def _mgru_cases():
+    """As :func:`_mlstm_cases`, for the multiplicative GRU (no cell state)."""
+    for seed, (batch_size, d, h) in zip(fresh_seeds(), ((3, 5, 4), (2, 3, 6))):
+        g = torch.Generator().manual_seed(seed)
+        p = {k: v * 2.0 for k, v in cells.init_params("mgru", d, h, dtype=torch.float64, generator=g).items()}
+        X, H = (torch.randn(batch_size, n, generator=g, dtype=torch.float64) for n in (d, h))
+        yield X, H, p, f"batch_size={batch_size}, num_inputs={d}, num_hiddens={h}"
+
+
+def _mgru_mistakes(X, H, p):
+    """What the known mistakes return, each with what is wrong and a hint."""
+    M = cells.multiplicative_state(X, H, p)
+    Gx = [X @ p["W_xr"] + p["b_r"], X @ p["W_xz"] + p["b_z"], X @ p["W_xh"] + p["b_h"]]
+    Gm = (M @ p["W_mr"], M @ p["W_mz"], M @ p["W_mh"])
+    R, Z = torch.sigmoid(Gx[0] + Gm[0]), torch.sigmoid(Gx[1] + Gm[1])
+    H_tilde = torch.tanh(Gx[2] + R * (Gm[2] + p["b_hh"]))
+    M_sum = X @ p["W_xm"] + H @ p["W_hm"]
+    plain = {name.replace("W_m", "W_h"): v for name, v in p.items() if name not in ("W_xm", "W_hm")}
+    return [
+        (cells.gru_step(X, H, plain), "the gates read H_{t-1}, not M_t: this is the plain GRU",
+         "compute M = (X W_xm) * (H W_hm) first and use it in the three gates, with the weights W_m*"),
+        (cells.gru_pointwise(Gx, [M_sum @ p["W_m" + g] for g in "rzh"], H, b_hh=p["b_hh"]),
+         "M_t adds the two products; the multiplicative GRU multiplies them element-wise",
+         "M is an element-wise product (*), not a sum"),
+        (Z * M + (1 - Z) * H_tilde, "the update interpolates with M_t; it keeps H_{t-1} itself",
+         "M_t only drives the gates: H_t = Z * H_{t-1} + (1 - Z) * H~_t"),
+        ((1 - Z) * H + Z * H_tilde, "Z_t and 1 - Z_t are swapped",
+         "Z_t near 1 keeps the old state: Z_t multiplies H_{t-1}"),
+        (torch.tanh(Gx[2] + (R * M) @ p["W_mh"]) * (1 - Z) + Z * H,
+         "the reset gate scales M_t before the product, and b_hh is missing",
+         "as torch.nn.GRU: R_t scales M_t W_mh + b_hh, after the product"),
+    ]
+
+
+@guard("mgru_step(X, H, p)")
+def check_mgru_step(mgru_step) -> Verdict:
+    """Check ``mgru_step(X, H, p)`` -> ``H`` against :func:`seqlib.cells.mgru_step`
+    (``p``: the parameters of ``seqlib.cells.init_params("mgru", ...)``)."""
+    for X, H, p, sizes in _mgru_cases():
+        want = cells.mgru_step(X, H, p)
+        expected = f"H, of shape {tuple(want.shape)}, equal to seqlib.cells.mgru_step's"
+        with torch.no_grad():
+            out = result_of(mgru_step, X.clone(), H.clone(), dict(p), name="mgru_step", case=f"for {sizes}",
+                            expected=expected, hint="X is (batch_size, num_inputs): multiply as X @ p['W_xr']; "
+                            "M is (batch_size, num_hiddens)")
+        if isinstance(out, (tuple, list)):
+            return report(False, f"mgru_step returns a {type(out).__name__} of {len(out)}",
+                          "the GRU has no cell state: return the new H alone", expected=expected)
+        H_out = shaped(out, "mgru_step", want, expected=expected,
+                       hint="return the new state H alone, (batch_size, num_hiddens)")
+        if not torch.allclose(H_out, want, atol=1e-6):
+            for wrong, what, hint in _mgru_mistakes(X, H, p):
+                if torch.allclose(H_out, wrong, atol=1e-6):
+                    return report(False, what, hint, expected=expected)
+            return report(False, f"mgru_step's H differs from the reference for {sizes} (max |diff| "
+                                 f"{(H_out - want).abs().max().item():.3g})",
+                          "M_t replaces H_{t-1} inside the three gates; the update still mixes H_{t-1} "
+                          "and the candidate", expected=expected)
+    return report(True, "mgru_step matches seqlib.cells.mgru_step: M_t drives the gates, H_{t-1} is kept "
+                        "by the update")

@@ -37,7 +37,8 @@ CELLS = tuple(SCRATCH_LAYERS)
 
 class CopyModel(nn.Module):
     """Embedding -> recurrent cell -> linear head to the 11 tokens; ``step=`` a function that replaces
-    the mLSTM's step (``cell="mlstm"`` only; see :class:`seqlib.cells.MLSTMScratch`).
+    a multiplicative cell's step (``cell="mlstm"``: ``step(X, H, C, params) -> (H, C)``;
+    ``cell="mgru"``: ``step(X, H, params) -> H``; see :class:`seqlib.cells.MLSTMScratch`).
 
     ``forward(X, state=None)``: ``X`` ``(batch_size, T)`` token indices; returns the logits
     ``(batch_size, T, 11)`` and the final state (``H`` ``(batch_size, num_hiddens)``, or ``(H, C)`` for
@@ -48,9 +49,9 @@ class CopyModel(nn.Module):
                  vocab_size: int = len(TOKENS), step=None):
         super().__init__()
         self.cell = validation.one_of(cell, "cell", CELLS)
-        validation.require(step is None or (cell == "mlstm" and callable(step)),
-                           "step= replaces the multiplicative LSTM's step: a function step(X, H, C, params) "
-                           "-> (H, C), with cell='mlstm'")
+        validation.require(step is None or (cell in ("mlstm", "mgru") and callable(step)),
+                           "step= replaces a multiplicative cell's step: a function step(X, H, C, params) "
+                           "-> (H, C) with cell='mlstm', or step(X, H, params) -> H with cell='mgru'")
         self.embed_size, self.num_hiddens, self.vocab_size = (validation.positive_int(v, n) for v, n in (
             (embed_size, "embed_size"), (num_hiddens, "num_hiddens"), (vocab_size, "vocab_size")))
         self.embedding = nn.Embedding(vocab_size, embed_size)
