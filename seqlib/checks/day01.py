@@ -13,12 +13,18 @@ from torch import nn
 from seqlib.checks.feedback import Verdict, as_array, fresh_seeds, guard, report, result_of, shape_str
 from seqlib.validation import positive_int
 
-__all__ = ["check_rnn_step", "check_rnn_num_params"]
+__all__ = ["check_rnn_step", "check_rnn_num_params", "batched_rnn_step"]
 
 
 # (batch_size, num_inputs, num_hiddens): square weights first (a transposed W_xh gives wrong values we can name)
 _RNN_STEP_CASES = [(2, 4, 4), (1, 3, 5), (5, 3, 5), (3, 6, 2), (1, 1, 1)]
 _ATOL = 1e-6
+
+
+def batched_rnn_step(x_t, h_prev, W_xh, W_hh, b_h):
+    """The course's answer to Day 1's Exercise 1: ``h_t = tanh(x_t W_xh^T + h_prev W_hh^T + b_h)``, rows are
+    examples (shapes as in :func:`check_rnn_step`)."""
+    return np.tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h)
 
 
 def _rnn_cell_case(batch_size, num_inputs, num_hiddens, seed):
@@ -42,22 +48,22 @@ def _rnn_step_mistakes(x_t, h_prev, W_xh, W_hh, b_h):
     pre = xw + hw + b_h
     out = [
         (pre, "your output is the pre-activation: the tanh is missing",
-         "wrap the whole sum in np.tanh(...)"),
-        (np.tanh(xw + hw), "the bias b_h is missing", "add b_h inside the tanh"),
+         "h_t is the tanh of the sum, a squashed value in (-1, 1)"),
+        (np.tanh(xw + hw), "the bias b_h is missing", "the bias is part of the sum inside the tanh"),
         (np.tanh(xw + b_h), "h_prev is ignored, so the RNN has no memory",
-         "add the recurrent term h_prev @ W_hh.T"),
-        (np.tanh(hw + b_h), "x_t is ignored", "add the input term x_t @ W_xh.T"),
+         "the new state depends on the previous one through W_hh"),
+        (np.tanh(hw + b_h), "x_t is ignored", "the new state depends on the input through W_xh"),
         (np.tanh(xw + h_prev @ W_hh + b_h), "W_hh is used without transposing it",
-         "rows are examples, so the recurrent term is h_prev @ W_hh.T"),
-        (np.maximum(pre, 0), "you used ReLU instead of tanh", "use np.tanh"),
-        (1 / (1 + np.exp(-pre)), "you used a sigmoid instead of tanh", "use np.tanh"),
+         "rows are examples: the row form of W_hh h_{t-1} multiplies by the transpose of W_hh"),
+        (np.maximum(pre, 0), "you used ReLU instead of tanh", "the RNN's nonlinearity is tanh, values in (-1, 1)"),
+        (1 / (1 + np.exp(-pre)), "you used a sigmoid instead of tanh", "the RNN's nonlinearity is tanh, values in (-1, 1)"),
     ]
     if W_xh.shape[0] == W_xh.shape[1]:  # only square W_xh can be used untransposed without an error
         out += [
             (np.tanh(x_t @ W_xh + hw + b_h), "W_xh is used without transposing it",
-             "W_xh has shape (num_hiddens, num_inputs): the input term is x_t @ W_xh.T"),
+             "W_xh has shape (num_hiddens, num_inputs): the row form of W_xh x_t multiplies by its transpose"),
             (np.tanh(x_t @ W_xh + h_prev @ W_hh + b_h), "both W_xh and W_hh are used without transposing them",
-             "rows are examples: use x_t @ W_xh.T and h_prev @ W_hh.T"),
+             "rows are examples: both weights enter the row form transposed, as in the batched equation"),
         ]
     return out
 
@@ -89,14 +95,14 @@ def check_rnn_step(rnn_step) -> Verdict:
         want = f"h_t, an array of shape {shape_str(expected.shape)}"
         got = as_array(result_of(rnn_step, *(a.copy() for a in args), name="rnn_step", case=f"for {case}",
                                  hint="check the shapes: x_t holds one example per row, (batch_size, num_inputs), "
-                                      "and W_xh is (num_hiddens, num_inputs), so the input term is x_t @ W_xh.T "
-                                      "(W_xh @ x_t is the one-example form); likewise h_prev @ W_hh.T",
+                                      "and W_xh is (num_hiddens, num_inputs): the batched equation "
+                                      "multiplies rows by the transposed weights",
                                  expected=want, returns="h_t"))
         if got is None:
             return report(False, "rnn_step should return an array of numbers", "return a NumPy array", expected=want)
         if got.shape != expected.shape:
             if got.shape == expected.T.shape and np.allclose(got, expected.T, atol=_ATOL):
-                why, hint = "it is transposed", "rows are examples: use x_t @ W_xh.T (not W_xh @ x_t.T)"
+                why, hint = "it is transposed", "rows are examples: one row per example, (batch_size, num_hiddens)"
             elif got.size == expected.size and np.allclose(got.reshape(expected.shape), expected, atol=_ATOL):
                 why, hint = "the values are right but a dimension is missing", "keep the batch dimension, even for batch_size=1"
             else:
@@ -105,7 +111,7 @@ def check_rnn_step(rnn_step) -> Verdict:
                           hint, expected=f"shape {shape_str(expected.shape)}, (batch_size, num_hiddens)")
         if not np.all(np.isfinite(got)):
             return report(False, f"rnn_step returned NaN or infinite values for {case}",
-                          "use np.tanh on the sum, which keeps h_t in (-1, 1)", expected="values of tanh, in (-1, 1)")
+                          "h_t is a tanh, which keeps it in (-1, 1)", expected="values of tanh, in (-1, 1)")
         if np.allclose(got, expected, atol=_ATOL):
             continue
         for wrong, why, hint in _rnn_step_mistakes(*args):
