@@ -13,7 +13,7 @@ from seqlib import cells
 from seqlib.checks.feedback import Verdict, close, fresh_seeds, guard, report, result_of, shaped
 from seqlib.validation import positive_int
 
-__all__ = ["check_lstm_step", "check_gru_step", "check_param_count"]
+__all__ = ["check_lstm_step", "check_gru_step", "check_param_count", "lstm_cell_step", "gru_cell_step"]
 
 
 def _cases(cls):
@@ -37,7 +37,8 @@ def _run(fn, name, args, blocks, sizes, returns):
     copies = [tuple(a.clone() for a in arg) if isinstance(arg, tuple) else arg.clone() for arg in args]
     with torch.no_grad():
         return result_of(fn, *copies, name=name, case=f"for {sizes}", returns=returns, hint=lambda error: (
-            f"W_ih has shape ({blocks}*num_hiddens, num_inputs): multiply as x @ W_ih.T"
+            f"W_ih has shape ({blocks}*num_hiddens, num_inputs) and x one example per row: rows meet the "
+            "weights transposed"
             if any(word in error for word in ("mat", "shape", "size"))
             else "run your function on small tensors and print the shapes"))
 
@@ -61,7 +62,7 @@ def _lstm_diagnosis(H, C, x, h, c, W):
         return "you returned the old state unchanged", "compute the four gates, then c_new and h_new"
     mistakes = [(dict(order="".join(p)), f"you read the stacked gates in the order {', '.join(p)}",
                  "PyTorch stacks the four blocks of W_ih, W_hh and the biases as i, f, g, o "
-                 "(input, forget, candidate g, output): use .chunk(4, dim=1) in that order")
+                 "(input, forget, candidate g, output): read the four column blocks in that order")
                 for p in itertools.permutations("ifgo") if p != tuple("ifgo")]
     mistakes += [
         (dict(biases=1), "you used only b_ih", "nn.LSTMCell adds both biases: b_ih + b_hh"),
@@ -87,8 +88,8 @@ def check_lstm_step(lstm_step) -> Verdict:
             want_h, want_c = cell(x, (h, c))
         out = _run(lstm_step, "lstm_step", (x, (h, c), *W), 4, sizes, "the new state as a tuple (h_new, c_new)")
         H, C = shaped(out, "lstm_step", (want_h, want_c), names=("h_new", "c_new"),
-                      hint="end with `return h_new, c_new`; each gate is (batch_size, num_hiddens): split the "
-                           "4*num_hiddens columns with .chunk(4, dim=1), and keep the batch dimension",
+                      hint="the result is the pair (h_new, c_new); each gate is (batch_size, num_hiddens), one "
+                           "of the four blocks of the 4*num_hiddens columns; keep the batch dimension",
                       expected=f"(h_new, c_new) for {sizes}, each (batch_size, num_hiddens)")
         ok_h, ok_c = close(H, want_h), close(C, want_c)
         if ok_h and ok_c:
@@ -119,6 +120,16 @@ def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, order="rzn", reset_before=False, 
         Gx[2] = Gx[2] + dict(zip(order, b_hh.chunk(3)))["n"]  # b_hn
         return cells.gru_pointwise(Gx, Gh[:2], h, reset_after=False, W_hh=W_hn.T)
     return cells.gru_pointwise(Gx, Gh, h, b_hh=0)
+
+
+def lstm_cell_step(x, state, W_ih, W_hh, b_ih, b_hh):
+    """The course's answer to Day 2's Exercise 1: one ``nn.LSTMCell`` step, ``state = (h, c)`` -> ``(h_new, c_new)``."""
+    return _lstm_variant(x, *state, W_ih, W_hh, b_ih, b_hh)
+
+
+def gru_cell_step(x, h, W_ih, W_hh, b_ih, b_hh):
+    """The course's answer to Day 2's Exercise 2: one ``nn.GRUCell`` step, ``h`` -> ``h_new``."""
+    return _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh)
 
 
 def _gru_diagnosis(H, x, h, W):
@@ -156,7 +167,8 @@ def check_gru_step(gru_step) -> Verdict:
             return report(False, f"gru_step returned a {type(out).__name__} of {len(out)} items",
                           "a GRU has no cell state: return h_new alone")
         H = shaped(out, "h_new", want, expected=f"h_new for {sizes}, (batch_size, num_hiddens)",
-                   hint="split the 3*num_hiddens columns with .chunk(3, dim=1), and keep the batch dimension")
+                   hint="each gate is one of the three blocks of the 3*num_hiddens columns, (batch_size, "
+                        "num_hiddens); keep the batch dimension")
         if close(H, want):
             continue
         err = (H - want).abs().max().item()
