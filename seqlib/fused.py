@@ -67,7 +67,7 @@ def rnn_scan(XW, state, W_h):
     return torch.stack(outputs), (H,)
 
 
-def lstm_scan(XW, state, W_h, variant: str = "lstm", peepholes=None):
+def lstm_scan(XW, state, W_h, variant: str = "lstm", peepholes=None, step=None):
     r"""LSTM over precomputed inputs: one fused matrix product per step, then :func:`seqlib.cells.lstm_pointwise`.
 
     :math:`G_t = XW_t + H_{t-1} W_h` holds the pre-activations of the variant's gates side by
@@ -79,6 +79,7 @@ def lstm_scan(XW, state, W_h, variant: str = "lstm", peepholes=None):
     ``state``       ``(H, C)``, each ``(batch_size, h)``
     ``W_h``         ``(h, G * h)``
     ``peepholes``   ``(w_ci, w_cf, w_co)``, each ``(h,)``; ``"peephole"`` only
+    ``step``        ``step(XW_t, H, C, W_h) -> (H, C)`` instead (Day 3's Exercise 2), ``"lstm"`` only
     returns         ``(Hs, (H, C))``, ``Hs``: ``(num_steps, batch_size, h)``
     ==============  ===========================================================
     """
@@ -86,6 +87,10 @@ def lstm_scan(XW, state, W_h, variant: str = "lstm", peepholes=None):
     h = H.shape[1]
     outputs = []
     for XW_t in XW.unbind(0):
+        if step is not None:
+            H, C = step(XW_t, H, C, W_h)
+            outputs.append(H)
+            continue
         G = torch.addmm(XW_t, H, W_h)  # all gates of this step: ONE matrix product
         H, C = lstm_pointwise(G.split(h, dim=1), C, variant, peepholes)
         outputs.append(H)

@@ -238,11 +238,12 @@ class RNNLMFast(nn.Module):
     Forward: ``XW = (W_x + b)[X.T]`` (a row lookup), the scan (:mod:`seqlib.fused`), then ``Hs @ W_hq + b_q``
     for all steps; weights initialised like ``torch.nn``. ``dropout``: inverted dropout on the units fed to
     the output layer. ``manual_bptt`` (standard LSTM): :func:`seqlib.fused.lstm_bptt`, else autograd.
+    ``step`` (standard LSTM): a function ``step(XW_t, H, C, W_h) -> (H, C)`` that runs each step, autograd.
     """
 
     def __init__(self, vocab_size: int, num_hiddens: int, cell: str = "lstm", *,
                  variant: str = "lstm", reset_after: bool = True, dropout: float = 0.0,
-                 manual_bptt: bool = True):
+                 manual_bptt: bool = True, step=None):
         super().__init__()
         validation.one_of(cell, "cell", ("rnn", "lstm", "gru"))
         variants = cells.LSTM_VARIANTS if cell == "lstm" else ["lstm"]
@@ -254,7 +255,10 @@ class RNNLMFast(nn.Module):
         self.variant = variant if cell == "lstm" else None
         self.reset_after = reset_after if cell == "gru" else None
         self.dropout = validation.number_in_range(dropout, "dropout", 0.0, 1.0, high_open=True)
-        self.manual_bptt = bool(manual_bptt) and cell == "lstm" and variant == "lstm"
+        validation.require(step is None or (callable(step) and cell == "lstm" and variant == "lstm"),
+                           "step= replaces the standard LSTM's step: a function step(XW_t, H, C, W_h)")
+        self.step = step
+        self.manual_bptt = bool(manual_bptt) and cell == "lstm" and variant == "lstm" and step is None
         blocks = len(cells.GATES[self.variant or cell]) * num_hiddens
 
         def init(*shape):
@@ -276,7 +280,7 @@ class RNNLMFast(nn.Module):
             Hs, state = lstm_bptt(XW, state, self.W_h)
         elif self.cell == "lstm":
             peepholes = (self.w_ci, self.w_cf, self.w_co) if self.variant == "peephole" else None
-            Hs, state = lstm_scan(XW, state, self.W_h, self.variant, peepholes)
+            Hs, state = lstm_scan(XW, state, self.W_h, self.variant, peepholes, self.step)
         else:
             Hs, state = gru_scan(XW, state, self.W_h, getattr(self, "b_hh", None), self.reset_after)
         if self.training and self.dropout > 0:  # inverted dropout: zero a unit with probability p,

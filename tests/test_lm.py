@@ -308,3 +308,17 @@ def test_generating_200_tokens_runs_no_input_check_per_token(make, monkeypatch):
     calls.clear()
     net(tokens(), net.begin_state(batch_size=B, device="cpu"))  # a call of the model itself checks, once
     assert 0 < calls.count("token_ids") == 1
+
+
+def test_a_step_function_runs_the_fast_lstm_with_the_same_outputs():
+    """``RNNLMFast(step=...)`` (Day 3's Exercise 2) runs the student's fused step: same weights, same outputs."""
+    from seqlib.checks.day03 import fused_step
+    torch.manual_seed(0)
+    fast = RNNLMFast(11, 6, "lstm")
+    stepped = RNNLMFast(11, 6, "lstm", step=fused_step)
+    stepped.load_state_dict(fast.state_dict())
+    X = torch.randint(0, 11, (3, 5))
+    state = fast.begin_state(batch_size=3, device="cpu")
+    torch.testing.assert_close(stepped(X, state)[0], fast(X, state)[0])
+    with pytest.raises(ValueError, match="step= replaces the standard LSTM's step"):
+        RNNLMFast(11, 6, "gru", step=fused_step)
