@@ -11,7 +11,7 @@ from seqlib.checks.feedback import (Verdict, as_array, as_float, call_student, f
                                     result_of, unlike_last)
 from seqlib.timeseries import WindowDataset, persistence_forecast
 
-__all__ = ["check_window_dataset", "check_persistence_mse"]
+__all__ = ["check_window_dataset", "check_persistence_mse", "naive_mse"]
 
 
 def _numbers(values) -> str:
@@ -19,11 +19,18 @@ def _numbers(values) -> str:
     return "[" + ", ".join(f"{float(v):g}" for v in values) + "]"
 
 
+def naive_mse(X, y) -> float:
+    """The course's own persistence MSE: the mean squared error of predicting each window's last value;
+    X (num_windows, window), y (num_windows,)."""
+    return float(((persistence_forecast(X) - y) ** 2).mean())
+
+
 @guard("the class SlidingWindows(series, window), a torch.utils.data.Dataset with __init__, __len__ and "
        "__getitem__,")
 def check_window_dataset(cls) -> Verdict:
     """Check a Dataset ``cls(series, window)``, ``series`` (num_series, T): item ``i`` is ``(x, y)``, ``x`` the
-    ``window`` inputs (float32, (window,)) and ``y`` the value right after them."""
+    ``window`` inputs (float32, (window,)) and ``y`` the value right after them (float32, ()); the windows
+    come series by series, each series' from its first start on (the order the lab's loaders rely on)."""
     T, window = 10, 4
     start = unlike_last("window_dataset", lambda seed: int(np.random.default_rng(seed).integers(0, 100)))
     series = np.array([[start + 100 * i + t for t in range(T)] for i in range(2)], dtype=np.float32)
@@ -51,15 +58,18 @@ def check_window_dataset(cls) -> Verdict:
         x, y = item
         if not isinstance(x, torch.Tensor) or x.dtype != torch.float32:
             return report(False, f"x must be a float32 tensor, got {type(x).__name__} {getattr(x, 'dtype', '')}",
-                          "store the series as torch.tensor(series, dtype=torch.float32) and slice it",
-                          expected="x a float32 tensor")
+                          "keep the series as float32 tensors (the dtype of the model's weights) and "
+                          "return slices of them", expected="x a float32 tensor")
         xa, ya = as_array(x), as_array(y)
         if xa is None or xa.shape != (window,):
-            return report(False, f"x has shape {tuple(x.shape)}", "x = series[j, s:s + window] for one series j",
-                          expected=f"x of shape ({window},): the window of one series")
-        if ya is None or ya.size != 1:
-            return report(False, f"y has shape {None if ya is None else ya.shape}", "y = series[j, s + window]",
-                          expected="y one number: the value right after the window")
+            return report(False, f"x has shape {tuple(x.shape)}", "x holds the `window` consecutive values of "
+                          "one series, from the window's start", expected=f"x of shape ({window},): the window "
+                          "of one series")
+        if not isinstance(y, torch.Tensor) or y.dtype != torch.float32 or y.shape != ():
+            got_y = f"{type(y).__name__} {tuple(getattr(y, 'shape', ()))} {getattr(y, 'dtype', '')}".rstrip()
+            return report(False, f"y is a {got_y}", "y is the one value right after the window, taken from the "
+                          "same float32 tensor as x: a batch stacks the targets into shape (batch,)",
+                          expected="y a float32 tensor of shape (), a scalar")
         got.append((tuple(xa), float(ya.reshape(-1)[0])))
     for xa, ya in got:
         if np.ptp(xa) >= 50:
@@ -73,10 +83,14 @@ def check_window_dataset(cls) -> Verdict:
             return report(False, f"for x = {_numbers(xa)} the target is {ya:g}, but the next value is {xa[-1] + 1:g}",
                           "the target is the one value right after the window's inputs",
                           expected=f"the target {xa[-1] + 1:g}")
-    expected = {(tuple(x.tolist()), float(y)) for x, y in (reference[i] for i in range(want))}
-    if set(got) != expected:
+    expected = [(tuple(x.tolist()), float(y)) for x, y in (reference[i] for i in range(want))]
+    if set(got) != set(expected):
         return report(False, "the windows are aligned but some are missing or repeated", expected=f"each of the "
                       f"{want} windows once", hint="every start s = 0, 1, ..., T - window - 1 of every series, once")
+    if got != expected:
+        return report(False, "every window is there once, but not in order", expected="the windows of the first "
+                      "series, oldest first, then those of the second", hint="index i counts the windows series "
+                      "by series: the quotient of i by the windows per series is the series, the remainder the start")
     batch = result_of(lambda: next(iter(torch.utils.data.DataLoader(ds, batch_size=5, shuffle=True))),
                       name="a DataLoader over the dataset", hint="return tensors from __getitem__")
     return report(True, f"{want} windows from 2 series of {T} values, aligned, none crossing series; "
@@ -109,7 +123,7 @@ def check_persistence_mse(fn) -> Verdict:
     rng = np.random.default_rng(fresh_seeds(1)[0])
     X = torch.tensor(rng.normal(size=(64, 8)), dtype=torch.float32)
     y = torch.tensor(rng.normal(size=64), dtype=torch.float32)
-    want = float(((persistence_forecast(X) - y) ** 2).mean())
+    want = naive_mse(X, y)
     value, err = call_student(fn, X, y)
     if err or (got := as_float(value)) is None or not math.isclose(got, want, rel_tol=1e-4):
         return report(False, f"correct on a ramp but not on random windows (got {err or value!r:.60})",
