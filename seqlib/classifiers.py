@@ -56,7 +56,8 @@ class RNNClassifier(nn.Module):
     bidirectional    read the sentence both ways; states are ``2 * num_hiddens`` wide
     pooling          how the states H (B, T, D) become one vector (B, D): ``"last"`` final
                      hidden state (of both directions), ``"mean"`` / ``"max"`` over the real
-                     tokens, ``"attention"`` (:class:`AttentionPooling`)
+                     tokens, ``"attention"`` (:class:`AttentionPooling`), or a function
+                     ``pool(H, mask)`` -> (B, D), mask (B, T) True at real tokens (a lab's own)
     dropout          on the embeddings and on the pooled vector
     word_dropout     in training, replace each real token by ``<unk>`` with this probability
     pack             ``pack_padded_sequence`` (default); ``False`` runs over the padding too
@@ -73,7 +74,8 @@ class RNNClassifier(nn.Module):
                  pack: bool = True, word_dropout: float = 0.0, unk_idx: int = UNK_IDX):
         super().__init__()
         validation.one_of(cell, "cell", sorted(_CELLS))
-        validation.one_of(pooling, "pooling", _POOLINGS)
+        if not callable(pooling):
+            validation.one_of(pooling, "pooling", _POOLINGS)
         for name in ("vocab_size", "embed_size", "num_hiddens", "num_layers"):
             validation.positive_int(locals()[name], name)
         for name in ("dropout", "word_dropout"):
@@ -81,6 +83,7 @@ class RNNClassifier(nn.Module):
         pad_idx, unk_idx = (validation.index(i, name, vocab_size, hint="a token index of the vocabulary")
                             for i, name in ((pad_idx, "pad_idx"), (unk_idx, "unk_idx")))
         self.cell, self.pooling, self.pack = cell, pooling, pack
+        self.pool = pooling if callable(pooling) else {"mean": masked_mean, "max": masked_max}.get(pooling)
         self.word_dropout, self.pad_idx, self.unk_idx = word_dropout, pad_idx, unk_idx
         self.num_directions = 2 if bidirectional else 1
         self.embedding = nn.Embedding(vocab_size, embed_size, padding_idx=pad_idx)
@@ -113,12 +116,10 @@ class RNNClassifier(nn.Module):
         mask = padding_mask(lengths.to(X.device), X.shape[1])
         if self.pooling == "last":       # final layer, both directions: (B, D)
             pooled = torch.cat(list(h_n[-self.num_directions:]), dim=-1)
-        elif self.pooling == "mean":
-            pooled = masked_mean(H, mask)
-        elif self.pooling == "max":
-            pooled = masked_max(H, mask)
-        else:
+        elif self.pooling == "attention":
             pooled, self.last_attention = self.attention(H, mask)
+        else:                            # the masked mean or max, or the function given
+            pooled = self.pool(H, mask)
         return self.head(self.dropout(pooled)).squeeze(-1)
 
 

@@ -73,6 +73,26 @@ def test_classifier_gives_the_same_logit_alone_and_padded_in_a_batch(cell, bidir
             assert torch.allclose(alone, logits[b:b + 1], atol=1e-5), (b, alone, logits[b])
 
 
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_a_pooling_function_runs_in_place_of_its_name(pooling):
+    """A lab's own masked mean or max (a function of H and the mask) gives the named pooling's logits."""
+    def mean_pool(H, mask):
+        m = mask.unsqueeze(-1).float()
+        return (H * m).sum(1) / m.sum(1)
+
+    def max_pool(H, mask):
+        return H.masked_fill(~mask.unsqueeze(-1), -torch.inf).max(1).values
+
+    torch.manual_seed(2)
+    named = RNNClassifier(12, 4, 6, cell="gru", bidirectional=True, pooling=pooling).eval()
+    given = RNNClassifier(12, 4, 6, cell="gru", bidirectional=True,
+                          pooling={"mean": mean_pool, "max": max_pool}[pooling]).eval()
+    given.load_state_dict(named.state_dict())
+    X, lengths = padded_batch(SEQS)
+    with torch.no_grad():
+        assert torch.allclose(given(X, lengths), named(X, lengths), atol=1e-6)
+
+
 def test_bidirectional_last_state_reads_both_ends():
     torch.manual_seed(0)
     model = RNNClassifier(12, 4, 3, cell="gru", bidirectional=True, dropout=0.0).eval()
