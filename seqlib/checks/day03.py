@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 from torch import nn
 
 from seqlib import cells
-from seqlib.checks.feedback import (Verdict, as_float, fresh_seeds, guard, report, result_of, shaped,
-                                    unlike_last)
+from seqlib.checks.feedback import (Verdict, as_float, fresh_seeds, guard, report, result_of, shape_str,
+                                    shaped, unlike_last)
 from seqlib.fused import unfuse
 from seqlib.validation import positive_int
 
-__all__ = ["check_perplexity", "check_fused_lstm_step", "check_sample_next", "probs_perplexity",
+__all__ = ["check_perplexity", "check_fused_lstm_step", "check_sample_next", "logits_perplexity",
            "fused_step", "sample_token"]
 
 
-def probs_perplexity(p) -> torch.Tensor:
-    """The course's answer to Day 3's Exercise 1: ``exp(-mean log p)``, ``p`` (n,) the probabilities of the true tokens."""
-    return torch.exp(-torch.log(torch.as_tensor(p)).mean())
+def logits_perplexity(logits, targets) -> torch.Tensor:
+    """The course's answer to Day 3's Exercise 1: ``exp`` of the mean cross-entropy of ``logits`` (n, V)
+    against the token indices ``targets`` (n,), as ``torch.nn.functional.cross_entropy`` computes it."""
+    return torch.exp(nn.functional.cross_entropy(torch.as_tensor(logits), torch.as_tensor(targets).long()))
 
 
 def fused_step(XW_t, H, C, W_h):
@@ -34,34 +36,96 @@ def sample_token(logits, temperature, generator) -> int:
     return int(torch.multinomial(torch.softmax(logits / temperature, 0), 1, generator=generator))
 
 
-@guard("perplexity_fn(p)")
-def check_perplexity(perplexity_fn) -> Verdict:
-    """``perplexity_fn(p)``: ``p`` a 1-D tensor of the probabilities a model gave to the true next tokens."""
-    g = torch.Generator().manual_seed(fresh_seeds(1)[0])
-    cases = [
-        (torch.full((10,), 1 / 28), "a model that gives every one of 28 characters 1/28"),
-        (torch.ones(5), "a model that is always sure and always right"),
-        (torch.rand(2, generator=g) * 0.9 + 0.05, "two random probabilities"),
-        (torch.rand(50, generator=g) * 0.9 + 0.05, "50 random probabilities"),
+def _perplexity_cases(seed: int) -> list[tuple[torch.Tensor, torch.Tensor, str]]:
+    """Day 3's Exercise 1, graded: ``(logits, targets, what)``, drawn anew from ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+
+    def draw(low, high):
+        return int(torch.randint(low, high, (1,), generator=g))
+
+    n, V = draw(20, 60), draw(5, 40)
+    equal = torch.full((n, V), float(torch.randn(1, generator=g)) * 5)
+    n, V = draw(30, 80), draw(5, 30)
+    moderate = torch.randn(n, V, generator=g) * 2
+    n, V = draw(300, 500), draw(20, 30)  # rows in the thousands, a few targets far below their row's max
+    huge = torch.randint(1000, 3000, (n, 1), generator=g) + torch.randn(n, V, generator=g) * 3
+    targets = [torch.randint(0, z.shape[1], (len(z),), generator=g) for z in (equal, moderate, huge)]
+    rows = torch.randperm(n, generator=g)[:2]
+    huge[rows, targets[2][rows]] = huge[rows].max(1).values - 800 - 200 * torch.rand(2, generator=g)
+    return [(equal, targets[0], "equal logits (a model that has learned nothing)"),
+            (moderate, targets[1], f"random logits at {moderate.shape[0]} positions over {moderate.shape[1]} tokens "
+                                   "(the reference: torch.nn's cross-entropy)"),
+            (huge, targets[2], f"logits in the thousands at {n} positions (two targets far below their row's max)")]
+
+
+def _as_inf_if_nan(fn):
+    """``fn``, a NaN result returned as inf: the check names the cause (an underflowed softmax)."""
+    @functools.wraps(fn)
+    def call(*args):
+        got = fn(*args)
+        value = as_float(got)
+        return math.inf if value is not None and math.isnan(value) else got
+    return call
+
+
+def _mistake(log_value: float, logits: torch.Tensor, targets: torch.Tensor) -> str | None:
+    """The known mistake whose perplexity has the log ``log_value`` on this case, if any."""
+    log_p, rows = torch.log_softmax(logits.double(), -1), torch.arange(len(targets))
+    nll = -log_p[rows, targets]
+    mean = float(nll.mean())
+    wrong = [
+        (float(nll.sum()), "you summed the negative log-likelihoods; take their mean (per token)"),
+        (math.log(mean) if mean > 0 else math.nan,
+         "that is the cross-entropy (the mean negative log-likelihood); perplexity is its "
+         "exponential"),
+        (-mean, "the sign: a log-probability is at most 0, so the perplexity is at least 1"),
+        (float(-log_p.max(-1).values.mean()), "you took the log-probability of the most likely token (the "
+                                                 "argmax), not of the true next token of each position"),
+        (float(-log_p[:, targets].mean()), "you took every position's log-probability of every target; take one "
+                                            "per position, that of its own target"),
+        (float(-torch.log_softmax(logits.double(), 0)[rows, targets].mean()),
+         "the softmax normalises over the vocabulary: each row (one position's V logits) sums to 1"),
+        (float(-logits.double()[rows, targets].mean()),
+         "logits are not log-probabilities: subtract each row's log-sum-exp (normalise) first"),
+        (-math.log(float(torch.exp(-nll).mean())),
+         "you averaged the probabilities; average their logs (the geometric mean)"),
     ]
-    for p, what in cases:
-        # the reference: exp of the cross-entropy, as torch.nn computes it from log-probabilities
-        expected = math.exp(float(nn.functional.nll_loss(torch.log(p)[:, None], torch.zeros(len(p), dtype=torch.long))))
-        got = result_of(perplexity_fn, p.clone(), name="perplexity_fn", case=f"for {what}",
-                        hint="it receives a 1-D tensor of probabilities")
+    return next((hint for value, hint in wrong if math.isclose(log_value, value, rel_tol=1e-4, abs_tol=1e-3)), None)
+
+
+UNDERFLOW = ("the softmax underflowed: a probability below what a float holds became 0 and its log -inf (or exp "
+             "of a logit overflowed to inf, and inf / inf is NaN); work in log space: log p_i = (z_i - m) - "
+             "log sum_j exp(z_j - m), with m the row's max")
+
+
+@guard("perplexity_fn(logits, targets)")
+def check_perplexity(perplexity_fn) -> Verdict:
+    """``perplexity_fn(logits, targets)``: ``logits`` (n, V) a model's scores at n positions, ``targets`` (n,)
+    the indices of the true next tokens; returns exp(mean negative log-likelihood), one number."""
+    for logits, targets, what in _perplexity_cases(fresh_seeds(1)[0]):
+        huge = what.startswith("logits in the thousands")
+        expected = float(nn.functional.cross_entropy(logits.double(), targets))  # log of the perplexity
+        got = result_of(_as_inf_if_nan(perplexity_fn) if huge else perplexity_fn, logits.clone(), targets.clone(),
+                        name="perplexity_fn", case=f"for {what}", returns="one number",
+                        hint="it receives logits of shape (n, V) and targets of shape (n,), token indices")
         if (value := as_float(got)) is None:
-            return report(False, f"perplexity_fn returned {type(got).__name__}, not a number, for {what}",
-                          "return a float (or a tensor holding one number)", expected=f"{expected:.4g}")
-        if not math.isclose(value, expected, rel_tol=1e-4):
-            hint = "perplexity is the exponential of the mean cross-entropy (the equation above)"
-            if math.isclose(value, 1 / float(p.mean()), rel_tol=1e-4):
-                hint = "you took 1 / mean(p), an arithmetic mean; average the *log* probabilities"
-            elif math.isclose(value, -float(torch.log(p).mean()), rel_tol=1e-4):
-                hint = "that is the cross-entropy; perplexity is its exponential"
-            elif math.isclose(value, math.exp(-float(torch.log(p).sum())), rel_tol=1e-4):
-                hint = "you summed the log probabilities; take their mean (per token) instead"
-            return report(False, f"for {what} you returned {value:.4g}", hint, expected="exp of the mean negative log probability")
-    return report(True, "perplexity = exp(-mean log p): 28 for a uniform guess, 1 for a perfect model")
+            kind = f"shape {shape_str(got.shape)}" if hasattr(got, "shape") else f"a {type(got).__name__}"
+            return report(False, f"perplexity_fn returned {kind}, not one number, for {what}",
+                          "average the negative log-likelihood over the n positions, then exponentiate: "
+                          "one number (a float or a 0-D tensor)", expected="one number")
+        if value > 0 and math.isfinite(value) and math.isclose(math.log(value), expected, abs_tol=1e-3):
+            continue
+        if not math.isfinite(value):
+            return report(False, f"for {what} you returned {value}", UNDERFLOW if huge else
+                          "a perplexity that overflows: exponentiate the mean negative log-likelihood "
+                          "per token, not the summed one", expected="a finite perplexity")
+        hint = _mistake(math.log(value) if value > 0 else math.nan, logits, targets) or (
+            UNDERFLOW if huge else "perplexity = exp(-(1/n) sum_t log p_t), p_t the softmax probability of "
+                                   "position t's target (the equation above)")
+        return report(False, f"for {what} you returned {value:.4g}", hint,
+                      expected="exp of the mean negative log-probability of the targets")
+    return report(True, "perplexity = exp(mean negative log-likelihood): the vocabulary's size for equal "
+                        "logits, exp of torch.nn's cross-entropy, finite for logits in the thousands")
 
 
 def _torch_lstm_step(XW_t, H, C, W_h, torch_order=False):
