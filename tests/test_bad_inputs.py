@@ -487,7 +487,7 @@ def _register_specs():  # noqa: C901 (one entry per public callable)
          lambda: dict(sample_fn=lambda logits, generator=None: 0, num_draws=10), num_draws="size")
     for check in ("day01.check_rnn_step", "day02.check_lstm_step", "day02.check_gru_step",
                   "day03.check_perplexity", "day03.check_fused_lstm_step", "day04.check_window_dataset",
-                  "day04.check_persistence_mse", "day05.check_accuracy_from_logits",
+                  "day04.check_fit_ar", "day05.check_accuracy_from_logits",
                   "day06.check_filter_logits", "day06.check_bits_per_character"):
         mod, fn = check.split(".")
         target = getattr(_module(f"seqlib.checks.{mod}"), fn)

@@ -105,7 +105,7 @@ CHECKS = {
     "check_fused_lstm_step": (day03.check_fused_lstm_step, [fused_lstm_step], {}),
     "check_sample_next": (day03.check_sample_next, [sample_next], {"num_draws": 2000}),
     "check_window_dataset": (day04.check_window_dataset, [Windows], {}),
-    "check_persistence_mse": (day04.check_persistence_mse, [lambda X, y: ((X[:, -1] - y) ** 2).mean()], {}),
+    "check_fit_ar": (day04.check_fit_ar, [day04.ar_coefficients], {}),
     "check_masked_pooling": (day05.check_masked_pooling, [masked_mean, masked_max], {}),
     "check_accuracy_from_logits": (day05.check_accuracy_from_logits,
                                    [lambda z, y: ((z > 0).float() == y).float().mean().item()], {}),

@@ -4,7 +4,7 @@
 - ``seqlib.checks.day01``     one RNN step, the parameter count of an RNN
 - ``seqlib.checks.day02``     the LSTM and GRU steps, parameter counts of the three cells
 - ``seqlib.checks.day03``     perplexity, the fused LSTM step, sampling with a temperature
-- ``seqlib.checks.day04``     the sliding-window data set, the persistence baseline
+- ``seqlib.checks.day04``     the sliding-window data set, the least-squares AR(p) fit
 - ``seqlib.checks.day05``     masked pooling, accuracy from logits
 - ``seqlib.checks.day06``     temperature, top-k and top-p filtering; nats, bits and perplexity
 - ``seqlib.checks.day07``     one sample of the copy task, the multiplicative LSTM step

@@ -1,4 +1,4 @@
-"""Checks of Day 4 (forecasting), against :mod:`seqlib.timeseries`."""
+"""Checks of Day 4 (forecasting), against :mod:`seqlib.timeseries`: the sliding windows, the AR(p) fit."""
 
 from __future__ import annotations
 
@@ -7,22 +7,16 @@ import math
 import numpy as np
 import torch
 
-from seqlib.checks.feedback import (Verdict, as_array, as_float, call_student, fresh_seeds, guard, report,
-                                    result_of, unlike_last)
-from seqlib.timeseries import WindowDataset, persistence_forecast
+from seqlib.checks.feedback import (Verdict, as_array, as_float, call_student, first_failure, fresh_seeds, guard,
+                                    report, result_of, shape_str, unlike_last)
+from seqlib.timeseries import WindowDataset, fit_ar, sine_waves
 
-__all__ = ["check_window_dataset", "check_persistence_mse", "naive_mse"]
+__all__ = ["check_window_dataset", "check_fit_ar", "ar_coefficients"]
 
 
 def _numbers(values) -> str:
     """``[0, 1, 2.5]``: a short list of numbers for a message."""
     return "[" + ", ".join(f"{float(v):g}" for v in values) + "]"
-
-
-def naive_mse(X, y) -> float:
-    """The course's own persistence MSE: the mean squared error of predicting each window's last value;
-    X (num_windows, window), y (num_windows,)."""
-    return float(((persistence_forecast(X) - y) ** 2).mean())
 
 
 @guard("the class SlidingWindows(series, window), a torch.utils.data.Dataset with __init__, __len__ and "
@@ -97,36 +91,111 @@ def check_window_dataset(cls) -> Verdict:
                   f"batches {tuple(batch[0].shape)}")
 
 
-@guard("persistence_mse(X, y)")
-def check_persistence_mse(fn) -> Verdict:
-    """Check ``fn(X, y)``, ``X`` (batch, window), ``y`` (batch,): the MSE of predicting each window's last value."""
-    X, y = WindowDataset(0.1 * torch.arange(20, dtype=torch.float32), 5).tensors()  # a ramp
-    value = result_of(fn, X, y, name="persistence_mse(X, y)",
-                      hint="each window's forecast is its last value; compare it with y")
-    if (got := as_float(value)) is None:
-        return report(False, f"persistence_mse must return one number, got {type(value).__name__}",
-                      "average the squared errors over the windows into one number",
-                      expected="one number, the mean of the squared errors")
-    if not math.isclose(got, 0.01, rel_tol=1e-4):
-        if math.isclose(got, 0.1, rel_tol=1e-4):
-            why = "that is the mean absolute error (or the root of the MSE): square, take no root"
-        elif math.isclose(got, 0.01 * len(y), rel_tol=1e-4):
-            why = "the squared errors were summed: take their mean"
-        elif math.isclose(got, 0.25, rel_tol=1e-4):
-            why = "you repeated the first value of the window, not the last one"
-        elif math.isclose(got, 0.0, abs_tol=1e-9):
-            why = "the error is zero: did you compare the target with itself?"
-        else:
-            why = "square each window's error (its last value minus y), then average them"
-        return report(False, f"on a ramp 0, 0.1, 0.2, ... you got {got:.4g}", why,
-                      expected="0.01: each persistence error on the ramp is 0.1, so the MSE is 0.1²")
+def ar_coefficients(series, p):
+    """The course's own ``fit_ar(series, p)`` of Exercise 2: ``(coef, intercept)`` of the least-squares AR(p)
+    fit of :func:`seqlib.timeseries.fit_ar` on ``series`` (num_series, T); ``coef`` (p,) is ``a_1 ... a_p``,
+    ``a_1`` the weight of the most recent value."""
+    ar = fit_ar(series, p)
+    return torch.as_tensor(ar.coef), ar.intercept
+
+
+def _ar_process(seed: int, p: int = 3) -> np.ndarray:
+    """6 series of 30 values of a fresh stationary AR(p) process with an intercept (float64)."""
+    rng = np.random.default_rng(seed)
+    a = -np.poly(rng.uniform(-0.6, 0.6, p))[1:]  # characteristic roots inside the unit circle
+    c = rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0])
+    x = np.full((6, 80), c / (1 - a.sum()))
+    for t in range(p, x.shape[1]):
+        x[:, t] = c + x[:, t - p:t][:, ::-1] @ a + rng.normal(size=6)
+    return x[:, 50:]  # past the burn-in
+
+
+def _mistakes(series, p: int) -> dict[str, tuple]:
+    """What the usual mistakes fit on ``series``: {mistake: ([a_1 ... a_p, c], what went wrong, hint)}."""
+    def fitted(data, intercept=True):
+        ar = fit_ar(data, p, intercept=intercept)
+        return np.append(ar.coef, ar.intercept)
+
+    runs = np.lib.stride_tricks.sliding_window_view(series, p + 2, axis=1).reshape(-1, p + 2)
+    skipped = np.linalg.lstsq(np.hstack([runs[:, p - 1::-1], np.ones((len(runs), 1))]), runs[:, -1], rcond=None)[0]
+    ref, order = fitted(series), "every equation is x_t = c + a_1 x_{t-1} + ... + a_p x_{t-p}"
+    inside = "every run of p + 1 consecutive values must lie inside one series, its first target x_p"
+    return {
+        "reversed": (np.append(ref[:p][::-1], ref[p]), "your coefficients come oldest first",
+                     "a_1 weighs the most recent value x_{t-1}, a_p the oldest, x_{t-p}"),
+        "no intercept": (fitted(series, intercept=False), "the intercept c is missing: the fit is forced through "
+                         "0 and the weights bend to make up for the series' mean",
+                         "give every equation a constant input 1: its weight is c"),
+        "crossing": (fitted(series.reshape(1, -1)), "some windows cross the end of a series into the next one",
+                     inside),
+        "wrapping": (fitted(np.concatenate([series[:, -p:], series], axis=1)),
+                     "some windows wrap around the end of a series to its start", inside),
+        "own target": (np.eye(p + 1)[0], "the value to predict is among its own inputs: the lags are off by one",
+                       f"{order}: x_t itself is never an input"),
+        "skipped": (skipped, "the lags are off by one: x_t is fitted from x_{t-2}, ..., x_{t-p-1}", order),
+        "last missing": (fitted(series[:, :-1]), "the last value of each series is never a target: "
+                         "an equation per series is missing", "the targets are x_p, ..., x_{T-1}: T - p per series"),
+        "first missing": (fitted(series[:, 1:]), "x_p is never a target: an equation per series is missing",
+                          "the targets are x_p, ..., x_{T-1}: T - p per series"),
+    }
+
+
+def _ar_case(seed: int, p: int):
+    """A fresh AR process whose fit tells every usual mistake apart from the right one."""
+    for s in range(seed, seed + 20):
+        series = _ar_process(s)
+        ar = fit_ar(series, p)
+        ref = np.append(ar.coef, ar.intercept)
+        if all(np.abs(want - ref).max() > 0.02 for want, *_ in _mistakes(series, p).values()):
+            break
+    return series, p, ref
+
+
+@guard("fit_ar(series, p)")
+def check_fit_ar(fn) -> Verdict:
+    """Check ``fn(series, p)``, ``series`` (num_series, T) -> ``(coef, intercept)``: the least-squares AR(p) fit,
+    ``coef`` (p,) = ``a_1 ... a_p``, on two fresh AR processes (against :func:`seqlib.timeseries.fit_ar`) and on
+    clean sines of a fresh period, where it must find ``a_1 = 2 cos(omega)``, ``a_2 = -1``, ``c = 0``."""
+    cases = [_ar_case(seed, p) for seed, p in zip(fresh_seeds(2), (3, 5))]
     rng = np.random.default_rng(fresh_seeds(1)[0])
-    X = torch.tensor(rng.normal(size=(64, 8)), dtype=torch.float32)
-    y = torch.tensor(rng.normal(size=64), dtype=torch.float32)
-    want = naive_mse(X, y)
-    value, err = call_student(fn, X, y)
-    if err or (got := as_float(value)) is None or not math.isclose(got, want, rel_tol=1e-4):
-        return report(False, f"correct on a ramp but not on random windows (got {err or value!r:.60})",
-                      "use the last value of every window (every row of X), not of a few",
-                      expected=f"{want:.4g}, the persistence MSE of seqlib.timeseries")
-    return report(True, "persistence MSE right: 0.01 on a ramp of steps 0.1, as the reference elsewhere")
+    period = rng.uniform(6.0, 40.0)
+    waves = sine_waves(4, 40, period=period, amplitude=(0.5, 2.0), rng=rng).clean  # float32, as in the lab
+    cases.append((waves, 2, np.array([2 * math.cos(2 * math.pi / period), -1.0, 0.0])))
+    return first_failure(lambda *case: _grade_fit_ar(fn, *case), cases,
+                         "fit_ar agrees with seqlib.timeseries.fit_ar on 2 fresh AR processes, and on clean "
+                         "sines it finds a_1 = 2 cos ω, a_2 = -1, c = 0: a sine obeys an AR(2) recursion exactly")
+
+
+def _grade_fit_ar(fn, series, p, want):
+    """``None`` if ``fn(series, p)`` is right, else the failure reported."""
+    sine = p == 2
+    what = "clean sine waves (one period, random phases)" if sine else f"{len(series)} series of an AR process"
+    expected = ("a_1 = 2 cos ω, a_2 = -1 and c = 0, with ω = 2π / period" if sine
+                else "the least-squares a_1 ... a_p and c of seqlib.timeseries.fit_ar")
+    out = result_of(fn, series.copy(), p, name=f"fit_ar(series, p={p})", returns="the pair (coef, intercept)",
+                    hint="one equation per run of p + 1 values; solve them all at once by least squares",
+                    expected=expected)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        return report(False, f"fit_ar returned a {type(out).__name__}, not the pair (coef, intercept)",
+                      "return the p weights a_1 ... a_p, then the intercept c", expected=expected)
+    coef, c = as_array(out[0]), as_float(out[1])
+    if coef is None or coef.shape != (p,):
+        extra = " (the intercept belongs apart, second)" if coef is not None and coef.shape == (p + 1,) else ""
+        return report(False, f"coef has shape {shape_str(getattr(coef, 'shape', None))}, not ({p},){extra}",
+                      "coef holds one weight per lag, a_1 ... a_p", expected=expected)
+    if c is None:
+        return report(False, f"the intercept is a {type(out[1]).__name__}, not one number",
+                      "c is the weight of the constant input 1", expected=expected)
+    got = np.append(coef, c)
+    if np.allclose(got, want, rtol=1e-3, atol=1e-3):
+        return None
+    if sine:
+        return report(False, f"on {what} your AR(2) fit does not continue the waves",
+                      "a sine obeys x_{t+1} = 2 cos(ω) x_t - x_{t-1} exactly, whatever its amplitude and phase: "
+                      "least squares finds these weights with no error left", expected=expected)
+    for guess, why, hint in _mistakes(series, p).values():
+        if np.allclose(got, guess, rtol=1e-3, atol=1e-3):
+            return report(False, f"AR({p}) on {what}: {why}", hint, expected=expected)
+    return report(False, f"AR({p}) on {what}: your coefficients are not the least-squares fit",
+                  "minimise the sum over every run of p + 1 values inside a series of "
+                  "(x_t - c - a_1 x_{t-1} - ... - a_p x_{t-p})²", expected=expected)
