@@ -192,8 +192,8 @@ def check_sample_next(sample_fn, num_draws: int = 4000) -> Verdict:
             counts[int(index)] += 1
         freq = counts / num_draws
 
-        def close(probs):
-            return bool((freq - probs).abs().max() < 0.035)
+        def close(probs):  # within 4.5 standard deviations of a frequency (at most sqrt(1/4 / num_draws))
+            return bool((freq - probs).abs().max() < 4.5 * math.sqrt(0.25 / num_draws))
 
         if close(torch.softmax(logits / temperature, 0)):
             continue
