@@ -66,8 +66,9 @@ def bio_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
 
     ``["B-person", "I-person", "O", "I-location"]`` -> ``[("person", 0, 2), ("location", 3, 4)]``.
     """
+    tags = _check_tags(tags)
     spans, start, kind = [], None, None
-    for t, tag in enumerate([*_check_tags(tags), "O"]):
+    for t, tag in enumerate([*tags, "O"]):
         prefix, _, typ = tag.partition("-")
         if start is not None and not (prefix == "I" and typ == kind):
             spans.append((kind, start, t))

@@ -219,9 +219,26 @@ def test_the_lab_runs_on_the_students_function_once_it_passes_and_says_otherwise
     yours, ours = stub, filter_logits
     assert feedback.yours_or_ours(PASSED, yours, ours, "filter_logits") is yours
     assert capsys.readouterr().out == ""
-    assert feedback.yours_or_ours(FAILED, yours, ours, "filter_logits") is ours
+    stand_in = feedback.yours_or_ours(FAILED, yours, ours, "filter_logits")
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "seqlib.decoding.filter_logits" in out and "does not pass" in out, out
+    logits = torch.randn(3, 7)
+    assert torch.equal(stand_in(logits, top_k=2), ours(logits, top_k=2))  # runs the course's own
+
+
+def test_the_courses_stand_in_never_passes_a_check(capsys):
+    """The grader checks the names at the end of a notebook: after ``yours_or_ours`` bound the course's
+    function to an unwritten exercise's name, the check grades the student's own (here a stub) instead."""
+    for name, (check, rights, kwargs) in CHECKS.items():
+        stand_ins = [feedback.yours_or_ours(FAILED, stub, right, "f") for right in rights]
+        capsys.readouterr()
+        verdict = check(*stand_ins, **kwargs)
+        out = capsys.readouterr().out
+        assert verdict == FAILED and "not written yet" in out, (name, out)  # the student's own, graded
+    # a class stands in as a subclass: a Dataset still makes windows
+    Stand = feedback.yours_or_ours(FAILED, stub, Windows, "SlidingWindows")
+    assert issubclass(Stand, Windows) and len(Stand(np.zeros((2, 10), np.float32), 4)) == len(
+        Windows(np.zeros((2, 10), np.float32), 4))
 
 
 @pytest.mark.parametrize("name", CHECKS)

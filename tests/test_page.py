@@ -131,6 +131,14 @@ def test_show_source_collapses_a_long_source_behind_a_toggle(monkeypatch):
     assert "<details" not in _shown_source(monkeypatch, LSTMWithBPTT, max_lines=1000)["text/html"]
 
 
+def test_a_collapsed_decorated_function_names_its_own_file_not_the_decorators(monkeypatch):
+    """Day 3 showed seqlib.decoding.sample (under @torch.no_grad()) as from torch/utils/_contextlib.py."""
+    from seqlib.decoding import sample
+
+    summary = _shown_source(monkeypatch, sample, max_lines=1)["text/html"].split("</summary>")[0]
+    assert "seqlib/decoding.py" in summary and "torch" not in summary, summary
+
+
 @torch.no_grad()
 def _decorated(x):
     """Double ``x``.
@@ -188,3 +196,14 @@ def test_a_wrapped_source_line_hangs_under_its_own_indentation(monkeypatch):
     rows = html.split("<div ")[1:]
     assert rows[0].startswith('style="padding-left: 4ch; text-indent: -4ch"')   # def ...: column 0
     assert rows[1].startswith('style="padding-left: 8ch; text-indent: -4ch"')   # the body: 4 spaces in
+
+
+def test_show_source_leaves_out_a_check_of_each_item_inside_a_loop(monkeypatch):
+    """A reader's per-line check (Day 8b's read_bio) is input checking too: the lesson is the loop."""
+    from seqlib.entities import bio_spans, read_bio
+
+    plain = _shown_source(monkeypatch, read_bio)["text/plain"]
+    assert "validation" not in plain and "(3 lines checking the input left out)" in plain, plain
+    assert "fields = line.split" in plain and "words.append(fields[0])" in plain
+    plain = _shown_source(monkeypatch, bio_spans)["text/plain"]
+    assert "_check_tags" not in plain and "for t, tag in enumerate([*tags, \"O\"])" in plain, plain

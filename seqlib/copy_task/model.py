@@ -158,9 +158,9 @@ def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_l
     """
     validation.token_ids(X, "X", len(TOKENS), shape=("num_samples", "T"))
     validation.token_ids(Y, "Y", len(TOKENS), shape=("num_samples", "T"))
+    batch_size = validation.positive_int(batch_size, "batch_size")
     T = X.shape[1]
     chunk_len = T if chunk_len is None else validation.positive_int(chunk_len, "chunk_len")
-    batch_size = validation.positive_int(batch_size, "batch_size")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     loss, logits_all = 0.0, []
     with eval_mode(model):

@@ -55,7 +55,7 @@ def show_source(obj, *, docstring: bool = False, max_lines: int = 30) -> None:
     if num_lines <= max_lines:
         _display({"text/html": _highlighted(source, note), "text/plain": note + source})
         return
-    where = os.path.relpath(inspect.getsourcefile(obj) or "", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    where = os.path.relpath(inspect.getsourcefile(inspect.unwrap(obj)) or "", os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     where = "" if where.startswith("..") else f", {where}"
     summary = f"Source of <code>{html.escape(name)}</code> ({num_lines} lines{html.escape(where)}): click to show"
     _display({"text/html": f"<details class=\"seqlib-source\"><summary>{summary}</summary>\n"
@@ -88,13 +88,14 @@ def _is_check(stmt: ast.stmt, checkers: set) -> bool:
     checking = (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in checkers
                 or isinstance(func, ast.Name) and name in checkers or name.startswith(("_check", "check_")))
     if isinstance(stmt, ast.Assign):  # x = validation.f(x, ...): the same value, checked
-        passed = {a.id for a in stmt.value.args if isinstance(a, ast.Name)}
+        passed = {n.id for a in stmt.value.args for n in ast.walk(a) if isinstance(n, ast.Name)}
         return checking and all(isinstance(t, ast.Name) and t.id in passed for t in stmt.targets)
     return checking
 
 
 def _without_checks(source: str, checkers: set) -> tuple[str, int]:
-    """``source`` without the input checks that open its function bodies, and how many lines they took."""
+    """``source`` without the input checks of its function bodies (and of their loops' bodies), and how many
+    lines they took."""
     try:
         tree = ast.parse(source)
     except SyntaxError:  # not a whole definition (a lambda's line): show it as it is
@@ -103,10 +104,13 @@ def _without_checks(source: str, checkers: set) -> tuple[str, int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body[1:] if ast.get_docstring(node) is not None else node.body
-            for stmt in body[:-1]:  # the checks come first; the last statement is the work
-                if not _is_check(stmt, checkers):
-                    break
-                drop |= set(range(stmt.lineno, stmt.end_lineno + 1))
+            for stmt in body[:-1]:  # the checks, wherever they stand; the last statement is the work
+                if _is_check(stmt, checkers):
+                    drop |= set(range(stmt.lineno, stmt.end_lineno + 1))
+        elif isinstance(node, (ast.For, ast.While, ast.With)):  # a check of each item (a reader's line)
+            checks = [stmt for stmt in node.body if _is_check(stmt, checkers)]
+            if len(checks) < len(node.body):  # never the whole block
+                drop |= {i for stmt in checks for i in range(stmt.lineno, stmt.end_lineno + 1)}
     lines = source.splitlines(keepends=True)
     return "".join(line for i, line in enumerate(lines, 1) if i not in drop), len(drop)
 
