@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -38,7 +39,7 @@ from seqlib import validation
 from seqlib.text import ngram_tuples
 
 __all__ = ["filter_logits", "entropy", "LMStep", "prime", "Generated", "sample", "generate", "greedy",
-           "Hypothesis", "beam_search", "top_k_accuracy", "avg_log_likelihood", "distinct_n", "repetition_rate",
+           "Hypothesis", "reorder", "beam_search", "top_k_accuracy", "avg_log_likelihood", "distinct_n", "repetition_rate",
            "seen_share", "find_loop"]
 
 
@@ -236,14 +237,15 @@ class Hypothesis(NamedTuple):
     score: float
 
 
-def _reorder(state, index: torch.Tensor, dim: int):
-    """``state`` with its rows (along ``dim``) picked by ``index``: tensors, arrays, and tuples/lists of them."""
+def reorder(state, index, dim: int = 0):
+    """``state`` with its rows (along ``dim``) picked by ``index``: tensors, arrays, and tuples/lists of them.
+    Beam search continues each kept prefix from its parent's state: ``reorder(state, parents)``."""
     if isinstance(state, torch.Tensor):
-        return state.index_select(dim, index.to(state.device))
+        return state.index_select(dim, torch.as_tensor(index).to(state.device))
     if isinstance(state, (tuple, list)):
-        return type(state)(_reorder(s, index, dim) for s in state)
+        return type(state)(reorder(s, index, dim) for s in state)
     if hasattr(state, "take"):  # a NumPy array (the n-gram model's context)
-        return state.take(index.numpy(), axis=dim)
+        return state.take(np.asarray(index), axis=dim)
     raise validation.ArgumentTypeError(f"beam search cannot reorder a state of type {type(state).__name__}")
 
 
@@ -288,7 +290,7 @@ def beam_search(step, state, prompt, max_len: int, *, beam_width: int = 4, alpha
         if not live or t + 1 == max_len:
             break
         index = torch.tensor([parent for _, _, parent, _ in live])
-        log_probs, state = step(_reorder(state, index, dim), torch.tensor([tok for _, _, _, tok in live]))
+        log_probs, state = step(reorder(state, index, dim), torch.tensor([tok for _, _, _, tok in live]))
         log_probs = torch.log_softmax(log_probs.float(), dim=-1)
     finished += [Hypothesis(p, float(s), float(s) / len(p) ** alpha) for p, s in zip(prefixes, totals.tolist())]
     return sorted(finished, key=lambda h: -h.score)[:width]

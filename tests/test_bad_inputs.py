@@ -835,8 +835,8 @@ def _register_day09_specs():
     # seqlib.checks.day09
     spec("checks.day09.check_attention_step", lambda **kw: _quiet(day09.check_attention_step, **kw),
          lambda: dict(attention_step=lambda *a: None), attention_step="check_answer")
-    spec("checks.day09.check_beam_step", lambda **kw: _quiet(day09.check_beam_step, **kw),
-         lambda: dict(beam_step=lambda *a: None), beam_step="check_answer")
+    spec("checks.day09.check_beam_search", lambda **kw: _quiet(day09.check_beam_search, **kw),
+         lambda: dict(beam_search=lambda *a: None), beam_search="check_answer")
 
 
 _register_day09_specs()

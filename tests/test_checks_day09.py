@@ -2,7 +2,8 @@
 
 import torch
 
-from seqlib.checks.day09 import check_attention_step, check_beam_step
+from seqlib import decoding
+from seqlib.checks.day09 import beam_case, check_attention_step, check_beam_search
 from seqlib.checks.feedback import Verdict
 
 PASSED, FAILED = Verdict(True), Verdict(False)
@@ -16,10 +17,31 @@ def attention_step(s, K, H, mask, W_q, v, use_mask=True):
     return (weights[:, :, None] * H).sum(1), weights
 
 
-def beam_step(totals, log_probs, beam_width):
-    V = log_probs.shape[1]
-    scores, flat = torch.sort((totals[:, None] + log_probs).reshape(-1), descending=True, stable=True)
-    return scores[:beam_width], flat[:beam_width] // V, flat[:beam_width] % V
+def beam_search(step, state, bos, eos, max_len, beam_width, alpha, keep=None):
+    """The lab's answer; ``keep(totals, log_probs, width)`` -> (scores, parents, tokens) can replace its
+    choice of the extensions kept, to make the known mistakes."""
+    log_probs, state = step(state, torch.tensor([bos]))
+    prefixes, totals, finished = [[]], torch.zeros(1, dtype=torch.float64), []
+    for t in range(max_len):
+        V = log_probs.shape[1]
+        if keep is None:
+            scores, flat = (totals[:, None] + log_probs).reshape(-1).topk(min(beam_width, log_probs.numel()))
+            parents, tokens = flat // V, flat % V
+        else:
+            scores, parents, tokens = keep(totals, log_probs, beam_width)
+        live, kept = [], []
+        for score, parent, token in zip(scores.tolist(), parents.tolist(), tokens.tolist()):
+            prefix = prefixes[parent] + [token]
+            if token == eos or t + 1 == max_len:
+                finished.append((prefix, score))
+            else:
+                live.append((prefix, score))
+                kept.append(parent)
+        if not live:
+            break
+        prefixes, totals = [p for p, _ in live], torch.tensor([s for _, s in live], dtype=torch.float64)
+        log_probs, state = step(decoding.reorder(state, kept), torch.tensor([p[-1] for p in prefixes]))
+    return max(finished, key=lambda out: out[1] / len(out[0]) ** alpha)
 
 
 def test_check_attention_step_feedback(capsys):
@@ -48,28 +70,44 @@ def test_check_attention_step_feedback(capsys):
     assert "define attention_step" in capsys.readouterr().out
 
 
-def test_check_beam_step_feedback(capsys):
-    assert check_beam_step(beam_step) == PASSED
+def test_check_beam_search_feedback(capsys):
+    assert check_beam_search(beam_search) == PASSED
     assert capsys.readouterr().out.startswith("✅")
 
     def per_prefix(totals, log_probs, beam_width):
-        best, tok = log_probs.max(dim=1)
+        best, token = log_probs.max(dim=1)
         scores, order = torch.sort(totals + best, descending=True)
-        return scores[:beam_width], order[:beam_width], tok[order][:beam_width]
-    assert check_beam_step(per_prefix) == FAILED
-    assert "best extension of each prefix" in capsys.readouterr().out
-    assert check_beam_step(lambda t, lp, k: beam_step(torch.zeros_like(t), lp, k)) == FAILED
-    assert "last token only" in capsys.readouterr().out
+        return scores[:beam_width], order[:beam_width], token[order][:beam_width]
+    assert check_beam_search(lambda *a: beam_search(*a, keep=per_prefix)) == FAILED
+    out = capsys.readouterr().out
+    assert "best extension" in out or "better log P" in out, out
+    assert check_beam_search(lambda *a: beam_search(*a[:-1], 0.0)) == FAILED  # alpha ignored
+    out = capsys.readouterr().out
+    assert "total log-probability" in out or "better log P" in out, out
 
-    def swapped(totals, log_probs, beam_width):
-        s, p, t = beam_step(totals, log_probs, beam_width)
-        return s, t, p
-    assert check_beam_step(swapped) == FAILED
-    assert "parents" in (out := capsys.readouterr().out) and "which prefix and which token" in out
-    assert check_beam_step(lambda t, lp, k: beam_step(t, lp, 2 * k)) == FAILED
-    assert "not beam_width per prefix" in capsys.readouterr().out
-    assert check_beam_step(lambda *a: 1 / 0) == FAILED
-    assert check_beam_step(lambda *a: None) == FAILED
+    def no_reorder(step, state, *rest):
+        return beam_search(lambda s, tokens: step(s[:1].expand(len(tokens), -1), tokens), state, *rest)
+    assert check_beam_search(no_reorder) == FAILED
+    assert "parent's state" in capsys.readouterr().out
+    assert check_beam_search(lambda *a: (beam_search(*a)[0], 0.0)) == FAILED
+    assert "not that of the returned tokens" in capsys.readouterr().out
+    assert check_beam_search(lambda *a: ([a[2]] + beam_search(*a)[0], beam_search(*a)[1])) == FAILED
+    assert "starts with <bos>" in capsys.readouterr().out
+    assert check_beam_search(lambda *a: beam_search(*a)[0]) == FAILED
+    assert "pair (tokens, log_prob)" in capsys.readouterr().out
+    assert check_beam_search(lambda *a: 1 / 0) == FAILED
+    assert check_beam_search(lambda *a: None) == FAILED
+
+
+def test_the_beam_search_cases_are_models_where_beam_and_greedy_differ():
+    """The cases must tell the mistakes apart: on some of them the best output is not greedy's."""
+    differ = 0
+    for seed in range(20):
+        step, state, bos, eos, max_len, width, alpha = beam_case(seed)
+        greedy = decoding.greedy(step, state, [bos], max_len, eos=eos)
+        tokens = greedy.tokens[0, :int(greedy.lengths[0])].tolist()
+        differ += tokens != beam_search(step, state, bos, eos, max_len, width, alpha)[0]
+    assert differ >= 5
 
 
 def _bleu(hyps, refs):

@@ -93,7 +93,7 @@ def log_partition(E, A, s, e):
 
 
 # the Day 9 model answers are the ones tests/test_checks_day09.py grades
-from test_checks_day09 import attention_step, beam_step  # noqa: E402
+from test_checks_day09 import attention_step, beam_search  # noqa: E402
 
 
 # check, its right answer(s), and the arguments after them
@@ -120,7 +120,7 @@ CHECKS = {
     "check_viterbi": (day08.check_viterbi, [day08.viterbi_path], {}),
     "check_invalid_transitions": (day08.check_invalid_transitions, [invalid_transitions], {}),
     "check_attention_step": (day09.check_attention_step, [attention_step], {}),
-    "check_beam_step": (day09.check_beam_step, [beam_step], {}),
+    "check_beam_search": (day09.check_beam_search, [beam_search], {}),
     "check_bleu": (day09.check_bleu, [day09.sacre_bleu], {}),
 }
 
@@ -351,12 +351,11 @@ def test_a_hard_coded_copy_sample_fails_and_the_sample_is_not_printed(capsys):
         assert verdict == FAILED and repr(y) not in out and (repr(x) not in out or answer[0] == x), out
 
 
-def test_a_hard_coded_beam_step_or_attention_step_fails_and_values_are_not_printed(capsys):
-    verdict, out = run("check_beam_step", [_hard_coded(beam_step, *day09.beam_case())], capsys)
-    assert verdict == FAILED and "beam_case(" in out
-    scores = beam_step(*day09.beam_case())[0]
-    verdict, out = run("check_beam_step", [lambda t, lp, k: (scores[:k] - 1, torch.zeros(k), torch.zeros(k))], capsys)
-    assert verdict == FAILED and f"{scores[0].item():.3f}" not in out and f"{scores[0].item():.2f}" not in out
+def test_a_hard_coded_beam_search_or_attention_step_fails_and_values_are_not_printed(capsys):
+    case = day09.beam_case(7)
+    tokens, log_prob = beam_search(*case)
+    verdict, out = run("check_beam_search", [lambda *a: (tokens, log_prob)], capsys)
+    assert verdict == FAILED and str(tokens) not in out and f"{log_prob:.2f}" not in out, out
     verdict, out = run("check_attention_step", [_hard_coded(attention_step, *day09.attention_case())], capsys)
     assert verdict == FAILED  # on a fresh case: named by its case, or by what goes wrong there (e.g. padding)
 

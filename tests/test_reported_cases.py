@@ -107,7 +107,7 @@ Exercise checks
 - all nine Day 6-9 exercise checks wait forever on a student function that never returns
     -> test_checks_guard.py::test_a_function_that_never_returns_gets_feedback_within_the_limit
        [check_filter_logits, check_bits_per_character, check_copy_sample, check_mlstm_step,
-       check_bidirectional, check_path_score, check_log_partition, check_attention_step, check_beam_step]
+       check_bidirectional, check_path_score, check_log_partition, check_attention_step, check_beam_search]
     -> test_checks_kernel.py::test_a_check_answers_an_endless_loop_in_a_jupyter_kernel
 - check_mlstm_step, check_bidirectional and check_attention_step crash on a right answer in another float dtype
     -> test_checks_guard.py::test_a_right_answer_passes_in_another_dtype_and_container [check_mlstm_step,

@@ -9,11 +9,13 @@ import random
 
 import torch
 
+from seqlib import decoding
 from seqlib.batching import padding_mask
-from seqlib.checks.feedback import Verdict, as_float, first_failure, fresh_seeds, guard, report, result_of, shaped
+from seqlib.checks.feedback import Verdict, as_array, as_float, first_failure, fresh_seeds, guard, report, result_of, shaped
 from seqlib.attention import additive_step
 
-__all__ = ["attention_case", "check_attention_step", "beam_case", "check_beam_step", "check_bleu", "sacre_bleu"]
+__all__ = ["attention_case", "check_attention_step", "beam_case", "best_output", "check_beam_search", "check_bleu",
+           "sacre_bleu"]
 
 
 def attention_case(seed: int = 9):
@@ -68,65 +70,146 @@ def _grade_attention(attention_step, seed):
     return None
 
 
-def beam_case(seed: int | None = None):
-    """One step of beam search, midway: ``totals (K,)`` (log-probabilities of the K live prefixes),
-    ``log_probs (K, V)`` (their next-token distributions) and ``beam_width``: the lab's case, or with
-    a ``seed`` one drawn at random (2 to 4 prefixes, 3 to 6 tokens, a width from 2 to K)."""
-    if seed is not None:
-        g = torch.Generator().manual_seed(seed)
-        K, V = 2 + seed % 3, 3 + seed % 4
-        return (torch.log_softmax(torch.randn(K, generator=g, dtype=torch.float64), 0),
-                torch.log_softmax(2 * torch.randn(K, V, generator=g, dtype=torch.float64), 1), 2 + seed % (K - 1))
-    totals = torch.log(torch.tensor([0.5, 0.4, 0.1], dtype=torch.float64))
-    log_probs = torch.log(torch.tensor([[0.30, 0.35, 0.35, 1e-9], [0.90, 0.05, 0.05, 1e-9],
-                                        [0.20, 0.30, 0.20, 0.30]], dtype=torch.float64))
-    return totals, log_probs, 3
+def beam_case(seed: int):
+    """A small random recurrent model to decode, drawn from ``seed``: ``(step, state, bos, eos, max_len,
+    beam_width, alpha)``, the arguments of the beam search exercise. ``step(state, tokens)`` ->
+    ``(log_probs (K, V), state)`` updates a hidden state ``(K, 4)`` (so each prefix needs its own), with
+    5 to 7 tokens, ``eos = 0``, ``bos = V``, at most 5 to 7 tokens, a width of 2 to 4 and alpha 0.7 or 1."""
+    g = torch.Generator().manual_seed(seed)
+    V, h = 5 + seed % 3, 4
+    E, W = torch.randn(V + 1, h, generator=g, dtype=torch.float64), 0.9 * torch.randn(h, h, generator=g, dtype=torch.float64)
+    U = torch.randn(h, V, generator=g, dtype=torch.float64)
+
+    def step(state, tokens):
+        state = torch.tanh(state @ W + E[torch.as_tensor(tokens)])
+        return torch.log_softmax(state @ U, dim=-1), state
+
+    return step, torch.zeros(1, h, dtype=torch.float64), V, 0, 5 + seed % 3, 2 + seed % 3, (0.7, 1.0)[seed // 3 % 2]
 
 
-def _reference_beam(totals, log_probs, width):
-    V = log_probs.shape[1]
-    scores, flat = torch.sort((totals[:, None] + log_probs).reshape(-1), descending=True, stable=True)
-    return scores[:width], flat[:width] // V, flat[:width] % V
+def best_output(step, state, bos, eos, max_len, beam_width, alpha):
+    """The course's beam search (:func:`seqlib.decoding.beam_search`) in the exercise's form: the best
+    output ``(tokens, log_prob)``, ``tokens`` ending in ``eos`` when it finished."""
+    best = decoding.beam_search(step, state, [bos], max_len, beam_width=beam_width, alpha=alpha, eos=eos)[0]
+    return best.tokens, best.log_prob
 
 
-@guard("beam_step(totals, log_probs, beam_width)")
-def check_beam_step(beam_step) -> Verdict:
-    """Check ``beam_step(totals, log_probs, beam_width)`` -> ``(scores, parents, tokens)``: the ``beam_width``
-    best extensions over all live prefixes (not per prefix), best first."""
+def _variant(step, state, bos, eos, max_len, width, alpha, mistake):
+    """A beam search with one known ``mistake``: "per_prefix" (each prefix keeps its best token only),
+    "no_finish" (an output goes on after eos), "drop_last" (the prefixes still live after max_len tokens
+    are dropped), "total" (outputs ranked by total log-probability, alpha ignored). Returns its tokens."""
+    log_probs, state = step(state, torch.tensor([bos]))
+    prefixes, totals, finished = [[]], torch.zeros(1, dtype=torch.float64), []
+    for t in range(max_len):
+        V = log_probs.shape[1]
+        if mistake == "per_prefix":
+            best, token = log_probs.max(dim=1)
+            scores, parents = torch.sort(totals + best, descending=True)
+            scores, parents, tokens = scores[:width], parents[:width], token[parents[:width]]
+        else:
+            scores, flat = (totals[:, None] + log_probs).reshape(-1).topk(min(width, log_probs.numel()))
+            parents, tokens = flat // V, flat % V
+        live = []
+        for score, parent, token in zip(scores.tolist(), parents.tolist(), tokens.tolist()):
+            out = (prefixes[parent] + [token], score, parent)
+            if (token == eos and mistake != "no_finish") or t + 1 == max_len:
+                finished += [out] if t + 1 < max_len or mistake != "drop_last" or token == eos else []
+            else:
+                live.append(out)
+        if not live:
+            break
+        prefixes, totals = [p for p, _, _ in live], torch.tensor([s for _, s, _ in live], dtype=torch.float64)
+        log_probs, state = step(decoding.reorder(state, torch.tensor([p for _, _, p in live])),
+                                torch.tensor([p[-1] for p in prefixes]))
+    a = 0.0 if mistake == "total" else alpha
+    return max(finished, key=lambda h: h[1] / len(h[0]) ** a)[0] if finished else []
+
+
+def _telling_seeds(at_least: int = 4, at_most: int = 12) -> list[int]:
+    """Fresh seeds of :func:`beam_case` until every mistake of :func:`_variant` gives a wrong output on one."""
+    seeds, untold = [], {"per_prefix", "total", "drop_last", "no_finish"}
+    while len(seeds) < at_least or (untold and len(seeds) < at_most):
+        seeds.append(seed := fresh_seeds(1)[0])
+        case = beam_case(seed)
+        right = best_output(*case)[0]
+        untold -= {mistake for mistake in untold if _variant(*case, mistake) != right}
+    return seeds
+
+
+def _log_prob(step, state, bos, tokens) -> float:
+    """The log-probability of ``tokens`` after ``bos`` under the model ``step``, read off one row."""
+    total, previous = 0.0, bos
+    for token in tokens:
+        log_probs, state = step(state, torch.tensor([previous]))
+        total, previous = total + float(log_probs[0, token]), token
+    return total
+
+
+@guard("beam_search(step, state, bos, eos, max_len, beam_width, alpha)")
+def check_beam_search(beam_search) -> Verdict:
+    """Check ``beam_search(step, state, bos, eos, max_len, beam_width, alpha)`` -> the best output
+    ``(tokens, log_prob)`` of a beam search with finished outputs and length normalisation, against
+    :func:`seqlib.decoding.beam_search` on small random recurrent models (:func:`beam_case`) drawn anew at
+    every call, enough of them that each known mistake changes at least one output: its output must be as
+    good as the course's (the same ``log P / len ** alpha``)."""
+    seeds = _telling_seeds()
     return first_failure(
-        lambda seed: _grade_beam(beam_step, seed), [(None,), *zip(fresh_seeds())],
-        "beam_step keeps the beam_width best extensions over all prefixes (in the lab's case the best one "
-        "extends the second prefix, and the first prefix keeps two)")
+        lambda seed: _grade_beam(beam_search, seed), zip(seeds),
+        f"beam_search finds the output the course's beam search finds, on {len(seeds)} random models: the best "
+        "extensions over all prefixes, finished outputs set aside at <eos>, each prefix on its own state, "
+        "and the outputs ranked by log P / len ** alpha")
 
 
-def _grade_beam(beam_step, seed):
-    """``None`` if ``beam_step`` is right on ``beam_case(seed)``, else the failure reported."""
-    totals, log_probs, width = beam_case(seed)
-    scores, parents, tokens = _reference_beam(totals, log_probs, width)
-    want = (f"for beam_case({'' if seed is None else seed}): the {width} best of the {log_probs.numel()} extensions, "
-            "best first, as (scores, parents, tokens)")
-    out = result_of(beam_step, totals, log_probs, width, name="beam_step", expected=want, hint="totals is (K,) "
-                    "and log_probs (K, V): an extension scores its prefix's total plus its token's log-probability, "
-                    "and all K x V extensions compete together")
-    got = shaped(out, "beam_step", (scores, parents, tokens), names=("scores", "parents", "tokens"), expected=want,
-                 hint=f"return three tensors of beam_width = {width} extensions in all, not beam_width per prefix")
-    if not torch.allclose(got[0], scores, atol=1e-6):
-        per_row = totals + log_probs.max(dim=1).values
-        if torch.allclose(torch.sort(got[0], descending=True).values,
-                          torch.sort(per_row, descending=True).values, atol=1e-6):
-            return report(False, "beam_step keeps the best extension of each prefix", expected=want,
-                          hint="rank all K x V extensions together (flatten), so a good prefix may keep several")
-        if torch.allclose(got[0], _reference_beam(torch.zeros_like(totals), log_probs, width)[0], atol=1e-6):
-            return report(False, "beam_step ranks by the last token only",
-                          "add each prefix's total log-probability to the log-probabilities of its extensions", expected=want)
-        return report(False, f"the scores {[round(x, 3) for x in got[0].tolist()]} are not the best ones",
-                      "sort the flattened totals[:, None] + log_probs in descending order", expected=want)
-    if got[1].tolist() != parents.tolist() or got[2].tolist() != tokens.tolist():
-        return report(False, f"the scores are right but parents {got[1].long().tolist()} / tokens "
-                             f"{got[2].long().tolist()} are not", expected=want,
-                      hint="where a score sits among the K x V extensions says which prefix and which token it "
-                           "extends: work the prefix and the token back from its position")
-    return None
+def _grade_beam(beam_search, seed):
+    """``None`` if ``beam_search`` is right on ``beam_case(seed)``, else the failure reported."""
+    step, state, bos, eos, max_len, width, alpha = case = beam_case(seed)
+    best_tokens, best = best_output(*case)
+    best_score = best / len(best_tokens) ** alpha
+    want = (f"the best output of a beam of width {width} (at most {max_len} tokens, alpha = {alpha}) on a random "
+            "model, as (tokens, log_prob)")
+    out = result_of(beam_search, step, state.clone(), bos, eos, max_len, width, alpha, name="beam_search",
+                    expected=want, hint="step(state, tokens) takes the live prefixes' states and last tokens, "
+                                        "(K,), and returns their log-probabilities (K, V) and new states")
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        return report(False, f"beam_search should return the pair (tokens, log_prob), got {type(out).__name__}",
+                      "return the best finished output's tokens and its total log-probability", expected=want)
+    tokens, claimed = as_array(out[0]), as_float(out[1])
+    if tokens is None or tokens.ndim != 1 or len(tokens) == 0 or (tokens != tokens.round()).any():
+        return report(False, "the tokens returned are not a non-empty list of token ids",
+                      "keep each prefix as a list of ints and return the best one", expected=want)
+    if claimed is None:
+        return report(False, "the log-probability returned is not a number",
+                      "return the output's total log-probability as well", expected=want)
+    tokens = [int(k) for k in tokens]
+    if eos in tokens[:-1] or tokens[0] == bos:
+        return report(False, "an output goes on after <eos>" if eos in tokens[:-1] else "the output starts with <bos>",
+                      "an extension that ends in eos is finished: set it aside, and never extend it", expected=want)
+    if len(tokens) > max_len or (tokens[-1] != eos and len(tokens) < max_len):
+        return report(False, f"an output of {len(tokens)} tokens neither ends in <eos> nor reaches max_len",
+                      "an output ends at eos, or when it has max_len tokens", expected=want)
+    true = _log_prob(step, state.clone(), bos, tokens)
+    if abs(claimed - true) > 1e-4:
+        return report(False, "the log-probability returned is not that of the returned tokens under the model",
+                      "each live prefix continues from its parent's state: pick the states' rows by parent "
+                      "(decoding.reorder) before the next step", expected=want)
+    score = true / len(tokens) ** alpha
+    if abs(score - best_score) <= 1e-4:
+        return None
+    if score > best_score:
+        return report(False, f"beam_search finds a better output than a beam of width {width} can",
+                      "keep beam_width prefixes, no more, at every step", expected=want)
+    named = [(message, hint) for mistake, message, hint in (
+        ("per_prefix", "each prefix keeps only its own best extension",
+         "rank all K x V extensions together, so a good prefix may keep several"),
+        ("total", "the outputs are ranked by their total log-probability",
+         "divide each finished output's log-probability by its length to the power alpha"),
+        ("drop_last", "the prefixes still live after max_len tokens are dropped",
+         "after max_len tokens every live prefix counts as finished")) if tokens == _variant(*case, mistake)]
+    if len(named) == 1:  # one known mistake gives exactly this output
+        return report(False, *named[0], expected=want)
+    return report(False, f"a beam of width {width} should find an output with a better log P / len ** alpha",
+                  "keep the beam_width best extensions over all live prefixes at every step (a finished one "
+                  "leaves the beam), and compare finished outputs by log P / len ** alpha", expected=want)
 
 
 def sacre_bleu(hypotheses, references) -> float:
