@@ -4,48 +4,57 @@ import numpy as np
 import torch
 
 from seqlib import cells
-from seqlib.checks.day07 import check_copy_sample, check_mgru_step, check_mlstm_step
+from seqlib.checks.day07 import check_copy_scores, check_mgru_step, check_mlstm_step
 from seqlib.checks.feedback import Verdict
-from seqlib.copy_task import ALPHABET, make_sample
 
 PASSED, FAILED = Verdict(True), Verdict(False)
 
 
-def sample(L, P, O, seed):
-    symbols = "".join(ALPHABET[k] for k in np.random.default_rng(seed).integers(9, size=L))
-    return symbols + "$" * P + " " * O, " " * (L + P) + symbols[:O]
+def copy_scores(logits, Y):
+    correct = logits.argmax(dim=-1) == Y
+    O = int((Y[0] != 0).sum())
+    copied = correct[:, -O:].float()
+    return copied.mean(dim=0), copied.min(dim=1).values.mean()
 
 
-def test_check_copy_sample_accepts_strings_and_indices(capsys):
-    assert check_copy_sample(sample) == PASSED
-    assert check_copy_sample(lambda L, P, O, s: make_sample(L, P, O, s)) == PASSED
-    assert check_copy_sample(lambda L, P, O, s: tuple(t.tolist() for t in make_sample(L, P, O, s))) == PASSED
+def test_check_copy_scores_accepts_tensors_arrays_and_lists(capsys):
+    assert check_copy_scores(copy_scores) == PASSED
+    assert check_copy_scores(lambda l, Y: tuple(v.numpy() for v in copy_scores(l, Y))) == PASSED
+    assert check_copy_scores(lambda l, Y: (copy_scores(l, Y)[0].tolist(), float(copy_scores(l, Y)[1]))) == PASSED
     assert capsys.readouterr().out.count("✅") == 3
 
 
-def test_check_copy_sample_names_mistakes(capsys):
-    def reverse(L, P, O, s):
-        x, y = sample(L, P, O, s)
-        return x, y[:L + P] + x[:O][::-1]
+def test_check_copy_scores_names_mistakes(capsys):
+    def all_positions(logits, Y):
+        correct = (logits.argmax(-1) == Y).float()
+        return correct.mean(0), correct.min(1).values.mean()
 
-    def last(L, P, O, s):
-        x, y = sample(L, P, O, s)
-        return x, y[:L + P] + x[L - O:L]
+    def first_O(logits, Y):
+        correct = (logits.argmax(-1) == Y).float()
+        O = int((Y[0] != 0).sum())
+        return correct[:, :O].mean(0), correct[:, :O].min(1).values.mean()
 
-    def other_rng(L, P, O, s):
-        return sample(L, P, O, s + 1)
+    def mean_not_whole(logits, Y):
+        per_position, _ = copy_scores(logits, Y)
+        return per_position, per_position.mean()
 
-    def no_blanks(L, P, O, s):
-        x, y = sample(L, P, O, s)
-        return x[:L + P], y
+    def blanks_too(logits, Y):
+        return copy_scores(logits, Y)[0], (logits.argmax(-1) == Y).all(1).float().mean()
 
-    cases = [(reverse, "reverse order"), (last, "last O symbols"), (other_rng, "other symbols"),
-             (no_blanks, "positions"), (lambda *a: None, "not a pair"), (lambda *a: 1 / 0, "ZeroDivisionError"),
-             (None, "define make_copy_sample")]
+    def per_sample(logits, Y):
+        correct = (logits.argmax(-1) == Y).float()
+        O = int((Y[0] != 0).sum())
+        return correct[:, -O:].mean(1), correct[:, -O:].min(1).values.mean()
+
+    cases = [(all_positions, "the last O"), (first_O, "first O positions"), (mean_not_whole, "ALL its copied"),
+             (blanks_too, "the blanks too"), (lambda *a: None, "returned None"),
+             (lambda *a: 1 / 0, "ZeroDivisionError"), (None, "define copy_scores")]
     for fn, words in cases:
-        assert check_copy_sample(fn) == FAILED
+        assert check_copy_scores(fn) == FAILED
         out = capsys.readouterr().out
         assert out.startswith("❌") and words in out, out
+    check_copy_scores(per_sample)  # (B,) where (O,) is asked: a shape, unless B == O by chance
+    assert "❌" in capsys.readouterr().out
 
 
 def test_check_mlstm_step(capsys):
@@ -115,7 +124,7 @@ def test_check_mgru_step(capsys):
 def test_day07_hints_guide_without_giving_the_code(capsys):
     check_mgru_step(lambda X, H, p: torch.tanh(H))
     check_mlstm_step(lambda X, H, C, p: (H, C))
-    check_copy_sample(lambda L, P, O, s: sample(L, P, O, s + 1))
+    check_copy_scores(lambda logits, Y: (copy_scores(logits, Y)[0], 0.5))
     out = capsys.readouterr().out
     for code in ("torch.sigmoid(", "lstm_pointwise", "gru_pointwise", "[:O]"):
         assert code not in out, code

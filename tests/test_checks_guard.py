@@ -21,7 +21,6 @@ from seqlib import cells
 from seqlib.batching import bidirectional_states, masked_max, masked_mean
 from seqlib.checks import day01, day02, day03, day04, day05, day06, day07, day08, day09, feedback
 from seqlib.checks.feedback import Verdict
-from seqlib.copy_task import make_sample
 from seqlib.decoding import filter_logits
 from seqlib.entities import invalid_transitions
 
@@ -93,6 +92,7 @@ def log_partition(E, A, s, e):
 
 
 # the Day 9 model answers are the ones tests/test_checks_day09.py grades
+from test_checks_day07 import copy_scores  # noqa: E402
 from test_checks_day09 import attention_step, beam_search  # noqa: E402
 
 
@@ -111,7 +111,7 @@ CHECKS = {
                                    [lambda z, y: ((z > 0).float() == y).float().mean().item()], {}),
     "check_filter_logits": (day06.check_filter_logits, [filter_logits], {}),
     "check_bits_per_character": (day06.check_bits_per_character, [day06.bits_per_char], {}),
-    "check_copy_sample": (day07.check_copy_sample, [make_sample], {}),
+    "check_copy_scores": (day07.check_copy_scores, [copy_scores], {}),
     "check_mlstm_step": (day07.check_mlstm_step, [cells.mlstm_step], {}),
     "check_mgru_step": (day07.check_mgru_step, [cells.mgru_step], {}),
     "check_bidirectional": (day08.check_bidirectional, [bidirectional_states], {}),
@@ -341,14 +341,10 @@ def _hard_coded(right, *lab_case):
     return lambda *args: answer
 
 
-def test_a_hard_coded_copy_sample_fails_and_the_sample_is_not_printed(capsys):
-    lab = (12, 3, 5, 7)  # check_copy_sample's defaults, as the lab calls it
-    verdict, out = run("check_copy_sample", [_hard_coded(make_sample, *lab)], capsys)
-    x, y = (day07.to_text(t) for t in make_sample(*lab))
-    assert verdict == FAILED and "make_copy_sample(" in out
-    for answer in (("?" * 20, " " * 20), (x, " " * 20), (x, y[::-1])):  # wrong on the lab's case
-        verdict, out = run("check_copy_sample", [lambda *a, answer=answer: answer], capsys)
-        assert verdict == FAILED and repr(y) not in out and (repr(x) not in out or answer[0] == x), out
+def test_a_hard_coded_copy_scores_fails_and_the_scores_are_not_printed(capsys):
+    answer = copy_scores(*day07.copy_case(3))
+    verdict, out = run("check_copy_scores", [lambda *a: answer], capsys)
+    assert verdict == FAILED and f"{float(answer[1]):.3f}" not in out, out
 
 
 def test_a_hard_coded_beam_search_or_attention_step_fails_and_values_are_not_printed(capsys):

@@ -106,7 +106,7 @@ Dates, n-grams, the copy task
 Exercise checks
 - all nine Day 6-9 exercise checks wait forever on a student function that never returns
     -> test_checks_guard.py::test_a_function_that_never_returns_gets_feedback_within_the_limit
-       [check_filter_logits, check_bits_per_character, check_copy_sample, check_mlstm_step,
+       [check_filter_logits, check_bits_per_character, check_copy_scores, check_mlstm_step,
        check_bidirectional, check_path_score, check_log_partition, check_attention_step, check_beam_search]
     -> test_checks_kernel.py::test_a_check_answers_an_endless_loop_in_a_jupyter_kernel
 - check_mlstm_step, check_bidirectional and check_attention_step crash on a right answer in another float dtype
@@ -117,8 +117,8 @@ Exercise checks
 - check_log_partition diagnoses a function that returns NaN as "overflows for large scores"
     -> test_checks_day08.py::test_log_partition_right_answer_viterbi_and_overflow
     -> test_checks_guard.py::test_a_function_that_returns_nan_is_told_so [check_log_partition]
-- check_copy_sample fails a right answer given as NumPy arrays
-    -> test_checks_guard.py::test_a_right_answer_passes_in_another_dtype_and_container [check_copy_sample]
+- check_copy_scores fails a right answer given as NumPy arrays
+    -> test_checks_guard.py::test_a_right_answer_passes_in_another_dtype_and_container [check_copy_scores]
 
 Public callables in no test
 - seven public callables appear in no test (copy_mask, to_text, collate_pairs, Encoder, Decoder,

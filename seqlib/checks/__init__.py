@@ -7,9 +7,9 @@
 - ``seqlib.checks.day04``     the sliding-window data set, the least-squares AR(p) fit
 - ``seqlib.checks.day05``     masked pooling, accuracy from logits
 - ``seqlib.checks.day06``     temperature, top-k and top-p filtering; nats, bits and perplexity
-- ``seqlib.checks.day07``     one sample of the copy task, the multiplicative LSTM step
+- ``seqlib.checks.day07``     scoring the copied positions, the multiplicative LSTM and GRU steps
 - ``seqlib.checks.day08``     both directions of a padded batch, a CRF path score, the forward algorithm
-- ``seqlib.checks.day09``     additive attention for one decoder step, one step of beam search
+- ``seqlib.checks.day09``     additive attention for one decoder step, corpus BLEU, beam search
 
 A lab imports its day's checks: ``from seqlib.checks.day02 import check_lstm_step``.
 """

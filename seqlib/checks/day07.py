@@ -1,86 +1,87 @@
 """Checks of Day 7 (the copy task), against :mod:`seqlib.copy_task` and :mod:`seqlib.cells`.
 
-The copy task's check grades the lab's sample and two drawn anew at every call, and describes a right
-sample without printing it, so that an answer hard-coded for the lab's sample fails."""
+Each check grades cases drawn anew at every call and describes a right answer without printing it, so that
+an answer hard-coded for one case fails."""
 
 from __future__ import annotations
 
 import torch
 
 from seqlib import cells
-from seqlib.checks.feedback import Verdict, first_failure, fresh_seeds, guard, report, result_of, shaped
-from seqlib.copy_task.task import TOKENS, check_lengths, make_sample, to_text
-from seqlib.validation import non_negative_int
+from seqlib.checks.feedback import (Verdict, as_float, as_tensor, first_failure, fresh_seeds, guard, report,
+                                    result_of, shaped)
+from seqlib.copy_task.task import TOKENS, make_dataset
+from seqlib.copy_task.task import copy_scores as course_copy_scores
 
-__all__ = ["check_copy_sample", "check_mlstm_step", "check_mgru_step"]
-
-
-def _as_text(value):
-    """A string of tokens from a string, or from a sequence / tensor of token indices; ``None`` otherwise."""
-    if isinstance(value, str):
-        return value
-    try:
-        ids = value.tolist() if hasattr(value, "tolist") else list(value)  # a tensor, a NumPy array
-        if all(isinstance(i, int) and 0 <= i < len(TOKENS) for i in ids):
-            return to_text(ids)
-        if all(isinstance(i, str) and len(i) == 1 for i in ids):
-            return "".join(ids)
-    except TypeError:
-        return None
-    return None
+__all__ = ["copy_case", "check_copy_scores", "check_mlstm_step", "check_mgru_step"]
 
 
-@guard("make_copy_sample(seq_len, padding, output_len, seed)")
-def check_copy_sample(make_copy_sample, seq_len: int = 12, padding: int = 3, output_len: int = 5,
-                      seed: int = 7) -> Verdict:
-    """Check ``make_copy_sample(seq_len, padding, output_len, seed)`` -> ``(x, y)`` against
-    :func:`seqlib.copy_task.make_sample` (strings of characters or token indices are both accepted)."""
-    cases = [(*check_lengths(seq_len, padding, output_len), non_negative_int(seed, "seed"))]
-    cases += [(5 + s % 8, 1 + s % 4, 2 + s % (3 + s % 8), s) for s in fresh_seeds()]  # 2 <= O < L
+def copy_case(seed: int):
+    """A batch of one length for the scoring exercise, drawn from ``seed``: ``(logits (B, T, 11), Y (B, T))``,
+    3 to 6 samples with L 4 to 11, P 1 to 3, O 2 to L; the model's argmax right at about 70 % of the
+    positions (so that some samples are copied whole and some are not)."""
+    g = torch.Generator().manual_seed(seed)
+    B, L, P = 3 + seed % 4, 4 + seed % 8, 1 + seed % 3
+    O = 2 + (seed // 7) % (L - 1)
+    _, Y = make_dataset(B, L, P, O, seed)
+    logits = torch.randn(B, L + P + O, len(TOKENS), generator=g)
+    right = torch.rand(B, L + P + O, generator=g) < (0.7 if seed % 2 else 0.9)
+    logits.scatter_add_(2, Y[:, :, None], 5.0 * right[:, :, None].float())  # the target wins where right
+    return logits, Y
+
+
+@guard("copy_scores(logits, Y)")
+def check_copy_scores(copy_scores) -> Verdict:
+    """Check ``copy_scores(logits, Y)`` -> ``(per_position (O,), sequence)`` against
+    :func:`seqlib.copy_task.copy_scores` on batches drawn anew at every call (:func:`copy_case`)."""
     return first_failure(
-        lambda *case: _grade_copy_sample(make_copy_sample, *case), cases,
-        f"make_copy_sample builds the task on {len(cases)} samples: L symbols, P '$', O blanks in; "
-        "L + P blanks, then the first O symbols out")
+        lambda seed: _grade_copy_scores(copy_scores, seed), zip(fresh_seeds(3)),
+        "copy_scores scores the copied positions only, on 3 batches: the accuracy at each of the last O "
+        "positions, and the share of samples copied without an error")
 
 
-def _grade_copy_sample(make_copy_sample, L, P, O, seed):
-    """``None`` if ``make_copy_sample`` is right for these lengths and seed, else the failure reported."""
-    want_x, want_y = (to_text(t) for t in make_sample(L, P, O, seed))
-    expected = (f"for make_copy_sample({L}, {P}, {O}, {seed}): x = the {L} symbols the seed draws, {P} '$', {O} "
-                f"blanks; y = {L + P} blanks, then x's first {O} symbols")
-    out = result_of(make_copy_sample, L, P, O, seed, name="make_copy_sample", expected=expected,
-                    hint="build the input, then the target, as lists of characters")
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        return report(False, f"make_copy_sample returned {type(out).__name__}, not a pair (x, y)",
-                      "return the input and the target together", expected=expected)
-    x, y = (_as_text(v) for v in out)
-    if x is None or y is None:
-        return report(False, "x and y should be strings (or sequences of token indices 0..10)",
-                      "join the characters with ''.join(...)", expected=expected)
-    T = L + P + O
-    if len(x) != T or len(y) != T:
-        return report(False, f"x has {len(x)} positions and y {len(y)}; both need L + P + O = {T}",
-                      "the input ends with O blanks, the target starts with L + P blanks", expected=expected)
-    if x[L:] != want_x[L:]:
-        return report(False, f"after the symbols, x is {x[L:]!r}", f"P = {P} delimiters '$', then O = {O} blanks",
-                      expected=expected)
-    if x != want_x:
-        return report(False, f"x has the right layout but other symbols ({x[:L]!r})",
-                      "draw the symbols with np.random.default_rng(seed).integers(9, size=L) as indices into "
-                      "ALPHABET, once, in one call", expected=expected)
-    if y[:L + P] != " " * (L + P):
-        return report(False, f"y should start with L + P = {L + P} blanks; it starts with {y[:L + P]!r}",
-                      "nothing is to be output while the model reads", expected=expected)
-    if y == want_y:
+def _grade_copy_scores(copy_scores, seed):
+    """``None`` if ``copy_scores`` is right on ``copy_case(seed)``, else the failure reported."""
+    logits, Y = copy_case(seed)
+    per_position, sequence = course_copy_scores(logits, Y)
+    B, T = Y.shape
+    O = len(per_position)
+    want = (f"for a batch of {B} samples of T = {T} positions, O = {O} of them copied: per_position of shape "
+            f"({O},) and sequence, one number in 0..1")
+    out = result_of(copy_scores, logits.clone(), Y.clone(), name="copy_scores", expected=want,
+                    hint="logits is (B, T, 11) and Y (B, T): the prediction at each position is the argmax over "
+                         "the last axis", returns="(per_position, sequence)")
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        return report(False, f"copy_scores should return the pair (per_position, sequence), got "
+                             f"{type(out).__name__}", "return both", expected=want)
+    got, seq = as_tensor(out[0]), as_float(out[1])
+    if got is None or got.shape != per_position.shape:
+        shape = "not a tensor" if got is None else f"of shape {tuple(got.shape)}"
+        hint = ("score the copied positions only: the last O, where the target is not the blank (index 0)"
+                if got is not None and got.numel() == T else
+                "one accuracy per copied position: a mean over the samples (axis 0) of the last O columns")
+        return report(False, f"per_position is {shape}, not ({O},)", hint, expected=want)
+    if seq is None:
+        return report(False, "sequence is not a number", "the share of samples copied right: a mean over "
+                      "the samples", expected=want)
+    correct = (logits.argmax(-1) == Y).float()
+    if not torch.allclose(got.double(), per_position.double(), atol=1e-5):
+        if torch.allclose(got.double(), correct[:, :O].mean(0).double(), atol=1e-5):
+            return report(False, "per_position scores the first O positions",
+                          "the copied positions are the LAST O: the target is blank while the model reads",
+                          expected=want)
+        return report(False, "per_position is not the accuracy at each copied position", expected=want,
+                      hint="compare the argmax with Y over the last O columns, then average over the samples")
+    if abs(seq - float(sequence)) < 1e-5:
         return None
-    if y[L + P:] == x[:O][::-1]:
-        return report(False, "y copies the symbols in reverse order", "copy x's first O symbols in order",
-                      expected=expected)
-    if y[L + P:] == x[L - O:L]:
-        return report(False, "y copies the last O symbols of the input", "the task copies the FIRST O symbols",
-                      expected=expected)
-    return report(False, f"y ends with {y[L + P:]!r}", "the last O positions hold the first O input symbols",
-                  expected=expected)
+    if abs(seq - float(per_position.mean())) < 1e-5:
+        return report(False, "sequence is the mean accuracy of the copied positions",
+                      "a sample counts only when ALL its copied positions are right", expected=want)
+    if abs(seq - float(correct.min(1).values.mean())) < 1e-5:
+        return report(False, "sequence asks every position to be right, the blanks too",
+                      "judge a sample on its copied positions only", expected=want)
+    return report(False, "sequence is not the share of samples copied without an error", expected=want,
+                  hint="a sample is copied when all its copied positions are right; take the share of such samples")
 
 
 def _mlstm_cases():

@@ -10,8 +10,8 @@ generalise to longer sequences than those seen in training?
 
 from seqlib.copy_task.model import CELLS, CopyModel, copy_accuracy, fit_options, hidden_states
 from seqlib.copy_task.task import (ALPHABET, BLANK, DELIMITER, TOKENS, accuracies, bits_to_store, blank_baseline,
-                                   make_dataset, make_sample, to_text, vocab)
+                                   copy_scores, make_dataset, make_sample, to_text, vocab)
 
 __all__ = ["ALPHABET", "BLANK", "DELIMITER", "TOKENS", "vocab", "make_sample", "make_dataset", "to_text",
-           "accuracies", "blank_baseline", "bits_to_store", "CELLS", "CopyModel", "fit_options",
+           "copy_scores", "accuracies", "blank_baseline", "bits_to_store", "CELLS", "CopyModel", "fit_options",
            "copy_accuracy", "hidden_states"]

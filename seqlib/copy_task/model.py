@@ -26,7 +26,7 @@ from torch import nn
 
 from seqlib import validation
 from seqlib.cells import SCRATCH_LAYERS
-from seqlib.copy_task.task import TOKENS, accuracies
+from seqlib.copy_task.task import TOKENS, accuracies, copy_scores
 from seqlib.training import eval_mode
 
 __all__ = ["CELLS", "CopyModel", "fit_options", "copy_accuracy", "hidden_states"]
@@ -147,14 +147,14 @@ def fit_options(model: CopyModel, data, *, num_epochs: int = 10, batch_size: int
 
 @torch.no_grad()
 def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_len: int | None = None,
-                  batch_size: int = 256, device=None) -> dict:
+                  batch_size: int = 256, device=None, scores=copy_scores) -> dict:
     """Loss and accuracies of ``model`` on ``(X, Y)`` ``(num_samples, T)``, read in chunks of ``chunk_len``.
 
     Each chunk starts from the state the previous one ended with (``None``, zeros, for the first);
     ``chunk_len=None`` reads the whole sequence at once (the same numbers). Returns ``loss`` (mean
     cross-entropy per position), ``acc`` (all positions), ``copy_acc`` (the copied positions),
     ``sequence_acc`` (samples copied without error) and ``per_position`` (a list, one accuracy per
-    copied position).
+    copied position), these two from ``scores(logits, Y)`` (:func:`copy_scores`, or a student's own).
     """
     validation.token_ids(X, "X", len(TOKENS), shape=("num_samples", "T"))
     validation.token_ids(Y, "Y", len(TOKENS), shape=("num_samples", "T"))
@@ -174,7 +174,7 @@ def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_l
             loss += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), Yb.reshape(-1),
                                                 reduction="sum").item()
             logits_all.append(logits.cpu())
-    acc = accuracies(torch.cat(logits_all), Y.cpu())
+    acc = accuracies(torch.cat(logits_all), Y.cpu(), validation.function(scores, "scores", "scores(logits, Y)"))
     return {"loss": loss / Y.numel(), "acc": acc["all"], "copy_acc": acc["copy"], "sequence_acc": acc["sequence"],
             "per_position": [round(float(a), 6) for a in acc["per_position"]]}
 

@@ -36,7 +36,7 @@ from seqlib import validation
 from seqlib.text import Vocab
 
 __all__ = ["ALPHABET", "DELIMITER", "BLANK", "TOKENS", "NUM_SYMBOLS", "BLANK_IDX", "DELIMITER_IDX", "vocab",
-           "check_lengths", "make_sample", "make_dataset", "to_text", "accuracies",
+           "check_lengths", "make_sample", "make_dataset", "to_text", "copy_scores", "accuracies",
            "blank_baseline", "bits_to_store"]
 
 ALPHABET = ("a", "x", "c", "r", "y", "w", "b", "t", "o")
@@ -117,18 +117,27 @@ def to_text(ids) -> str:
     return "".join(TOKENS[i] for i in ids)
 
 
-def accuracies(logits: torch.Tensor, Y: torch.Tensor) -> dict:
-    """The accuracies of a batch of one length: ``all`` positions, the ``copy`` positions, ``per_position``.
+def copy_scores(logits: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(per_position, sequence)`` of a batch of one length: ``per_position`` ``(O,)``, the accuracy at
+    each copied position, and ``sequence``, the share of samples whose copied positions are all right.
 
-    ``logits`` ``(batch_size, T, 11)``, ``Y`` ``(batch_size, T)``; the copied positions are those
-    whose target is a symbol (the last ``O``). ``per_position``: ``(O,)``, the accuracy at each
-    copied position; ``sequence``: the share of samples copied right at every position.
+    ``logits`` ``(batch_size, T, 11)``, ``Y`` ``(batch_size, T)``; the copied positions are the last
+    ``O``, those whose target is a symbol (not the blank, index 0).
     """
-    correct = (logits.argmax(-1) == Y)
+    correct = logits.argmax(dim=-1) == Y
     O = int((Y[0] != BLANK_IDX).sum())
     copied = correct[:, Y.shape[1] - O:].float()
-    return {"all": correct.float().mean().item(), "copy": copied.mean().item(),
-            "per_position": copied.mean(0).cpu(), "sequence": copied.min(1).values.mean().item()}
+    return copied.mean(dim=0), copied.min(dim=1).values.mean()
+
+
+def accuracies(logits: torch.Tensor, Y: torch.Tensor, scores=copy_scores) -> dict:
+    """The accuracies of a batch of one length: ``all`` positions, the ``copy`` positions (the mean of
+    ``per_position``), ``per_position`` and ``sequence`` from ``scores(logits, Y)`` (:func:`copy_scores`,
+    or a student's own)."""
+    per_position, sequence = scores(logits, Y)
+    per_position = torch.as_tensor(per_position, dtype=torch.float32).cpu()
+    return {"all": (logits.argmax(-1) == Y).float().mean().item(), "copy": per_position.mean().item(),
+            "per_position": per_position, "sequence": float(sequence)}
 
 
 def blank_baseline(seq_len: int, padding: int, output_len: int) -> float:
