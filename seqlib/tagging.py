@@ -103,8 +103,9 @@ class CharCNN(nn.Module):
 class Tagger(nn.Module):
     """Word embedding (+ :class:`CharCNN`) -> LSTM layers -> dropout -> linear -> emissions.
 
-    Each layer is one one-way ``nn.LSTM`` per direction, combined by :func:`bidirectional_states`
-    (the states of ``nn.LSTM(bidirectional=True)`` over a packed batch); zeros at padding.
+    Each layer is one one-way ``nn.LSTM`` per direction, combined by ``both_ways``, by default
+    :func:`bidirectional_states` (the states of ``nn.LSTM(bidirectional=True)`` over a packed batch);
+    zeros at padding.
 
     ================  ====================================================================
     bidirectional     read each sentence both ways (:func:`bidirectional_states`)
@@ -140,6 +141,7 @@ class Tagger(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(num_hiddens * (2 if bidirectional else 1), num_tags)
         self.crf = CRF(num_tags) if crf else None
+        self.both_ways = bidirectional_states  # a layer's two directions; a lab may put its own in
 
     def encode(self, X, lengths, C=None, C_index=None):
         """States H (B, T, D) of the last layer, zeros at padding."""
@@ -156,7 +158,7 @@ class Tagger(nn.Module):
                 mask = padding_mask(lengths.to(X.device), X.shape[1]).unsqueeze(-1)
                 H = forward_rnn(H)[0].masked_fill(~mask, 0.0)
             else:
-                H = bidirectional_states(forward_rnn, self.backward_rnns[layer], H, lengths)
+                H = self.both_ways(forward_rnn, self.backward_rnns[layer], H, lengths)
         return H
 
     def forward(self, X, lengths, C=None, C_index=None):

@@ -15,8 +15,8 @@ from seqlib.checks.feedback import (Verdict, as_float, call_student, close, fres
 from seqlib.crf import CRF, brute_force
 from seqlib.entities import invalid_transitions
 
-__all__ = ["check_bidirectional", "check_path_score", "check_log_partition", "check_viterbi", "viterbi_path",
-           "check_invalid_transitions"]
+__all__ = ["check_bidirectional", "check_path_score", "check_log_partition", "check_viterbi", "crf_path_score",
+           "crf_log_partition", "viterbi_path", "check_invalid_transitions"]
 
 
 @guard("bidirectional(forward_rnn, backward_rnn, E, lengths)")
@@ -83,18 +83,26 @@ def _crf_case():
 @guard("path_score(emissions, transitions, start, end, tags)")
 @torch.no_grad()
 def check_path_score(fn) -> Verdict:
-    """Check ``fn(emissions, transitions, start, end, tags)`` -> the score s(y) of one tag path (a number)."""
-    crf, E, tags = _crf_case()
+    """Check ``fn(emissions, transitions, start, end, tags)`` -> the score s(y) of one tag path (a number),
+    on three sentences and paths drawn anew at every call."""
+    for _ in range(3):
+        if (failed := _grade_path_score(fn, *_crf_case())) is not None:
+            return failed
+    return report(True, "the path score adds the start score, every emission, every transition and the end "
+                        "score (3 random sentences)")
+
+
+def _grade_path_score(fn, crf, E, tags):
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.score(E.unsqueeze(0), torch.tensor([tags]))[0])
-    want = f"{expected:.4f} for this path"
+    want = f"s(y) of a random path of {len(tags)} tags, one number"
     out = result_of(fn, E, A, s, e, tags, name="path_score", expected=want,
                     hint="emissions is (T, K), transitions (K, K), tags a list")
     if (value := as_float(out)) is None:
-        return report(False, f"path_score returned {out!r:.40}", "return one number (a 0-d tensor or a float)",
-                      expected=want)
+        return report(False, f"path_score returned {type(out).__name__}", "return one number (a 0-d tensor or a "
+                      "float)", expected=want)
     if abs(value - expected) < 1e-4:
-        return report(True, "the path score adds the start score, every emission, every transition and the end score")
+        return None
     emit = sum(float(E[t, y]) for t, y in enumerate(tags))
     trans = sum(float(A[tags[t - 1], tags[t]]) for t in range(1, len(tags)))
     transposed = sum(float(A[tags[t], tags[t - 1]]) for t in range(1, len(tags)))
@@ -104,38 +112,46 @@ def check_path_score(fn) -> Verdict:
         (emit + trans + start, "the end score is missing", "add end[y_T], the score of ending on the last tag"),
         (emit + trans + end, "the start score is missing", "add start[y_1], the score of starting with the first tag"),
         (start + emit + transposed + end, "the transitions are read the wrong way round",
-         "transitions[i, j] scores tag i followed by tag j: use transitions[y_{t-1}, y_t]"),
-        (start + emit + end, "the transitions are missing", "add transitions[y_{t-1}, y_t] for t = 2..T"),
+         "transitions[i, j] scores tag i followed by tag j: the pair (y_{t-1}, y_t) indexes it in that order"),
+        (start + emit + end, "the transitions are missing", "add the transition score of every pair of neighbours"),
     ]
     for value_if, message, hint in diagnoses:
         if abs(value - value_if) < 1e-4:
             return report(False, message, hint, expected=want)
-    return report(False, f"path_score gives {value:.4f}", expected=want,
+    return report(False, "path_score is not s(y)", expected=want,
                   hint="s(y) = start[y_1] + sum_t emissions[t, y_t] + sum_t transitions[y_{t-1}, y_t] + end[y_T]")
 
 
 @guard("log_partition(emissions, transitions, start, end)")
 @torch.no_grad()
 def check_log_partition(fn) -> Verdict:
-    """Check ``fn(emissions, transitions, start, end)`` -> log Z of one sentence (the forward algorithm),
-    also with emissions around 1000, where leaving log space overflows."""
-    crf, E, _ = _crf_case()
+    """Check ``fn(emissions, transitions, start, end)`` -> log Z of one sentence (the forward algorithm), on
+    three sentences drawn anew at every call, also with emissions 300 times larger, where leaving log space
+    overflows."""
+    for _ in range(3):
+        if (failed := _grade_log_partition(fn, *_crf_case()[:2])) is not None:
+            return failed
+    return report(True, "the forward algorithm gives log Z, in log space (3 random sentences; no overflow with "
+                        "large scores)")
+
+
+def _grade_log_partition(fn, crf, E):
     A, s, e = crf.transitions.detach(), crf.start.detach(), crf.end.detach()
     expected = float(crf.log_partition(E.unsqueeze(0))[0])
-    want = f"{expected:.4f} for the test sentence"
+    want = f"log Z of a random sentence of {len(E)} words, one number"
     out = result_of(fn, E, A, s, e, name="log_partition", hint="emissions is (T, K), transitions (K, K)",
                     expected=want)
     if (value := as_float(out)) is None:
-        return report(False, f"log_partition returned {out!r:.40}", "return one number", expected=want)
+        return report(False, f"log_partition returned {type(out).__name__}", "return one number", expected=want)
     if abs(value - expected) > 1e-4:
         if abs(value - float(crf.viterbi(E.unsqueeze(0))[1][0])) < 1e-4:  # the best path's score
             return report(False, "this is the score of the best path (Viterbi), not log Z",
-                          "replace the max over the previous tag by torch.logsumexp", expected=want)
+                          "log Z sums over the paths: a log-sum-exp over the previous tag, not a max", expected=want)
         no_end = copy.deepcopy(crf)
         no_end.end.zero_()
         if abs(value - float(no_end.log_partition(E.unsqueeze(0))[0])) < 1e-4:
             return report(False, "the end scores are missing", "add end before the final logsumexp", expected=want)
-        return report(False, f"log_partition gives {value:.4f}",
+        return report(False, "log_partition is not log Z",
                       "alpha_1 = start + emissions[0]; alpha_t[j] = emissions[t, j] + logsumexp_i(alpha_{t-1}[i] "
                       "+ transitions[i, j]); log Z = logsumexp(alpha_T + end)", expected=want)
     big = E * 300
@@ -144,18 +160,38 @@ def check_log_partition(fn) -> Verdict:
     if value_big is None or not abs(value_big - expected_big) < 1e-3 * abs(expected_big):
         return report(False, "right for small scores, but it overflows when the emissions are large",
                       "stay in log space: torch.logsumexp, never exp then sum then log",
-                      expected=f"{expected_big:.1f} for emissions 300 times larger")
-    return report(True, "the forward algorithm gives log Z, in log space (no overflow with large scores)")
+                      expected="log Z of the same sentence with emissions 300 times larger, a finite number")
+    return None
+
+
+def _crf_of(transitions, start, end, like: torch.Tensor) -> CRF:
+    """A :class:`seqlib.crf.CRF` holding these scores, on the device and dtype of ``like``."""
+    crf = CRF(transitions.shape[0]).to(device=like.device, dtype=like.dtype)
+    for param, value in ((crf.transitions, transitions), (crf.start, start), (crf.end, end)):
+        param.copy_(value)
+    return crf
+
+
+@torch.no_grad()
+def crf_path_score(emissions, transitions, start, end, tags):
+    """The course's own s(y) of one sentence's tag path, by :meth:`seqlib.crf.CRF.score`: emissions (T, K),
+    transitions (K, K), start and end (K,), tags (T tag ids) -> a 0-d tensor."""
+    tags = torch.as_tensor(list(tags), device=emissions.device)[None]
+    return _crf_of(transitions, start, end, emissions).score(emissions[None], tags)[0]
+
+
+@torch.no_grad()
+def crf_log_partition(emissions, transitions, start, end):
+    """The course's own log Z of one sentence, by :meth:`seqlib.crf.CRF.log_partition`: emissions (T, K),
+    transitions (K, K), start and end (K,) -> a 0-d tensor."""
+    return _crf_of(transitions, start, end, emissions).log_partition(emissions[None])[0]
 
 
 @torch.no_grad()
 def viterbi_path(emissions, transitions, start, end):
     """The course's own Viterbi decoding of one sentence, by :meth:`seqlib.crf.CRF.viterbi`:
     emissions (T, K), transitions (K, K), start and end (K,) -> (the best path, T tag ids; its score)."""
-    crf = CRF(emissions.shape[1]).to(device=emissions.device, dtype=emissions.dtype)
-    for param, value in ((crf.transitions, transitions), (crf.start, start), (crf.end, end)):
-        param.copy_(value)
-    paths, scores = crf.viterbi(emissions.unsqueeze(0))
+    paths, scores = _crf_of(transitions, start, end, emissions).viterbi(emissions.unsqueeze(0))
     return paths[0].tolist(), scores[0]
 
 
