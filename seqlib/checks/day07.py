@@ -18,14 +18,19 @@ __all__ = ["copy_case", "check_copy_scores", "check_mlstm_step", "check_mgru_ste
 
 def copy_case(seed: int):
     """A batch of one length for the scoring exercise, drawn from ``seed``: ``(logits (B, T, 11), Y (B, T))``,
-    3 to 6 samples with L 4 to 11, P 1 to 3, O 2 to L; the model's argmax right at about 70 % of the
-    positions (so that some samples are copied whole and some are not)."""
+    3 to 6 samples with L 4 to 11, P 1 to 3, O 2 to L; the model's argmax right at 70 or 85 % of the
+    copied positions and at every blank, but for these: samples 0 and 1 are copied whole, sample 0 misses
+    one blank, sample 2 misses one symbol (so that each known mistake changes a score)."""
     g = torch.Generator().manual_seed(seed)
     B, L, P = 3 + seed % 4, 4 + seed % 8, 1 + seed % 3
     O = 2 + (seed // 7) % (L - 1)
     _, Y = make_dataset(B, L, P, O, seed)
     logits = torch.randn(B, L + P + O, len(TOKENS), generator=g)
-    right = torch.rand(B, L + P + O, generator=g) < (0.7 if seed % 2 else 0.9)
+    right = torch.rand(B, L + P + O, generator=g) < (0.7 if seed % 2 else 0.85)
+    right[:, :L + P] = True  # the blanks, as a trained model gets them, but for one:
+    right[:2, L + P:] = True  # samples 0 and 1 copied whole, 0 with a blank missed; 2 with a symbol missed
+    right[0, int(torch.randint(L + P, (1,), generator=g))] = False
+    right[2, L + P + int(torch.randint(O, (1,), generator=g))] = False
     logits.scatter_add_(2, Y[:, :, None], 5.0 * right[:, :, None].float())  # the target wins where right
     return logits, Y
 

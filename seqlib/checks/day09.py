@@ -97,7 +97,8 @@ def best_output(step, state, bos, eos, max_len, beam_width, alpha):
 def _variant(step, state, bos, eos, max_len, width, alpha, mistake):
     """A beam search with one known ``mistake``: "per_prefix" (each prefix keeps its best token only),
     "no_finish" (an output goes on after eos), "drop_last" (the prefixes still live after max_len tokens
-    are dropped), "total" (outputs ranked by total log-probability, alpha ignored). Returns its tokens."""
+    are dropped), "total" (outputs ranked by total log-probability, alpha ignored), "no_reorder" (row k
+    of the state stays row k, whichever prefix it now holds). Returns its best ``(tokens, log_prob)``."""
     log_probs, state = step(state, torch.tensor([bos]))
     prefixes, totals, finished = [[]], torch.zeros(1, dtype=torch.float64), []
     for t in range(max_len):
@@ -119,20 +120,29 @@ def _variant(step, state, bos, eos, max_len, width, alpha, mistake):
         if not live:
             break
         prefixes, totals = [p for p, _, _ in live], torch.tensor([s for _, s, _ in live], dtype=torch.float64)
-        log_probs, state = step(decoding.reorder(state, torch.tensor([p for _, _, p in live])),
-                                torch.tensor([p[-1] for p in prefixes]))
+        rows = ([p for _, _, p in live] if mistake != "no_reorder" else
+                [min(k, len(state) - 1) for k in range(len(live))])
+        log_probs, state = step(decoding.reorder(state, torch.tensor(rows)), torch.tensor([p[-1] for p in prefixes]))
     a = 0.0 if mistake == "total" else alpha
-    return max(finished, key=lambda h: h[1] / len(h[0]) ** a)[0] if finished else []
+    best = max(finished, key=lambda h: h[1] / len(h[0]) ** a) if finished else ([], 0.0)
+    return best[0], best[1]
+
+
+MISTAKES = ("per_prefix", "total", "drop_last", "no_finish", "no_reorder")
 
 
 def _telling_seeds(at_least: int = 4, at_most: int = 12) -> list[int]:
-    """Fresh seeds of :func:`beam_case` until every mistake of :func:`_variant` gives a wrong output on one."""
-    seeds, untold = [], {"per_prefix", "total", "drop_last", "no_finish"}
+    """Fresh seeds of :func:`beam_case` until every mistake of :func:`_variant` gives a wrong output (other
+    tokens, or a log-probability that is not theirs) on one of them."""
+    seeds, untold = [], set(MISTAKES)
     while len(seeds) < at_least or (untold and len(seeds) < at_most):
         seeds.append(seed := fresh_seeds(1)[0])
         case = beam_case(seed)
         right = best_output(*case)[0]
-        untold -= {mistake for mistake in untold if _variant(*case, mistake) != right}
+        for mistake in list(untold):
+            tokens, claimed = _variant(*case, mistake)
+            if tokens != right or (tokens and abs(claimed - _log_prob(case[0], case[1], case[2], tokens)) > 1e-6):
+                untold.discard(mistake)
     return seeds
 
 
@@ -204,7 +214,7 @@ def _grade_beam(beam_search, seed):
         ("total", "the outputs are ranked by their total log-probability",
          "divide each finished output's log-probability by its length to the power alpha"),
         ("drop_last", "the prefixes still live after max_len tokens are dropped",
-         "after max_len tokens every live prefix counts as finished")) if tokens == _variant(*case, mistake)]
+         "after max_len tokens every live prefix counts as finished")) if tokens == _variant(*case, mistake)[0]]
     if len(named) == 1:  # one known mistake gives exactly this output
         return report(False, *named[0], expected=want)
     return report(False, f"a beam of width {width} should find an output with a better log P / len ** alpha",
