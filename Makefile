@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# make test runs its test files side by side, one worker per core (a lab's cells stay together); the
-# smoke book is rendered from the labs' nbval runs, not executed again (tools/nbval_capture.py)
+# make test runs its test files side by side, one worker per core (a lab's cells stay together), each on
+# one thread: two workers of two threads each on two cores made the labs' kernels up to 6x slower (OpenMP
+# threads waiting on each other); the smoke book is rendered from the labs' nbval runs, not executed again
+# (tools/nbval_capture.py)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: book smoke-book test unit normalize refresh editions grade wheel-check compare-results long-runs bench calibrate browser clean help
@@ -41,7 +43,7 @@ browser:
 	@bash tools/install_browser.sh
 
 test: $(STAMP) browser
-	SEQLIB_SMOKE=1 TQDM_DISABLE=1 $(VPY) -m pytest -n $(JOBS) -p tools.nbval_capture --dist loadfile --no-loadscope-reorder \
+	SEQLIB_SMOKE=1 TQDM_DISABLE=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VPY) -m pytest -n $(JOBS) -p tools.nbval_capture --dist loadfile --no-loadscope-reorder \
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 300 \
 	    --durations=15 labs tests
 
