@@ -159,6 +159,7 @@ def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_l
     validation.token_ids(X, "X", len(TOKENS), shape=("num_samples", "T"))
     validation.token_ids(Y, "Y", len(TOKENS), shape=("num_samples", "T"))
     batch_size = validation.positive_int(batch_size, "batch_size")
+    validation.function(scores, "scores", "scores(logits, Y) -> (per_position, sequence), e.g. copy_scores")
     T = X.shape[1]
     chunk_len = T if chunk_len is None else validation.positive_int(chunk_len, "chunk_len")
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -174,7 +175,7 @@ def copy_accuracy(model: CopyModel, X: torch.Tensor, Y: torch.Tensor, *, chunk_l
             loss += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), Yb.reshape(-1),
                                                 reduction="sum").item()
             logits_all.append(logits.cpu())
-    acc = accuracies(torch.cat(logits_all), Y.cpu(), validation.function(scores, "scores", "scores(logits, Y)"))
+    acc = accuracies(torch.cat(logits_all), Y.cpu(), scores)
     return {"loss": loss / Y.numel(), "acc": acc["all"], "copy_acc": acc["copy"], "sequence_acc": acc["sequence"],
             "per_position": [round(float(a), 6) for a in acc["per_position"]]}
 
