@@ -39,8 +39,8 @@ from seqlib import validation
 from seqlib.text import ngram_tuples
 
 __all__ = ["filter_logits", "entropy", "LMStep", "prime", "Generated", "sample", "generate", "greedy",
-           "Hypothesis", "reorder", "beam_search", "top_k_accuracy", "avg_log_likelihood", "distinct_n", "repetition_rate",
-           "seen_share", "find_loop"]
+           "Hypothesis", "reorder", "beam_search", "top_k_accuracy", "avg_log_likelihood", "distinct_n",
+           "repetition_rate", "seen_share", "find_loop"]
 
 
 def _filters(temperature, top_k, top_p) -> tuple:
