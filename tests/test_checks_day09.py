@@ -94,6 +94,8 @@ def test_check_beam_search_feedback(capsys):
     assert "not that of the returned tokens" in capsys.readouterr().out
     assert check_beam_search(lambda *a: ([a[2]] + beam_search(*a)[0], beam_search(*a)[1])) == FAILED
     assert "starts with <bos>" in capsys.readouterr().out
+    assert check_beam_search(lambda *a: ([-1, a[3]], beam_search(*a)[1])) == FAILED  # -1 would index from the end
+    assert "outside 0.." in capsys.readouterr().out
     assert check_beam_search(lambda *a: beam_search(*a)[0]) == FAILED
     assert "pair (tokens, log_prob)" in capsys.readouterr().out
     assert check_beam_search(lambda *a: 1 / 0) == FAILED

@@ -236,3 +236,17 @@ def test_the_mgru_can_run_on_a_students_step():
     assert torch.equal(ours(X)[0], theirs(X)[0]) and len(calls) == 5
     with pytest.raises(ValueError, match="cell='mgru'"):
         CopyModel("gru", step=mine)
+
+
+def test_copy_accuracy_scores_with_the_function_it_is_given():
+    """The lab passes the student's copy_scores: its per-position accuracies and sequence share are the ones
+    reported, and the copy accuracy is their mean."""
+    torch.manual_seed(0)
+    X, Y = make_dataset(6, 5, 2, 3, seed=1)
+    model = CopyModel("lstm", 4, 8)
+    default = copy_accuracy(model, X, Y)
+    fixed = copy_accuracy(model, X, Y, scores=lambda logits, Y: (torch.tensor([1.0, 0.5, 0.0]), 0.25))
+    assert fixed["per_position"] == [1.0, 0.5, 0.0] and fixed["sequence_acc"] == 0.25
+    assert fixed["copy_acc"] == pytest.approx(0.5) and fixed["acc"] == default["acc"]
+    with pytest.raises(TypeError, match="scores must be a function"):
+        copy_accuracy(model, X, Y, scores="copy_scores")

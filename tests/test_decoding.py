@@ -402,3 +402,13 @@ def test_generating_runs_no_input_check_per_token(monkeypatch):
         dec.beam_search(step, step.begin_state(1), [1, 2], num_preds, beam_width=2)
         counts.append(len(calls))
     assert counts[0] == counts[1], f"input checks grew with the number of tokens: {counts}"
+
+
+def test_reorder_picks_the_rows_of_every_part_of_a_state_by_a_list_of_parents():
+    """Day 9's students call decoding.reorder(state, parents) with a list: tensors, tuples and arrays follow."""
+    from seqlib.decoding import reorder
+    H, C = torch.arange(6.0).reshape(3, 2), torch.arange(3)
+    got_H, got_C = reorder((H, C), [2, 2, 0])
+    assert torch.equal(got_H, H[[2, 2, 0]]) and torch.equal(got_C, torch.tensor([2, 2, 0]))
+    assert reorder(np.arange(3), [1, 0]).tolist() == [1, 0]
+    assert torch.equal(reorder(H.T, [1, 0], dim=1), H.T[:, [1, 0]])

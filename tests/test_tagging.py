@@ -303,3 +303,22 @@ def test_a_character_tagger_asks_for_its_characters():
         tag_sentence(model, words, None, ["the", "dog"])
     tagged = tag_sentence(model, words, chars, ["the", "dog"])
     assert all(0.0 < t["p"] <= 1.0 for t in tagged)
+
+
+def test_a_tagger_runs_both_directions_through_both_ways():
+    """Day 8 re-tags the test set with the student's bidirectional: Tagger.encode must call both_ways, and
+    the course's bidirectional_states is the default."""
+    torch.manual_seed(0)
+    model = Tagger(10, embed_size=4, num_hiddens=3, num_layers=2).eval()
+    X, lengths = torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2])
+    assert model.both_ways is bidirectional_states
+    before = model(X, lengths)
+    calls = []
+
+    def spy(forward_rnn, backward_rnn, E, lengths):
+        calls.append(E.shape)
+        return torch.zeros(E.shape[0], E.shape[1], 6)
+
+    model.both_ways = spy
+    after = model(X, lengths)
+    assert len(calls) == 2 and not torch.allclose(before, after)  # one call per layer, its states used

@@ -94,7 +94,7 @@ def best_output(step, state, bos, eos, max_len, beam_width, alpha):
     return best.tokens, best.log_prob
 
 
-def _variant(step, state, bos, eos, max_len, width, alpha, mistake):
+def _beam_with_mistake(step, state, bos, eos, max_len, width, alpha, mistake):
     """A beam search with one known ``mistake``: "per_prefix" (each prefix keeps its best token only),
     "no_finish" (an output goes on after eos), "drop_last" (the prefixes still live after max_len tokens
     are dropped), "total" (outputs ranked by total log-probability, alpha ignored), "no_reorder" (row k
@@ -132,7 +132,7 @@ MISTAKES = ("per_prefix", "total", "drop_last", "no_finish", "no_reorder")
 
 
 def _telling_seeds(at_least: int = 4, at_most: int = 12) -> list[int]:
-    """Fresh seeds of :func:`beam_case` until every mistake of :func:`_variant` gives a wrong output (other
+    """Fresh seeds of :func:`beam_case` until every mistake of :func:`_beam_with_mistake` gives a wrong output (other
     tokens, or a log-probability that is not theirs) on one of them."""
     seeds, untold = [], set(MISTAKES)
     while len(seeds) < at_least or (untold and len(seeds) < at_most):
@@ -140,7 +140,7 @@ def _telling_seeds(at_least: int = 4, at_most: int = 12) -> list[int]:
         case = beam_case(seed)
         right = best_output(*case)[0]
         for mistake in list(untold):
-            tokens, claimed = _variant(*case, mistake)
+            tokens, claimed = _beam_with_mistake(*case, mistake)
             if tokens != right or (tokens and abs(claimed - _log_prob(case[0], case[1], case[2], tokens)) > 1e-6):
                 untold.discard(mistake)
     return seeds
@@ -180,7 +180,8 @@ def _grade_beam(beam_search, seed):
     out = result_of(beam_search, step, state.clone(), bos, eos, max_len, width, alpha, name="beam_search",
                     expected=want, hint="step(state, tokens) takes the live prefixes' states and last tokens, "
                                         "(K,), and returns their log-probabilities (K, V) and new states")
-    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+    pair = isinstance(out, (tuple, list)) and len(out) == 2
+    if not pair or (as_array(out[0]) is not None and as_array(out[0]).ndim == 0):  # two token ids, no score
         return report(False, f"beam_search should return the pair (tokens, log_prob), got {type(out).__name__}",
                       "return the best finished output's tokens and its total log-probability", expected=want)
     tokens, claimed = as_array(out[0]), as_float(out[1])
@@ -194,6 +195,10 @@ def _grade_beam(beam_search, seed):
     if eos in tokens[:-1] or tokens[0] == bos:
         return report(False, "an output goes on after <eos>" if eos in tokens[:-1] else "the output starts with <bos>",
                       "an extension that ends in eos is finished: set it aside, and never extend it", expected=want)
+    vocab_size = step(state.clone(), torch.tensor([bos]))[0].shape[1]
+    if min(tokens) < 0 or max(tokens) >= vocab_size:
+        return report(False, f"a token id lies outside 0..{vocab_size - 1}, the model's vocabulary",
+                      "a token is a column of log_probs: the flat index modulo V", expected=want)
     if len(tokens) > max_len or (tokens[-1] != eos and len(tokens) < max_len):
         return report(False, f"an output of {len(tokens)} tokens neither ends in <eos> nor reaches max_len",
                       "an output ends at eos, or when it has max_len tokens", expected=want)
@@ -214,7 +219,7 @@ def _grade_beam(beam_search, seed):
         ("total", "the outputs are ranked by their total log-probability",
          "divide each finished output's log-probability by its length to the power alpha"),
         ("drop_last", "the prefixes still live after max_len tokens are dropped",
-         "after max_len tokens every live prefix counts as finished")) if tokens == _variant(*case, mistake)[0]]
+         "after max_len tokens every live prefix counts as finished")) if tokens == _beam_with_mistake(*case, mistake)[0]]
     if len(named) == 1:  # one known mistake gives exactly this output
         return report(False, *named[0], expected=want)
     return report(False, f"a beam of width {width} should find an output with a better log P / len ** alpha",
