@@ -2,13 +2,17 @@
 
 Lesson-form scratch, fast scratch and ``torch.nn`` models, each with RNN, LSTM and GRU: batch 32, 35
 steps, 256 hidden units, 28 characters, random token ids; each figure the best of ``repeats`` runs of
-``seconds`` s. References: ``fast_lstm_autograd`` (autograd's backward, not the hand-written one) and
-``torch_lstm_onednn_off`` (``torch.nn.LSTM`` without oneDNN's fused kernel). ``make bench`` runs it.
+``seconds`` s. References: ``fast_lstm_autograd`` (autograd's backward, not the hand-written one),
+``fast_lstm_fresh_pages`` (freed memory handed back to the system, glibc's default:
+:func:`seqlib.page.keep_freed_memory`) and ``torch_lstm_onednn_off`` (``torch.nn.LSTM`` without oneDNN's
+fused kernel). :func:`profile` splits a training step's time by kind of work. ``make bench`` runs it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import time
 import warnings
 
@@ -16,6 +20,7 @@ import torch
 import torch.nn.functional as nnf
 
 from seqlib.lm import RNNLMFast, concise_model, lesson_model
+from seqlib.page.runtime import keep_freed_memory
 
 FORMS = ("lesson", "fast", "torch")
 CELLS = ("rnn", "lstm", "gru")
@@ -33,21 +38,30 @@ def make_model(form: str, cell: str, vocab_size: int = VOCAB_SIZE, num_hiddens: 
     raise ValueError(f"unknown form {form!r}; choose one of {FORMS}")
 
 
-def tokens_per_second(model, batch_size: int = 32, num_steps: int = 35, seconds: float = 1.0,
-                      repeats: int = 3) -> float:
-    """Best of ``repeats`` runs of at least ``seconds`` seconds each of training steps on one fixed random
-    minibatch (after two warm-up steps)."""
+def _training_step(model, batch_size: int, num_steps: int):
+    """One training step (forward, backward, SGD update) of ``model`` on a fixed random minibatch."""
     g = torch.Generator().manual_seed(0)
     X = torch.randint(0, model.vocab_size, (batch_size, num_steps), generator=g)
     y = torch.randint(0, model.vocab_size, (batch_size, num_steps), generator=g).T.reshape(-1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 
     def step():
-        y_hat, _ = model(X, model.begin_state(batch_size=batch_size, device=torch.device("cpu")))
-        optimizer.zero_grad()
-        nnf.cross_entropy(y_hat, y).backward()
-        optimizer.step()
+        with torch.profiler.record_function("forward"):
+            y_hat, _ = model(X, model.begin_state(batch_size=batch_size, device=torch.device("cpu")))
+            loss = nnf.cross_entropy(y_hat, y)
+        with torch.profiler.record_function("backward"):
+            optimizer.zero_grad()
+            loss.backward()
+        with torch.profiler.record_function("update"):
+            optimizer.step()
+    return step
 
+
+def tokens_per_second(model, batch_size: int = 32, num_steps: int = 35, seconds: float = 1.0,
+                      repeats: int = 3) -> float:
+    """Best of ``repeats`` runs of at least ``seconds`` seconds each of training steps on one fixed random
+    minibatch (after two warm-up steps)."""
+    step = _training_step(model, batch_size, num_steps)
     step(), step()
     best = 0.0
     for _ in range(repeats):
@@ -57,6 +71,15 @@ def tokens_per_second(model, batch_size: int = 32, num_steps: int = 35, seconds:
             n += 1
         best = max(best, n * batch_size * num_steps / elapsed)
     return best
+
+
+def _in_fresh_process(form, cell, batch_size, num_steps, num_hiddens, seconds, repeats) -> float:
+    """:func:`tokens_per_second` of a new model in a new Python process, on as many threads as this one."""
+    code = (f"import torch; from seqlib import bench; torch.set_num_threads({torch.get_num_threads()}); "
+            f"torch.manual_seed(0); model = bench.make_model({form!r}, {cell!r}, {VOCAB_SIZE}, {num_hiddens}); "
+            f"print(bench.tokens_per_second(model, {batch_size}, {num_steps}, {seconds}, {repeats}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
 
 
 @contextlib.contextmanager
@@ -69,16 +92,61 @@ def _onednn_switched_off():
 
 def run(batch_size: int = 32, num_steps: int = 35, num_hiddens: int = 256, seconds: float = 1.0,
         repeats: int = 3, forms=FORMS, cells=CELLS, log=None, references: bool = True) -> dict:
-    """``{"lesson_rnn": tokens/s, ...}`` for every form and cell (and the two ``references``); ``log(line)``."""
+    """``{"lesson_rnn": tokens/s, ...}`` for every form and cell (and the three ``references``); ``log(line)``.
+    Freed memory is kept (:func:`seqlib.page.keep_freed_memory`), as in the labs, and stays kept after;
+    ``fast_lstm_fresh_pages`` runs in a new Python process that leaves the C library's default."""
     runs = [(form, cell, f"{form}_{cell}") for cell in cells for form in forms]
     if references and "lstm" in cells:
-        runs += [("fast_autograd", "lstm", "fast_lstm_autograd"), ("torch", "lstm", "torch_lstm_onednn_off")]
+        runs += [("fast_autograd", "lstm", "fast_lstm_autograd"), ("fast", "lstm", "fast_lstm_fresh_pages"),
+                 ("torch", "lstm", "torch_lstm_onednn_off")]
     results = {}
+    keep_freed_memory()
     for form, cell, key in runs:
-        torch.manual_seed(0)
-        model = make_model(form, cell, VOCAB_SIZE, num_hiddens)
-        with _onednn_switched_off() if key.endswith("onednn_off") else contextlib.nullcontext():
-            results[key] = tokens_per_second(model, batch_size, num_steps, seconds, repeats)
+        if key.endswith("fresh_pages"):  # a new process: this one's heap already holds freed memory
+            results[key] = _in_fresh_process(form, cell, batch_size, num_steps, num_hiddens, seconds, repeats)
+        else:
+            torch.manual_seed(0)
+            model = make_model(form, cell, VOCAB_SIZE, num_hiddens)
+            with _onednn_switched_off() if key.endswith("onednn_off") else contextlib.nullcontext():
+                results[key] = tokens_per_second(model, batch_size, num_steps, seconds, repeats)
         if log:
             log(f"{key}: {results[key]:,.0f} tokens/s")
     return results
+
+
+#: What :func:`profile` counts as each kind of work, by the operator's name.
+KINDS = {"matrix products": ("aten::mm", "aten::addmm", "aten::bmm", "aten::linear", "mkldnn::_linear"),
+         "element-wise": ("aten::sigmoid", "aten::tanh", "aten::mul", "aten::add", "aten::sub", "aten::rsub",
+                          "aten::addcmul", "aten::div", "aten::neg", "aten::where", "aten::threshold",
+                          "aten::_log_softmax", "aten::nll_loss", "aten::_softmax"),
+         "oneDNN's fused LSTM": ("aten::mkldnn_rnn",)}
+
+
+def profile(model, batch_size: int = 32, num_steps: int = 35, steps: int = 10) -> dict:
+    """Where a training step of ``model`` spends its time: ``{(phase, kind): ms per step}``.
+
+    ``phase`` is ``"forward"`` (with the loss), ``"backward"`` or ``"update"``; ``kind`` is a key of
+    :data:`KINDS`, ``"other operators"`` (copies, lookups, new tensors, views) or ``"Python and
+    dispatch"``: the time outside every PyTorch operator (the Python loops, autograd's bookkeeping,
+    calling the operators). Measured by ``torch.profiler`` over ``steps`` steps after two warm-up steps;
+    the profiler adds a little to each call, which lands in "Python and dispatch"."""
+    step = _training_step(model, batch_size, num_steps)
+    step(), step()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    times = {}
+
+    def add(event, phase):
+        if event.name.startswith(("aten::", "mkldnn::")):
+            kind = next((k for k, names in KINDS.items() if event.name.startswith(names)), "other operators")
+        else:  # a phase, a Python autograd Function, autograd's engine, the optimizer: Python's own time
+            kind = "Python and dispatch"
+        times[phase, kind] = times.get((phase, kind), 0.0) + event.self_cpu_time_total / 1e3 / steps
+        for child in event.cpu_children:
+            add(child, phase)
+
+    for event in prof.events():
+        if event.name in ("forward", "backward", "update") and event.cpu_parent is None:
+            add(event, event.name)
+    return times

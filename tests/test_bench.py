@@ -12,7 +12,7 @@ from seqlib import bench
 from tools import bench as course_bench
 
 KEYS = {f"{form}_{cell}" for form in ("lesson", "fast", "torch") for cell in ("rnn", "lstm", "gru")}
-REFERENCES = {"fast_lstm_autograd", "torch_lstm_onednn_off"}
+REFERENCES = {"fast_lstm_autograd", "fast_lstm_fresh_pages", "torch_lstm_onednn_off"}
 
 
 def test_run_measures_every_form_and_cell():
@@ -21,7 +21,7 @@ def test_run_measures_every_form_and_cell():
     text = course_bench.table(results)
     lines = text.splitlines()
     assert lines[0].split()[:2] == ["cell", "lesson"] and [line.split()[0] for line in lines[1:4]] == list(bench.CELLS)
-    assert "autograd" in text and "oneDNN switched off" in text
+    assert "autograd" in text and "oneDNN switched off" in text and "freed memory given back" in text
 
 
 def test_references_only_with_the_lstm_and_on_request():
@@ -47,3 +47,30 @@ def test_models_of_each_form_have_the_same_size_but_for_torch_second_bias():
         lesson, fast, torch_ = (num_params(bench.make_model(f, cell, 28, 16)) for f in bench.FORMS)
         assert lesson == fast - (16 if cell == "gru" else 0)  # the fast GRU has b_hh (reset_after)
         assert torch_ == lesson + blocks * 16
+
+
+def test_profile_splits_each_phase_by_kind_of_work():
+    """Every phase of a step is there; the fast form's time is matrix products, element-wise work, other
+    operators and Python; the kinds add up to about the step's wall time (profiled)."""
+    torch.manual_seed(0)
+    times = bench.profile(bench.make_model("fast", "lstm", 28, 16), batch_size=4, num_steps=5, steps=2)
+    kinds = set(bench.KINDS) | {"other operators", "Python and dispatch"}
+    assert {phase for phase, _ in times} == {"forward", "backward", "update"}
+    assert {kind for _, kind in times} <= kinds and all(v >= 0 for v in times.values())
+    for kind in ("matrix products", "element-wise", "Python and dispatch"):
+        assert times["forward", kind] > 0 and times["backward", kind] > 0
+    assert ("forward", "oneDNN's fused LSTM") not in times  # the fast form runs no oneDNN kernel
+
+
+def test_fresh_pages_reference_runs_in_a_new_process(monkeypatch):
+    """The reference measures a process whose heap never kept freed memory; this one keeps it after."""
+    calls, fresh = [], []
+    monkeypatch.setattr(bench, "keep_freed_memory", lambda keep=True: calls.append(keep))
+    monkeypatch.setattr(bench, "_in_fresh_process", lambda *args: fresh.append(args) or 1.0)
+    results = bench.run(2, 3, 8, 0.01, 1, cells=("lstm",))
+    assert results["fast_lstm_fresh_pages"] == 1.0 and fresh == [("fast", "lstm", 2, 3, 8, 0.01, 1)]
+    assert calls == [True]
+
+
+def test_a_fresh_process_measures_a_model():
+    assert bench._in_fresh_process("fast", "lstm", 2, 3, 8, 0.01, 1) > 0

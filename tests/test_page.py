@@ -207,3 +207,14 @@ def test_show_source_leaves_out_a_check_of_each_item_inside_a_loop(monkeypatch):
     assert "fields = line.split" in plain and "words.append(fields[0])" in plain
     plain = _shown_source(monkeypatch, bio_spans)["text/plain"]
     assert "_check_tags" not in plain and "for t, tag in enumerate([*tags, \"O\"])" in plain, plain
+
+
+def test_keep_freed_memory_applies_on_glibc_and_is_a_no_op_elsewhere(monkeypatch):
+    import platform
+
+    from seqlib.page.runtime import keep_freed_memory
+
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory(False) is glibc and keep_freed_memory() is glibc  # back to kept, as in the labs
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    assert keep_freed_memory() is False

@@ -48,6 +48,10 @@ def table(results: dict) -> str:
         lines.append(f"\nfast LSTM, backward by autograd instead of by hand: "
                      f"{results['fast_lstm_autograd']:>9,.0f} tok/s "
                      f"(hand-written BPTT: {results['fast_lstm'] / results['fast_lstm_autograd']:.2f}x)")
+    if "fast_lstm" in results and "fast_lstm_fresh_pages" in results:
+        lines.append(f"fast LSTM, freed memory given back (glibc's default): "
+                     f"{results['fast_lstm_fresh_pages']:>9,.0f} tok/s "
+                     f"(keeping it: {results['fast_lstm'] / results['fast_lstm_fresh_pages']:.2f}x)")
     if "fast_lstm" in results and "torch_lstm_onednn_off" in results:
         lines.append(f"torch.nn.LSTM with oneDNN switched off:             "
                      f"{results['torch_lstm_onednn_off']:>9,.0f} tok/s "
