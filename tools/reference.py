@@ -61,16 +61,15 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from seqlib import cli  # noqa: E402
+from seqlib.page.runtime import keep_freed_memory  # noqa: E402
 
 __all__ = ["CI_REFERENCE_SECONDS", "OPTIONS", "reference_seconds", "side_by_side", "units", "minutes_per_unit",
            "machine"]
 
-# The reference workload's time alone on a 2-core machine of the CI class (AMD EPYC with AVX-512, torch
-# 2.13.0+cpu): one unit = one minute there. The first workload was measured there (1.73-1.76 s, three
-# runs); this one (one thread, and the vocabulary-sized output layer) was timed against it on a 2-core
-# AMD EPYC with AVX2 (old 6.38 s, new 10.84 s, quiet) and scaled by that ratio: 1.75 x 10.84 / 6.38.
-# Measure it again with `python -m tools.reference` on a CI-class machine when one is at hand.
-CI_REFERENCE_SECONDS = 2.97
+# The reference workload's time alone, one thread, on a 2-core machine of the CI class (Intel Xeon with
+# AVX-512 and AMX, torch 2.13.0+cpu, freed memory kept as in the labs): one unit = one minute there.
+# Measured there on 2026-12-06, quiet: 1.666 and 1.694 s (two copies side by side: 1.684 s each).
+CI_REFERENCE_SECONDS = 1.68
 
 OPTIONS = [  # (flags, default, rule, help): seqlib.cli's one style
     ("--repeats", 5, cli.POSITIVE, "timed runs of the workload; the median counts"),
@@ -144,6 +143,7 @@ def reference_seconds(repeats: int = 5, threads: int | None = 1) -> float:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    keep_freed_memory()  # as every lab does at its top
     before = torch.get_num_threads()
     try:
         if threads:
