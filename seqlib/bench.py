@@ -11,6 +11,7 @@ fused kernel). :func:`profile` splits a training step's time by kind of work. ``
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -122,6 +123,20 @@ KINDS = {"matrix products": ("aten::mm", "aten::addmm", "aten::bmm", "aten::line
          "oneDNN's fused LSTM": ("aten::mkldnn_rnn",)}
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """File descriptor 2 sent to the null device for the block: what C++ code writes there (the
+    profiler's start and stop lines) reaches neither the terminal nor a notebook."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved), os.close(null)
+
+
 def profile(model, batch_size: int = 32, num_steps: int = 35, steps: int = 10) -> dict:
     """Where a training step of ``model`` spends its time: ``{(phase, kind): ms per step}``.
 
@@ -132,9 +147,15 @@ def profile(model, batch_size: int = 32, num_steps: int = 35, steps: int = 10) -
     the profiler adds a little to each call, which lands in "Python and dispatch"."""
     step = _training_step(model, batch_size, num_steps)
     step(), step()
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+    prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+    with _quiet_stderr():  # the profiler's C++ side writes a line at each start and stop
+        prof.start()
+    try:
         for _ in range(steps):
             step()
+    finally:
+        with _quiet_stderr():
+            prof.stop()
     times = {}
 
     def add(event, phase):

@@ -49,11 +49,13 @@ def test_models_of_each_form_have_the_same_size_but_for_torch_second_bias():
         assert torch_ == lesson + blocks * 16
 
 
-def test_profile_splits_each_phase_by_kind_of_work():
+def test_profile_splits_each_phase_by_kind_of_work(capfd):
     """Every phase of a step is there; the fast form's time is matrix products, element-wise work, other
-    operators and Python; the kinds add up to about the step's wall time (profiled)."""
+    operators and Python; nothing reaches the terminal (or a notebook): the profiler's C++ start and stop
+    lines are silenced."""
     torch.manual_seed(0)
     times = bench.profile(bench.make_model("fast", "lstm", 28, 16), batch_size=4, num_steps=5, steps=2)
+    assert capfd.readouterr().err == ""
     kinds = set(bench.KINDS) | {"other operators", "Python and dispatch"}
     assert {phase for phase, _ in times} == {"forward", "backward", "update"}
     assert {kind for _, kind in times} <= kinds and all(v >= 0 for v in times.values())
@@ -74,3 +76,10 @@ def test_fresh_pages_reference_runs_in_a_new_process(monkeypatch):
 
 def test_a_fresh_process_measures_a_model():
     assert bench._in_fresh_process("fast", "lstm", 2, 3, 8, 0.01, 1) > 0
+
+
+def test_profile_of_torch_lstm_finds_onednn_kernel():
+    torch.manual_seed(0)
+    times = bench.profile(bench.make_model("torch", "lstm", 28, 16), batch_size=4, num_steps=5, steps=1)
+    if torch.backends.mkldnn.is_available():
+        assert times["forward", "oneDNN's fused LSTM"] > 0
