@@ -95,3 +95,14 @@ def is_checked(cell) -> bool:
 def repository_url(config_path: Path = ROOT / "_config.yml") -> str:
     """The one repository URL of the course (``repository.url`` in ``_config.yml``)."""
     return yaml.safe_load(config_path.read_text())["repository"]["url"].rstrip("/")
+
+
+def lab_threads(name: str, root: Path = ROOT) -> str:
+    """``"one"`` if the lab ``labs/<name>.ipynb`` runs PyTorch on one thread (a code cell calls
+    ``torch.set_num_threads(1)``), else ``"all"``: it keeps PyTorch's default, a thread per core. A
+    student's minutes per unit depend on it (``make calibrate`` prints both)."""
+    import json
+
+    cells = json.loads((root / "labs" / f"{name}.ipynb").read_text()).get("cells", [])
+    sources = ("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    return "one" if any("torch.set_num_threads(1)" in s for s in sources) else "all"

@@ -5,13 +5,14 @@ about the machine than about the lab. A lab's cost is therefore stated relative 
 fixed **reference workload** (what the labs spend their time on, in miniature: training steps
 of a small ``torch.nn.GRU`` language model, of the from-scratch LSTM whose steps are Python
 calls, of a 256-unit ``torch.nn.LSTM``, and of an embedding and output layer over a
-5,000-word vocabulary), on **one thread**, as six of the ten labs run (they call
+5,000-word vocabulary), on **one thread**, as seven of the ten labs run (they call
 ``torch.set_num_threads(1)``), and timed **under the conditions of what it is compared with**:
 
 * the build runs two labs side by side, so it times two copies of the workload side by side
   (:func:`side_by_side`);
 * a student runs one lab alone, so ``make calibrate`` times one copy alone
-  (:func:`reference_seconds`).
+  (:func:`reference_seconds`), on one thread for the labs that call ``torch.set_num_threads(1)`` and
+  on every core for the others (``tools.course.lab_threads``), and prints both conversions.
 
 A lab's cost is
 
@@ -25,14 +26,15 @@ so that **one unit is about one minute on a 2-core machine of the class CI runs 
 your machine, multiply its units by ``minutes_per_unit()`` (``make calibrate``, i.e.
 ``python -m tools.reference``, prints it).
 
-Why one thread, and why the conditions: measured on a 2-core AMD EPYC (AVX2), quiet, full mode,
-Days 1, 2 and 4 took 23.7, 245 and 270 s alone as a student runs them and 22.9, 270 and 290 s side by
-side in the build; the workload on one thread took 10.8 s alone and 10.9 s side by side, so the units
-predicted the students' times to within -4 % to +10 %. The same workload on two threads took 7.5 s
-alone: a unit calibrated that way predicted them 24-33 % too short, because these labs gain nothing
-from a second thread. A two-thread run is also fragile: Day 3's epochs ran 10x slower while a
-low-priority process kept the other core busy. Labs that keep two threads (Days 3, 6, 7, 9) may run
-faster alone than their units predict.
+Why the conditions: on the CI-class machine (2-core Intel Xeon, quiet, full mode; the table in
+``book/setup.md``, measured with ``tools/student_times.py``), the labs that run on one thread took
+within 10 % of what their units predicted from the one-thread reference, alone as a student runs
+them. The labs that keep two threads (Days 3, 6, 9) ran 1.2-1.5x faster alone than one thread each
+beside another lab in the build; predicted from the one-thread reference they came out up to 35 %
+(AVX-512) and 55 % (AVX2) too long, from the reference on every core within -12 % to +9 %. So
+``make calibrate`` prints both conversions, and says which labs take which
+(``tools.course.lab_threads``). A two-thread run is fragile on two cores: Day 3's epochs ran 10x
+slower while a low-priority process kept the other core busy.
 
 =========================  =============================================================
 ``reference_seconds()``    the workload here, alone (median of ``repeats``; ``threads``)
@@ -230,7 +232,18 @@ def main(argv=None) -> int:
         return 0
     print(describe(reference) + (f" ({args.side_by_side} copies side by side, {threads} thread(s) each)"
                                  if args.side_by_side > 1 else f" (alone, {threads} thread(s))"))
-    print(f"A lab of B units takes about B x {minutes_per_unit(reference):.2f} minutes on this machine.")
+    if args.side_by_side > 1 or threads != 1:
+        print(f"A lab of B units takes about B x {minutes_per_unit(reference):.2f} minutes on this machine.")
+        return 0
+    # a student's run: alone, on one thread or on every core, as the lab runs
+    from tools.course import lab_threads, toc_labs
+
+    every_core = reference_seconds(args.repeats, threads=None)
+    labs = {kind: [lab.stem.split("_")[0] for lab in toc_labs() if lab_threads(lab.stem) == kind]
+            for kind in ("one", "all")}
+    print(f"A lab of B units takes about B x {minutes_per_unit(reference):.2f} minutes here if it runs on one "
+          f"thread ({', '.join(labs['one'])}),\nand B x {minutes_per_unit(every_core):.2f} if it uses every core "
+          f"({', '.join(labs['all'])}; the workload on {torch.get_num_threads()} threads: {every_core:.2f} s).")
     return 0
 
 

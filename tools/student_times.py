@@ -6,11 +6,13 @@
     python -m tools.student_times --build _build/results.json --out times.json
 
 Each lab runs **alone, as a student runs it**: papermill, full mode, one kernel, every core (no thread
-limit), nothing else running. The reference workload is timed as ``make calibrate`` times it (alone,
-one thread), before the labs and after them. For each lab the table shows the student's seconds, the
-build's seconds and units (from the build's ``results.json``: two labs side by side, one thread each),
-the seconds the units predict here (units x minutes per unit x 60) and the error of that prediction,
-``predicted / measured - 1``. Keep the machine quiet while it runs: it is a timing.
+limit), nothing else running. The reference workload is timed as ``make calibrate`` times it, alone, on
+one thread and on every core, before the labs and after them. For each lab the table shows the student's
+seconds, the build's seconds and units (from the build's ``results.json``: two labs side by side, one
+thread each), the seconds the units predict here (units x minutes per unit x 60, the minutes per unit of
+the reference run as the lab runs: on one thread if it calls ``torch.set_num_threads(1)``, else on every
+core) and the error of that prediction, ``predicted / measured - 1``. Keep the machine quiet while it
+runs: it is a timing.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from seqlib import cli  # noqa: E402
 from tools import reference  # noqa: E402
-from tools.course import toc_labs  # noqa: E402
+from tools.course import lab_threads, toc_labs  # noqa: E402
 from tools.execute import run_lab  # noqa: E402
 
 OPTIONS = [  # (flags, default, rule, help): seqlib.cli's one style
@@ -56,36 +58,41 @@ def _check(args) -> None:
     args.build_labs, args.names = labs, names
 
 
-def rows(names, build_labs, reference_seconds: float, student_seconds: dict) -> list[dict]:
-    """One row per lab: measured, build and predicted seconds, units and the prediction's error."""
+def rows(names, build_labs, reference_seconds: dict, student_seconds: dict, threads: dict) -> list[dict]:
+    """One row per lab: measured, build and predicted seconds, units and the prediction's error;
+    ``reference_seconds`` and ``threads`` by lab kind, ``"one"`` or ``"all"`` (every core)."""
     out = []
     for name in names:
         units = build_labs[name]["units"]
-        predicted = units * reference.minutes_per_unit(reference_seconds) * 60
+        predicted = units * reference.minutes_per_unit(reference_seconds[threads[name]]) * 60
         measured = student_seconds[name]
-        out.append({"lab": name, "student_seconds": round(measured, 1),
+        out.append({"lab": name, "threads": threads[name], "student_seconds": round(measured, 1),
                     "build_seconds": build_labs[name]["seconds"], "units": units,
                     "predicted_seconds": round(predicted, 1), "error": round(predicted / measured - 1, 3)})
     return out
 
 
-def table(rows_: list[dict], reference_seconds: float) -> str:
-    lines = [f"{'lab':<28} {'student s':>9} {'build s':>8} {'units':>6} {'predicted s':>11} {'error':>7}"]
+def table(rows_: list[dict], reference_seconds: dict) -> str:
+    lines = [f"{'lab':<28} {'threads':>7} {'student s':>9} {'build s':>8} {'units':>6} {'predicted s':>11} "
+             f"{'error':>7}"]
     for r in rows_:
-        lines.append(f"{r['lab']:<28} {r['student_seconds']:>9.1f} {r['build_seconds']:>8.1f} {r['units']:>6.2f} "
-                     f"{r['predicted_seconds']:>11.1f} {r['error']:>+7.0%}")
+        lines.append(f"{r['lab']:<28} {r['threads']:>7} {r['student_seconds']:>9.1f} {r['build_seconds']:>8.1f} "
+                     f"{r['units']:>6.2f} {r['predicted_seconds']:>11.1f} {r['error']:>+7.0%}")
     worst = max(rows_, key=lambda r: abs(r["error"]))
-    lines.append(f"\nReference workload alone (make calibrate): {reference_seconds:.2f} s, so 1 unit = "
-                 f"{reference.minutes_per_unit(reference_seconds):.2f} min here; largest error {worst['error']:+.0%} "
-                 f"({worst['lab']})")
+    lines.append("\nReference workload alone (make calibrate): " + ", ".join(
+        f"{kind} thread{'s' * (kind == 'all')} {sec:.2f} s (1 unit = {reference.minutes_per_unit(sec):.2f} min)"
+        for kind, sec in reference_seconds.items()) + f"; largest error {worst['error']:+.0%} ({worst['lab']})")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     args = cli.parse("python -m tools.student_times", "How long each lab takes a student, against its units.",
                      OPTIONS, argv, check=_check)
-    before = reference.reference_seconds()
-    print(f"Reference workload alone: {before:.2f} s", flush=True)
+    def references() -> dict:
+        return {"one": reference.reference_seconds(), "all": reference.reference_seconds(threads=None)}
+
+    before = references()
+    print(f"Reference workload alone: {before}", flush=True)
     seconds = {}
     with tempfile.TemporaryDirectory(prefix="seqlib-student-") as folder:
         for name in args.names:
@@ -97,10 +104,10 @@ def main(argv=None) -> int:
                 return 1
             seconds[name] = entry["seconds"]  # as the build counts a lab's time
             print(f"{name}: {seconds[name]:.1f} s alone", flush=True)
-    after = reference.reference_seconds()
-    ref = statistics.fmean([before, after])
-    print(f"Reference workload alone: {before:.2f} s before the labs, {after:.2f} s after", flush=True)
-    result = rows(args.names, args.build_labs, ref, seconds)
+    after = references()
+    ref = {kind: statistics.fmean([before[kind], after[kind]]) for kind in before}
+    print(f"Reference workload alone: {before} before the labs, {after} after", flush=True)
+    result = rows(args.names, args.build_labs, ref, seconds, {name: lab_threads(name) for name in args.names})
     print(table(result, ref))
     if args.out:
         Path(args.out).write_text(json.dumps({"machine": reference.machine(), "reference_seconds": ref,
