@@ -172,7 +172,9 @@ def results_page(labs: dict, mode: str, machine: dict | None = None, wall: dict 
         "workload on the machine first, and one unit is about one minute on a 2-core machine of the "
         "class the course's CI runs on. A lab's budget is in units too. To predict a lab's time on your "
         "machine, run `make calibrate` in the course repository: it prints how many minutes one "
-        "unit takes there; multiply by the lab's units. The study time is what a student needs to "
+        "unit takes there, for the labs on one thread and for those on every core (the "
+        "{doc}`setup` page has the labs of each kind and how good the prediction was); multiply by "
+        "the lab's units. The study time is what a student needs to "
         "work through the lab (the lab's introduction and the course map state the same).", "",
         "| lab | status | run time (s) | reference units | budget (units) | study time (h) |",
         "|---|---|--:|--:|--:|--:|",
