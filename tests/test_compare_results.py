@@ -45,3 +45,12 @@ def test_what_is_not_a_results_file_is_refused_by_name(tmp_path):
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(SystemExit, match="not a results.json of make book"):
         load(str(tmp_path / "other.json"))
+
+
+def test_a_spread_named_with_std_inside_the_name_is_used_and_not_compared():
+    """Day 7 records copy_acc_std_rnn_len6 as the spread of copy_acc_rnn_len6."""
+    reference = {"day07": {"copy_acc_rnn_len6": 0.28, "copy_acc_std_rnn_len6": 0.05}}
+    mine = {"day07": {"copy_acc_rnn_len6": 0.32, "copy_acc_std_rnn_len6": 0.02}}
+    rows = {r["name"]: r for r in compare(mine, reference)}
+    assert set(rows) == {"copy_acc_rnn_len6"}
+    assert rows["copy_acc_rnn_len6"]["allowed"] == 0.1 and not rows["copy_acc_rnn_len6"]["moved"]

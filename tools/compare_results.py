@@ -6,7 +6,8 @@
 
 Both files are what ``make book`` writes (``_build/results.json``; the book serves its own as
 ``results.json`` beside ``index.html``). For every number a lab recorded in both, the allowed
-difference is twice its spread over seeds (``<name>_std`` when the lab records one, the larger of
+difference is twice its spread over seeds (``<name>_std``, or ``<prefix>_std_<rest>`` for
+``<prefix>_<rest>``, when the lab records one, the larger of
 the two runs'), and at least ``--tolerance`` (default 5 %) of the reference value when no spread is
 recorded or it is tiny. Prints one table row per number (reference, yours, difference, allowed,
 ``moved`` or ``same``) and names what only one side recorded; exits 1 if any number moved.
@@ -47,6 +48,16 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _is_spread(name: str) -> bool:
+    """A spread over seeds: ``<name>_std`` or ``<prefix>_std_<rest>`` (Day 7's ``copy_acc_std_rnn_len6``)."""
+    return name.endswith("_std") or "_std_" in name
+
+
+def _spread_of(name: str) -> str:
+    """The number a spread belongs to: ``acc_std`` -> ``acc``, ``copy_acc_std_rnn_len6`` -> ``copy_acc_rnn_len6``."""
+    return name[:-len("_std")] if name.endswith("_std") else name.replace("_std_", "_", 1)
+
+
 def compare(mine: dict, reference: dict, tolerance: float = 0.05) -> list[dict]:
     """One row per number both recorded: ``lab, name, reference, yours, difference, allowed, moved``
     (and ``spread``: where ``allowed`` came from); then the names one side lacks (``moved`` None)."""
@@ -54,7 +65,7 @@ def compare(mine: dict, reference: dict, tolerance: float = 0.05) -> list[dict]:
     for lab in sorted(set(mine) | set(reference)):
         a, b = mine.get(lab, {}), reference.get(lab, {})
         for name in sorted(set(a) | set(b)):
-            if name.endswith("_std") or TIMING.search(name):
+            if _is_spread(name) or TIMING.search(name):
                 continue
             if name not in a or name not in b:
                 rows.append({"lab": lab, "name": name, "reference": b.get(name), "yours": a.get(name),
@@ -65,7 +76,7 @@ def compare(mine: dict, reference: dict, tolerance: float = 0.05) -> list[dict]:
                 rows.append({"lab": lab, "name": name, "reference": ref, "yours": yours, "difference": None,
                              "allowed": None, "spread": "text", "moved": ref != yours})
                 continue
-            stds = [s[f"{name}_std"] for s in (a, b) if _number(s.get(f"{name}_std"))]
+            stds = [s[k] for s in (a, b) for k in s if _is_spread(k) and _spread_of(k) == name and _number(s[k])]
             floor, spread = tolerance * abs(ref), 2 * max(stds, default=0.0)
             rows.append({"lab": lab, "name": name, "reference": ref, "yours": yours, "difference": yours - ref,
                          "allowed": max(spread, floor), "moved": abs(yours - ref) > max(spread, floor),
