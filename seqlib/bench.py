@@ -171,3 +171,16 @@ def profile(model, batch_size: int = 32, num_steps: int = 35, steps: int = 10) -
         if event.name in ("forward", "backward", "update") and event.cpu_parent is None:
             add(event, event.name)
     return times
+
+
+def profile_table(profiles: dict) -> tuple[list, list]:
+    """``(header, rows)`` for :func:`seqlib.page.show_table`: one row per kind of work (and a total), two
+    columns per form of ``profiles`` (``{form: profile(...)}``), forward and backward, in ms per step;
+    "–" where a form has no such work (oneDNN's kernel in a from-scratch form)."""
+    kinds = [*KINDS, "other operators", "Python and dispatch"]
+    columns = [(form, phase) for form in profiles for phase in ("forward", "backward")]
+    header = ["ms per step"] + [f"{form} {dict(forward='fwd', backward='bwd')[phase]}" for form, phase in columns]
+    rows = [[kind] + [f"{profiles[form][phase, kind]:.1f}" if (phase, kind) in profiles[form] else "–"
+                      for form, phase in columns] for kind in kinds]
+    totals = [f"{sum(profiles[form].get((phase, kind), 0.0) for kind in kinds):.1f}" for form, phase in columns]
+    return header, rows + [["total"] + totals]

@@ -83,3 +83,16 @@ def test_profile_of_torch_lstm_finds_onednn_kernel():
     times = bench.profile(bench.make_model("torch", "lstm", 28, 16), batch_size=4, num_steps=5, steps=1)
     if torch.backends.mkldnn.is_available():
         assert times["forward", "oneDNN's fused LSTM"] > 0
+
+
+def test_profile_table_has_a_row_per_kind_a_total_and_a_dash_for_work_a_form_lacks():
+    profiles = {"fast": {("forward", "matrix products"): 2.0, ("forward", "element-wise"): 1.0,
+                         ("backward", "matrix products"): 4.0, ("update", "element-wise"): 9.0},
+                "torch": {("forward", "oneDNN's fused LSTM"): 3.0, ("backward", "oneDNN's fused LSTM"): 5.0}}
+    header, rows = bench.profile_table(profiles)
+    assert header == ["ms per step", "fast fwd", "fast bwd", "torch fwd", "torch bwd"]
+    table = {row[0]: row[1:] for row in rows}
+    assert table["matrix products"] == ["2.0", "4.0", "–", "–"]
+    assert table["oneDNN's fused LSTM"] == ["–", "–", "3.0", "5.0"]
+    assert table["total"] == ["3.0", "4.0", "3.0", "5.0"]  # the update is not in the table
+    assert list(table)[-1] == "total" and len(rows) == len(bench.KINDS) + 3

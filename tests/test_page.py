@@ -216,5 +216,18 @@ def test_keep_freed_memory_applies_on_glibc_and_is_a_no_op_elsewhere(monkeypatch
 
     glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
     assert keep_freed_memory(False) is glibc and keep_freed_memory() is glibc  # back to kept, as in the labs
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, option, value):
+            calls.append((option, value))
+            return 1
+
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    monkeypatch.setattr(platform, "libc_ver", lambda: ("glibc", "2.36"))
+    monkeypatch.setattr("ctypes.CDLL", lambda name: FakeLibc())
+    assert keep_freed_memory() is True and keep_freed_memory(False) is True
+    # M_MMAP_THRESHOLD (-3) and M_TRIM_THRESHOLD (-1): 32 MiB and 1 GiB kept, then glibc's 128 KiB back
+    assert calls == [(-3, 32 << 20), (-1, 1 << 30), (-3, 128 << 10), (-1, 128 << 10)]
     monkeypatch.setattr(platform, "system", lambda: "Darwin")
-    assert keep_freed_memory() is False
+    assert keep_freed_memory() is False and len(calls) == 4
