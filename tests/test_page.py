@@ -48,6 +48,20 @@ def test_show_source_and_show_table_name_a_bad_argument(capsys):
     assert show_table(["a"], [["1"]]) is None  # shown once; nothing left for the cell to print again
 
 
+def test_show_table_aligns_numbers_right_and_words_left(capsys, monkeypatch):
+    from seqlib.page import show, show_table
+
+    shown = []
+    monkeypatch.setattr(show, "_display", lambda bundle, **_: shown.append(bundle))
+    show_table(["tag", "share", "n", "example words"],
+               [["B-PER", "1.2 %", "−3", "John"], ["O", "85.0 %", "–", "the, a"]])
+    assert shown[0]["text/plain"].splitlines() == ["tag     share   n  example words",
+                                                   "B-PER   1.2 %  −3  John",
+                                                   "O      85.0 %   –  the, a"]
+    cells = shown[0]["text/html"].split("<td")[1:5]
+    assert ["text-align: right" in c for c in cells] == [False, True, True, False]
+
+
 def test_progress_goes_to_the_terminal_during_the_book_build(monkeypatch):
     from tqdm.std import tqdm as text_tqdm
 

@@ -8,6 +8,7 @@ import ast
 import html
 import inspect
 import os
+import re
 import textwrap
 
 from seqlib.validation import ArgumentTypeError, non_negative_int, same_length, sequence
@@ -131,6 +132,10 @@ def _highlighted(source: str, note: str = "") -> str:
             'padding: 0.5em; font-size: 0.85em; line-height: 125%; margin: 0.3em 0">' + "".join(rows) + "</pre>")
 
 
+#: A cell that starts as a number does ("95.2 %", "1,234", "−0.31 ± 0.02", "1.64×") or holds none ("–", "").
+_NUMBER = re.compile(r"[-+−]?\.?\d|[-–—]?$")
+
+
 def show_table(header, rows, *, note: str | None = None) -> None:
     """Show a table (HTML, or aligned text): ``header`` names, ``rows`` of ``str``-able values, a small ``note``."""
     header = [str(h) for h in sequence(header, "header", what="a list of column names")]
@@ -140,15 +145,18 @@ def show_table(header, rows, *, note: str | None = None) -> None:
     for k, row in enumerate(rows):
         same_length(row, header, f"rows[{k}] and the header {header}", hint="give one value per column")
 
+    # a column of numbers aligns right (digits under digits), any other column left
+    right = [bool(rows) and all(_NUMBER.match(row[j]) for row in rows) for j in range(len(header))]
+
     def cell(tag, value, col):
-        style = ' style="text-align: right; white-space: nowrap"' if col else ""
+        style = ' style="text-align: right; white-space: nowrap"' if right[col] else ""
         return f"<{tag}{style}>{html.escape(value)}</{tag}>"
 
     body = "".join("<tr>" + "".join(cell("td", v, j) for j, v in enumerate(row)) + "</tr>" for row in rows)
     markup = ("<table><thead><tr>" + "".join(cell("th", h, j) for j, h in enumerate(header))
               + f"</tr></thead><tbody>{body}</tbody></table>")
     widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
-    lines = ["  ".join(v.rjust(w) if j else v.ljust(w) for j, (v, w) in enumerate(zip(r, widths)))
+    lines = ["  ".join(v.rjust(w) if right[j] else v.ljust(w) for j, (v, w) in enumerate(zip(r, widths))).rstrip()
              for r in [header, *rows]]
     if note:
         markup += f"<p><small>{html.escape(note)}</small></p>"
