@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from seqlib.batching import bidirectional_states, padding_mask
-from seqlib.checks.feedback import (Verdict, as_float, call_student, close, fresh_seeds, guard, report, result_of,
-                                    shaped)
+from seqlib.checks.feedback import (Verdict, as_float, call_student, close, first_failure, fresh_seeds, guard, report,
+                                    result_of, shaped)
 from seqlib.crf import CRF, brute_force
 from seqlib.entities import invalid_transitions
 
@@ -23,14 +23,24 @@ __all__ = ["check_bidirectional", "check_path_score", "check_log_partition", "ch
 @torch.no_grad()
 def check_bidirectional(fn) -> Verdict:
     """Check ``fn(forward_rnn, backward_rnn, E, lengths)`` -> (B, T, 2h): both directions, lengths respected
-    (the padding holds large values: reading it shows)."""
-    seed = fresh_seeds(1)[0]  # new networks and inputs at every call; the lab's own random state untouched
+    (the padding holds large values: reading it shows), on three batches drawn anew at every call (2 to 4
+    sentences, one of full length and one shorter; new networks and sizes), and a sentence alone."""
+    return first_failure(lambda seed: _grade_bidirectional(fn, seed), zip(fresh_seeds(3)),
+                         "both directions are right on 3 random batches, and a sentence gets the same states "
+                         "alone and padded in a batch")
+
+
+def _grade_bidirectional(fn, seed):
+    """``None`` if ``fn`` is right on a batch drawn from ``seed``, else the failure reported."""
     g = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng():
+    B, T, e, h = (int(torch.randint(low, high, (1,), generator=g)) for low, high in ((2, 5), (4, 8), (2, 5), (3, 6)))
+    lengths = torch.randint(1, T, (B,), generator=g)
+    lengths[int(torch.randint(0, B, (1,), generator=g))] = T  # one sentence of full length, the others shorter
+    with torch.random.fork_rng():  # the lab's own random state untouched
         torch.manual_seed(seed)
-        fwd, bwd = nn.LSTM(3, 4, batch_first=True), nn.LSTM(3, 4, batch_first=True)
-    lengths, E = torch.tensor([5, 2, 4]), torch.randn(3, 5, 3, generator=g)
-    E = torch.where(padding_mask(lengths, 5).unsqueeze(-1), E, torch.full_like(E, 5.0))  # garbage padding
+        fwd, bwd = nn.LSTM(e, h, batch_first=True), nn.LSTM(e, h, batch_first=True)
+    mask = padding_mask(lengths, T)
+    E = torch.where(mask.unsqueeze(-1), torch.randn(B, T, e, generator=g), torch.tensor(5.0))  # garbage padding
     expected = bidirectional_states(fwd, bwd, E, lengths)
     want = f"a tensor of shape {tuple(expected.shape)} = (B, T, 2h): [forward ; backward] states, zeros at padding"
     out = result_of(fn, fwd, bwd, E, lengths, name="bidirectional", expected=want,
@@ -38,22 +48,21 @@ def check_bidirectional(fn) -> Verdict:
     out = shaped(out, "bidirectional's result", expected, expected=want,
                  hint="concatenate the two directions into one tensor on the last dimension (dim=-1)")
     if torch.allclose(out, expected, atol=1e-5):
-        alone, err = call_student(fn, fwd, bwd, E[1:2, :2], lengths[1:2])
-        if err or not close(alone, out[1:2, :2]):
+        k = int(lengths.argmin())  # a short sentence, alone: a batch of 1 without padding
+        L = int(lengths[k])
+        alone, err = call_student(fn, fwd, bwd, E[k:k + 1, :L], lengths[k:k + 1])
+        if err or not close(alone, out[k:k + 1, :L]):
             return report(False, "right for the batch, but for one sentence alone (a batch of 1) bidirectional "
                           + (f"raised {err}" if err else "gives other states"),
                           "nothing may depend on the batch size or the padding: use lengths for each sentence",
                           expected="the same states for a sentence alone as padded in a batch")
-        return report(True, "both directions are right, and a sentence gets the same states alone and "
-                            "padded in a batch")
-    h = expected.shape[-1] // 2
+        return None
     if not torch.allclose(out[..., :h], expected[..., :h], atol=1e-5):
         return report(False, "the forward half (the first h features) is wrong", expected=want,
                       hint="run forward_rnn over the packed batch (pack_padded_sequence) and unpack it")
-    mask = padding_mask(lengths, E.shape[1])
     flipped = torch.flip(nn.utils.rnn.pad_packed_sequence(bwd(nn.utils.rnn.pack_padded_sequence(
         torch.flip(E, [1]), lengths.cpu(), batch_first=True, enforce_sorted=False))[0],
-        batch_first=True, total_length=E.shape[1])[0], [1])
+        batch_first=True, total_length=T)[0], [1])
     if torch.allclose(out[..., h:][mask], flipped[mask], atol=1e-5):
         return report(False, "the backward half reads the padding: torch.flip reverses the whole padded row",
                       "reverse each sentence within its own length (seqlib.batching.reverse_padded), run "
