@@ -62,6 +62,26 @@ def test_show_table_aligns_numbers_right_and_words_left(capsys, monkeypatch):
     assert ["text-align: right" in c for c in cells] == [False, True, True, False]
 
 
+def _long_comments(x):
+    y = x + 1  # a short comment stays where it is
+    z = y * 2  # a comment that takes this line well past the book's column of eighty characters
+    return [z, "a string with a # that is not a comment, long enough to pass eighty characters"]
+
+
+def test_show_source_moves_a_long_trailing_comment_above_its_code(monkeypatch):
+    from seqlib.page import show, show_source
+
+    shown = []
+    monkeypatch.setattr(show, "_display", lambda bundle, **_: shown.append(bundle))
+    show_source(_long_comments)
+    assert shown[0]["text/plain"].splitlines()[1:] == [
+        "    y = x + 1  # a short comment stays where it is",
+        "    # a comment that takes this line well past the book's column of eighty characters",
+        "    z = y * 2",
+        '    return [z, "a string with a # that is not a comment, long enough to pass eighty characters"]',
+    ]
+
+
 def test_progress_goes_to_the_terminal_during_the_book_build(monkeypatch):
     from tqdm.std import tqdm as text_tqdm
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import ast
 import html
 import inspect
+import io
 import os
 import re
 import textwrap
+import tokenize
 
 from seqlib.validation import ArgumentTypeError, non_negative_int, same_length, sequence
 
@@ -48,7 +50,7 @@ def show_source(obj, *, docstring: bool = False, max_lines: int = 30) -> None:
     module = vars(inspect.getmodule(obj) or os)
     checkers = {n for n, v in module.items() if getattr(v, "__module__", "") == "seqlib.validation"} | {"validation"}
     source, checks = _without_checks(source if docstring else _without_docstring(source), checkers)
-    source = source.rstrip("\n")
+    source = _comments_above(source.rstrip("\n"))
     name = ".".join(filter(None, (getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)))) \
         or getattr(obj, "__name__", "")
     note = f"# ({checks} line{'s' * (checks > 1)} checking the input left out)\n" if checks else ""
@@ -114,6 +116,27 @@ def _without_checks(source: str, checkers: set) -> tuple[str, int]:
                 drop |= {i for stmt in checks for i in range(stmt.lineno, stmt.end_lineno + 1)}
     lines = source.splitlines(keepends=True)
     return "".join(line for i, line in enumerate(lines, 1) if i not in drop), len(drop)
+
+
+#: The characters of code the book's column shows on one line (Jupyter and Colab show more).
+WIDTH = 80
+
+
+def _comments_above(source: str) -> str:
+    """``source`` with each trailing comment that takes its line past :data:`WIDTH` moved onto a line of its
+    own above the code, so that the comment, not the code, is what reads as one line."""
+    try:
+        comments = {tok.start[0]: tok.start[1] for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                    if tok.type == tokenize.COMMENT}
+    except (tokenize.TokenError, SyntaxError):  # not whole code: show it as it is
+        return source
+    lines = source.split("\n")
+    for i in sorted(comments, reverse=True):
+        line, col = lines[i - 1], comments[i]
+        if len(line) > WIDTH and line[:col].strip():  # a comment after code
+            indent = line[:len(line) - len(line.lstrip())]
+            lines[i - 1:i] = [indent + line[col:], line[:col].rstrip()]
+    return "\n".join(lines)
 
 
 def _highlighted(source: str, note: str = "") -> str:
