@@ -60,6 +60,11 @@ def test_show_table_aligns_numbers_right_and_words_left(capsys, monkeypatch):
                                                    "O      85.0 %   –  the, a"]
     cells = shown[0]["text/html"].split("<td")[1:5]
     assert ["text-align: right" in c for c in cells] == [False, True, True, False]
+    # numbers that outnumber a word keep their column right; dates written out are words
+    show_table(["model", "parameters", "written"],
+               [["LSTM", "1,806", "3 May 1979"], ["KN", "counts", "3 mai 1979"], ["GRU", "4,503", "May 3, 1979"]])
+    cells = shown[1]["text/html"].split("<td")[1:4]
+    assert ["text-align: right" in c for c in cells] == [False, True, False]
 
 
 def _long_comments(x):

@@ -155,8 +155,11 @@ def _highlighted(source: str, note: str = "") -> str:
             'padding: 0.5em; font-size: 0.85em; line-height: 125%; margin: 0.3em 0">' + "".join(rows) + "</pre>")
 
 
-#: A cell that starts as a number does ("95.2 %", "1,234", "−0.31 ± 0.02", "1.64×") or holds none ("–", "").
-_NUMBER = re.compile(r"[-+−]?\.?\d|[-–—]?$")
+#: A cell that is a number, with its unit or spread: "95.2 %", "1,234", "−0.31 ± 0.02", "1.64×", "0.1 to 0.3".
+_NUMBER = re.compile(r"[-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?\s*(?:%|×|x|s|ms|k|M)?"
+                     r"(?:\s*(?:±|to|/)\s*[-+−]?\d[\d,]*(?:\.\d+)?\s*(?:%|×|x|s|ms|k|M)?)?")
+#: A cell that holds no value.
+_EMPTY = ("", "-", "–", "—")
 
 
 def show_table(header, rows, *, note: str | None = None) -> None:
@@ -168,8 +171,13 @@ def show_table(header, rows, *, note: str | None = None) -> None:
     for k, row in enumerate(rows):
         same_length(row, header, f"rows[{k}] and the header {header}", hint="give one value per column")
 
-    # a column of numbers aligns right (digits under digits), any other column left
-    right = [bool(rows) and all(_NUMBER.match(row[j]) for row in rows) for j in range(len(header))]
+    # a column of numbers aligns right (digits under digits), a column of words left: right when its numbers
+    # outnumber its other values ("counts" or "below 41.86" among numbers); an empty cell does not count
+    def numbers_lead(values) -> bool:
+        filled = [v.strip() for v in values if v.strip() not in _EMPTY]
+        return 2 * sum(bool(_NUMBER.fullmatch(v)) for v in filled) > len(filled)
+
+    right = [numbers_lead([row[j] for row in rows]) for j in range(len(header))]
 
     def cell(tag, value, col):
         style = ' style="text-align: right; white-space: nowrap"' if right[col] else ""
