@@ -37,8 +37,9 @@ def _display(bundle: dict, plain: str | None = None) -> None:
 def show_source(obj, *, docstring: bool = False, max_lines: int = 30) -> None:
     """Show the highlighted source of a function, class or module as the lesson reads it, e.g.
     ``show_source(seqlib.fused.lstm_scan)``: the input checks at its top are left out (a line says how
-    many), and so is the docstring unless ``docstring=True``; a wrapped line hangs under its own
-    indentation; a source longer than ``max_lines`` is collapsed.
+    many), and so is the docstring unless ``docstring=True``; a trailing comment too long for the book's
+    column is shown above its code; a wrapped line hangs under its own indentation; a source longer than
+    ``max_lines`` is collapsed.
     """
     max_lines = non_negative_int(max_lines, "max_lines", hint="(longest source shown open, in lines)")
     try:
@@ -163,7 +164,8 @@ _EMPTY = ("", "-", "–", "—")
 
 
 def show_table(header, rows, *, note: str | None = None) -> None:
-    """Show a table (HTML, or aligned text): ``header`` names, ``rows`` of ``str``-able values, a small ``note``."""
+    """Show a table (HTML, or aligned text): ``header`` names, ``rows`` of ``str``-able values, a small ``note``.
+    A column of numbers aligns right, a column of words left."""
     header = [str(h) for h in sequence(header, "header", what="a list of column names")]
     sequence(rows, "rows", what="a list of rows (each a list of values)")
     rows = [[str(v) for v in sequence(row, f"rows[{k}]", what="a list of values, one per column")]
